@@ -1,0 +1,15 @@
+/**
+ * `npm run bench`: runs every benchmark module in order. Benchmarks are never
+ * timed tests; they print numbers (and ratios against Syncthing where a
+ * scenario has a Syncthing counterpart).
+ */
+const BENCHES: Array<{ name: string; load: () => Promise<{ run: (args: string[]) => Promise<void> }> }> = [
+];
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const bench of BENCHES) {
+  if (wanted.length && !wanted.includes(bench.name)) continue;
+  console.log(`\n== bench: ${bench.name} ==`);
+  const mod = await bench.load();
+  await mod.run(process.argv.slice(2));
+}
