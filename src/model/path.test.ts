@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, caseFoldKey, validateRelativePath, isSafeRelativePath } from './path.js';
+import { isSealsyncError } from '../errors.js';
+
+test('accepts and normalises ordinary relative paths', () => {
+  assert.equal(validateRelativePath('a/b/c.txt'), 'a/b/c.txt');
+  assert.equal(validateRelativePath('.sealignore'), '.sealignore');
+  assert.equal(validateRelativePath('docs/.sealsync-notes'), 'docs/.sealsync-notes');
+  assert.equal(validateRelativePath('sub/.sealsync/x'), 'sub/.sealsync/x');
+  // NFD "é" becomes NFC.
+  assert.equal(validateRelativePath('caf\u0065\u0301'), 'caf\u00e9');
+});
+
+test('rejects unsafe paths with ERR_PATH_UNSAFE', () => {
+  const bad: unknown[] = [
+    '', '/etc/passwd', 'a//b', 'a/./b', '../x', 'a/..', '.', 'a/', 'a\\b', 'a\u0000b', 'a\nb',
+    '.sealsync', '.sealsync/keys', 'x'.repeat(MAX_NAME_BYTES + 1), ('a/'.repeat(MAX_PATH_BYTES / 2)) + 'b', 42, null,
+    'é'.repeat(MAX_NAME_BYTES / 2 + 1),
+  ];
+  for (const p of bad) {
+    assert.throws(() => validateRelativePath(p), (e) => isSealsyncError(e, 'ERR_PATH_UNSAFE'), JSON.stringify(p)?.slice(0, 40));
+    assert.equal(isSafeRelativePath(p), false);
+  }
+  assert.equal(isSafeRelativePath('x'.repeat(MAX_NAME_BYTES)), true);
+});
+
+test('caseFoldKey makes case variants collide and keeps others apart', () => {
+  assert.equal(caseFoldKey('Readme.TXT'), caseFoldKey('README.txt'));
+  assert.equal(caseFoldKey('Stra\u00dfe'), caseFoldKey('STRASSE'));
+  assert.equal(caseFoldKey('caf\u0065\u0301'), caseFoldKey('CAF\u00c9'));
+  assert.notEqual(caseFoldKey('a.txt'), caseFoldKey('b.txt'));
+});

@@ -1,0 +1,86 @@
+/**
+ * Path rules for names inside a folder. Every path that comes from a peer, a
+ * sealed record or the disk walker goes through `validateRelativePath` before
+ * it is used: NFC, '/'-separated, relative, bounded, and never inside the
+ * folder's own `.sealsync/` state directory.
+ */
+import { SealsyncError } from '../errors.js';
+
+/** Longest relative path accepted, in UTF-8 bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+/** Longest single name, in UTF-8 bytes (common file system NAME_MAX). */
+export const MAX_NAME_BYTES = 255;
+/** Deepest nesting accepted; deeper trees are hostile or broken. */
+export const MAX_PATH_DEPTH = 256;
+/** sealsync's own per-folder state directory: never synced. */
+export const STATE_DIR_NAME = '.sealsync';
+
+const encoder = new TextEncoder();
+
+/** NFC form of a path, so macOS (NFD) and Linux names meet on one locator. */
+export function normalizePath(path: string): string {
+  return path.normalize('NFC');
+}
+
+/**
+ * Returns the canonical (NFC) form of `path` or throws ERR_PATH_UNSAFE.
+ * Rejected: empty, absolute, backslash, NUL or other C0 control characters,
+ * '.', '..' or empty segments, too long, too deep, inside `.sealsync/`.
+ */
+export function validateRelativePath(path: unknown): string {
+  if (typeof path !== 'string') throw unsafe('path must be a string', path);
+  // Check a cheap upper bound before normalising, so a hostile megabyte string is not processed.
+  if (path.length === 0) throw unsafe('path is empty', path);
+  if (path.length > MAX_PATH_BYTES) throw unsafe('path is too long', path);
+  const p = normalizePath(path);
+  if (encoder.encode(p).length > MAX_PATH_BYTES) throw unsafe('path is too long', p);
+  if (p.startsWith('/')) throw unsafe('path is absolute', p);
+  if (p.includes('\\')) throw unsafe('path contains a backslash', p);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) throw unsafe('path contains a control character', p);
+  const segments = p.split('/');
+  if (segments.length > MAX_PATH_DEPTH) throw unsafe('path is too deep', p);
+  for (const s of segments) {
+    if (s === '' || s === '.' || s === '..') throw unsafe('path has an empty, "." or ".." segment', p);
+    if (encoder.encode(s).length > MAX_NAME_BYTES) throw unsafe('a name in the path is too long', p);
+  }
+  if (segments[0] === STATE_DIR_NAME) throw unsafe('path is inside the .sealsync state directory', p);
+  return p;
+}
+
+/** True when `path` passes validateRelativePath. */
+export function isSafeRelativePath(path: unknown): boolean {
+  try {
+    validateRelativePath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Key under which two names collide on a case-insensitive file system
+ * (macOS, Windows): NFC then Unicode default case folding approximated by
+ * toLowerCase after toUpperCase (handles ß → SS → ss and similar).
+ */
+export function caseFoldKey(path: string): string {
+  return normalizePath(path).toUpperCase().toLowerCase();
+}
+
+/** Parent directory of a relative path, '' for a top-level name. */
+export function parentPath(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/** Last segment of a relative path. */
+export function baseName(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? path : path.slice(i + 1);
+}
+
+function unsafe(message: string, path: unknown): SealsyncError {
+  // Bound what goes into the error data: the path may be hostile and huge.
+  const shown = typeof path === 'string' ? path.slice(0, 200) : typeof path;
+  return new SealsyncError('ERR_PATH_UNSAFE', `${message}: ${JSON.stringify(shown)}`, { path: shown });
+}
