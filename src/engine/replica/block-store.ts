@@ -1,0 +1,345 @@
+/**
+ * The encrypted peer's block store: sealed blocks on disk, content-addressed by
+ * the hash of their ciphertext.
+ *
+ * How this works
+ * --------------
+ * The store root is the PATH the user gave to `folder add PATH --key E…`. It
+ * holds only opaque names:
+ *
+ *   <root>/blocks/ab/cd/<64 hex id>     live blocks (referenced by a record)
+ *   <root>/retained/ab/cd/<64 hex id>   no longer referenced, kept for the
+ *                                       retention period; the file's mtime is
+ *                                       the moment it became unreferenced
+ *   <root>/quarantine/<64 hex id>.<n>   blocks that failed a re-hash (scrub)
+ *
+ * A block's file name is its id, so a second copy of the same ciphertext (a
+ * renamed or copied file) costs nothing: `put` sees the file and stops. Writes
+ * go to a random temp name in the target directory, are fsynced, then renamed
+ * over, so a crash leaves either no block or a whole one. Every block is
+ * verified against its id before it is written and again when it is read for
+ * serving, so a corrupt disk never spreads.
+ *
+ * Retained blocks are moved aside rather than deleted so that the replica is an
+ * archive against accidental deletion or ransomware: a record that references
+ * the block again (an undo, a restore) revives it with one rename. Keeping the
+ * "unreferenced since" time in the file's mtime means the store needs no
+ * database of its own and survives restarts as is.
+ *
+ * Nothing here ever sees a plaintext name, path or content; logs carry only
+ * counts and block ids (hashes of ciphertext, public to every folder member).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SealsyncError, isSealsyncError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+
+/** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
+export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
+/** Block ids are 32-byte hashes. */
+export const BLOCK_ID_BYTES = 32;
+/** Directory and file modes: the store is the replica's private data. */
+export const STORE_DIR_MODE = 0o700;
+export const STORE_FILE_MODE = 0o600;
+
+const LIVE_DIR = 'blocks';
+const RETAINED_DIR = 'retained';
+const QUARANTINE_DIR = 'quarantine';
+const TEMP_PREFIX = '.tmp-';
+const HEX_ID_RE = /^[0-9a-f]{64}$/;
+const FAN_RE = /^[0-9a-f]{2}$/;
+
+/** Throws ERR_BLOCK_ID when `sealed` is not the block named `id` (src/crypto verifySealedBlock). */
+export type BlockVerifier = (sealed: Uint8Array, id: Uint8Array) => void;
+
+export type BlockArea = 'live' | 'retained';
+
+export interface StoredBlockInfo {
+  readonly id: string;
+  readonly size: number;
+  /** For retained blocks: when the block became unreferenced (ms since epoch). */
+  readonly mtimeMs: number;
+}
+
+export interface BlockStoreOptions {
+  readonly root: string;
+  readonly verifyBlock: BlockVerifier;
+  readonly logger?: Logger;
+}
+
+export type PutResult = 'stored' | 'duplicate' | 'revived';
+
+export function blockIdToHex(id: Uint8Array): string {
+  if (id.length !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `block id must be ${BLOCK_ID_BYTES} bytes`);
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+}
+
+export function blockIdFromHex(hex: string): Uint8Array {
+  if (!HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export class BlockStore {
+  readonly root: string;
+  private readonly verifyBlock: BlockVerifier;
+  private readonly log: Logger | undefined;
+
+  private constructor(opts: BlockStoreOptions) {
+    this.root = opts.root;
+    this.verifyBlock = opts.verifyBlock;
+    this.log = opts.logger;
+  }
+
+  /** Opens (creating if needed) the store under `root`. The root itself must exist or be creatable. */
+  static async open(opts: BlockStoreOptions): Promise<BlockStore> {
+    const store = new BlockStore(opts);
+    for (const dir of [opts.root, join(opts.root, LIVE_DIR), join(opts.root, RETAINED_DIR), join(opts.root, QUARANTINE_DIR)]) {
+      await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+    }
+    return store;
+  }
+
+  /** Path of a block in an area, from a validated hex id. */
+  pathOf(hex: string, area: BlockArea = 'live'): string {
+    if (!HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
+    return join(this.root, area === 'live' ? LIVE_DIR : RETAINED_DIR, hex.slice(0, 2), hex.slice(2, 4), hex);
+  }
+
+  /** Whether a live copy of the block exists (retained copies do not count: they need a revive). */
+  async has(id: Uint8Array | string): Promise<boolean> {
+    return (await this.sizeOf(id, 'live')) !== null;
+  }
+
+  /** Stored ciphertext size in an area, or null when the block is not there. */
+  async sizeOf(id: Uint8Array | string, area: BlockArea = 'live'): Promise<number | null> {
+    const hex = typeof id === 'string' ? id : blockIdToHex(id);
+    try {
+      const st = await stat(this.pathOf(hex, area));
+      return st.isFile() ? st.size : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a sealed block after checking it is the block named `id`. A block
+   * already stored is not rewritten; one in the retained area is revived.
+   * Throws ERR_BLOCK_ID (the sender lied) or ERR_FRAME_TOO_LARGE.
+   */
+  async put(id: Uint8Array, sealed: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<PutResult> {
+    opts.signal?.throwIfAborted();
+    const hex = blockIdToHex(id);
+    if (sealed.length > MAX_SEALED_BLOCK_BYTES) {
+      throw new SealsyncError('ERR_FRAME_TOO_LARGE', `sealed block exceeds ${MAX_SEALED_BLOCK_BYTES} bytes`);
+    }
+    this.verifyBlock(sealed, id);
+    if (await this.has(hex)) return 'duplicate';
+    if (await this.revive(hex)) return 'revived';
+    opts.signal?.throwIfAborted();
+    await writeAtomically(this.pathOf(hex, 'live'), sealed);
+    return 'stored';
+  }
+
+  /**
+   * Reads a block for serving. Returns null when absent. A block that no longer
+   * matches its id is moved to quarantine and reported absent, so a bad disk
+   * never passes corrupt data on (receivers verify too; this saves them the trip).
+   * Retained blocks are served as well: a peer that asks still references it.
+   */
+  async get(id: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+    opts.signal?.throwIfAborted();
+    const hex = typeof id === 'string' ? id : blockIdToHex(id);
+    for (const area of ['live', 'retained'] as const) {
+      const data = await this.readArea(hex, area);
+      if (data === null) continue;
+      if (this.matches(data, hex)) return data;
+      await this.quarantine(hex, area);
+      this.log?.warn({ block: hex, area }, 'stored block does not match its id: quarantined');
+      return null;
+    }
+    return null;
+  }
+
+  /** Reads the raw bytes of a block in an area without verifying (for the scrub). */
+  async readArea(hex: string, area: BlockArea): Promise<Uint8Array | null> {
+    try {
+      const st = await stat(this.pathOf(hex, area));
+      if (!st.isFile() || st.size > MAX_SEALED_BLOCK_BYTES) return st.isFile() ? new Uint8Array(0) : null;
+      return new Uint8Array(await readFile(this.pathOf(hex, area)));
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Whether `data` is the block named `hex` (never throws). */
+  matches(data: Uint8Array, hex: string): boolean {
+    try {
+      this.verifyBlock(data, blockIdFromHex(hex));
+      return true;
+    } catch (err) {
+      if (isSealsyncError(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Moves a live block to the retained area, stamping the moment it became
+   * unreferenced. Returns false when there was no live copy.
+   */
+  async retire(hex: string, nowMs: number): Promise<boolean> {
+    const from = this.pathOf(hex, 'live');
+    const to = this.pathOf(hex, 'retained');
+    try {
+      // Stamp first: a crash between the two steps leaves a live block with a
+      // fresh mtime (harmless), never a retained one with a stale stamp.
+      const when = new Date(nowMs);
+      await utimes(from, when, when);
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    await mkdir(join(to, '..'), { recursive: true, mode: STORE_DIR_MODE });
+    await rename(from, to);
+    return true;
+  }
+
+  /** Moves a retained block back to the live area. Returns false when none was retained. */
+  async revive(hex: string): Promise<boolean> {
+    const from = this.pathOf(hex, 'retained');
+    const to = this.pathOf(hex, 'live');
+    try {
+      await mkdir(join(to, '..'), { recursive: true, mode: STORE_DIR_MODE });
+      await rename(from, to);
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Deletes a block from an area. Returns the bytes freed (0 when absent). */
+  async remove(hex: string, area: BlockArea): Promise<number> {
+    const path = this.pathOf(hex, area);
+    const size = await this.sizeOf(hex, area);
+    if (size === null) return 0;
+    await rm(path, { force: true });
+    return size;
+  }
+
+  /** Moves a block that failed verification out of the way; returns its new path (relative to the root). */
+  async quarantine(hex: string, area: BlockArea): Promise<string | null> {
+    const from = this.pathOf(hex, area);
+    const dir = join(this.root, QUARANTINE_DIR);
+    await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+    // A suffix keeps several bad copies of one id apart (evidence for the user).
+    const name = `${hex}.${randomBytes(4).toString('hex')}`;
+    try {
+      await rename(from, join(dir, name));
+      return join(QUARANTINE_DIR, name);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Every block in an area with its size and mtime. Skips anything that is not a well-formed block file. */
+  async *list(area: BlockArea, opts: { signal?: AbortSignal } = {}): AsyncGenerator<StoredBlockInfo> {
+    const base = join(this.root, area === 'live' ? LIVE_DIR : RETAINED_DIR);
+    for (const a of await readdirOrEmpty(base)) {
+      if (!FAN_RE.test(a)) continue;
+      for (const b of await readdirOrEmpty(join(base, a))) {
+        if (!FAN_RE.test(b)) continue;
+        for (const name of await readdirOrEmpty(join(base, a, b))) {
+          opts.signal?.throwIfAborted();
+          if (!HEX_ID_RE.test(name) || name.slice(0, 2) !== a || name.slice(2, 4) !== b) continue;
+          try {
+            const st = await stat(join(base, a, b, name));
+            if (st.isFile()) yield { id: name, size: st.size, mtimeMs: st.mtimeMs };
+          } catch (err) {
+            if (!isMissing(err)) throw err;
+          }
+        }
+      }
+    }
+  }
+
+  /** Removes temp files left by a crash mid-write. Returns how many were removed. */
+  async removeStaleTemps(): Promise<number> {
+    let removed = 0;
+    for (const area of [LIVE_DIR, RETAINED_DIR]) {
+      const base = join(this.root, area);
+      for (const a of await readdirOrEmpty(base)) {
+        for (const b of await readdirOrEmpty(join(base, a))) {
+          for (const name of await readdirOrEmpty(join(base, a, b))) {
+            if (name.startsWith(TEMP_PREFIX)) {
+              await rm(join(base, a, b, name), { force: true });
+              removed++;
+            }
+          }
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** Count and total size of the blocks in an area (walks the tree). */
+  async totals(area: BlockArea, opts: { signal?: AbortSignal } = {}): Promise<{ blocks: number; bytes: number }> {
+    let blocks = 0;
+    let bytes = 0;
+    for await (const b of this.list(area, opts)) {
+      blocks++;
+      bytes += b.size;
+    }
+    return { blocks, bytes };
+  }
+}
+
+/** Temp file in the target's own directory, fsync, rename over, fsync the directory. */
+async function writeAtomically(target: string, data: Uint8Array): Promise<void> {
+  const dir = join(target, '..');
+  await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+  const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, STORE_FILE_MODE);
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(temp, target);
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, fsConstants.O_RDONLY);
+    await fh.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

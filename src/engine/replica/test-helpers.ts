@@ -1,0 +1,29 @@
+/**
+ * Test helpers for the replica modules: a stand-in block verifier (id = SHA-256
+ * of the ciphertext) so the store can be tested without the crypto module, and
+ * temp-dir stores. Not imported by production code.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SealsyncError } from '../../errors.js';
+import { BlockStore, type BlockVerifier } from './block-store.js';
+
+export const sha256Verifier: BlockVerifier = (sealed, id) => {
+  const digest = createHash('sha256').update(sealed).digest();
+  if (!digest.equals(Buffer.from(id.buffer, id.byteOffset, id.byteLength))) throw new SealsyncError('ERR_BLOCK_ID');
+};
+
+export function fakeBlock(size = 1024): { id: Uint8Array; hex: string; data: Uint8Array } {
+  const data = new Uint8Array(randomBytes(size));
+  const digest = createHash('sha256').update(data).digest();
+  return { id: new Uint8Array(digest), hex: digest.toString('hex'), data };
+}
+
+export async function tempStore(): Promise<{ store: BlockStore; root: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sealsync-replica-'));
+  const root = join(dir, 'store');
+  const store = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+  return { store, root, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
