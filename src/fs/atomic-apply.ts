@@ -1,0 +1,376 @@
+/**
+ * Applying a remote record to disk, atomically.
+ *
+ * How this works:
+ * - Files are written into a temp file in the SAME directory as the target,
+ *   named deterministically from the target path and the record's version
+ *   (tempNameFor), so an interrupted transfer is found again after a restart
+ *   and its already-written blocks are reused (re-hashed, not trusted).
+ * - Each block comes from the caller's fetchBlock (the block scheduler, which
+ *   returns plaintext already verified by openBlock or read and re-hashed from
+ *   local disk). Up to FILE_BLOCK_WINDOW blocks of one file are in flight.
+ * - The temp file gets its mode and mtime, is fsynced, and then — right before
+ *   the rename — the target is re-stat'ed and compared with what the index
+ *   knows (`known`). If the local file changed meanwhile, nothing is
+ *   overwritten: the result is 'conflict' and the caller keeps both (the temp
+ *   file stays, so the retry costs no transfer).
+ * - The old file is hard-linked into the archive, then the temp is renamed
+ *   over the target and the directory fsynced. A crash at any point leaves the
+ *   old file or the new one at the path, never a mix.
+ * - Symlinks are created as links (at a temp name, renamed over): never
+ *   written through. Deletes move files to the archive.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { chmod, lutimes, mkdir, open, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { SealsyncError } from '../errors.js';
+import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
+import { archiveFile } from './archive.js';
+import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
+
+/** Prefix of our temp files; the scanner ignores names that start with it. */
+export const TEMP_PREFIX = '.sealsync-tmp-';
+/** An interrupted transfer of at least this many bytes keeps its temp file for resuming. */
+export const RESUME_MIN_BYTES = 1024 * 1024;
+/** Blocks of one file fetched concurrently (the scheduler spreads them over peers). */
+export const FILE_BLOCK_WINDOW = 32;
+/** Mode of a temp file while it is written (the record's mode is set before rename). */
+const TEMP_MODE = 0o600;
+
+/** What the index believes is on disk at a path right now. */
+export interface KnownLocal {
+  readonly kind: FileKind | 'missing';
+  /** Files: size and mtime, as last scanned. */
+  readonly size?: number;
+  readonly mtimeMs?: number;
+  /** Symlinks: the target as last scanned. */
+  readonly symlinkTarget?: string;
+}
+
+export const KNOWN_MISSING: KnownLocal = { kind: 'missing' };
+
+export type BlockFetcher = (ref: BlockRef, index: number, opts: { signal?: AbortSignal }) => Promise<Uint8Array>;
+
+export interface ApplyOptions {
+  /** What the index knows about the target; a different disk state is a conflict. */
+  readonly known: KnownLocal;
+  /** Plaintext of a block (verified by the caller). Files only. */
+  readonly fetchBlock?: BlockFetcher;
+  /** Plaintext digest, to re-verify blocks found in a resumed temp file. */
+  readonly hashBlock?: (data: Uint8Array) => Uint8Array;
+  /** Archive the replaced/deleted file (default true). */
+  readonly archive?: boolean;
+  /** Clock for archive names. */
+  readonly now?: () => Date;
+  readonly signal?: AbortSignal;
+  /** Called with plaintext bytes as they are written (fetched or reused). */
+  readonly onBytes?: (n: number) => void;
+}
+
+export type ApplyResult =
+  | { readonly status: 'applied'; readonly reusedBytes: number; readonly archived: string | null }
+  | { readonly status: 'conflict'; readonly reason: string };
+
+/** A stable string for a version vector (temp names, logs). */
+export function versionKey(v: VersionVector): string {
+  return v.map((c) => `${c.id}:${c.value}`).join(',');
+}
+
+/** Deterministic temp name for (path, version): a restart finds the same file. */
+export function tempNameFor(path: string, version: VersionVector): string {
+  const h = createHash('sha256').update(path).update('\0').update(versionKey(version)).digest('hex');
+  return `${TEMP_PREFIX}${h.slice(0, 24)}`;
+}
+
+/** True if the on-disk state still matches what the index knows. */
+export function matchesKnown(st: Stats | null, known: KnownLocal, linkTarget?: string): boolean {
+  if (st === null) return known.kind === 'missing';
+  switch (known.kind) {
+    case 'missing':
+      return false;
+    case 'dir':
+      return st.isDirectory();
+    case 'symlink':
+      return st.isSymbolicLink() && (known.symlinkTarget === undefined || linkTarget === known.symlinkTarget);
+    case 'file':
+      return (
+        st.isFile() &&
+        (known.size === undefined || st.size === known.size) &&
+        (known.mtimeMs === undefined || Math.floor(st.mtimeMs) === Math.floor(known.mtimeMs))
+      );
+  }
+}
+
+async function stillAsKnown(abs: string, known: KnownLocal): Promise<boolean> {
+  const st = await lstatOrNull(abs);
+  const target = st?.isSymbolicLink() && known.kind === 'symlink' ? await readlink(abs).catch(() => undefined) : undefined;
+  return matchesKnown(st, known, target);
+}
+
+function aborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new SealsyncError('ERR_ABORTED', undefined, undefined, { cause: signal.reason });
+}
+
+/** fsync a directory so a rename in it is durable (best effort where unsupported). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, fsConstants.O_RDONLY);
+    await fh.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES') throw err;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Applies any record: file, directory, symlink, or a tombstone. */
+export async function applyRecord(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
+  if (record.deleted) return applyDelete(root, record, opts);
+  switch (record.kind) {
+    case 'file':
+      return applyFile(root, record, opts);
+    case 'dir':
+      return applyDirectory(root, record, opts);
+    case 'symlink':
+      return applySymlink(root, record, opts);
+  }
+}
+
+/**
+ * Makes room at `abs` for a new entry: archives a regular file (hard link, so
+ * the path is never empty before the rename), removes an empty directory.
+ * Returns the archive path, or a conflict reason.
+ */
+async function prepareReplace(
+  root: string,
+  rel: string,
+  abs: string,
+  newKind: FileKind,
+  opts: ApplyOptions,
+): Promise<{ archived: string | null } | { conflict: string }> {
+  const st = await lstatOrNull(abs);
+  if (st === null) return { archived: null };
+  if (st.isDirectory()) {
+    if (newKind === 'dir') return { archived: null };
+    try {
+      await rmdir(abs);
+    } catch {
+      return { conflict: 'a non-empty directory is in the way' };
+    }
+    return { archived: null };
+  }
+  if (st.isFile() && opts.archive !== false) {
+    const now = opts.now?.() ?? new Date();
+    // Directories replace files by rename too, so the old file must leave the path.
+    const archived = await archiveFile(root, rel, now, { keepOriginal: newKind !== 'dir' });
+    return { archived };
+  }
+  if (newKind === 'dir') await unlink(abs);
+  return { archived: null };
+}
+
+/** Writes a file record from its blocks; see the module header. */
+export async function applyFile(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
+  const { signal } = opts;
+  aborted(signal);
+  if (record.kind !== 'file' || record.deleted) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'not a live file record');
+  const total = record.blocks.reduce((n, b) => n + b.size, 0);
+  if (total !== record.size) throw new SealsyncError('ERR_FORMAT_TRUNCATED', 'block sizes do not add up to the file size', { path: record.path });
+  const { abs } = await mkdirParentsSafe(root, record.path);
+  if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local file changed' };
+
+  const tmpAbs = join(dirname(abs), tempNameFor(record.path, record.version));
+  const tmpStat = await lstatOrNull(tmpAbs);
+  if (tmpStat !== null && !tmpStat.isFile()) throw new SealsyncError('ERR_PATH_UNSAFE', 'temp file name is taken by a non-file', { path: record.path });
+  const fh = await open(
+    tmpAbs,
+    tmpStat === null
+      ? fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL | O_NOFOLLOW
+      : fsConstants.O_RDWR | O_NOFOLLOW,
+    TEMP_MODE,
+  );
+  let keepTemp = false;
+  let reusedBytes = 0;
+  let written = 0;
+  try {
+    // Offsets of each block, and which ones a resumed temp file already holds.
+    const offsets: number[] = [];
+    let off = 0;
+    for (const b of record.blocks) {
+      offsets.push(off);
+      off += b.size;
+    }
+    const todo: number[] = [];
+    if (tmpStat !== null && opts.hashBlock) {
+      for (let i = 0; i < record.blocks.length; i++) {
+        aborted(signal);
+        const b = record.blocks[i]!;
+        const have = await readAt(fh, offsets[i]!, b.size);
+        if (have !== null && equalBytes(opts.hashBlock(have), b.hash)) {
+          reusedBytes += b.size;
+          opts.onBytes?.(b.size);
+        } else {
+          todo.push(i);
+        }
+      }
+    } else {
+      for (let i = 0; i < record.blocks.length; i++) todo.push(i);
+    }
+
+    if (todo.length > 0) {
+      if (!opts.fetchBlock) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'fetchBlock' is required for a file with blocks");
+      const fetchBlock = opts.fetchBlock;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < todo.length) {
+          aborted(signal);
+          const i = todo[next++]!;
+          const b = record.blocks[i]!;
+          const data = await fetchBlock(b, i, { signal });
+          if (data.byteLength !== b.size) {
+            throw new SealsyncError('ERR_BLOCK_ID', 'block has the wrong size', { path: record.path, index: i });
+          }
+          await writeAllAt(fh, data, offsets[i]!);
+          written += data.byteLength;
+          opts.onBytes?.(data.byteLength);
+        }
+      };
+      const workers = Array.from({ length: Math.min(FILE_BLOCK_WINDOW, todo.length) }, worker);
+      const results = await Promise.allSettled(workers);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    await fh.truncate(record.size);
+    await fh.chmod(record.mode & 0o777);
+    const mtime = new Date(record.mtimeMs);
+    await fh.utimes(mtime, mtime);
+    await fh.sync();
+  } catch (err) {
+    keepTemp = record.size >= RESUME_MIN_BYTES && reusedBytes + written > 0;
+    await fh.close().catch(() => undefined);
+    if (!keepTemp) await unlink(tmpAbs).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+
+  // Last look before the rename: a local edit since we started wins a conflict, never an overwrite.
+  if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local file changed during transfer' };
+  const prep = await prepareReplace(root, record.path, abs, 'file', opts);
+  if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
+  try {
+    await rename(tmpAbs, abs);
+  } catch (err) {
+    await unlink(tmpAbs).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(dirname(abs));
+  return { status: 'applied', reusedBytes, archived: prep.archived };
+}
+
+export async function applyDirectory(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
+  aborted(opts.signal);
+  const { abs } = await mkdirParentsSafe(root, record.path);
+  const st = await lstatOrNull(abs);
+  let archived: string | null = null;
+  if (st === null || !st.isDirectory()) {
+    if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local entry changed' };
+    const prep = await prepareReplace(root, record.path, abs, 'dir', opts);
+    if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
+    archived = prep.archived;
+    try {
+      await mkdir(abs, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const again = await lstatOrNull(abs);
+    if (again === null || !again.isDirectory()) throw new SealsyncError('ERR_PATH_UNSAFE', 'directory could not be created', { path: record.path });
+  }
+  await chmod(abs, record.mode & 0o777);
+  return { status: 'applied', reusedBytes: 0, archived };
+}
+
+export async function applySymlink(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
+  aborted(opts.signal);
+  const target = record.symlinkTarget;
+  if (target === undefined || target.length === 0 || target.includes('\0')) {
+    throw new SealsyncError('ERR_FORMAT_TRUNCATED', 'symlink record without a target', { path: record.path });
+  }
+  const { abs } = await mkdirParentsSafe(root, record.path);
+  if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local entry changed' };
+  // Create the link at a fresh name and rename it over: rename replaces a link
+  // itself and never follows it.
+  const tmpAbs = join(dirname(abs), `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
+  await symlink(target, tmpAbs);
+  try {
+    const mtime = new Date(record.mtimeMs);
+    await lutimes(tmpAbs, mtime, mtime).catch(() => undefined); // not supported everywhere
+    const prep = await prepareReplace(root, record.path, abs, 'symlink', opts);
+    if ('conflict' in prep) {
+      await unlink(tmpAbs);
+      return { status: 'conflict', reason: prep.conflict };
+    }
+    await rename(tmpAbs, abs);
+    await fsyncDir(dirname(abs));
+    return { status: 'applied', reusedBytes: 0, archived: prep.archived };
+  } catch (err) {
+    await unlink(tmpAbs).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Applies a tombstone: files go to the archive, links are removed, directories
+ * are removed if empty. A local change since the last scan is a conflict (the
+ * local edit survives and will be published).
+ */
+export async function applyDelete(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
+  aborted(opts.signal);
+  // A missing parent means the entry is gone already; a symlinked parent is refused.
+  const abs = await resolveSafe(root, record.path);
+  const st = await lstatOrNull(abs);
+  if (st === null) return { status: 'applied', reusedBytes: 0, archived: null };
+  if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local entry changed' };
+  let archived: string | null = null;
+  if (st.isDirectory()) {
+    try {
+      await rmdir(abs);
+    } catch {
+      return { status: 'conflict', reason: 'directory is not empty' };
+    }
+  } else if (st.isFile() && opts.archive !== false) {
+    archived = await archiveFile(root, record.path, opts.now?.() ?? new Date());
+  } else {
+    await unlink(abs);
+  }
+  await fsyncDir(dirname(abs));
+  return { status: 'applied', reusedBytes: 0, archived };
+}
+
+async function readAt(fh: FileHandle, offset: number, size: number): Promise<Uint8Array | null> {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const { bytesRead } = await fh.read(buf, got, size - got, offset + got);
+    if (bytesRead === 0) return null;
+    got += bytesRead;
+  }
+  return buf;
+}
+
+async function writeAllAt(fh: FileHandle, data: Uint8Array, offset: number): Promise<void> {
+  let done = 0;
+  while (done < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done);
+    done += bytesWritten;
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,144 @@
+/**
+ * Safe paths under a folder root. Every path that arrives from a peer is
+ * hostile until proven otherwise: this module turns a record's relative path
+ * into an absolute one only if it is canonical, stays inside the root and no
+ * existing parent component is a symlink (so a remote record can never make
+ * us write through a link planted in the folder, locally or by an earlier
+ * record). Parents are created one component at a time and re-checked.
+ *
+ * The check-then-act window between lstat and the final open/rename cannot be
+ * closed from Node without openat(2); it is narrowed by opening files with
+ * O_NOFOLLOW | O_EXCL and re-checking parents right before each rename.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdir, rmdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { SealsyncError } from '../errors.js';
+
+/** Longest relative path we accept, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 4096;
+/** Longest single path component, in UTF-8 bytes (common file system limit). */
+export const MAX_SEGMENT_BYTES = 255;
+/** Deepest directory nesting we accept. */
+export const MAX_PATH_DEPTH = 256;
+/** The folder's private directory (archive, temp state): never a sync target. */
+export const PRIVATE_DIR_NAME = '.sealsync';
+/** Mode for directories we create; the umask still applies. */
+export const DIR_CREATE_MODE = 0o755;
+
+/** O_NOFOLLOW where the platform has it (0 elsewhere, e.g. Windows). */
+export const O_NOFOLLOW: number = fsConstants.O_NOFOLLOW ?? 0;
+
+function unsafe(path: string, why: string): SealsyncError {
+  return new SealsyncError('ERR_PATH_UNSAFE', `path is not a safe relative path (${why})`, { path: path.slice(0, 200) });
+}
+
+/**
+ * Validates a record path (NFC, '/'-separated, relative, no '.', '..' or empty
+ * segments, no NUL or backslash, bounded) and returns its segments.
+ * The first segment may not be the folder's private directory.
+ */
+export function checkRelativePath(path: string): string[] {
+  if (typeof path !== 'string' || path.length === 0) throw unsafe(String(path), 'empty');
+  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) throw unsafe(path, 'too long');
+  if (path.normalize('NFC') !== path) throw unsafe(path, 'not NFC');
+  if (path.includes('\0') || path.includes('\\')) throw unsafe(path, 'forbidden character');
+  if (path.startsWith('/')) throw unsafe(path, 'absolute');
+  const segments = path.split('/');
+  if (segments.length > MAX_PATH_DEPTH) throw unsafe(path, 'too deep');
+  for (const s of segments) {
+    if (s === '' || s === '.' || s === '..') throw unsafe(path, 'empty, . or .. segment');
+    if (Buffer.byteLength(s, 'utf8') > MAX_SEGMENT_BYTES) throw unsafe(path, 'segment too long');
+  }
+  if (segments[0] === PRIVATE_DIR_NAME) throw unsafe(path, 'private directory');
+  return segments;
+}
+
+export async function lstatOrNull(abs: string): Promise<Stats | null> {
+  try {
+    return await lstat(abs);
+  } catch (err) {
+    if (isNoEnt(err)) return null;
+    throw err;
+  }
+}
+
+export function isNoEnt(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Absolute path of `rel` under `root`, after validating it and checking that
+ * every existing parent is a real directory (not a symlink, not a file).
+ * The final component itself is not inspected: it may be missing, a file, a
+ * link (callers replace links, never follow them).
+ */
+export async function resolveSafe(root: string, rel: string): Promise<string> {
+  const segments = checkRelativePath(rel);
+  const absRoot = resolve(root);
+  let cur = absRoot;
+  for (let i = 0; i < segments.length - 1; i++) {
+    cur = join(cur, segments[i]!);
+    const st = await lstatOrNull(cur);
+    if (st === null) break; // the rest does not exist yet: nothing to follow
+    if (st.isSymbolicLink()) throw unsafe(rel, 'parent is a symlink');
+    if (!st.isDirectory()) throw unsafe(rel, 'parent is not a directory');
+  }
+  const abs = join(absRoot, ...segments);
+  if (!abs.startsWith(absRoot + sep)) throw unsafe(rel, 'escapes the root');
+  return abs;
+}
+
+/**
+ * Creates the missing parent directories of `rel` one component at a time,
+ * refusing symlinks and non-directories on the way. Returns the absolute path
+ * of `rel` and the directories it created (outermost first), so a caller can
+ * undo them.
+ */
+export async function mkdirParentsSafe(root: string, rel: string): Promise<{ abs: string; created: string[] }> {
+  const segments = checkRelativePath(rel);
+  const absRoot = resolve(root);
+  const created: string[] = [];
+  let cur = absRoot;
+  for (let i = 0; i < segments.length - 1; i++) {
+    cur = join(cur, segments[i]!);
+    let st = await lstatOrNull(cur);
+    if (st === null) {
+      try {
+        await mkdir(cur, { mode: DIR_CREATE_MODE });
+        created.push(cur);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      st = await lstat(cur); // someone may have raced us with a link
+    }
+    if (st.isSymbolicLink()) throw unsafe(rel, 'parent is a symlink');
+    if (!st.isDirectory()) throw unsafe(rel, 'parent is not a directory');
+  }
+  return { abs: join(absRoot, ...segments), created };
+}
+
+/** Removes directories created by mkdirParentsSafe if they are still empty. */
+export async function removeEmptyDirs(created: readonly string[]): Promise<void> {
+  for (const dir of [...created].reverse()) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return; // not empty or gone: keep the rest
+    }
+  }
+}
+
+/** The parent directory of a validated relative path ('' for the root). */
+export function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+/** The last component of a validated relative path. */
+export function baseOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? rel : rel.slice(i + 1);
+}
