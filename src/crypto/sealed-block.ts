@@ -1,0 +1,113 @@
+/**
+ * Sealed blocks: deterministic encryption of one content chunk.
+ *
+ *   hash     = digest(plaintext, hashAlg)
+ *   blockKey = HMAC-SHA256(contentKey, hash)
+ *   sealed   = [version=1][hashAlg][aeadAlg=1] || AES-256-GCM(blockKey, nonce=0^12, aad=header)(plaintext) || tag(16)
+ *   id       = digest(sealed, hashAlg)
+ *
+ * The all-zero nonce is safe because each key encrypts exactly one plaintext
+ * (the key is bound to the plaintext's hash). Same data in the same folder
+ * gives the same sealed bytes on every peer, so an encrypted peer can verify
+ * (id = hash of what it stores) and deduplicate without any key.
+ *
+ * This is the scan hot path: one allocation for the output, and the id is
+ * hashed piecewise as ciphertext is produced, while it is still in cache.
+ */
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { SealsyncError } from '../errors.js';
+import { asBuffer, bytesEqual } from './bytes.js';
+import { DEFAULT_HASH, DIGEST_BYTES, createDigest, digest, isKnownHash } from './hash.js';
+
+export const SEALED_BLOCK_VERSION = 1;
+export const AEAD_AES_256_GCM = 1;
+export const SEALED_BLOCK_HEADER_BYTES = 3;
+export const GCM_TAG_BYTES = 16;
+export const GCM_NONCE_BYTES = 12;
+export const SEALED_BLOCK_OVERHEAD = SEALED_BLOCK_HEADER_BYTES + GCM_TAG_BYTES;
+/** Pieces in which ciphertext is produced and hashed (fits in L2 cache). */
+const SEAL_SLICE_BYTES = 256 * 1024;
+const ZERO_NONCE = Buffer.alloc(GCM_NONCE_BYTES);
+
+function blockKey(contentKey: Uint8Array, hash: Uint8Array): Buffer {
+  return createHmac('sha256', contentKey).update(hash).digest();
+}
+
+/** Reads and checks the 3-byte header; returns the hash algorithm id. */
+function readHeader(sealed: Uint8Array): number {
+  if (sealed.byteLength < SEALED_BLOCK_OVERHEAD) throw new SealsyncError('ERR_FORMAT_TRUNCATED', 'sealed block is too short');
+  if (sealed[0] !== SEALED_BLOCK_VERSION) {
+    throw new SealsyncError('ERR_FORMAT_VERSION', `unsupported sealed block version ${sealed[0]}`);
+  }
+  const hashAlg = sealed[1] as number;
+  if (!isKnownHash(hashAlg)) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown hash algorithm id ${hashAlg}`);
+  if (sealed[2] !== AEAD_AES_256_GCM) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown AEAD algorithm id ${sealed[2]}`);
+  return hashAlg;
+}
+
+/**
+ * Seals one block. `plainHash`, when the caller already has it, must be the
+ * DEFAULT_HASH digest of `plaintext` (it is trusted, not recomputed).
+ */
+export function sealBlock(
+  contentKey: Uint8Array,
+  plaintext: Uint8Array,
+  plainHash?: Uint8Array,
+): { id: Uint8Array; hash: Uint8Array; sealed: Uint8Array } {
+  const hashAlg = DEFAULT_HASH;
+  const hash = plainHash ?? digest(plaintext, hashAlg);
+  if (hash.byteLength !== DIGEST_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'plainHash must be 32 bytes');
+  const sealed = Buffer.allocUnsafe(plaintext.byteLength + SEALED_BLOCK_OVERHEAD);
+  sealed[0] = SEALED_BLOCK_VERSION;
+  sealed[1] = hashAlg;
+  sealed[2] = AEAD_AES_256_GCM;
+  const header = sealed.subarray(0, SEALED_BLOCK_HEADER_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', blockKey(contentKey, hash), ZERO_NONCE);
+  cipher.setAAD(header);
+  const idHash = createDigest(hashAlg);
+  idHash.update(header);
+  const input = asBuffer(plaintext);
+  let off = SEALED_BLOCK_HEADER_BYTES;
+  for (let p = 0; p < input.byteLength; p += SEAL_SLICE_BYTES) {
+    const ct = cipher.update(input.subarray(p, Math.min(p + SEAL_SLICE_BYTES, input.byteLength)));
+    ct.copy(sealed, off);
+    idHash.update(ct);
+    off += ct.byteLength;
+  }
+  const rest = cipher.final();
+  rest.copy(sealed, off);
+  off += rest.byteLength;
+  const tag = cipher.getAuthTag();
+  tag.copy(sealed, off);
+  idHash.update(rest);
+  idHash.update(tag);
+  return { id: idHash.digest(), hash, sealed: new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.byteLength) };
+}
+
+/** Hash check only (what an encrypted peer can do). Throws ERR_FORMAT_* on an unreadable header. */
+export function verifySealedBlock(sealed: Uint8Array, id: Uint8Array): boolean {
+  const hashAlg = readHeader(sealed);
+  return bytesEqual(digest(sealed, hashAlg), id);
+}
+
+/** Verifies the id, decrypts, and checks the plaintext hash. */
+export function openBlock(contentKey: Uint8Array, sealed: Uint8Array, expected: { id: Uint8Array; hash: Uint8Array }): Uint8Array {
+  const hashAlg = readHeader(sealed);
+  if (!bytesEqual(digest(sealed, hashAlg), expected.id)) throw new SealsyncError('ERR_BLOCK_ID');
+  const buf = asBuffer(sealed);
+  const ctEnd = buf.byteLength - GCM_TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', blockKey(contentKey, expected.hash), ZERO_NONCE);
+  decipher.setAAD(buf.subarray(0, SEALED_BLOCK_HEADER_BYTES));
+  decipher.setAuthTag(buf.subarray(ctEnd));
+  let plain: Buffer;
+  try {
+    const head = decipher.update(buf.subarray(SEALED_BLOCK_HEADER_BYTES, ctEnd));
+    const tail = decipher.final();
+    plain = tail.byteLength === 0 ? head : Buffer.concat([head, tail]);
+  } catch (err) {
+    throw new SealsyncError('ERR_DECRYPT', undefined, undefined, { cause: err });
+  }
+  // Defence in depth: the key came from `expected.hash`; make sure the data really has that hash.
+  if (!bytesEqual(digest(plain, hashAlg), expected.hash)) throw new SealsyncError('ERR_DECRYPT', 'block plaintext does not match its hash');
+  return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
+}

@@ -1,0 +1,327 @@
+/**
+ * Sealed records: the form of a FileRecord that travels between peers and that
+ * encrypted peers store (DESIGN.md, "Data model"; byte layout in docs/crypto.md).
+ *
+ * In the clear, so untrusted peers can order, dedupe and fetch: the locator
+ * (HMAC-SHA256(name key, NFC path)), the version vector and the block ids.
+ * Encrypted with the metadata key: everything else (path, kind, size, mtime,
+ * mode, deleted, symlink target, per-block plaintext hash and size).
+ * Signed with the folder's Ed25519 key over a domain label, the folder id and
+ * every byte before the signature, so a record cannot be altered, forged or
+ * replayed into another folder.
+ *
+ * Body encryption is AES-256-GCM with a synthetic nonce (first 12 bytes of
+ * HMAC-SHA256(metadata key, plaintext body)): sealing is deterministic, so test
+ * vectors are fixed and the same content always seals to the same bytes; a
+ * nonce repeats only when the plaintext repeats, which leaks only that equality.
+ */
+import { createHmac, createDecipheriv, createCipheriv, sign, verify, type KeyObject } from 'node:crypto';
+import { SealsyncError } from '../errors.js';
+import type { BlockRef, Counter, FileKind, FileRecord, VersionVector } from '../model/types.js';
+import { bytesEqual, concatBytes, fromHex, toHex, utf8, utf8Strict } from './bytes.js';
+import { ByteReader, ByteWriter } from './codec.js';
+import { DEFAULT_HASH, DIGEST_BYTES, isKnownHash } from './hash.js';
+import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey, type FolderKeys } from './keys.js';
+import { AEAD_AES_256_GCM, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
+
+export const SEALED_RECORD_VERSION = 1;
+export const RECORD_BODY_VERSION = 1;
+export const SIG_ED25519 = 1;
+export const LOCATOR_BYTES = 32;
+export const BLOCK_ID_BYTES = DIGEST_BYTES;
+export const SIGNATURE_BYTES = 64;
+export const VECTOR_ID_BYTES = 8;
+export const MAX_PATH_BYTES = 4096;
+export const MAX_SYMLINK_TARGET_BYTES = 4096;
+export const MAX_VECTOR_ENTRIES = 1024;
+export const MAX_BLOCKS_PER_RECORD = 65536;
+/** Largest plaintext block a record may describe (chunker maximum is far below). */
+export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+export const MAX_MODE = 0o777;
+const BODY_FIXED_BYTES = 1 + 1 + 1 + 1 + 2 + 8 + 8 + 2 + 2 + 4;
+const BLOCK_ENTRY_BYTES = DIGEST_BYTES + 4;
+export const MAX_BODY_BYTES =
+  GCM_NONCE_BYTES + GCM_TAG_BYTES + BODY_FIXED_BYTES + MAX_PATH_BYTES + MAX_SYMLINK_TARGET_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ENTRY_BYTES;
+const SIGNATURE_LABEL = utf8.encode('sealsync/v1/record\0');
+const KIND_CODE: Record<FileKind, number> = { file: 0, dir: 1, symlink: 2 };
+const KIND_OF_CODE: readonly FileKind[] = ['file', 'dir', 'symlink'];
+const FLAG_DELETED = 1;
+const FLAG_SYMLINK_TARGET = 2;
+const VECTOR_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+export interface SealedRecord {
+  readonly locator: Uint8Array;
+  readonly version: VersionVector;
+  readonly blockIds: readonly Uint8Array[];
+  readonly body: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+// KeyObject construction is not free; records are verified by the thousand.
+const publicKeyCache = new WeakMap<Uint8Array, KeyObject>();
+const privateKeyCache = new WeakMap<Uint8Array, KeyObject>();
+
+function publicKeyObject(pk: Uint8Array): KeyObject {
+  let k = publicKeyCache.get(pk);
+  if (!k) {
+    k = ed25519PublicKey(pk);
+    publicKeyCache.set(pk, k);
+  }
+  return k;
+}
+
+function privateKeyObject(seed: Uint8Array): KeyObject {
+  let k = privateKeyCache.get(seed);
+  if (!k) {
+    k = ed25519PrivateKey(seed);
+    privateKeyCache.set(seed, k);
+  }
+  return k;
+}
+
+function malformed(message: string, data?: Record<string, unknown>): SealsyncError {
+  return new SealsyncError('ERR_FORMAT_TRUNCATED', message, data);
+}
+
+/** NFC, '/'-separated, relative, no empty / '.' / '..' segments, no NUL, bounded. */
+export function checkRecordPath(path: string): Uint8Array {
+  if (typeof path !== 'string' || path.length === 0 || path.normalize('NFC') !== path || path.includes('\0')) {
+    throw new SealsyncError('ERR_PATH_UNSAFE', 'record path is not canonical');
+  }
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') throw new SealsyncError('ERR_PATH_UNSAFE', 'record path is not canonical');
+  }
+  const bytes = utf8.encode(path);
+  if (bytes.byteLength > MAX_PATH_BYTES) throw new SealsyncError('ERR_PATH_UNSAFE', 'record path is too long');
+  return bytes;
+}
+
+/** The stable, name-hiding id of a path within a folder. */
+export function locatorFor(keys: FolderKeys, path: string): Uint8Array {
+  if (!keys.nameKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted key cannot compute locators');
+  return new Uint8Array(createHmac('sha256', keys.nameKey).update(path.normalize('NFC'), 'utf8').digest());
+}
+
+function checkVector(version: VersionVector): void {
+  if (!Array.isArray(version) || version.length > MAX_VECTOR_ENTRIES) throw malformed('version vector has too many entries');
+  let prev = '';
+  for (const c of version as Counter[]) {
+    if (typeof c.id !== 'string' || !VECTOR_ID_PATTERN.test(c.id)) throw malformed('version vector id is not 16 lowercase hex characters');
+    if (!Number.isSafeInteger(c.value) || c.value < 1) throw malformed('version vector counter out of range');
+    if (c.id <= prev) throw malformed('version vector is not sorted by id without duplicates');
+    prev = c.id;
+  }
+}
+
+/** Everything before the signature. Validates every field and limit. */
+function encodeUnsigned(sealed: Omit<SealedRecord, 'signature'>): Uint8Array {
+  if (sealed.locator.byteLength !== LOCATOR_BYTES) throw malformed('locator must be 32 bytes');
+  checkVector(sealed.version);
+  if (sealed.blockIds.length > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
+  if (sealed.body.byteLength > MAX_BODY_BYTES || sealed.body.byteLength < GCM_NONCE_BYTES + GCM_TAG_BYTES) {
+    throw malformed('record body has an impossible size');
+  }
+  const w = new ByteWriter(64 + sealed.version.length * 16 + sealed.blockIds.length * BLOCK_ID_BYTES + sealed.body.byteLength + SIGNATURE_BYTES);
+  w.u8(SEALED_RECORD_VERSION).u8(SIG_ED25519).u8(AEAD_AES_256_GCM).bytes(sealed.locator);
+  w.u16(sealed.version.length);
+  for (const c of sealed.version) w.bytes(fromHex(c.id)).u64(c.value);
+  w.u32(sealed.blockIds.length);
+  for (const id of sealed.blockIds) {
+    if (id.byteLength !== BLOCK_ID_BYTES) throw malformed('block id must be 32 bytes');
+    w.bytes(id);
+  }
+  w.u32(sealed.body.byteLength).bytes(sealed.body);
+  return w.finish();
+}
+
+function signedMessage(folderId: Uint8Array, unsigned: Uint8Array): Uint8Array {
+  if (folderId.byteLength !== FOLDER_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'folder id must be 32 bytes');
+  return concatBytes([SIGNATURE_LABEL, folderId, unsigned]);
+}
+
+export function encodeSealedRecord(sealed: SealedRecord): Uint8Array {
+  if (sealed.signature.byteLength !== SIGNATURE_BYTES) throw malformed('signature must be 64 bytes');
+  return concatBytes([encodeUnsigned(sealed), sealed.signature]);
+}
+
+/** Strict decoder: checks versions, algorithm ids, limits, ordering, and rejects trailing bytes. */
+export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
+  const r = new ByteReader(bytes, 'sealed record');
+  const version = r.u8();
+  if (version !== SEALED_RECORD_VERSION) throw new SealsyncError('ERR_FORMAT_VERSION', `unsupported sealed record version ${version}`);
+  const sigAlg = r.u8();
+  const aeadAlg = r.u8();
+  if (sigAlg !== SIG_ED25519) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown signature algorithm id ${sigAlg}`);
+  if (aeadAlg !== AEAD_AES_256_GCM) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown AEAD algorithm id ${aeadAlg}`);
+  const locator = r.bytes(LOCATOR_BYTES);
+  const n = r.u16();
+  if (n > MAX_VECTOR_ENTRIES) throw malformed('version vector has too many entries');
+  const vector: Counter[] = [];
+  for (let i = 0; i < n; i++) vector.push({ id: toHex(r.bytes(VECTOR_ID_BYTES)), value: r.u64() });
+  checkVector(vector);
+  const m = r.u32();
+  if (m > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
+  if (m * BLOCK_ID_BYTES > r.remaining) throw malformed('sealed record is truncated');
+  const blockIds: Uint8Array[] = [];
+  for (let i = 0; i < m; i++) blockIds.push(r.bytes(BLOCK_ID_BYTES));
+  const bodyLength = r.u32();
+  if (bodyLength > MAX_BODY_BYTES || bodyLength < GCM_NONCE_BYTES + GCM_TAG_BYTES) throw malformed('record body has an impossible size');
+  const body = r.bytes(bodyLength);
+  const signature = r.bytes(SIGNATURE_BYTES);
+  r.end();
+  return { locator, version: vector, blockIds, body, signature };
+}
+
+/** Throws ERR_SIGNATURE unless the record was signed by this folder's key (for this folder id). */
+export function verifyRecord(keys: Pick<FolderKeys, 'publicKey' | 'folderId'>, sealed: SealedRecord): void {
+  if (keys.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'public key must be 32 bytes');
+  const message = signedMessage(keys.folderId, encodeUnsigned(sealed));
+  const ok = sealed.signature.byteLength === SIGNATURE_BYTES && verify(null, message, publicKeyObject(keys.publicKey), sealed.signature);
+  if (!ok) throw new SealsyncError('ERR_SIGNATURE');
+}
+
+function bodyAad(keys: Pick<FolderKeys, 'folderId'>, locator: Uint8Array): Uint8Array {
+  return concatBytes([keys.folderId, locator]);
+}
+
+function encodeBody(record: FileRecord): Uint8Array {
+  const path = checkRecordPath(record.path);
+  const kind = KIND_CODE[record.kind];
+  if (kind === undefined) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'unknown record kind');
+  if (!Number.isSafeInteger(record.size) || record.size < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record size out of range');
+  if (!Number.isSafeInteger(record.mtimeMs)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record mtime out of range');
+  if (!Number.isInteger(record.mode) || record.mode < 0 || record.mode > MAX_MODE) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record mode out of range');
+  if (record.blocks.length > MAX_BLOCKS_PER_RECORD) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'too many blocks');
+  const hasTarget = record.symlinkTarget !== undefined;
+  if (hasTarget && record.kind !== 'symlink') throw new SealsyncError('ERR_INVALID_ARGUMENT', 'only symlinks have a target');
+  const target = hasTarget ? utf8.encode(record.symlinkTarget) : new Uint8Array(0);
+  if (target.byteLength > MAX_SYMLINK_TARGET_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'symlink target is too long');
+  const w = new ByteWriter(BODY_FIXED_BYTES + path.byteLength + target.byteLength + record.blocks.length * BLOCK_ENTRY_BYTES);
+  w.u8(RECORD_BODY_VERSION).u8(kind).u8((record.deleted ? FLAG_DELETED : 0) | (hasTarget ? FLAG_SYMLINK_TARGET : 0)).u8(DEFAULT_HASH);
+  w.u16(path.byteLength).bytes(path).u64(record.size).i64(record.mtimeMs).u16(record.mode);
+  w.u16(target.byteLength).bytes(target);
+  w.u32(record.blocks.length);
+  for (const b of record.blocks) {
+    if (b.hash.byteLength !== DIGEST_BYTES || b.id.byteLength !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block hash and id must be 32 bytes');
+    if (!Number.isInteger(b.size) || b.size < 0 || b.size > MAX_BLOCK_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block size out of range');
+    w.bytes(b.hash).u32(b.size);
+  }
+  return w.finish();
+}
+
+interface DecodedBody {
+  path: string;
+  kind: FileKind;
+  deleted: boolean;
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  symlinkTarget?: string;
+  blocks: Array<{ hash: Uint8Array; size: number }>;
+}
+
+function decodeBody(plain: Uint8Array): DecodedBody {
+  const r = new ByteReader(plain, 'record body');
+  const version = r.u8();
+  if (version !== RECORD_BODY_VERSION) throw new SealsyncError('ERR_FORMAT_VERSION', `unsupported record body version ${version}`);
+  const kind = KIND_OF_CODE[r.u8()];
+  if (!kind) throw malformed('unknown record kind');
+  const flags = r.u8();
+  if ((flags & ~(FLAG_DELETED | FLAG_SYMLINK_TARGET)) !== 0) throw malformed('unknown record flags');
+  const hashAlg = r.u8();
+  if (!isKnownHash(hashAlg)) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown hash algorithm id ${hashAlg}`);
+  const pathLength = r.u16();
+  if (pathLength > MAX_PATH_BYTES) throw new SealsyncError('ERR_PATH_UNSAFE', 'record path is too long');
+  let path: string;
+  try {
+    path = utf8Strict.decode(r.bytes(pathLength));
+  } catch (err) {
+    if (err instanceof SealsyncError) throw err;
+    throw new SealsyncError('ERR_PATH_UNSAFE', 'record path is not UTF-8');
+  }
+  checkRecordPath(path);
+  const size = r.u64();
+  const mtimeMs = r.i64();
+  const mode = r.u16();
+  if (mode > MAX_MODE) throw malformed('record mode out of range');
+  const targetLength = r.u16();
+  if (targetLength > MAX_SYMLINK_TARGET_BYTES) throw malformed('symlink target is too long');
+  const targetBytes = r.bytes(targetLength);
+  const hasTarget = (flags & FLAG_SYMLINK_TARGET) !== 0;
+  if (!hasTarget && targetLength !== 0) throw malformed('symlink target without its flag');
+  if (hasTarget && kind !== 'symlink') throw malformed('only symlinks have a target');
+  let symlinkTarget: string | undefined;
+  if (hasTarget) {
+    try {
+      symlinkTarget = utf8Strict.decode(targetBytes);
+    } catch {
+      throw malformed('symlink target is not UTF-8');
+    }
+  }
+  const m = r.u32();
+  if (m > MAX_BLOCKS_PER_RECORD || m * BLOCK_ENTRY_BYTES > r.remaining) throw malformed('record body block list is truncated');
+  const blocks: Array<{ hash: Uint8Array; size: number }> = [];
+  for (let i = 0; i < m; i++) {
+    const hash = r.bytes(DIGEST_BYTES);
+    const bsize = r.u32();
+    if (bsize > MAX_BLOCK_BYTES) throw malformed('block size out of range');
+    blocks.push({ hash, size: bsize });
+  }
+  r.end();
+  const out: DecodedBody = { path, kind, deleted: (flags & FLAG_DELETED) !== 0, size, mtimeMs, mode, blocks };
+  if (symlinkTarget !== undefined) out.symlinkTarget = symlinkTarget;
+  return out;
+}
+
+/** Seals and signs a record (read-write keys only). Deterministic. */
+export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
+  if (keys.type !== 'rw' || !keys.signingSeed || !keys.metadataKey || !keys.nameKey) {
+    throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can seal records');
+  }
+  checkVector(record.version);
+  const plain = encodeBody(record);
+  const locator = locatorFor(keys, record.path);
+  const nonce = createHmac('sha256', keys.metadataKey).update(plain).digest().subarray(0, GCM_NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keys.metadataKey, nonce);
+  cipher.setAAD(bodyAad(keys, locator));
+  const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
+  const body = concatBytes([nonce, ct, cipher.getAuthTag()]);
+  const unsignedRecord = { locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
+  const signature = new Uint8Array(sign(null, signedMessage(keys.folderId, encodeUnsigned(unsignedRecord)), privateKeyObject(keys.signingSeed)));
+  return { ...unsignedRecord, signature };
+}
+
+/** Verifies, decrypts and cross-checks a record (read-write or read-only keys). */
+export function openRecord(keys: FolderKeys, sealed: SealedRecord): FileRecord {
+  if (!keys.metadataKey || !keys.nameKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted key cannot open records');
+  verifyRecord(keys, sealed);
+  const body = sealed.body;
+  const nonce = body.subarray(0, GCM_NONCE_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', keys.metadataKey, nonce);
+  decipher.setAAD(bodyAad(keys, sealed.locator));
+  decipher.setAuthTag(body.subarray(body.byteLength - GCM_TAG_BYTES));
+  let plain: Buffer;
+  try {
+    plain = Buffer.concat([decipher.update(body.subarray(GCM_NONCE_BYTES, body.byteLength - GCM_TAG_BYTES)), decipher.final()]);
+  } catch (err) {
+    throw new SealsyncError('ERR_DECRYPT', undefined, undefined, { cause: err });
+  }
+  const expectedNonce = createHmac('sha256', keys.metadataKey).update(plain).digest().subarray(0, GCM_NONCE_BYTES);
+  if (!bytesEqual(expectedNonce, nonce)) throw malformed('record body nonce is not the synthetic nonce');
+  const decoded = decodeBody(plain);
+  if (!bytesEqual(locatorFor(keys, decoded.path), sealed.locator)) throw malformed('record locator does not match its path');
+  if (decoded.blocks.length !== sealed.blockIds.length) throw malformed('record block list does not match its block ids');
+  const blocks: BlockRef[] = decoded.blocks.map((b, i) => ({ id: new Uint8Array(sealed.blockIds[i] as Uint8Array), hash: b.hash, size: b.size }));
+  const record: FileRecord = {
+    path: decoded.path,
+    kind: decoded.kind,
+    size: decoded.size,
+    mtimeMs: decoded.mtimeMs,
+    mode: decoded.mode,
+    blocks,
+    version: sealed.version.map((c) => ({ id: c.id, value: c.value })),
+    deleted: decoded.deleted,
+    ...(decoded.symlinkTarget !== undefined ? { symlinkTarget: decoded.symlinkTarget } : {}),
+  };
+  return record;
+}
