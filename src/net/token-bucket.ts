@@ -1,0 +1,90 @@
+/**
+ * A token bucket for bandwidth limits. Tokens (bytes) refill at `rate` per
+ * second up to `burst`. A take larger than the bucket is allowed to run into
+ * debt (a 16 MiB block must pass even with a small burst); the next take waits
+ * until the debt is paid. Waiting respects an AbortSignal and `destroy()`, so
+ * a closing session never leaves a waiter or a timer behind.
+ */
+import { SealsyncError } from '../errors.js';
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private waiters = new Set<{ timer: NodeJS.Timeout; reject: (e: unknown) => void }>();
+  private destroyed = false;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number = rate,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!(rate > 0) || !(burst > 0)) throw new SealsyncError('ERR_INVALID_ARGUMENT', `'rate' and 'burst' must be positive`);
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Milliseconds until the bucket is out of debt (0 = a take may proceed now). */
+  delayMs(): number {
+    this.refill();
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
+  }
+
+  /** Records bytes already used (e.g. received) without waiting. */
+  consume(n: number): void {
+    this.refill();
+    this.tokens -= n;
+  }
+
+  /** Waits until the bucket is out of debt, then takes n bytes. */
+  async take(n: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    for (;;) {
+      if (this.destroyed) throw new SealsyncError('ERR_CONNECTION_CLOSED');
+      opts.signal?.throwIfAborted();
+      const wait = this.delayMs();
+      if (wait === 0) {
+        this.tokens -= n;
+        return;
+      }
+      await this.sleep(wait, opts.signal);
+    }
+  }
+
+  /** Rejects every waiter; later takes fail. */
+  destroy(): void {
+    this.destroyed = true;
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new SealsyncError('ERR_CONNECTION_CLOSED'));
+    }
+    this.waiters.clear();
+  }
+
+  private refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.rate) / 1000);
+    this.last = t;
+  }
+
+  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(entry.timer);
+        this.waiters.delete(entry);
+        reject(new SealsyncError('ERR_ABORTED'));
+      };
+      const entry = {
+        timer: setTimeout(() => {
+          this.waiters.delete(entry);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms),
+        reject: (e: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      this.waiters.add(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
