@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.js';
+import { registerKeyCommands } from './commands/key.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -24,6 +25,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .showHelpAfterError(false)
     .exitOverride();
   // Command groups register here (keep alphabetical).
+  registerKeyCommands(program, io);
   return program;
 }
 

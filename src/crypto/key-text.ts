@@ -93,7 +93,7 @@ export function parseKeyLink(link: string): { key: string; name?: string } {
 /** Parses key text (or a sealsync:// link) into keys; every failure has its own code. */
 export function parseKey(text: string): FolderKeys {
   if (typeof text !== 'string') throw new SealsyncError('ERR_KEY_EMPTY');
-  if (text.length > MAX_KEY_TEXT_LENGTH) throw new SealsyncError('ERR_KEY_LENGTH', 'key is far too long');
+  if (text.length > MAX_KEY_TEXT_LENGTH) throw new SealsyncError('ERR_KEY_LENGTH', 'key has the wrong length (far too long)');
   if (/^\s*sealsync:/i.test(text)) return parseKey(parseKeyLink(text).key);
   const compact = text.replace(/[\s-]+/g, '');
   if (compact.length === 0) throw new SealsyncError('ERR_KEY_EMPTY');
@@ -104,7 +104,7 @@ export function parseKey(text: string): FolderKeys {
   const bodyBytes = BODY_BYTES[type];
   const expected = 1 + base32Length(bodyBytes) + CHECKSUM_SYMBOLS;
   if (compact.length !== expected) {
-    throw new SealsyncError('ERR_KEY_LENGTH', `a ${keyTypeName(type)} key has ${expected} characters, this one has ${compact.length}`);
+    throw new SealsyncError('ERR_KEY_LENGTH', `key has the wrong length: a ${keyTypeName(type)} key has ${expected} characters, this one has ${compact.length}`);
   }
   const symbols: number[] = [];
   for (let i = 0; i < compact.length; i++) {

@@ -121,7 +121,12 @@ export function keysFromAccessSecret(accessSecret: Uint8Array, publicKey: Uint8A
 /** rw -> ro. Anything else cannot go there (ro is already ro; encrypted is below it). */
 export function deriveReadOnly(keys: FolderKeys): FolderKeys {
   if (keys.type !== 'rw' || !keys.readSecret) {
-    throw new SealsyncError('ERR_KEY_DERIVE', `a ${keys.type === 'ro' ? 'read-only' : 'encrypted'} key cannot give a read-only key`);
+    throw new SealsyncError(
+      'ERR_KEY_DERIVE',
+      keys.type === 'ro'
+        ? 'this is already a read-only key (keys derive only downward: read-write > read-only > encrypted)'
+        : 'an encrypted key cannot give a read-only key (keys derive only downward: read-write > read-only > encrypted)',
+    );
   }
   return keysFromReadSecret(keys.readSecret, keys.publicKey);
 }
@@ -129,7 +134,7 @@ export function deriveReadOnly(keys: FolderKeys): FolderKeys {
 /** rw | ro -> encrypted. */
 export function deriveEncrypted(keys: FolderKeys): FolderKeys {
   if (keys.type === 'encrypted' || (keys.type !== 'rw' && keys.type !== 'ro')) {
-    throw new SealsyncError('ERR_KEY_DERIVE', 'this key is already an encrypted key');
+    throw new SealsyncError('ERR_KEY_DERIVE', 'this is already an encrypted key');
   }
   return keysFromAccessSecret(keys.accessSecret, keys.publicKey);
 }
