@@ -26,6 +26,7 @@ import type { Stats } from 'node:fs';
 import { chmod, lutimes, mkdir, open, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SealsyncError } from '../errors.js';
+import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
 import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
@@ -73,14 +74,9 @@ export type ApplyResult =
   | { readonly status: 'applied'; readonly reusedBytes: number; readonly archived: string | null }
   | { readonly status: 'conflict'; readonly reason: string };
 
-/** A stable string for a version vector (temp names, logs). */
-export function versionKey(v: VersionVector): string {
-  return v.map((c) => `${c.id}:${c.value}`).join(',');
-}
-
 /** Deterministic temp name for (path, version): a restart finds the same file. */
 export function tempNameFor(path: string, version: VersionVector): string {
-  const h = createHash('sha256').update(path).update('\0').update(versionKey(version)).digest('hex');
+  const h = createHash('sha256').update(path).update('\0').update(vectorKey(version)).digest('hex');
   return `${TEMP_PREFIX}${h.slice(0, 24)}`;
 }
 

@@ -4,7 +4,8 @@ import { mkdtemp, mkdir, symlink, writeFile, lstat, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
-import { checkRelativePath, mkdirParentsSafe, resolveSafe, MAX_PATH_BYTES } from './safe-fs.js';
+import { MAX_PATH_BYTES } from '../model/path.js';
+import { checkRelativePath, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
 
 async function tmpRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'sealsync-safefs-'));

@@ -15,15 +15,10 @@ import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { SealsyncError } from '../errors.js';
+import { STATE_DIR_NAME, validateRelativePath } from '../model/path.js';
 
-/** Longest relative path we accept, in UTF-8 bytes. */
-export const MAX_PATH_BYTES = 4096;
-/** Longest single path component, in UTF-8 bytes (common file system limit). */
-export const MAX_SEGMENT_BYTES = 255;
-/** Deepest directory nesting we accept. */
-export const MAX_PATH_DEPTH = 256;
 /** The folder's private directory (archive, temp state): never a sync target. */
-export const PRIVATE_DIR_NAME = '.sealsync';
+export const PRIVATE_DIR_NAME = STATE_DIR_NAME;
 /** Mode for directories we create; the umask still applies. */
 export const DIR_CREATE_MODE = 0o755;
 
@@ -35,24 +30,15 @@ function unsafe(path: string, why: string): SealsyncError {
 }
 
 /**
- * Validates a record path (NFC, '/'-separated, relative, no '.', '..' or empty
- * segments, no NUL or backslash, bounded) and returns its segments.
- * The first segment may not be the folder's private directory.
+ * Validates a record path with the model's rules (src/model/path.ts) and
+ * additionally requires it to be in canonical form already (a record whose
+ * path is not NFC was not produced by a sealsync scanner), then returns its
+ * segments.
  */
 export function checkRelativePath(path: string): string[] {
-  if (typeof path !== 'string' || path.length === 0) throw unsafe(String(path), 'empty');
-  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) throw unsafe(path, 'too long');
-  if (path.normalize('NFC') !== path) throw unsafe(path, 'not NFC');
-  if (path.includes('\0') || path.includes('\\')) throw unsafe(path, 'forbidden character');
-  if (path.startsWith('/')) throw unsafe(path, 'absolute');
-  const segments = path.split('/');
-  if (segments.length > MAX_PATH_DEPTH) throw unsafe(path, 'too deep');
-  for (const s of segments) {
-    if (s === '' || s === '.' || s === '..') throw unsafe(path, 'empty, . or .. segment');
-    if (Buffer.byteLength(s, 'utf8') > MAX_SEGMENT_BYTES) throw unsafe(path, 'segment too long');
-  }
-  if (segments[0] === PRIVATE_DIR_NAME) throw unsafe(path, 'private directory');
-  return segments;
+  const canonical = validateRelativePath(path);
+  if (canonical !== path) throw unsafe(path, 'not in canonical (NFC) form');
+  return canonical.split('/');
 }
 
 export async function lstatOrNull(abs: string): Promise<Stats | null> {
