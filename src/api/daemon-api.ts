@@ -1,114 +1,16 @@
 /**
  * The interface the REST routes (src/api/routes.ts) call. The daemon
  * (src/daemon/daemon.ts) implements it; tests and the dashboard can use a fake.
+ * The data shapes live in src/daemon/daemon-types.ts and are re-exported here.
  *
  * Nothing returned here ever contains a folder key or the dashboard password
  * hash, except `shareFolder`, whose whole point is to hand a key to the user.
  */
-import type { FolderStatus, FolderType } from '../engine/folder-status.js';
-import type { SealsyncErrorJSON } from '../errors.js';
+import type {
+  AddFolderRequest, EventSource, FolderInfo, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+} from '../daemon/daemon-types.js';
 
-export interface DeviceInfo {
-  /** Device id text form. */
-  readonly id: string;
-  readonly name: string;
-  /** The real bound sync addresses, `tcp://HOST:PORT`. */
-  readonly listen: readonly string[];
-}
-
-export interface PeerStatus {
-  /** Device id text form, or null until the first connection told us. */
-  readonly id: string | null;
-  readonly name: string | null;
-  /** `tcp://HOST:PORT` as configured. */
-  readonly address: string;
-  readonly connected: boolean;
-  readonly inBytes: number;
-  readonly outBytes: number;
-  /** Bytes per second. */
-  readonly inRate: number;
-  readonly outRate: number;
-}
-
-export interface StatusReport {
-  readonly device: DeviceInfo;
-  /** Present when the dashboard is enabled. */
-  readonly ui?: { readonly url: string };
-  readonly folders: readonly FolderStatus[];
-  readonly peers: readonly PeerStatus[];
-}
-
-/** A folder as configured (never its key). */
-export interface FolderInfo {
-  readonly path: string;
-  readonly type: FolderType;
-  readonly folderId: string;
-  readonly rescanIntervalS: number;
-  readonly watch: boolean;
-}
-
-export interface AddFolderRequest {
-  /** Absolute path (or relative to the daemon's working directory; the CLI sends absolute). */
-  readonly path: string;
-  /** Key text (W…, R… or E…). */
-  readonly key: string;
-  readonly rescanIntervalS?: number;
-  readonly watch?: boolean;
-}
-
-export type ShareType = FolderType;
-
-/** Settings as the API exposes them: no password hash, no folder keys. */
-export interface Settings {
-  readonly device: { readonly name: string };
-  readonly listen: string;
-  readonly discovery: boolean;
-  readonly webui: {
-    readonly enabled: boolean;
-    readonly listen: string;
-    readonly https: boolean;
-    /** Whether a password is set (the hash itself never leaves the daemon). */
-    readonly passwordSet: boolean;
-  };
-  readonly archive: { readonly retentionDays: number };
-  readonly bandwidth: { readonly maxSendKBps: number; readonly maxRecvKBps: number };
-}
-
-/** What PATCH /api/settings accepts. Everything optional; validated by the daemon. */
-export interface SettingsPatch {
-  readonly device?: { readonly name?: string };
-  readonly listen?: string;
-  readonly discovery?: boolean;
-  readonly webui?: { readonly enabled?: boolean; readonly listen?: string; readonly https?: boolean };
-  readonly archive?: { readonly retentionDays?: number };
-  readonly bandwidth?: { readonly maxSendKBps?: number; readonly maxRecvKBps?: number };
-}
-
-/** Events on the daemon's bus, in the order they happened. `seq` increases by one per event. */
-export type DaemonEventBody =
-  | { readonly type: 'folder-status'; readonly folder: FolderStatus }
-  | { readonly type: 'folder-changed'; readonly path: string; readonly change: 'added' | 'removed' }
-  | { readonly type: 'peer-connected'; readonly peer: PeerStatus }
-  | { readonly type: 'peer-disconnected'; readonly peer: PeerStatus }
-  | { readonly type: 'error'; readonly error: SealsyncErrorJSON; readonly folder?: string }
-  | { readonly type: 'file-changed'; readonly folder: string; readonly file: string; readonly action: 'added' | 'modified' | 'deleted' }
-  | { readonly type: 'conflict'; readonly folder: string; readonly file: string; readonly conflictFile: string };
-
-export type DaemonEvent = DaemonEventBody & { readonly seq: number; readonly time: number };
-export type DaemonEventType = DaemonEventBody['type'];
-
-export type EventListener = (event: DaemonEvent) => void;
-
-export interface EventSource {
-  /** Returns the unsubscribe function. Listeners must not throw (errors are swallowed). */
-  subscribe(listener: EventListener): () => void;
-  /** The most recent events (bounded ring), oldest first. */
-  recent(): readonly DaemonEvent[];
-}
-
-export interface OpOptions {
-  readonly signal?: AbortSignal;
-}
+export type * from '../daemon/daemon-types.js';
 
 export interface DaemonApi {
   status(): StatusReport;

@@ -5,6 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerStopCommand } from './commands/stop.js';
 import { registerKeyCommands } from './commands/key.js';
 
 export interface CliIo {
@@ -25,7 +29,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .showHelpAfterError(false)
     .exitOverride();
   // Command groups register here (keep alphabetical).
+  registerInitCommand(program, io);
   registerKeyCommands(program, io);
+  registerStartCommand(program, io);
+  registerStatusCommand(program, io);
+  registerStopCommand(program, io);
   return program;
 }
 

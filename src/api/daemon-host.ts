@@ -1,0 +1,55 @@
+/**
+ * Runs a daemon in this process: the Daemon (src/daemon) plus the control
+ * socket (and, once present, the dashboard). Lives in the api layer because
+ * it wires api onto daemon; the CLI's `start` calls it.
+ *
+ * Order matters: the daemon takes the home lock before the socket is touched
+ * (so a second daemon fails on the lock, never steals the socket), and on
+ * shutdown the socket closes first (no request can reach a half-stopped
+ * daemon), then the daemon releases the lock last.
+ */
+import { Daemon } from '../daemon/daemon.js';
+import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
+import { componentLogger, type Logger } from '../logger.js';
+import { startControlServer, type ControlServer } from './control-server.js';
+
+export interface DaemonHostOptions {
+  readonly home: string;
+  readonly logger: Logger;
+  readonly engines?: FolderRunnerFactories;
+  /** Aborting stops the daemon (signals, tests). */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunningDaemon {
+  readonly daemon: Daemon;
+  /** Resolves once the daemon has fully stopped (socket and lock removed). */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningDaemon> {
+  const daemon = new Daemon({ home: opts.home, logger: opts.logger, ...(opts.engines ? { engines: opts.engines } : {}) });
+  await daemon.start();
+  let control: ControlServer;
+  try {
+    control = await startControlServer(daemon.paths.controlSocket, daemon, componentLogger(opts.logger, 'api:control'));
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      await control.stop().catch((err: unknown) => opts.logger.warn({ err }, 'control socket close failed'));
+      await daemon.stop();
+    })();
+    return stopping;
+  };
+  const onAbort = (): void => daemon.requestStop();
+  if (opts.signal?.aborted) daemon.requestStop();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const done = daemon.stopRequested.then(stop);
+  return { daemon, done, stop };
+}

@@ -1,0 +1,177 @@
+/**
+ * The REST API as one Fastify plugin, served over the control socket (CLI)
+ * and over loopback HTTP(S) by the dashboard (src/api/web-server.ts adds
+ * auth in front). Bodies are validated with zod here, at the edge; the daemon
+ * receives typed values. Errors are `{ error: SealsyncError.toJSON() }` with
+ * the catalog's HTTP status.
+ *
+ * Routes: GET /api/status; GET|POST|DELETE /api/folders; POST /api/folders/share;
+ * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
+ * POST /api/stop.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { SealsyncError } from '../errors.js';
+import type { DaemonApi, DaemonEvent } from './daemon-api.js';
+
+export const SSE_HEARTBEAT_MS = 15_000;
+/** An SSE client that stops reading is dropped once this much is buffered. */
+export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_PATH = 4096;
+const MAX_KEY = 512;
+const MAX_ADDRESS = 310;
+
+const addFolderBody = z.object({
+  path: z.string().min(1).max(MAX_PATH),
+  key: z.string().min(1).max(MAX_KEY),
+  rescanIntervalS: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+  watch: z.boolean().optional(),
+}).strict();
+const pathBody = z.object({ path: z.string().min(1).max(MAX_PATH) }).strict();
+const shareBody = z.object({ path: z.string().min(1).max(MAX_PATH), type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
+const addPeerBody = z.object({ address: z.string().min(1).max(MAX_ADDRESS) }).strict();
+const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
+const settingsPatchBody = z.object({
+  device: z.object({ name: z.string().max(256).optional() }).strict().optional(),
+  listen: z.string().max(MAX_ADDRESS).optional(),
+  discovery: z.boolean().optional(),
+  webui: z.object({
+    enabled: z.boolean().optional(),
+    listen: z.string().max(MAX_ADDRESS).optional(),
+    https: z.boolean().optional(),
+  }).strict().optional(),
+  archive: z.object({ retentionDays: z.number().int().min(0).optional() }).strict().optional(),
+  bandwidth: z.object({
+    maxSendKBps: z.number().int().min(0).optional(),
+    maxRecvKBps: z.number().int().min(0).optional(),
+  }).strict().optional(),
+}).strict();
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', `${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
+
+export function errorBody(err: unknown): { status: number; body: { error: ReturnType<SealsyncError['toJSON']> } } {
+  const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL');
+  return { status: e.status, body: { error: e.toJSON() } };
+}
+
+export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): Promise<void> {
+  await app.register(async (scope) => {
+    scope.setErrorHandler((err, request, reply) => {
+      let e: unknown = err;
+      // Fastify's own errors (malformed JSON, body too large, wrong content type)
+      if (!(err instanceof SealsyncError) && typeof (err as { statusCode?: number }).statusCode === 'number'
+        && ((err as { statusCode: number }).statusCode) < 500) {
+        e = new SealsyncError('ERR_INVALID_ARGUMENT', (err as Error).message.split('\n')[0]);
+      } else if (!(err instanceof SealsyncError)) {
+        request.log.error({ err }, 'unexpected error in API route');
+      }
+      const { status, body } = errorBody(e);
+      void reply.code(status).send(body);
+    });
+    scope.setNotFoundHandler((_request, reply) => {
+      const { status, body } = errorBody(new SealsyncError('ERR_NOT_FOUND', 'no such API route'));
+      void reply.code(status).send(body);
+    });
+
+    scope.get('/api/status', async () => api.status());
+
+    scope.get('/api/folders', async () => ({ folders: api.listFolders() }));
+    scope.post('/api/folders', async (req, reply) => {
+      const body = parseBody(addFolderBody, req.body);
+      const folder = await api.addFolder(body, { signal: abortOnClose(req.raw) });
+      return reply.code(201).send({ folder });
+    });
+    scope.delete('/api/folders', async (req) => {
+      const { path } = parseBody(pathBody, req.body ?? queryPath(req.query));
+      await api.removeFolder(path);
+      return { ok: true };
+    });
+    scope.post('/api/folders/share', async (req) => {
+      const { path, type } = parseBody(shareBody, req.body);
+      return { key: api.shareFolder(path, type) };
+    });
+
+    scope.get('/api/peers', async () => ({ peers: api.listPeers() }));
+    scope.post('/api/peers', async (req, reply) => {
+      const { address } = parseBody(addPeerBody, req.body);
+      const peer = await api.addPeer(address);
+      return reply.code(201).send({ peer });
+    });
+    scope.delete('/api/peers', async (req) => {
+      const { peer } = parseBody(removePeerBody, req.body);
+      await api.removePeer(peer);
+      return { ok: true };
+    });
+
+    scope.get('/api/settings', async () => ({ settings: api.getSettings() }));
+    scope.patch('/api/settings', async (req) => {
+      const patch = parseBody(settingsPatchBody, req.body);
+      return { settings: await api.patchSettings(patch) };
+    });
+
+    scope.post('/api/stop', async (_req, reply) => {
+      // Stop after the response has gone out, so the caller sees success.
+      reply.raw.once('finish', () => api.requestStop());
+      return { ok: true };
+    });
+
+    scope.get('/api/events', (req, reply) => { streamEvents(api, req.raw, reply); });
+  }, { prefix: '' });
+}
+
+function queryPath(query: unknown): unknown {
+  return typeof query === 'object' && query !== null && 'path' in query ? { path: (query as { path: unknown }).path } : undefined;
+}
+
+function abortOnClose(req: NodeJS.EventEmitter): AbortSignal {
+  const ac = new AbortController();
+  // 'close' on the request fires when the body is consumed; the socket closing means the client left.
+  const sock = (req as unknown as { socket?: NodeJS.EventEmitter }).socket;
+  sock?.once('close', () => ac.abort());
+  return ac.signal;
+}
+
+/** Server-Sent Events: recent events first, then live ones; a heartbeat comment keeps proxies from timing out. */
+function streamEvents(api: DaemonApi, req: NodeJS.EventEmitter, reply: FastifyReply): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+  });
+  let closed = false;
+  const write = (event: DaemonEvent): void => {
+    if (closed) return;
+    if (res.writableLength > SSE_MAX_BUFFERED_BYTES) { cleanup(); res.destroy(); return; }
+    res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  };
+  for (const e of api.events.recent()) write(e);
+  let unsubscribe: () => void = () => undefined;
+  try {
+    unsubscribe = api.events.subscribe(write);
+  } catch {
+    res.end();
+    return;
+  }
+  const heartbeat = setInterval(() => { if (!closed) res.write(': heartbeat\n\n'); }, SSE_HEARTBEAT_MS);
+  heartbeat.unref();
+  const cleanup = (): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+  };
+  res.once('close', cleanup);
+  req.once('close', () => { if (res.writableEnded || res.destroyed) cleanup(); });
+}

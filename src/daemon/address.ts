@@ -1,0 +1,34 @@
+/**
+ * Listen and peer addresses for config and the daemon, on top of the net
+ * layer's parser (src/net/peer-address.ts): `HOST:PORT` for listening,
+ * `tcp://HOST:PORT` for peers, IPv6 in brackets.
+ */
+import { SealsyncError } from '../errors.js';
+import {
+  formatPeerAddress as formatNetAddress,
+  parseListenAddress,
+  parsePeerAddress as parseNetPeerAddress,
+  type PeerAddress,
+} from '../net/peer-address.js';
+
+export type HostPort = PeerAddress;
+
+/** Parses `HOST:PORT`; `allowZero` accepts port 0 ("pick one"). */
+export function parseHostPort(text: string, opts: { allowZero?: boolean } = {}): HostPort {
+  const hp = parseListenAddress(text);
+  if (hp.port === 0 && !opts.allowZero) throw new SealsyncError('ERR_ADDRESS', `port must be 1-65535 in address '${text.slice(0, 80)}'`);
+  return hp;
+}
+
+/** `HOST:PORT` (IPv6 bracketed). */
+export function formatHostPort(hp: HostPort): string {
+  return formatNetAddress(hp).slice('tcp://'.length);
+}
+
+export function parsePeerAddress(text: string): HostPort {
+  return parseNetPeerAddress(text);
+}
+
+export function formatPeerAddress(hp: HostPort): string {
+  return formatNetAddress(hp);
+}

@@ -1,0 +1,75 @@
+/**
+ * The config file schema (config.json, mode 0600). Every field has a default,
+ * so an older or hand-trimmed file still loads; `version` lets a later release
+ * migrate. Validation is strict: unknown keys are errors (a typo must not be
+ * silently ignored).
+ */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { parseHostPort, parsePeerAddress } from './address.js';
+
+export const CONFIG_VERSION = 1;
+export const MAX_DEVICE_NAME_LENGTH = 64;
+export const MAX_FOLDERS = 1000;
+export const MAX_PEERS = 1000;
+export const MAX_PATH_LENGTH = 4096;
+export const MAX_KEY_TEXT_LENGTH = 512;
+export const DEFAULT_RESCAN_INTERVAL_S = 3600;
+export const MAX_RESCAN_INTERVAL_S = 7 * 24 * 3600;
+export const DEFAULT_RETENTION_DAYS = 30;
+export const MAX_RETENTION_DAYS = 3650;
+export const MAX_BANDWIDTH_KBPS = 10_000_000;
+
+const hostPort = (allowZero: boolean) =>
+  z.string().max(300).refine((s) => {
+    try { parseHostPort(s, { allowZero }); return true; } catch { return false; }
+  }, { message: 'expected HOST:PORT (IPv6 in brackets)' });
+
+export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LENGTH)
+  // control characters would garble logs and the dashboard
+  .refine((s) => !/[\p{Cc}]/u.test(s), { message: 'must not contain control characters' });
+
+export const folderConfigSchema = z.object({
+  path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
+  key: z.string().min(1).max(MAX_KEY_TEXT_LENGTH),
+  rescanIntervalS: z.number().int().min(0).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
+  watch: z.boolean().default(true),
+}).strict();
+
+export const peerConfigSchema = z.object({
+  address: z.string().max(310).refine((s) => {
+    try { parsePeerAddress(s); return true; } catch { return false; }
+  }, { message: 'expected tcp://HOST:PORT' }),
+}).strict();
+
+export const webuiConfigSchema = z.object({
+  enabled: z.boolean().default(true),
+  listen: hostPort(false).default('127.0.0.1:8384'),
+  https: z.boolean().default(false),
+  /** scrypt hash string, or null when no password is set. */
+  passwordHash: z.string().max(1024).nullable().default(null),
+  certificatePath: z.string().max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }).optional(),
+  certificateKeyPath: z.string().max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }).optional(),
+}).strict();
+
+export const configSchema = z.object({
+  version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
+  device: z.object({ name: deviceNameSchema.default('sealsync') }).strict().default({}),
+  listen: hostPort(false).default('0.0.0.0:22000'),
+  discovery: z.boolean().default(true),
+  webui: webuiConfigSchema.default({}),
+  folders: z.array(folderConfigSchema).max(MAX_FOLDERS).default([]),
+  peers: z.array(peerConfigSchema).max(MAX_PEERS).default([]),
+  archive: z.object({
+    retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).default(DEFAULT_RETENTION_DAYS),
+  }).strict().default({}),
+  bandwidth: z.object({
+    /** 0 = unlimited. */
+    maxSendKBps: z.number().int().min(0).max(MAX_BANDWIDTH_KBPS).default(0),
+    maxRecvKBps: z.number().int().min(0).max(MAX_BANDWIDTH_KBPS).default(0),
+  }).strict().default({}),
+}).strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type FolderConfig = z.infer<typeof folderConfigSchema>;
+export type PeerConfig = z.infer<typeof peerConfigSchema>;

@@ -1,0 +1,328 @@
+/**
+ * The daemon on one device: owns the config, the home lock, the folder
+ * runners and the event bus, and implements the DaemonApi the REST routes
+ * call (structurally; see src/api/daemon-api.ts).
+ *
+ * How this works:
+ * - start(): take the home lock (one daemon per home), load and validate the
+ *   config (a bad config stops here with one line, and is never rewritten),
+ *   read the device id, then start one runner per folder. A folder whose
+ *   engine fails to start reports state 'error'; the daemon keeps running.
+ * - Every change (folder add/remove, peers, settings) runs under one mutex:
+ *   validate, build the new config, write it atomically, then apply it. A
+ *   validation failure leaves config and runners exactly as they were.
+ * - stop(): stop runners, release the lock. `stopRequested` resolves when
+ *   someone asked for a stop (REST /api/stop or a signal), so the host can
+ *   close the control socket first and then call stop().
+ */
+import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
+import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
+import type { FolderStatus } from '../engine/folder-status.js';
+import { SealsyncError } from '../errors.js';
+import { componentLogger, type Logger } from '../logger.js';
+import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js';
+import { configSchema, DEFAULT_RESCAN_INTERVAL_S, type Config, type FolderConfig } from './config-schema.js';
+import { loadConfig, saveConfig } from './config-store.js';
+import type {
+  AddFolderRequest, FolderInfo, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+} from './daemon-types.js';
+import { EventBus } from './event-bus.js';
+import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
+import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
+import { homePaths, type HomePaths } from './home.js';
+import { loadDeviceId } from './identity.js';
+import { acquireLock, type DaemonLock } from './lock.js';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface DaemonInit {
+  readonly home: string;
+  readonly logger: Logger;
+  /** Engines by folder key type; a type without one runs an idle placeholder. */
+  readonly engines?: FolderRunnerFactories;
+  readonly now?: () => number;
+}
+
+interface RunningFolder {
+  readonly config: FolderConfig;
+  readonly keys: FolderKeys;
+  readonly folderId: string;
+  runner: FolderRunner;
+  startError: string | null;
+}
+
+export class Daemon {
+  readonly paths: HomePaths;
+  readonly events: EventBus;
+  readonly stopRequested: Promise<void>;
+  private readonly log: Logger;
+  private config: Config = configSchema.parse({});
+  private deviceId = '';
+  private lock: DaemonLock | null = null;
+  private readonly folders = new Map<string, RunningFolder>();
+  private mutex: Promise<unknown> = Promise.resolve();
+  private resolveStop: () => void = () => undefined;
+  private uiUrl: string | null = null;
+  private listenAddresses: string[] | null = null;
+  private started = false;
+
+  constructor(private readonly init: DaemonInit) {
+    this.paths = homePaths(init.home);
+    this.log = componentLogger(init.logger, 'daemon');
+    this.events = new EventBus(init.now ?? Date.now, (err) => this.log.warn({ err }, 'event listener threw'));
+    this.stopRequested = new Promise((r) => { this.resolveStop = r; });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.lock = await acquireLock(this.paths.lock);
+    try {
+      this.config = await loadConfig(this.paths.config);
+      this.deviceId = await loadDeviceId(this.paths);
+      for (const folder of this.config.folders) await this.startFolder(folder);
+    } catch (err) {
+      await this.stopFolders();
+      await this.lock.release();
+      this.lock = null;
+      throw err;
+    }
+    this.started = true;
+    this.log.info({ deviceId: this.deviceId, folders: this.folders.size }, 'daemon started');
+  }
+
+  async stop(): Promise<void> {
+    await this.mutex.catch(() => undefined);
+    await this.stopFolders();
+    this.events.clear();
+    if (this.lock) await this.lock.release();
+    this.lock = null;
+    if (this.started) this.log.info('daemon stopped');
+    this.started = false;
+  }
+
+  requestStop(): void {
+    this.resolveStop();
+  }
+
+  /** Set by the host once the dashboard listens (null: off). */
+  setUiUrl(url: string | null): void {
+    this.uiUrl = url;
+  }
+
+  /** Set by the host/network layer with the real bound sync addresses (tcp://…). */
+  setListenAddresses(addresses: readonly string[] | null): void {
+    this.listenAddresses = addresses ? [...addresses] : null;
+  }
+
+  currentConfig(): Config {
+    return this.config;
+  }
+
+  deviceIdText(): string {
+    return this.deviceId;
+  }
+
+  // ---- DaemonApi ---------------------------------------------------------
+
+  status(): StatusReport {
+    const report: StatusReport = {
+      device: {
+        id: this.deviceId,
+        name: this.config.device.name,
+        listen: this.listenAddresses ?? [`tcp://${this.config.listen}`],
+      },
+      folders: [...this.folders.values()].map((f) => this.folderStatus(f)),
+      peers: this.listPeers(),
+    };
+    return this.uiUrl ? { ...report, ui: { url: this.uiUrl } } : report;
+  }
+
+  listFolders(): readonly FolderInfo[] {
+    return [...this.folders.values()].map((f) => ({
+      path: f.config.path,
+      type: f.keys.type,
+      folderId: f.folderId,
+      rescanIntervalS: f.config.rescanIntervalS,
+      watch: f.config.watch,
+    }));
+  }
+
+  addFolder(req: AddFolderRequest, opts: OpOptions = {}): Promise<FolderInfo> {
+    return this.exclusive(async () => {
+      opts.signal?.throwIfAborted();
+      const path = await checkFolderPath(req.path, [...this.folders.keys()], this.paths.home);
+      const keys = parseKey(req.key);
+      const folderId = folderIdText(keys.folderId);
+      for (const f of this.folders.values()) {
+        if (f.folderId === folderId) throw new SealsyncError('ERR_FOLDER_EXISTS', `folder ${folderId} is already shared at ${f.config.path}`);
+      }
+      const folder: FolderConfig = {
+        path,
+        key: formatKey(keys),
+        rescanIntervalS: req.rescanIntervalS ?? DEFAULT_RESCAN_INTERVAL_S,
+        watch: req.watch ?? true,
+      };
+      opts.signal?.throwIfAborted();
+      await this.persist({ ...this.config, folders: [...this.config.folders, folder] });
+      await this.startFolder(folder, keys);
+      this.events.emit({ type: 'folder-changed', path, change: 'added' });
+      this.log.info({ path, type: keys.type, folderId }, 'folder added');
+      const info = this.listFolders().find((f) => f.path === path);
+      if (!info) throw new SealsyncError('ERR_INTERNAL', 'folder vanished after add');
+      return info;
+    });
+  }
+
+  removeFolder(path: string, _opts: OpOptions = {}): Promise<void> {
+    return this.exclusive(async () => {
+      const f = await this.findFolder(path);
+      await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
+      this.folders.delete(f.config.path);
+      await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'));
+      this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
+      this.log.info({ path: f.config.path }, 'folder removed');
+    });
+  }
+
+  shareFolder(path: string, type: ShareType): string {
+    const f = this.findFolderSync(path);
+    if (type === f.keys.type) return formatKey(f.keys);
+    if (type === 'rw') throw new SealsyncError('ERR_KEY_DERIVE', `a ${f.keys.type === 'ro' ? 'read-only' : 'encrypted'} folder cannot give a read-write key`);
+    return formatKey(type === 'ro' ? deriveReadOnly(f.keys) : deriveEncrypted(f.keys));
+  }
+
+  listPeers(): readonly PeerStatus[] {
+    return this.config.peers.map((p) => ({
+      id: null, name: null, address: p.address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0,
+    }));
+  }
+
+  addPeer(address: string, _opts: OpOptions = {}): Promise<PeerStatus> {
+    return this.exclusive(async () => {
+      const normal = formatPeerAddress(parsePeerAddress(address));
+      if (this.config.peers.some((p) => p.address === normal)) throw new SealsyncError('ERR_PEER_EXISTS', `peer ${normal} is already known`);
+      await this.persist({ ...this.config, peers: [...this.config.peers, { address: normal }] });
+      this.log.info({ address: normal }, 'peer added');
+      const peer = this.listPeers().find((p) => p.address === normal);
+      if (!peer) throw new SealsyncError('ERR_INTERNAL', 'peer vanished after add');
+      return peer;
+    });
+  }
+
+  removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
+    return this.exclusive(async () => {
+      let normal = idOrAddress;
+      try { normal = formatPeerAddress(parsePeerAddress(idOrAddress)); } catch { /* maybe a device id */ }
+      const remaining = this.config.peers.filter((p) => p.address !== normal);
+      if (remaining.length === this.config.peers.length) throw new SealsyncError('ERR_PEER_UNKNOWN', `no peer ${idOrAddress.slice(0, 100)}`);
+      await this.persist({ ...this.config, peers: remaining });
+      this.log.info({ address: normal }, 'peer removed');
+    });
+  }
+
+  getSettings(): Settings {
+    const c = this.config;
+    return {
+      device: { name: c.device.name },
+      listen: c.listen,
+      discovery: c.discovery,
+      webui: { enabled: c.webui.enabled, listen: c.webui.listen, https: c.webui.https, passwordSet: c.webui.passwordHash !== null },
+      archive: { retentionDays: c.archive.retentionDays },
+      bandwidth: { maxSendKBps: c.bandwidth.maxSendKBps, maxRecvKBps: c.bandwidth.maxRecvKBps },
+    };
+  }
+
+  /** Validated and persisted; listen addresses and the dashboard take effect on restart. */
+  patchSettings(patch: SettingsPatch, _opts: OpOptions = {}): Promise<Settings> {
+    return this.exclusive(async () => {
+      const c = this.config;
+      const merged = {
+        ...c,
+        device: { ...c.device, ...patch.device },
+        listen: patch.listen ?? c.listen,
+        discovery: patch.discovery ?? c.discovery,
+        webui: { ...c.webui, ...patch.webui },
+        archive: { ...c.archive, ...patch.archive },
+        bandwidth: { ...c.bandwidth, ...patch.bandwidth },
+      };
+      const r = configSchema.safeParse(merged);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        throw new SealsyncError('ERR_INVALID_ARGUMENT', `${issue?.path.join('.') ?? 'settings'}: ${issue?.message ?? 'invalid'}`);
+      }
+      const ui = parseHostPort(r.data.webui.listen);
+      if (r.data.webui.enabled && !LOOPBACK_HOSTS.has(ui.host) && (!r.data.webui.https || r.data.webui.passwordHash === null)) {
+        throw new SealsyncError('ERR_UI_UNSAFE_LISTEN');
+      }
+      await this.persist(r.data);
+      return this.getSettings();
+    });
+  }
+
+  /** For the dashboard's auth module: sets the scrypt password hash (never exposed by getSettings). */
+  setPasswordHash(hash: string | null): Promise<void> {
+    return this.exclusive(async () => {
+      await this.persist({ ...this.config, webui: { ...this.config.webui, passwordHash: hash } });
+    });
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.mutex.then(fn, fn);
+    this.mutex = run.catch(() => undefined);
+    return run;
+  }
+
+  private async persist(next: Config): Promise<void> {
+    await saveConfig(this.paths.config, next);
+    this.config = configSchema.parse(next);
+  }
+
+  private async startFolder(folder: FolderConfig, parsed?: FolderKeys): Promise<void> {
+    const keys = parsed ?? parseKey(folder.key);
+    const folderId = folderIdText(keys.folderId);
+    const init: FolderRunnerInit = { folder, keys, folderId };
+    const entry: RunningFolder = { config: folder, keys, folderId, runner: new IdleFolderRunner(init), startError: null };
+    this.folders.set(folder.path, entry);
+    const factory = this.init.engines?.[keys.type];
+    if (!factory) return;
+    try {
+      entry.runner = await factory(init);
+      entry.runner.onStatus((status) => this.events.emit({ type: 'folder-status', folder: status }));
+      entry.runner.onFileChanged?.((file, action) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action }));
+      await entry.runner.start();
+    } catch (err) {
+      entry.startError = err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err);
+      this.log.error({ err, path: folder.path }, 'folder failed to start');
+      const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL', entry.startError);
+      this.events.emit({ type: 'error', error: e.toJSON(), folder: folder.path });
+    }
+  }
+
+  private folderStatus(f: RunningFolder): FolderStatus {
+    const s = f.runner.status();
+    return f.startError ? { ...s, state: 'error', error: f.startError } : s;
+  }
+
+  private async stopFolders(): Promise<void> {
+    const all = [...this.folders.values()];
+    this.folders.clear();
+    await Promise.all(all.map((f) => f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'))));
+  }
+
+  private async findFolder(path: string): Promise<RunningFolder> {
+    const exact = this.folders.get(path);
+    if (exact) return exact;
+    const canon = await canonicalFolderPath(path);
+    const f = this.folders.get(canon);
+    if (!f) throw new SealsyncError('ERR_FOLDER_UNKNOWN', `${path.slice(0, 300)} is not a shared folder`);
+    return f;
+  }
+
+  private findFolderSync(path: string): RunningFolder {
+    const f = this.folders.get(path);
+    if (!f) throw new SealsyncError('ERR_FOLDER_UNKNOWN', `${path.slice(0, 300)} is not a shared folder`);
+    return f;
+  }
+}

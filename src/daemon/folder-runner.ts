@@ -1,0 +1,47 @@
+/**
+ * What the daemon runs for each configured folder, chosen by key type. The
+ * registry is pluggable: rw/ro folders get the LocalFolder engine, encrypted
+ * folders a replica engine (a later issue; until then an idle placeholder that
+ * reports zero counts).
+ */
+import type { FolderKeys } from '../crypto/keys.js';
+import type { FolderStatus, FolderType } from '../engine/folder-status.js';
+import type { FolderConfig } from './config-schema.js';
+
+export interface FolderRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): FolderStatus;
+  /** Called with every status change (for the event bus). */
+  onStatus(listener: (status: FolderStatus) => void): void;
+  /** Called with every file change the engine notices. */
+  onFileChanged?(listener: (file: string, action: 'added' | 'modified' | 'deleted') => void): void;
+}
+
+export interface FolderRunnerInit {
+  readonly folder: FolderConfig;
+  readonly keys: FolderKeys;
+  readonly folderId: string;
+}
+
+export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Promise<FolderRunner>;
+
+export type FolderRunnerFactories = Partial<Record<FolderType, FolderRunnerFactory>>;
+
+/** A folder with no engine yet: idle, zero counts. */
+export class IdleFolderRunner implements FolderRunner {
+  constructor(private readonly init: FolderRunnerInit) {}
+  async start(): Promise<void> { /* nothing to run */ }
+  async stop(): Promise<void> { /* nothing to stop */ }
+  onStatus(): void { /* never changes */ }
+  status(): FolderStatus {
+    return {
+      path: this.init.folder.path,
+      type: this.init.keys.type,
+      folderId: this.init.folderId,
+      state: 'idle',
+      localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0,
+      error: null,
+    };
+  }
+}
