@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fastify } from 'fastify';
+import { registerUiControlRoutes } from './control-routes.js';
+import { AuthStore, memoryPasswordStore } from './auth-store.js';
+
+test('login-token mints a single-use URL; disabled dashboard is ERR_UI_DISABLED; password is stored hashed', async () => {
+  const passwords = memoryPasswordStore();
+  const auth = new AuthStore({ passwords });
+  let base: string | null = 'http://127.0.0.1:1234';
+  const app = fastify();
+  await registerUiControlRoutes(app, { auth, loginUrl: (t) => (base === null ? null : `${base}/login#token=${t}`) });
+  try {
+    const res = await app.inject({ method: 'POST', url: '/api/ui/login-token', payload: {} });
+    assert.equal(res.statusCode, 200);
+    const { url, expiresAt } = res.json();
+    const token = /#token=([A-Za-z0-9_-]{43})$/.exec(url)?.[1];
+    assert.ok(token, url);
+    assert.ok(expiresAt > Date.now());
+    assert.equal(auth.tokens.consume(token), true);
+    assert.equal(auth.tokens.consume(token), false);
+
+    base = null;
+    const off = await app.inject({ method: 'POST', url: '/api/ui/login-token', payload: {} });
+    assert.equal(off.statusCode, 409);
+    assert.equal(off.json().error.code, 'ERR_UI_DISABLED');
+    assert.equal(auth.tokens.outstanding, 0);
+
+    const short = await app.inject({ method: 'POST', url: '/api/ui/password', payload: { password: 'abc' } });
+    assert.equal(short.statusCode, 400);
+    assert.equal(short.json().error.code, 'ERR_PASSWORD');
+    assert.equal(passwords.get(), null);
+    const ok = await app.inject({ method: 'POST', url: '/api/ui/password', payload: { password: 'long enough password' } });
+    assert.equal(ok.statusCode, 200);
+    assert.match(passwords.get() ?? '', /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+    assert.equal(await auth.checkPassword('long enough password'), true);
+  } finally {
+    await app.close();
+  }
+});
