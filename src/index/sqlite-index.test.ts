@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openIndex, MAX_CONCURRENT_VERSIONS, SCHEMA_VERSION, type RecordInput } from './index.js';
+import type { FileRecord, VersionVector } from '../model/types.js';
+import { isSealsyncError } from '../errors.js';
+
+const A = '00000000000000aa';
+const B = '00000000000000bb';
+const FOLDER_ID = 'ab'.repeat(32);
+const rand = (n: number) => new Uint8Array(randomBytes(n));
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sealsync-index-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function record(locator: Uint8Array, version: VersionVector, plain?: RecordInput['plain']): RecordInput {
+  return { locator, version, blockIds: [rand(32)], sealed: rand(100), ...(plain ? { plain } : {}) };
+}
+
+const live = (size: number, mtimeMs = 1000) => ({ kind: 'file' as const, size, mtimeMs, deleted: false });
+
+test('a fresh database gets ids and the schema; reopening keeps them; file is 0600', (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'index.db');
+  const a = openIndex(path);
+  assert.match(a.vectorId, /^[0-9a-f]{16}$/);
+  assert.match(a.indexId, /^[0-9a-f]{16}$/);
+  assert.equal(a.schemaVersion, SCHEMA_VERSION);
+  const ids = [a.vectorId, a.indexId];
+  a.close();
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const b = openIndex(path);
+  assert.deepEqual([b.vectorId, b.indexId], ids);
+  b.close();
+  const c = openIndex(join(dir, 'other.db'));
+  assert.notEqual(c.vectorId, ids[0]);
+  c.close();
+});
+
+test('folders: add, find, duplicate rejected, remove cascades', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/data/a', folderId: FOLDER_ID, type: 'rw' });
+  assert.equal(idx.getFolder(f.rowId)?.path, '/data/a');
+  assert.equal(idx.folderByFolderId(FOLDER_ID)?.rowId, f.rowId);
+  assert.throws(() => idx.addFolder({ path: '/data/b', folderId: FOLDER_ID, type: 'rw' }), (e) => isSealsyncError(e, 'ERR_FOLDER_EXISTS'));
+  assert.throws(() => idx.addFolder({ path: '/x', folderId: 'nothex', type: 'rw' }), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+  idx.putRecord(f.rowId, record(rand(32), [{ id: A, value: 1 }]));
+  assert.equal(idx.recordsSince(f.rowId, 0, 10).length, 1);
+  assert.equal(idx.removeFolder(f.rowId), true);
+  assert.equal(idx.listFolders().length, 0);
+  assert.equal(idx.recordsSince(f.rowId, 0, 10).length, 0);
+});
+
+test('putRecord keeps concurrent versions, drops dominated ones, refuses equal/older', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const loc = rand(32);
+  const r1 = idx.putRecord(f, record(loc, [{ id: A, value: 1 }]));
+  assert.deepEqual([r1.outcome, r1.seq], ['stored', 1]);
+  assert.equal(idx.putRecord(f, record(loc, [{ id: A, value: 1 }])).outcome, 'equal');
+  const r2 = idx.putRecord(f, record(loc, [{ id: A, value: 2 }]));
+  assert.deepEqual([r2.outcome, r2.seq, r2.replaced], ['stored', 2, 1]);
+  assert.equal(idx.putRecord(f, record(loc, [{ id: A, value: 1 }])).outcome, 'dominated');
+  const r3 = idx.putRecord(f, record(loc, [{ id: B, value: 1 }]));
+  assert.equal(r3.outcome, 'stored');
+  assert.equal(idx.currentRecords(f, loc).length, 2, 'concurrent versions are both kept');
+  const merged = idx.putRecord(f, record(loc, [{ id: A, value: 2 }, { id: B, value: 3 }]));
+  assert.equal(merged.replaced, 2);
+  const cur = idx.currentRecords(f, loc);
+  assert.equal(cur.length, 1);
+  assert.deepEqual(cur[0]?.version, [{ id: A, value: 2 }, { id: B, value: 3 }]);
+  // recordsSince pages in seq order and skips removed rows.
+  assert.deepEqual(idx.recordsSince(f, 0, 10).map((r) => r.seq), [4]);
+  assert.equal(idx.folderSeq(f), 4);
+  assert.throws(() => idx.putRecord(f, { ...record(loc, [{ id: A, value: 9 }]), locator: new Uint8Array(5) }));
+});
+
+test('putRecord bounds concurrent versions per path', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'encrypted' }).rowId;
+  const loc = rand(32);
+  for (let i = 0; i < MAX_CONCURRENT_VERSIONS; i++) {
+    assert.equal(idx.putRecord(f, record(loc, [{ id: (i + 1).toString(16).padStart(16, '0'), value: 1 }])).outcome, 'stored');
+  }
+  assert.equal(idx.putRecord(f, record(loc, [{ id: 'ffffffffffffffff', value: 1 }])).outcome, 'too-many-versions');
+});
+
+test('recordsSince pages through many records; sealed bytes and block ids round-trip', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const inputs = Array.from({ length: 250 }, () => record(rand(32), [{ id: A, value: 1 }]));
+  idx.transaction(() => inputs.forEach((r) => idx.putRecord(f, r)));
+  const seen = [];
+  let since = 0;
+  for (let page = 0; page < 10; page++) {
+    const got = idx.recordsSince(f, since, 100);
+    if (got.length === 0) break;
+    seen.push(...got);
+    since = got[got.length - 1]?.seq ?? since;
+  }
+  assert.equal(seen.length, 250);
+  assert.deepEqual(seen[7]?.sealed, inputs[7]?.sealed);
+  assert.deepEqual(seen[7]?.blockIds, inputs[7]?.blockIds);
+  assert.deepEqual(seen[7]?.locator, inputs[7]?.locator);
+});
+
+test('globalStats applies the winner rule per path', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  idx.putRecord(f, record(rand(32), [{ id: A, value: 1 }], live(10)));
+  idx.putRecord(f, record(rand(32), [{ id: A, value: 2 }], { kind: 'dir', size: 0, mtimeMs: 1, deleted: false }));
+  idx.putRecord(f, record(rand(32), [{ id: A, value: 3 }], { kind: 'file', size: 0, mtimeMs: 1, deleted: true }));
+  // Concurrent: a live 7-byte file and a newer tombstone: the live one wins.
+  const loc = rand(32);
+  idx.putRecord(f, record(loc, [{ id: A, value: 4 }], live(7, 100)));
+  idx.putRecord(f, record(loc, [{ id: B, value: 1 }], { kind: 'file', size: 0, mtimeMs: 900, deleted: true }));
+  // Concurrent, both live: newer mtime (5 bytes) wins over 50 bytes.
+  const loc2 = rand(32);
+  idx.putRecord(f, record(loc2, [{ id: A, value: 5 }], live(50, 100)));
+  idx.putRecord(f, record(loc2, [{ id: B, value: 2 }], live(5, 200)));
+  // E-peer style record without plaintext.
+  idx.putRecord(f, record(rand(32), [{ id: A, value: 6 }]));
+  assert.deepEqual(idx.globalStats(f), { records: 6, files: 3, bytes: 22, dirs: 1, symlinks: 0, deleted: 1, unknown: 1 });
+});
+
+test('files, blocks and local stats', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const b1 = { id: rand(32), hash: rand(32), size: 100 };
+  const b2 = { id: rand(32), hash: rand(32), size: 20 };
+  const rec: FileRecord = { path: 'a/x.bin', kind: 'file', size: 120, mtimeMs: 5, mode: 0o644, blocks: [b1, b2], version: [{ id: A, value: 1 }], deleted: false };
+  const seq = idx.writeLocalFile(f, { record: rec, diskMtimeMs: 5.25, ino: 77, dev: 3 }, record(rand(32), rec.version, live(120)));
+  assert.equal(seq, 1);
+  const got = idx.getFile(f, 'a/x.bin');
+  assert.deepEqual(got?.record, rec);
+  assert.deepEqual([got?.diskMtimeMs, got?.ino, got?.dev, got?.seq], [5.25, 77, 3, 1]);
+  assert.equal(idx.findBlockById(b2.id)?.offset, 100);
+  assert.equal(idx.findBlockByHash(b1.hash)?.path, 'a/x.bin');
+  idx.writeLocalFile(f, { record: { ...rec, path: 'a', kind: 'dir', size: 0, blocks: [] }, diskMtimeMs: 1, ino: 1, dev: 3 });
+  assert.deepEqual(idx.localStats(f), { files: 1, bytes: 120, dirs: 1, symlinks: 0, deleted: 0, localChanges: 0 });
+  assert.equal(idx.loadFileStats(f).get('a/x.bin')?.ino, 77);
+  // Tombstone: blocks go away, the row stays.
+  idx.writeLocalFile(f, { record: { ...rec, deleted: true, blocks: [], size: 0, version: [{ id: A, value: 2 }] }, diskMtimeMs: 0, ino: 0, dev: 0, localChange: true });
+  assert.equal(idx.findBlockById(b1.id), undefined);
+  assert.equal(idx.getFile(f, 'a/x.bin')?.record.deleted, true);
+  assert.deepEqual(idx.localChangePaths(f, 10), ['a/x.bin']);
+  assert.equal(idx.localStats(f).files, 0);
+  idx.forgetFile(f, 'a/x.bin');
+  assert.equal(idx.getFile(f, 'a/x.bin'), undefined);
+});
+
+test('a failed record write rolls back the file row too', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const loc = rand(32);
+  idx.putRecord(f, record(loc, [{ id: A, value: 5 }]));
+  const rec: FileRecord = { path: 'y', kind: 'file', size: 0, mtimeMs: 5, mode: 0o644, blocks: [], version: [{ id: A, value: 1 }], deleted: false };
+  assert.throws(() => idx.writeLocalFile(f, { record: rec, diskMtimeMs: 5, ino: 1, dev: 1 }, record(loc, rec.version)));
+  assert.equal(idx.getFile(f, 'y'), undefined);
+});
+
+test('peer state round-trips', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'ro' }).rowId;
+  assert.equal(idx.peerState(f, 'DEV'), undefined);
+  idx.setPeerState(f, 'DEV', { indexId: '0123456789abcdef', maxSeq: 42 });
+  assert.deepEqual(idx.peerState(f, 'DEV'), { indexId: '0123456789abcdef', maxSeq: 42 });
+  assert.throws(() => idx.setPeerState(f, 'DEV', { indexId: 'x', maxSeq: -1 }));
+});
+
+test('a database from a newer sealsync is refused', async (t) => {
+  const path = join(tempDir(t), 'i.db');
+  openIndex(path).close();
+  const { default: Database } = await import('better-sqlite3');
+  const raw = new Database(path);
+  raw.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION + 1);
+  raw.close();
+  assert.throws(() => openIndex(path), (e) => isSealsyncError(e, 'ERR_FORMAT_VERSION'));
+});

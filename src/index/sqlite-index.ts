@@ -1,0 +1,471 @@
+/**
+ * The device's SQLite index (one index.db per home): folders, the sealed
+ * records held (the global view), what is on disk (files, blocks) and how far
+ * each remote peer's index has been applied.
+ *
+ * better-sqlite3 is synchronous: every method here is a short, bounded
+ * statement; bulk work goes through `transaction(fn)` so a scan commits
+ * hundreds of rows per fsync. All statements are prepared once.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { SealsyncError } from '../errors.js';
+import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
+import type { FileKind, FileRecord } from '../model/types.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { ID_BYTES, decodeBlockList, decodeIdList, encodeBlockList, encodeIdList, toBytes } from './codec.js';
+import type {
+  BlockLocation,
+  FileStat,
+  FolderRow,
+  GlobalStats,
+  IndexFolderType,
+  LocalFile,
+  LocalFileInput,
+  LocalStats,
+  PeerState,
+  PutRecordResult,
+  RecordInput,
+  StoredRecord,
+} from './types.js';
+
+/** Concurrent versions kept per path; more is abuse by a write-key holder, not editing. */
+export const MAX_CONCURRENT_VERSIONS = 32;
+/** Largest page `recordsSince` returns. */
+export const MAX_RECORDS_PAGE = 10_000;
+/** Largest sealed record stored (a huge file's block list fits well below this). */
+export const MAX_SEALED_RECORD_BYTES = 64 * 1024 * 1024;
+/** SQLite page cache per connection (bounded memory, big enough for 100k-file folders). */
+export const PAGE_CACHE_KIB = 64 * 1024;
+/** Milliseconds a writer waits on a locked database before failing. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+const HEX16_RE = /^[0-9a-f]{16}$/;
+const FOLDER_ID_RE = /^[0-9a-f]{64}$/;
+
+interface RecordRow {
+  locator: Buffer;
+  version_key: string;
+  block_ids: Buffer;
+  sealed: Buffer;
+  seq: number;
+  kind: string | null;
+  size: number | null;
+  mtime_ms: number | null;
+  deleted: number | null;
+}
+
+interface FileRow {
+  path: string;
+  kind: string;
+  size: number;
+  mtime_ms: number;
+  mode: number;
+  symlink_target: string | null;
+  deleted: number;
+  version_key: string;
+  blocks: Buffer;
+  disk_mtime: number;
+  ino: number;
+  dev: number;
+  seq: number;
+  local_change: number;
+}
+
+export class SqliteIndex {
+  readonly path: string;
+  /** This database's id in version vectors (16 hex). */
+  readonly vectorId: string;
+  /** Identifies this database to peers; a reset database gets a new one. */
+  readonly indexId: string;
+  private readonly db: Database.Database;
+  private readonly s: ReturnType<typeof prepareStatements>;
+
+  constructor(dbPath: string) {
+    this.path = dbPath;
+    this.db = new Database(dbPath);
+    try {
+      if (dbPath !== ':memory:') chmodSync(dbPath, 0o600);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Negative = KiB. Random-keyed indexes (locators, block ids) thrash the 2 MiB default.
+      this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+      migrate(this.db);
+      this.vectorId = ensureMeta(this.db, 'vector_id');
+      this.indexId = ensureMeta(this.db, 'index_id');
+      this.s = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
+  get schemaVersion(): number {
+    return (this.db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number }).v;
+  }
+
+  /** Runs `fn` in one transaction; nested calls join the outer one. */
+  transaction<T>(fn: () => T): T {
+    // Inside a batch, run directly: a savepoint per row costs more than the row.
+    // A throw still aborts the outer transaction, so atomicity is kept.
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn)();
+  }
+
+  // ---- folders ------------------------------------------------------------
+
+  addFolder(folder: { path: string; folderId: string; type: IndexFolderType }): FolderRow {
+    if (!FOLDER_ID_RE.test(folder.folderId)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'folderId must be 64 lowercase hex characters');
+    const existing = this.s.folderByFolderId.get(folder.folderId) as FolderRowDb | undefined;
+    if (existing) throw new SealsyncError('ERR_FOLDER_EXISTS', undefined, { folderId: folder.folderId });
+    if (this.s.folderByPath.get(folder.path)) throw new SealsyncError('ERR_FOLDER_EXISTS', undefined, { path: folder.path });
+    const info = this.s.insertFolder.run(folder.path, folder.folderId, folder.type);
+    return { rowId: Number(info.lastInsertRowid), path: folder.path, folderId: folder.folderId, type: folder.type, seq: 0 };
+  }
+
+  /** Removes the folder and everything indexed for it. */
+  removeFolder(rowId: number): boolean {
+    return this.s.deleteFolder.run(rowId).changes > 0;
+  }
+
+  getFolder(rowId: number): FolderRow | undefined {
+    return toFolder(this.s.folderById.get(rowId) as FolderRowDb | undefined);
+  }
+
+  folderByFolderId(folderId: string): FolderRow | undefined {
+    return toFolder(this.s.folderByFolderId.get(folderId) as FolderRowDb | undefined);
+  }
+
+  listFolders(): FolderRow[] {
+    return (this.s.listFolders.all() as FolderRowDb[]).map((r) => toFolder(r) as FolderRow);
+  }
+
+  folderSeq(rowId: number): number {
+    const r = this.s.folderSeq.get(rowId) as { seq: number } | undefined;
+    if (!r) throw new SealsyncError('ERR_FOLDER_UNKNOWN', undefined, { rowId });
+    return r.seq;
+  }
+
+  // ---- records (the global view) -----------------------------------------
+
+  /**
+   * Stores a sealed record unless a held version equals or dominates it;
+   * removes held versions it dominates, all in one transaction. The caller
+   * has verified the record (signature, structure).
+   */
+  putRecord(folder: number, rec: RecordInput): PutRecordResult {
+    checkRecordInput(rec);
+    return this.transaction(() => {
+      const key = vectorKey(rec.version);
+      const held = this.s.versionsForLocator.all(folder, rec.locator) as { version_key: string }[];
+      const dominated: string[] = [];
+      for (const h of held) {
+        const order = compareVectors(rec.version, parseVectorKey(h.version_key));
+        if (order === 'equal') return { outcome: 'equal', stored: false, seq: null, replaced: 0 } as const;
+        if (order === 'lesser') return { outcome: 'dominated', stored: false, seq: null, replaced: 0 } as const;
+        if (order === 'greater') dominated.push(h.version_key);
+      }
+      if (held.length - dominated.length >= MAX_CONCURRENT_VERSIONS) {
+        return { outcome: 'too-many-versions', stored: false, seq: null, replaced: 0 } as const;
+      }
+      for (const k of dominated) this.s.deleteRecord.run(folder, rec.locator, k);
+      const seq = this.nextSeq(folder);
+      const p = rec.plain;
+      this.s.insertRecord.run(
+        folder, rec.locator, key, lastWriter(rec.version), encodeIdList(rec.blockIds), rec.sealed, seq,
+        p ? p.kind : null, p ? p.size : null, p ? p.mtimeMs : null, p ? (p.deleted ? 1 : 0) : null,
+      );
+      return { outcome: 'stored', stored: true, seq, replaced: dominated.length } as const;
+    });
+  }
+
+  /** Same as putRecord; the name the sync engine uses for records from peers. */
+  putRemoteRecord(folder: number, rec: RecordInput): PutRecordResult {
+    return this.putRecord(folder, rec);
+  }
+
+  /** Every version held for one path (more than one only while concurrent), oldest first. */
+  currentRecords(folder: number, locator: Uint8Array): StoredRecord[] {
+    return (this.s.recordsForLocator.all(folder, locator) as RecordRow[]).map(toStoredRecord);
+  }
+
+  /** Records with seq > `since`, ascending, at most `limit` (bounded by MAX_RECORDS_PAGE). */
+  recordsSince(folder: number, since: number, limit: number): StoredRecord[] {
+    const n = Math.max(0, Math.min(Math.trunc(limit), MAX_RECORDS_PAGE));
+    return (this.s.recordsSince.all(folder, since, n) as RecordRow[]).map(toStoredRecord);
+  }
+
+  /** Counts by the winner rule (not deleted, newer mtime, larger last writer, larger version key). */
+  globalStats(folder: number): GlobalStats {
+    const r = this.s.globalStats.get(folder) as Record<string, number | null>;
+    const n = (k: string) => Number(r[k] ?? 0);
+    return {
+      records: n('records'), files: n('files'), bytes: n('bytes'), dirs: n('dirs'),
+      symlinks: n('symlinks'), deleted: n('deleted'), unknown: n('unknown'),
+    };
+  }
+
+  // ---- files (full peers: what is on disk) --------------------------------
+
+  /** The rescan shortcut's view of the whole folder, in one query. */
+  loadFileStats(folder: number): Map<string, FileStat> {
+    const out = new Map<string, FileStat>();
+    for (const r of this.s.fileStats.iterate(folder) as IterableIterator<FileStatRow>) {
+      out.set(r.path, {
+        path: r.path, kind: r.kind as FileKind, size: r.size, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
+        deleted: r.deleted === 1, localChange: r.local_change === 1,
+      });
+    }
+    return out;
+  }
+
+  getFile(folder: number, path: string): LocalFile | undefined {
+    const r = this.s.getFile.get(folder, path) as FileRow | undefined;
+    return r ? toLocalFile(r) : undefined;
+  }
+
+  /** Paths of a read-only folder whose local content differs from the global state. */
+  localChangePaths(folder: number, limit: number): string[] {
+    return (this.s.localChanges.all(folder, Math.max(0, Math.trunc(limit))) as { path: string }[]).map((r) => r.path);
+  }
+
+  /**
+   * Writes what is on disk for one path, its block locations and, when given,
+   * the sealed record, in one transaction: after a crash the index never has a
+   * file row without its record. Returns the record's sequence (0 if none).
+   */
+  writeLocalFile(folder: number, file: LocalFileInput, sealed?: RecordInput): number {
+    return this.transaction(() => {
+      let seq = 0;
+      if (sealed) {
+        const res = this.putRecord(folder, sealed);
+        if (!res.stored) {
+          throw new SealsyncError('ERR_INTERNAL', `local record for ${file.record.path} was not stored (${res.outcome})`);
+        }
+        seq = res.seq ?? 0;
+      }
+      const f = file.record;
+      this.s.upsertFile.run(
+        folder, f.path, f.kind, f.size, f.mtimeMs, f.mode, f.symlinkTarget ?? null, f.deleted ? 1 : 0,
+        vectorKey(f.version), encodeBlockList(f.blocks), file.diskMtimeMs, file.ino, file.dev, seq, file.localChange ? 1 : 0,
+      );
+      this.s.deleteBlocksOfPath.run(folder, f.path);
+      if (!f.deleted && f.kind === 'file') {
+        let offset = 0;
+        for (const b of f.blocks) {
+          this.s.insertBlock.run(folder, f.path, offset, b.size, b.hash, b.id);
+          offset += b.size;
+        }
+      }
+      return seq;
+    });
+  }
+
+  /** Forgets a path entirely (e.g. an ignored path); tombstones are written with writeLocalFile. */
+  forgetFile(folder: number, path: string): void {
+    this.transaction(() => {
+      this.s.deleteFile.run(folder, path);
+      this.s.deleteBlocksOfPath.run(folder, path);
+    });
+  }
+
+  localStats(folder: number): LocalStats {
+    const r = this.s.localStats.get(folder) as Record<string, number | null>;
+    const n = (k: string) => Number(r[k] ?? 0);
+    return {
+      files: n('files'), bytes: n('bytes'), dirs: n('dirs'), symlinks: n('symlinks'),
+      deleted: n('deleted'), localChanges: n('local_changes'),
+    };
+  }
+
+  // ---- blocks (full peers) -------------------------------------------------
+
+  findBlockById(id: Uint8Array): BlockLocation | undefined {
+    return toBlock(this.s.blockById.get(id) as BlockRowDb | undefined);
+  }
+
+  findBlockByHash(hash: Uint8Array): BlockLocation | undefined {
+    return toBlock(this.s.blockByHash.get(hash) as BlockRowDb | undefined);
+  }
+
+  /** All on-disk locations of a plaintext block (a stale one may fail verification; try the next). */
+  findBlocksByHash(hash: Uint8Array, limit = 8): BlockLocation[] {
+    return (this.s.blocksByHash.all(hash, limit) as BlockRowDb[]).map((r) => toBlock(r) as BlockLocation);
+  }
+
+  // ---- peers ---------------------------------------------------------------
+
+  peerState(folder: number, deviceId: string): PeerState | undefined {
+    const r = this.s.getPeer.get(folder, deviceId) as { index_id: string; max_seq: number } | undefined;
+    return r ? { indexId: r.index_id, maxSeq: r.max_seq } : undefined;
+  }
+
+  setPeerState(folder: number, deviceId: string, state: PeerState): void {
+    if (!Number.isSafeInteger(state.maxSeq) || state.maxSeq < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'maxSeq must be a non-negative integer');
+    this.s.upsertPeer.run(folder, deviceId, state.indexId, state.maxSeq);
+  }
+
+  private nextSeq(folder: number): number {
+    const r = this.s.bumpSeq.get(folder) as { seq: number } | undefined;
+    if (!r) throw new SealsyncError('ERR_FOLDER_UNKNOWN', undefined, { rowId: folder });
+    return r.seq;
+  }
+}
+
+/** Opens (creating and migrating if needed) the index database at `dbPath`. */
+export function openIndex(dbPath: string): SqliteIndex {
+  return new SqliteIndex(dbPath);
+}
+
+export type Index = SqliteIndex;
+
+// ---- helpers -----------------------------------------------------------------
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)');
+  const current = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get() as { v: number }).v;
+  if (current > SCHEMA_VERSION) {
+    throw new SealsyncError('ERR_FORMAT_VERSION', `index.db has schema ${current}, newer than this sealsync (${SCHEMA_VERSION})`);
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+    })();
+  }
+}
+
+function ensureMeta(db: Database.Database, key: string): string {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  if (row) {
+    if (!HEX16_RE.test(row.value)) throw new SealsyncError('ERR_INTERNAL', `index.db meta ${key} is corrupt`);
+    return row.value;
+  }
+  const value = randomBytes(8).toString('hex');
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  return value;
+}
+
+function checkRecordInput(rec: RecordInput): void {
+  if (rec.locator.length !== ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `locator must be ${ID_BYTES} bytes`);
+  if (rec.sealed.length > MAX_SEALED_RECORD_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'sealed record is too large');
+}
+
+interface FolderRowDb { id: number; path: string; folder_id: string; type: string; seq: number }
+interface FileStatRow { path: string; kind: string; size: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number }
+interface BlockRowDb { folder: number; path: string; offset: number; size: number; hash: Buffer; id: Buffer }
+
+function toFolder(r: FolderRowDb | undefined): FolderRow | undefined {
+  return r && { rowId: r.id, path: r.path, folderId: r.folder_id, type: r.type as IndexFolderType, seq: r.seq };
+}
+
+function toStoredRecord(r: RecordRow): StoredRecord {
+  const base = {
+    locator: toBytes(r.locator),
+    version: parseVectorKey(r.version_key),
+    blockIds: decodeIdList(r.block_ids),
+    sealed: toBytes(r.sealed),
+    seq: r.seq,
+  };
+  if (r.kind === null || r.size === null || r.mtime_ms === null || r.deleted === null) return base;
+  return { ...base, plain: { kind: r.kind as FileKind, size: r.size, mtimeMs: r.mtime_ms, deleted: r.deleted === 1 } };
+}
+
+function toLocalFile(r: FileRow): LocalFile {
+  const record: FileRecord = {
+    path: r.path,
+    kind: r.kind as FileKind,
+    size: r.size,
+    mtimeMs: r.mtime_ms,
+    mode: r.mode,
+    blocks: decodeBlockList(r.blocks),
+    ...(r.symlink_target !== null ? { symlinkTarget: r.symlink_target } : {}),
+    version: parseVectorKey(r.version_key),
+    deleted: r.deleted === 1,
+  };
+  return { record, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev, seq: r.seq, localChange: r.local_change === 1 };
+}
+
+function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
+  return r && { folderRowId: r.folder, path: r.path, offset: r.offset, size: r.size, hash: toBytes(r.hash), id: toBytes(r.id) };
+}
+
+const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
+const BLOCK_COLS = 'folder, path, offset, size, hash, id';
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertFolder: db.prepare('INSERT INTO folders (path, folder_id, type) VALUES (?, ?, ?)'),
+    deleteFolder: db.prepare('DELETE FROM folders WHERE id = ?'),
+    folderById: db.prepare('SELECT * FROM folders WHERE id = ?'),
+    folderByFolderId: db.prepare('SELECT * FROM folders WHERE folder_id = ?'),
+    folderByPath: db.prepare('SELECT id FROM folders WHERE path = ?'),
+    listFolders: db.prepare('SELECT * FROM folders ORDER BY id'),
+    folderSeq: db.prepare('SELECT seq FROM folders WHERE id = ?'),
+    bumpSeq: db.prepare('UPDATE folders SET seq = seq + 1 WHERE id = ? RETURNING seq'),
+
+    versionsForLocator: db.prepare('SELECT version_key FROM records WHERE folder = ? AND locator = ?'),
+    recordsForLocator: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator = ? ORDER BY seq`),
+    deleteRecord: db.prepare('DELETE FROM records WHERE folder = ? AND locator = ? AND version_key = ?'),
+    insertRecord: db.prepare(
+      `INSERT INTO records (folder, locator, version_key, last_writer, block_ids, sealed, seq, kind, size, mtime_ms, deleted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    recordsSince: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND seq > ? ORDER BY seq LIMIT ?`),
+    // One winner per locator by the winner rule (src/model/needs.ts); rows held
+    // for one locator are always mutually concurrent, so the rule alone decides.
+    globalStats: db.prepare(`
+      SELECT COUNT(*) AS records,
+             SUM(kind = 'file' AND deleted = 0) AS files,
+             SUM(CASE WHEN kind = 'file' AND deleted = 0 THEN size ELSE 0 END) AS bytes,
+             SUM(kind = 'dir' AND deleted = 0) AS dirs,
+             SUM(kind = 'symlink' AND deleted = 0) AS symlinks,
+             SUM(deleted = 1) AS deleted,
+             SUM(kind IS NULL) AS unknown
+      FROM (
+        SELECT kind, size, deleted, ROW_NUMBER() OVER (
+          PARTITION BY locator ORDER BY COALESCE(deleted, 0) ASC, mtime_ms DESC, last_writer DESC, version_key DESC
+        ) AS rn
+        FROM records WHERE folder = ?
+      ) WHERE rn = 1`),
+
+    fileStats: db.prepare('SELECT path, kind, size, disk_mtime, ino, dev, deleted, local_change FROM files WHERE folder = ?'),
+    getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
+    upsertFile: db.prepare(
+      `INSERT OR REPLACE INTO files
+        (folder, path, kind, size, mtime_ms, mode, symlink_target, deleted, version_key, blocks, disk_mtime, ino, dev, seq, local_change)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deleteFile: db.prepare('DELETE FROM files WHERE folder = ? AND path = ?'),
+    localChanges: db.prepare('SELECT path FROM files WHERE folder = ? AND local_change = 1 ORDER BY path LIMIT ?'),
+    localStats: db.prepare(`
+      SELECT SUM(kind = 'file' AND deleted = 0) AS files,
+             SUM(CASE WHEN kind = 'file' AND deleted = 0 THEN size ELSE 0 END) AS bytes,
+             SUM(kind = 'dir' AND deleted = 0) AS dirs,
+             SUM(kind = 'symlink' AND deleted = 0) AS symlinks,
+             SUM(deleted = 1) AS deleted,
+             SUM(local_change = 1) AS local_changes
+      FROM files WHERE folder = ?`),
+
+    deleteBlocksOfPath: db.prepare('DELETE FROM blocks WHERE folder = ? AND path = ?'),
+    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (folder, path, offset, size, hash, id) VALUES (?, ?, ?, ?, ?, ?)'),
+    blockById: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE id = ? LIMIT 1`),
+    blockByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT 1`),
+    blocksByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT ?`),
+
+    getPeer: db.prepare('SELECT index_id, max_seq FROM peers WHERE folder = ? AND device_id = ?'),
+    upsertPeer: db.prepare('INSERT OR REPLACE INTO peers (folder, device_id, index_id, max_seq) VALUES (?, ?, ?, ?)'),
+  };
+}
