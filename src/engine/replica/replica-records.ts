@@ -1,0 +1,139 @@
+/**
+ * The encrypted peer's record store: sealed records by locator, in the index's
+ * `records` table.
+ *
+ * The replica cannot decrypt a record, so it trusts nothing but the signature:
+ * every record is decoded strictly and its Ed25519 signature checked against the
+ * folder's public key before it is stored. A record that fails is dropped and
+ * counted against the peer that sent it (the caller penalizes the session).
+ *
+ * Versions: the index keeps every version of a locator that no other held
+ * version dominates, so concurrent edits that only met on the replica both
+ * survive until a full peer publishes a version that dominates them. A version
+ * is dropped only when a signed record that dominates it arrives.
+ */
+import { isSealsyncError, SealsyncError } from '../../errors.js';
+import { decodeSealedRecord, verifyRecord, type SealedRecord } from '../../crypto/sealed-record.js';
+import type { FolderKeys } from '../../crypto/keys.js';
+import type { Index } from '../../index/index.js';
+import { blockIdToHex } from './block-store.js';
+
+/** Records verified between two yields to the event loop (Ed25519 verify is ~50 µs each). */
+export const RECORDS_PER_SLICE = 256;
+/** Records read per page when walking the whole folder (GC, verify, status). */
+export const RECORD_SCAN_PAGE = 2000;
+
+export interface RecordIntake {
+  /** Records stored (new versions). */
+  readonly stored: number;
+  /** Already held, or dominated by a held version: nothing to do. */
+  readonly ignored: number;
+  /** Failed decoding or the signature check: the sender misbehaved. */
+  readonly rejected: number;
+  /** The first rejection's code, for the penalty reason. */
+  readonly rejectCode: string | null;
+  /** Hex ids of blocks referenced by the records just stored. */
+  readonly blockIds: readonly string[];
+  /** Versions removed because a stored record dominates them (their blocks may now be unreferenced). */
+  readonly replaced: number;
+  /** Local sequence numbers given to the stored records. */
+  readonly storedSeqs: readonly number[];
+  /** Block ids of every verified record in the batch: the sender holds or can get them. */
+  readonly announced: readonly Uint8Array[];
+}
+
+export interface RecordStoreOptions {
+  readonly index: Index;
+  readonly folderRowId: number;
+  /** Only the public parts are used: folderId and publicKey. */
+  readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
+}
+
+export class ReplicaRecordStore {
+  private readonly index: Index;
+  private readonly folder: number;
+  private readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
+
+  constructor(opts: RecordStoreOptions) {
+    this.index = opts.index;
+    this.folder = opts.folderRowId;
+    this.keys = opts.keys;
+  }
+
+  /**
+   * Verifies and stores encoded sealed records from a peer. Never throws for a
+   * bad record (it is counted in `rejected`); throws ERR_ABORTED on abort.
+   */
+  async accept(records: readonly Uint8Array[], opts: { signal?: AbortSignal } = {}): Promise<RecordIntake> {
+    let stored = 0;
+    let ignored = 0;
+    let rejected = 0;
+    let replaced = 0;
+    let rejectCode: string | null = null;
+    const blockIds = new Set<string>();
+    const announced: Uint8Array[] = [];
+    const storedSeqs: number[] = [];
+    for (let start = 0; start < records.length; start += RECORDS_PER_SLICE) {
+      if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
+      const slice = records.slice(start, start + RECORDS_PER_SLICE);
+      const verified: { bytes: Uint8Array; sealed: SealedRecord }[] = [];
+      for (const bytes of slice) {
+        try {
+          const sealed = decodeSealedRecord(bytes);
+          verifyRecord(this.keys, sealed);
+          verified.push({ bytes, sealed });
+          for (const id of sealed.blockIds) announced.push(id);
+        } catch (err) {
+          if (!isSealsyncError(err)) throw err;
+          rejected++;
+          rejectCode ??= err.code;
+        }
+      }
+      this.index.transaction(() => {
+        for (const { bytes, sealed } of verified) {
+          const r = this.index.putRemoteRecord(this.folder, {
+            locator: sealed.locator,
+            version: sealed.version,
+            blockIds: sealed.blockIds,
+            sealed: bytes,
+          });
+          if (r.stored) {
+            stored++;
+            if (r.seq !== null) storedSeqs.push(r.seq);
+            replaced += r.replaced;
+            for (const id of sealed.blockIds) blockIds.add(blockIdToHex(id));
+          } else {
+            ignored++;
+          }
+        }
+      });
+      // Let sockets and timers run between slices of signature checks.
+      if (start + RECORDS_PER_SLICE < records.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { stored, ignored, rejected, rejectCode, blockIds: [...blockIds], replaced, storedSeqs, announced };
+  }
+
+  /** Every current record's locator and block ids, page by page (bounded memory per page). */
+  *walk(): Generator<{ locator: Uint8Array; blockIds: readonly Uint8Array[] }> {
+    let since = 0;
+    for (;;) {
+      const page = this.index.recordsSince(this.folder, since, RECORD_SCAN_PAGE);
+      for (const r of page) yield { locator: r.locator, blockIds: r.blockIds };
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < RECORD_SCAN_PAGE) return;
+      since = last.seq;
+    }
+  }
+
+  /** Hex ids of every block that a current record references. */
+  referencedBlocks(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.walk()) for (const id of r.blockIds) out.add(blockIdToHex(id));
+    return out;
+  }
+
+  /** Highest local sequence of this folder (what peers ask deltas against). */
+  get seq(): number {
+    return this.index.folderSeq(this.folder);
+  }
+}
