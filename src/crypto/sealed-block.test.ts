@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isSealsyncError } from '../errors.js';
+import { deriveReadOnly, keysFromSecret } from './keys.js';
+import { digest } from './hash.js';
+import { SEALED_BLOCK_OVERHEAD, openBlock, sealBlock, verifySealedBlock } from './sealed-block.js';
+
+const folderA = keysFromSecret(new Uint8Array(32).fill(1));
+const folderB = keysFromSecret(new Uint8Array(32).fill(2));
+const kA = folderA.contentKey as Uint8Array;
+const data = Uint8Array.from({ length: 700_000 }, (_, i) => (i * 7919) & 0xff);
+
+test('sealing is deterministic within a folder and differs across folders', () => {
+  const one = sealBlock(kA, data);
+  const two = sealBlock(kA, data);
+  assert.deepEqual(one.sealed, two.sealed);
+  assert.deepEqual(one.id, two.id);
+  const other = sealBlock(folderB.contentKey as Uint8Array, data);
+  assert.notDeepEqual(other.sealed, one.sealed);
+  assert.notDeepEqual(other.id, one.id);
+  assert.deepEqual(other.hash, one.hash);
+});
+
+test('layout: header, ciphertext, tag; id is the digest of the sealed bytes', () => {
+  const { id, hash, sealed } = sealBlock(kA, data);
+  assert.equal(sealed.byteLength, data.byteLength + SEALED_BLOCK_OVERHEAD);
+  assert.deepEqual([...sealed.subarray(0, 3)], [1, 1, 1]);
+  assert.deepEqual(id, digest(sealed));
+  assert.deepEqual(hash, digest(data));
+  assert.notDeepEqual(sealed.subarray(3, 3 + 64), data.subarray(0, 64));
+});
+
+test('a read-only peer opens what a read-write peer sealed; a supplied hash is used as is', () => {
+  const s = sealBlock(kA, data, digest(data));
+  assert.deepEqual(s, sealBlock(kA, data));
+  assert.deepEqual(openBlock(deriveReadOnly(folderA).contentKey as Uint8Array, s.sealed, s), data);
+});
+
+test('empty and tiny blocks work', () => {
+  for (const n of [0, 1, 15, 16, 17]) {
+    const p = data.subarray(0, n);
+    const s = sealBlock(kA, p);
+    assert.deepEqual(openBlock(kA, s.sealed, s), p);
+  }
+});
+
+test('verifySealedBlock: hash check only, catches any flipped bit', () => {
+  const s = sealBlock(kA, data.subarray(0, 4096));
+  assert.equal(verifySealedBlock(s.sealed, s.id), true);
+  for (const pos of [3, 100, s.sealed.byteLength - 1]) {
+    const bad = s.sealed.slice();
+    bad[pos] = (bad[pos] as number) ^ 1;
+    assert.equal(verifySealedBlock(bad, s.id), false);
+  }
+});
+
+test('openBlock: wrong id, wrong key, wrong hash, tampering and bad headers fail with their codes', () => {
+  const s = sealBlock(kA, data.subarray(0, 4096));
+  const code = (f: () => unknown) => { try { f(); } catch (err) { return isSealsyncError(err) ? err.code : String(err); } return 'ok'; };
+  assert.equal(code(() => openBlock(kA, s.sealed, { id: new Uint8Array(32), hash: s.hash })), 'ERR_BLOCK_ID');
+  assert.equal(code(() => openBlock(folderB.contentKey as Uint8Array, s.sealed, s)), 'ERR_DECRYPT');
+  assert.equal(code(() => openBlock(kA, s.sealed, { id: s.id, hash: new Uint8Array(32) })), 'ERR_DECRYPT');
+  const flipped = s.sealed.slice();
+  flipped[10] = (flipped[10] as number) ^ 0x80;
+  assert.equal(code(() => openBlock(kA, flipped, { id: digest(flipped), hash: s.hash })), 'ERR_DECRYPT');
+  const v2 = s.sealed.slice(); v2[0] = 2;
+  assert.equal(code(() => openBlock(kA, v2, { id: digest(v2), hash: s.hash })), 'ERR_FORMAT_VERSION');
+  const h9 = s.sealed.slice(); h9[1] = 9;
+  assert.equal(code(() => verifySealedBlock(h9, s.id)), 'ERR_FORMAT_ALGORITHM');
+  const a9 = s.sealed.slice(); a9[2] = 9;
+  assert.equal(code(() => verifySealedBlock(a9, s.id)), 'ERR_FORMAT_ALGORITHM');
+  assert.equal(code(() => verifySealedBlock(s.sealed.subarray(0, 18), s.id)), 'ERR_FORMAT_TRUNCATED');
+});

@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isSealsyncError } from '../errors.js';
+import type { FileRecord } from '../model/types.js';
+import { deriveEncrypted, deriveReadOnly, keysFromSecret } from './keys.js';
+import {
+  MAX_PATH_BYTES,
+  MAX_VECTOR_ENTRIES,
+  decodeSealedRecord,
+  encodeSealedRecord,
+  locatorFor,
+  openRecord,
+  sealRecord,
+  verifyRecord,
+  type SealedRecord,
+} from './sealed-record.js';
+
+const W = keysFromSecret(new Uint8Array(32).fill(0x42));
+const R = deriveReadOnly(W);
+const E = deriveEncrypted(W);
+const OTHER = keysFromSecret(new Uint8Array(32).fill(0x43));
+
+const record: FileRecord = {
+  path: 'Docs/résumé.txt',
+  kind: 'file',
+  size: 1500,
+  mtimeMs: 1_700_000_000_123,
+  mode: 0o644,
+  blocks: [
+    { id: new Uint8Array(32).fill(1), hash: new Uint8Array(32).fill(2), size: 1000 },
+    { id: new Uint8Array(32).fill(3), hash: new Uint8Array(32).fill(4), size: 500 },
+  ],
+  version: [{ id: '00000000000000aa', value: 2 }, { id: 'ffffffffffffff01', value: 7 }],
+  deleted: false,
+};
+
+function code(f: () => unknown): string {
+  try { f(); } catch (err) { return isSealsyncError(err) ? err.code : String(err); }
+  return 'ok';
+}
+
+test('seal → encode → decode → open round-trips for rw and ro; E can verify', () => {
+  const sealed = sealRecord(W, record);
+  const decoded = decodeSealedRecord(encodeSealedRecord(sealed));
+  assert.deepEqual(decoded, sealed);
+  assert.deepEqual(openRecord(W, decoded), record);
+  assert.deepEqual(openRecord(R, decoded), record);
+  verifyRecord(E, decoded);
+  assert.equal(code(() => openRecord(E, decoded)), 'ERR_FOLDER_TYPE');
+  assert.equal(code(() => sealRecord(R, record)), 'ERR_FOLDER_TYPE');
+});
+
+test('clear fields: locator hides the path, vector and block ids are visible', () => {
+  const sealed = sealRecord(W, record);
+  assert.deepEqual(sealed.locator, locatorFor(R, record.path));
+  assert.deepEqual(sealed.version, record.version);
+  assert.deepEqual(sealed.blockIds, record.blocks.map((b) => b.id));
+  const bytes = Buffer.from(encodeSealedRecord(sealed));
+  assert.equal(bytes.includes(Buffer.from('résumé')), false);
+  assert.equal(bytes.includes(Buffer.from('Docs')), false);
+});
+
+test('sealing is deterministic; NFD and NFC paths share a locator', () => {
+  assert.deepEqual(sealRecord(W, record), sealRecord(W, record));
+  assert.deepEqual(locatorFor(W, 'Docs/re\u0301sume\u0301.txt'), locatorFor(W, record.path));
+});
+
+test('symlinks, directories and tombstones round-trip', () => {
+  const cases: FileRecord[] = [
+    { ...record, path: 'link', kind: 'symlink', size: 0, blocks: [], symlinkTarget: '../elsewhere/x' },
+    { ...record, path: 'dir/sub', kind: 'dir', size: 0, mode: 0o755, blocks: [] },
+    { ...record, deleted: true, blocks: [], size: 0, mtimeMs: -5 },
+  ];
+  for (const r of cases) assert.deepEqual(openRecord(R, decodeSealedRecord(encodeSealedRecord(sealRecord(W, r)))), r);
+});
+
+test('a bit flip in every region (locator, vector, block ids, body, signature) fails verification', () => {
+  const bytes = encodeSealedRecord(sealRecord(W, record));
+  const regions: Record<string, number[]> = {
+    header: [0, 1, 2],
+    locator: [3, 20, 34],
+    vector: [35, 36, 37, 45, 52, 60],
+    blockIds: [69, 73, 100, 136],
+  };
+  const bodyStart = 3 + 32 + 2 + 2 * 16 + 4 + 2 * 32 + 4;
+  regions.body = [bodyStart, bodyStart + 5, bodyStart + 20, bytes.byteLength - 65];
+  regions.signature = [bytes.byteLength - 64, bytes.byteLength - 30, bytes.byteLength - 1];
+  regions.bodyLength = [bodyStart - 1];
+  regions.blockCount = [bodyStart - 4 - 64 - 1];
+  let flips = 0;
+  for (const [region, positions] of Object.entries(regions)) {
+    for (const pos of positions) {
+      for (const bit of [0, 7]) {
+        const bad = bytes.slice();
+        bad[pos] = (bad[pos] as number) ^ (1 << bit);
+        const c = code(() => verifyRecord(E, decodeSealedRecord(bad)));
+        assert.notEqual(c, 'ok', `flip in ${region} at ${pos} bit ${bit} was accepted`);
+        assert.ok(c.startsWith('ERR_'), `flip in ${region}: ${c}`);
+        flips++;
+      }
+    }
+  }
+  // An exhaustive pass over every byte as well (one bit each), to leave no gap between regions.
+  for (let pos = 0; pos < bytes.byteLength; pos++) {
+    const bad = bytes.slice();
+    bad[pos] = (bad[pos] as number) ^ 0x10;
+    assert.notEqual(code(() => openRecord(R, decodeSealedRecord(bad))), 'ok', `flip at ${pos} accepted`);
+    flips++;
+  }
+  assert.ok(flips > 200);
+});
+
+test('field tampering of a decoded record fails with ERR_SIGNATURE', () => {
+  const s = sealRecord(W, record);
+  const tampered: SealedRecord[] = [
+    { ...s, version: [{ id: '00000000000000aa', value: 3 }, { id: 'ffffffffffffff01', value: 7 }] },
+    { ...s, blockIds: [s.blockIds[1] as Uint8Array, s.blockIds[0] as Uint8Array] },
+    { ...s, locator: locatorFor(W, 'other.txt') },
+  ];
+  for (const t of tampered) assert.equal(code(() => verifyRecord(E, t)), 'ERR_SIGNATURE');
+});
+
+test('a record signed by another folder fails, and so does one replayed into another folder', () => {
+  const foreign = sealRecord(OTHER, record);
+  assert.equal(code(() => verifyRecord(E, foreign)), 'ERR_SIGNATURE');
+  assert.equal(code(() => openRecord(R, foreign)), 'ERR_SIGNATURE');
+  const mine = sealRecord(W, record);
+  assert.equal(code(() => verifyRecord({ publicKey: W.publicKey, folderId: OTHER.folderId }, mine)), 'ERR_SIGNATURE');
+});
+
+test('decoder is strict: versions, algorithms, trailing bytes, truncation', () => {
+  const bytes = encodeSealedRecord(sealRecord(W, record));
+  const set = (pos: number, v: number) => { const b = bytes.slice(); b[pos] = v; return b; };
+  assert.equal(code(() => decodeSealedRecord(set(0, 2))), 'ERR_FORMAT_VERSION');
+  assert.equal(code(() => decodeSealedRecord(set(1, 2))), 'ERR_FORMAT_ALGORITHM');
+  assert.equal(code(() => decodeSealedRecord(set(2, 2))), 'ERR_FORMAT_ALGORITHM');
+  const longer = new Uint8Array(bytes.byteLength + 1);
+  longer.set(bytes);
+  assert.equal(code(() => decodeSealedRecord(longer)), 'ERR_FORMAT_TRUNCATED');
+  for (let n = 0; n < bytes.byteLength; n += 7) assert.equal(code(() => decodeSealedRecord(bytes.subarray(0, n))), 'ERR_FORMAT_TRUNCATED');
+  // vector entries out of order are malformed even though each is well-formed
+  const swapped = bytes.slice();
+  swapped.set(bytes.subarray(37, 53), 53);
+  swapped.set(bytes.subarray(53, 69), 37);
+  assert.equal(code(() => decodeSealedRecord(swapped)), 'ERR_FORMAT_TRUNCATED');
+});
+
+test('limits and invalid records are refused when sealing', () => {
+  assert.equal(code(() => sealRecord(W, { ...record, path: 'a/'.repeat(MAX_PATH_BYTES) + 'x' })), 'ERR_PATH_UNSAFE');
+  for (const path of ['', '/abs', 'a//b', './a', 'a/../b', 'a\0b', 'e\u0301']) {
+    assert.equal(code(() => sealRecord(W, { ...record, path })), 'ERR_PATH_UNSAFE', path);
+  }
+  const manyVector = Array.from({ length: MAX_VECTOR_ENTRIES + 1 }, (_, i) => ({ id: i.toString(16).padStart(16, '0'), value: 1 }));
+  assert.equal(code(() => sealRecord(W, { ...record, version: manyVector })), 'ERR_FORMAT_TRUNCATED');
+  assert.equal(code(() => sealRecord(W, { ...record, version: [{ id: 'XYZ', value: 1 }] })), 'ERR_FORMAT_TRUNCATED');
+  assert.equal(code(() => sealRecord(W, { ...record, version: [{ id: '00000000000000aa', value: 0 }] })), 'ERR_FORMAT_TRUNCATED');
+  assert.equal(code(() => sealRecord(W, { ...record, mode: 0o1777 })), 'ERR_INVALID_ARGUMENT');
+  assert.equal(code(() => sealRecord(W, { ...record, size: -1 })), 'ERR_INVALID_ARGUMENT');
+  assert.equal(code(() => sealRecord(W, { ...record, symlinkTarget: 'x' })), 'ERR_INVALID_ARGUMENT');
+});
