@@ -5,7 +5,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.js';
+import { registerFolderCommands } from './commands/folder.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerPeerCommands } from './commands/peer.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStopCommand } from './commands/stop.js';
@@ -29,8 +31,10 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .showHelpAfterError(false)
     .exitOverride();
   // Command groups register here (keep alphabetical).
+  registerFolderCommands(program, io);
   registerInitCommand(program, io);
   registerKeyCommands(program, io);
+  registerPeerCommands(program, io);
   registerStartCommand(program, io);
   registerStatusCommand(program, io);
   registerStopCommand(program, io);

@@ -1,0 +1,105 @@
+/**
+ * `sealsync folder add|list|remove|share`: manage shared folders through the
+ * running daemon. Paths are sent as realpaths so the daemon compares like with
+ * like. `share` prints a key: that is what the user asked for.
+ */
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { FolderInfo, StatusReport } from '../../api/daemon-api.js';
+import type { ControlClient } from '../../api/control-client.js';
+import { keyQrTerminal } from '../../crypto/qr.js';
+import { SealsyncError } from '../../errors.js';
+import { clientOf } from '../home-option.js';
+import { readKeyArgument } from '../key-input.js';
+import type { CliIo } from '../main.js';
+import { createProgress } from '../progress.js';
+import { table } from './status.js';
+
+export const WAIT_POLL_MS = 200;
+export const DEFAULT_WAIT_TIMEOUT_S = 3600;
+
+async function folderPathArg(path: string): Promise<string> {
+  const abs = resolve(path);
+  return realpath(abs).catch(() => abs);
+}
+
+export function registerFolderCommands(program: Command, io: CliIo): void {
+  const folder = program.command('folder').description('manage shared folders');
+
+  folder.command('add <path>')
+    .description('share a folder (the key says what this device may do)')
+    .requiredOption('--key <key>', 'folder key (W…, R… or E…), or - to read it from stdin')
+    .option('--wait', 'wait for the first scan to finish (progress bar on a terminal)')
+    .option('--wait-timeout <seconds>', 'give up waiting after this long', String(DEFAULT_WAIT_TIMEOUT_S))
+    .option('--rescan-interval <seconds>', 'full rescan interval')
+    .option('--no-watch', 'do not watch for changes (rescan only)')
+    .action(async (path: string, flags: { key: string; wait?: boolean; waitTimeout: string; rescanInterval?: string; watch: boolean }, cmd: Command) => {
+      const client = clientOf(cmd);
+      const key = await readKeyArgument(flags.key);
+      const body: Record<string, unknown> = { path: await folderPathArg(path), key, watch: flags.watch };
+      if (flags.rescanInterval !== undefined) body.rescanIntervalS = positiveInt(flags.rescanInterval, '--rescan-interval');
+      const { folder: info } = await client.request<{ folder: FolderInfo }>('POST', '/api/folders', body);
+      io.stdout(`Added ${info.type} folder ${info.path} (folder id ${info.folderId})\n`);
+      if (flags.wait) await waitForScan(client, info.path, positiveInt(flags.waitTimeout, '--wait-timeout') * 1000, io);
+    });
+
+  folder.command('list')
+    .description('list shared folders')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const { folders } = await clientOf(cmd).request<{ folders: FolderInfo[] }>('GET', '/api/folders');
+      if (flags.json) { io.stdout(`${JSON.stringify(folders, null, 2)}\n`); return; }
+      if (folders.length === 0) { io.stdout('No folders.\n'); return; }
+      io.stdout(`${table(['FOLDER', 'TYPE', 'FOLDER ID', 'WATCH'], folders.map((f) => [f.path, f.type, f.folderId, f.watch ? 'yes' : 'no'])).join('\n')}\n`);
+    });
+
+  folder.command('remove <path>')
+    .description('stop sharing a folder (its files stay on disk)')
+    .action(async (path: string, _flags: unknown, cmd: Command) => {
+      await clientOf(cmd).request('DELETE', '/api/folders', { path: await folderPathArg(path) });
+      io.stdout(`Removed ${resolve(path)}\n`);
+    });
+
+  folder.command('share <path>')
+    .description('print a key for this folder to give to another device')
+    .requiredOption('--type <type>', 'rw | ro | encrypted')
+    .option('--qr', 'also print a QR code')
+    .action(async (path: string, flags: { type: string; qr?: boolean }, cmd: Command) => {
+      if (!['rw', 'ro', 'encrypted'].includes(flags.type)) {
+        throw new SealsyncError('ERR_INVALID_ARGUMENT', `--type must be rw, ro or encrypted, not '${flags.type.slice(0, 20)}'`);
+      }
+      const { key } = await clientOf(cmd).request<{ key: string }>('POST', '/api/folders/share', { path: await folderPathArg(path), type: flags.type });
+      io.stdout(`${key}\n`);
+      if (flags.qr) io.stdout(await keyQrTerminal(key));
+    });
+}
+
+function positiveInt(text: string, name: string): number {
+  if (!/^\d{1,9}$/.test(text)) throw new SealsyncError('ERR_INVALID_ARGUMENT', `${name} must be a whole number of seconds`);
+  return Number(text);
+}
+
+/** Polls status until the folder leaves 'scanning' (idle, syncing or error). */
+async function waitForScan(client: ControlClient, path: string, timeoutMs: number, io: CliIo): Promise<void> {
+  const progress = createProgress(process.stderr);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      const status: StatusReport = await client.status();
+      const f = status.folders.find((x) => x.path === path);
+      if (!f) throw new SealsyncError('ERR_FOLDER_UNKNOWN', `${path} is no longer shared`);
+      if (f.state === 'error') throw new SealsyncError('ERR_INTERNAL', `folder ${path}: ${f.error ?? 'error'}`);
+      if (f.state !== 'scanning') {
+        progress.done();
+        io.stdout(`Scanned ${f.localFiles} files (${f.localBytes} bytes)\n`);
+        return;
+      }
+      progress.update(f.scan ?? { files: f.localFiles, bytes: f.localBytes, rate: 0 });
+      await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+    }
+    throw new SealsyncError('ERR_TIMEOUT', `the first scan of ${path} did not finish in time`);
+  } finally {
+    progress.done();
+  }
+}
