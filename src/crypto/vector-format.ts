@@ -1,0 +1,40 @@
+/**
+ * JSON shapes of the published test vectors (test/vectors/*.json) and the
+ * conversion of file records to and from them. Shared by the generator
+ * (scripts/gen-vectors.ts) and the test that recomputes them.
+ */
+import type { FileRecord } from '../model/types.js';
+import { fromHex, toHex } from './bytes.js';
+
+export interface RecordJson {
+  path: string;
+  kind: FileRecord['kind'];
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  blocks: Array<{ id: string; hash: string; size: number }>;
+  symlinkTarget?: string;
+  version: Array<{ id: string; value: number }>;
+  deleted: boolean;
+}
+
+export function recordToJson(r: FileRecord): RecordJson {
+  const out: RecordJson = {
+    path: r.path, kind: r.kind, size: r.size, mtimeMs: r.mtimeMs, mode: r.mode,
+    blocks: r.blocks.map((b) => ({ id: toHex(b.id), hash: toHex(b.hash), size: b.size })),
+    version: r.version.map((c) => ({ id: c.id, value: c.value })),
+    deleted: r.deleted,
+  };
+  if (r.symlinkTarget !== undefined) out.symlinkTarget = r.symlinkTarget;
+  return out;
+}
+
+export function recordFromJson(j: RecordJson): FileRecord {
+  return {
+    path: j.path, kind: j.kind, size: j.size, mtimeMs: j.mtimeMs, mode: j.mode,
+    blocks: j.blocks.map((b) => ({ id: fromHex(b.id), hash: fromHex(b.hash), size: b.size })),
+    version: j.version,
+    deleted: j.deleted,
+    ...(j.symlinkTarget !== undefined ? { symlinkTarget: j.symlinkTarget } : {}),
+  };
+}
