@@ -151,6 +151,11 @@ test('files, blocks and local stats', (t) => {
   idx.writeLocalFile(f, { record: { ...rec, path: 'a', kind: 'dir', size: 0, blocks: [] }, diskMtimeMs: 1, ino: 1, dev: 3 });
   assert.deepEqual(idx.localStats(f), { files: 1, bytes: 120, dirs: 1, symlinks: 0, deleted: 0, localChanges: 0 });
   assert.equal(idx.loadFileStats(f).get('a/x.bin')?.ino, 77);
+  idx.writeLocalFile(f, { record: { ...rec, path: 'a0', kind: 'dir', size: 0, blocks: [] }, diskMtimeMs: 1, ino: 2, dev: 3 });
+  idx.writeLocalFile(f, { record: { ...rec, path: 'a.txt', blocks: [] }, diskMtimeMs: 1, ino: 3, dev: 3 });
+  assert.deepEqual([...idx.loadFileStatsUnder(f, 'a').keys()].sort(), ['a', 'a/x.bin']);
+  idx.forgetFile(f, 'a0');
+  idx.forgetFile(f, 'a.txt');
   // Tombstone: blocks go away, the row stays.
   idx.writeLocalFile(f, { record: { ...rec, deleted: true, blocks: [], size: 0, version: [{ id: A, value: 2 }] }, diskMtimeMs: 0, ino: 0, dev: 0, localChange: true });
   assert.equal(idx.findBlockById(b1.id), undefined);

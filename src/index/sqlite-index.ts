@@ -222,10 +222,20 @@ export class SqliteIndex {
   loadFileStats(folder: number): Map<string, FileStat> {
     const out = new Map<string, FileStat>();
     for (const r of this.s.fileStats.iterate(folder) as IterableIterator<FileStatRow>) {
-      out.set(r.path, {
-        path: r.path, kind: r.kind as FileKind, size: r.size, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
-        deleted: r.deleted === 1, localChange: r.local_change === 1,
-      });
+      out.set(r.path, toFileStat(r));
+    }
+    return out;
+  }
+
+  /**
+   * The rescan view of one path and everything below it (for partial scans of
+   * watcher hints). Uses the (folder, path) index: children of `dir` are the
+   * range [dir + '/', dir + '0'), since '0' follows '/' in code-unit order.
+   */
+  loadFileStatsUnder(folder: number, path: string): Map<string, FileStat> {
+    const out = new Map<string, FileStat>();
+    for (const r of this.s.fileStatsUnder.iterate(folder, path, `${path}/`, `${path}0`) as IterableIterator<FileStatRow>) {
+      out.set(r.path, toFileStat(r));
     }
     return out;
   }
@@ -364,11 +374,18 @@ function checkRecordInput(rec: RecordInput): void {
 }
 
 interface FolderRowDb { id: number; path: string; folder_id: string; type: string; seq: number }
-interface FileStatRow { path: string; kind: string; size: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number }
+interface FileStatRow { path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number }
 interface BlockRowDb { folder: number; path: string; offset: number; size: number; hash: Buffer; id: Buffer }
 
 function toFolder(r: FolderRowDb | undefined): FolderRow | undefined {
   return r && { rowId: r.id, path: r.path, folderId: r.folder_id, type: r.type as IndexFolderType, seq: r.seq };
+}
+
+function toFileStat(r: FileStatRow): FileStat {
+  return {
+    path: r.path, kind: r.kind as FileKind, size: r.size, mode: r.mode, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
+    deleted: r.deleted === 1, localChange: r.local_change === 1,
+  };
 }
 
 function toStoredRecord(r: RecordRow): StoredRecord {
@@ -403,6 +420,7 @@ function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
 }
 
 const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
+const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change';
 const BLOCK_COLS = 'folder, path, offset, size, hash, id';
 
 function prepareStatements(db: Database.Database) {
@@ -441,7 +459,10 @@ function prepareStatements(db: Database.Database) {
         FROM records WHERE folder = ?
       ) WHERE rn = 1`),
 
-    fileStats: db.prepare('SELECT path, kind, size, disk_mtime, ino, dev, deleted, local_change FROM files WHERE folder = ?'),
+    fileStats: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ?`),
+    fileStatsUnder: db.prepare(
+      `SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))`,
+    ),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
     upsertFile: db.prepare(
       `INSERT OR REPLACE INTO files

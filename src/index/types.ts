@@ -51,6 +51,8 @@ export interface FileStat {
   readonly path: string;
   readonly kind: FileKind;
   readonly size: number;
+  /** Permission bits as recorded (0o000 – 0o777). */
+  readonly mode: number;
   readonly diskMtimeMs: number;
   readonly ino: number;
   readonly dev: number;
