@@ -64,7 +64,10 @@ export class ReplicaRecordStore {
    * Verifies and stores encoded sealed records from a peer. Never throws for a
    * bad record (it is counted in `rejected`); throws ERR_ABORTED on abort.
    */
-  async accept(records: readonly Uint8Array[], opts: { signal?: AbortSignal } = {}): Promise<RecordIntake> {
+  async accept(
+    records: readonly Uint8Array[],
+    opts: { signal?: AbortSignal; onStored?: (seq: number) => void } = {},
+  ): Promise<RecordIntake> {
     let stored = 0;
     let ignored = 0;
     let rejected = 0;
@@ -99,7 +102,11 @@ export class ReplicaRecordStore {
           });
           if (r.stored) {
             stored++;
-            if (r.seq !== null) storedSeqs.push(r.seq);
+            if (r.seq !== null) {
+              storedSeqs.push(r.seq);
+              // Synchronously, before anything else can read the new rows (the relay).
+              opts.onStored?.(r.seq);
+            }
             replaced += r.replaced;
             for (const id of sealed.blockIds) blockIds.add(blockIdToHex(id));
           } else {

@@ -1,0 +1,649 @@
+/**
+ * ReplicaFolder: the engine of an encrypted (`E…`) folder. It holds sealed
+ * records and sealed blocks it cannot read, verifies them, relays them, and
+ * keeps old blocks for a retention period.
+ *
+ * How this works
+ * --------------
+ * Links. Whoever owns the network sessions (the daemon's peer manager) calls
+ * `attachPeer(link)` when a peer has joined this folder with a valid access
+ * proof, `receiveIndex(peerId, update)` for each index update it sends, and
+ * `serveBlock(id)` for each block it asks for. Joining and the proof are the
+ * session's job: nothing reaches this class before both sides proved access.
+ *
+ * Records in. Each update's records are decoded and their signatures checked
+ * (ReplicaRecordStore); bad ones are dropped and the sender is penalized. Good
+ * ones go to the index, which keeps every version no other version dominates.
+ * The block ids of every verified record are remembered as "this peer has it"
+ * (BlockAvailability), so blocks are asked from peers that can answer.
+ *
+ * Records out. Each link has a cursor `sentSeq`; a pump sends the records with
+ * seq > sentSeq in bounded messages until it reaches the folder's sequence.
+ * New records (from any peer) wake every pump, so the replica relays what it
+ * holds to everyone joined. The signature, not the relay, makes a record
+ * trustworthy, so relaying needs no key.
+ *
+ * Blocks in. A block referenced by a current record and not live in the store
+ * is "needed". A retained copy is revived with a rename; otherwise the block is
+ * fetched through the shared BlockScheduler (pipelined, each block from a peer
+ * that announced it, bad data penalized), at most MAX_PENDING_FETCHES at once,
+ * verified (id = hash of ciphertext) and written atomically. A block no peer
+ * can give is parked and retried when a peer joins or announces records, or
+ * every RETRY_INTERVAL_MS.
+ *
+ * State: 'syncing' while blocks are being fetched or can be fetched; 'idle'
+ * otherwise (needFiles may stay > 0 while no connected peer has the data:
+ * waiting is not syncing). 'error' only when the store cannot be used.
+ *
+ * Nothing here can see a name, a path or content; logs and status carry only
+ * counts, sizes, block ids and peer ids.
+ */
+import type { FolderKeys } from '../../crypto/keys.js';
+import { folderIdText } from '../../crypto/key-text.js';
+import { verifySealedBlock } from '../../crypto/sealed-block.js';
+import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
+import type { Index } from '../../index/index.js';
+import type { Logger } from '../../logger.js';
+import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
+import type { FolderState, FolderStatus } from '../folder-status.js';
+import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from './block-store.js';
+import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
+import { ReplicaRecordStore } from './replica-records.js';
+import { verifyStore, type VerifyReport } from './replica-verify.js';
+
+/** Blocks being fetched at once (the scheduler spreads them over peers). */
+export const MAX_PENDING_FETCHES = 64;
+/** A parked block (no peer had it) is tried again after this long. */
+export const RETRY_INTERVAL_MS = 30_000;
+/** Background garbage collection period. */
+export const GC_INTERVAL_MS = 60 * 60 * 1000;
+/** A GC pass runs this long after records were replaced (batches a burst of edits). */
+export const GC_DEBOUNCE_MS = 10_000;
+/** Status counts are recomputed at most this often. */
+export const STATS_REFRESH_MS = 500;
+/** Largest index message body we send (below the wire limit, with room for framing). */
+export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Records per index message we send. */
+export const MAX_INDEX_BATCH_RECORDS = 2000;
+
+const ZERO_HASH = new Uint8Array(32);
+
+/** One joined peer, as the replica needs it. The daemon adapts a PeerSession to this. */
+export interface ReplicaLink {
+  /** Device id text of the peer. */
+  readonly peerId: string;
+  /** Sends our records with fromSeq < seq <= toSeq. */
+  sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** The sealed block, or null when the peer does not have it. */
+  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /** Count one misbehaviour against the peer. */
+  penalize(reason: string): void;
+}
+
+export interface IncomingIndex {
+  /** The sender's index id (16 hex). */
+  readonly indexId: string;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly records: readonly Uint8Array[];
+}
+
+export interface ReplicaFolderOptions {
+  /** The store root (the PATH of `folder add PATH --key E…`). */
+  readonly path: string;
+  /** Encrypted keys: only folderId and publicKey are used. */
+  readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
+  readonly index: Index;
+  readonly logger: Logger;
+  readonly retentionDays?: number;
+  readonly now?: () => number;
+  /** Tests inject a stand-in; production uses the sealed-block format check. */
+  readonly verifyBlock?: BlockVerifier;
+  /** Timer periods, for tests. */
+  readonly retryIntervalMs?: number;
+  readonly gcIntervalMs?: number;
+}
+
+interface LinkState {
+  readonly link: ReplicaLink;
+  sentSeq: number;
+  /** Our sequence numbers of records this peer sent us: never echoed back to it. */
+  readonly fromPeer: Set<number>;
+  pumping: boolean;
+  again: boolean;
+  readonly abort: AbortController;
+}
+
+interface Stats {
+  globalFiles: number;
+  globalBytes: number;
+  localFiles: number;
+  localBytes: number;
+  needFiles: number;
+  needBytes: number;
+}
+
+export class ReplicaFolder {
+  readonly path: string;
+  readonly folderIdHex: string;
+  private readonly folderIdText: string;
+  private readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
+  private readonly index: Index;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly verifyBlock: BlockVerifier;
+  private retentionDays: number;
+  private readonly retryIntervalMs: number;
+  private readonly gcIntervalMs: number;
+
+  private store: BlockStore | null = null;
+  private records: ReplicaRecordStore | null = null;
+  private folderRowId = 0;
+  private scheduler: BlockScheduler | null = null;
+  private readonly availability = new BlockAvailability();
+  private readonly links = new Map<string, LinkState>();
+  /** Live blocks and their stored sizes (the store's catalog, kept in memory). */
+  private readonly live = new Map<string, number>();
+  /** Needed blocks not yet asked for, in flight, and parked (no peer had them). */
+  private readonly needed = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private readonly parked = new Set<string>();
+  private readonly listeners: ((s: FolderStatus) => void)[] = [];
+  private stats: Stats = { globalFiles: 0, globalBytes: 0, localFiles: 0, localBytes: 0, needFiles: 0, needBytes: 0 };
+  private statsTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private gcTimer: NodeJS.Timeout | null = null;
+  private gcDebounce: NodeJS.Timeout | null = null;
+  private error: string | null = null;
+  private running = false;
+  private stopController = new AbortController();
+  /** Serializes GC, verify and reconcile: they rewrite the live catalog. */
+  private maintenance: Promise<unknown> = Promise.resolve();
+  private lastState: FolderState = 'idle';
+
+  constructor(opts: ReplicaFolderOptions) {
+    this.path = opts.path;
+    this.keys = opts.keys;
+    this.folderIdHex = Buffer.from(opts.keys.folderId).toString('hex');
+    this.folderIdText = folderIdText(opts.keys.folderId);
+    this.index = opts.index;
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.verifyBlock = opts.verifyBlock ?? sealedBlockVerifier;
+    this.retentionDays = validateRetentionDays(opts.retentionDays ?? DEFAULT_RETENTION_DAYS);
+    this.retryIntervalMs = opts.retryIntervalMs ?? RETRY_INTERVAL_MS;
+    this.gcIntervalMs = opts.gcIntervalMs ?? GC_INTERVAL_MS;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.stopController = new AbortController();
+    try {
+      this.store = await BlockStore.open({ root: this.path, verifyBlock: this.verifyBlock, logger: this.log });
+      await this.store.removeStaleTemps();
+      const row = this.index.folderByFolderId(this.folderIdHex)
+        ?? this.index.addFolder({ path: this.path, folderId: this.folderIdHex, type: 'encrypted' });
+      if (row.type !== 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'this folder is indexed as a full folder on this device');
+      this.folderRowId = row.rowId;
+      this.records = new ReplicaRecordStore({ index: this.index, folderRowId: row.rowId, keys: this.keys });
+      this.scheduler = new BlockScheduler({
+        // The replica cannot decrypt: "opening" a block is checking its id. The
+        // sealed bytes themselves are what it stores.
+        openBlock: (sealed, ref) => {
+          if (!verifySealedBlock(sealed, ref.id)) throw new SealsyncError('ERR_BLOCK_ID');
+          return sealed;
+        },
+        holders: (id) => this.availability.holders(id),
+      });
+      await this.rebuildLive();
+      this.running = true;
+      this.error = null;
+    } catch (err) {
+      this.error = describeError(err);
+      this.log.error({ err: describeError(err) }, 'replica store could not start');
+      this.emitStatus();
+      throw err;
+    }
+    for (const state of this.links.values()) {
+      this.scheduler.addPeer(this.blockPeer(state.link));
+      void this.pump(state);
+    }
+    await this.reconcile();
+    this.retryTimer = setInterval(() => this.retryParked(), this.retryIntervalMs);
+    this.gcTimer = setInterval(() => { void this.runGc().catch((err) => this.logMaintenanceError('gc', err)); }, this.gcIntervalMs);
+    this.retryTimer.unref?.();
+    this.gcTimer.unref?.();
+    this.markDirty();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running && this.store === null) return;
+    this.running = false;
+    this.stopController.abort(new SealsyncError('ERR_ABORTED', 'replica folder stopped'));
+    for (const t of [this.retryTimer, this.gcTimer]) if (t) clearInterval(t);
+    for (const t of [this.statsTimer, this.gcDebounce]) if (t) clearTimeout(t);
+    this.retryTimer = this.gcTimer = this.statsTimer = this.gcDebounce = null;
+    for (const state of this.links.values()) state.abort.abort();
+    this.links.clear();
+    this.scheduler?.stop();
+    this.scheduler = null;
+    // Let running maintenance (a GC or verify pass) notice the abort and finish.
+    await this.maintenance.catch(() => undefined);
+    this.needed.clear();
+    this.inFlight.clear();
+    this.parked.clear();
+  }
+
+  onStatus(listener: (status: FolderStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  setRetentionDays(days: number): void {
+    this.retentionDays = validateRetentionDays(days);
+  }
+
+  status(): FolderStatus {
+    const s = this.stats;
+    return {
+      path: this.path,
+      type: 'encrypted',
+      folderId: this.folderIdText,
+      state: this.state(),
+      localFiles: s.localFiles,
+      localBytes: s.localBytes,
+      globalFiles: s.globalFiles,
+      globalBytes: s.globalBytes,
+      needFiles: s.needFiles,
+      needBytes: s.needBytes,
+      error: this.error,
+    };
+  }
+
+  /** Hex ids of blocks still wanted (needed, in flight or parked). For tests and diagnostics. */
+  wantedBlocks(): string[] {
+    return [...new Set([...this.needed, ...this.inFlight, ...this.parked])];
+  }
+
+  // ---- links -----------------------------------------------------------------
+
+  /** A peer joined this folder (access proven both ways). `since`: what it acknowledged of our index. */
+  attachPeer(link: ReplicaLink, opts: { since?: number } = {}): void {
+    const old = this.links.get(link.peerId);
+    if (old) this.detachPeer(link.peerId);
+    const state: LinkState = { link, sentSeq: Math.max(0, opts.since ?? 0), fromPeer: new Set(), pumping: false, again: false, abort: new AbortController() };
+    this.links.set(link.peerId, state);
+    if (!this.running) return;
+    this.scheduler?.addPeer(this.blockPeer(link));
+    this.retryParked();
+    void this.pump(state);
+  }
+
+  detachPeer(peerId: string): void {
+    const state = this.links.get(peerId);
+    if (!state) return;
+    state.abort.abort();
+    this.links.delete(peerId);
+    this.scheduler?.removePeer(peerId);
+    this.availability.forget(peerId);
+    this.markDirty();
+  }
+
+  /** The peer says it has everything of ours up to `seq` (an IndexAck). */
+  acknowledge(peerId: string, seq: number): void {
+    const state = this.links.get(peerId);
+    if (state && Number.isSafeInteger(seq) && seq > state.sentSeq && seq <= this.currentSeq()) state.sentSeq = seq;
+  }
+
+  /**
+   * Records from a peer. Verifies, stores, relays, and schedules the blocks.
+   * Returns the sequence to acknowledge (the update's toSeq), or null when the
+   * update was not applied (stopped).
+   */
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+    const records = this.records;
+    if (!this.running || records === null) return null;
+    const link = this.links.get(peerId)?.link;
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.stopController.signal]) : this.stopController.signal;
+    const intake = await records.accept(update.records, {
+      signal,
+      // Mark the sender's own records as it gets them stored, so a relay pump
+      // running meanwhile never echoes them back to it.
+      onStored: (seq) => {
+        const own = this.links.get(peerId);
+        if (own && seq > own.sentSeq) own.fromPeer.add(seq);
+      },
+    });
+    if (intake.rejected > 0) {
+      this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
+      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
+    }
+    // Progress only moves over a contiguous range: after a gap (fromSeq past
+    // what we hold) the records are kept, but the delta is asked again.
+    const prev = this.index.peerState(this.folderRowId, peerId);
+    const base = prev && prev.indexId === update.indexId ? prev.maxSeq : 0;
+    const maxSeq = update.fromSeq <= base ? Math.max(base, update.toSeq) : base;
+    this.index.setPeerState(this.folderRowId, peerId, { indexId: update.indexId, maxSeq });
+    this.availability.announce(peerId, intake.announced);
+    if (intake.stored > 0) {
+      this.log.debug({ peer: peerId, stored: intake.stored, ignored: intake.ignored }, 'records stored');
+      for (const hex of intake.blockIds) await this.want(hex);
+      for (const state of this.links.values()) void this.pump(state);
+    }
+    if (intake.replaced > 0) this.scheduleGc();
+    // A peer that announced blocks may have the ones parked.
+    if (intake.announced.length > 0) this.retryParked();
+    this.markDirty();
+    return update.toSeq;
+  }
+
+  /** What a peer last told us of its index (to ask for the delta on reconnect). */
+  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
+    if (this.folderRowId === 0) return null;
+    return this.index.peerState(this.folderRowId, peerId) ?? null;
+  }
+
+  /** A peer asks for a block: the sealed bytes if stored and intact, else null. */
+  async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+    const store = this.store;
+    if (!this.running || store === null) return null;
+    const hex = blockIdToHex(blockId);
+    const data = await store.get(hex, opts);
+    if (data === null && this.live.has(hex)) {
+      // It was live and is gone or was quarantined: fetch a good copy.
+      this.live.delete(hex);
+      await this.want(hex);
+      this.markDirty();
+    }
+    return data;
+  }
+
+  // ---- maintenance -----------------------------------------------------------
+
+  /** Garbage collection now (`sealsync folder gc`). `retentionDays` overrides the setting for this pass. */
+  async runGc(opts: { retentionDays?: number; signal?: AbortSignal } = {}): Promise<GcReport> {
+    const retentionDays = validateRetentionDays(opts.retentionDays ?? this.retentionDays);
+    return this.exclusive(async () => {
+      const { store, records } = this.ready();
+      const report = await collectGarbage({
+        store,
+        referenced: records.referencedBlocks(),
+        retentionDays,
+        nowMs: this.now(),
+        signal: this.signal(opts.signal),
+      });
+      this.log.info({ retired: report.retired, revived: report.revived, deleted: report.deleted, deletedBytes: report.deletedBytes }, 'gc pass');
+      await this.rebuildLive();
+      await this.reconcileLocked();
+      return report;
+    });
+  }
+
+  /** Scrub now (`sealsync folder verify`): re-hash every block, quarantine bad ones, re-fetch. */
+  async runVerify(opts: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
+    return this.exclusive(async () => {
+      const { store, records } = this.ready();
+      const report = await verifyStore({ store, referenced: records.referencedBlocks(), signal: this.signal(opts.signal) });
+      if (report.corruptCount > 0 || report.missingCount > 0) {
+        this.log.warn({ corrupt: report.corruptCount, missing: report.missingCount }, 'verify found damaged or missing blocks');
+      }
+      await this.rebuildLive();
+      await this.reconcileLocked();
+      return report;
+    });
+  }
+
+  // ---- internals: blocks -------------------------------------------------------
+
+  private ready(): { store: BlockStore; records: ReplicaRecordStore } {
+    if (!this.running || this.store === null || this.records === null) {
+      throw new SealsyncError('ERR_FOLDER_UNKNOWN', 'the encrypted folder is not running');
+    }
+    return { store: this.store, records: this.records };
+  }
+
+  private signal(extra?: AbortSignal): AbortSignal {
+    return extra ? AbortSignal.any([extra, this.stopController.signal]) : this.stopController.signal;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.maintenance.catch(() => undefined).then(fn);
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  private async rebuildLive(): Promise<void> {
+    const store = this.store;
+    if (store === null) return;
+    this.live.clear();
+    for await (const b of store.list('live', { signal: this.stopController.signal })) this.live.set(b.id, b.size);
+    this.markDirty();
+  }
+
+  /** Makes every referenced block live or wanted. */
+  private reconcile(): Promise<void> {
+    return this.exclusive(() => this.reconcileLocked());
+  }
+
+  private async reconcileLocked(): Promise<void> {
+    const records = this.records;
+    if (records === null) return;
+    for (const hex of records.referencedBlocks()) {
+      if (this.stopController.signal.aborted) return;
+      await this.want(hex);
+    }
+    this.markDirty();
+  }
+
+  /** A current record references `hex`: make sure it is live, revived, or being fetched. */
+  private async want(hex: string): Promise<void> {
+    const store = this.store;
+    if (store === null || this.live.has(hex) || this.inFlight.has(hex) || this.needed.has(hex) || this.parked.has(hex)) return;
+    if (await store.revive(hex)) {
+      const size = await store.sizeOf(hex);
+      if (size !== null) {
+        this.live.set(hex, size);
+        return;
+      }
+    }
+    this.needed.add(hex);
+    this.fetchMore();
+  }
+
+  private fetchMore(): void {
+    const scheduler = this.scheduler;
+    if (!this.running || scheduler === null || this.links.size === 0) return;
+    for (const hex of this.needed) {
+      if (this.inFlight.size >= MAX_PENDING_FETCHES) break;
+      this.needed.delete(hex);
+      this.inFlight.add(hex);
+      void this.fetchOne(scheduler, hex);
+    }
+    this.markDirty();
+  }
+
+  private async fetchOne(scheduler: BlockScheduler, hex: string): Promise<void> {
+    const id = blockIdFromHex(hex);
+    try {
+      const sealed = await scheduler.fetch({ id, hash: ZERO_HASH, size: 0 }, { signal: this.stopController.signal });
+      const store = this.store;
+      if (store === null || !this.running) return;
+      await store.put(id, sealed, { verified: true, signal: this.stopController.signal });
+      this.live.set(hex, sealed.byteLength);
+    } catch (err) {
+      if (!this.running) return;
+      if (isSealsyncError(err, 'ERR_ABORTED')) {
+        this.needed.add(hex);
+      } else {
+        // Nobody connected had it (or every copy was bad): wait for a peer that has it.
+        this.parked.add(hex);
+        this.log.debug({ block: hex, err: describeError(err) }, 'block not available yet');
+      }
+    } finally {
+      this.inFlight.delete(hex);
+      this.markDirty();
+      this.fetchMore();
+    }
+  }
+
+  private retryParked(): void {
+    if (!this.running || this.parked.size === 0 || this.links.size === 0) return;
+    for (const hex of this.parked) this.needed.add(hex);
+    this.parked.clear();
+    this.fetchMore();
+  }
+
+  private blockPeer(link: ReplicaLink) {
+    return {
+      id: link.peerId,
+      requestBlock: (blockId: Uint8Array, o: { signal?: AbortSignal }) => link.requestBlock(blockId, o),
+      penalize: (reason: string) => link.penalize(reason),
+    };
+  }
+
+  // ---- internals: records out ---------------------------------------------------
+
+  private currentSeq(): number {
+    return this.records?.seq ?? 0;
+  }
+
+  /** Sends a link everything past its cursor, in bounded messages. One pump per link at a time. */
+  private async pump(state: LinkState): Promise<void> {
+    if (state.pumping) {
+      state.again = true;
+      return;
+    }
+    state.pumping = true;
+    try {
+      do {
+        state.again = false;
+        while (this.running && !state.abort.signal.aborted && this.links.get(state.link.peerId) === state) {
+          const page = this.index.recordsSince(this.folderRowId, state.sentSeq, MAX_INDEX_BATCH_RECORDS);
+          if (page.length === 0) break;
+          const batch: Uint8Array[] = [];
+          let bytes = 4;
+          let toSeq = state.sentSeq;
+          for (const r of page) {
+            if (state.fromPeer.delete(r.seq)) {
+              toSeq = r.seq; // the peer's own record: skip, but move past it
+              continue;
+            }
+            if (batch.length > 0 && bytes + 4 + r.sealed.length > MAX_INDEX_BATCH_BYTES) break;
+            batch.push(r.sealed);
+            bytes += 4 + r.sealed.length;
+            toSeq = r.seq;
+          }
+          if (batch.length > 0) {
+            await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq, records: batch }, { signal: state.abort.signal });
+          }
+          state.sentSeq = toSeq;
+        }
+      } while (state.again && this.running && !state.abort.signal.aborted);
+      for (const seq of state.fromPeer) if (seq <= state.sentSeq) state.fromPeer.delete(seq);
+    } catch (err) {
+      if (!state.abort.signal.aborted && this.running) {
+        this.log.warn({ peer: state.link.peerId, err: describeError(err) }, 'sending index failed');
+      }
+    } finally {
+      state.pumping = false;
+    }
+  }
+
+  // ---- internals: gc scheduling, status -------------------------------------------
+
+  private scheduleGc(): void {
+    if (!this.running || this.gcDebounce !== null) return;
+    this.gcDebounce = setTimeout(() => {
+      this.gcDebounce = null;
+      void this.runGc().catch((err) => this.logMaintenanceError('gc', err));
+    }, GC_DEBOUNCE_MS);
+    this.gcDebounce.unref?.();
+  }
+
+  private logMaintenanceError(what: string, err: unknown): void {
+    if (!this.running) return;
+    this.log.warn({ err: describeError(err) }, `${what} failed`);
+  }
+
+  private state(): FolderState {
+    if (this.error !== null) return 'error';
+    if (this.inFlight.size > 0) return 'syncing';
+    if (this.needed.size > 0 && this.links.size > 0) return 'syncing';
+    return 'idle';
+  }
+
+  private markDirty(): void {
+    if (this.statsTimer !== null || !this.running) {
+      if (!this.running) this.emitStatusIfChanged();
+      return;
+    }
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = null;
+      this.refreshStats();
+    }, STATS_REFRESH_MS);
+    this.statsTimer.unref?.();
+    this.emitStatusIfChanged();
+  }
+
+  /** Recomputes the counts from the records and the live catalog. */
+  refreshStats(): void {
+    const records = this.records;
+    if (records === null) return;
+    const locators = new Map<string, boolean>(); // locator -> complete
+    const blocks = new Set<string>();
+    for (const r of records.walk()) {
+      if (r.blockIds.length === 0) continue;
+      const loc = Buffer.from(r.locator).toString('hex');
+      let complete = locators.get(loc) ?? true;
+      for (const id of r.blockIds) {
+        const hex = blockIdToHex(id);
+        blocks.add(hex);
+        if (!this.live.has(hex)) complete = false;
+      }
+      locators.set(loc, complete);
+    }
+    let localBytes = 0;
+    let missingBlocks = 0;
+    for (const hex of blocks) {
+      const size = this.live.get(hex);
+      if (size === undefined) missingBlocks++;
+      else localBytes += size;
+    }
+    let needFiles = 0;
+    for (const complete of locators.values()) if (!complete) needFiles++;
+    this.stats = {
+      globalFiles: locators.size,
+      // Ciphertext sizes of blocks not yet here are unknown (the plaintext size
+      // is sealed): they count in needFiles, not in bytes.
+      globalBytes: localBytes,
+      localFiles: locators.size - needFiles,
+      localBytes,
+      needFiles,
+      needBytes: 0,
+    };
+    if (missingBlocks === 0 && this.needed.size + this.parked.size > 0) {
+      // Wanted blocks that no current record references any more.
+      for (const hex of [...this.needed]) if (!blocks.has(hex)) this.needed.delete(hex);
+      for (const hex of [...this.parked]) if (!blocks.has(hex)) this.parked.delete(hex);
+    }
+    this.emitStatus();
+  }
+
+  private emitStatusIfChanged(): void {
+    const state = this.state();
+    if (state !== this.lastState) this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    const status = this.status();
+    this.lastState = status.state;
+    for (const l of this.listeners) {
+      try {
+        l(status);
+      } catch (err) {
+        this.log.warn({ err: describeError(err) }, 'status listener threw');
+      }
+    }
+  }
+}
