@@ -4,6 +4,7 @@
  * scenario has a Syncthing counterpart).
  */
 const BENCHES: Array<{ name: string; load: () => Promise<{ run: (args: string[]) => Promise<void> }> }> = [
+  { name: 'crypto', load: () => import('./crypto.js') },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
