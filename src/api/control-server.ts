@@ -33,7 +33,13 @@ export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise
   });
 }
 
-export async function startControlServer(path: string, api: DaemonApi, logger: Logger): Promise<ControlServer> {
+export async function startControlServer(
+  path: string,
+  api: DaemonApi,
+  logger: Logger,
+  /** Routes only the control socket serves (the dashboard's `/api/ui/*`: login tokens, password). */
+  extraRoutes?: (app: FastifyInstance) => Promise<void>,
+): Promise<ControlServer> {
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
     throw new SealsyncError('ERR_LISTEN', `control socket path is too long for the OS (${Buffer.byteLength(path)} bytes > ${MAX_SOCKET_PATH_BYTES}): use a shorter --home`);
   }
@@ -47,6 +53,7 @@ export async function startControlServer(path: string, api: DaemonApi, logger: L
   }
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
   await registerApiRoutes(app, api);
+  if (extraRoutes) await extraRoutes(app);
   try {
     await app.listen({ path });
     await chmod(path, 0o600);

@@ -12,6 +12,7 @@ import { Daemon } from '../daemon/daemon.js';
 import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { startControlServer, type ControlServer } from './control-server.js';
+import { DashboardHost } from './dashboard-host.js';
 
 export interface DaemonHostOptions {
   readonly home: string;
@@ -19,6 +20,8 @@ export interface DaemonHostOptions {
   readonly engines?: FolderRunnerFactories;
   /** Aborting stops the daemon (signals, tests). */
   readonly signal?: AbortSignal;
+  /** Dashboard address for this run, overriding `webui.listen` (`start --ui-listen`). */
+  readonly uiListen?: string;
 }
 
 export interface RunningDaemon {
@@ -31,10 +34,20 @@ export interface RunningDaemon {
 export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningDaemon> {
   const daemon = new Daemon({ home: opts.home, logger: opts.logger, ...(opts.engines ? { engines: opts.engines } : {}) });
   await daemon.start();
+  // Dashboard (src/api/dashboard-host.ts): its /api/ui/* routes go on the control
+  // socket; its web server starts after it and stops before it.
+  const dashboard = new DashboardHost(daemon, opts.logger, opts.uiListen !== undefined ? { uiListen: opts.uiListen } : {});
   let control: ControlServer;
   try {
-    control = await startControlServer(daemon.paths.controlSocket, daemon, componentLogger(opts.logger, 'api:control'));
+    control = await startControlServer(daemon.paths.controlSocket, daemon, componentLogger(opts.logger, 'api:control'), dashboard.registerControlRoutes);
   } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  try {
+    await dashboard.start();
+  } catch (err) {
+    await control.stop().catch(() => undefined);
     await daemon.stop();
     throw err;
   }
@@ -42,6 +55,7 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       opts.signal?.removeEventListener('abort', onAbort);
+      await dashboard.stop().catch((err: unknown) => opts.logger.warn({ err }, 'dashboard close failed'));
       await control.stop().catch((err: unknown) => opts.logger.warn({ err }, 'control socket close failed'));
       await daemon.stop();
     })();

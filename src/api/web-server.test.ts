@@ -4,7 +4,8 @@ import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { WebServer, assertSafeUiListen, type RouteRegistrar } from './web-server.js';
+import { WebServer, assertSafeUiListen } from './web-server.js';
+import { registerApiRoutes } from './routes.js';
 import { AuthStore, memoryPasswordStore } from './web-auth/auth-store.js';
 import { hashPassword } from './web-auth/password-hash.js';
 import { CONTENT_SECURITY_POLICY } from './security-headers.js';
@@ -14,7 +15,7 @@ import type { DaemonApi } from './daemon-api.js';
 
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 
-/** Just enough of the daemon for the guard tests; the real routes are tested in e2e. */
+/** Just enough of the daemon for the guard tests, behind the real REST routes plugin. */
 function fakeApi(calls: string[]): DaemonApi {
   return {
     status: () => ({ device: { id: 'DEV', name: '<img src=x onerror=alert(1)>', listen: [] }, folders: [], peers: [] }),
@@ -31,12 +32,6 @@ function fakeApi(calls: string[]): DaemonApi {
     requestStop: () => undefined,
   };
 }
-
-const stubRoutes: RouteRegistrar = (app: FastifyInstance, api: DaemonApi) => {
-  app.get('/api/status', async () => api.status());
-  app.post('/api/folders', async (req) => ({ folder: await api.addFolder(req.body as { path: string; key: string }) }));
-  app.delete('/api/folders', async (req) => { await api.removeFolder((req.body as { path: string }).path); return { ok: true }; });
-};
 
 let dir: string;
 let staticDir: string;
@@ -58,7 +53,7 @@ before(async () => {
   await symlink(join(dir, 'outside.js'), join(staticDir, 'assets', 'escape.js'));
   auth = new AuthStore({ passwords: memoryPasswordStore(await hashPassword('right password', FAST_SCRYPT)), sleep: async () => undefined });
   server = new WebServer(
-    { api: fakeApi(calls), logger: silentLogger(), authStore: auth, registerRoutes: stubRoutes, newFolderKey: () => 'WNEWKEY' },
+    { api: fakeApi(calls), logger: silentLogger(), authStore: auth, registerRoutes: registerApiRoutes, newFolderKey: () => 'WNEWKEY' },
     { listen: '127.0.0.1:0', home: dir, staticDir },
   );
   await server.start();
@@ -143,7 +138,7 @@ test('POST/DELETE without (or with a wrong) CSRF token is 403 and never reaches 
   assert.equal(crossed.statusCode, 403, "another session's token is not this session's");
   assert.equal(calls.length, before);
   const ok = await app.inject({ method: 'POST', url: '/api/folders', headers: { host, cookie, 'x-csrf-token': csrf }, payload: { path: '/x', key: 'W' } });
-  assert.equal(ok.statusCode, 200);
+  assert.equal(ok.statusCode, 201);
   assert.deepEqual(calls.slice(before), ['add /x']);
 });
 
@@ -229,7 +224,7 @@ test('binding beyond loopback needs HTTPS and a password', async () => {
   assert.deepEqual(assertSafeUiListen('0.0.0.0:8384', { https: true, passwordSet: true }), { host: '0.0.0.0', port: 8384 });
   assert.deepEqual(assertSafeUiListen('127.0.0.1:0', { https: false, passwordSet: false }), { host: '127.0.0.1', port: 0 });
   const unsafe = new WebServer(
-    { api: fakeApi([]), logger: silentLogger(), authStore: new AuthStore({ passwords: memoryPasswordStore() }), registerRoutes: stubRoutes },
+    { api: fakeApi([]), logger: silentLogger(), authStore: new AuthStore({ passwords: memoryPasswordStore() }), registerRoutes: registerApiRoutes },
     { listen: '0.0.0.0:0', home: dir, staticDir },
   );
   await assert.rejects(unsafe.start(), (e) => isSealsyncError(e, 'ERR_UI_UNSAFE_LISTEN') && !e.message.includes('\n'));

@@ -244,7 +244,8 @@ export class WebServer {
       this.#log.error({ err, path: pathOf(request) }, 'dashboard request failed');
       return reply.code(500).send({ error: new SealsyncError('ERR_INTERNAL').toJSON() });
     });
-    app.setNotFoundHandler((_request, reply) => sendError(reply, 'ERR_NOT_FOUND'));
+    // No root not-found handler: the API routes plugin sets its own (Fastify allows one per prefix);
+    // unknown GETs fall through to the static catch-all below, which answers 404 itself.
   }
 
   async #installRoutes(app: FastifyInstance, scheme: 'http' | 'https', state: { cookieName: string }): Promise<void> {

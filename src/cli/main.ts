@@ -7,10 +7,12 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.js';
 import { registerFolderCommands } from './commands/folder.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerPasswdCommand } from './commands/passwd.js';
 import { registerPeerCommands } from './commands/peer.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStopCommand } from './commands/stop.js';
+import { registerUiCommand } from './commands/ui.js';
 import { registerKeyCommands } from './commands/key.js';
 
 export interface CliIo {
@@ -34,10 +36,12 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   registerFolderCommands(program, io);
   registerInitCommand(program, io);
   registerKeyCommands(program, io);
+  registerPasswdCommand(program, io);
   registerPeerCommands(program, io);
   registerStartCommand(program, io);
   registerStatusCommand(program, io);
   registerStopCommand(program, io);
+  registerUiCommand(program, io);
   return program;
 }
 

@@ -16,7 +16,8 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export function registerStartCommand(program: Command, io: CliIo): void {
   program.command('start')
     .description('run the daemon in the foreground')
-    .action(async (_flags: unknown, cmd: Command) => {
+    .option('--ui-listen <host:port>', 'dashboard address for this run (beyond loopback needs HTTPS and a password)')
+    .action(async (flags: { uiListen?: string }, cmd: Command) => {
       const paths = homeOf(cmd);
       if (!(await isInitialised(paths.home))) {
         const result = await initHome({ home: paths.home });
@@ -27,7 +28,7 @@ export function registerStartCommand(program: Command, io: CliIo): void {
       const onSignal = (): void => ac.abort();
       for (const s of STOP_SIGNALS) process.on(s, onSignal);
       try {
-        const running = await startDaemonHost({ home: paths.home, logger, signal: ac.signal });
+        const running = await startDaemonHost({ home: paths.home, logger, signal: ac.signal, ...(flags.uiListen !== undefined ? { uiListen: flags.uiListen } : {}) });
         await running.done;
       } finally {
         for (const s of STOP_SIGNALS) process.off(s, onSignal);
