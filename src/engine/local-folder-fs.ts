@@ -1,0 +1,43 @@
+/**
+ * The file-system services LocalFolder uses, as narrow interfaces, so that the
+ * engine is testable with fakes and depends on src/fs only through these
+ * shapes. `defaultLocalFolderFs()` wires the real implementations.
+ */
+import type { BlockRef } from '../model/types.js';
+import type { ScanEntry } from './scan-diff.js';
+
+export interface IgnoreMatcher {
+  ignores(relPath: string, isDir: boolean): boolean;
+}
+
+export interface WalkOptions {
+  readonly ignore: IgnoreMatcher;
+  readonly signal?: AbortSignal;
+  /** Called for a path the walker could not read (skipped, with its children). */
+  readonly onSkip?: (relPath: string, err: unknown) => void;
+}
+
+export interface HashResult {
+  readonly blocks: readonly BlockRef[];
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** The file changed while it was read: the result mixes old and new data. */
+  readonly changed: boolean;
+}
+
+export interface FileHasher {
+  /** Worker count; the engine keeps twice this many files in flight. */
+  readonly workerCount: number;
+  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal }): Promise<HashResult>;
+}
+
+export interface Watcher {
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+export interface LocalFolderFs {
+  walk(root: string, opts: WalkOptions): AsyncIterable<ScanEntry>;
+  loadIgnore(root: string): Promise<IgnoreMatcher>;
+  createWatcher(root: string, opts: { debounceMs: number; onChange: (paths: string[]) => void }): Watcher;
+}

@@ -1,0 +1,62 @@
+/**
+ * Pure helpers of the scanner: whether a walked entry differs from what the
+ * index holds (the stat-only rescan shortcut), and how a walked entry plus
+ * its hash result becomes a FileRecord.
+ */
+import type { FileStat } from '../index/types.js';
+import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
+
+/** The stat fields of one walked entry that the scanner uses. */
+export interface ScanEntry {
+  readonly path: string;
+  readonly kind: FileKind;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mode: number;
+  readonly ino: number;
+  readonly dev: number;
+  readonly symlinkTarget?: string;
+}
+
+/** Permission bits recorded for a path (records carry 0o000 – 0o777 only). */
+export function permissionBits(mode: number): number {
+  return mode & 0o777;
+}
+
+/**
+ * True when `entry` needs no re-read: same kind, size, mtime (as read from
+ * disk, sub-millisecond included), inode and permission bits as indexed.
+ * Directories only need to exist with the same mode. The device number is
+ * not compared: it can change across a remount without any content change.
+ */
+export function isUnchanged(prev: FileStat | undefined, entry: ScanEntry): boolean {
+  if (prev === undefined || prev.deleted || prev.kind !== entry.kind) return false;
+  if (prev.mode !== permissionBits(entry.mode)) return false;
+  if (entry.kind === 'dir') return true;
+  return prev.size === entry.size && prev.diskMtimeMs === entry.mtimeMs && prev.ino === entry.ino;
+}
+
+/** The record for a directory or symlink (nothing to hash). */
+export function recordForEntry(entry: ScanEntry, version: VersionVector, blocks: readonly BlockRef[] = []): FileRecord {
+  const base = {
+    path: entry.path,
+    kind: entry.kind,
+    size: entry.kind === 'file' ? entry.size : 0,
+    mtimeMs: Math.floor(entry.mtimeMs),
+    mode: permissionBits(entry.mode),
+    blocks: entry.kind === 'file' ? blocks : [],
+    version,
+    deleted: false,
+  };
+  return entry.kind === 'symlink' ? { ...base, symlinkTarget: entry.symlinkTarget ?? '' } : base;
+}
+
+/** A tombstone for a path that disappeared: same kind, no content. */
+export function tombstoneFor(prev: FileRecord, version: VersionVector, nowMs: number): FileRecord {
+  return { path: prev.path, kind: prev.kind, size: 0, mtimeMs: Math.floor(nowMs), mode: prev.mode, blocks: [], version, deleted: true };
+}
+
+/** True when `path` is `dir` itself or lies below it. */
+export function isUnder(path: string, dir: string): boolean {
+  return path === dir || (path.length > dir.length && path.startsWith(dir) && path.charCodeAt(dir.length) === 47);
+}
