@@ -19,6 +19,7 @@ import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus } from '../engine/folder-status.js';
 import { SealsyncError } from '../errors.js';
+import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js';
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, type Config, type FolderConfig } from './config-schema.js';
@@ -47,6 +48,7 @@ interface RunningFolder {
   readonly config: FolderConfig;
   readonly keys: FolderKeys;
   readonly folderId: string;
+  readonly folderRowId: number;
   runner: FolderRunner;
   startError: string | null;
 }
@@ -59,6 +61,7 @@ export class Daemon {
   private config: Config = configSchema.parse({});
   private deviceId = '';
   private lock: DaemonLock | null = null;
+  private index: Index | null = null;
   private readonly folders = new Map<string, RunningFolder>();
   private mutex: Promise<unknown> = Promise.resolve();
   private resolveStop: () => void = () => undefined;
@@ -79,9 +82,12 @@ export class Daemon {
     try {
       this.config = await loadConfig(this.paths.config);
       this.deviceId = await loadDeviceId(this.paths);
+      this.index = openIndex(this.paths.index);
       for (const folder of this.config.folders) await this.startFolder(folder);
     } catch (err) {
       await this.stopFolders();
+      this.index?.close();
+      this.index = null;
       await this.lock.release();
       this.lock = null;
       throw err;
@@ -94,6 +100,8 @@ export class Daemon {
     await this.mutex.catch(() => undefined);
     await this.stopFolders();
     this.events.clear();
+    this.index?.close();
+    this.index = null;
     if (this.lock) await this.lock.release();
     this.lock = null;
     if (this.started) this.log.info('daemon stopped');
@@ -179,6 +187,8 @@ export class Daemon {
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
       this.folders.delete(f.config.path);
       await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'));
+      // Its index data goes too: re-adding later rescans from scratch.
+      this.index?.removeFolder(f.folderRowId);
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
       this.log.info({ path: f.config.path }, 'folder removed');
     });
@@ -282,8 +292,12 @@ export class Daemon {
   private async startFolder(folder: FolderConfig, parsed?: FolderKeys): Promise<void> {
     const keys = parsed ?? parseKey(folder.key);
     const folderId = folderIdText(keys.folderId);
-    const init: FolderRunnerInit = { folder, keys, folderId };
-    const entry: RunningFolder = { config: folder, keys, folderId, runner: new IdleFolderRunner(init), startError: null };
+    const index = this.requireIndex();
+    const folderRowId = this.folderRow(index, folder.path, keys);
+    const init: FolderRunnerInit = {
+      folder, keys, folderId, index, folderRowId, logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
+    };
+    const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null };
     this.folders.set(folder.path, entry);
     const factory = this.init.engines?.[keys.type];
     if (!factory) return;
@@ -298,6 +312,22 @@ export class Daemon {
       const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL', entry.startError);
       this.events.emit({ type: 'error', error: e.toJSON(), folder: folder.path });
     }
+  }
+
+  private requireIndex(): Index {
+    if (!this.index) throw new SealsyncError('ERR_DAEMON_NOT_RUNNING', 'the daemon is not started');
+    return this.index;
+  }
+
+  /** The folder's index row; a row left with another path or key type is reset (its data no longer applies). */
+  private folderRow(index: Index, path: string, keys: FolderKeys): number {
+    const hexId = Buffer.from(keys.folderId).toString('hex');
+    const row = index.folderByFolderId(hexId);
+    if (row && row.path === path && row.type === keys.type) return row.rowId;
+    if (row) index.removeFolder(row.rowId);
+    // A stale row for this path under another folder id (re-shared with a new key).
+    for (const r of index.listFolders()) if (r.path === path) index.removeFolder(r.rowId);
+    return index.addFolder({ path, folderId: hexId, type: keys.type }).rowId;
   }
 
   private folderStatus(f: RunningFolder): FolderStatus {

@@ -6,6 +6,8 @@
  */
 import type { FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus, FolderType } from '../engine/folder-status.js';
+import type { Index } from '../index/index.js';
+import type { Logger } from '../logger.js';
 import type { FolderConfig } from './config-schema.js';
 
 export interface FolderRunner {
@@ -22,6 +24,10 @@ export interface FolderRunnerInit {
   readonly folder: FolderConfig;
   readonly keys: FolderKeys;
   readonly folderId: string;
+  /** The daemon's index (open for the runner's whole life) and this folder's row in it. */
+  readonly index: Index;
+  readonly folderRowId: number;
+  readonly logger: Logger;
 }
 
 export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Promise<FolderRunner>;
