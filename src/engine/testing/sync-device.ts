@@ -1,0 +1,161 @@
+/**
+ * Test helper: an in-process "device" for sync tests — a folder root, a real
+ * in-memory index, real keys and a minimal scanner (fixed-size blocks) — plus
+ * record exchange and block serving between two such devices, so the puller
+ * and the coordinator can be tested without the network or the real scanner.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdtemp, open, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  decodeSealedRecord,
+  digest,
+  encodeSealedRecord,
+  openRecord,
+  sealBlock,
+  sealRecord,
+  toHex,
+  type FolderKeys,
+} from '../../crypto/index.js';
+import { openIndex, type Index, type RecordInput } from '../../index/index.js';
+import { bumpVector } from '../../model/version-vector.js';
+import type { BlockRef, FileRecord } from '../../model/types.js';
+import type { BlockPeer } from '../block-scheduler.js';
+
+export const TEST_BLOCK_SIZE = 64 * 1024;
+
+export interface TestDevice {
+  readonly name: string;
+  readonly root: string;
+  readonly index: Index;
+  readonly folder: number;
+  readonly keys: FolderKeys;
+  readonly type: 'rw' | 'ro';
+  close(): Promise<void>;
+}
+
+export async function makeDevice(name: string, keys: FolderKeys): Promise<TestDevice> {
+  const root = await mkdtemp(join(tmpdir(), `sealsync-${name}-`));
+  const index = openIndex(':memory:');
+  const type = keys.type === 'rw' ? 'rw' : 'ro';
+  const row = index.addFolder({ path: root, folderId: toHex(keys.folderId), type });
+  return {
+    name, root, index, folder: row.rowId, keys, type,
+    async close() {
+      index.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export function recordInput(keys: FolderKeys, record: FileRecord): RecordInput {
+  const s = sealRecord(keys, record);
+  return {
+    locator: s.locator, version: s.version, blockIds: s.blockIds, sealed: encodeSealedRecord(s),
+    plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+  };
+}
+
+/**
+ * Minimal scanner for one path: records what is on disk as a new local
+ * version (rw: sealed and stored; ro: flagged as a local change).
+ */
+export async function scanPath(dev: TestDevice, rel: string): Promise<FileRecord | null> {
+  const abs = join(dev.root, rel);
+  const existing = dev.index.getFile(dev.folder, rel);
+  const st = await lstat(abs).catch(() => null);
+  const version = bumpVector(existing?.record.version ?? [], dev.index.vectorId);
+  let record: FileRecord;
+  if (st === null) {
+    if (!existing || existing.record.deleted) return null;
+    record = { ...existing.record, deleted: true, blocks: [], size: 0, version };
+  } else if (st.isSymbolicLink()) {
+    record = { path: rel, kind: 'symlink', size: 0, mtimeMs: Math.floor(st.mtimeMs), mode: 0o777, blocks: [], symlinkTarget: await readlink(abs), version, deleted: false };
+  } else if (st.isDirectory()) {
+    record = { path: rel, kind: 'dir', size: 0, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o777, blocks: [], version, deleted: false };
+  } else {
+    const data = await readFile(abs);
+    const blocks: BlockRef[] = [];
+    for (let o = 0; o < data.length; o += TEST_BLOCK_SIZE) {
+      const part = data.subarray(o, Math.min(o + TEST_BLOCK_SIZE, data.length));
+      const { id, hash } = sealBlock(dev.keys.contentKey!, part);
+      blocks.push({ id, hash, size: part.length });
+    }
+    record = { path: rel, kind: 'file', size: data.length, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o777, blocks, version, deleted: false };
+  }
+  if (dev.type === 'rw') {
+    dev.index.writeLocalFile(dev.folder, { record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 }, recordInput(dev.keys, record));
+  } else {
+    // ro: keep the global version, flag the difference
+    dev.index.writeLocalFile(dev.folder, {
+      record: { ...record, version: existing?.record.version ?? [] },
+      diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: true,
+    });
+  }
+  return record;
+}
+
+/** Copies every record `from` holds into `to` (as the index exchange would); returns the locators stored. */
+export function exchangeRecords(from: TestDevice, to: TestDevice): Uint8Array[] {
+  const stored: Uint8Array[] = [];
+  for (const r of from.index.recordsSince(from.folder, 0, 10_000)) {
+    const sealed = decodeSealedRecord(r.sealed);
+    const rec = openRecord(to.keys, sealed);
+    const res = to.index.putRemoteRecord(to.folder, {
+      locator: sealed.locator, version: sealed.version, blockIds: sealed.blockIds, sealed: r.sealed,
+      plain: { kind: rec.kind, size: rec.size, mtimeMs: rec.mtimeMs, deleted: rec.deleted },
+    });
+    if (res.stored) stored.push(sealed.locator);
+  }
+  return stored;
+}
+
+/** A block peer backed by another device's disk (reads and seals, checks the id). */
+export function diskPeer(dev: TestDevice, counters = { requests: 0 }): BlockPeer & { penalties: string[] } {
+  const penalties: string[] = [];
+  return {
+    id: dev.name,
+    penalties,
+    penalize: (r) => penalties.push(r),
+    async requestBlock(blockId) {
+      counters.requests++;
+      const loc = dev.index.findBlockById(blockId);
+      if (!loc) return null;
+      const fh = await open(join(dev.root, loc.path), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW).catch(() => null);
+      if (!fh) return null;
+      try {
+        const buf = Buffer.alloc(loc.size);
+        const { bytesRead } = await fh.read(buf, 0, loc.size, loc.offset);
+        if (bytesRead !== loc.size) return null;
+        const s = sealBlock(dev.keys.contentKey!, buf);
+        return Buffer.compare(Buffer.from(s.id), Buffer.from(blockId)) === 0 ? s.sealed : null;
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+export const hashBlock = (d: Uint8Array): Uint8Array => digest(d);
+
+/** A comparable snapshot of a tree: kind, mode (files/dirs), content digest or link target. Skips `.sealsync`. */
+export async function snapshotTree(root: string): Promise<Record<string, string>> {
+  const { readdir } = await import('node:fs/promises');
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(join(root, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.sealsync') continue;
+      const st = await lstat(join(root, r));
+      if (st.isSymbolicLink()) out[r] = `link:${await readlink(join(root, r))}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir:${(st.mode & 0o777).toString(8)}`;
+        await walk(r);
+      } else out[r] = `file:${(st.mode & 0o777).toString(8)}:${toHex(digest(await readFile(join(root, r))))}`;
+    }
+  };
+  await walk('');
+  return out;
+}
