@@ -1,0 +1,71 @@
+/**
+ * The dashboard's client for the daemon's REST API. Same origin, session
+ * cookie sent by the browser; every state-changing request carries the
+ * session's CSRF token in `X-CSRF-Token`.
+ */
+import type {
+  FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+} from '../../src/api/daemon-api.js';
+
+export type { DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
+export type { FolderStatus } from '../../src/engine/folder-status.js';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let json: unknown = null;
+  try {
+    json = await res.json();
+  } catch {
+    // not JSON: reported below by status
+  }
+  if (!res.ok) {
+    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, err?.code ?? 'ERR_HTTP', err?.message ?? `request failed (HTTP ${res.status})`);
+  }
+  return json as T;
+}
+
+export interface SessionInfo {
+  readonly csrfToken?: string;
+  readonly passwordSet: boolean;
+  readonly https: boolean;
+}
+
+export const api = {
+  session: () => call<SessionInfo>('GET', '/api/session'),
+  login: (cred: { token: string } | { password: string }) => call<{ csrfToken: string }>('POST', '/api/login', cred),
+  logout: () => call<{ ok: true }>('POST', '/api/logout', {}),
+  status: () => call<StatusReport>('GET', '/api/status'),
+  folders: () => call<{ folders: FolderInfo[] }>('GET', '/api/folders'),
+  newKey: () => call<{ key: string }>('POST', '/api/keys/new', {}),
+  addFolder: (path: string, key: string) => call<{ folder: FolderInfo }>('POST', '/api/folders', { path, key }),
+  removeFolder: (path: string) => call<{ ok: true }>('DELETE', '/api/folders', { path }),
+  share: (path: string, type: ShareType) => call<{ key: string }>('POST', '/api/folders/share', { path, type }),
+  addPeer: (address: string) => call<{ peer: PeerStatus }>('POST', '/api/peers', { address }),
+  removePeer: (peer: string) => call<{ ok: true }>('DELETE', '/api/peers', { peer }),
+  settings: () => call<{ settings: Settings }>('GET', '/api/settings'),
+  patchSettings: (patch: SettingsPatch) => call<{ settings: Settings }>('PATCH', '/api/settings', patch),
+  setPassword: (password: string, current?: string) =>
+    call<{ csrfToken: string }>('POST', '/api/password', current === undefined ? { password } : { password, current }),
+};

@@ -1,0 +1,136 @@
+/**
+ * The dashboard: status from GET /api/status, refreshed on every event from
+ * the SSE stream (/api/events) and every few seconds for transfer rates.
+ * No session -> back to /login.
+ */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, setCsrfToken, type DaemonEvent, type Settings, type StatusReport } from './api.js';
+import { Folders } from './folders.js';
+import { Peers } from './peers.js';
+import { History } from './history.js';
+import { SettingsPanel } from './settings.js';
+
+export const STATUS_POLL_MS = 3000;
+export const MAX_HISTORY = 200;
+const EVENT_TYPES = ['folder-status', 'folder-changed', 'peer-connected', 'peer-disconnected', 'error', 'file-changed', 'conflict'];
+
+type Tab = 'folders' | 'peers' | 'history' | 'settings';
+
+export function Dashboard() {
+  const [status, setStatus] = useState<StatusReport | null>(null);
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [events, setEvents] = useState<DaemonEvent[]>([]);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [live, setLive] = useState(false);
+  const [tab, setTab] = useState<Tab>('folders');
+  const refreshTimer = useRef<number | null>(null);
+
+  const onApiError = useCallback((err: unknown) => {
+    if (err instanceof ApiError && err.status === 401) {
+      location.replace('/login');
+      return;
+    }
+    setProblem(err instanceof Error ? err.message : String(err));
+  }, []);
+
+  const refresh = useCallback(async () => {
+    try {
+      setStatus(await api.status());
+      setProblem(null);
+    } catch (err) {
+      onApiError(err);
+    }
+  }, [onApiError]);
+
+  const refreshSettings = useCallback(async () => {
+    try {
+      setSettings((await api.settings()).settings);
+    } catch (err) {
+      onApiError(err);
+    }
+  }, [onApiError]);
+
+  // Many events can arrive at once (a sync): refresh once per burst.
+  const scheduleRefresh = useCallback(() => {
+    if (refreshTimer.current !== null) return;
+    refreshTimer.current = window.setTimeout(() => {
+      refreshTimer.current = null;
+      void refresh();
+    }, 250);
+  }, [refresh]);
+
+  useEffect(() => {
+    let closed = false;
+    let source: EventSource | null = null;
+    api.session().then((s) => {
+      if (closed) return;
+      if (!s.csrfToken) { location.replace('/login'); return; }
+      setCsrfToken(s.csrfToken);
+      void refresh();
+      void refreshSettings();
+      source = new EventSource('/api/events');
+      source.onopen = () => setLive(true);
+      source.onerror = () => setLive(false);
+      const onEvent = (msg: MessageEvent<string>) => {
+        let event: DaemonEvent;
+        try {
+          event = JSON.parse(msg.data) as DaemonEvent;
+        } catch {
+          return;
+        }
+        setEvents((old) => (old.some((e) => e.seq === event.seq) ? old : [event, ...old].slice(0, MAX_HISTORY)));
+        scheduleRefresh();
+      };
+      for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
+    }).catch(onApiError);
+    const poll = window.setInterval(() => { void refresh(); }, STATUS_POLL_MS);
+    return () => {
+      closed = true;
+      source?.close();
+      window.clearInterval(poll);
+      if (refreshTimer.current !== null) window.clearTimeout(refreshTimer.current);
+    };
+  }, [refresh, refreshSettings, scheduleRefresh, onApiError]);
+
+  const logout = async () => {
+    try {
+      await api.logout();
+    } finally {
+      location.replace('/login');
+    }
+  };
+
+  const tabs: { id: Tab; label: string }[] = [
+    { id: 'folders', label: 'Folders' },
+    { id: 'peers', label: 'Devices' },
+    { id: 'history', label: 'History' },
+    { id: 'settings', label: 'Settings' },
+  ];
+
+  return (
+    <div class="shell">
+      <header class="topbar">
+        <div class="identity">
+          <span class="brand">sealsync</span>
+          <span class="device-name" data-testid="device-name">{status?.device.name ?? '…'}</span>
+          <span class={live ? 'live on' : 'live'} title={live ? 'live updates on' : 'reconnecting'}>{live ? 'live' : 'offline'}</span>
+        </div>
+        <nav class="tabs" aria-label="Sections">
+          {tabs.map((t) => (
+            <button type="button" key={t.id} class={tab === t.id ? 'tab active' : 'tab'} aria-current={tab === t.id ? 'page' : undefined}
+              data-testid={`tab-${t.id}`} onClick={() => setTab(t.id)}>{t.label}</button>
+          ))}
+        </nav>
+        <button type="button" class="ghost" data-testid="logout" onClick={logout}>Log out</button>
+      </header>
+      {status && <p class="device-id" title="This device's id: give it to peers that want to pin it">Device id <code>{status.device.id}</code></p>}
+      {problem && <p class="alert" role="alert">{problem}</p>}
+      <main class="content">
+        {tab === 'folders' && <Folders folders={status?.folders ?? null} onChange={refresh} onError={onApiError} />}
+        {tab === 'peers' && <Peers peers={status?.peers ?? null} listen={status?.device.listen ?? []} onChange={refresh} onError={onApiError} />}
+        {tab === 'history' && <History events={events} />}
+        {tab === 'settings' && <SettingsPanel settings={settings} onSaved={(s) => { setSettings(s); void refresh(); }} onError={onApiError} />}
+      </main>
+    </div>
+  );
+}

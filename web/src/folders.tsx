@@ -1,0 +1,113 @@
+/** The folder list: state, local vs global, what is still needed, errors in plain words. */
+import { useState } from 'preact/hooks';
+import type { FolderStatus } from './api.js';
+import { api } from './api.js';
+import { bytes, count, TYPE_NAMES } from './format.js';
+import { AddFolderDialog } from './add-folder.js';
+import { ShareDialog } from './share-dialog.js';
+import { Dialog } from './dialog.js';
+
+const STATE_WORDS: Record<FolderStatus['state'], string> = {
+  scanning: 'Scanning',
+  idle: 'Up to date',
+  syncing: 'Syncing',
+  error: 'Problem',
+};
+const MAX_LISTED_PATHS = 10;
+
+/** Share of the global bytes that are present locally, 0–100. */
+export function syncedPercent(f: FolderStatus): number {
+  if (f.globalBytes <= 0) return f.needFiles > 0 ? 0 : 100;
+  return Math.max(0, Math.min(100, Math.floor(((f.globalBytes - f.needBytes) / f.globalBytes) * 100)));
+}
+
+function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove: () => void }) {
+  const f = props.folder;
+  const pct = syncedPercent(f);
+  const encrypted = f.type === 'encrypted';
+  return (
+    <article class={`card folder state-${f.state}`} data-testid="folder" data-path={f.path} data-state={f.state}>
+      <div class="folder-head">
+        <h3 class="path" title={f.path}>{f.path}</h3>
+        <span class={`badge type-${f.type}`}>{TYPE_NAMES[f.type]}</span>
+        <span class={`badge state-${f.state}`} data-testid="folder-state">{STATE_WORDS[f.state]}</span>
+      </div>
+      {encrypted && <p class="muted small">This device stores the folder sealed: it sees only counts and sizes, never names or contents.</p>}
+      <dl class="stats">
+        <div><dt>Here</dt><dd>{count(f.localFiles, 'file')} · {bytes(f.localBytes)}</dd></div>
+        <div><dt>Everywhere</dt><dd>{count(f.globalFiles, 'file')} · {bytes(f.globalBytes)}</dd></div>
+        <div><dt>Still needed</dt><dd>{f.needFiles > 0 ? `${count(f.needFiles, 'file')} · ${bytes(f.needBytes)}` : 'nothing'}</dd></div>
+      </dl>
+      <div class="progress-row">
+        <progress max={100} value={pct} aria-label="synced" />
+        <span class="pct" data-testid="folder-progress">{pct}%</span>
+      </div>
+      {f.scan && <p class="muted small">Scanning: {count(f.scan.files, 'file')}, {bytes(f.scan.bytes)} at {bytes(f.scan.rate)}/s</p>}
+      {f.error && <p class="alert small" data-testid="folder-error">{f.error}</p>}
+      {!encrypted && f.unreadable && f.unreadable.length > 0 && (
+        <details class="small">
+          <summary>{count(f.unreadable.length, 'file')} could not be read</summary>
+          <ul class="paths">{f.unreadable.slice(0, MAX_LISTED_PATHS).map((p) => <li key={p}>{p}</li>)}</ul>
+        </details>
+      )}
+      {!encrypted && f.localChanges && f.localChanges.length > 0 && (
+        <details class="small">
+          <summary>{count(f.localChanges.length, 'local change')} not sent (read-only folder)</summary>
+          <ul class="paths">{f.localChanges.slice(0, MAX_LISTED_PATHS).map((p) => <li key={p}>{p}</li>)}</ul>
+        </details>
+      )}
+      <div class="actions">
+        <button type="button" data-testid="share" onClick={props.onShare}>Share…</button>
+        <button type="button" class="danger" data-testid="remove" onClick={props.onRemove}>Remove…</button>
+      </div>
+    </article>
+  );
+}
+
+export function Folders(props: { folders: readonly FolderStatus[] | null; onChange: () => void; onError: (e: unknown) => void }) {
+  const [adding, setAdding] = useState(false);
+  const [sharing, setSharing] = useState<FolderStatus | null>(null);
+  const [removing, setRemoving] = useState<FolderStatus | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const confirmRemove = async () => {
+    if (!removing) return;
+    setBusy(true);
+    try {
+      await api.removeFolder(removing.path);
+      setRemoving(null);
+      props.onChange();
+    } catch (err) {
+      props.onError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="folders-title">
+      <div class="section-head">
+        <h2 id="folders-title">Folders</h2>
+        <button type="button" class="primary" data-testid="add-folder" onClick={() => setAdding(true)}>Add folder</button>
+      </div>
+      {props.folders === null && <p class="muted">Loading…</p>}
+      {props.folders?.length === 0 && <p class="empty">No folders yet. Add one to start syncing.</p>}
+      <div class="grid" data-testid="folder-list">
+        {props.folders?.map((f) => (
+          <FolderCard key={f.path} folder={f} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)} />
+        ))}
+      </div>
+      {adding && <AddFolderDialog onClose={() => setAdding(false)} onAdded={() => { setAdding(false); props.onChange(); }} />}
+      {sharing && <ShareDialog folder={sharing} onClose={() => setSharing(null)} />}
+      {removing && (
+        <Dialog title="Remove folder?" onClose={() => setRemoving(null)} testid="remove-dialog">
+          <p>Stop syncing <strong>{removing.path}</strong> on this device? The files stay on disk; other devices keep their copies.</p>
+          <div class="actions">
+            <button type="button" onClick={() => setRemoving(null)}>Cancel</button>
+            <button type="button" class="danger" data-testid="confirm-remove" disabled={busy} onClick={confirmRemove}>Remove</button>
+          </div>
+        </Dialog>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,40 @@
+/** Plain-words formatting for sizes, rates, times and event descriptions. */
+import type { DaemonEvent } from './api.js';
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function bytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '–';
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < UNITS.length - 1) { v /= 1024; i++; }
+  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[i]}`;
+}
+
+export function rate(bytesPerSecond: number): string {
+  return `${bytes(bytesPerSecond)}/s`;
+}
+
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+export function time(ms: number): string {
+  return new Date(ms).toLocaleTimeString();
+}
+
+export const TYPE_NAMES = { rw: 'read-write', ro: 'read-only', encrypted: 'encrypted' } as const;
+
+/** One line for the history list. Everything is rendered as text, never markup. */
+export function describeEvent(e: DaemonEvent): string {
+  switch (e.type) {
+    case 'folder-status': return `${e.folder.path}: ${e.folder.state}${e.folder.error ? ` (${e.folder.error})` : ''}`;
+    case 'folder-changed': return `Folder ${e.change}: ${e.path}`;
+    case 'peer-connected': return `Connected to ${e.peer.name ?? e.peer.address}`;
+    case 'peer-disconnected': return `Disconnected from ${e.peer.name ?? e.peer.address}`;
+    case 'error': return `Error${e.folder ? ` in ${e.folder}` : ''}: ${e.error.message}`;
+    case 'file-changed': return `${e.file} ${e.action} in ${e.folder}`;
+    case 'conflict': return `Conflict on ${e.file} in ${e.folder}: other version saved as ${e.conflictFile}`;
+    default: return 'event';
+  }
+}
