@@ -1,0 +1,220 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalFolder } from './local-folder.js';
+import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
+import type { ScanEntry } from './scan-diff.js';
+import { openIndex, type Index } from '../index/index.js';
+import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, type FolderKeys } from '../crypto/index.js';
+import { silentLogger } from '../logger.js';
+import type { FolderStatus } from './folder-status.js';
+
+/** Minimal stand-ins for src/fs: recursive readdir walker, exact-name ignore, one block per file. */
+class FakeHasher implements FileHasher {
+  readonly workerCount = 2;
+  calls = 0;
+  changeOnce = new Set<string>();
+  async hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal }): Promise<HashResult> {
+    opts.signal?.throwIfAborted();
+    this.calls++;
+    const data = await readFile(absPath);
+    const st = await lstat(absPath);
+    const hash = new Uint8Array(createHash('sha256').update(data).digest());
+    const id = new Uint8Array(createHash('sha256').update(contentKey).update(hash).digest());
+    if (this.changeOnce.delete(absPath)) return { blocks: [], size: 0, mtimeMs: 0, changed: true };
+    return { blocks: data.length ? [{ id, hash, size: data.length }] : [], size: data.length, mtimeMs: st.mtimeMs, changed: false };
+  }
+}
+
+function fakeFs(watchers: { onChange: (p: string[]) => void }[] = []): LocalFolderFs {
+  async function* walk(root: string, opts: WalkOptions, rel = ''): AsyncIterable<ScanEntry> {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const p = rel ? `${rel}/${name}` : name;
+      if (p === '.sealsync') continue;
+      const st = await lstat(join(root, p));
+      if (opts.ignore.ignores(p, st.isDirectory())) continue;
+      const base = { path: p, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, ino: st.ino, dev: st.dev };
+      if (st.isDirectory()) {
+        yield { ...base, kind: 'dir', size: 0 };
+        try {
+          yield* walk(root, opts, p);
+        } catch (err) {
+          opts.onSkip?.(p, err);
+        }
+      } else if (st.isSymbolicLink()) yield { ...base, kind: 'symlink', symlinkTarget: await readlink(join(root, p)) };
+      else if (st.isFile()) yield { ...base, kind: 'file' };
+    }
+  }
+  return {
+    walk: (root, opts) => walk(root, opts),
+    async loadIgnore(root): Promise<IgnoreMatcher> {
+      let names: string[] = [];
+      try {
+        names = (await readFile(join(root, '.sealignore'), 'utf8')).split('\n').filter(Boolean);
+      } catch { /* no rules */ }
+      return { ignores: (p) => names.some((n) => p === n || p.startsWith(`${n}/`)) };
+    },
+    createWatcher(_root, opts) {
+      return { start: () => { watchers.push(opts); }, stop: () => undefined };
+    },
+  };
+}
+
+interface Harness {
+  dir: string;
+  root: string;
+  index: Index;
+  folder: LocalFolder;
+  keys: FolderKeys;
+  hasher: FakeHasher;
+  folderRowId: number;
+}
+
+function setup(t: { after: (fn: () => Promise<void> | void) => void }, type: 'rw' | 'ro' = 'rw'): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-'));
+  const root = join(dir, 'data');
+  mkdirSync(root);
+  const rw = keysFromSecret(newFolderSecret());
+  const keys = type === 'rw' ? rw : deriveReadOnly(rw);
+  const index = openIndex(join(dir, 'index.db'));
+  const folderRowId = index.addFolder({ path: root, folderId: toHex(keys.folderId), type }).rowId;
+  const hasher = new FakeHasher();
+  const folder = new LocalFolder(
+    { index, pool: hasher, logger: silentLogger(), fs: fakeFs() },
+    { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: false },
+  );
+  t.after(async () => {
+    await folder.stop();
+    index.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, root, index, folder, keys, hasher, folderRowId };
+}
+
+async function started(h: Harness): Promise<void> {
+  await h.folder.start();
+  await h.folder.scanNow(); // queued after the initial scan: resolves when both are done
+}
+
+test('initial scan indexes files, dirs and symlinks with exact counts and sealed records', async (t) => {
+  const h = setup(t);
+  mkdirSync(join(h.root, 'sub'));
+  writeFileSync(join(h.root, 'a.txt'), 'hello');
+  writeFileSync(join(h.root, 'sub', 'b.bin'), Buffer.alloc(1000, 7));
+  writeFileSync(join(h.root, 'empty'), '');
+  symlinkSync('a.txt', join(h.root, 'link'));
+  const changed: number[] = [];
+  h.folder.on('changed', (e: { seq: number }) => changed.push(e.seq));
+  await started(h);
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.localFiles, s.localBytes, s.globalFiles, s.globalBytes, s.error], ['idle', 3, 1005, 3, 1005, null]);
+  assert.ok(changed.length > 0 && changed.at(-1) === 5, `changed events ${changed}`);
+  const held = h.index.currentRecords(h.folderRowId, locatorFor(h.keys, 'sub/b.bin'));
+  assert.equal(held.length, 1);
+  const rec = openRecord(h.keys, decodeSealedRecord(held[0]?.sealed as Uint8Array));
+  assert.equal(rec.size, 1000);
+  assert.deepEqual(rec.version, [{ id: h.index.vectorId, value: 1 }]);
+  assert.equal(h.index.getFile(h.folderRowId, 'link')?.record.symlinkTarget, 'a.txt');
+});
+
+test('rescan of an unchanged tree hashes nothing; edits, deletes and renames are versioned', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  writeFileSync(join(h.root, 'b.txt'), 'two');
+  await started(h);
+  const calls = h.hasher.calls;
+  await h.folder.scanNow();
+  assert.equal(h.hasher.calls, calls, 'unchanged files are not re-hashed');
+
+  writeFileSync(join(h.root, 'a.txt'), 'one, edited');
+  unlinkSync(join(h.root, 'b.txt'));
+  mkdirSync(join(h.root, 'd'));
+  writeFileSync(join(h.root, 'd', 'c.txt'), 'three');
+  await h.folder.scanNow();
+  const a = h.index.getFile(h.folderRowId, 'a.txt')?.record;
+  assert.equal(a?.size, 11);
+  assert.deepEqual(a?.version, [{ id: h.index.vectorId, value: 2 }], 'own counter becomes max+1');
+  const b = h.index.getFile(h.folderRowId, 'b.txt')?.record;
+  assert.equal(b?.deleted, true);
+  assert.deepEqual(b?.blocks, []);
+  assert.equal(h.index.currentRecords(h.folderRowId, locatorFor(h.keys, 'b.txt')).length, 1, 'the tombstone replaced the old record');
+
+  renameSync(join(h.root, 'd'), join(h.root, 'e'));
+  await h.folder.scanNow({ paths: ['d', 'e'] });
+  assert.equal(h.index.getFile(h.folderRowId, 'd/c.txt')?.record.deleted, true);
+  assert.equal(h.index.getFile(h.folderRowId, 'e/c.txt')?.record.deleted, false);
+  const s = h.folder.status();
+  assert.deepEqual([s.localFiles, s.localBytes, s.globalFiles, s.globalBytes], [2, 16, 2, 16]);
+});
+
+test('a touch without content change gets no new version', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'same');
+  await started(h);
+  const seq = h.index.folderSeq(h.folderRowId);
+  const later = new Date(Date.now() + 5000);
+  const { utimesSync } = await import('node:fs');
+  utimesSync(join(h.root, 'a.txt'), later, later);
+  await h.folder.scanNow();
+  assert.equal(h.index.folderSeq(h.folderRowId), seq);
+  assert.equal(h.index.getFile(h.folderRowId, 'a.txt')?.diskMtimeMs, statSync(join(h.root, 'a.txt')).mtimeMs);
+});
+
+test('a file that changes while hashed is hashed again, never half indexed', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'busy.log'), 'data');
+  h.hasher.changeOnce.add(join(h.root, 'busy.log'));
+  await started(h);
+  assert.equal(h.index.getFile(h.folderRowId, 'busy.log')?.record.size, 4);
+  assert.equal(h.hasher.changeOnce.size, 0);
+});
+
+test('ignored paths are skipped and a missing root is an error, not a mass delete', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, '.sealignore'), 'tmp\n');
+  mkdirSync(join(h.root, 'tmp'));
+  writeFileSync(join(h.root, 'tmp', 'x'), 'ignored');
+  writeFileSync(join(h.root, 'keep'), 'kept');
+  await started(h);
+  assert.equal(h.index.getFile(h.folderRowId, 'tmp/x'), undefined);
+  assert.equal(h.folder.status().localFiles, 2, '.sealignore counts as a file');
+  const statuses: FolderStatus[] = [];
+  h.folder.on('status', (s: FolderStatus) => statuses.push(s));
+  renameSync(h.root, `${h.root}.moved`);
+  await assert.rejects(h.folder.scanNow());
+  assert.equal(h.folder.status().state, 'error');
+  assert.match(h.folder.status().error ?? '', /does not exist/);
+  assert.equal(h.index.getFile(h.folderRowId, 'keep')?.record.deleted, false);
+  renameSync(`${h.root}.moved`, h.root);
+  await h.folder.scanNow();
+  assert.deepEqual([h.folder.status().state, h.folder.status().error], ['idle', null]);
+  assert.ok(statuses.some((s) => s.state === 'error'));
+});
+
+test('read-only folder: local edits are not sealed, they are listed as local changes', async (t) => {
+  const h = setup(t, 'ro');
+  writeFileSync(join(h.root, 'mine.txt'), 'local');
+  await started(h);
+  assert.equal(h.index.folderSeq(h.folderRowId), 0, 'nothing sealed');
+  const s = h.folder.status();
+  assert.deepEqual(s.localChanges, ['mine.txt']);
+  assert.equal(s.localFiles, 1);
+  assert.equal(s.globalFiles, 0);
+});
+
+test('stop aborts a running scan and leaves no work running', async (t) => {
+  const h = setup(t);
+  for (let i = 0; i < 300; i++) writeFileSync(join(h.root, `f${i}`), `content ${i}`);
+  await h.folder.start();
+  await h.folder.stop();
+  const calls = h.hasher.calls;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.hasher.calls, calls, 'no hashing after stop');
+  await assert.rejects(h.folder.scanNow(), /stopped/);
+  assert.ok(readFileSync(join(h.root, 'f0'), 'utf8') === 'content 0');
+});
