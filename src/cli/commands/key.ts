@@ -7,20 +7,11 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliIo } from '../main.js';
 import { SealsyncError } from '../../errors.js';
-import {
-  deriveEncrypted,
-  deriveReadOnly,
-  folderIdText,
-  formatKey,
-  keyQrPng,
-  keyQrTerminal,
-  keyTypeName,
-  keysFromSecret,
-  newFolderSecret,
-  parseKey,
-  toHex,
-  type FolderKeys,
-} from '../../crypto/index.js';
+// Imported module by module (not crypto/index) so `key` commands start fast:
+// they need neither X.509 nor, until `key qr`, the QR encoder.
+import { deriveEncrypted, deriveReadOnly, keysFromSecret, newFolderSecret, type FolderKeys } from '../../crypto/keys.js';
+import { folderIdText, formatKey, keyTypeName, parseKey } from '../../crypto/key-text.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** Longest key read from stdin (`-`); a link with a name hint fits easily. */
 const MAX_STDIN_KEY_BYTES = 4096;
@@ -114,6 +105,7 @@ export function registerKeyCommands(program: Command, io: CliIo): void {
     .option('--png <file>', 'write a PNG image (mode 0600) instead of printing')
     .action(async (text: string, opts: { png?: string }) => {
       const keyText = formatKey(await readKeyArg(text));
+      const { keyQrPng, keyQrTerminal } = await import('../../crypto/qr.js');
       if (opts.png !== undefined) {
         await writePrivateFile(opts.png, await keyQrPng(keyText));
         return;
