@@ -25,7 +25,7 @@ const MAX_ADDRESS = 310;
 const addFolderBody = z.object({
   path: z.string().min(1).max(MAX_PATH),
   key: z.string().min(1).max(MAX_KEY),
-  rescanIntervalS: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+  rescanIntervalS: z.number().int().min(1).max(7 * 24 * 3600).optional(),
   watch: z.boolean().optional(),
 }).strict();
 const pathBody = z.object({ path: z.string().min(1).max(MAX_PATH) }).strict();

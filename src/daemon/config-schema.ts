@@ -15,6 +15,7 @@ export const MAX_PEERS = 1000;
 export const MAX_PATH_LENGTH = 4096;
 export const MAX_KEY_TEXT_LENGTH = 512;
 export const DEFAULT_RESCAN_INTERVAL_S = 3600;
+export const MIN_RESCAN_INTERVAL_S = 1;
 export const MAX_RESCAN_INTERVAL_S = 7 * 24 * 3600;
 export const DEFAULT_RETENTION_DAYS = 30;
 export const MAX_RETENTION_DAYS = 3650;
@@ -32,7 +33,7 @@ export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LEN
 export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
   key: z.string().min(1).max(MAX_KEY_TEXT_LENGTH),
-  rescanIntervalS: z.number().int().min(0).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
+  rescanIntervalS: z.number().int().min(MIN_RESCAN_INTERVAL_S).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
   watch: z.boolean().default(true),
 }).strict();
 

@@ -41,7 +41,14 @@ export interface DaemonInit {
   readonly logger: Logger;
   /** Engines by folder key type; a type without one runs an idle placeholder. */
   readonly engines?: FolderRunnerFactories;
+  /** Shared services the engines use (e.g. the hash pool): started before the first folder, stopped after the last. */
+  readonly services?: readonly DaemonService[];
   readonly now?: () => number;
+}
+
+export interface DaemonService {
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
 }
 
 interface RunningFolder {
@@ -62,6 +69,7 @@ export class Daemon {
   private deviceId = '';
   private lock: DaemonLock | null = null;
   private index: Index | null = null;
+  private readonly startedServices: DaemonService[] = [];
   private readonly folders = new Map<string, RunningFolder>();
   private mutex: Promise<unknown> = Promise.resolve();
   private resolveStop: () => void = () => undefined;
@@ -83,9 +91,14 @@ export class Daemon {
       this.config = await loadConfig(this.paths.config);
       this.deviceId = await loadDeviceId(this.paths);
       this.index = openIndex(this.paths.index);
+      for (const service of this.init.services ?? []) {
+        await service.start();
+        this.startedServices.push(service);
+      }
       for (const folder of this.config.folders) await this.startFolder(folder);
     } catch (err) {
       await this.stopFolders();
+      await this.stopServices();
       this.index?.close();
       this.index = null;
       await this.lock.release();
@@ -99,6 +112,7 @@ export class Daemon {
   async stop(): Promise<void> {
     await this.mutex.catch(() => undefined);
     await this.stopFolders();
+    await this.stopServices();
     this.events.clear();
     this.index?.close();
     this.index = null;
@@ -339,6 +353,13 @@ export class Daemon {
     const all = [...this.folders.values()];
     this.folders.clear();
     await Promise.all(all.map((f) => f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'))));
+  }
+
+  private async stopServices(): Promise<void> {
+    while (this.startedServices.length > 0) {
+      const service = this.startedServices.pop() as DaemonService;
+      try { await service.stop(); } catch (err) { this.log.warn({ err }, 'service stop failed'); }
+    }
   }
 
   private async findFolder(path: string): Promise<RunningFolder> {
