@@ -534,9 +534,9 @@ export class ReplicaFolder {
             bytes += 4 + r.sealed.length;
             toSeq = r.seq;
           }
-          if (batch.length > 0) {
-            await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq, records: batch }, { signal: state.abort.signal });
-          }
+          // Sent even when every record was the peer's own (an empty update):
+          // it moves the peer's view of our sequence, so a reconnect resumes here.
+          await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq, records: batch }, { signal: state.abort.signal });
           state.sentSeq = toSeq;
         }
       } while (state.again && this.running && !state.abort.signal.aborted);
