@@ -1,5 +1,6 @@
 /**
- * Binds a ReplicaFolder to one PeerSession: the session's events become the
+ * Binds a folder engine (ReplicaFolder, or any LinkedFolder such as the full
+ * peer's SyncFolder) to one PeerSession: the session's events become the
  * folder's attach/receive/detach calls, and the folder's sends go out as
  * frames of this session.
  *
@@ -18,23 +19,36 @@
  *  4. left/closed: the link is detached; its block requests move elsewhere.
  *
  * Block requests are not bound here: a session has one block handler for all
- * folders, so the owner of the sessions dispatches by folder id to
- * `ReplicaFolder.serveBlock`.
+ * folders, so the owner of the sessions dispatches by folder id to the
+ * engine's `serveBlock`.
  */
 import { describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { IndexAck } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
-import type { ReplicaFolder, ReplicaLink } from './replica-folder.js';
+import type { IncomingIndex, ReplicaLink } from './replica-folder.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
 /** The index id we acknowledge when we hold nothing of a peer's index. */
 export const ZERO_INDEX_ID = '0000000000000000';
 
+/**
+ * The link-shaped surface a folder engine offers to the owner of the sessions.
+ * ReplicaFolder and the full peer's SyncFolder both have it, so one binding
+ * serves both.
+ */
+export interface LinkedFolder {
+  attachPeer(link: ReplicaLink, opts?: { since?: number }): void;
+  detachPeer(peerId: string): void;
+  acknowledge(peerId: string, seq: number): void;
+  receiveIndex(peerId: string, update: IncomingIndex, opts?: { signal?: AbortSignal }): Promise<number | null>;
+  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
+}
+
 export interface ReplicaSessionBindingOptions {
-  readonly folder: ReplicaFolder;
+  readonly folder: LinkedFolder;
   readonly session: PeerSession;
   readonly folderId: Uint8Array;
   /** Our index (for our index id). */
@@ -45,7 +59,7 @@ export interface ReplicaSessionBindingOptions {
 
 /** One folder on one session. `close()` removes every listener and detaches the peer. */
 export class ReplicaSessionBinding {
-  private readonly folder: ReplicaFolder;
+  private readonly folder: LinkedFolder;
   private readonly session: PeerSession;
   private readonly folderId: Uint8Array;
   private readonly folderHex: string;
