@@ -1,0 +1,151 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { EventBus } from '../daemon/event-bus.js';
+import { SealsyncError, isSealsyncError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { ControlClient } from './control-client.js';
+import { startControlServer, type ControlServer } from './control-server.js';
+import type { DaemonApi, FolderInfo, StatusReport } from './daemon-api.js';
+import { registerApiRoutes } from './routes.js';
+
+/** A fake DaemonApi that records calls. */
+function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number } {
+  const bus = new EventBus(() => 1000);
+  const folder: FolderInfo = { path: '/f', type: 'rw', folderId: 'abcd', rescanIntervalS: 60, watch: true };
+  const status: StatusReport = { device: { id: 'ID', name: 'n', listen: ['tcp://127.0.0.1:1'] }, folders: [], peers: [] };
+  const api = {
+    calls: [] as string[],
+    bus,
+    stops: 0,
+    events: bus,
+    status: () => status,
+    listFolders: () => [folder],
+    addFolder: async (req: { path: string; key: string }) => {
+      api.calls.push(`add ${req.path}`);
+      if (req.key === 'bad') throw new SealsyncError('ERR_KEY_CHECKSUM');
+      return folder;
+    },
+    removeFolder: async (path: string) => { api.calls.push(`remove ${path}`); },
+    shareFolder: (path: string, type: string) => { api.calls.push(`share ${path} ${type}`); return 'RKEY'; },
+    listPeers: () => [],
+    addPeer: async (address: string) => ({ id: null, name: null, address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 }),
+    removePeer: async (p: string) => { api.calls.push(`rmpeer ${p}`); },
+    getSettings: () => ({
+      device: { name: 'n' }, listen: '0.0.0.0:1', discovery: true,
+      webui: { enabled: false, listen: '127.0.0.1:2', https: false, passwordSet: false },
+      archive: { retentionDays: 30 }, bandwidth: { maxSendKBps: 0, maxRecvKBps: 0 },
+    }),
+    patchSettings: async () => api.getSettings(),
+    requestStop: () => { api.stops++; },
+  };
+  return api;
+}
+
+let app: FastifyInstance;
+let api: ReturnType<typeof fakeApi>;
+before(async () => {
+  api = fakeApi();
+  app = Fastify();
+  await registerApiRoutes(app, api);
+  await app.ready();
+});
+after(() => app.close());
+
+test('GET /api/status and /api/folders', async () => {
+  const s = await app.inject({ method: 'GET', url: '/api/status' });
+  assert.equal(s.statusCode, 200);
+  assert.equal(s.json().device.id, 'ID');
+  const f = await app.inject({ method: 'GET', url: '/api/folders' });
+  assert.equal(f.json().folders[0].path, '/f');
+});
+
+test('POST /api/folders validates the body and maps errors to the catalog', async () => {
+  const ok = await app.inject({ method: 'POST', url: '/api/folders', payload: { path: '/f', key: 'good' } });
+  assert.equal(ok.statusCode, 201);
+  const missing = await app.inject({ method: 'POST', url: '/api/folders', payload: { path: '/f' } });
+  assert.equal(missing.statusCode, 400);
+  assert.equal(missing.json().error.code, 'ERR_INVALID_ARGUMENT');
+  assert.match(missing.json().error.message, /^key: /);
+  const extra = await app.inject({ method: 'POST', url: '/api/folders', payload: { path: '/f', key: 'k', evil: 1 } });
+  assert.equal(extra.statusCode, 400);
+  const bad = await app.inject({ method: 'POST', url: '/api/folders', payload: { path: '/f', key: 'bad' } });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().error.code, 'ERR_KEY_CHECKSUM');
+  const malformed = await app.inject({ method: 'POST', url: '/api/folders', headers: { 'content-type': 'application/json' }, payload: '{nope' });
+  assert.equal(malformed.statusCode, 400);
+  assert.equal(malformed.json().error.code, 'ERR_INVALID_ARGUMENT');
+  const huge = await app.inject({ method: 'POST', url: '/api/folders', payload: { path: 'x'.repeat(5000), key: 'k' } });
+  assert.equal(huge.statusCode, 400);
+  assert.deepEqual(api.calls.filter((c) => c.startsWith('add')), ['add /f', 'add /f']);
+});
+
+test('share, delete, peers, settings, unknown route', async () => {
+  const share = await app.inject({ method: 'POST', url: '/api/folders/share', payload: { path: '/f', type: 'ro' } });
+  assert.equal(share.json().key, 'RKEY');
+  const badType = await app.inject({ method: 'POST', url: '/api/folders/share', payload: { path: '/f', type: 'admin' } });
+  assert.equal(badType.statusCode, 400);
+  assert.equal((await app.inject({ method: 'DELETE', url: '/api/folders', payload: { path: '/f' } })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'POST', url: '/api/peers', payload: { address: 'tcp://h:1' } })).statusCode, 201);
+  assert.equal((await app.inject({ method: 'DELETE', url: '/api/peers', payload: { peer: 'tcp://h:1' } })).statusCode, 200);
+  const settings = await app.inject({ method: 'GET', url: '/api/settings' });
+  assert.equal(settings.json().settings.webui.passwordSet, false);
+  const patch = await app.inject({ method: 'PATCH', url: '/api/settings', payload: { webui: { passwordHash: 'x' } } });
+  assert.equal(patch.statusCode, 400, 'the password hash cannot be set through settings');
+  const nf = await app.inject({ method: 'GET', url: '/api/nope' });
+  assert.equal(nf.statusCode, 404);
+  assert.equal(nf.json().error.code, 'ERR_NOT_FOUND');
+});
+
+test('POST /api/stop asks the daemon to stop after answering', async () => {
+  const r = await app.inject({ method: 'POST', url: '/api/stop', payload: {} });
+  assert.equal(r.statusCode, 200);
+  assert.equal(api.stops, 1);
+});
+
+test('control socket: 0600, client round trip, errors come back as SealsyncError, SSE streams events', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-cs-'));
+  const sock = join(dir, 'control.sock');
+  let server: ControlServer | null = null;
+  try {
+    const client = new ControlClient(sock);
+    await assert.rejects(client.status(), (e: unknown) => isSealsyncError(e, 'ERR_DAEMON_NOT_RUNNING'));
+    const local = fakeApi();
+    local.bus.emit({ type: 'folder-changed', path: '/old', change: 'added' });
+    server = await startControlServer(sock, local, silentLogger());
+    assert.equal((await stat(sock)).mode & 0o777, 0o600);
+    assert.equal((await client.status()).device.id, 'ID');
+    await assert.rejects(client.request('POST', '/api/folders', { path: '/f', key: 'bad' }), (e: unknown) => isSealsyncError(e, 'ERR_KEY_CHECKSUM'));
+    // A second server on a live socket is refused.
+    await assert.rejects(startControlServer(sock, local, silentLogger()), (e: unknown) => isSealsyncError(e, 'ERR_DAEMON_RUNNING'));
+
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request({ socketPath: sock, path: '/api/events' }, (res) => {
+        assert.match(String(res.headers['content-type']), /text\/event-stream/);
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buf += d;
+          if (buf.includes('/old') && !buf.includes('/live')) local.bus.emit({ type: 'folder-changed', path: '/live', change: 'removed' });
+          if (buf.includes('/live')) { req.destroy(); resolve(buf); }
+        });
+      });
+      req.on('error', reject);
+      req.setTimeout(5000, () => reject(new Error('SSE timeout')));
+      req.end();
+    });
+    assert.match(text, /id: 1\nevent: folder-changed\ndata: \{.*"\/old"/);
+    assert.match(text, /id: 2\nevent: folder-changed\ndata: \{.*"\/live"/);
+    // The stream's close unsubscribes (bounded wait).
+    for (let i = 0; i < 50 && local.bus.listenerCount > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(local.bus.listenerCount, 0);
+  } finally {
+    await server?.stop();
+    await assert.rejects(stat(sock), 'stop removes the socket');
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isSealsyncError } from '../errors.js';
+import { configSchema } from './config-schema.js';
+import { loadConfig, parseConfigText, saveConfig } from './config-store.js';
+
+function errorOf(fn: () => unknown): Error & { code?: string } {
+  try { fn(); } catch (err) { return err as Error; }
+  throw new Error('expected a throw');
+}
+
+test('an empty object gets every default', () => {
+  const c = parseConfigText('{}');
+  assert.equal(c.version, 1);
+  assert.equal(c.webui.enabled, true);
+  assert.equal(c.webui.passwordHash, null);
+  assert.equal(c.archive.retentionDays, 30);
+  assert.deepEqual(c.bandwidth, { maxSendKBps: 0, maxRecvKBps: 0 });
+  assert.deepEqual(c.folders, []);
+});
+
+test('schema errors name the field and its line', () => {
+  const text = '{\n  "listen": "0.0.0.0:22000",\n  "folders": [\n    {\n      "path": "/x",\n      "key": "K",\n      "watch": "yes"\n    }\n  ]\n}';
+  const err = errorOf(() => parseConfigText(text));
+  assert.ok(isSealsyncError(err, 'ERR_CONFIG_INVALID'));
+  assert.match(err.message, /^config\.json line 7: folders\[0\]\.watch: /);
+});
+
+test('unknown keys are errors at their own line', () => {
+  const err = errorOf(() => parseConfigText('{\n  "discovery": true,\n  "dicsovery": false\n}'));
+  assert.match(err.message, /^config\.json line 3: /);
+  assert.match(err.message, /dicsovery/);
+});
+
+test('bad addresses and relative paths are refused', () => {
+  assert.match(errorOf(() => parseConfigText('{"listen": "nohost"}')).message, /listen: expected HOST:PORT/);
+  assert.match(errorOf(() => parseConfigText('{"peers": [{"address": "127.0.0.1:1"}]}')).message, /peers\[0\]\.address/);
+  assert.match(errorOf(() => parseConfigText('{"folders": [{"path": "rel", "key": "k"}]}')).message, /absolute/);
+});
+
+test('JSON syntax errors give a line, on one line', () => {
+  const err = errorOf(() => parseConfigText('{\n  "a": 1,\n  "b": 2,\n}'));
+  assert.match(err.message, /^config\.json line 4: not valid JSON/);
+  assert.ok(!err.message.includes('\n'));
+});
+
+test('save is atomic, 0600, and round-trips; load reports a missing file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-cfg-'));
+  try {
+    const path = join(dir, 'config.json');
+    await assert.rejects(loadConfig(path), (e: unknown) => isSealsyncError(e, 'ERR_CONFIG_MISSING'));
+    const config = configSchema.parse({ device: { name: 'n' } });
+    await saveConfig(path, config);
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    assert.deepEqual(await loadConfig(path), config);
+    assert.deepEqual(await readdir(dir), ['config.json'], 'no temp file left');
+    // An invalid config is refused before anything is written.
+    const before = await readFile(path, 'utf8');
+    await assert.rejects(saveConfig(path, { ...config, listen: 'bad' }));
+    assert.equal(await readFile(path, 'utf8'), before);
+    assert.deepEqual(await readdir(dir), ['config.json']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

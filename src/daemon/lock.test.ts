@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isSealsyncError } from '../errors.js';
+import { acquireLock, isProcessAlive } from './lock.js';
+
+/** A pid that is certainly dead: a child that has already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(r.stdout.toString());
+}
+
+test('one holder at a time; release removes the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-lock-'));
+  try {
+    const path = join(dir, 'daemon.lock');
+    const lock = await acquireLock(path);
+    assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    // Another live process (our parent stands in for a second daemon) holds it.
+    await writeFile(path, `${process.ppid}\n`);
+    await assert.rejects(acquireLock(path), (e: unknown) => isSealsyncError(e, 'ERR_DAEMON_RUNNING'));
+    await writeFile(path, `${process.pid}\n`);
+    await lock.release();
+    await assert.rejects(stat(path));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a lock from a dead pid or with garbage is taken over', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-lock-'));
+  try {
+    const path = join(dir, 'daemon.lock');
+    const dead = deadPid();
+    assert.equal(isProcessAlive(dead), false);
+    await writeFile(path, `${dead}\n`);
+    const lock = await acquireLock(path);
+    assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
+    await lock.release();
+    await writeFile(path, 'garbage');
+    const lock2 = await acquireLock(path);
+    await lock2.release();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
