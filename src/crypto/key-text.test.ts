@@ -74,6 +74,7 @@ test('each kind of mistake has its own code', () => {
   assert.equal(code(text.slice(0, 5) + (text[5] === 'A' ? 'B' : 'A') + text.slice(6)), 'ERR_KEY_CHECKSUM');
   assert.equal(code('sealsync://other?key=' + text), 'ERR_KEY_LINK');
   assert.equal(code('sealsync://join'), 'ERR_KEY_LINK');
+  assert.equal(code('sealsync://join?key=' + encodeURIComponent('sealsync://join?key=' + text)), 'ERR_KEY_LINK');
   assert.equal(code('W'.repeat(5000)), 'ERR_KEY_LENGTH');
 });
 

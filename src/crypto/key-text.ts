@@ -94,7 +94,11 @@ export function parseKeyLink(link: string): { key: string; name?: string } {
 export function parseKey(text: string): FolderKeys {
   if (typeof text !== 'string') throw new SealsyncError('ERR_KEY_EMPTY');
   if (text.length > MAX_KEY_TEXT_LENGTH) throw new SealsyncError('ERR_KEY_LENGTH', 'key has the wrong length (far too long)');
-  if (/^\s*sealsync:/i.test(text)) return parseKey(parseKeyLink(text).key);
+  if (/^\s*sealsync:/i.test(text)) {
+    const inner = parseKeyLink(text).key;
+    if (/^\s*sealsync:/i.test(inner)) throw new SealsyncError('ERR_KEY_LINK', 'a link inside a link');
+    return parseKey(inner);
+  }
   const compact = text.replace(/[\s-]+/g, '');
   if (compact.length === 0) throw new SealsyncError('ERR_KEY_EMPTY');
   const type = TYPE_OF_LETTER.get((compact[0] as string).toUpperCase());
