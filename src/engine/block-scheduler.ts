@@ -385,14 +385,15 @@ export class DiskBlockSource implements LocalBlockSource {
     for (const loc of this.locate(ref.hash)) {
       opts.signal?.throwIfAborted();
       if (loc.size !== ref.size) continue;
-      const data = await readRange(this.root, loc.path, loc.offset, loc.size);
+      const data = await readLocalRange(this.root, loc.path, loc.offset, loc.size);
       if (data !== null && sameBytes(this.hashBlock(data), ref.hash)) return data;
     }
     return null;
   }
 }
 
-async function readRange(root: string, rel: string, offset: number, size: number): Promise<Uint8Array | null> {
+/** Reads `size` bytes at `offset` of a folder file, never through a symlink; null if that is not possible. */
+export async function readLocalRange(root: string, rel: string, offset: number, size: number): Promise<Uint8Array | null> {
   let abs: string;
   try {
     abs = await resolveSafe(root, rel);

@@ -22,6 +22,9 @@ import { openIndex, type Index, type RecordInput } from '../../index/index.js';
 import { bumpVector } from '../../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import type { BlockPeer } from '../block-scheduler.js';
+import type { FileHasher, LocalFolderFs, WalkOptions } from '../local-folder-fs.js';
+import type { ScanEntry } from '../scan-diff.js';
+import { TEMP_PREFIX } from '../../fs/atomic-apply.js';
 
 export const TEST_BLOCK_SIZE = 64 * 1024;
 
@@ -158,4 +161,50 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
   };
   await walk('');
   return out;
+}
+
+/**
+ * LocalFolder's fs services for tests: a recursive readdir walker, exact-name
+ * ignore rules, no watcher, and a hasher that makes real sealed-block ids with
+ * fixed-size blocks (so blocks served by SyncFolder verify like real ones).
+ */
+export function testLocalFolderFs(): { fs: LocalFolderFs; pool: FileHasher } {
+  async function* walk(root: string, opts: WalkOptions, rel = ''): AsyncIterable<ScanEntry> {
+    const { readdir } = await import('node:fs/promises');
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const p = rel ? `${rel}/${name}` : name;
+      if (p === '.sealsync' || name.startsWith(TEMP_PREFIX)) continue;
+      const st = await lstat(join(root, p)).catch(() => null);
+      if (st === null || opts.ignore.ignores(p, st.isDirectory())) continue;
+      const base = { path: p, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, ino: st.ino, dev: st.dev };
+      if (st.isDirectory()) {
+        yield { ...base, kind: 'dir', size: 0 };
+        yield* walk(root, opts, p);
+      } else if (st.isSymbolicLink()) yield { ...base, kind: 'symlink', symlinkTarget: await readlink(join(root, p)) };
+      else if (st.isFile()) yield { ...base, kind: 'file' };
+    }
+  }
+  const pool: FileHasher = {
+    workerCount: 2,
+    async hashFile(absPath, contentKey, opts) {
+      opts.signal?.throwIfAborted();
+      const before = await lstat(absPath);
+      const data = await readFile(absPath);
+      const blocks: BlockRef[] = [];
+      for (let o = 0; o < data.length; o += TEST_BLOCK_SIZE) {
+        const part = data.subarray(o, Math.min(o + TEST_BLOCK_SIZE, data.length));
+        const { id, hash } = sealBlock(contentKey, part);
+        blocks.push({ id, hash, size: part.length });
+      }
+      const after = await lstat(absPath);
+      return { blocks, size: data.length, mtimeMs: after.mtimeMs, changed: before.mtimeMs !== after.mtimeMs || before.size !== after.size };
+    },
+  };
+  const fs: LocalFolderFs = {
+    walk: (root, opts) => walk(root, opts),
+    loadIgnore: async () => ({ ignores: () => false }),
+    createWatcher: () => ({ start: () => undefined, stop: () => undefined }),
+  };
+  return { fs, pool };
 }

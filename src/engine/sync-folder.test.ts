@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, type FolderKeys } from '../crypto/index.js';
+import { silentLogger } from '../logger.js';
+import { LocalFolder } from './local-folder.js';
+import type { FolderStatus } from './folder-status.js';
+import { SyncFolder, type SyncLink } from './sync-folder.js';
+import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from './testing/sync-device.js';
+
+interface Node {
+  dev: TestDevice;
+  local: LocalFolder;
+  sync: SyncFolder;
+  statuses: FolderStatus[];
+  penalties: string[];
+}
+
+async function makeNode(name: string, keys: FolderKeys): Promise<Node> {
+  const dev = await makeDevice(name, keys);
+  const { fs, pool } = testLocalFolderFs();
+  const local = new LocalFolder(
+    { index: dev.index, pool, logger: silentLogger(), fs },
+    { path: dev.root, keys, folderRowId: dev.folder, rescanIntervalMs: 60_000, watch: false },
+  );
+  const sync = new SyncFolder({ path: dev.root, keys, index: dev.index, folderRowId: dev.folder, localFolder: local, logger: silentLogger(), pullRetryMs: 200 });
+  const statuses: FolderStatus[] = [];
+  sync.onStatus((s) => statuses.push(s));
+  return { dev, local, sync, statuses, penalties: [] };
+}
+
+/** Links two nodes in process: what one sends, the other receives (acks included). */
+function connect(a: Node, b: Node): void {
+  const link = (from: Node, to: Node): SyncLink => ({
+    peerId: to.dev.name,
+    async sendIndex(u) {
+      const ack = await to.sync.receiveIndex(from.dev.name, { indexId: from.dev.index.indexId, ...u });
+      if (ack !== null) from.sync.acknowledge(to.dev.name, ack);
+    },
+    requestBlock: (id) => to.sync.serveBlock(id),
+    penalize: (r) => from.penalties.push(r),
+  });
+  a.sync.attachPeer(link(a, b));
+  b.sync.attachPeer(link(b, a));
+}
+
+async function startNode(n: Node): Promise<void> {
+  await n.local.start();
+  await n.local.scanNow();
+  await n.sync.start();
+}
+
+async function stopNode(n: Node): Promise<void> {
+  await n.sync.stop();
+  await n.local.stop();
+  await n.dev.close();
+}
+
+/** Polls until both trees are equal (bounded). */
+async function converge(a: Node, b: Node, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let sa: Record<string, string> = {};
+  let sb: Record<string, string> = {};
+  for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+    await a.sync.whenPulled();
+    await b.sync.whenPulled();
+    sa = await snapshotTree(a.dev.root);
+    sb = await snapshotTree(b.dev.root);
+    if (JSON.stringify(sa) === JSON.stringify(sb)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(sb, sa, 'trees did not converge');
+}
+
+test('two coordinators sync a tree both ways over in-process links', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const b = await makeNode('B', keys);
+  try {
+    await mkdir(join(a.dev.root, 'dir/sub'), { recursive: true });
+    await writeFile(join(a.dev.root, 'dir/sub/big.bin'), randomBytes(500_000));
+    await writeFile(join(a.dev.root, 'empty'), '');
+    await writeFile(join(a.dev.root, 'tool.sh'), '#!/bin/sh\n');
+    await chmod(join(a.dev.root, 'tool.sh'), 0o755);
+    await symlink('dir/sub', join(a.dev.root, 'link'));
+    await startNode(a);
+    await startNode(b);
+    connect(a, b);
+    await converge(a, b);
+    assert.ok(b.statuses.some((s) => s.state === 'syncing'), 'B reported syncing while pulling');
+    const sb = b.sync.status();
+    assert.deepEqual([sb.needFiles, sb.needBytes, sb.state], [0, 0, 'idle']);
+    // an edit on B goes back to A
+    await writeFile(join(b.dev.root, 'from-b.txt'), 'hello from B');
+    await rm(join(b.dev.root, 'empty'));
+    await b.local.scanNow();
+    await converge(a, b);
+    assert.equal(await readFile(join(a.dev.root, 'from-b.txt'), 'utf8'), 'hello from B');
+    assert.deepEqual([a.penalties, b.penalties], [[], []]);
+  } finally {
+    await stopNode(a);
+    await stopNode(b);
+  }
+});
+
+test('records that fail verification are dropped and the sender is penalised', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const other = keysFromSecret(newFolderSecret()); // a different folder's write key
+  const b = await makeNode('B', keys);
+  try {
+    await startNode(b);
+    const penalties: string[] = [];
+    b.sync.attachPeer({ peerId: 'EVIL', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (r) => penalties.push(r) });
+    const forged = encodeSealedRecord(sealRecord(other, {
+      path: 'evil.txt', kind: 'file', size: 0, mtimeMs: 0, mode: 0o644, blocks: [], version: [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }], deleted: false,
+    }));
+    const garbage = randomBytes(100);
+    const ack = await b.sync.receiveIndex('EVIL', { indexId: '1111111111111111', fromSeq: 0, toSeq: 2, records: [forged, garbage] });
+    assert.equal(ack, 2);
+    assert.equal(penalties.length, 2);
+    assert.equal(b.dev.index.recordsSince(b.dev.folder, 0, 10).length, 0);
+  } finally {
+    await stopNode(b);
+  }
+});
+
+test('a read-only coordinator receives everything and never sends its local edits', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const r = await makeNode('R', deriveReadOnly(keys));
+  try {
+    await writeFile(join(a.dev.root, 'doc.txt'), 'global');
+    await startNode(a);
+    await startNode(r);
+    connect(a, r);
+    await converge(a, r);
+    const seqA = a.dev.index.folderSeq(a.dev.folder);
+    await writeFile(join(r.dev.root, 'doc.txt'), 'local edit on R');
+    await r.local.scanNow();
+    await r.sync.whenPulled();
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(a.dev.index.folderSeq(a.dev.folder), seqA, 'nothing new reached A');
+    assert.equal(await readFile(join(a.dev.root, 'doc.txt'), 'utf8'), 'global');
+    assert.deepEqual(r.sync.status().localChanges, ['doc.txt']);
+    await r.sync.revert();
+    assert.equal(await readFile(join(r.dev.root, 'doc.txt'), 'utf8'), 'global');
+    assert.deepEqual(r.sync.status().localChanges, []);
+  } finally {
+    await stopNode(a);
+    await stopNode(r);
+  }
+});

@@ -1,0 +1,415 @@
+/**
+ * SyncFolder: the per-folder sync coordinator of a full (rw or ro) peer,
+ * between LocalFolder (disk → index), the index, the puller (index → disk)
+ * and the connected peers. The daemon creates one per rw/ro folder once the
+ * network is up; it has the same link-shaped surface as ReplicaFolder, so the
+ * owner of the sessions treats both alike (ReplicaSessionBinding).
+ *
+ * How this works
+ * - Links. attachPeer(link, {since}) when a peer joined the folder (access
+ *   proven both ways); `since` is what the peer acknowledged of our index.
+ *   Each link has a pump that sends our records with seq > cursor in bounded
+ *   IndexUpdate batches — our own changes and what we received from others
+ *   (full peers relay too; the signature makes a record trustworthy). Records
+ *   the peer itself sent are not echoed back. LocalFolder's 'changed' event and
+ *   the puller's publications wake every pump.
+ * - Records in. receiveIndex() decodes, verifies and opens every record
+ *   (signature, AEAD, locator = HMAC(path), canonical path); a bad one is
+ *   dropped and the sender penalised. Good ones go to the index, which keeps
+ *   only versions nothing dominates. Their block ids are remembered as "this
+ *   peer has them" for swarming, the locators stored are handed to the puller,
+ *   and the returned toSeq is acknowledged by the binding.
+ * - Blocks out. serveBlock(id): where the index says the plaintext lives,
+ *   read it, seal it (deterministic) and answer only if the sealed id matches
+ *   (the file may have changed since the scan).
+ * - Status: LocalFolder's (counts, scanning) with the puller's needFiles /
+ *   needBytes, and 'syncing' while the puller works.
+ * - Housekeeping: the archive is cleaned every ARCHIVE_CLEAN_INTERVAL_MS.
+ */
+import {
+  decodeSealedRecord,
+  digest,
+  folderIdText,
+  openBlock,
+  openRecord,
+  sealBlock,
+  type FolderKeys,
+} from '../crypto/index.js';
+import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
+import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../fs/archive.js';
+import type { Index } from '../index/index.js';
+import type { Logger } from '../logger.js';
+import type { BlockRef } from '../model/types.js';
+import { BlockAvailability, BlockScheduler, DiskBlockSource, readLocalRange } from './block-scheduler.js';
+import type { FolderStatus } from './folder-status.js';
+import { Puller, type PullerStatus } from './puller.js';
+
+/** Largest index message body we send (below the wire limit). */
+export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Records per index message we send. */
+export const MAX_INDEX_BATCH_RECORDS = 2000;
+/** Bad records from one update that are charged to the sender (more are only logged). */
+export const MAX_PENALTIES_PER_UPDATE = 4;
+/** How often archived copies past retention are removed. */
+export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
+/** Records opened between two yields to the event loop (verify + decrypt ≈ 60 µs each). */
+const RECORDS_PER_SLICE = 256;
+
+/** One joined peer, as the folder needs it (the same shape as ReplicaLink). */
+export interface SyncLink {
+  readonly peerId: string;
+  sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
+  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  penalize(reason: string): void;
+}
+
+export interface IncomingIndex {
+  readonly indexId: string;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly records: readonly Uint8Array[];
+}
+
+/** What SyncFolder needs of LocalFolder (the real class satisfies it). */
+export interface LocalFolderHooks {
+  scanNow(opts?: { signal?: AbortSignal; paths?: readonly string[] }): Promise<void>;
+  status(): FolderStatus;
+  refreshStats(): void;
+  on(event: 'changed', listener: (e: { seq: number }) => void): unknown;
+  on(event: 'status', listener: (s: FolderStatus) => void): unknown;
+  removeListener(event: 'changed', listener: (e: { seq: number }) => void): unknown;
+  removeListener(event: 'status', listener: (s: FolderStatus) => void): unknown;
+}
+
+export interface SyncFolderOptions {
+  readonly path: string;
+  readonly keys: FolderKeys;
+  readonly index: Index;
+  readonly folderRowId: number;
+  readonly localFolder: LocalFolderHooks;
+  readonly logger: Logger;
+  readonly archiveRetentionDays?: number;
+  readonly now?: () => number;
+  /** Timers, for tests. */
+  readonly pullRetryMs?: number;
+  readonly blockRequestTimeoutMs?: number;
+}
+
+interface LinkState {
+  readonly link: SyncLink;
+  sentSeq: number;
+  readonly fromPeer: Set<number>;
+  pumping: boolean;
+  again: boolean;
+  readonly abort: AbortController;
+}
+
+export class SyncFolder {
+  readonly path: string;
+  private readonly keys: FolderKeys;
+  private readonly index: Index;
+  private readonly folder: number;
+  private readonly local: LocalFolderHooks;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private retentionDays: number;
+  private readonly availability = new BlockAvailability();
+  private readonly links = new Map<string, LinkState>();
+  private readonly scheduler: BlockScheduler;
+  private readonly puller: Puller;
+  private readonly listeners: ((s: FolderStatus) => void)[] = [];
+  private running = false;
+  private archiveTimer: NodeJS.Timeout | null = null;
+  private lastPull: PullerStatus = { state: 'idle', needFiles: 0, needBytes: 0, failed: [] };
+  private readonly onLocalChanged = () => this.wakePumps();
+  private readonly onLocalStatus = () => this.emitStatus();
+
+  constructor(opts: SyncFolderOptions) {
+    const keys = opts.keys;
+    if (keys.type === 'encrypted' || !keys.contentKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'a full sync folder needs a read-write or read-only key');
+    this.path = opts.path;
+    this.keys = keys;
+    this.index = opts.index;
+    this.folder = opts.folderRowId;
+    this.local = opts.localFolder;
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    const contentKey = keys.contentKey;
+    const hashBlock = (d: Uint8Array) => digest(d);
+    this.scheduler = new BlockScheduler({
+      openBlock: (sealed: Uint8Array, ref: BlockRef) => openBlock(contentKey, sealed, ref),
+      local: new DiskBlockSource(
+        this.path,
+        (hash) => this.index.findBlocksByHash(hash).filter((l) => l.folderRowId === this.folder),
+        hashBlock,
+      ),
+      holders: (id) => this.availability.holders(id),
+      ...(opts.blockRequestTimeoutMs !== undefined ? { requestTimeoutMs: opts.blockRequestTimeoutMs } : {}),
+    });
+    this.puller = new Puller({
+      root: this.path,
+      folder: this.folder,
+      type: keys.type,
+      keys,
+      index: this.index,
+      fetchBlock: (ref, o) => this.scheduler.fetch(ref, o),
+      hashBlock,
+      localChanged: (path, o) => this.local.scanNow({ paths: [path], ...(o.signal ? { signal: o.signal } : {}) }),
+      onPublished: () => this.wakePumps(),
+      onStatus: (s) => {
+        const wasSyncing = this.lastPull.state === 'syncing';
+        this.lastPull = s;
+        if (wasSyncing && s.state === 'idle') this.local.refreshStats();
+        this.emitStatus();
+      },
+      now: this.now,
+      logger: this.log,
+      ...(opts.pullRetryMs !== undefined ? { retryMs: opts.pullRetryMs } : {}),
+    });
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.local.on('changed', this.onLocalChanged);
+    this.local.on('status', this.onLocalStatus);
+    for (const state of this.links.values()) this.startLink(state);
+    // Whatever arrived before a restart and was not applied yet.
+    this.puller.start();
+    this.archiveTimer = setInterval(() => void this.cleanArchive(), ARCHIVE_CLEAN_INTERVAL_MS);
+    this.archiveTimer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.archiveTimer) clearInterval(this.archiveTimer);
+    this.archiveTimer = null;
+    this.local.removeListener('changed', this.onLocalChanged);
+    this.local.removeListener('status', this.onLocalStatus);
+    for (const state of this.links.values()) state.abort.abort();
+    this.links.clear();
+    this.scheduler.stop();
+    await this.puller.stop();
+  }
+
+  onStatus(listener: (status: FolderStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(): FolderStatus {
+    const base = this.local.status();
+    const pull = this.lastPull;
+    const state = base.state === 'idle' && pull.state === 'syncing' ? 'syncing' : base.state;
+    const failed = pull.failed.length > 0 ? `${pull.failed.length} path(s) could not be synced yet (first: ${pull.failed[0]!.path}: ${pull.failed[0]!.error})` : null;
+    return { ...base, state, needFiles: pull.needFiles, needBytes: pull.needBytes, error: base.error ?? (pull.state === 'idle' ? failed : null) };
+  }
+
+  /** Paths being written by the puller (LocalFolder should not treat them as local edits). */
+  get busyPaths(): ReadonlySet<string> {
+    return this.puller.busyPaths;
+  }
+
+  setArchiveRetentionDays(days: number): void {
+    if (!Number.isFinite(days) || days < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'retentionDays' must be a non-negative number");
+    this.retentionDays = days;
+  }
+
+  async cleanArchive(): Promise<void> {
+    try {
+      const r = await cleanArchive(this.path, new Date(this.now()), this.retentionDays);
+      if (r.removed > 0) this.log.info({ removed: r.removed }, 'archive cleaned');
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'archive cleanup failed');
+    }
+  }
+
+  /** Read-only folders: restore the global state (re-fetch / delete local edits). */
+  async revert(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.keys.type !== 'ro') throw new SealsyncError('ERR_FOLDER_TYPE', 'only read-only folders can be reverted');
+    await this.local.scanNow(opts.signal ? { signal: opts.signal } : {});
+    await this.puller.revert(opts);
+    this.local.refreshStats();
+    this.emitStatus();
+  }
+
+  /** Resolves when the puller has nothing left to do (tests, CLI). */
+  whenPulled(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.puller.whenIdle(opts);
+  }
+
+  // ---- links -------------------------------------------------------------------
+
+  attachPeer(link: SyncLink, opts: { since?: number } = {}): void {
+    if (this.links.has(link.peerId)) this.detachPeer(link.peerId);
+    const state: LinkState = { link, sentSeq: Math.max(0, opts.since ?? 0), fromPeer: new Set(), pumping: false, again: false, abort: new AbortController() };
+    this.links.set(link.peerId, state);
+    if (this.running) this.startLink(state);
+  }
+
+  detachPeer(peerId: string): void {
+    const state = this.links.get(peerId);
+    if (!state) return;
+    state.abort.abort();
+    this.links.delete(peerId);
+    this.scheduler.removePeer(peerId);
+    this.availability.forget(peerId);
+  }
+
+  /** The peer has everything of ours up to `seq` (an IndexAck after attach). */
+  acknowledge(peerId: string, seq: number): void {
+    const state = this.links.get(peerId);
+    if (state && Number.isSafeInteger(seq) && seq > state.sentSeq && seq <= this.index.folderSeq(this.folder)) state.sentSeq = seq;
+  }
+
+  /** What a peer last told us of its index (to ask for the delta on reconnect). */
+  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
+    return this.index.peerState(this.folder, peerId) ?? null;
+  }
+
+  /**
+   * Records from a peer: verify + open each, store the good ones, penalise
+   * the sender for bad ones, schedule the puller. Returns the seq to
+   * acknowledge, or null when stopped.
+   */
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+    if (!this.running) return null;
+    const link = this.links.get(peerId)?.link;
+    const stored: Uint8Array[] = [];
+    const announced: Uint8Array[] = [];
+    let rejected = 0;
+    let firstCode: string | null = null;
+    for (let i = 0; i < update.records.length; i++) {
+      if (i > 0 && i % RECORDS_PER_SLICE === 0) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (!this.running) return null;
+        opts.signal?.throwIfAborted();
+      }
+      const raw = update.records[i]!;
+      try {
+        const sealed = decodeSealedRecord(raw);
+        const record = openRecord(this.keys, sealed); // signature, AEAD, locator and path checks
+        announced.push(...sealed.blockIds);
+        const res = this.index.putRemoteRecord(this.folder, {
+          locator: sealed.locator,
+          version: sealed.version,
+          blockIds: sealed.blockIds,
+          sealed: raw,
+          plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+        });
+        if (res.stored) {
+          stored.push(sealed.locator);
+          const own = this.links.get(peerId);
+          if (own && res.seq !== null && res.seq > own.sentSeq) own.fromPeer.add(res.seq);
+        }
+      } catch (err) {
+        rejected++;
+        firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+      }
+    }
+    if (rejected > 0) {
+      this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
+      for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
+    }
+    // Progress moves only over a contiguous range; after a gap the delta is asked again.
+    const prev = this.index.peerState(this.folder, peerId);
+    const base = prev && prev.indexId === update.indexId ? prev.maxSeq : 0;
+    const maxSeq = update.fromSeq <= base ? Math.max(base, update.toSeq) : base;
+    this.index.setPeerState(this.folder, peerId, { indexId: update.indexId, maxSeq });
+    this.availability.announce(peerId, announced);
+    if (stored.length > 0) {
+      this.puller.schedule(stored);
+      this.wakePumps();
+    }
+    return update.toSeq;
+  }
+
+  /** A peer asks for a block: sealed from the plaintext on disk, or null. */
+  async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+    if (!this.running) return null;
+    const loc = this.index.findBlockById(blockId);
+    if (!loc || loc.folderRowId !== this.folder) return null;
+    opts.signal?.throwIfAborted();
+    const plain = await readLocalRange(this.path, loc.path, loc.offset, loc.size);
+    if (plain === null) return null;
+    const s = sealBlock(this.keys.contentKey!, plain);
+    // The file may have changed since it was scanned: serve only the block asked for.
+    return Buffer.compare(Buffer.from(s.id), Buffer.from(blockId)) === 0 ? s.sealed : null;
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private startLink(state: LinkState): void {
+    this.scheduler.addPeer({
+      id: state.link.peerId,
+      requestBlock: (id, o) => state.link.requestBlock(id, o),
+      penalize: (r) => state.link.penalize(r),
+    });
+    // A new peer may have what failed before.
+    this.puller.schedule();
+    void this.pump(state);
+  }
+
+  private wakePumps(): void {
+    if (!this.running) return;
+    for (const state of this.links.values()) void this.pump(state);
+  }
+
+  /** Sends a link everything past its cursor, in bounded messages. One pump per link at a time. */
+  private async pump(state: LinkState): Promise<void> {
+    if (state.pumping) {
+      state.again = true;
+      return;
+    }
+    state.pumping = true;
+    try {
+      do {
+        state.again = false;
+        while (this.running && !state.abort.signal.aborted && this.links.get(state.link.peerId) === state) {
+          const page = this.index.recordsSince(this.folder, state.sentSeq, MAX_INDEX_BATCH_RECORDS);
+          if (page.length === 0) break;
+          const batch: Uint8Array[] = [];
+          let bytes = 4;
+          let toSeq = state.sentSeq;
+          for (const r of page) {
+            if (state.fromPeer.delete(r.seq)) {
+              toSeq = r.seq; // the peer's own record: skip, but move past it
+              continue;
+            }
+            if (batch.length > 0 && bytes + 4 + r.sealed.length > MAX_INDEX_BATCH_BYTES) break;
+            batch.push(r.sealed);
+            bytes += 4 + r.sealed.length;
+            toSeq = r.seq;
+          }
+          if (batch.length > 0) await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq, records: batch }, { signal: state.abort.signal });
+          state.sentSeq = toSeq;
+        }
+      } while (state.again && this.running && !state.abort.signal.aborted);
+      for (const seq of state.fromPeer) if (seq <= state.sentSeq) state.fromPeer.delete(seq);
+    } catch (err) {
+      if (!state.abort.signal.aborted && this.running) this.log.warn({ peer: state.link.peerId, err: describeError(err) }, 'sending index failed');
+    } finally {
+      state.pumping = false;
+    }
+  }
+
+  private emitStatus(): void {
+    const s = this.status();
+    for (const l of this.listeners) {
+      try {
+        l(s);
+      } catch (err) {
+        this.log.warn({ err: describeError(err) }, 'status listener failed');
+      }
+    }
+  }
+
+  /** For logs: the folder id text (public). */
+  get folderIdText(): string {
+    return folderIdText(this.keys.folderId);
+  }
+}
+
