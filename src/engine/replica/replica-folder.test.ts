@@ -10,7 +10,7 @@ import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
 import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
-import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
+import { createReplicaFolder, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';
@@ -232,5 +232,24 @@ test('stop leaves nothing running and a stopped folder ignores input', async () 
     assert.equal(await replica.serveBlock(new Uint8Array(32)), null);
   } finally {
     await cleanup();
+  }
+});
+
+test('createReplicaFolder runs only encrypted keys and uses the row the daemon made', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sealsync-replica-init-'));
+  const rw = keysFromSecret(newFolderSecret());
+  const enc = deriveEncrypted(rw);
+  const index = openIndex(':memory:');
+  try {
+    const row = index.addFolder({ path: join(dir, 's'), folderId: hex(enc.folderId), type: 'encrypted' });
+    assert.throws(() => createReplicaFolder({ folder: { path: join(dir, 's') }, keys: rw, index, folderRowId: row.rowId, logger: silentLogger() }));
+    const f = createReplicaFolder({ folder: { path: join(dir, 's') }, keys: enc, index, folderRowId: row.rowId, logger: silentLogger() }, { retentionDays: 7 });
+    await f.start();
+    assert.equal(index.listFolders().length, 1);
+    assert.equal(f.status().state, 'idle');
+    await f.stop();
+  } finally {
+    index.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -94,6 +94,8 @@ export interface ReplicaFolderOptions {
   /** Encrypted keys: only folderId and publicKey are used. */
   readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
   readonly index: Index;
+  /** The folder's row in the index when the caller (the daemon) made it; otherwise found or added by folder id. */
+  readonly folderRowId?: number;
   readonly logger: Logger;
   readonly retentionDays?: number;
   readonly now?: () => number;
@@ -139,6 +141,7 @@ export class ReplicaFolder {
   private store: BlockStore | null = null;
   private records: ReplicaRecordStore | null = null;
   private folderRowId = 0;
+  private readonly givenRowId: number | undefined;
   private scheduler: BlockScheduler | null = null;
   private readonly availability = new BlockAvailability();
   private readonly links = new Map<string, LinkState>();
@@ -171,6 +174,7 @@ export class ReplicaFolder {
     this.now = opts.now ?? Date.now;
     this.verifyBlock = opts.verifyBlock ?? sealedBlockVerifier;
     this.retentionDays = validateRetentionDays(opts.retentionDays ?? DEFAULT_RETENTION_DAYS);
+    this.givenRowId = opts.folderRowId;
     this.retryIntervalMs = opts.retryIntervalMs ?? RETRY_INTERVAL_MS;
     this.gcIntervalMs = opts.gcIntervalMs ?? GC_INTERVAL_MS;
   }
@@ -183,8 +187,9 @@ export class ReplicaFolder {
     try {
       this.store = await BlockStore.open({ root: this.path, verifyBlock: this.verifyBlock, logger: this.log });
       await this.store.removeStaleTemps();
-      const row = this.index.folderByFolderId(this.folderIdHex)
+      const row = (this.givenRowId !== undefined ? this.index.getFolder(this.givenRowId) : this.index.folderByFolderId(this.folderIdHex))
         ?? this.index.addFolder({ path: this.path, folderId: this.folderIdHex, type: 'encrypted' });
+      if (row.folderId !== this.folderIdHex) throw new SealsyncError('ERR_FOLDER_UNKNOWN', 'the index row belongs to another folder');
       if (row.type !== 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'this folder is indexed as a full folder on this device');
       this.folderRowId = row.rowId;
       this.records = new ReplicaRecordStore({ index: this.index, folderRowId: row.rowId, keys: this.keys });
@@ -646,4 +651,27 @@ export class ReplicaFolder {
       }
     }
   }
+}
+
+/** What the daemon hands a folder engine (a structural subset of its FolderRunnerInit). */
+export interface ReplicaFolderInit {
+  readonly folder: { readonly path: string };
+  readonly keys: FolderKeys;
+  readonly index: Index;
+  readonly folderRowId: number;
+  readonly logger: Logger;
+}
+
+/** The daemon's engine factory for encrypted folders: `engines: { encrypted: (init) => createReplicaFolder(init, …) }`. */
+export function createReplicaFolder(init: ReplicaFolderInit, opts: { retentionDays?: number; now?: () => number } = {}): ReplicaFolder {
+  if (init.keys.type !== 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'the replica engine runs only folders added with an encrypted key');
+  return new ReplicaFolder({
+    path: init.folder.path,
+    keys: init.keys,
+    index: init.index,
+    folderRowId: init.folderRowId,
+    logger: init.logger,
+    ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
 }
