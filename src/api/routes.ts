@@ -150,6 +150,9 @@ function streamEvents(api: DaemonApi, req: NodeJS.EventEmitter, reply: FastifyRe
     'x-accel-buffering': 'no',
     connection: 'keep-alive',
   });
+  // Node sends the head only with the first body bytes: without this comment a
+  // quiet daemon would leave the client (EventSource) unopened until the heartbeat.
+  res.write(': connected\n\n');
   let closed = false;
   const write = (event: DaemonEvent): void => {
     if (closed) return;
