@@ -61,6 +61,8 @@ export const MAX_UNREADABLE_LISTED = 100;
 export const MAX_LOCAL_CHANGES_LISTED = 100;
 /** Least time between recomputing the folder's counts during a scan. */
 export const STATS_REFRESH_MS = 1000;
+/** Refreshes during a scan are spaced by this many times their own cost. */
+export const STATS_COST_FACTOR = 10;
 /** Least time between two progress 'status' events. */
 export const PROGRESS_EVENT_MS = 500;
 /** Watcher hints kept before falling back to one full scan. */
@@ -129,6 +131,7 @@ export class LocalFolder extends EventEmitter {
   private hintOverflow = false;
   private counts: Counts = { localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, localChanges: [] };
   private statsAt = 0;
+  private statsGapMs = STATS_REFRESH_MS;
   private progressAt = 0;
   private run: ScanRun | null = null;
   private unreadable = new Set<string>();
@@ -237,8 +240,17 @@ export class LocalFolder extends EventEmitter {
     };
   }
 
+  /**
+   * Commits scan results still waiting in the write batch. The puller calls
+   * this before it writes a path, so a stale scan result cannot land after it.
+   */
+  flush(): void {
+    this.batch.flush();
+  }
+
   /** Recomputes the counts from the index now (the sync engine calls this after applying records). */
   refreshStats(): void {
+    const started = performance.now();
     const local = this.index.localStats(this.folder);
     const global = this.index.globalStats(this.folder);
     this.counts = {
@@ -249,6 +261,9 @@ export class LocalFolder extends EventEmitter {
       localChanges: this.keys.type === 'ro' ? this.index.localChangePaths(this.folder, MAX_LOCAL_CHANGES_LISTED) : [],
     };
     this.statsAt = this.now();
+    // The global count is a window query over every record: on a big folder keep
+    // its share of a scan's time near 10% by spacing refreshes by 10× its cost.
+    this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
   }
 
   /**
@@ -568,7 +583,7 @@ export class LocalFolder extends EventEmitter {
 
   private afterCommit(seq: number): void {
     if (seq > 0) this.emit('changed', { seq });
-    if (this.now() - this.statsAt >= STATS_REFRESH_MS) {
+    if (this.now() - this.statsAt >= this.statsGapMs) {
       this.refreshStatsSafe();
       this.emitStatus();
     }
