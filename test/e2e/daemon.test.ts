@@ -214,3 +214,31 @@ describe('bad folder and peer input', () => {
     assert.ok(!status.includes(key), 'status never shows a key');
   });
 });
+
+describe('unreadable directory', () => {
+  // Root reads anything regardless of mode, so as root the daemon runs as
+  // `nobody` (uid/gid 65534); as any other user it runs as that user.
+  const asRoot = process.getuid?.() === 0;
+  let h: TestHome;
+  before(async () => {
+    h = await TestHome.create(asRoot ? { asUser: { uid: 65534, gid: 65534 } } : {});
+    await h.startDaemon();
+  });
+  after(() => h.cleanup());
+
+  test('folder add of a directory the daemon cannot list: one line, config unchanged', async () => {
+    const { chmod, chown } = await import('node:fs/promises');
+    const locked = join(h.root, 'locked');
+    await mkdir(locked);
+    await writeFile(join(locked, 'secret'), 'x');
+    if (asRoot) await chown(locked, 0, 0);
+    await chmod(locked, 0o300); // searchable/writable but not listable
+    const key = (await h.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
+    const before = await readFile(h.paths.config, 'utf8');
+    const r = await h.cli(['folder', 'add', locked, '--key', key]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, ONE_LINE);
+    assert.match(r.stderr, /cannot be read/);
+    assert.equal(await readFile(h.paths.config, 'utf8'), before);
+  });
+});
