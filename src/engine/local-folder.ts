@@ -36,7 +36,7 @@ import type { Logger } from '../logger.js';
 import type { Index } from '../index/index.js';
 import type { FileStat, LocalFileInput, RecordInput, StoredRecord } from '../index/types.js';
 import { compareVectors, bumpVector, mergeVectors } from '../model/version-vector.js';
-import { isSafeRelativePath, normalizePath, STATE_DIR_NAME } from '../model/path.js';
+import { isSafeRelativePath, normalizePath } from '../model/path.js';
 import { pickWinner, sameContent } from '../model/needs.js';
 import type { FileRecord, VersionVector } from '../model/types.js';
 import {
@@ -49,7 +49,7 @@ import {
   type FolderKeys,
 } from '../crypto/index.js';
 import type { FolderState, FolderStatus, ScanProgress } from './folder-status.js';
-import { isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
+import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, Watcher } from './local-folder-fs.js';
 
@@ -291,7 +291,7 @@ export class LocalFolder extends EventEmitter {
       const rel = isAbsolute(p) ? relative(this.root, p) : p;
       if (rel === '' || rel.startsWith('..')) continue;
       const norm = rel.split(sep).join('/');
-      if (norm === STATE_DIR_NAME || norm.startsWith(`${STATE_DIR_NAME}/`)) continue;
+      if (isInternalPath(norm)) continue;
       if (this.hints.size >= MAX_PENDING_HINTS) {
         this.hintOverflow = true;
         break;
@@ -390,7 +390,7 @@ export class LocalFolder extends EventEmitter {
     for (const p of sorted) if (!roots.some((r) => isUnder(p, r))) roots.push(p);
     for (const rel of roots) {
       signal.throwIfAborted();
-      if (!isSafeRelativePath(rel)) continue;
+      if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
       const st = await lstatOrNull(join(this.root, rel));
       const known = this.index.loadFileStatsUnder(this.folder, rel);
       const seen = new Set<string>();
@@ -428,6 +428,7 @@ export class LocalFolder extends EventEmitter {
         signal.throwIfAborted();
         const diskPath = prefix ? `${prefix}/${raw.path}` : raw.path;
         const path = normalizePath(diskPath);
+        if (isInternalPath(path)) continue;
         if (!isSafeRelativePath(path)) {
           // Names we cannot sync safely (backslash, control characters, too long) stay local.
           this.noteUnreadable(path, 'name cannot be synced');

@@ -4,6 +4,8 @@
  * its hash result becomes a FileRecord.
  */
 import type { FileStat } from '../index/types.js';
+import { STATE_DIR_NAME } from '../model/path.js';
+import { TEMP_PREFIX } from '../fs/atomic-apply.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 
 /** The stat fields of one walked entry that the scanner uses. */
@@ -59,4 +61,15 @@ export function tombstoneFor(prev: FileRecord, version: VersionVector, nowMs: nu
 /** True when `path` is `dir` itself or lies below it. */
 export function isUnder(path: string, dir: string): boolean {
   return path === dir || (path.length > dir.length && path.startsWith(dir) && path.charCodeAt(dir.length) === 47);
+}
+
+/**
+ * Paths that belong to sealsync itself and are never indexed: the folder's
+ * `.sealsync/` state directory and the puller's in-progress temp files (a
+ * half-downloaded file must never be published as a local edit).
+ */
+export function isInternalPath(path: string): boolean {
+  if (path === STATE_DIR_NAME || path.startsWith(`${STATE_DIR_NAME}/`)) return true;
+  const slash = path.lastIndexOf('/');
+  return path.startsWith(TEMP_PREFIX, slash + 1);
 }
