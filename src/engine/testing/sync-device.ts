@@ -150,7 +150,7 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
     const entries = await readdir(join(root, rel), { withFileTypes: true });
     for (const e of entries) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (r === '.sealsync') continue;
+      if (r === '.sealsync' || e.name.startsWith(TEMP_PREFIX)) continue;
       const st = await lstat(join(root, r));
       if (st.isSymbolicLink()) out[r] = `link:${await readlink(join(root, r))}`;
       else if (st.isDirectory()) {
