@@ -181,6 +181,12 @@ export class Puller {
     this.kick();
   }
 
+  /** Re-examines only the paths that failed (a peer joined: it may have what was missing). */
+  retryFailed(): void {
+    if (this.failed.size === 0) return;
+    this.schedule([...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex')));
+  }
+
   status(): PullerStatus {
     return {
       state: this.state,

@@ -152,3 +152,35 @@ test('a read-only coordinator receives everything and never sends its local edit
     await stopNode(r);
   }
 });
+
+test('three peers: a large file is pulled from both peers that have it at once', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const c = await makeNode('C', keys);
+  const b = await makeNode('B', keys);
+  try {
+    await writeFile(join(a.dev.root, 'large.bin'), randomBytes(4 * 1024 * 1024)); // 64 blocks of 64 KiB
+    await startNode(a);
+    await startNode(c);
+    connect(a, c);
+    await converge(a, c);
+    await startNode(b);
+    const served: Record<string, number> = { A: 0, C: 0 };
+    for (const n of [a, c]) {
+      const orig = n.sync.serveBlock.bind(n.sync);
+      n.sync.serveBlock = async (id, o) => {
+        served[n.dev.name]!++;
+        return orig(id, o);
+      };
+    }
+    connect(b, a);
+    connect(b, c);
+    await converge(a, b);
+    assert.ok(served.A! > 0 && served.C! > 0, `both peers served blocks: ${JSON.stringify(served)}`);
+    assert.ok(served.A! + served.C! >= 64);
+  } finally {
+    await stopNode(a);
+    await stopNode(b);
+    await stopNode(c);
+  }
+});

@@ -349,7 +349,7 @@ export class SyncFolder {
       penalize: (r) => state.link.penalize(r),
     });
     // A new peer may have what failed before.
-    this.puller.schedule();
+    this.puller.retryFailed();
     void this.pump(state);
   }
 
