@@ -7,7 +7,8 @@
  * hash, except `shareFolder`, whose whole point is to hand a key to the user.
  */
 import type {
-  AddFolderRequest, EventSource, FolderInfo, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  AddFolderRequest, EventSource, FolderGcReport, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
+  StatusReport,
 } from '../daemon/daemon-types.js';
 
 export type * from '../daemon/daemon-types.js';
@@ -27,4 +28,8 @@ export interface DaemonApi {
   readonly events: EventSource;
   /** Asks the daemon to shut down after the current response is sent. */
   requestStop(): void;
+  /** Encrypted folders: garbage-collect now (ERR_FOLDER_TYPE for others). Optional so fakes need not have it. */
+  gcFolder?(path: string, opts?: OpOptions & { retentionDays?: number }): Promise<FolderGcReport>;
+  /** Encrypted folders: re-hash every stored block now. */
+  verifyFolder?(path: string, opts?: OpOptions): Promise<FolderVerifyReport>;
 }

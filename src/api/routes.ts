@@ -6,6 +6,7 @@
  * the catalog's HTTP status.
  *
  * Routes: GET /api/status; GET|POST|DELETE /api/folders; POST /api/folders/share;
+ * POST /api/folders/gc and /api/folders/verify (encrypted folders);
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
  * POST /api/stop.
  */
@@ -30,6 +31,7 @@ const addFolderBody = z.object({
 }).strict();
 const pathBody = z.object({ path: z.string().min(1).max(MAX_PATH) }).strict();
 const shareBody = z.object({ path: z.string().min(1).max(MAX_PATH), type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
+const gcBody = z.object({ path: z.string().min(1).max(MAX_PATH), retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
 const addPeerBody = z.object({ address: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const settingsPatchBody = z.object({
@@ -98,6 +100,18 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     scope.post('/api/folders/share', async (req) => {
       const { path, type } = parseBody(shareBody, req.body);
       return { key: api.shareFolder(path, type) };
+    });
+
+    // Encrypted folders: garbage collection and scrub (reports carry counts and block ids only).
+    scope.post('/api/folders/gc', async (req) => {
+      const { path, retentionDays } = parseBody(gcBody, req.body);
+      if (!api.gcFolder) throw new SealsyncError('ERR_NOT_FOUND', 'gc is not available');
+      return { report: await api.gcFolder(path, { signal: abortOnClose(req.raw), ...(retentionDays !== undefined ? { retentionDays } : {}) }) };
+    });
+    scope.post('/api/folders/verify', async (req) => {
+      const { path } = parseBody(pathBody, req.body);
+      if (!api.verifyFolder) throw new SealsyncError('ERR_NOT_FOUND', 'verify is not available');
+      return { report: await api.verifyFolder(path, { signal: abortOnClose(req.raw) }) };
     });
 
     scope.get('/api/peers', async () => ({ peers: api.listPeers() }));

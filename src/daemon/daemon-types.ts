@@ -7,6 +7,13 @@
  * Nothing here ever carries a folder key or the dashboard password hash.
  */
 import type { FolderStatus, FolderType } from '../engine/folder-status.js';
+import type { GcReport } from '../engine/replica/replica-gc.js';
+import type { VerifyReport } from '../engine/replica/replica-verify.js';
+
+/** `folder gc` on an encrypted folder: counts and bytes only. */
+export type FolderGcReport = GcReport;
+/** `folder verify` on an encrypted folder: counts and block ids (hashes of ciphertext) only. */
+export type FolderVerifyReport = VerifyReport;
 import type { SealsyncErrorJSON } from '../errors.js';
 
 export interface DeviceInfo {

@@ -25,16 +25,16 @@ import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
-  AddFolderRequest, FolderInfo, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  AddFolderRequest, FolderGcReport, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from './daemon-types.js';
 import { EventBus } from './event-bus.js';
 import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
 import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceId } from './identity.js';
+import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface DaemonInit {
   readonly home: string;
@@ -213,6 +213,20 @@ export class Daemon {
     if (type === f.keys.type) return formatKey(f.keys);
     if (type === 'rw') throw new SealsyncError('ERR_KEY_DERIVE', `a ${f.keys.type === 'ro' ? 'read-only' : 'encrypted'} folder cannot give a read-write key`);
     return formatKey(type === 'ro' ? deriveReadOnly(f.keys) : deriveEncrypted(f.keys));
+  }
+
+  /** `folder gc`: encrypted folders only; runs outside the config mutex (it can take a while). */
+  async gcFolder(path: string, opts: OpOptions & { retentionDays?: number } = {}): Promise<FolderGcReport> {
+    const f = await this.findFolder(path);
+    if (!f.runner.gc) throw new SealsyncError('ERR_FOLDER_TYPE', 'gc applies to folders added with an encrypted key');
+    return f.runner.gc(opts);
+  }
+
+  /** `folder verify`: encrypted folders only. */
+  async verifyFolder(path: string, opts: OpOptions = {}): Promise<FolderVerifyReport> {
+    const f = await this.findFolder(path);
+    if (!f.runner.verify) throw new SealsyncError('ERR_FOLDER_TYPE', 'verify applies to folders added with an encrypted key');
+    return f.runner.verify(opts);
   }
 
   listPeers(): readonly PeerStatus[] {

@@ -9,6 +9,7 @@ import type { FolderStatus, FolderType } from '../engine/folder-status.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { FolderConfig } from './config-schema.js';
+import type { FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 
 export interface FolderRunner {
   start(): Promise<void>;
@@ -18,6 +19,10 @@ export interface FolderRunner {
   onStatus(listener: (status: FolderStatus) => void): void;
   /** Called with every file change the engine notices. */
   onFileChanged?(listener: (file: string, action: 'added' | 'modified' | 'deleted') => void): void;
+  /** Encrypted folders: drop unreferenced blocks past retention now (`folder gc`). */
+  gc?(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport>;
+  /** Encrypted folders: re-hash every stored block (`folder verify`). */
+  verify?(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport>;
 }
 
 export interface FolderRunnerInit {

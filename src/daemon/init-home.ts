@@ -16,6 +16,7 @@ import { pickFreePort } from './pick-port.js';
 
 export const DEFAULT_SYNC_HOST = '0.0.0.0';
 export const DEFAULT_UI_HOST = '127.0.0.1';
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface InitOptions {
   readonly home: string;
@@ -47,6 +48,10 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   // Validate everything before creating anything, so a bad flag leaves no half home.
   const listen = parseHostPort(opts.listen ?? `${DEFAULT_SYNC_HOST}:0`, { allowZero: true });
   const ui = opts.uiListen === false ? null : parseHostPort(opts.uiListen ?? `${DEFAULT_UI_HOST}:0`, { allowZero: true });
+  if (ui !== null && !LOOPBACK_HOSTS.has(ui.host)) {
+    // A new home has no password and no HTTPS yet: beyond loopback comes later, deliberately.
+    throw new SealsyncError('ERR_UI_UNSAFE_LISTEN', `the dashboard may listen beyond loopback only with HTTPS and a password; init with a loopback --ui-listen, then set them`);
+  }
   if (await isInitialised(opts.home)) {
     throw new SealsyncError('ERR_HOME_EXISTS', `home ${opts.home} is already initialised`);
   }

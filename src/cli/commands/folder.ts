@@ -1,12 +1,12 @@
 /**
- * `sealsync folder add|list|remove|share`: manage shared folders through the
+ * `sealsync folder add|list|remove|share|gc|verify`: manage shared folders through the
  * running daemon. Paths are sent as realpaths so the daemon compares like with
  * like. `share` prints a key: that is what the user asked for.
  */
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { FolderInfo, StatusReport } from '../../api/daemon-api.js';
+import type { FolderGcReport, FolderInfo, FolderVerifyReport, StatusReport } from '../../api/daemon-api.js';
 import type { ControlClient } from '../../api/control-client.js';
 import { keyQrTerminal } from '../../crypto/qr.js';
 import { SealsyncError } from '../../errors.js';
@@ -72,6 +72,41 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       const { key } = await clientOf(cmd).request<{ key: string }>('POST', '/api/folders/share', { path: await folderPathArg(path), type: flags.type });
       io.stdout(`${key}\n`);
       if (flags.qr) io.stdout(await keyQrTerminal(key));
+    });
+
+  folder.command('gc <path>')
+    .description('encrypted folder: drop stored blocks no current file needs, past the retention period')
+    .option('--retention-days <days>', 'keep unreferenced blocks this many days (0 = drop them all now)')
+    .option('--json', 'machine-readable output')
+    .action(async (path: string, flags: { retentionDays?: string; json?: boolean }, cmd: Command) => {
+      const body: Record<string, unknown> = { path: await folderPathArg(path) };
+      if (flags.retentionDays !== undefined) {
+        if (!/^\d{1,4}$/.test(flags.retentionDays)) throw new SealsyncError('ERR_INVALID_ARGUMENT', '--retention-days must be a whole number of days');
+        body.retentionDays = Number(flags.retentionDays);
+      }
+      const { report } = await clientOf(cmd).request<{ report: FolderGcReport }>('POST', '/api/folders/gc', body);
+      if (flags.json) { io.stdout(`${JSON.stringify(report, null, 2)}\n`); return; }
+      io.stdout(`Deleted ${report.deleted} blocks (${report.deletedBytes} bytes); retained ${report.retainedBlocks} unreferenced blocks `
+        + `(${report.retainedBytes} bytes); ${report.liveBlocks} blocks in use (${report.liveBytes} bytes)\n`);
+    });
+
+  folder.command('verify <path>')
+    .description('encrypted folder: re-hash every stored block; corrupt ones are quarantined and fetched again')
+    .option('--json', 'machine-readable output')
+    .action(async (path: string, flags: { json?: boolean }, cmd: Command) => {
+      const { report } = await clientOf(cmd).request<{ report: FolderVerifyReport }>('POST', '/api/folders/verify', { path: await folderPathArg(path) });
+      if (flags.json) {
+        io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        io.stdout(`Checked ${report.checkedBlocks} blocks (${report.checkedBytes} bytes): ${report.corruptCount} corrupt, ${report.missingCount} missing\n`);
+        for (const id of report.corrupt) io.stdout(`corrupt ${id}\n`);
+        for (const id of report.missing) io.stdout(`missing ${id}\n`);
+      }
+      // Damage is a failure for scripts (cron, monitoring): non-zero exit with one line.
+      if (report.corruptCount > 0 || report.missingCount > 0) {
+        throw new SealsyncError('ERR_BLOCK_ID', `${report.corruptCount} corrupt and ${report.missingCount} missing blocks `
+          + '(corrupt ones are quarantined and fetched again from connected peers)');
+      }
     });
 }
 

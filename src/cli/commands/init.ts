@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { initHome } from '../../daemon/init-home.js';
+import { SealsyncError } from '../../errors.js';
 import { homeOf } from '../home-option.js';
 import type { CliIo } from '../main.js';
 
@@ -25,6 +26,9 @@ export function registerInitCommand(program: Command, io: CliIo): void {
     .option('--no-ui', 'no dashboard at all')
     .action(async (flags: InitFlags, cmd: Command) => {
       const paths = homeOf(cmd);
+      if (!flags.ui && flags.uiListen !== undefined) {
+        throw new SealsyncError('ERR_INVALID_ARGUMENT', 'use either --ui-listen or --no-ui, not both');
+      }
       const result = await initHome({
         home: paths.home,
         ...(flags.name !== undefined ? { name: flags.name } : {}),

@@ -12,6 +12,8 @@ import { homeOf } from '../home-option.js';
 import type { CliIo } from '../main.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** Exit code when a second signal cuts a slow shutdown short. */
+const EXIT_FORCED = 130;
 
 export function registerStartCommand(program: Command, io: CliIo): void {
   program.command('start')
@@ -25,7 +27,11 @@ export function registerStartCommand(program: Command, io: CliIo): void {
       }
       const logger = createLogger();
       const ac = new AbortController();
-      const onSignal = (): void => ac.abort();
+      // First signal: clean stop. A second one means the user is done waiting.
+      const onSignal = (): void => {
+        if (ac.signal.aborted) process.exit(EXIT_FORCED);
+        ac.abort();
+      };
       for (const s of STOP_SIGNALS) process.on(s, onSignal);
       try {
         const running = await startDaemonHost({ home: paths.home, logger, signal: ac.signal, ...(flags.uiListen !== undefined ? { uiListen: flags.uiListen } : {}) });

@@ -183,12 +183,12 @@ test('verify detects a flipped byte, quarantines it and re-fetches from a connec
     const bytes = await readFile(file);
     bytes[100] = (bytes[100] ?? 0) ^ 0x80;
     await writeFile(file, bytes);
-    const report = await replica.runVerify();
+    const report = await replica.verify();
     assert.equal(report.corruptCount, 1);
     assert.deepEqual(report.corrupt, [id]);
     await waitFor(() => replica.wantedBlocks().length === 0, 're-fetched');
     assert.deepEqual(new Uint8Array(await readFile(file)), a.blocks.get(id));
-    const clean = await replica.runVerify();
+    const clean = await replica.verify();
     assert.equal(clean.corruptCount + clean.missingCount, 0);
   } finally {
     await cleanup();
@@ -208,14 +208,14 @@ test('gc keeps blocks of replaced versions for the retention period (injected cl
     await waitFor(() => replica.wantedBlocks().length === 0, 'v1 fetched');
     await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 1, toSeq: 2, records: a.records.slice(1) });
     await waitFor(() => replica.wantedBlocks().length === 0, 'v2 fetched');
-    const r1 = await replica.runGc();
+    const r1 = await replica.gc();
     assert.equal(r1.retired, 1);
     assert.equal(r1.deleted, 0);
     now += 31 * 24 * 3600 * 1000;
-    const r2 = await replica.runGc();
+    const r2 = await replica.gc();
     assert.equal(r2.deleted, 1);
     assert.equal(r2.liveBlocks, 1);
-    const r3 = await replica.runGc({ retentionDays: 0 });
+    const r3 = await replica.gc({ retentionDays: 0 });
     assert.equal(r3.deleted, 0);
   } finally {
     await cleanup();

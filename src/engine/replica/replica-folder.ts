@@ -217,7 +217,7 @@ export class ReplicaFolder {
     }
     await this.reconcile();
     this.retryTimer = setInterval(() => this.retryParked(), this.retryIntervalMs);
-    this.gcTimer = setInterval(() => { void this.runGc().catch((err) => this.logMaintenanceError('gc', err)); }, this.gcIntervalMs);
+    this.gcTimer = setInterval(() => { void this.gc().catch((err) => this.logMaintenanceError('gc', err)); }, this.gcIntervalMs);
     this.retryTimer.unref?.();
     this.gcTimer.unref?.();
     this.markDirty();
@@ -367,7 +367,7 @@ export class ReplicaFolder {
   // ---- maintenance -----------------------------------------------------------
 
   /** Garbage collection now (`sealsync folder gc`). `retentionDays` overrides the setting for this pass. */
-  async runGc(opts: { retentionDays?: number; signal?: AbortSignal } = {}): Promise<GcReport> {
+  async gc(opts: { retentionDays?: number; signal?: AbortSignal } = {}): Promise<GcReport> {
     const retentionDays = validateRetentionDays(opts.retentionDays ?? this.retentionDays);
     return this.exclusive(async () => {
       const { store, records } = this.ready();
@@ -386,7 +386,7 @@ export class ReplicaFolder {
   }
 
   /** Scrub now (`sealsync folder verify`): re-hash every block, quarantine bad ones, re-fetch. */
-  async runVerify(opts: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
+  async verify(opts: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
     return this.exclusive(async () => {
       const { store, records } = this.ready();
       const report = await verifyStore({ store, referenced: records.referencedBlocks(), signal: this.signal(opts.signal) });
@@ -561,7 +561,7 @@ export class ReplicaFolder {
     if (!this.running || this.gcDebounce !== null) return;
     this.gcDebounce = setTimeout(() => {
       this.gcDebounce = null;
-      void this.runGc().catch((err) => this.logMaintenanceError('gc', err));
+      void this.gc().catch((err) => this.logMaintenanceError('gc', err));
     }, GC_DEBOUNCE_MS);
     this.gcDebounce.unref?.();
   }
