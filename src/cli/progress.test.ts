@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { bar, createProgress, PROGRESS_BAR_WIDTH } from './progress.js';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { out: string } {
-  const s = { isTTY, columns: 60, out: '', write(t: string) { s.out += t; return true; } };
+  const s = { isTTY, columns: 100, out: '', write(t: string) { s.out += t; return true; } };
   return s as unknown as NodeJS.WriteStream & { out: string };
 }
 
