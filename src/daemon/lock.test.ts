@@ -48,3 +48,23 @@ test('a lock from a dead pid or with garbage is taken over', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('two starters racing over a stale lock: exactly one wins', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-lock-'));
+  try {
+    const path = join(dir, 'daemon.lock');
+    // Stand-ins for two live processes: ours and our parent.
+    const dead = deadPid();
+    for (let round = 0; round < 20; round++) {
+      await writeFile(path, `${dead}\n`);
+      const results = await Promise.allSettled([acquireLock(path, process.pid), acquireLock(path, process.ppid)]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1, `round ${round}: ${results.map((r) => r.status).join(',')}`);
+      const loser = results.find((r) => r.status === 'rejected');
+      assert.ok(loser && isSealsyncError(loser.reason, 'ERR_DAEMON_RUNNING'));
+      await rm(path);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

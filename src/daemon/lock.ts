@@ -4,11 +4,14 @@
  * process (kill -9, power loss) is taken over. A live pid means another daemon
  * runs on this home: ERR_DAEMON_RUNNING.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { SealsyncError } from '../errors.js';
 
 /** Attempts to take over a stale lock before giving up (another starter may race us). */
-const MAX_LOCK_ATTEMPTS = 5;
+const MAX_LOCK_ATTEMPTS = 50;
+/** A takeover takes milliseconds; a guard this old belongs to a process that died mid-takeover. */
+const GUARD_STALE_MS = 10_000;
+const GUARD_RETRY_MS = 20;
 const MAX_LOCK_FILE_BYTES = 64;
 
 export interface DaemonLock {
@@ -39,29 +42,59 @@ export async function readLockPid(path: string): Promise<number | null> {
 
 export async function acquireLock(path: string, pid = process.pid): Promise<DaemonLock> {
   for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${pid}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      return { path, release: () => releaseLock(path, pid) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    if (await tryCreate(path, pid)) return { path, release: () => releaseLock(path, pid) };
     const owner = await readLockPid(path);
-    if (owner !== null && owner !== pid && isProcessAlive(owner)) {
-      throw new SealsyncError('ERR_DAEMON_RUNNING', `a daemon is already running on this home (pid ${owner})`, { pid: owner });
+    if (owner !== null && owner !== pid && isProcessAlive(owner)) throw running(owner);
+    // Stale: dead owner, or a file left half-written by a crash. Two starters
+    // may both see it stale; the takeover guard makes them take turns, so the
+    // second one finds the first one's live lock instead of deleting it.
+    const guard = await takeGuard(`${path}.takeover`);
+    if (!guard) continue;
+    try {
+      const again = await readLockPid(path);
+      if (again !== null && again !== pid && isProcessAlive(again)) throw running(again);
+      await unlink(path).catch(() => undefined);
+      if (await tryCreate(path, pid)) return { path, release: () => releaseLock(path, pid) };
+    } finally {
+      await unlink(`${path}.takeover`).catch(() => undefined);
     }
-    // Stale (dead owner, or a half-written file from a crash): remove and retry.
-    // A half-written file is at most a few ms old; give its writer a moment first.
-    if (owner === null) await new Promise((r) => setTimeout(r, 20));
-    if (owner === null && (await readLockPid(path)) !== null) continue;
-    await unlink(path).catch(() => undefined);
   }
   throw new SealsyncError('ERR_DAEMON_RUNNING', 'could not take the daemon lock (another daemon is starting?)');
+}
+
+function running(pid: number): SealsyncError {
+  return new SealsyncError('ERR_DAEMON_RUNNING', `a daemon is already running on this home (pid ${pid})`, { pid });
+}
+
+async function tryCreate(path: string, pid: number): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(`${pid}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+/** Exclusive takeover guard; a guard older than GUARD_STALE_MS was left by a crash and is removed. */
+async function takeGuard(guardPath: string): Promise<boolean> {
+  try {
+    await (await open(guardPath, 'wx', 0o600)).close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = await stat(guardPath).catch(() => null);
+  if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await unlink(guardPath).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, GUARD_RETRY_MS));
+  return false;
 }
 
 async function releaseLock(path: string, pid: number): Promise<void> {
