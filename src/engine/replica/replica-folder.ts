@@ -59,8 +59,10 @@ export const RETRY_INTERVAL_MS = 30_000;
 export const GC_INTERVAL_MS = 60 * 60 * 1000;
 /** A GC pass runs this long after records were replaced (batches a burst of edits). */
 export const GC_DEBOUNCE_MS = 10_000;
-/** Status counts are recomputed at most this often. */
+/** Status counts are recomputed at most this often… */
 export const STATS_REFRESH_MS = 500;
+/** …and, on a large folder, leave at least this many times the last walk's duration idle between walks. */
+export const STATS_WALK_DUTY_FACTOR = 10;
 /** Largest index message body we send (below the wire limit, with room for framing). */
 export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Records per index message we send. */
@@ -163,6 +165,8 @@ export class ReplicaFolder {
   /** Serializes GC, verify and reconcile: they rewrite the live catalog. */
   private maintenance: Promise<unknown> = Promise.resolve();
   private lastState: FolderState = 'idle';
+  /** How long the last status walk over the records took (throttles the next one). */
+  private lastWalkMs = 0;
 
   constructor(opts: ReplicaFolderOptions) {
     this.path = opts.path;
@@ -586,7 +590,7 @@ export class ReplicaFolder {
     this.statsTimer = setTimeout(() => {
       this.statsTimer = null;
       this.refreshStats();
-    }, STATS_REFRESH_MS);
+    }, Math.max(STATS_REFRESH_MS, this.lastWalkMs * STATS_WALK_DUTY_FACTOR));
     this.statsTimer.unref?.();
     this.emitStatusIfChanged();
   }
@@ -595,6 +599,7 @@ export class ReplicaFolder {
   refreshStats(): void {
     const records = this.records;
     if (records === null) return;
+    const started = performance.now();
     const locators = new Map<string, boolean>(); // locator -> complete
     const blocks = new Set<string>();
     for (const r of records.walk()) {
@@ -609,12 +614,7 @@ export class ReplicaFolder {
       locators.set(loc, complete);
     }
     let localBytes = 0;
-    let missingBlocks = 0;
-    for (const hex of blocks) {
-      const size = this.live.get(hex);
-      if (size === undefined) missingBlocks++;
-      else localBytes += size;
-    }
+    for (const hex of blocks) localBytes += this.live.get(hex) ?? 0;
     let needFiles = 0;
     for (const complete of locators.values()) if (!complete) needFiles++;
     this.stats = {
@@ -627,11 +627,11 @@ export class ReplicaFolder {
       needFiles,
       needBytes: 0,
     };
-    if (missingBlocks === 0 && this.needed.size + this.parked.size > 0) {
-      // Wanted blocks that no current record references any more.
-      for (const hex of [...this.needed]) if (!blocks.has(hex)) this.needed.delete(hex);
-      for (const hex of [...this.parked]) if (!blocks.has(hex)) this.parked.delete(hex);
-    }
+    // Wanted blocks that no current record references any more (the record was
+    // replaced before its blocks arrived): stop wanting them.
+    for (const hex of [...this.needed]) if (!blocks.has(hex)) this.needed.delete(hex);
+    for (const hex of [...this.parked]) if (!blocks.has(hex)) this.parked.delete(hex);
+    this.lastWalkMs = performance.now() - started;
     this.emitStatus();
   }
 
