@@ -190,8 +190,9 @@ describe('bad folder and peer input', () => {
   }
 
   test('share refuses to derive upward from a read-only folder', async () => {
-    const ro = (await h.cliOk(['folder', 'share', dir, '--type', 'ro'])).trim();
-    assert.match(ro, /^R/);
+    const ro = await h.cliOk(['folder', 'share', dir, '--type', 'ro', '--qr']);
+    assert.match(ro, /^R[A-Z2-7]+\n/);
+    assert.match(ro, /[\u2580-\u259f]/, 'a terminal QR code follows the key');
     const roDir = join(h.root, 'other');
     await h.cliOk(['folder', 'add', roDir, '--key', (await h.cliOk(['key', 'derive', '--read-only', (await h.cliOk(['key', 'new'])).split('\n')[0] ?? ''])).split('\n')[0] ?? '']);
     const before = await readFile(h.paths.config, 'utf8');
