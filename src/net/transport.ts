@@ -1,0 +1,245 @@
+/**
+ * TLS transport: TLS 1.3 only over TCP, both sides presenting their
+ * self-signed Ed25519 device certificate. There is no CA: we accept any
+ * certificate in the handshake (TLS itself proves the peer holds the matching
+ * private key) and then pin by device id = hash of the certificate's public
+ * key. A dialler that knows whom it is calling refuses any other device; an
+ * acceptor reports the id it saw. Nothing reads an application byte before
+ * this check: a SecureConnection is only handed out after it.
+ *
+ * The ALPN protocol id keeps a stray TLS client (a browser, a scanner) from
+ * being mistaken for a peer before the first frame.
+ */
+import tls, { type TLSSocket } from 'node:tls';
+import { type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { SealsyncError } from '../errors.js';
+import { deviceIdFromCertificate } from '../crypto/index.js';
+import type { Logger } from '../logger.js';
+import { formatPeerAddress, parseListenAddress, parsePeerAddress } from './peer-address.js';
+
+export const ALPN_PROTOCOL = 'sealsync/1';
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DIAL_TIMEOUT_MS = 15_000;
+export const MAX_INCOMING_CONNECTIONS = 256;
+
+/** This device's TLS credentials (from crypto.createDeviceIdentity). */
+export interface DeviceCredentials {
+  readonly privateKeyPem: string;
+  readonly certificatePem: string;
+  readonly deviceId: string;
+}
+
+export interface SecureConnection {
+  readonly socket: TLSSocket;
+  readonly remoteDeviceId: string;
+  /** `tcp://host:port`: what we dialled, or where an incoming connection came from. */
+  readonly address: string;
+  /** Outgoing = we are the TLS client (we send Join). */
+  readonly direction: 'outgoing' | 'incoming';
+}
+
+function tlsOptions(identity: DeviceCredentials) {
+  return {
+    key: identity.privateKeyPem,
+    cert: identity.certificatePem,
+    minVersion: 'TLSv1.3' as const,
+    maxVersion: 'TLSv1.3' as const,
+    ALPNProtocols: [ALPN_PROTOCOL],
+    // We verify the peer ourselves by device id; there is no CA.
+    rejectUnauthorized: false,
+  };
+}
+
+/** Device id of the certificate the peer presented, or ERR_PEER_IDENTITY. */
+export function peerDeviceId(socket: TLSSocket): string {
+  const cert = socket.getPeerX509Certificate();
+  if (!cert) throw new SealsyncError('ERR_PEER_IDENTITY', 'peer presented no certificate');
+  if (cert.publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new SealsyncError('ERR_PEER_IDENTITY', 'peer certificate is not an Ed25519 device certificate');
+  }
+  if (socket.getProtocol() !== 'TLSv1.3' || socket.alpnProtocol !== ALPN_PROTOCOL) {
+    throw new SealsyncError('ERR_PEER_IDENTITY', 'peer did not negotiate TLS 1.3 with the sealsync protocol');
+  }
+  try {
+    return deviceIdFromCertificate(new Uint8Array(cert.raw));
+  } catch (err) {
+    throw new SealsyncError('ERR_PEER_IDENTITY', 'peer certificate cannot be read', undefined, { cause: err });
+  }
+}
+
+function remoteAddressOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return formatPeerAddress({ host: host.startsWith('::ffff:') ? host.slice(7) : host, port: socket.remotePort ?? 0 });
+}
+
+export interface DialOptions {
+  identity: DeviceCredentials;
+  /** When set, any other device at that address is refused (ERR_PEER_IDENTITY). */
+  expectedDeviceId?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Connects to `tcp://HOST:PORT` and completes the TLS handshake and the identity check. */
+export async function dial(address: string, opts: DialOptions): Promise<SecureConnection> {
+  const { host, port } = parsePeerAddress(address);
+  const canonical = formatPeerAddress({ host, port });
+  const timeoutMs = opts.timeoutMs ?? DIAL_TIMEOUT_MS;
+  return new Promise<SecureConnection>((resolve, reject) => {
+    if (opts.signal?.aborted) {
+      reject(new SealsyncError('ERR_ABORTED'));
+      return;
+    }
+    const socket = tls.connect({
+      ...tlsOptions(opts.identity),
+      host,
+      port,
+      // No SNI: the hostname would travel in clear and tells the peer nothing it needs.
+      servername: '',
+      checkServerIdentity: () => undefined,
+    });
+    let settled = false;
+    const finish = (err: SealsyncError | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('error', onError);
+      if (err) {
+        socket.destroy();
+        reject(err);
+        return;
+      }
+      resolve({ socket, remoteDeviceId: remoteId, address: canonical, direction: 'outgoing' });
+    };
+    let remoteId = '';
+    const onAbort = () => finish(new SealsyncError('ERR_ABORTED'));
+    const onError = (err: Error) =>
+      finish(new SealsyncError('ERR_CONNECTION_CLOSED', `cannot connect to ${canonical}: ${err.message}`, { address: canonical }));
+    const timer = setTimeout(() => finish(new SealsyncError('ERR_TIMEOUT', `connecting to ${canonical} timed out`)), timeoutMs);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', onError);
+    socket.once('close', () => finish(new SealsyncError('ERR_CONNECTION_CLOSED', `${canonical} closed the connection`)));
+    socket.once('secureConnect', () => {
+      try {
+        remoteId = peerDeviceId(socket);
+      } catch (err) {
+        finish(err as SealsyncError);
+        return;
+      }
+      if (opts.expectedDeviceId !== undefined && remoteId !== opts.expectedDeviceId) {
+        finish(new SealsyncError('ERR_PEER_IDENTITY', `device at ${canonical} is not the expected device`, {
+          expected: opts.expectedDeviceId,
+          actual: remoteId,
+        }));
+        return;
+      }
+      finish(null);
+    });
+  });
+}
+
+export interface SyncListenerOptions {
+  /** `HOST:PORT` or `tcp://HOST:PORT`; port 0 picks a free port. */
+  listen: string;
+  identity: DeviceCredentials;
+  /** Called once per authenticated incoming connection; the callee owns the socket from then on. */
+  onConnection: (conn: SecureConnection) => void;
+  logger?: Logger;
+  handshakeTimeoutMs?: number;
+  maxConnections?: number;
+}
+
+/** Accepts TLS connections from peers. stop() closes the server and destroys every socket it accepted. */
+export class SyncListener {
+  private server: tls.Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly secured = new Set<TLSSocket>();
+
+  constructor(private readonly opts: SyncListenerOptions) {
+    parseListenAddress(opts.listen);
+  }
+
+  async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.server) return;
+    opts.signal?.throwIfAborted();
+    const { host, port } = parseListenAddress(this.opts.listen);
+    const server = tls.createServer({
+      ...tlsOptions(this.opts.identity),
+      requestCert: true,
+      handshakeTimeout: this.opts.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+    });
+    server.maxConnections = this.opts.maxConnections ?? MAX_INCOMING_CONNECTIONS;
+    // Raw TCP sockets, tracked from the start so stop() also ends half-done handshakes
+    // (the TLS sockets wrapping them are tracked too, in accept()).
+    server.on('connection', (raw: Socket) => {
+      this.sockets.add(raw);
+      raw.once('close', () => this.sockets.delete(raw));
+    });
+    server.on('tlsClientError', (err) => this.opts.logger?.debug({ err: err.message }, 'TLS handshake failed'));
+    server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(new SealsyncError('ERR_LISTEN', `cannot listen on ${this.opts.listen}: ${err.code ?? err.message}`));
+      };
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.removeListener('error', onError);
+        server.on('error', (err) => this.opts.logger?.warn({ err: err.message }, 'listener error'));
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  /** The real bound addresses, `tcp://host:port`. A wildcard bind lists each interface address. */
+  addresses(): string[] {
+    const a = this.server?.address();
+    if (!a || typeof a === 'string') return [];
+    if (a.address !== '0.0.0.0' && a.address !== '::') return [formatPeerAddress({ host: a.address, port: a.port })];
+    const out: string[] = [];
+    for (const list of Object.values(networkInterfaces())) {
+      for (const ni of list ?? []) {
+        if (ni.family === 'IPv6' && (a.address === '0.0.0.0' || ni.scopeid)) continue;
+        out.push(formatPeerAddress({ host: ni.address, port: a.port }));
+      }
+    }
+    return out;
+  }
+
+  /** The bound port (0 when not listening). */
+  port(): number {
+    const a = this.server?.address();
+    return a && typeof a !== 'string' ? a.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.secured) s.destroy();
+    this.secured.clear();
+    // Raw sockets still in their TLS handshake.
+    for (const s of this.sockets) if (!s.destroyed) s.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  private accept(socket: TLSSocket): void {
+    this.secured.add(socket);
+    socket.once('close', () => this.secured.delete(socket));
+    let remoteDeviceId: string;
+    try {
+      remoteDeviceId = peerDeviceId(socket);
+    } catch (err) {
+      this.opts.logger?.debug({ err: (err as Error).message }, 'refused incoming connection');
+      socket.destroy();
+      return;
+    }
+    // Until the owner attaches its own handler, an error must not crash the process.
+    socket.on('error', () => undefined);
+    this.opts.onConnection({ socket, remoteDeviceId, address: remoteAddressOf(socket), direction: 'incoming' });
+  }
+}
