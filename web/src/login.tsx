@@ -14,25 +14,30 @@ function takeTokenFromUrl(): string | null {
   return token;
 }
 
+const EXPIRED = 'This login link has expired or was already used. Run `sealsync ui` again.';
+
 export function LoginPage() {
-  const [message, setMessage] = useState<string | null>(
-    location.hash === '#expired' ? 'This login link has expired or was already used. Run `sealsync ui` again.' : null,
-  );
+  const [message, setMessage] = useState<string | null>(location.hash === '#expired' ? EXPIRED : null);
   const [busy, setBusy] = useState(false);
   const [password, setPassword] = useState('');
 
   useEffect(() => {
-    const token = takeTokenFromUrl();
-    if (token === null) return;
-    setBusy(true);
-    api.login({ token })
-      .then(() => location.replace('/'))
-      .catch((err: unknown) => {
-        setBusy(false);
-        setMessage(err instanceof ApiError && err.code === 'ERR_LOGIN'
-          ? 'This login link has expired or was already used. Run `sealsync ui` again.'
-          : String((err as Error).message));
-      });
+    const tryToken = () => {
+      const token = takeTokenFromUrl();
+      if (token === null) return;
+      setBusy(true);
+      setMessage(null);
+      api.login({ token })
+        .then(() => location.replace('/'))
+        .catch((err: unknown) => {
+          setBusy(false);
+          setMessage(err instanceof ApiError && err.code === 'ERR_LOGIN' ? EXPIRED : String((err as Error).message));
+        });
+    };
+    tryToken();
+    // Pasting another link into this tab only changes the fragment: no reload.
+    window.addEventListener('hashchange', tryToken);
+    return () => window.removeEventListener('hashchange', tryToken);
   }, []);
 
   const submit = async (e: Event) => {
