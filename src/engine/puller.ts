@@ -31,15 +31,17 @@
  *   scanner sees the file as known. busyPaths lists paths being written, for
  *   the scanner to skip.
  */
+import { setMaxListeners } from 'node:events';
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { copyFile, link, rename } from 'node:fs/promises';
 import { decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, sealRecord, type FolderKeys } from '../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
-import { KNOWN_MISSING, applyRecord, type ApplyResult, type KnownLocal } from '../fs/atomic-apply.js';
+import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal } from '../fs/atomic-apply.js';
 import { checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from '../fs/safe-fs.js';
-import type { Index, LocalFile, RecordInput, StoredRecord } from '../index/index.js';
+import type { Index, LocalFile, LocalFileInput, RecordInput, StoredRecord } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import { needFor, pickWinner, sameContent, type NeedAction } from '../model/needs.js';
+import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
 
@@ -53,6 +55,10 @@ export const PULL_RETRY_MS = 10_000;
 export const MAX_PASSES_PER_RUN = 8;
 /** Records read per page when the whole folder is examined. */
 const RECORDS_PAGE = 1000;
+/** Records opened on receipt kept for the next pass (saves a second signature check). */
+export const MAX_OPENED_CACHE = 50_000;
+/** Applied paths recorded in the index per transaction. */
+export const ROWS_PER_FLUSH = 256;
 /** Failed paths remembered for status. */
 export const MAX_FAILED_REPORTED = 100;
 
@@ -145,7 +151,12 @@ export class Puller {
   private reverting = false;
   private readonly budget = new ByteBudget(MAX_PULL_BYTES_IN_FLIGHT);
   private idleWaiters: (() => void)[] = [];
+  /** Applied but not yet recorded (see flushRows). */
+  private pendingRows: LocalFileInput[] = [];
+  private dirsToSync = new Set<string>();
   private readonly now: () => number;
+  /** locator hex | version key → the record, as opened (verified) on receipt. */
+  private opened = new Map<string, FileRecord>();
 
   constructor(private readonly deps: PullerDeps) {
     if (deps.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder has no files to pull');
@@ -161,6 +172,8 @@ export class Puller {
     if (!this.stopped) return;
     this.stopped = false;
     this.controller = new AbortController();
+    // Every block in flight listens on this signal; that is by design, not a leak.
+    setMaxListeners(0, this.controller.signal);
     this.schedule();
   }
 
@@ -179,6 +192,15 @@ export class Puller {
     if (locators === undefined) this.fullPass = true;
     else for (const l of locators) this.dirty.add(hex(l));
     this.kick();
+  }
+
+  /**
+   * A record the caller has just verified and opened (on receipt): the next
+   * pass uses it instead of verifying the signature again.
+   */
+  noteOpened(locator: Uint8Array, record: FileRecord): void {
+    if (this.opened.size >= MAX_OPENED_CACHE) this.opened.clear();
+    this.opened.set(`${hex(locator)}|${vectorKey(record.version)}`, record);
   }
 
   /** Re-examines only the paths that failed (a peer joined: it may have what was missing). */
@@ -295,6 +317,13 @@ export class Puller {
   private openVersions(records: readonly StoredRecord[]): FileRecord[] {
     const out: FileRecord[] = [];
     for (const r of records) {
+      const key = `${hex(r.locator)}|${vectorKey(r.version)}`;
+      const cached = this.opened.get(key);
+      if (cached) {
+        this.opened.delete(key);
+        out.push(cached);
+        continue;
+      }
       try {
         out.push(openRecord(this.deps.keys, decodeSealedRecord(r.sealed)));
       } catch (err) {
@@ -388,10 +417,16 @@ export class Puller {
         this.busy.delete(path);
       }
     };
-    for (const w of dirs) await one(w);
-    await runLimited(files, PULL_FILES_IN_FLIGHT, one);
-    for (const w of conflicts) await one(w);
-    for (const w of deletes) await one(w);
+    try {
+      for (const w of dirs) await one(w);
+      await this.flushRows();
+      await runLimited(files, PULL_FILES_IN_FLIGHT, one);
+      await this.flushRows();
+      for (const w of conflicts) await one(w);
+      for (const w of deletes) await one(w);
+    } finally {
+      await this.flushRows();
+    }
     return again;
   }
 
@@ -413,26 +448,50 @@ export class Puller {
     }
   };
 
-  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal): Promise<ApplyResult> {
+  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false): Promise<ApplyResult> {
     return applyRecord(root, record, {
       known,
       fetchBlock: this.fetchWithBudget,
       hashBlock: this.deps.hashBlock,
       now: () => new Date(this.now()),
       signal,
+      // Batched applies leave the directory fsync to flushRows(), once per directory.
+      ...(batched ? { syncDir: (dir: string) => void this.dirsToSync.add(dir) } : {}),
+    });
+  }
+
+  /**
+   * Makes the renames of batched applies durable (one fsync per directory)
+   * and then records them in the index in one transaction: the index never
+   * claims a state that a crash could still undo.
+   */
+  private async flushRows(): Promise<void> {
+    if (this.pendingRows.length === 0 && this.dirsToSync.size === 0) return;
+    const rows = this.pendingRows;
+    const dirs = [...this.dirsToSync];
+    this.pendingRows = [];
+    this.dirsToSync = new Set();
+    for (const d of dirs) await fsyncDir(d);
+    const { index, folder } = this.deps;
+    index.transaction(() => {
+      for (const r of rows) index.writeLocalFile(folder, r);
     });
   }
 
   /** fetch or delete; returns true if the path must be examined again. */
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
-    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal);
+    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     if (w.versions.length === 0) {
       // revert of a local addition: the path has no global record at all
       this.deps.index.forgetFile(this.deps.folder, w.winner.path);
       return false;
     }
-    await this.recordLocal(w.winner, false);
+    const record = w.winner;
+    let st: Stats | null = res.stat ?? null;
+    if (st === null && !record.deleted) st = await lstatOrNull(await resolveSafe(this.deps.root, record.path));
+    this.pendingRows.push({ record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: false });
+    if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
     return false;
   }
 

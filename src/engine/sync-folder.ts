@@ -302,6 +302,7 @@ export class SyncFolder {
         });
         if (res.stored) {
           stored.push(sealed.locator);
+          this.puller.noteOpened(sealed.locator, record);
           const own = this.links.get(peerId);
           if (own && res.seq !== null && res.seq > own.sentSeq) own.fromPeer.add(res.seq);
         }

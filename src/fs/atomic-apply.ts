@@ -68,10 +68,22 @@ export interface ApplyOptions {
   readonly signal?: AbortSignal;
   /** Called with plaintext bytes as they are written (fetched or reused). */
   readonly onBytes?: (n: number) => void;
+  /**
+   * Makes a rename in `dir` durable. Default: fsync the directory now. A
+   * caller applying many files may collect the directories and fsync each
+   * once, before it records the new state anywhere.
+   */
+  readonly syncDir?: (dir: string) => Promise<void> | void;
 }
 
 export type ApplyResult =
-  | { readonly status: 'applied'; readonly reusedBytes: number; readonly archived: string | null }
+  | {
+      readonly status: 'applied';
+      readonly reusedBytes: number;
+      readonly archived: string | null;
+      /** Stat of the entry now at the path (files: taken before the rename; same inode and mtime). */
+      readonly stat?: Stats;
+    }
   | { readonly status: 'conflict'; readonly reason: string };
 
 /** Deterministic temp name for (path, version): a restart finds the same file. */
@@ -190,6 +202,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     TEMP_MODE,
   );
   let keepTemp = false;
+  let finalStat: Stats | undefined;
   let reusedBytes = 0;
   let written = 0;
   try {
@@ -245,6 +258,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     const mtime = new Date(record.mtimeMs);
     await fh.utimes(mtime, mtime);
     await fh.sync();
+    finalStat = await fh.stat();
   } catch (err) {
     keepTemp = record.size >= RESUME_MIN_BYTES && reusedBytes + written > 0;
     await fh.close().catch(() => undefined);
@@ -263,8 +277,8 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     await unlink(tmpAbs).catch(() => undefined);
     throw err;
   }
-  await fsyncDir(dirname(abs));
-  return { status: 'applied', reusedBytes, archived: prep.archived };
+  await (opts.syncDir ?? fsyncDir)(dirname(abs));
+  return { status: 'applied', reusedBytes, archived: prep.archived, ...(finalStat ? { stat: finalStat } : {}) };
 }
 
 export async function applyDirectory(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
@@ -310,7 +324,7 @@ export async function applySymlink(root: string, record: FileRecord, opts: Apply
       return { status: 'conflict', reason: prep.conflict };
     }
     await rename(tmpAbs, abs);
-    await fsyncDir(dirname(abs));
+    await (opts.syncDir ?? fsyncDir)(dirname(abs));
     return { status: 'applied', reusedBytes: 0, archived: prep.archived };
   } catch (err) {
     await unlink(tmpAbs).catch(() => undefined);
@@ -342,7 +356,7 @@ export async function applyDelete(root: string, record: FileRecord, opts: ApplyO
   } else {
     await unlink(abs);
   }
-  await fsyncDir(dirname(abs));
+  await (opts.syncDir ?? fsyncDir)(dirname(abs));
   return { status: 'applied', reusedBytes: 0, archived };
 }
 
