@@ -243,14 +243,20 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
     assert.ok(daemonA.running);
   });
 
-  test('README screenshot (a fresh login, normal device name)', async () => {
-    await a.cliOk(['status']);
+  test('remove a folder (after a confirmation), then the README screenshot', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 760 } });
     try {
       const p = await ctx.newPage();
       p.setDefaultTimeout(UI_TIMEOUT_MS);
       await p.goto(await uiUrl(a));
       await p.waitForSelector('[data-testid=folder][data-state=idle]');
+      const hostile = p.locator('[data-testid=folder]', { has: p.locator('h3', { hasText: XSS }) });
+      await hostile.locator('[data-testid=remove]').click();
+      await p.waitForSelector('[data-testid=remove-dialog]');
+      assert.equal((await a.status()).folders.length, 2, 'nothing is removed before the confirmation');
+      await p.click('[data-testid=confirm-remove]');
+      await hostile.waitFor({ state: 'detached' });
+      assert.deepEqual((await a.status()).folders.map((f) => f.path), [docsDir]);
       await p.click('[data-testid=tab-settings]');
       await p.fill('[data-testid=settings-name]', 'workstation');
       await p.click('[data-testid=settings-save]');
