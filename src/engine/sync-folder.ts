@@ -24,7 +24,8 @@
  *   (the file may have changed since the scan).
  * - Status: LocalFolder's (counts, scanning) with the puller's needFiles /
  *   needBytes, and 'syncing' while the puller works.
- * - Housekeeping: the archive is cleaned every ARCHIVE_CLEAN_INTERVAL_MS.
+ * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
+ *   retention and temp files of transfers that will never resume are removed.
  */
 import {
   decodeSealedRecord,
@@ -37,6 +38,7 @@ import {
 } from '../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../fs/archive.js';
+import { cleanStaleTemps } from '../fs/atomic-apply.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { BlockRef } from '../model/types.js';
@@ -222,6 +224,8 @@ export class SyncFolder {
     try {
       const r = await cleanArchive(this.path, new Date(this.now()), this.retentionDays);
       if (r.removed > 0) this.log.info({ removed: r.removed }, 'archive cleaned');
+      const temps = await cleanStaleTemps(this.path, this.now());
+      if (temps > 0) this.log.info({ removed: temps }, 'stale temp files removed');
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'archive cleanup failed');
     }

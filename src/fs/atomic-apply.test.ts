@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import type { BlockRef, FileRecord } from '../model/types.js';
 import { ARCHIVE_REL } from './archive.js';
-import { KNOWN_MISSING, RESUME_MIN_BYTES, TEMP_PREFIX, applyRecord, tempNameFor, type BlockFetcher, type KnownLocal } from './atomic-apply.js';
+import { KNOWN_MISSING, RESUME_MIN_BYTES, TEMP_PREFIX, applyRecord, cleanStaleTemps, tempNameFor, type BlockFetcher, type KnownLocal } from './atomic-apply.js';
 
 const sha = (d: Uint8Array): Uint8Array => createHash('sha256').update(d).digest();
 const NOW = () => new Date(Date.UTC(2026, 10, 26, 12, 0, 0));
@@ -228,6 +228,27 @@ test('a record with inconsistent sizes is rejected before anything is written', 
     const f = fileRecord('x', Buffer.from('abc'));
     await assert.rejects(applyRecord(root, { ...f.record, size: 4 }, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock }), (e) => isSealsyncError(e, 'ERR_FORMAT_TRUNCATED'));
     assert.deepEqual(await readdir(root), []);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('cleanStaleTemps removes only old temp files, not fresh ones, other files or the private directory', async () => {
+  const root = await tmpRoot();
+  try {
+    await mkdir(join(root, 'd/e'), { recursive: true });
+    await mkdir(join(root, '.sealsync'));
+    const old = new Date(Date.UTC(2026, 0, 1));
+    for (const p of ['d/e/.sealsync-tmp-old', '.sealsync/.sealsync-tmp-private', 'd/keep.txt']) {
+      await writeFile(join(root, p), 'x');
+      await utimes(join(root, p), old, old);
+    }
+    await writeFile(join(root, 'd/.sealsync-tmp-fresh'), 'x');
+    const removed = await cleanStaleTemps(root, Date.UTC(2026, 0, 3));
+    assert.equal(removed, 1);
+    await assert.rejects(lstat(join(root, 'd/e/.sealsync-tmp-old')));
+    for (const p of ['.sealsync/.sealsync-tmp-private', 'd/keep.txt']) assert.ok((await lstat(join(root, p))).isFile(), p);
+    assert.equal(await cleanStaleTemps(root, Date.now() + 2 * 86_400_000), 1, 'the fresh one once it is old');
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -23,9 +23,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { chmod, lutimes, mkdir, open, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, lutimes, mkdir, open, readdir, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SealsyncError } from '../errors.js';
+import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
@@ -383,4 +384,45 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Temp files untouched this long belong to transfers that will not resume (a newer version superseded them). */
+export const STALE_TEMP_AGE_MS = 24 * 60 * 60 * 1000;
+/** Upper bound on entries visited by one cleanStaleTemps() pass. */
+export const MAX_TEMP_CLEAN_ENTRIES = 1_000_000;
+
+/**
+ * Removes our temp files older than `maxAgeMs` anywhere under `root` (never
+ * following symlinks, skipping the private directory). Returns how many were
+ * removed. Interrupted transfers keep their temp file for resuming; this
+ * bounds what superseded ones cost on disk.
+ */
+export async function cleanStaleTemps(root: string, now: number, opts: { maxAgeMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+  const maxAge = opts.maxAgeMs ?? STALE_TEMP_AGE_MS;
+  let removed = 0;
+  let visited = 0;
+  const walk = async (dir: string, top: boolean): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      opts.signal?.throwIfAborted();
+      if (++visited > MAX_TEMP_CLEAN_ENTRIES) return;
+      if (top && e.name === STATE_DIR_NAME) continue;
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await walk(full, false);
+      else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
+        const st = await lstatOrNull(full);
+        if (st !== null && now - st.mtimeMs > maxAge) {
+          await unlink(full).catch(() => undefined);
+          removed++;
+        }
+      }
+    }
+  };
+  await walk(root, true);
+  return removed;
 }
