@@ -265,6 +265,11 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
       await p.waitForFunction(() => document.querySelector('[data-testid=device-name]')?.textContent === 'workstation');
       const file = join(SCREENSHOT_DIR, 'dashboard.png');
       await p.screenshot({ path: file });
+      // Narrow screens: the layout reflows, nothing scrolls sideways.
+      await p.setViewportSize({ width: 390, height: 800 });
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
+      await p.screenshot({ path: join(SCREENSHOT_DIR, 'mobile.png'), fullPage: true });
       // The committed README image is refreshed on request, so ordinary runs leave the tree clean.
       const missing = await access(README_SCREENSHOT).then(() => false, () => true);
       if (missing || process.env.SEALSYNC_UPDATE_SCREENSHOTS === '1') {
