@@ -204,7 +204,10 @@ export class BlockScheduler {
 
   /** Candidate peers for a job that are connected and not yet tried. */
   private candidates(job: Job): PeerSlot[] {
-    const holders = this.opts.holders?.(job.ref.id);
+    const announced = this.opts.holders?.(job.ref.id);
+    // Announcements are per connection: when no connected peer announced the
+    // block (it reconnected and sent only a delta), any connected peer may have it.
+    const holders = announced !== undefined && [...this.peers.keys()].some((id) => announced.has(id)) ? announced : undefined;
     const out: PeerSlot[] = [];
     for (const [id, slot] of this.peers) {
       if (job.tried.has(id)) continue;

@@ -204,6 +204,8 @@ export class ReplicaFolder {
           if (!verifySealedBlock(sealed, ref.id)) throw new SealsyncError('ERR_BLOCK_ID');
           return sealed;
         },
+        // Peers that announced the block are asked first (the scheduler asks
+        // anyone connected when none of them is).
         holders: (id) => this.availability.holders(id),
       });
       await this.rebuildLive();
