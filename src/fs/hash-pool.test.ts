@@ -1,0 +1,216 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sealBlock } from '../crypto/sealed-block.js';
+import { toHex } from '../crypto/bytes.js';
+import { chunkBuffer, chunkParamsForSize } from './chunker.js';
+import { HashPool, type HashResult } from './hash-pool.js';
+import { ReadBuffer, READ_BYTES, hashFileSync } from './hash-file-sync.js';
+import { readAndSealBlock } from './block-reader.js';
+import { pseudoRandomBytes } from './test-data.js';
+
+const MiB = 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), 'sealsync-hashpool-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const key = pseudoRandomBytes(32, 99);
+
+function randomFile(name: string, size: number): string {
+  const p = join(dir, name);
+  const buf = Buffer.allocUnsafe(size);
+  randomFillSync(buf);
+  writeFileSync(p, buf);
+  return p;
+}
+
+/** Single-threaded reference: whole file in memory, chunk, seal. */
+function reference(path: string): { id: string; hash: string; size: number }[] {
+  const data = readFileSync(path);
+  let off = 0;
+  return chunkBuffer(data, chunkParamsForSize(data.length)).map((len) => {
+    const b = sealBlock(key, data.subarray(off, off + len));
+    off += len;
+    return { id: toHex(b.id), hash: toHex(b.hash), size: len };
+  });
+}
+
+function asHex(r: HashResult): { id: string; hash: string; size: number }[] {
+  return r.blocks.map((b) => ({ id: toHex(b.id), hash: toHex(b.hash), size: b.size }));
+}
+
+test('pool results equal the single-threaded reference', async () => {
+  const files = [
+    randomFile('empty', 0),
+    randomFile('one', 1),
+    randomFile('small', 100_000),
+    randomFile('reads', 2 * READ_BYTES + 12_345), // chunks straddle read boundaries
+    randomFile('mid', 9 * MiB),
+  ];
+  const pool = new HashPool({ workers: 2 });
+  pool.start();
+  try {
+    const results = await Promise.all(files.map((f) => pool.hashFile(f, key)));
+    results.forEach((r, i) => {
+      const f = files[i]!;
+      assert.deepEqual(asHex(r), reference(f), f);
+      assert.equal(r.size, readFileSync(f).length);
+      assert.equal(r.changed, false);
+      assert.equal(Number.isInteger(r.mtimeMs), true);
+    });
+    assert.equal(results[0]!.blocks.length, 0, 'empty file has no blocks');
+    assert.ok(results[4]!.blocks.length > 20, 'a 9 MiB file has many blocks');
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('a file that changes while it is read is reported as changed', async () => {
+  const buffer = new ReadBuffer();
+  const size = 3 * READ_BYTES;
+  const cases: Array<[string, (p: string) => void]> = [
+    ['grows', (p) => appendFileSync(p, 'more')],
+    ['shrinks', (p) => truncateSync(p, READ_BYTES)],
+    ['mtime', (p) => utimesSync(p, new Date(), new Date(Date.now() + 5000))],
+    ['replaced', (p) => { writeFileSync(`${p}.new`, 'x'); renameSync(`${p}.new`, p); }],
+  ];
+  for (const [name, mutate] of cases) {
+    const p = randomFile(`change-${name}`, size);
+    let reads = 0;
+    // The cancel hook runs after every read: mutate the file after the first one.
+    const r = hashFileSync(p, key, buffer, () => {
+      if (++reads === 1) mutate(p);
+      return false;
+    });
+    assert.equal(r.changed, true, name);
+  }
+  // And unchanged through the pool while another file is appended to concurrently.
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    const p = randomFile('appending', 48 * MiB);
+    let writes = 0;
+    const timer = setInterval(() => { if (writes++ < 1000) appendFileSync(p, 'x'); }, 2);
+    const r = await pool.hashFile(p, key).finally(() => clearInterval(timer));
+    assert.equal(r.changed, true);
+    const still = randomFile('still', 5 * MiB);
+    assert.equal((await pool.hashFile(still, key)).changed, false);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('abort: queued, running and already-aborted jobs reject with ERR_ABORTED', async () => {
+  const big = randomFile('big-abort', 96 * MiB);
+  const small = randomFile('small-abort', 1000);
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    assert.ok(AbortSignal.abort().aborted);
+    await assert.rejects(pool.hashFile(small, key, { signal: AbortSignal.abort() }), { code: 'ERR_ABORTED' });
+    const running = new AbortController();
+    const queued = new AbortController();
+    const t0 = performance.now();
+    const first = pool.hashFile(big, key, { signal: running.signal });
+    const second = pool.hashFile(small, key, { signal: queued.signal });
+    queued.abort();
+    await assert.rejects(second, { code: 'ERR_ABORTED' });
+    setTimeout(() => running.abort(), 30);
+    await assert.rejects(first, { code: 'ERR_ABORTED' });
+    // The worker lets go of the aborted job and serves the next one.
+    const r = await pool.hashFile(small, key);
+    assert.deepEqual(asHex(r), reference(small));
+    assert.ok(performance.now() - t0 < 5000);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('stop rejects pending jobs and leaves no worker behind', async () => {
+  const before = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
+  const big = randomFile('big-stop', 64 * MiB);
+  const pool = new HashPool({ workers: 2, maxQueue: 2 });
+  pool.start();
+  const jobs = [pool.hashFile(big, key), pool.hashFile(big, key), pool.hashFile(big, key), pool.hashFile(big, key)];
+  await assert.rejects(pool.hashFile(big, key), { code: 'ERR_QUEUE_FULL' });
+  const settled = Promise.allSettled(jobs);
+  await pool.stop();
+  for (const s of await settled) {
+    assert.equal(s.status, 'rejected');
+    assert.equal((s as PromiseRejectedResult).reason.code, 'ERR_ABORTED');
+  }
+  await assert.rejects(pool.hashFile(big, key), { code: 'ERR_ABORTED' });
+  const afterStop = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
+  assert.deepEqual(afterStop, before);
+});
+
+test('unreadable, missing and non-regular paths fail with catalog errors', async () => {
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    await assert.rejects(pool.hashFile(join(dir, 'nope'), key), (e: { code: string; data: { errno: string } }) =>
+      e.code === 'ERR_PATH_MISSING' && e.data.errno === 'ENOENT');
+    const target = randomFile('target', 10);
+    symlinkSync(target, join(dir, 'link'));
+    await assert.rejects(pool.hashFile(join(dir, 'link'), key), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(dir, key), { code: 'ERR_PATH_UNSAFE' });
+    const fifo = join(dir, 'fifo');
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      // O_NONBLOCK: opening a FIFO with no writer must not hang the worker.
+      await assert.rejects(pool.hashFile(fifo, key), { code: 'ERR_PATH_UNSAFE' });
+    }
+    assert.equal((await pool.hashFile(target, key)).size, 10, 'pool still works after errors');
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('readAndSealBlock serves a verified block and refuses a changed one', async () => {
+  const p = randomFile('serve', 2 * MiB);
+  const ref = readFileSync(p);
+  const buffer = new ReadBuffer();
+  const r = hashFileSync(p, key, buffer);
+  const off = r.sizes[0]!;
+  const size = r.sizes[1]!;
+  const expected = { id: r.ids.subarray(32, 64), hash: r.hashes.subarray(32, 64) };
+  const sealed = await readAndSealBlock(p, off, size, key, expected);
+  assert.deepEqual(sealed, sealBlock(key, ref.subarray(off, off + size)).sealed);
+  const changed = Buffer.from(ref);
+  changed[off + 5] = changed[off + 5]! ^ 1;
+  writeFileSync(p, changed);
+  await assert.rejects(readAndSealBlock(p, off, size, key, expected), { code: 'ERR_FILE_CHANGED' });
+  await assert.rejects(readAndSealBlock(p, ref.length, 10, key, expected), { code: 'ERR_FILE_CHANGED' });
+  await assert.rejects(readAndSealBlock(p, 0, -1, key, expected), { code: 'ERR_INVALID_ARGUMENT' });
+  await assert.rejects(readAndSealBlock(join(dir, 'gone'), 0, 1, key, expected), { code: 'ERR_PATH_MISSING' });
+});
+
+test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks', () => {
+  const out = mkdtempSync(join(tmpdir(), 'sealsync-hashpool-dist-'));
+  try {
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const src = join(here, '..');
+    const tsc = join(src, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+    const build = spawnSync(process.execPath, [
+      tsc, '--outDir', out, '--rootDir', src, '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
+      '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node',
+      join(here, 'hash-pool.ts'), join(here, 'hash-worker.ts'),
+    ], { encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stdout + build.stderr);
+    writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+    const file = randomFile('dist-check', 3 * MiB);
+    const script = `
+      const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
+      const pool = new HashPool({ workers: 1 }); pool.start();
+      const r = await pool.hashFile(${JSON.stringify(file)}, new Uint8Array(${JSON.stringify([...key])}));
+      await pool.stop();
+      console.log(JSON.stringify(r.blocks.map((b) => Buffer.from(b.id).toString('hex'))));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), reference(file).map((b) => b.id));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

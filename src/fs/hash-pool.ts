@@ -1,0 +1,247 @@
+/**
+ * A pool of worker threads that hash and seal files (DESIGN: the event loop
+ * never blocks on a large file).
+ *
+ * How this works: hashFile() queues a job (bounded: ERR_QUEUE_FULL past
+ * `maxQueue`); an idle worker takes the oldest job, reads the file itself
+ * (src/fs/hash-file-sync.ts: streaming, one reused buffer) and posts back the
+ * block list. Each worker has a shared Int32 "cancel" cell: aborting a running
+ * job writes the job id there, the worker notices after its current read and
+ * drops the job; the caller's promise is rejected at once with ERR_ABORTED
+ * and the worker counts as busy until it has actually let go. A worker that
+ * dies fails its job with ERR_INTERNAL and is replaced; after
+ * MAX_WORKER_FAILURES deaths in a row without a finished job the pool gives
+ * up instead of respawning forever. stop() terminates every worker and
+ * rejects every queued or running job with ERR_ABORTED.
+ *
+ * Workers are unref'ed while idle so a forgotten pool cannot keep the
+ * process alive, and ref'ed while they hold a job.
+ *
+ * Running from TypeScript source (tsx in dev and tests) the worker is the .ts
+ * file next to this one, loaded with `--import tsx`; from dist/ it is the
+ * compiled .js file next to this one.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { SealsyncError } from '../errors.js';
+import type { BlockRef } from '../model/types.js';
+import { DIGEST_BYTES } from '../crypto/hash.js';
+import type { HashJobMessage, HashReplyMessage } from './hash-worker.js';
+
+export const MAX_HASH_WORKERS = 8;
+export const DEFAULT_MAX_QUEUE = 4096;
+/** Consecutive worker deaths (no job finished in between) before the pool gives up. */
+export const MAX_WORKER_FAILURES = 3;
+
+export interface HashResult {
+  readonly blocks: BlockRef[];
+  /** Bytes read (the size at open time unless the file shrank). */
+  readonly size: number;
+  /** Whole milliseconds, as the walker reports them. */
+  readonly mtimeMs: number;
+  readonly ino: number;
+  /** Size, mtime or inode differ between before and after reading: hash again. */
+  readonly changed: boolean;
+}
+
+interface Job {
+  readonly id: number;
+  readonly path: string;
+  readonly contentKey: Uint8Array;
+  readonly resolve: (r: HashResult) => void;
+  readonly reject: (e: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+  settled: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  readonly cancel: Int32Array;
+  job: Job | null;
+  /** Why the worker died, for the error the job gets. */
+  lastError?: Error;
+}
+
+/**
+ * How to start a worker. From dist/ it is the compiled hash-worker.js next to
+ * this file. From source (tsx) Node 20 does not apply `--import` loader hooks
+ * to a worker's entry module, so a tiny eval'd bootstrap registers tsx's ESM
+ * hooks inside the worker and then imports hash-worker.ts.
+ */
+function workerSpec(): { entry: URL | string; evalCode: boolean } {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return { entry: new URL('./hash-worker.js', self), evalCode: false };
+  const api = import.meta.resolve('tsx/esm/api');
+  const target = new URL('./hash-worker.ts', self).href;
+  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
+  return { entry: code, evalCode: true };
+}
+
+function aborted(message = 'hashing aborted'): SealsyncError {
+  return new SealsyncError('ERR_ABORTED', message);
+}
+
+export class HashPool {
+  readonly workerCount: number;
+  readonly maxQueue: number;
+  #slots: Slot[] = [];
+  #queue: Job[] = [];
+  #running = false;
+  #broken: SealsyncError | null = null;
+  #nextJobId = 1;
+  #failures = 0;
+
+  constructor(init: { workers?: number; maxQueue?: number } = {}) {
+    const workers = init.workers ?? Math.min(availableParallelism(), MAX_HASH_WORKERS);
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_HASH_WORKERS) {
+      throw new SealsyncError('ERR_INVALID_ARGUMENT', `'workers' must be an integer from 1 to ${MAX_HASH_WORKERS}`);
+    }
+    const maxQueue = init.maxQueue ?? DEFAULT_MAX_QUEUE;
+    if (!Number.isInteger(maxQueue) || maxQueue < 1) {
+      throw new SealsyncError('ERR_INVALID_ARGUMENT', `'maxQueue' must be a positive integer`);
+    }
+    this.workerCount = workers;
+    this.maxQueue = maxQueue;
+  }
+
+  /** Jobs waiting for a worker (not counting running ones). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#broken = null;
+    this.#failures = 0;
+    for (let i = 0; i < this.workerCount; i++) this.#slots.push(this.#spawn());
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    const err = aborted('hash pool stopped');
+    for (const job of this.#queue.splice(0)) this.#settle(job, err);
+    const slots = this.#slots.splice(0);
+    for (const slot of slots) if (slot.job) this.#settle(slot.job, err);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<HashResult> {
+    const { signal } = opts;
+    if (!this.#running) return Promise.reject(aborted('hash pool is not running'));
+    if (this.#broken) return Promise.reject(this.#broken);
+    if (signal?.aborted) return Promise.reject(aborted());
+    if (this.#queue.length >= this.maxQueue) {
+      return Promise.reject(new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue }));
+    }
+    return new Promise<HashResult>((resolve, reject) => {
+      const job: Job = {
+        id: this.#nextJobId++,
+        path: absPath,
+        contentKey,
+        resolve,
+        reject,
+        signal,
+        onAbort: () => this.#abort(job),
+        settled: false,
+      };
+      signal?.addEventListener('abort', job.onAbort, { once: true });
+      this.#queue.push(job);
+      this.#dispatch();
+    });
+  }
+
+  #spawn(): Slot {
+    const { entry, evalCode } = workerSpec();
+    const cancel = new SharedArrayBuffer(4);
+    // execArgv: [] — the parent's flags (--input-type, --test, tsx's own hooks) can break a worker.
+    const worker = new Worker(entry, { eval: evalCode, execArgv: [], workerData: { cancel } });
+    worker.unref();
+    const slot: Slot = { worker, cancel: new Int32Array(cancel), job: null };
+    worker.on('message', (msg: HashReplyMessage) => this.#onReply(slot, msg));
+    // 'error' is always followed by 'exit'; handle the death there.
+    worker.on('error', (e) => { slot.lastError = e; });
+    worker.on('exit', () => this.#onExit(slot));
+    return slot;
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (slot.job) continue;
+      const job = this.#queue.shift();
+      if (!job) return;
+      slot.job = job;
+      slot.worker.ref();
+      const msg: HashJobMessage = { jobId: job.id, path: job.path, contentKey: job.contentKey };
+      slot.worker.postMessage(msg);
+    }
+  }
+
+  #onReply(slot: Slot, msg: HashReplyMessage): void {
+    const job = slot.job;
+    slot.job = null;
+    slot.worker.unref();
+    if (job && job.id === msg.jobId) {
+      if (msg.ok) {
+        this.#failures = 0;
+        this.#settle(job, null, unpack(msg.result));
+      } else if (msg.aborted) {
+        this.#settle(job, aborted());
+      } else {
+        this.#failures = 0; // the worker is healthy; the file was the problem
+        this.#settle(job, SealsyncError.fromJSON(msg.error));
+      }
+    }
+    this.#dispatch();
+  }
+
+  #onExit(slot: Slot): void {
+    const i = this.#slots.indexOf(slot);
+    if (i < 0) return; // stopped: slot already removed
+    const job = slot.job;
+    slot.job = null;
+    if (job) this.#settle(job, new SealsyncError('ERR_INTERNAL', `hash worker died: ${slot.lastError?.message ?? 'exited'}`, { path: job.path }));
+    this.#failures++;
+    if (this.#failures >= MAX_WORKER_FAILURES) {
+      this.#slots.splice(i, 1);
+      if (this.#slots.length === 0) {
+        this.#broken = new SealsyncError('ERR_INTERNAL', 'hash workers keep failing');
+        for (const q of this.#queue.splice(0)) this.#settle(q, this.#broken);
+      }
+      return;
+    }
+    this.#slots[i] = this.#spawn();
+    this.#dispatch();
+  }
+
+  #abort(job: Job): void {
+    if (job.settled) return;
+    const qi = this.#queue.indexOf(job);
+    if (qi >= 0) {
+      this.#queue.splice(qi, 1);
+    } else {
+      const slot = this.#slots.find((s) => s.job === job);
+      if (slot) Atomics.store(slot.cancel, 0, job.id);
+    }
+    this.#settle(job, aborted());
+  }
+
+  #settle(job: Job, err: unknown, result?: HashResult): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.signal?.removeEventListener('abort', job.onAbort);
+    if (err) job.reject(err);
+    else job.resolve(result as HashResult);
+  }
+}
+
+function unpack(r: import('./hash-file-sync.js').PackedHashResult): HashResult {
+  const blocks: BlockRef[] = r.sizes.map((size, i) => ({
+    id: r.ids.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
+    hash: r.hashes.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
+    size,
+  }));
+  return { blocks, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, changed: r.changed };
+}
