@@ -287,7 +287,9 @@ export class ReplicaFolder {
     this.links.set(link.peerId, state);
     if (!this.running) return;
     this.scheduler?.addPeer(this.blockPeer(link));
+    // Blocks wanted while nobody was connected, and those no one had before.
     this.retryParked();
+    this.fetchMore();
     void this.pump(state);
   }
 
