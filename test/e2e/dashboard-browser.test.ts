@@ -175,6 +175,8 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
       pageB.setDefaultTimeout(UI_TIMEOUT_MS);
       await pageB.goto(await uiUrl(b));
       const folderB = pageB.locator('[data-testid=folder]', { hasText: 'b-docs' });
+      // An empty folder also reads 100%: wait for the five files to be shown here, then for 100%.
+      await folderB.locator('dd', { hasText: /^5 files/ }).first().waitFor({ timeout: SYNC_WAIT_MS });
       await folderB.locator('[data-testid=folder-progress]', { hasText: '100%' }).waitFor({ timeout: SYNC_WAIT_MS });
       const done = await b.waitForFolder(bDocs, (f) => f.state === 'idle' && f.needFiles === 0 && f.localFiles === 5, { timeoutMs: SYNC_WAIT_MS });
       assert.equal(done.localBytes, (await a.status()).folders.find((f) => f.path === docsDir)?.localBytes);
