@@ -218,8 +218,18 @@ export class BlockStore {
   async revive(hex: string): Promise<boolean> {
     const from = this.pathOf(hex, 'retained');
     const to = this.pathOf(hex, 'live');
+    // Called for every newly referenced block: the common case (nothing
+    // retained) costs one failed rename; the target directory is made only
+    // when there is something to move.
     try {
-      await mkdir(join(to, '..'), { recursive: true, mode: STORE_DIR_MODE });
+      await rename(from, to);
+      return true;
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    if ((await this.sizeOf(hex, 'retained')) === null) return false;
+    await mkdir(join(to, '..'), { recursive: true, mode: STORE_DIR_MODE });
+    try {
       await rename(from, to);
       return true;
     } catch (err) {
