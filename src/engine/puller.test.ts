@@ -239,3 +239,28 @@ test('read-only peer: receives everything, keeps local edits out of the index, r
     await r.close();
   }
 });
+
+test('a directory replaced by a file: children are deleted first, then the file takes its place in the same run', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeDevice('A', keys);
+  const b = await makeDevice('B', keys);
+  const p = makePuller(b, [a]);
+  try {
+    await mkdir(join(a.root, 'thing/sub'), { recursive: true });
+    await writeFile(join(a.root, 'thing/sub/x.txt'), 'x');
+    for (const x of ['thing', 'thing/sub', 'thing/sub/x.txt']) await scanPath(a, x);
+    await sync(a, b, p);
+    await rm(join(a.root, 'thing'), { recursive: true });
+    for (const x of ['thing/sub/x.txt', 'thing/sub']) await scanPath(a, x);
+    await writeFile(join(a.root, 'thing'), 'now a file');
+    await scanPath(a, 'thing');
+    await sync(a, b, p);
+    assert.equal(await readFile(join(b.root, 'thing'), 'utf8'), 'now a file');
+    assert.deepEqual(p.puller.status().failed, []);
+    assert.deepEqual(await snapshotTree(b.root), await snapshotTree(a.root));
+  } finally {
+    await p.stop();
+    await a.close();
+    await b.close();
+  }
+});

@@ -144,6 +144,9 @@ export class Puller {
   private stopped = true;
   private controller = new AbortController();
   private retryTimer: NodeJS.Timeout | null = null;
+  private retryFull = false;
+  /** Why the last pass as a whole failed (cleared by a pass that completes). */
+  private lastRunError: string | null = null;
   private readonly failed = new Map<string, { path: string; error: string; locatorHex: string }>();
   private readonly busy = new Set<string>();
   private needFiles = 0;
@@ -214,7 +217,10 @@ export class Puller {
       state: this.state,
       needFiles: this.needFiles,
       needBytes: this.needBytes,
-      failed: [...this.failed.values()].slice(0, MAX_FAILED_REPORTED).map(({ path, error }) => ({ path, error })),
+      failed: [
+        ...(this.lastRunError !== null ? [{ path: '', error: this.lastRunError }] : []),
+        ...[...this.failed.values()].slice(0, MAX_FAILED_REPORTED).map(({ path, error }) => ({ path, error })),
+      ],
     };
   }
 
@@ -247,7 +253,11 @@ export class Puller {
     if (this.stopped || this.running) return;
     this.running = this.run()
       .catch((err: unknown) => {
-        if (!this.stopped) this.deps.logger?.error({ err: describeError(err) }, 'pull run failed');
+        if (this.stopped) return;
+        this.deps.logger?.error({ err: describeError(err) }, 'pull run failed');
+        // Whatever the run was doing is unknown now: look at everything again later.
+        this.lastRunError = describeError(err);
+        this.armRetry(true);
       })
       .finally(() => {
         this.running = null;
@@ -267,10 +277,16 @@ export class Puller {
     this.deps.onStatus?.(this.status());
   }
 
-  private armRetry(): void {
-    if (this.stopped || this.retryTimer || this.failed.size === 0) return;
+  private armRetry(full = false): void {
+    if (full) this.retryFull = true;
+    if (this.stopped || this.retryTimer || (this.failed.size === 0 && !this.retryFull)) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
+      if (this.retryFull) {
+        this.retryFull = false;
+        this.schedule();
+        return;
+      }
       const locators = [...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex'));
       this.schedule(locators);
     }, this.deps.retryMs ?? PULL_RETRY_MS);
@@ -294,6 +310,7 @@ export class Puller {
       if (this.dirty.size === 0 && !this.fullPass) break;
     }
     // What is left (still dirty after the pass budget) gets a fresh run via kick().
+    this.lastRunError = null;
     this.recountNeeds();
     this.armRetry();
   }
@@ -423,7 +440,17 @@ export class Puller {
       await runLimited(files, PULL_FILES_IN_FLIGHT, one);
       await this.flushRows();
       for (const w of conflicts) await one(w);
-      for (const w of deletes) await one(w);
+      const failedBefore = this.failed.size;
+      let deleted = 0;
+      for (const w of deletes) {
+        await one(w);
+        if (!this.failed.has(w.locatorHex)) deleted++;
+      }
+      // A directory emptied by these deletes may have blocked a file or link
+      // that replaces it: look at what failed once more in the next pass.
+      if (deleted > 0 && failedBefore > 0) {
+        for (const w of [...dirs, ...files, ...conflicts]) if (this.failed.has(w.locatorHex)) again.push(w.locatorHex);
+      }
     } finally {
       await this.flushRows();
     }

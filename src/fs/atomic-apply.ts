@@ -130,7 +130,9 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES') throw err;
+    // ENOENT: the directory itself was removed since (a batched delete of its
+    // last entry, then of the directory): nothing is left to make durable.
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOENT') throw err;
   } finally {
     await fh?.close();
   }

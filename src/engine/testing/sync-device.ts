@@ -20,6 +20,7 @@ import {
 } from '../../crypto/index.js';
 import { openIndex, type Index, type RecordInput } from '../../index/index.js';
 import { bumpVector } from '../../model/version-vector.js';
+import { sameContent } from '../../model/needs.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import type { BlockPeer } from '../block-scheduler.js';
 import type { FileHasher, LocalFolderFs, WalkOptions } from '../local-folder-fs.js';
@@ -86,6 +87,9 @@ export async function scanPath(dev: TestDevice, rel: string): Promise<FileRecord
       blocks.push({ id, hash, size: part.length });
     }
     record = { path: rel, kind: 'file', size: data.length, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o777, blocks, version, deleted: false };
+  }
+  if (existing && sameContent(existing.record, record) && (record.deleted || record.kind === 'symlink' || existing.record.mode === record.mode)) {
+    return existing.record; // unchanged (like LocalFolder: no new version for a touch)
   }
   if (dev.type === 'rw') {
     dev.index.writeLocalFile(dev.folder, { record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 }, recordInput(dev.keys, record));
