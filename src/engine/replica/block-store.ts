@@ -141,9 +141,11 @@ export class BlockStore {
     if (sealed.length > MAX_SEALED_BLOCK_BYTES) {
       throw new SealsyncError('ERR_FRAME_TOO_LARGE', `sealed block exceeds ${MAX_SEALED_BLOCK_BYTES} bytes`);
     }
+    // A block we already hold was verified when stored: the copy offered now is
+    // dropped unread (renamed or copied files cost one stat per block).
+    if (await this.has(hex)) return 'duplicate';
     // `verified`: the caller hashed these exact bytes against `id` a moment ago (the fetcher does).
     if (opts.verified !== true) this.verifyBlock(sealed, id);
-    if (await this.has(hex)) return 'duplicate';
     if (await this.revive(hex)) return 'revived';
     opts.signal?.throwIfAborted();
     await writeAtomically(this.pathOf(hex, 'live'), sealed);
