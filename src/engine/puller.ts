@@ -466,19 +466,26 @@ export class Puller {
   }
 
   private fetchWithBudget = async (ref: BlockRef, _i: number, opts: { signal?: AbortSignal }): Promise<Uint8Array> => {
+    // Held from the request until the block is on disk (releaseBlock), so the
+    // plaintext in memory over all files stays under MAX_PULL_BYTES_IN_FLIGHT.
     await this.budget.take(ref.size);
     try {
       return await this.deps.fetchBlock(ref, opts);
-    } finally {
-      // The block is written right after it resolves; releasing here bounds what is queued.
+    } catch (err) {
       this.budget.give(ref.size);
+      throw err;
     }
+  };
+
+  private releaseBlock = (ref: BlockRef): void => {
+    this.budget.give(ref.size);
   };
 
   private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false): Promise<ApplyResult> {
     return applyRecord(root, record, {
       known,
       fetchBlock: this.fetchWithBudget,
+      onBlockWritten: this.releaseBlock,
       hashBlock: this.deps.hashBlock,
       now: () => new Date(this.now()),
       signal,
@@ -566,6 +573,7 @@ export class Puller {
       const res = await applyRecord(root, resolved, {
         known,
         fetchBlock: this.fetchWithBudget,
+        onBlockWritten: this.releaseBlock,
         hashBlock: this.deps.hashBlock,
         archive: !localLoses, // a losing local file is kept as its conflict copy already
         now: () => new Date(this.now()),

@@ -67,6 +67,11 @@ export interface ApplyOptions {
   /** Clock for archive names. */
   readonly now?: () => Date;
   readonly signal?: AbortSignal;
+  /**
+   * Called once for every block fetchBlock returned, after it was written (or
+   * refused): the caller may then release memory it accounted for the block.
+   */
+  readonly onBlockWritten?: (ref: BlockRef) => void;
   /** Called with plaintext bytes as they are written (fetched or reused). */
   readonly onBytes?: (n: number) => void;
   /**
@@ -243,10 +248,14 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
           const i = todo[next++]!;
           const b = record.blocks[i]!;
           const data = await fetchBlock(b, i, { signal });
-          if (data.byteLength !== b.size) {
-            throw new SealsyncError('ERR_BLOCK_ID', 'block has the wrong size', { path: record.path, index: i });
+          try {
+            if (data.byteLength !== b.size) {
+              throw new SealsyncError('ERR_BLOCK_ID', 'block has the wrong size', { path: record.path, index: i });
+            }
+            await writeAllAt(fh, data, offsets[i]!);
+          } finally {
+            opts.onBlockWritten?.(b);
           }
-          await writeAllAt(fh, data, offsets[i]!);
           written += data.byteLength;
           opts.onBytes?.(data.byteLength);
         }
