@@ -41,9 +41,14 @@ export interface TestDevice {
 
 export async function makeDevice(name: string, keys: FolderKeys): Promise<TestDevice> {
   const root = await mkdtemp(join(tmpdir(), `sealsync-${name}-`));
-  const index = openIndex(':memory:');
+  return openDevice(name, keys, root, ':memory:');
+}
+
+/** A device over an existing root and an index file (reopened across processes in crash tests). */
+export function openDevice(name: string, keys: FolderKeys, root: string, indexPath: string): TestDevice {
+  const index = openIndex(indexPath);
   const type = keys.type === 'rw' ? 'rw' : 'ro';
-  const row = index.addFolder({ path: root, folderId: toHex(keys.folderId), type });
+  const row = index.folderByFolderId(toHex(keys.folderId)) ?? index.addFolder({ path: root, folderId: toHex(keys.folderId), type });
   return {
     name, root, index, folder: row.rowId, keys, type,
     async close() {
