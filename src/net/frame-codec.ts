@@ -9,10 +9,10 @@
  */
 import { SealsyncError } from '../errors.js';
 
-/** Sealed blocks are at most 16 MiB; a block response adds a few header bytes. */
-export const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
+/** Largest sealed block on the wire: a 16 MiB chunk plus its sealing header and tag (with room to spare). */
+export const MAX_SEALED_BLOCK_BYTES = 16 * 1024 * 1024 + 1024;
 /** Largest frame (type byte + payload) either side may send. */
-export const MAX_FRAME_BYTES = MAX_BLOCK_BYTES + 64 * 1024;
+export const MAX_FRAME_BYTES = MAX_SEALED_BLOCK_BYTES + 64 * 1024;
 export const FRAME_HEADER_BYTES = 4;
 
 export interface Frame {

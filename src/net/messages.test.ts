@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import {
   encodeMessage, decodeMessage, FrameType, type Message, MAX_DEVICE_NAME_BYTES, PROTOCOL_VERSION,
-  MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, sanitizeDeviceName, encodeIndexUpdate, indexBodySize,
+  MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, MAX_SEALED_RECORD_BYTES, sanitizeDeviceName, encodeIndexUpdate, indexBodySize,
 } from './messages.js';
 import { ByteWriter } from './byte-codec.js';
+import { MAX_FRAME_BYTES } from './frame-codec.js';
 import { isSealsyncError } from '../errors.js';
 
 const id32 = () => new Uint8Array(randomBytes(32));
@@ -115,11 +116,17 @@ test('index updates: counts, seq order and the inflate limit are enforced', asyn
   await assert.rejects(decodeMessage(FrameType.indexUpdate, head(1).rest(bomb).finish()), isProtocol);
   // sender side refuses oversize batches
   await assert.rejects(
-    encodeIndexUpdate({ folderId: id32(), indexId: '0000000000000000', fromSeq: 0, toSeq: 1, records: [Buffer.alloc(2 * 1024 * 1024)] }),
+    encodeIndexUpdate({ folderId: id32(), indexId: '0000000000000000', fromSeq: 0, toSeq: 1, records: [Buffer.alloc(MAX_SEALED_RECORD_BYTES + 1)] }),
     (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'),
   );
   await assert.rejects(
     encodeIndexUpdate({ folderId: id32(), indexId: 'XYZ', fromSeq: 0, toSeq: 1, records: [] }),
     (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'),
   );
+});
+
+test('the largest sealed record fits an index message, and an index message fits a frame', () => {
+  assert.ok(MAX_SEALED_RECORD_BYTES > 4 * 1024 * 1024, `max record ${MAX_SEALED_RECORD_BYTES}`);
+  assert.ok(4 + 4 + MAX_SEALED_RECORD_BYTES <= MAX_INDEX_MESSAGE_BYTES);
+  assert.ok(MAX_INDEX_MESSAGE_BYTES + 64 < MAX_FRAME_BYTES);
 });

@@ -23,8 +23,12 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw, constants as zlibConstants } from 'node:zlib';
 import { SealsyncError } from '../errors.js';
+import {
+  LOCATOR_BYTES, MAX_VECTOR_ENTRIES, VECTOR_ID_BYTES, MAX_BLOCKS_PER_RECORD, BLOCK_ID_BYTES as RECORD_BLOCK_ID_BYTES,
+  MAX_BODY_BYTES, SIGNATURE_BYTES,
+} from '../crypto/index.js';
 import { ByteReader, ByteWriter, protocolError } from './byte-codec.js';
-import { MAX_BLOCK_BYTES, MAX_FRAME_BYTES } from './frame-codec.js';
+import { MAX_SEALED_BLOCK_BYTES, MAX_FRAME_BYTES } from './frame-codec.js';
 
 export const PROTOCOL_VERSION = 1;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
@@ -37,7 +41,9 @@ export const INDEX_ID_BYTES = 8;
 /** Largest uncompressed IndexUpdate body; it also fits a frame uncompressed. */
 export const MAX_INDEX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_RECORDS_PER_INDEX_MESSAGE = 10_000;
-export const MAX_SEALED_RECORD_BYTES = 1024 * 1024;
+/** The largest sealed record the crypto format allows (every field at its maximum). */
+export const MAX_SEALED_RECORD_BYTES =
+  3 + LOCATOR_BYTES + 2 + MAX_VECTOR_ENTRIES * (VECTOR_ID_BYTES + 8) + 4 + MAX_BLOCKS_PER_RECORD * RECORD_BLOCK_ID_BYTES + 4 + MAX_BODY_BYTES + SIGNATURE_BYTES;
 /** Bodies smaller than this are sent raw: compressing them costs more than it saves. */
 export const INDEX_COMPRESS_MIN_BYTES = 16 * 1024;
 const INDEX_HEADER_BYTES = FOLDER_ID_BYTES + INDEX_ID_BYTES + 8 + 8 + 1;
@@ -221,7 +227,7 @@ export function encodeBlockRequest(m: Omit<BlockRequest, 'type'>): Buffer {
 
 export function encodeBlockResponse(m: Omit<BlockResponse, 'type'>): Buffer {
   if (m.status === 'missing' && m.data.length !== 0) throw new RangeError('a missing block carries no data');
-  if (m.data.length > MAX_BLOCK_BYTES) {
+  if (m.data.length > MAX_SEALED_BLOCK_BYTES) {
     throw new SealsyncError('ERR_FRAME_TOO_LARGE', 'block exceeds the maximum block size');
   }
   return new ByteWriter()
@@ -349,7 +355,7 @@ export function decodeBlockResponse(payload: Uint8Array): BlockResponse {
   const reqId = r.u32();
   const status = r.u8();
   if (status > 1) throw protocolError('BlockResponse: bad status');
-  const data = r.rest(status === 0 ? MAX_BLOCK_BYTES : 0);
+  const data = r.rest(status === 0 ? MAX_SEALED_BLOCK_BYTES : 0);
   r.end();
   return { type: 'blockResponse', reqId, status: status === 0 ? 'ok' : 'missing', data };
 }

@@ -41,7 +41,7 @@ import type { TLSSocket } from 'node:tls';
 import { SealsyncError, isSealsyncError } from '../errors.js';
 import { accessProof, verifyAccessProof, decodeSealedRecord, type SealedRecord } from '../crypto/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { FrameDecoder, MAX_BLOCK_BYTES, MAX_FRAME_BYTES, FRAME_HEADER_BYTES, type Frame } from './frame-codec.js';
+import { FrameDecoder, MAX_SEALED_BLOCK_BYTES, MAX_FRAME_BYTES, FRAME_HEADER_BYTES, type Frame } from './frame-codec.js';
 import {
   PROTOCOL_VERSION, FrameType, decodeMessage, encodeMessageSync, encodeIndexUpdate,
   type CloseReasonName, type IndexUpdate, type IndexAck, type Join, type JoinResult, type BlockRequest,
@@ -356,6 +356,7 @@ export class PeerSession extends EventEmitter {
     await this.requestSlots.acquire(opts);
     try {
       if (!this.isOpen) throw this.closedError();
+      if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
       const reqId = this.allocateReqId();
       const answer = new Promise<Uint8Array | null>((resolve, reject) => {
         const timer = setTimeout(() => expire(new SealsyncError('ERR_TIMEOUT', 'block request timed out')), opts.timeoutMs ?? this.limits.requestTimeoutMs);
@@ -655,7 +656,7 @@ export class PeerSession extends EventEmitter {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'block handler failed; answering missing');
     }
-    if (data && data.length > MAX_BLOCK_BYTES) {
+    if (data && data.length > MAX_SEALED_BLOCK_BYTES) {
       this.log.error({ size: data.length }, 'block larger than the protocol allows; answering missing');
       data = null;
     }
