@@ -11,7 +11,7 @@ import { BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import { Puller } from './puller.js';
 import { diskPeer, exchangeRecords, hashBlock, makeDevice, scanPath, snapshotTree, type TestDevice } from './testing/sync-device.js';
 
-function makePuller(dev: TestDevice, from: TestDevice[], opts: { localChanged?: boolean } = {}) {
+function makePuller(dev: TestDevice, from: TestDevice[], opts: { localChanged?: boolean; isIgnored?: (path: string) => boolean } = {}) {
   const counters = { requests: 0 };
   const scheduler = new BlockScheduler({
     openBlock: (sealed: Uint8Array, ref: BlockRef) => openBlock(dev.keys.contentKey!, sealed, ref),
@@ -25,6 +25,7 @@ function makePuller(dev: TestDevice, from: TestDevice[], opts: { localChanged?: 
     localChanged: opts.localChanged === false ? undefined : async (path) => void (await scanPath(dev, path)),
     onPublished: () => published++,
     logger: silentLogger(), retryMs: 60_000,
+    ...(opts.isIgnored ? { isIgnored: opts.isIgnored } : {}),
   });
   puller.start();
   return {
@@ -258,6 +259,27 @@ test('a directory replaced by a file: children are deleted first, then the file 
     assert.equal(await readFile(join(b.root, 'thing'), 'utf8'), 'now a file');
     assert.deepEqual(p.puller.status().failed, []);
     assert.deepEqual(await snapshotTree(b.root), await snapshotTree(a.root));
+  } finally {
+    await p.stop();
+    await a.close();
+    await b.close();
+  }
+});
+
+test('paths this device ignores are neither written nor deleted', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeDevice('A', keys);
+  const b = await makeDevice('B', keys);
+  const p = makePuller(b, [a], { isIgnored: (path) => path.endsWith('.log') || path === 'cache' || path.startsWith('cache/') });
+  try {
+    await mkdir(join(a.root, 'cache'));
+    await writeFile(join(a.root, 'cache/c.bin'), 'cached');
+    await writeFile(join(a.root, 'app.log'), 'log line');
+    await writeFile(join(a.root, 'kept.txt'), 'kept');
+    for (const x of ['cache', 'cache/c.bin', 'app.log', 'kept.txt']) await scanPath(a, x);
+    await sync(a, b, p);
+    assert.deepEqual(Object.keys(await snapshotTree(b.root)), ['kept.txt']);
+    assert.equal(p.puller.status().needFiles, 0);
   } finally {
     await p.stop();
     await a.close();

@@ -84,6 +84,8 @@ export interface PullerDeps {
   readonly hashBlock: (data: Uint8Array) => Uint8Array;
   /** Rescan one path so a local edit becomes a local version (LocalFolder). */
   readonly localChanged?: (path: string, opts: { signal?: AbortSignal }) => Promise<void>;
+  /** Paths this device ignores (its .sealignore): never written, never deleted here. */
+  readonly isIgnored?: (path: string, isDir: boolean) => boolean;
   /** Called after the puller stored new local records (conflict resolution), so they go out. */
   readonly onPublished?: () => void;
   /** Called whenever state or need counts change. */
@@ -362,6 +364,7 @@ export class Puller {
         if (this.reverting) this.planRevertAddition(lh, work);
         continue;
       }
+      if (this.deps.isIgnored?.(winner.path, winner.kind === 'dir')) continue;
       const local = index.getFile(folder, winner.path);
       let action = needFor(local?.record, winner);
       let losers: FileRecord[] = [];

@@ -91,6 +91,8 @@ export interface SyncFolderOptions {
   readonly localFolder: LocalFolderHooks;
   readonly logger: Logger;
   readonly archiveRetentionDays?: number;
+  /** This device's ignore rules; ignored paths are neither written nor deleted by the puller. */
+  readonly isIgnored?: (path: string, isDir: boolean) => boolean;
   readonly now?: () => number;
   /** Timers, for tests. */
   readonly pullRetryMs?: number;
@@ -159,6 +161,7 @@ export class SyncFolder {
       hashBlock,
       localChanged: (path, o) => this.local.scanNow({ paths: [path], ...(o.signal ? { signal: o.signal } : {}) }),
       onPublished: () => this.wakePumps(),
+      ...(opts.isIgnored ? { isIgnored: opts.isIgnored } : {}),
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
