@@ -1,0 +1,102 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FolderWatcher } from './folder-watcher.js';
+import { IgnoreRules } from './ignore-rules.js';
+
+const base = mkdtempSync(join(tmpdir(), 'sealsync-watch-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+const WAIT_MS = 5000;
+
+/** Collects hint batches; `until` waits (bounded) for a path to show up. */
+function collector(): { batches: string[][]; onChange: (p: string[]) => void; until: (path: string) => Promise<void> } {
+  const batches: string[][] = [];
+  let wake: (() => void) | null = null;
+  return {
+    batches,
+    onChange: (p) => {
+      batches.push(p);
+      wake?.();
+    },
+    until: async (path) => {
+      const deadline = Date.now() + WAIT_MS;
+      while (!batches.some((b) => b.includes(path))) {
+        const left = deadline - Date.now();
+        if (left <= 0) assert.fail(`no hint for ${path} within ${WAIT_MS} ms; got ${JSON.stringify(batches)}`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(left, 100));
+          wake = () => { clearTimeout(t); resolve(); };
+        });
+      }
+    },
+  };
+}
+
+test('create, modify and delete give relative hints within a bounded time', async () => {
+  const root = join(base, 'a');
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  writeFileSync(join(root, 'sub/existing.txt'), 'x');
+  const c = collector();
+  const w = new FolderWatcher(root, { debounceMs: 50, onChange: c.onChange });
+  await w.start();
+  try {
+    writeFileSync(join(root, 'new.txt'), 'hello');
+    await c.until('new.txt');
+    appendFileSync(join(root, 'sub/existing.txt'), 'more');
+    await c.until('sub/existing.txt');
+    unlinkSync(join(root, 'new.txt'));
+    const before = c.batches.length;
+    await c.until('new.txt');
+    assert.ok(c.batches.length > before || c.batches.flat().filter((p) => p === 'new.txt').length >= 1);
+    mkdirSync(join(root, 'sub/dir2'));
+    writeFileSync(join(root, 'sub/dir2/\u00e9.txt'), '1');
+    await c.until('sub/dir2/\u00e9.txt');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('events are debounced into one batch; state dir, temp files and ignored paths give none', async () => {
+  const root = join(base, 'b');
+  mkdirSync(join(root, '.sealsync'), { recursive: true });
+  mkdirSync(join(root, 'node_modules'));
+  const c = collector();
+  const w = new FolderWatcher(root, { debounceMs: 150, onChange: c.onChange, ignore: IgnoreRules.fromText('node_modules/\n', '') });
+  await w.start();
+  try {
+    writeFileSync(join(root, '.sealsync/state'), 'x');
+    writeFileSync(join(root, '.sealsync-tmp-abc'), 'x');
+    writeFileSync(join(root, 'node_modules/dep.js'), 'x');
+    for (let i = 0; i < 20; i++) writeFileSync(join(root, `f${i}`), 'x');
+    await c.until('f19');
+    // Give stragglers one more debounce period, then check.
+    await new Promise((r) => setTimeout(r, 300));
+    const all = c.batches.flat();
+    assert.ok(c.batches.length <= 3, `expected coalesced batches, got ${c.batches.length}`);
+    for (let i = 0; i < 20; i++) assert.ok(all.includes(`f${i}`));
+    assert.ok(!all.some((p) => p.startsWith('.sealsync') || p.startsWith('node_modules')), JSON.stringify(all));
+  } finally {
+    await w.stop();
+  }
+});
+
+test('stop closes the watcher and its timers', async () => {
+  const root = join(base, 'c');
+  mkdirSync(root);
+  // Closed fs.watch handles leave the list on a later loop turn: let earlier tests' handles go first.
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 100));
+  await settle();
+  const before = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
+  const c = collector();
+  const w = new FolderWatcher(root, { debounceMs: 10_000, onChange: c.onChange });
+  await w.start();
+  writeFileSync(join(root, 'pending'), 'x'); // leaves a debounce timer pending
+  await new Promise((r) => setTimeout(r, 200));
+  await w.stop();
+  await settle();
+  const afterStop = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
+  assert.deepEqual(afterStop, before);
+  assert.deepEqual(c.batches, [], 'nothing delivered after stop');
+});
