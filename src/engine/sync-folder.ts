@@ -33,18 +33,20 @@ import {
   folderIdText,
   openBlock,
   openRecord,
-  sealBlock,
   type FolderKeys,
 } from '../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../fs/archive.js';
 import { cleanStaleTemps } from '../fs/atomic-apply.js';
+import { readAndSealBlock } from '../fs/block-reader.js';
+import { resolveSafe } from '../fs/safe-fs.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { BlockRef } from '../model/types.js';
-import { BlockAvailability, BlockScheduler, DiskBlockSource, readLocalRange } from './block-scheduler.js';
+import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from './folder-status.js';
 import { Puller, type PullerStatus } from './puller.js';
+import type { IncomingIndex, ReplicaLink } from './replica/replica-folder.js';
 
 /** Largest index message body we send (below the wire limit). */
 export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -57,20 +59,9 @@ export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
 /** Records opened between two yields to the event loop (verify + decrypt ≈ 60 µs each). */
 const RECORDS_PER_SLICE = 256;
 
-/** One joined peer, as the folder needs it (the same shape as ReplicaLink). */
-export interface SyncLink {
-  readonly peerId: string;
-  sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
-  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
-  penalize(reason: string): void;
-}
-
-export interface IncomingIndex {
-  readonly indexId: string;
-  readonly fromSeq: number;
-  readonly toSeq: number;
-  readonly records: readonly Uint8Array[];
-}
+/** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
+export type SyncLink = ReplicaLink;
+export type { IncomingIndex };
 
 /** What SyncFolder needs of LocalFolder (the real class satisfies it). */
 export interface LocalFolderHooks {
@@ -340,12 +331,14 @@ export class SyncFolder {
     if (!this.running) return null;
     const loc = this.index.findBlockById(blockId);
     if (!loc || loc.folderRowId !== this.folder) return null;
-    opts.signal?.throwIfAborted();
-    const plain = await readLocalRange(this.path, loc.path, loc.offset, loc.size);
-    if (plain === null) return null;
-    const s = sealBlock(this.keys.contentKey!, plain);
-    // The file may have changed since it was scanned: serve only the block asked for.
-    return Buffer.compare(Buffer.from(s.id), Buffer.from(blockId)) === 0 ? s.sealed : null;
+    try {
+      const abs = await resolveSafe(this.path, loc.path);
+      // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
+      return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, { id: blockId, hash: loc.hash }, opts);
+    } catch (err) {
+      if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
+      return null;
+    }
   }
 
   // ---- internals -------------------------------------------------------------------
