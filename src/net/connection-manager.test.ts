@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
+import { MemoryDirectory, randomFolder, testIdentity, waitUntil } from './testing/fixtures.js';
+import { isSealsyncError } from '../errors.js';
+import type { PeerSession } from './session.js';
+
+const FAST = { backoffMinMs: 30, backoffMaxMs: 200, dialTimeoutMs: 2000 };
+
+async function manager(name: string, extra: Partial<ConnectionManagerOptions> = {}): Promise<ConnectionManager> {
+  return new ConnectionManager({
+    identity: await testIdentity(name),
+    localName: name,
+    directory: new MemoryDirectory(),
+    listen: '127.0.0.1:0',
+    ...FAST,
+    ...extra,
+  });
+}
+
+function handleCount(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout').length;
+}
+
+test('a dialler connects, both sides see one session, folders join, status reports it', async () => {
+  const f = randomFolder();
+  const a = await manager('alpha', { directory: new MemoryDirectory([f]) });
+  await a.start();
+  const [addrA] = a.listenAddresses();
+  assert.match(addrA as string, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  const b = await manager('beta', { directory: new MemoryDirectory([f]), addresses: [addrA as string] });
+  const joinedOnB = new Promise<void>((resolve) => b.on('session', (s: PeerSession) => s.once('joined', () => resolve())));
+  await b.start();
+  await joinedOnB;
+  await waitUntil(() => a.sessions().length === 1 && (a.sessions()[0]?.joinedFolders().length ?? 0) === 1, 3000, 'A to see the joined session');
+  const [sa] = a.sessions();
+  const [sb] = b.sessions();
+  assert.equal(sa?.remoteDeviceId, (await testIdentity('beta')).deviceId);
+  assert.equal(sb?.remoteDeviceId, (await testIdentity('alpha')).deviceId);
+  const rows = b.peerStatus();
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]?.connected, true);
+  assert.equal(rows[0]?.name, 'alpha');
+  assert.equal(rows[0]?.address, addrA);
+  assert.ok((rows[0]?.outBytes ?? 0) > 0 && (rows[0]?.inBytes ?? 0) > 0);
+  await b.stop();
+  await waitUntil(() => a.sessions().length === 0, 3000, 'A to notice B left');
+  const rowsA = a.peerStatus();
+  assert.deepEqual(rowsA, []); // A has no address for B, and B is gone
+  await a.stop();
+});
+
+test('simultaneous dials are deduplicated to the same single connection on both sides', async () => {
+  const a = await manager('alpha');
+  const b = await manager('beta');
+  await a.start();
+  await b.start();
+  a.setAddresses([b.listenAddresses()[0] as string]);
+  b.setAddresses([a.listenAddresses()[0] as string]);
+  let closedA = 0;
+  a.on('session-closed', () => closedA++);
+  await waitUntil(() => a.sessions().length === 1 && b.sessions().length === 1, 3000, 'sessions');
+  // Let any second connection arrive and be resolved, then check stability.
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(a.sessions().length, 1);
+  assert.equal(b.sessions().length, 1);
+  const [sa] = a.sessions();
+  const [sb] = b.sessions();
+  assert.notEqual(sa?.direction, sb?.direction, 'both sides kept the same connection');
+  const aId = (await testIdentity('alpha')).deviceId;
+  const bId = (await testIdentity('beta')).deviceId;
+  const smallerIsA = aId < bId;
+  assert.equal(sa?.direction, smallerIsA ? 'outgoing' : 'incoming', 'kept the one dialled by the smaller id');
+  assert.equal(closedA, 0, 'the kept session never flapped');
+  await Promise.all([a.stop(), b.stop()]);
+});
+
+test('never connects to itself', async () => {
+  const a = await manager('alpha');
+  await a.start();
+  a.setAddresses([a.listenAddresses()[0] as string]);
+  await waitUntil(() => (a.peerStatus()[0]?.lastError ?? '').includes('this device'), 3000, 'self detection');
+  assert.equal(a.sessions().length, 0);
+  assert.equal(a.peerStatus()[0]?.id, (await testIdentity('alpha')).deviceId);
+  await a.stop();
+});
+
+test('redials with backoff after the peer goes away and comes back on the same port', async () => {
+  const a1 = await manager('alpha');
+  await a1.start();
+  const addr = a1.listenAddresses()[0] as string;
+  const port = Number(addr.split(':').pop());
+  const b = await manager('beta', { listen: null, addresses: [addr] });
+  const sessions: PeerSession[] = [];
+  b.on('session', (s: PeerSession) => sessions.push(s));
+  await b.start();
+  await waitUntil(() => b.sessions().length === 1, 3000, 'first connection');
+  await a1.stop();
+  await waitUntil(() => b.sessions().length === 0, 3000, 'B to notice');
+  // While A is down, dials fail and are retried.
+  await waitUntil(() => (b.peerStatus()[0]?.lastError ?? '') !== '', 3000, 'a failed redial');
+  assert.equal(b.peerStatus()[0]?.connected, false);
+  const a2 = await manager('alpha', { listen: `127.0.0.1:${port}` });
+  await a2.start();
+  await waitUntil(() => b.sessions().length === 1, 5000, 'reconnection');
+  assert.equal(sessions.length, 2);
+  assert.ok((b.peerStatus()[0]?.inBytes ?? 0) > sessions[1]!.stats().inBytes, 'byte counters survive reconnects');
+  await Promise.all([a2.stop(), b.stop()]);
+});
+
+test('a pinned device id refuses an impostor at that address', async () => {
+  const a = await manager('alpha');
+  await a.start();
+  const other = (await testIdentity('other')).deviceId;
+  const b = await manager('beta', { listen: null, addresses: [{ address: a.listenAddresses()[0] as string, deviceId: other }] });
+  await b.start();
+  await waitUntil(() => (b.peerStatus()[0]?.lastError ?? '') !== '', 3000, 'refusal');
+  assert.match(b.peerStatus()[0]?.lastError ?? '', /not the expected device/);
+  assert.equal(b.sessions().length, 0);
+  await Promise.all([a.stop(), b.stop()]);
+});
+
+test('bad addresses are ERR_ADDRESS and change nothing; stop leaves no handles', async () => {
+  const before = handleCount();
+  const a = await manager('alpha', { addresses: ['tcp://127.0.0.1:9'] });
+  assert.throws(() => a.setAddresses(['tcp://127.0.0.1:1', 'nonsense']), (e) => isSealsyncError(e, 'ERR_ADDRESS'));
+  assert.deepEqual(a.addresses(), ['tcp://127.0.0.1:9']);
+  await a.start();
+  await new Promise((r) => setTimeout(r, 100));
+  await a.stop();
+  await waitUntil(() => handleCount() <= before, 2000, 'handles released');
+});

@@ -1,0 +1,390 @@
+/**
+ * The ConnectionManager owns this device's side of the network: the listener
+ * for incoming peers, a dialler for every known address, and at most one
+ * PeerSession per remote device.
+ *
+ * How this works
+ * --------------
+ * Dialling: each known address (`tcp://HOST:PORT`, changeable at runtime) has
+ * a target with its own backoff. A target is dialled at once when added, and
+ * again after a failure (1 s → 60 s, doubling, with jitter) or after its
+ * session closes. A target whose device is already connected (through another
+ * address or an incoming connection) is not dialled; it is rescheduled when
+ * that session closes. A target that turns out to be this device is retried
+ * only at the slowest rate (an address can be reassigned).
+ *
+ * Dedupe: when two devices dial each other at the same time, both end up with
+ * two sessions. Both keep the one dialled by the device with the smaller id
+ * (each side computes the same answer without talking) and close the other
+ * with Close(duplicate).
+ *
+ * Lifecycle: 'session' fires when a session is registered, before it is
+ * started, so listeners attached in the handler see every 'joined' and
+ * 'index' event; 'session-closed' fires when a registered session ends.
+ * stop() aborts dials and handshakes, closes every session and the listener,
+ * and clears every timer.
+ */
+import { EventEmitter } from 'node:events';
+import { SealsyncError, describeError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS } from './backoff.js';
+import { normalizePeerAddress } from './peer-address.js';
+import { PeerSession, type FolderDirectory, type PeerSessionOptions } from './session.js';
+import { SyncListener, dial, type DeviceCredentials, type SecureConnection } from './transport.js';
+
+/** A session that lasted this long resets its target's backoff when it ends. */
+export const STABLE_SESSION_MS = 10_000;
+/** Bound on simultaneous incoming handshakes (a slow-loris guard on top of the TLS timeout). */
+export const MAX_PENDING_HANDSHAKES = 64;
+export const MAX_PEER_ADDRESSES = 1024;
+
+export interface PeerTarget {
+  address: string;
+  /** Pin: refuse any other device at this address. */
+  deviceId?: string;
+}
+
+export interface PeerStatus {
+  /** Device id; '' for an address never reached. */
+  id: string;
+  name: string;
+  address: string;
+  connected: boolean;
+  inBytes: number;
+  outBytes: number;
+  inRate: number;
+  outRate: number;
+  /** Last dial error for an address that is not connected. */
+  lastError?: string;
+}
+
+export interface ConnectionManagerOptions {
+  identity: DeviceCredentials;
+  localName: string;
+  directory: FolderDirectory;
+  /** `HOST:PORT` to listen on (port 0 picks one); null or absent = do not listen. */
+  listen?: string | null;
+  addresses?: readonly (string | PeerTarget)[];
+  logger?: Logger;
+  /** Passed to every PeerSession (limits, rate limits, clock). */
+  session?: Partial<Omit<PeerSessionOptions, 'directory' | 'localName'>>;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  dialTimeoutMs?: number;
+  random?: () => number;
+}
+
+interface DialTarget {
+  address: string;
+  pinnedId: string | undefined;
+  learnedId: string | undefined;
+  lastName: string;
+  backoff: Backoff;
+  timer: NodeJS.Timeout | null;
+  abort: AbortController | null;
+  lastError: string | undefined;
+  isSelf: boolean;
+}
+
+interface Totals {
+  inBytes: number;
+  outBytes: number;
+  name: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export declare interface ConnectionManager {
+  on(event: 'session', listener: (session: PeerSession) => void): this;
+  on(event: 'session-closed', listener: (session: PeerSession, err?: SealsyncError) => void): this;
+  on(event: string, listener: (...args: never[]) => void): this;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class ConnectionManager extends EventEmitter {
+  private readonly log: Logger;
+  private readonly targets = new Map<string, DialTarget>();
+  private readonly bySession = new Map<string, PeerSession>();
+  private readonly startedAt = new WeakMap<PeerSession, number>();
+  /** Bytes of sessions that have ended, so counters survive reconnects. */
+  private readonly totals = new Map<string, Totals>();
+  private readonly handshakes = new Set<AbortController>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private listener: SyncListener | null = null;
+  private running = false;
+
+  constructor(private readonly opts: ConnectionManagerOptions) {
+    super();
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'net' });
+    this.setAddresses(opts.addresses ?? []);
+  }
+
+  get localDeviceId(): string {
+    return this.opts.identity.deviceId;
+  }
+
+  async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.running) return;
+    if (this.opts.listen) {
+      const listener = new SyncListener({
+        listen: this.opts.listen,
+        identity: this.opts.identity,
+        logger: this.log,
+        onConnection: (conn) => this.onIncoming(conn),
+      });
+      await listener.start(opts);
+      this.listener = listener;
+    }
+    this.running = true;
+    for (const t of this.targets.values()) this.schedule(t, 0);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running && !this.listener) return;
+    this.running = false;
+    for (const t of this.targets.values()) this.cancel(t);
+    for (const a of this.handshakes) a.abort();
+    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.bySession.values()].map((s) => s.close('shutdown')));
+    await this.listener?.stop();
+    this.listener = null;
+  }
+
+  /** The real bound listen addresses (`tcp://host:port`). */
+  listenAddresses(): string[] {
+    return this.listener?.addresses() ?? [];
+  }
+
+  /**
+   * Replaces the list of addresses to dial. Every entry is validated first
+   * (ERR_ADDRESS), so a bad entry changes nothing. Sessions stay up: removing
+   * an address only stops redialling it.
+   */
+  setAddresses(list: readonly (string | PeerTarget)[]): void {
+    if (list.length > MAX_PEER_ADDRESSES) throw new SealsyncError('ERR_ADDRESS', `at most ${MAX_PEER_ADDRESSES} peer addresses`);
+    const wanted = new Map<string, string | undefined>();
+    for (const entry of list) {
+      const t = typeof entry === 'string' ? { address: entry } : entry;
+      wanted.set(normalizePeerAddress(t.address), t.deviceId);
+    }
+    for (const [address, t] of this.targets) {
+      if (!wanted.has(address) || wanted.get(address) !== t.pinnedId) {
+        this.cancel(t);
+        this.targets.delete(address);
+      }
+    }
+    for (const [address, pinnedId] of wanted) {
+      if (this.targets.has(address)) continue;
+      const t: DialTarget = {
+        address,
+        pinnedId,
+        learnedId: pinnedId,
+        lastName: '',
+        backoff: new Backoff(this.opts.backoffMinMs ?? BACKOFF_MIN_MS, this.opts.backoffMaxMs ?? BACKOFF_MAX_MS, this.opts.random),
+        timer: null,
+        abort: null,
+        lastError: undefined,
+        isSelf: false,
+      };
+      this.targets.set(address, t);
+      if (this.running) this.schedule(t, 0);
+    }
+  }
+
+  addresses(): string[] {
+    return [...this.targets.keys()];
+  }
+
+  sessions(): PeerSession[] {
+    return [...this.bySession.values()];
+  }
+
+  session(deviceId: string): PeerSession | undefined {
+    return this.bySession.get(deviceId);
+  }
+
+  /** Tell every session that this device's folder list changed (join new, leave removed). */
+  refreshFolders(): void {
+    for (const s of this.bySession.values()) s.refreshFolders();
+  }
+
+  /** Closes the session with a device (it may reconnect later if an address points to it). */
+  async disconnect(deviceId: string): Promise<void> {
+    await this.bySession.get(deviceId)?.close('normal');
+  }
+
+  peerStatus(): PeerStatus[] {
+    const rows: PeerStatus[] = [];
+    const seen = new Set<string>();
+    for (const [id, s] of this.bySession) {
+      const st = s.stats();
+      const past = this.totals.get(id);
+      seen.add(id);
+      rows.push({
+        id,
+        name: s.remoteName,
+        address: s.address,
+        connected: true,
+        inBytes: st.inBytes + (past?.inBytes ?? 0),
+        outBytes: st.outBytes + (past?.outBytes ?? 0),
+        inRate: st.inRate,
+        outRate: st.outRate,
+      });
+    }
+    for (const t of this.targets.values()) {
+      const id = t.learnedId ?? '';
+      if (id && seen.has(id)) continue;
+      if (id) seen.add(id);
+      const past = id ? this.totals.get(id) : undefined;
+      const row: PeerStatus = {
+        id,
+        name: past?.name ?? t.lastName,
+        address: t.address,
+        connected: false,
+        inBytes: past?.inBytes ?? 0,
+        outBytes: past?.outBytes ?? 0,
+        inRate: 0,
+        outRate: 0,
+      };
+      if (t.lastError) row.lastError = t.lastError;
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  // -------------------------------------------------------------------------
+  // dialling
+
+  private schedule(t: DialTarget, delayMs: number): void {
+    if (!this.running || this.targets.get(t.address) !== t || t.timer || t.abort) return;
+    t.timer = setTimeout(() => {
+      t.timer = null;
+      this.track(this.attempt(t));
+    }, delayMs);
+  }
+
+  private cancel(t: DialTarget): void {
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = null;
+    t.abort?.abort();
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async attempt(t: DialTarget): Promise<void> {
+    if (!this.running || this.targets.get(t.address) !== t) return;
+    // Already connected to the device behind this address: wait for that session to end.
+    if (t.learnedId && this.bySession.has(t.learnedId)) return;
+    const abort = new AbortController();
+    t.abort = abort;
+    try {
+      const conn = await dial(t.address, {
+        identity: this.opts.identity,
+        expectedDeviceId: t.pinnedId,
+        signal: abort.signal,
+        timeoutMs: this.opts.dialTimeoutMs,
+      });
+      t.learnedId = conn.remoteDeviceId;
+      if (conn.remoteDeviceId === this.localDeviceId) {
+        conn.socket.destroy();
+        t.isSelf = true;
+        throw new SealsyncError('ERR_ADDRESS', 'this address is this device');
+      }
+      const session = await PeerSession.open(conn, this.sessionOptions(), abort.signal);
+      t.lastName = session.remoteName;
+      t.lastError = undefined;
+      t.abort = null;
+      this.adopt(session);
+    } catch (err) {
+      t.abort = null;
+      if (!this.running || abort.signal.aborted) return;
+      t.lastError = describeError(err);
+      const delay = t.isSelf ? (this.opts.backoffMaxMs ?? BACKOFF_MAX_MS) : t.backoff.next();
+      this.log.debug({ address: t.address, err: t.lastError, retryMs: delay }, 'dial failed');
+      this.schedule(t, delay);
+    }
+  }
+
+  private sessionOptions(): PeerSessionOptions {
+    return { ...this.opts.session, localName: this.opts.localName, directory: this.opts.directory, logger: this.log };
+  }
+
+  // -------------------------------------------------------------------------
+  // incoming
+
+  private onIncoming(conn: SecureConnection): void {
+    if (!this.running || this.handshakes.size >= MAX_PENDING_HANDSHAKES || conn.remoteDeviceId === this.localDeviceId) {
+      conn.socket.destroy();
+      return;
+    }
+    const abort = new AbortController();
+    this.handshakes.add(abort);
+    this.track(
+      PeerSession.open(conn, this.sessionOptions(), abort.signal)
+        .then((s) => (this.running ? this.adopt(s) : void s.close('shutdown')))
+        .catch((err) => this.log.debug({ address: conn.address, err: describeError(err) }, 'incoming handshake failed'))
+        .finally(() => this.handshakes.delete(abort)),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // sessions
+
+  /** True when `s` is the connection both sides keep: the one dialled by the smaller device id. */
+  private preferred(s: PeerSession): boolean {
+    const dialler = s.direction === 'outgoing' ? this.localDeviceId : s.remoteDeviceId;
+    const smaller = this.localDeviceId < s.remoteDeviceId ? this.localDeviceId : s.remoteDeviceId;
+    return dialler === smaller;
+  }
+
+  private adopt(s: PeerSession): void {
+    const id = s.remoteDeviceId;
+    const existing = this.bySession.get(id);
+    if (existing) {
+      if (this.preferred(s) && !this.preferred(existing)) {
+        this.log.debug({ peer: id.slice(0, 16) }, 'duplicate connection: keeping the new one');
+        void existing.close('duplicate');
+        this.forget(existing);
+      } else {
+        this.log.debug({ peer: id.slice(0, 16) }, 'duplicate connection: keeping the existing one');
+        void s.close('duplicate');
+        return;
+      }
+    }
+    this.bySession.set(id, s);
+    this.startedAt.set(s, Date.now());
+    for (const t of this.targets.values()) {
+      if (t.address === s.address && s.direction === 'outgoing') t.learnedId = id;
+    }
+    s.once('closed', (err?: SealsyncError) => {
+      const mine = this.bySession.get(id) === s;
+      this.forget(s);
+      if (mine) this.emit('session-closed', s, err);
+      this.redialDevice(id, s);
+    });
+    this.emit('session', s);
+    s.start();
+  }
+
+  /** Unregisters a session and banks its byte counters. */
+  private forget(s: PeerSession): void {
+    const id = s.remoteDeviceId;
+    if (this.bySession.get(id) !== s) return;
+    this.bySession.delete(id);
+    const st = s.stats();
+    const past = this.totals.get(id) ?? { inBytes: 0, outBytes: 0, name: '' };
+    this.totals.set(id, { inBytes: past.inBytes + st.inBytes, outBytes: past.outBytes + st.outBytes, name: s.remoteName || past.name });
+  }
+
+  private redialDevice(id: string, ended: PeerSession): void {
+    if (!this.running || this.bySession.has(id)) return;
+    const lasted = Date.now() - (this.startedAt.get(ended) ?? Date.now());
+    for (const t of this.targets.values()) {
+      if (t.learnedId !== id) continue;
+      if (lasted >= STABLE_SESSION_MS) t.backoff.reset();
+      this.schedule(t, t.backoff.next());
+    }
+  }
+}
