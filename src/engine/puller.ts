@@ -434,7 +434,8 @@ export class Puller {
         this.failed.set(w.locatorHex, { path, error: describeError(err), locatorHex: w.locatorHex });
         this.deps.logger?.warn({ path, err: describeError(err) }, 'pull failed');
       } finally {
-        this.busy.delete(path);
+        // A path whose row is still pending stays busy until flushRows() records it.
+        if (!this.pendingRows.some((r) => r.record.path === path)) this.busy.delete(path);
       }
     };
     try {
@@ -508,11 +509,15 @@ export class Puller {
     const dirs = [...this.dirsToSync];
     this.pendingRows = [];
     this.dirsToSync = new Set();
-    for (const d of dirs) await fsyncDir(d);
     const { index, folder } = this.deps;
-    index.transaction(() => {
-      for (const r of rows) index.writeLocalFile(folder, r);
-    });
+    try {
+      for (const d of dirs) await fsyncDir(d);
+      index.transaction(() => {
+        for (const r of rows) index.writeLocalFile(folder, r);
+      });
+    } finally {
+      for (const r of rows) this.busy.delete(r.record.path);
+    }
   }
 
   /** fetch or delete; returns true if the path must be examined again. */
