@@ -297,7 +297,8 @@ export class Puller {
 
   private async run(): Promise<void> {
     const signal = this.controller.signal;
-    for (let pass = 0; pass < MAX_PASSES_PER_RUN && !this.stopped; pass++) {
+    let pass = 0;
+    for (; pass < MAX_PASSES_PER_RUN && !this.stopped; pass++) {
       const full = this.fullPass;
       const locators = full ? this.allLocators() : [...this.dirty];
       this.fullPass = false;
@@ -311,7 +312,14 @@ export class Puller {
       for (const l of again) this.dirty.add(l);
       if (this.dirty.size === 0 && !this.fullPass) break;
     }
-    // What is left (still dirty after the pass budget) gets a fresh run via kick().
+    if (pass === MAX_PASSES_PER_RUN && this.dirty.size > 0) {
+      // Paths that keep changing under us (a file being written continuously):
+      // leave them to the retry timer instead of spinning.
+      for (const lh of this.dirty) {
+        if (!this.failed.has(lh)) this.failed.set(lh, { path: '', error: 'still changing locally', locatorHex: lh });
+      }
+      this.dirty = new Set();
+    }
     this.lastRunError = null;
     this.recountNeeds();
     this.armRetry();
