@@ -53,6 +53,8 @@ export const MAX_PULL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 export const PULL_RETRY_MS = 10_000;
 /** Passes per run before yielding; work left over is picked up by the retry timer. */
 export const MAX_PASSES_PER_RUN = 8;
+/** Paths planned between two yields to the event loop (opening a record costs ~60 µs). */
+const PLAN_SLICE = 256;
 /** Records read per page when the whole folder is examined. */
 const RECORDS_PAGE = 1000;
 /** Records opened on receipt kept for the next pass (saves a second signature check). */
@@ -162,6 +164,8 @@ export class Puller {
   private readonly now: () => number;
   /** locator hex | version key → the record, as opened (verified) on receipt. */
   private opened = new Map<string, FileRecord>();
+  /** During revert: locator hex → local path, for local additions that have no record. */
+  private readonly revertPaths = new Map<string, string>();
 
   constructor(private readonly deps: PullerDeps) {
     if (deps.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder has no files to pull');
@@ -304,7 +308,7 @@ export class Puller {
       this.fullPass = false;
       this.dirty = new Set();
       if (locators.length === 0) break;
-      const work = this.plan(locators);
+      const work = await this.plan(locators, signal);
       this.updateNeeds(work);
       if (work.length === 0) break;
       this.setState('syncing');
@@ -334,9 +338,14 @@ export class Puller {
       if (page.length < RECORDS_PAGE) break;
       since = page[page.length - 1]!.seq;
     }
+    this.revertPaths.clear();
     if (this.reverting) {
       // Local additions have no record at all: they must go too.
-      for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) out.add(hex(locatorFor(this.deps.keys, path)));
+      for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) {
+        const lh = hex(locatorFor(this.deps.keys, path));
+        this.revertPaths.set(lh, path);
+        out.add(lh);
+      }
     }
     return [...out];
   }
@@ -361,11 +370,16 @@ export class Puller {
     return out;
   }
 
-  /** What to do for each dirty path. */
-  private plan(locatorHexes: readonly string[]): PathWork[] {
+  /** What to do for each dirty path. Yields to the event loop every PLAN_SLICE paths. */
+  private async plan(locatorHexes: readonly string[], signal: AbortSignal): Promise<PathWork[]> {
     const work: PathWork[] = [];
     const { index, folder, type } = this.deps;
+    let n = 0;
     for (const lh of locatorHexes) {
+      if (++n % PLAN_SLICE === 0) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (signal.aborted) return [];
+      }
       const versions = this.openVersions(index.currentRecords(folder, Buffer.from(lh, 'hex')));
       const winner = pickWinner(versions);
       if (winner === undefined) {
@@ -394,15 +408,12 @@ export class Puller {
   }
 
   private planRevertAddition(lh: string, work: PathWork[]): void {
-    // Find the local file whose locator this is (revert only; bounded by the folder size).
-    for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) {
-      if (hex(locatorFor(this.deps.keys, path)) !== lh) continue;
-      const local = this.deps.index.getFile(this.deps.folder, path);
-      if (!local || local.record.deleted) return;
-      const tomb: FileRecord = { ...local.record, deleted: true, blocks: [], size: 0 };
-      work.push({ locatorHex: lh, local, winner: tomb, versions: [], losers: [], action: 'delete' });
-      return;
-    }
+    const path = this.revertPaths.get(lh);
+    if (path === undefined) return;
+    const local = this.deps.index.getFile(this.deps.folder, path);
+    if (!local || local.record.deleted) return;
+    const tomb: FileRecord = { ...local.record, deleted: true, blocks: [], size: 0 };
+    work.push({ locatorHex: lh, local, winner: tomb, versions: [], losers: [], action: 'delete' });
   }
 
   private updateNeeds(work: readonly PathWork[]): void {
