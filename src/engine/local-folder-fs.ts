@@ -10,17 +10,26 @@ export interface IgnoreMatcher {
   ignores(relPath: string, isDir: boolean): boolean;
 }
 
+/** A path the walker did not report, and why (src/fs/walk.ts). */
+export interface SkipNotice {
+  readonly path: string;
+  /** 'unreadable': the path and its subtree were not read, so absence there is not a deletion. */
+  readonly reason: 'unreadable' | 'special' | 'case-collision' | 'invalid-name';
+  readonly detail?: string;
+}
+
 export interface WalkOptions {
   readonly ignore: IgnoreMatcher;
   readonly signal?: AbortSignal;
-  /** Called for a path the walker could not read (skipped, with its children). */
-  readonly onSkip?: (relPath: string, err: unknown) => void;
+  readonly onSkip?: (notice: SkipNotice) => void;
 }
 
 export interface HashResult {
   readonly blocks: readonly BlockRef[];
   readonly size: number;
   readonly mtimeMs: number;
+  /** Inode the content was read from, when the hasher reports it. */
+  readonly ino?: number;
   /** The file changed while it was read: the result mixes old and new data. */
   readonly changed: boolean;
 }

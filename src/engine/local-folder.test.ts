@@ -44,7 +44,7 @@ function fakeFs(watchers: { onChange: (p: string[]) => void }[] = []): LocalFold
         try {
           yield* walk(root, opts, p);
         } catch (err) {
-          opts.onSkip?.(p, err);
+          opts.onSkip?.({ path: p, reason: 'unreadable', detail: String(err) });
         }
       } else if (st.isSymbolicLink()) yield { ...base, kind: 'symlink', symlinkTarget: await readlink(join(root, p)) };
       else if (st.isFile()) yield { ...base, kind: 'file' };

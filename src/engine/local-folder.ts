@@ -51,7 +51,7 @@ import {
 import type { FolderState, FolderStatus, ScanProgress } from './folder-status.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
-import type { FileHasher, IgnoreMatcher, LocalFolderFs, Watcher } from './local-folder-fs.js';
+import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
 export const MAX_HASH_RETRIES = 3;
@@ -379,7 +379,7 @@ export class LocalFolder extends EventEmitter {
     const known = this.index.loadFileStats(this.folder);
     const seen = new Set<string>();
     const skipped: string[] = [];
-    await this.scanEntries(this.fs.walk(this.root, { ignore, signal, onSkip: (p, err) => this.onSkip(p, err, skipped) }), '', known, seen, signal);
+    await this.scanEntries(this.fs.walk(this.root, { ignore, signal, onSkip: (n) => this.onSkip(n, '', skipped) }), '', known, seen, signal);
     this.tombstoneMissing(known, seen, skipped, ignore);
   }
 
@@ -404,7 +404,7 @@ export class LocalFolder extends EventEmitter {
           await this.scanEntries(one(), '', known, seen, signal);
           if (entry.kind === 'dir') {
             const sub: IgnoreMatcher = { ignores: (p, isDir) => ignore.ignores(`${rel}/${p}`, isDir) };
-            const walk = this.fs.walk(join(this.root, rel), { ignore: sub, signal, onSkip: (p, err) => this.onSkip(`${rel}/${p}`, err, skipped) });
+            const walk = this.fs.walk(join(this.root, rel), { ignore: sub, signal, onSkip: (n) => this.onSkip(n, rel, skipped) });
             await this.scanEntries(walk, rel, known, seen, signal);
           }
         }
@@ -426,8 +426,9 @@ export class LocalFolder extends EventEmitter {
     try {
       for await (const raw of entries) {
         signal.throwIfAborted();
-        const diskPath = prefix ? `${prefix}/${raw.path}` : raw.path;
-        const path = normalizePath(diskPath);
+        const onDisk = raw.diskPath ?? raw.path;
+        const diskPath = prefix ? `${prefix}/${onDisk}` : onDisk;
+        const path = normalizePath(prefix ? `${prefix}/${raw.path}` : raw.path);
         if (isInternalPath(path)) continue;
         if (!isSafeRelativePath(path)) {
           // Names we cannot sync safely (backslash, control characters, too long) stay local.
@@ -437,7 +438,7 @@ export class LocalFolder extends EventEmitter {
         seen.add(path);
         if (this.run) this.run.files++;
         this.maybeProgress();
-        const entry: ScanEntry = { ...raw, path };
+        const entry: ScanEntry = { ...raw, path, diskPath };
         if (isUnchanged(known.get(path), entry)) continue;
         if (entry.kind !== 'file') {
           this.recordChange(recordForEntry(entry, []), entry);
@@ -468,8 +469,8 @@ export class LocalFolder extends EventEmitter {
       }
       if (res.changed) continue;
       if (this.run) this.run.bytes += res.size;
-      const record = recordForEntry({ ...entry, size: res.size, mtimeMs: res.mtimeMs }, [], res.blocks);
-      this.recordChange(record, { ...entry, size: res.size, mtimeMs: res.mtimeMs });
+      const read: ScanEntry = { ...entry, size: res.size, mtimeMs: res.mtimeMs, ino: res.ino ?? entry.ino };
+      this.recordChange(recordForEntry(read, [], res.blocks), read);
       return;
     }
     this.log.info({ path: entry.path }, 'file kept changing while hashed; will retry on the next scan');
@@ -487,10 +488,17 @@ export class LocalFolder extends EventEmitter {
     }
   }
 
-  private onSkip(path: string, err: unknown, skipped: string[]): void {
-    const rel = normalizePath(path);
-    skipped.push(rel);
-    this.noteUnreadable(rel, describeError(err));
+  private onSkip(notice: SkipNotice, prefix: string, skipped: string[]): void {
+    const rel = normalizePath(prefix ? `${prefix}/${notice.path}` : notice.path);
+    const reason = notice.detail ? `${notice.reason}: ${notice.detail}` : notice.reason;
+    if (notice.reason === 'case-collision') {
+      // Both names are still indexed; only case-insensitive peers will have trouble.
+      this.log.info({ path: rel }, 'names differ only in case');
+      return;
+    }
+    // Not read: what the index holds below it must not turn into deletions.
+    if (notice.reason === 'unreadable') skipped.push(rel);
+    this.noteUnreadable(rel, reason);
   }
 
   private noteUnreadable(path: string, reason: string): void {

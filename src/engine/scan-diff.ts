@@ -18,6 +18,8 @@ export interface ScanEntry {
   readonly ino: number;
   readonly dev: number;
   readonly symlinkTarget?: string;
+  /** The relative path as spelled on disk when it differs from `path` (non-NFC names). */
+  readonly diskPath?: string;
 }
 
 /** Permission bits recorded for a path (records carry 0o000 – 0o777 only). */
