@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, type FolderKeys } from '../crypto/index.js';
 import { silentLogger } from '../logger.js';
@@ -182,5 +182,41 @@ test('three peers: a large file is pulled from both peers that have it at once',
     await stopNode(a);
     await stopNode(b);
     await stopNode(c);
+  }
+});
+
+test('edits made on both sides while apart: both survive on both sides after reconnecting', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const b = await makeNode('B', keys);
+  try {
+    await writeFile(join(a.dev.root, 'plan.md'), 'v0');
+    await startNode(a);
+    await startNode(b);
+    connect(a, b);
+    await converge(a, b);
+    a.sync.detachPeer('B');
+    b.sync.detachPeer('A');
+    await writeFile(join(a.dev.root, 'plan.md'), 'A wrote this');
+    await utimes(join(a.dev.root, 'plan.md'), new Date(1_800_000_000_000), new Date(1_800_000_000_000));
+    await writeFile(join(b.dev.root, 'plan.md'), 'B wrote this');
+    await utimes(join(b.dev.root, 'plan.md'), new Date(1_800_000_050_000), new Date(1_800_000_050_000));
+    await a.local.scanNow();
+    await b.local.scanNow();
+    connect(a, b);
+    await converge(a, b);
+    const names = (await readdir(a.dev.root)).filter((n) => !n.startsWith('.')).sort();
+    assert.equal(names.length, 2, names.join(', '));
+    assert.equal(await readFile(join(a.dev.root, 'plan.md'), 'utf8'), 'B wrote this');
+    assert.equal(await readFile(join(a.dev.root, names.find((n) => n.includes('.sync-conflict-'))!), 'utf8'), 'A wrote this');
+    // settled: one more scan on each side publishes nothing new
+    const seqs = [a.dev.index.folderSeq(a.dev.folder), b.dev.index.folderSeq(b.dev.folder)];
+    await a.local.scanNow();
+    await b.local.scanNow();
+    await converge(a, b);
+    assert.deepEqual([a.dev.index.folderSeq(a.dev.folder), b.dev.index.folderSeq(b.dev.folder)], seqs);
+  } finally {
+    await stopNode(a);
+    await stopNode(b);
   }
 });
