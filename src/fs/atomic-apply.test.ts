@@ -253,3 +253,22 @@ test('cleanStaleTemps removes only old temp files, not fresh ones, other files o
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('a symlink or directory planted at the temp name is refused, never written through', async () => {
+  const root = await tmpRoot();
+  const outside = await tmpRoot();
+  try {
+    const f = fileRecord('x.bin', randomBytes(1000));
+    const tmp = join(root, tempNameFor('x.bin', f.record.version));
+    await writeFile(join(outside, 'victim'), 'precious');
+    await symlink(join(outside, 'victim'), tmp);
+    await assert.rejects(applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock }), (e) => isSealsyncError(e, 'ERR_PATH_UNSAFE'));
+    assert.equal(await readFile(join(outside, 'victim'), 'utf8'), 'precious');
+    await rm(tmp);
+    await mkdir(tmp);
+    await assert.rejects(applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock }), (e) => isSealsyncError(e, 'ERR_PATH_UNSAFE'));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  }
+});

@@ -118,9 +118,37 @@ export function matchesKnown(st: Stats | null, known: KnownLocal, linkTarget?: s
 }
 
 async function stillAsKnown(abs: string, known: KnownLocal): Promise<boolean> {
-  const st = await lstatOrNull(abs);
+  return matchesKnownAt(abs, await lstatOrNull(abs), known);
+}
+
+async function matchesKnownAt(abs: string, st: Stats | null, known: KnownLocal): Promise<boolean> {
   const target = st?.isSymbolicLink() && known.kind === 'symlink' ? await readlink(abs).catch(() => undefined) : undefined;
   return matchesKnown(st, known, target);
+}
+
+/**
+ * Opens the deterministic temp file: created exclusively (never through a
+ * link), or, when a previous transfer left it, reopened for resuming.
+ */
+async function openTemp(tmpAbs: string, path: string): Promise<{ fh: FileHandle; resumed: boolean }> {
+  try {
+    return { fh: await open(tmpAbs, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL | O_NOFOLLOW, TEMP_MODE), resumed: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(tmpAbs, fsConstants.O_RDWR | O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'EISDIR') throw new SealsyncError('ERR_PATH_UNSAFE', 'temp file name is taken by a non-file', { path });
+    throw err;
+  }
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw new SealsyncError('ERR_PATH_UNSAFE', 'temp file name is taken by a non-file', { path });
+  }
+  return { fh, resumed: true };
 }
 
 function aborted(signal?: AbortSignal): void {
@@ -167,8 +195,10 @@ async function prepareReplace(
   abs: string,
   newKind: FileKind,
   opts: ApplyOptions,
+  /** The target's lstat if the caller has just taken it. */
+  current?: Stats | null,
 ): Promise<{ archived: string | null } | { conflict: string }> {
-  const st = await lstatOrNull(abs);
+  const st = current !== undefined ? current : await lstatOrNull(abs);
   if (st === null) return { archived: null };
   if (st.isDirectory()) {
     if (newKind === 'dir') return { archived: null };
@@ -197,18 +227,13 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
   const total = record.blocks.reduce((n, b) => n + b.size, 0);
   if (total !== record.size) throw new SealsyncError('ERR_FORMAT_TRUNCATED', 'block sizes do not add up to the file size', { path: record.path });
   const { abs } = await mkdirParentsSafe(root, record.path);
-  if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local file changed' };
+  // Replacing something: if it already differs from what the index knows, do
+  // not spend a transfer on it. (Something new at a missing path is caught by
+  // the check before the rename.)
+  if (opts.known.kind !== 'missing' && !(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local file changed' };
 
   const tmpAbs = join(dirname(abs), tempNameFor(record.path, record.version));
-  const tmpStat = await lstatOrNull(tmpAbs);
-  if (tmpStat !== null && !tmpStat.isFile()) throw new SealsyncError('ERR_PATH_UNSAFE', 'temp file name is taken by a non-file', { path: record.path });
-  const fh = await open(
-    tmpAbs,
-    tmpStat === null
-      ? fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL | O_NOFOLLOW
-      : fsConstants.O_RDWR | O_NOFOLLOW,
-    TEMP_MODE,
-  );
+  const { fh, resumed } = await openTemp(tmpAbs, record.path);
   let keepTemp = false;
   let finalStat: Stats | undefined;
   let reusedBytes = 0;
@@ -222,7 +247,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
       off += b.size;
     }
     const todo: number[] = [];
-    if (tmpStat !== null && opts.hashBlock) {
+    if (resumed && opts.hashBlock) {
       for (let i = 0; i < record.blocks.length; i++) {
         aborted(signal);
         const b = record.blocks[i]!;
@@ -280,8 +305,9 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
   await fh.close();
 
   // Last look before the rename: a local edit since we started wins a conflict, never an overwrite.
-  if (!(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local file changed during transfer' };
-  const prep = await prepareReplace(root, record.path, abs, 'file', opts);
+  const current = await lstatOrNull(abs);
+  if (!(await matchesKnownAt(abs, current, opts.known))) return { status: 'conflict', reason: 'local file changed during transfer' };
+  const prep = await prepareReplace(root, record.path, abs, 'file', opts, current);
   if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
   try {
     await rename(tmpAbs, abs);
