@@ -10,7 +10,12 @@ const base = mkdtempSync(join(tmpdir(), 'sealsync-watch-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 const WAIT_MS = 5000;
 
-/** Collects hint batches; `until` waits (bounded) for a path to show up. */
+/**
+ * Collects hint batches; `until` waits (bounded) for a hint that covers a
+ * path: the path itself or a directory above it (the receiver scans a hinted
+ * directory recursively, and a file created right after its directory may
+ * beat the new directory's watch).
+ */
 function collector(): { batches: string[][]; onChange: (p: string[]) => void; until: (path: string) => Promise<void> } {
   const batches: string[][] = [];
   let wake: (() => void) | null = null;
@@ -22,7 +27,8 @@ function collector(): { batches: string[][]; onChange: (p: string[]) => void; un
     },
     until: async (path) => {
       const deadline = Date.now() + WAIT_MS;
-      while (!batches.some((b) => b.includes(path))) {
+      const covers = (h: string): boolean => h === path || path.startsWith(`${h}/`);
+      while (!batches.some((b) => b.some(covers))) {
         const left = deadline - Date.now();
         if (left <= 0) assert.fail(`no hint for ${path} within ${WAIT_MS} ms; got ${JSON.stringify(batches)}`);
         await new Promise<void>((resolve) => {
@@ -53,6 +59,18 @@ test('create, modify and delete give relative hints within a bounded time', asyn
     mkdirSync(join(root, 'sub/dir2'));
     writeFileSync(join(root, 'sub/dir2/\u00e9.txt'), '1');
     await c.until('sub/dir2/\u00e9.txt');
+    // Once the new directory is watched, its files get their own hints.
+    const deadline = Date.now() + WAIT_MS;
+    while (w.watchedDirs < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(w.watchedDirs, 3, 'root, sub and sub/dir2 are watched');
+    c.batches.length = 0;
+    writeFileSync(join(root, 'sub/dir2/later.txt'), '2');
+    await c.until('sub/dir2/later.txt');
+    assert.ok(c.batches.flat().includes('sub/dir2/later.txt'), 'exact hint in a newly watched directory');
+    rmSync(join(root, 'sub/dir2'), { recursive: true });
+    await c.until('sub/dir2');
+    while (w.watchedDirs > 2 && Date.now() < deadline + WAIT_MS) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(w.watchedDirs, 2, 'a deleted directory is no longer watched');
   } finally {
     await w.stop();
   }

@@ -1,21 +1,37 @@
 /**
- * Watches a folder (chokidar 4: inotify / FSEvents / ReadDirectoryChangesW,
- * never polling) and turns file-system events into debounced hints: the
+ * Watches a folder and turns file-system events into debounced hints: the
  * relative paths ('/'-separated, NFC) that may have changed. Hints are only
- * hints — events can be lost (overflowing kernel queues, watch limits), so a
- * periodic full rescan elsewhere remains the source of truth.
+ * hints — events can be lost (kernel queue overflow, watch limits), so a
+ * periodic full rescan elsewhere stays the source of truth.
  *
- * How this works: every event adds its path to a pending set. The set is
- * flushed to onChange when no event arrived for `debounceMs`, or at the latest
- * `maxWaitMs` after the first pending event (a file written continuously
- * still gets scanned), or at once when it reaches MAX_PENDING_HINTS (the
- * receiver then falls back to a full scan; nothing is dropped here).
- * The `.sealsync/` state directory and our temp files are never watched;
- * with `ignore` set, ignored directories are not watched either (saves
- * inotify watches on e.g. node_modules).
+ * Why not chokidar: chokidar lstat's and tracks every file. Measured on a
+ * 100,000-file tree (500 dirs) it took 7.5–13 s to become ready and held
+ * ~550 MiB of heap. Hints only need one kernel watch per *directory*
+ * (inotify reports the changed name), so this watcher lists directories
+ * only (readdir with d_type, no per-file stat): the same tree is ready in
+ * well under a second with a few MiB.
+ *
+ * How this works:
+ * - start() crawls the tree (skipping `.sealsync/` at the root, symlinks and,
+ *   with `ignore`, ignored directories) and opens one fs.watch per directory.
+ * - An event for `name` in directory `d` adds the hint `d/name` (or `d` when
+ *   the platform gives no name). If that path is now a directory we do not
+ *   watch yet, it gets watched (with its subdirectories): the receiver scans a
+ *   hinted directory recursively, so files created before the watch was in
+ *   place are still found. If a watched directory is gone, its watchers (and
+ *   its descendants') are closed.
+ * - Pending hints are flushed to onChange when no event arrived for
+ *   `debounceMs`, or at the latest MAX_WAIT_DEBOUNCES periods after the first
+ *   pending event (a file written continuously still gets scanned), or at
+ *   once when MAX_PENDING_HINTS are pending (the receiver then falls back to
+ *   a full scan; nothing is dropped here).
+ * - A watch that cannot be created (e.g. ENOSPC: inotify watch limit) is
+ *   reported once through onError; that part of the tree relies on rescans.
+ * - stop() closes every watch and clears the timer.
  */
-import { relative, sep } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME } from '../model/path.js';
 import { TEMP_PREFIX } from './atomic-apply.js';
@@ -30,7 +46,7 @@ export interface FolderWatcherInit {
   readonly debounceMs?: number;
   readonly onChange: (paths: string[]) => void;
   readonly onError?: (e: Error) => void;
-  /** Optional: paths it ignores are not watched and give no hints. */
+  /** Optional: directories it ignores are not watched; paths it ignores give no hints. */
   readonly ignore?: { ignores(relPath: string, isDir: boolean): boolean };
 }
 
@@ -38,10 +54,13 @@ export class FolderWatcher {
   readonly #root: string;
   readonly #init: FolderWatcherInit;
   readonly #debounceMs: number;
-  #watcher: FSWatcher | null = null;
+  /** Relative directory ('' = root) -> its watch. */
+  #watches = new Map<string, FSWatcher>();
+  #running = false;
   #pending = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #firstPendingAt = 0;
+  #reportedWatchError = false;
 
   constructor(root: string, init: FolderWatcherInit) {
     const debounceMs = init.debounceMs ?? DEFAULT_DEBOUNCE_MS;
@@ -53,70 +72,132 @@ export class FolderWatcher {
     this.#debounceMs = debounceMs;
   }
 
-  /** Resolves once the initial directory crawl is done and events flow. */
+  /** Number of directories currently watched (for status and tests). */
+  get watchedDirs(): number {
+    return this.#watches.size;
+  }
+
+  /** Resolves once every directory is watched and events flow. */
   async start(): Promise<void> {
-    if (this.#watcher) return;
-    const watcher = watch(this.#root, {
-      persistent: true,
-      ignoreInitial: true,
-      followSymlinks: false,
-      usePolling: false,
-      ignorePermissionErrors: true,
-      ignored: (p, stats) => this.#isIgnored(p, stats?.isDirectory()),
-    });
-    this.#watcher = watcher;
-    watcher.on('all', (_event, path) => this.#onEvent(path));
-    watcher.on('error', (err) => this.#init.onError?.(err instanceof Error ? err : new Error(String(err))));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: unknown): void => {
-        watcher.off('ready', onReady);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      };
-      const onReady = (): void => {
-        watcher.off('error', onError);
-        resolve();
-      };
-      watcher.once('ready', onReady);
-      watcher.once('error', onError);
-    }).catch(async (err: unknown) => {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      const st = await lstat(this.#root);
+      if (!st.isDirectory()) throw new SealsyncError('ERR_PATH_NOT_DIR', `not a directory: ${this.#root}`, { path: this.#root });
+      if (!this.#watchDir('')) {
+        throw new SealsyncError('ERR_PATH_UNREADABLE', `cannot watch ${this.#root}`, { path: this.#root });
+      }
+      await this.#crawl('');
+    } catch (err) {
       await this.stop();
       throw err;
-    });
+    }
   }
 
   async stop(): Promise<void> {
+    this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#pending.clear();
-    const w = this.#watcher;
-    this.#watcher = null;
-    if (w) await w.close();
+    for (const w of this.#watches.values()) w.close();
+    this.#watches.clear();
   }
 
-  #relative(absPath: string): string | null {
-    const rel = relative(this.#root, absPath);
-    if (rel === '' || rel.startsWith('..')) return null;
-    return (sep === '/' ? rel : rel.split(sep).join('/')).normalize('NFC');
+  #abs(rel: string): string {
+    return rel === '' ? this.#root : join(this.#root, rel);
   }
 
-  #isIgnored(absPath: string, isDir: boolean | undefined): boolean {
-    const rel = this.#relative(absPath);
-    if (rel === null) return false;
-    if (rel === STATE_DIR_NAME || rel.startsWith(`${STATE_DIR_NAME}/`)) return true;
-    if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf('/') + 1)) return true;
-    const ig = this.#init.ignore;
-    if (!ig) return false;
-    // Without stats (chokidar does not always pass them) only directory rules can hide a directory.
-    return isDir === undefined ? ig.ignores(rel, true) && ig.ignores(rel, false) : ig.ignores(rel, isDir);
+  #skipDir(rel: string): boolean {
+    if (rel === STATE_DIR_NAME) return true;
+    return this.#init.ignore?.ignores(rel, true) ?? false;
   }
 
-  #onEvent(absPath: string): void {
-    if (!this.#watcher) return;
-    const rel = this.#relative(absPath);
-    if (rel === null) return;
+  /** Watches every directory below `rel` (already watched itself). Directories only: no per-file stat. */
+  async #crawl(rel: string): Promise<void> {
+    const stack = [rel];
+    while (stack.length > 0 && this.#running) {
+      const dir = stack.pop() as string;
+      let entries;
+      try {
+        entries = await readdir(this.#abs(dir), { withFileTypes: true });
+      } catch {
+        continue; // gone or unreadable: the scanner reports it
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue; // d_type: symlinks to directories are not followed
+        const child = dir === '' ? e.name : `${dir}/${e.name}`;
+        if (this.#watches.has(child) || this.#skipDir(child)) continue;
+        if (this.#watchDir(child)) stack.push(child);
+      }
+    }
+  }
+
+  #watchDir(rel: string): boolean {
+    if (!this.#running) return false;
+    let w: FSWatcher;
+    try {
+      w = watch(this.#abs(rel), { persistent: true }, (_event, name) => this.#onEvent(rel, name));
+    } catch (err) {
+      this.#watchFailed(rel, err);
+      return false;
+    }
+    // A watched directory that is deleted or replaced errors on some platforms: drop it.
+    w.on('error', () => this.#unwatchTree(rel));
+    this.#watches.set(rel, w);
+    return true;
+  }
+
+  #watchFailed(rel: string, err: unknown): void {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || this.#reportedWatchError) return;
+    this.#reportedWatchError = true;
+    const hint = code === 'ENOSPC' ? ' (inotify watch limit reached: raise fs.inotify.max_user_watches)' : '';
+    this.#init.onError?.(new Error(`cannot watch ${JSON.stringify(rel || '.')}: ${code ?? String(err)}${hint}; relying on periodic rescans there`));
+  }
+
+  #unwatchTree(rel: string): void {
+    for (const [dir, w] of this.#watches) {
+      if (dir === rel || (rel === '' ? true : dir.startsWith(`${rel}/`))) {
+        w.close();
+        this.#watches.delete(dir);
+      }
+    }
+  }
+
+  #onEvent(dir: string, name: string | Buffer | null): void {
+    if (!this.#running) return;
+    const n = name === null ? null : String(name);
+    const rel = n === null || n === '' ? dir : dir === '' ? n : `${dir}/${n}`;
+    if (rel === '') return this.#addHint('');
+    if (rel === STATE_DIR_NAME || rel.startsWith(`${STATE_DIR_NAME}/`)) return;
+    if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf('/') + 1)) return;
+    if (this.#init.ignore?.ignores(rel.normalize('NFC'), false) && this.#init.ignore.ignores(rel.normalize('NFC'), true)) return;
+    this.#addHint(rel);
+    if (n !== null && n !== '') void this.#followDir(rel);
+  }
+
+  /** After an event on `rel`: start watching it if it became a directory, stop if it is gone. */
+  async #followDir(rel: string): Promise<void> {
+    let isDir = false;
+    try {
+      isDir = (await lstat(this.#abs(rel))).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!this.#running) return;
+    if (!isDir) {
+      if (this.#watches.has(rel)) this.#unwatchTree(rel);
+      return;
+    }
+    if (this.#watches.has(rel) || this.#skipDir(rel)) return;
+    if (this.#watchDir(rel)) await this.#crawl(rel);
+  }
+
+  #addHint(rel: string): void {
+    const path = rel.normalize('NFC');
     const now = Date.now();
     if (this.#pending.size === 0) this.#firstPendingAt = now;
-    this.#pending.add(rel);
+    this.#pending.add(path);
     if (this.#pending.size >= MAX_PENDING_HINTS) {
       this.#flush();
       return;
