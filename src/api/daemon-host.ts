@@ -8,8 +8,10 @@
  * shutdown the socket closes first (no request can reach a half-stopped
  * daemon), then the daemon releases the lock last.
  */
-import { Daemon } from '../daemon/daemon.js';
+import { Daemon, type DaemonService } from '../daemon/daemon.js';
 import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
+import { localFolderEngines } from '../daemon/local-folder-runner.js';
+import { createLocalFolderServices } from '../engine/local-folder-services.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DashboardHost } from './dashboard-host.js';
@@ -17,6 +19,7 @@ import { DashboardHost } from './dashboard-host.js';
 export interface DaemonHostOptions {
   readonly home: string;
   readonly logger: Logger;
+  /** Folder engines by key type (default: LocalFolder for rw/ro on the real fs and hash pool). */
   readonly engines?: FolderRunnerFactories;
   /** Aborting stops the daemon (signals, tests). */
   readonly signal?: AbortSignal;
@@ -32,7 +35,15 @@ export interface RunningDaemon {
 }
 
 export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningDaemon> {
-  const daemon = new Daemon({ home: opts.home, logger: opts.logger, ...(opts.engines ? { engines: opts.engines } : {}) });
+  // One hash pool shared by every folder; the daemon starts it before the first folder.
+  let engines = opts.engines;
+  let services: DaemonService[] = [];
+  if (!engines) {
+    const local = createLocalFolderServices();
+    engines = localFolderEngines(local);
+    services = [local];
+  }
+  const daemon = new Daemon({ home: opts.home, logger: opts.logger, engines, services });
   await daemon.start();
   // Dashboard (src/api/dashboard-host.ts): its /api/ui/* routes go on the control
   // socket; its web server starts after it and stops before it.
