@@ -218,3 +218,22 @@ test('stop aborts a running scan and leaves no work running', async (t) => {
   await assert.rejects(h.folder.scanNow(), /stopped/);
   assert.ok(readFileSync(join(h.root, 'f0'), 'utf8') === 'content 0');
 });
+
+test('paths the puller is writing are neither recorded nor deleted while busy', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  writeFileSync(join(h.root, 'b.txt'), 'two');
+  await started(h);
+  const busy = new Set(['a.txt', 'b.txt']);
+  h.folder.setBusyPaths(busy);
+  writeFileSync(join(h.root, 'a.txt'), 'half-written by the puller');
+  unlinkSync(join(h.root, 'b.txt'));
+  const seq = h.index.folderSeq(h.folderRowId);
+  await h.folder.scanNow();
+  assert.equal(h.index.folderSeq(h.folderRowId), seq);
+  assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, false);
+  busy.clear();
+  await h.folder.scanNow();
+  assert.equal(h.index.getFile(h.folderRowId, 'a.txt')?.record.size, 26);
+  assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, true);
+});

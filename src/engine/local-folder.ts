@@ -61,6 +61,8 @@ export const MAX_UNREADABLE_LISTED = 100;
 export const MAX_LOCAL_CHANGES_LISTED = 100;
 /** Least time between recomputing the folder's counts during a scan. */
 export const STATS_REFRESH_MS = 1000;
+/** Counts older than this are recomputed when the status is read while idle. */
+export const STATS_MAX_AGE_MS = 5000;
 /** Refreshes during a scan are spaced by this many times their own cost. */
 export const STATS_COST_FACTOR = 10;
 /** Least time between two progress 'status' events. */
@@ -130,6 +132,7 @@ export class LocalFolder extends EventEmitter {
   private hintScanQueued = false;
   private hintOverflow = false;
   private counts: Counts = { localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, localChanges: [] };
+  private busy: { has(path: string): boolean } | null = null;
   private statsAt = 0;
   private statsGapMs = STATS_REFRESH_MS;
   private progressAt = 0;
@@ -165,6 +168,7 @@ export class LocalFolder extends EventEmitter {
       this.folder,
       (seq) => this.afterCommit(seq),
       (err) => this.fail(err),
+      (path) => this.busy?.has(path) === true,
     );
   }
 
@@ -218,6 +222,8 @@ export class LocalFolder extends EventEmitter {
   }
 
   status(): FolderStatus {
+    // Records from peers change the global counts without a scan: refresh when stale.
+    if (this.state === 'idle' && this.now() - this.statsAt >= Math.max(STATS_MAX_AGE_MS, this.statsGapMs)) this.refreshStatsSafe();
     const run = this.run;
     const elapsed = run ? Math.max(1, this.now() - run.startedAt) : 1;
     const scan: ScanProgress | undefined = run ? { files: run.files, bytes: run.bytes, rate: Math.round((run.bytes * 1000) / elapsed) } : undefined;
@@ -238,6 +244,15 @@ export class LocalFolder extends EventEmitter {
       ...(unreadable.length ? { unreadable } : {}),
       ...(this.keys.type === 'ro' ? { localChanges: this.counts.localChanges } : {}),
     };
+  }
+
+  /**
+   * Paths another writer (the puller) is replacing right now (SyncFolder's
+   * busyPaths). The scanner neither records nor deletes them while busy; the
+   * writer indexes them itself, and the next scan sees them unchanged.
+   */
+  setBusyPaths(paths: { has(path: string): boolean } | null): void {
+    this.busy = paths;
   }
 
   /**
@@ -437,6 +452,7 @@ export class LocalFolder extends EventEmitter {
         }
         seen.add(path);
         if (this.run) this.run.files++;
+        if (this.busy?.has(path)) continue;
         this.maybeProgress();
         const entry: ScanEntry = { ...raw, path, diskPath };
         if (isUnchanged(known.get(path), entry)) continue;
@@ -478,7 +494,7 @@ export class LocalFolder extends EventEmitter {
 
   private tombstoneMissing(known: Map<string, FileStat>, seen: Set<string>, skipped: readonly string[], ignore: IgnoreMatcher): void {
     for (const [path, st] of known) {
-      if (st.deleted || seen.has(path)) continue;
+      if (st.deleted || seen.has(path) || this.busy?.has(path)) continue;
       if (skipped.some((d) => isUnder(path, d))) continue;
       // A path that is now ignored is left alone, not deleted on every peer.
       if (ignore.ignores(path, st.kind === 'dir')) continue;
@@ -521,6 +537,7 @@ export class LocalFolder extends EventEmitter {
    */
   private recordChange(content: FileRecord, disk: ScanEntry): void {
     const path = content.path;
+    if (this.busy?.has(path)) return; // hashing took a while; the puller took the path over
     const prev = this.getFileFresh(path);
     const locator = locatorFor(this.keys, path);
     const held = this.index.currentRecords(this.folder, locator);

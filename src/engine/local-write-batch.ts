@@ -29,6 +29,11 @@ export class LocalWriteBatch {
     private readonly onCommit: (lastSeq: number, count: number) => void,
     /** Called when a timer-driven commit fails (the caller's own flush() calls throw instead). */
     private readonly onError: (err: unknown) => void,
+    /**
+     * Paths another writer (the puller) is replacing right now: a scan result
+     * for them is stale by the time it would commit, so it is dropped.
+     */
+    private readonly isBusy: (path: string) => boolean = () => false,
   ) {}
 
   get size(): number {
@@ -64,9 +69,10 @@ export class LocalWriteBatch {
       this.timer = null;
     }
     if (this.items.length === 0) return;
-    const items = this.items;
+    const items = this.items.filter((w) => !this.isBusy(w.file.record.path));
     this.items = [];
     this.paths.clear();
+    if (items.length === 0) return;
     let lastSeq = 0;
     this.index.transaction(() => {
       for (const w of items) {
