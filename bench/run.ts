@@ -5,6 +5,7 @@
  */
 const BENCHES: Array<{ name: string; load: () => Promise<{ run: (args: string[]) => Promise<void> }> }> = [
   { name: 'crypto', load: () => import('./crypto.js') },
+  { name: 'scan', load: () => import('./scan.js') },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -20,8 +20,9 @@ import { sealBlock } from '../crypto/sealed-block.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { Chunker, chunkParamsForSize, MAX_FILE_SIZE } from './chunker.js';
 
-/** Bytes per read(2): big enough to amortise syscalls, small enough for cache-friendly sealing. */
-export const READ_BYTES = 4 * 1024 * 1024;
+/** Bytes per read(2): amortises syscalls (a read is ~0.1% of the time to seal 1 MiB) while keeping
+ * the per-worker buffer small (RSS budget: 2 workers within 150 MiB). */
+export const READ_BYTES = 1024 * 1024;
 
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 
