@@ -88,6 +88,12 @@ export interface PullerDeps {
   readonly localChanged?: (path: string, opts: { signal?: AbortSignal }) => Promise<void>;
   /** Paths this device ignores (its .sealignore): never written, never deleted here. */
   readonly isIgnored?: (path: string, isDir: boolean) => boolean;
+  /**
+   * Called right before the puller writes files rows: the scanner commits what
+   * it has queued (LocalFolder.flush), so a stale scan result can never land
+   * on top of a row the puller just wrote.
+   */
+  readonly beforeRecord?: () => void;
   /** Called after the puller stored new local records (conflict resolution), so they go out. */
   readonly onPublished?: () => void;
   /** Called whenever state or need counts change. */
@@ -531,6 +537,7 @@ export class Puller {
     const { index, folder } = this.deps;
     try {
       for (const d of dirs) await fsyncDir(d);
+      this.deps.beforeRecord?.();
       index.transaction(() => {
         for (const r of rows) index.writeLocalFile(folder, r);
       });
@@ -665,6 +672,7 @@ export class Puller {
         plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
       };
     }
+    this.deps.beforeRecord?.();
     index.writeLocalFile(folder, { record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: false }, sealed);
     if (publish) this.deps.onPublished?.();
   }
