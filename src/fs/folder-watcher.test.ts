@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FolderWatcher } from './folder-watcher.js';
@@ -95,6 +95,26 @@ test('events are debounced into one batch; state dir, temp files and ignored pat
     assert.ok(c.batches.length <= 3, `expected coalesced batches, got ${c.batches.length}`);
     for (let i = 0; i < 20; i++) assert.ok(all.includes(`f${i}`));
     assert.ok(!all.some((p) => p.startsWith('.sealsync') || p.startsWith('node_modules')), JSON.stringify(all));
+  } finally {
+    await w.stop();
+  }
+});
+
+test('a symlinked directory is not followed', async () => {
+  const root = join(base, 'd');
+  const outside = join(base, 'd-outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  symlinkSync(outside, join(root, 'link'));
+  const c = collector();
+  const w = new FolderWatcher(root, { debounceMs: 30, onChange: c.onChange });
+  await w.start();
+  try {
+    assert.equal(w.watchedDirs, 1, 'only the root is watched');
+    writeFileSync(join(outside, 'x'), 'x');
+    writeFileSync(join(root, 'marker'), 'x');
+    await c.until('marker');
+    assert.ok(!c.batches.flat().some((p) => p.startsWith('link/')), JSON.stringify(c.batches));
   } finally {
     await w.stop();
   }
