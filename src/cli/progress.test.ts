@@ -25,6 +25,15 @@ test('on a TTY one line with files, bytes and rate, cleared when done', () => {
   assert.ok(s.out.endsWith('\r'));
 });
 
+test('a terminal that reports 0 columns still works', () => {
+  const s = fakeStream(true);
+  (s as { columns: number }).columns = 0;
+  const p = createProgress(s);
+  p.update({ files: 1, bytes: 1, rate: 1 });
+  p.done();
+  assert.match(s.out, /1 files, 1 B, 1 B\/s/);
+});
+
 test('the bar fills with known totals and moves without', () => {
   assert.equal(bar({ files: 0, bytes: 50, rate: 0, totalBytes: 100 }, 0), `[${'#'.repeat(PROGRESS_BAR_WIDTH / 2)}${'.'.repeat(PROGRESS_BAR_WIDTH / 2)}]`);
   assert.notEqual(bar({ files: 0, bytes: 0, rate: 0 }, 1), bar({ files: 0, bytes: 0, rate: 0 }, 2));

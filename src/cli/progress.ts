@@ -6,6 +6,8 @@
 import { formatBytes } from './commands/status.js';
 
 export const PROGRESS_BAR_WIDTH = 24;
+const DEFAULT_COLUMNS = 80;
+const MIN_COLUMNS = 20;
 
 export interface ProgressSample {
   readonly files: number;
@@ -30,15 +32,21 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, labe
     update(s) {
       tick++;
       const line = `${label} ${bar(s, tick)} ${s.files} files, ${formatBytes(s.bytes)}, ${formatBytes(Math.round(s.rate))}/s`;
-      const width = (stream.columns ?? 80) - 1;
+      const width = lineWidth(stream);
       stream.write(`\r${line.slice(0, width).padEnd(width)}`);
       drawn = true;
     },
     done() {
-      if (drawn) stream.write(`\r${' '.repeat((stream.columns ?? 80) - 1)}\r`);
+      if (drawn) stream.write(`\r${' '.repeat(lineWidth(stream))}\r`);
       drawn = false;
     },
   };
+}
+
+/** Usable columns; some pseudo-terminals report 0 columns. */
+function lineWidth(stream: NodeJS.WriteStream): number {
+  const columns = stream.columns > 0 ? stream.columns : DEFAULT_COLUMNS;
+  return Math.max(MIN_COLUMNS, columns - 1);
 }
 
 /** Renders the bar text; exported for tests. */
