@@ -8,8 +8,8 @@
  * How this works
  * - Links. attachPeer(link, {since}) when a peer joined the folder (access
  *   proven both ways); `since` is what the peer acknowledged of our index.
- *   Each link has a pump that sends our records with seq > cursor in bounded
- *   IndexUpdate batches — our own changes and what we received from others
+ *   The shared IndexRelay (index-relay.ts) keeps a cursor per link and sends
+ *   our records with seq > cursor in bounded IndexUpdate batches — our own changes and what we received from others
  *   (full peers relay too; the signature makes a record trustworthy). Records
  *   the peer itself sent are not echoed back. LocalFolder's 'changed' event and
  *   the puller's publications wake every pump.
@@ -46,12 +46,9 @@ import type { BlockRef } from '../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from './folder-status.js';
 import { Puller, type PullerStatus } from './puller.js';
-import type { IncomingIndex, ReplicaLink } from './replica/replica-folder.js';
+import { IndexRelay, type IncomingIndex, type PeerLink } from './index-relay.js';
 
-/** Largest index message body we send (below the wire limit). */
-export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
-/** Records per index message we send. */
-export const MAX_INDEX_BATCH_RECORDS = 2000;
+export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from './index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
@@ -60,7 +57,7 @@ export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
 const RECORDS_PER_SLICE = 256;
 
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
-export type SyncLink = ReplicaLink;
+export type SyncLink = PeerLink;
 export type { IncomingIndex };
 
 /** What SyncFolder needs of LocalFolder (the real class satisfies it). */
@@ -90,15 +87,6 @@ export interface SyncFolderOptions {
   readonly blockRequestTimeoutMs?: number;
 }
 
-interface LinkState {
-  readonly link: SyncLink;
-  sentSeq: number;
-  readonly fromPeer: Set<number>;
-  pumping: boolean;
-  again: boolean;
-  readonly abort: AbortController;
-}
-
 export class SyncFolder {
   readonly path: string;
   private readonly keys: FolderKeys;
@@ -109,7 +97,8 @@ export class SyncFolder {
   private readonly now: () => number;
   private retentionDays: number;
   private readonly availability = new BlockAvailability();
-  private readonly links = new Map<string, LinkState>();
+  /** Index exchange with the joined peers (shared with ReplicaFolder). */
+  private readonly relay: IndexRelay;
   private readonly scheduler: BlockScheduler;
   private readonly puller: Puller;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
@@ -130,6 +119,7 @@ export class SyncFolder {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
@@ -172,7 +162,7 @@ export class SyncFolder {
     this.running = true;
     this.local.on('changed', this.onLocalChanged);
     this.local.on('status', this.onLocalStatus);
-    for (const state of this.links.values()) this.startLink(state);
+    for (const link of this.relay.allLinks()) this.startLink(link);
     // Whatever arrived before a restart and was not applied yet.
     this.puller.start();
     this.archiveTimer = setInterval(() => void this.cleanArchive(), ARCHIVE_CLEAN_INTERVAL_MS);
@@ -186,8 +176,7 @@ export class SyncFolder {
     this.archiveTimer = null;
     this.local.removeListener('changed', this.onLocalChanged);
     this.local.removeListener('status', this.onLocalStatus);
-    for (const state of this.links.values()) state.abort.abort();
-    this.links.clear();
+    this.relay.clear();
     this.scheduler.stop();
     await this.puller.stop();
   }
@@ -242,30 +231,25 @@ export class SyncFolder {
   // ---- links -------------------------------------------------------------------
 
   attachPeer(link: SyncLink, opts: { since?: number } = {}): void {
-    if (this.links.has(link.peerId)) this.detachPeer(link.peerId);
-    const state: LinkState = { link, sentSeq: Math.max(0, opts.since ?? 0), fromPeer: new Set(), pumping: false, again: false, abort: new AbortController() };
-    this.links.set(link.peerId, state);
-    if (this.running) this.startLink(state);
+    if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
+    this.relay.attach(link, opts.since ?? 0);
+    if (this.running) this.startLink(link);
   }
 
   detachPeer(peerId: string): void {
-    const state = this.links.get(peerId);
-    if (!state) return;
-    state.abort.abort();
-    this.links.delete(peerId);
+    if (!this.relay.detach(peerId)) return;
     this.scheduler.removePeer(peerId);
     this.availability.forget(peerId);
   }
 
   /** The peer has everything of ours up to `seq` (an IndexAck after attach). */
   acknowledge(peerId: string, seq: number): void {
-    const state = this.links.get(peerId);
-    if (state && Number.isSafeInteger(seq) && seq > state.sentSeq && seq <= this.index.folderSeq(this.folder)) state.sentSeq = seq;
+    this.relay.acknowledge(peerId, seq);
   }
 
   /** What a peer last told us of its index (to ask for the delta on reconnect). */
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
-    return this.index.peerState(this.folder, peerId) ?? null;
+    return this.relay.peerProgress(peerId);
   }
 
   /**
@@ -275,7 +259,7 @@ export class SyncFolder {
    */
   async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
     if (!this.running) return null;
-    const link = this.links.get(peerId)?.link;
+    const link = this.relay.link(peerId);
     const stored: Uint8Array[] = [];
     const announced: Uint8Array[] = [];
     let rejected = 0;
@@ -301,8 +285,7 @@ export class SyncFolder {
         if (res.stored) {
           stored.push(sealed.locator);
           this.puller.noteOpened(sealed.locator, record);
-          const own = this.links.get(peerId);
-          if (own && res.seq !== null && res.seq > own.sentSeq) own.fromPeer.add(res.seq);
+          if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
         }
       } catch (err) {
         rejected++;
@@ -314,10 +297,7 @@ export class SyncFolder {
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
     }
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
-    const prev = this.index.peerState(this.folder, peerId);
-    const base = prev && prev.indexId === update.indexId ? prev.maxSeq : 0;
-    const maxSeq = update.fromSeq <= base ? Math.max(base, update.toSeq) : base;
-    this.index.setPeerState(this.folder, peerId, { indexId: update.indexId, maxSeq });
+    this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, announced);
     if (stored.length > 0) {
       this.puller.schedule(stored);
@@ -343,58 +323,19 @@ export class SyncFolder {
 
   // ---- internals -------------------------------------------------------------------
 
-  private startLink(state: LinkState): void {
+  private startLink(link: SyncLink): void {
     this.scheduler.addPeer({
-      id: state.link.peerId,
-      requestBlock: (id, o) => state.link.requestBlock(id, o),
-      penalize: (r) => state.link.penalize(r),
+      id: link.peerId,
+      requestBlock: (id, o) => link.requestBlock(id, o),
+      penalize: (r) => link.penalize(r),
     });
     // A new peer may have what failed before.
     this.puller.retryFailed();
-    void this.pump(state);
+    this.relay.wake(link.peerId);
   }
 
   private wakePumps(): void {
-    if (!this.running) return;
-    for (const state of this.links.values()) void this.pump(state);
-  }
-
-  /** Sends a link everything past its cursor, in bounded messages. One pump per link at a time. */
-  private async pump(state: LinkState): Promise<void> {
-    if (state.pumping) {
-      state.again = true;
-      return;
-    }
-    state.pumping = true;
-    try {
-      do {
-        state.again = false;
-        while (this.running && !state.abort.signal.aborted && this.links.get(state.link.peerId) === state) {
-          const page = this.index.recordsSince(this.folder, state.sentSeq, MAX_INDEX_BATCH_RECORDS);
-          if (page.length === 0) break;
-          const batch: Uint8Array[] = [];
-          let bytes = 4;
-          let toSeq = state.sentSeq;
-          for (const r of page) {
-            if (state.fromPeer.delete(r.seq)) {
-              toSeq = r.seq; // the peer's own record: skip, but move past it
-              continue;
-            }
-            if (batch.length > 0 && bytes + 4 + r.sealed.length > MAX_INDEX_BATCH_BYTES) break;
-            batch.push(r.sealed);
-            bytes += 4 + r.sealed.length;
-            toSeq = r.seq;
-          }
-          if (batch.length > 0) await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq, records: batch }, { signal: state.abort.signal });
-          state.sentSeq = toSeq;
-        }
-      } while (state.again && this.running && !state.abort.signal.aborted);
-      for (const seq of state.fromPeer) if (seq <= state.sentSeq) state.fromPeer.delete(seq);
-    } catch (err) {
-      if (!state.abort.signal.aborted && this.running) this.log.warn({ peer: state.link.peerId, err: describeError(err) }, 'sending index failed');
-    } finally {
-      state.pumping = false;
-    }
+    this.relay.wake();
   }
 
   private emitStatus(): void {

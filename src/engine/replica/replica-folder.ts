@@ -17,10 +17,10 @@
  * The block ids of every verified record are remembered as "this peer has it"
  * (BlockAvailability), so blocks are asked from peers that can answer.
  *
- * Records out. Each link has a cursor `sentSeq`; a pump sends the records with
- * seq > sentSeq in bounded messages until it reaches the folder's sequence.
- * New records (from any peer) wake every pump, so the replica relays what it
- * holds to everyone joined. The signature, not the relay, makes a record
+ * Records out. The shared IndexRelay (src/engine/index-relay.ts) keeps a
+ * cursor per link and sends deltas in bounded messages; new records (from any
+ * peer) wake every link, so the replica relays what it holds to everyone
+ * joined. The signature, not the relay, makes a record
  * trustworthy, so relaying needs no key.
  *
  * Blocks in. A block referenced by a current record and not live in the store
@@ -46,6 +46,7 @@ import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
 import type { FolderState, FolderStatus } from '../folder-status.js';
+import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from './block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
@@ -63,32 +64,12 @@ export const GC_DEBOUNCE_MS = 10_000;
 export const STATS_REFRESH_MS = 500;
 /** …and, on a large folder, leave at least this many times the last walk's duration idle between walks. */
 export const STATS_WALK_DUTY_FACTOR = 10;
-/** Largest index message body we send (below the wire limit, with room for framing). */
-export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
-/** Records per index message we send. */
-export const MAX_INDEX_BATCH_RECORDS = 2000;
 
 const ZERO_HASH = new Uint8Array(32);
 
-/** One joined peer, as the replica needs it. The daemon adapts a PeerSession to this. */
-export interface ReplicaLink {
-  /** Device id text of the peer. */
-  readonly peerId: string;
-  /** Sends our records with fromSeq < seq <= toSeq. */
-  sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
-  /** The sealed block, or null when the peer does not have it. */
-  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
-  /** Count one misbehaviour against the peer. */
-  penalize(reason: string): void;
-}
-
-export interface IncomingIndex {
-  /** The sender's index id (16 hex). */
-  readonly indexId: string;
-  readonly fromSeq: number;
-  readonly toSeq: number;
-  readonly records: readonly Uint8Array[];
-}
+/** One joined peer (the shared link shape of src/engine/index-relay.ts). */
+export type ReplicaLink = PeerLink;
+export type { IncomingIndex };
 
 export interface ReplicaFolderOptions {
   /** The store root (the PATH of `folder add PATH --key E…`). */
@@ -106,16 +87,6 @@ export interface ReplicaFolderOptions {
   /** Timer periods, for tests. */
   readonly retryIntervalMs?: number;
   readonly gcIntervalMs?: number;
-}
-
-interface LinkState {
-  readonly link: ReplicaLink;
-  sentSeq: number;
-  /** Our sequence numbers of records this peer sent us: never echoed back to it. */
-  readonly fromPeer: Set<number>;
-  pumping: boolean;
-  again: boolean;
-  readonly abort: AbortController;
 }
 
 interface Stats {
@@ -146,7 +117,7 @@ export class ReplicaFolder {
   private readonly givenRowId: number | undefined;
   private scheduler: BlockScheduler | null = null;
   private readonly availability = new BlockAvailability();
-  private readonly links = new Map<string, LinkState>();
+  private readonly relay: IndexRelay;
   /** Live blocks and their stored sizes (the store's catalog, kept in memory). */
   private readonly live = new Map<string, number>();
   /** Needed blocks not yet asked for, in flight, and parked (no peer had them). */
@@ -181,6 +152,7 @@ export class ReplicaFolder {
     this.givenRowId = opts.folderRowId;
     this.retryIntervalMs = opts.retryIntervalMs ?? RETRY_INTERVAL_MS;
     this.gcIntervalMs = opts.gcIntervalMs ?? GC_INTERVAL_MS;
+    this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folderRowId, logger: this.log, isRunning: () => this.running });
   }
 
   // ---- lifecycle -------------------------------------------------------------
@@ -217,10 +189,8 @@ export class ReplicaFolder {
       this.emitStatus();
       throw err;
     }
-    for (const state of this.links.values()) {
-      this.scheduler.addPeer(this.blockPeer(state.link));
-      void this.pump(state);
-    }
+    for (const link of this.relay.allLinks()) this.scheduler.addPeer(this.blockPeer(link));
+    this.relay.wake();
     await this.reconcile();
     this.retryTimer = setInterval(() => this.retryParked(), this.retryIntervalMs);
     this.gcTimer = setInterval(() => { void this.gc().catch((err) => this.logMaintenanceError('gc', err)); }, this.gcIntervalMs);
@@ -236,8 +206,7 @@ export class ReplicaFolder {
     for (const t of [this.retryTimer, this.gcTimer]) if (t) clearInterval(t);
     for (const t of [this.statsTimer, this.gcDebounce]) if (t) clearTimeout(t);
     this.retryTimer = this.gcTimer = this.statsTimer = this.gcDebounce = null;
-    for (const state of this.links.values()) state.abort.abort();
-    this.links.clear();
+    this.relay.clear();
     this.scheduler?.stop();
     this.scheduler = null;
     // Let running maintenance (a GC or verify pass) notice the abort and finish.
@@ -281,23 +250,18 @@ export class ReplicaFolder {
 
   /** A peer joined this folder (access proven both ways). `since`: what it acknowledged of our index. */
   attachPeer(link: ReplicaLink, opts: { since?: number } = {}): void {
-    const old = this.links.get(link.peerId);
-    if (old) this.detachPeer(link.peerId);
-    const state: LinkState = { link, sentSeq: Math.max(0, opts.since ?? 0), fromPeer: new Set(), pumping: false, again: false, abort: new AbortController() };
-    this.links.set(link.peerId, state);
+    if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
+    this.relay.attach(link, opts.since ?? 0);
     if (!this.running) return;
     this.scheduler?.addPeer(this.blockPeer(link));
     // Blocks wanted while nobody was connected, and those no one had before.
     this.retryParked();
     this.fetchMore();
-    void this.pump(state);
+    this.relay.wake(link.peerId);
   }
 
   detachPeer(peerId: string): void {
-    const state = this.links.get(peerId);
-    if (!state) return;
-    state.abort.abort();
-    this.links.delete(peerId);
+    if (!this.relay.detach(peerId)) return;
     this.scheduler?.removePeer(peerId);
     this.availability.forget(peerId);
     this.markDirty();
@@ -305,8 +269,7 @@ export class ReplicaFolder {
 
   /** The peer says it has everything of ours up to `seq` (an IndexAck). */
   acknowledge(peerId: string, seq: number): void {
-    const state = this.links.get(peerId);
-    if (state && Number.isSafeInteger(seq) && seq > state.sentSeq && seq <= this.currentSeq()) state.sentSeq = seq;
+    if (this.folderRowId !== 0) this.relay.acknowledge(peerId, seq);
   }
 
   /**
@@ -317,32 +280,24 @@ export class ReplicaFolder {
   async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
     const records = this.records;
     if (!this.running || records === null) return null;
-    const link = this.links.get(peerId)?.link;
+    const link = this.relay.link(peerId);
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.stopController.signal]) : this.stopController.signal;
     const intake = await records.accept(update.records, {
       signal,
       // Mark the sender's own records as it gets them stored, so a relay pump
       // running meanwhile never echoes them back to it.
-      onStored: (seq) => {
-        const own = this.links.get(peerId);
-        if (own && seq > own.sentSeq) own.fromPeer.add(seq);
-      },
+      onStored: (seq) => this.relay.markFromPeer(peerId, seq),
     });
     if (intake.rejected > 0) {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
-    // Progress only moves over a contiguous range: after a gap (fromSeq past
-    // what we hold) the records are kept, but the delta is asked again.
-    const prev = this.index.peerState(this.folderRowId, peerId);
-    const base = prev && prev.indexId === update.indexId ? prev.maxSeq : 0;
-    const maxSeq = update.fromSeq <= base ? Math.max(base, update.toSeq) : base;
-    this.index.setPeerState(this.folderRowId, peerId, { indexId: update.indexId, maxSeq });
+    this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, intake.announced);
     if (intake.stored > 0) {
       this.log.debug({ peer: peerId, stored: intake.stored, ignored: intake.ignored }, 'records stored');
       for (const hex of intake.blockIds) await this.want(hex);
-      for (const state of this.links.values()) void this.pump(state);
+      this.relay.wake();
     }
     if (intake.replaced > 0) this.scheduleGc();
     // A peer that announced blocks may have the ones parked.
@@ -353,8 +308,7 @@ export class ReplicaFolder {
 
   /** What a peer last told us of its index (to ask for the delta on reconnect). */
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
-    if (this.folderRowId === 0) return null;
-    return this.index.peerState(this.folderRowId, peerId) ?? null;
+    return this.folderRowId === 0 ? null : this.relay.peerProgress(peerId);
   }
 
   /** A peer asks for a block: the sealed bytes if stored and intact, else null. */
@@ -466,7 +420,7 @@ export class ReplicaFolder {
 
   private fetchMore(): void {
     const scheduler = this.scheduler;
-    if (!this.running || scheduler === null || this.links.size === 0) return;
+    if (!this.running || scheduler === null || this.relay.size === 0) return;
     for (const hex of this.needed) {
       if (this.inFlight.size >= MAX_PENDING_FETCHES) break;
       this.needed.delete(hex);
@@ -501,7 +455,7 @@ export class ReplicaFolder {
   }
 
   private retryParked(): void {
-    if (!this.running || this.parked.size === 0 || this.links.size === 0) return;
+    if (!this.running || this.parked.size === 0 || this.relay.size === 0) return;
     for (const hex of this.parked) this.needed.add(hex);
     this.parked.clear();
     this.fetchMore();
@@ -513,54 +467,6 @@ export class ReplicaFolder {
       requestBlock: (blockId: Uint8Array, o: { signal?: AbortSignal }) => link.requestBlock(blockId, o),
       penalize: (reason: string) => link.penalize(reason),
     };
-  }
-
-  // ---- internals: records out ---------------------------------------------------
-
-  private currentSeq(): number {
-    return this.records?.seq ?? 0;
-  }
-
-  /** Sends a link everything past its cursor, in bounded messages. One pump per link at a time. */
-  private async pump(state: LinkState): Promise<void> {
-    if (state.pumping) {
-      state.again = true;
-      return;
-    }
-    state.pumping = true;
-    try {
-      do {
-        state.again = false;
-        while (this.running && !state.abort.signal.aborted && this.links.get(state.link.peerId) === state) {
-          const page = this.index.recordsSince(this.folderRowId, state.sentSeq, MAX_INDEX_BATCH_RECORDS);
-          if (page.length === 0) break;
-          const batch: Uint8Array[] = [];
-          let bytes = 4;
-          let toSeq = state.sentSeq;
-          for (const r of page) {
-            if (state.fromPeer.delete(r.seq)) {
-              toSeq = r.seq; // the peer's own record: skip, but move past it
-              continue;
-            }
-            if (batch.length > 0 && bytes + 4 + r.sealed.length > MAX_INDEX_BATCH_BYTES) break;
-            batch.push(r.sealed);
-            bytes += 4 + r.sealed.length;
-            toSeq = r.seq;
-          }
-          // Sent even when every record was the peer's own (an empty update):
-          // it moves the peer's view of our sequence, so a reconnect resumes here.
-          await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq, records: batch }, { signal: state.abort.signal });
-          state.sentSeq = toSeq;
-        }
-      } while (state.again && this.running && !state.abort.signal.aborted);
-      for (const seq of state.fromPeer) if (seq <= state.sentSeq) state.fromPeer.delete(seq);
-    } catch (err) {
-      if (!state.abort.signal.aborted && this.running) {
-        this.log.warn({ peer: state.link.peerId, err: describeError(err) }, 'sending index failed');
-      }
-    } finally {
-      state.pumping = false;
-    }
   }
 
   // ---- internals: gc scheduling, status -------------------------------------------
@@ -582,7 +488,7 @@ export class ReplicaFolder {
   private state(): FolderState {
     if (this.error !== null) return 'error';
     if (this.inFlight.size > 0) return 'syncing';
-    if (this.needed.size > 0 && this.links.size > 0) return 'syncing';
+    if (this.needed.size > 0 && this.relay.size > 0) return 'syncing';
     return 'idle';
   }
 
