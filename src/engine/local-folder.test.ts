@@ -75,7 +75,11 @@ interface Harness {
   folderRowId: number;
 }
 
-function setup(t: { after: (fn: () => Promise<void> | void) => void }, type: 'rw' | 'ro' = 'rw'): Harness {
+function setup(
+  t: { after: (fn: () => Promise<void> | void) => void },
+  type: 'rw' | 'ro' = 'rw',
+  watchers?: { onChange: (p: string[]) => void }[],
+): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-'));
   const root = join(dir, 'data');
   mkdirSync(root);
@@ -85,8 +89,8 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, type: 'rw
   const folderRowId = index.addFolder({ path: root, folderId: toHex(keys.folderId), type }).rowId;
   const hasher = new FakeHasher();
   const folder = new LocalFolder(
-    { index, pool: hasher, logger: silentLogger(), fs: fakeFs() },
-    { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: false },
+    { index, pool: hasher, logger: silentLogger(), fs: fakeFs(watchers) },
+    { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: watchers !== undefined },
   );
   t.after(async () => {
     await folder.stop();
@@ -236,4 +240,20 @@ test('paths the puller is writing are neither recorded nor deleted while busy', 
   await h.folder.scanNow();
   assert.equal(h.index.getFile(h.folderRowId, 'a.txt')?.record.size, 26);
   assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, true);
+});
+
+test('watcher hints become partial scans; hints outside the folder or internal are dropped', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const h = setup(t, 'rw', watchers);
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  assert.equal(watchers.length, 1);
+  const calls = h.hasher.calls;
+  writeFileSync(join(h.root, 'b.txt'), 'two');
+  writeFileSync(join(h.root, '..x'), 'legal name');
+  watchers[0]?.onChange(['b.txt', join(h.root, '..x'), '../outside', '.sealsync/state', '.sealsync-tmp-1']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.size, 3);
+  assert.equal(h.index.getFile(h.folderRowId, '..x')?.record.size, 10);
+  assert.equal(h.hasher.calls, calls + 2, 'only the hinted files were read');
 });

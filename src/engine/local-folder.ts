@@ -184,6 +184,11 @@ export class LocalFolder extends EventEmitter {
       try {
         const watcher = this.fs.createWatcher(this.root, { debounceMs: this.debounceMs, onChange: (paths) => this.onWatcherChange(paths) });
         await watcher.start();
+        if (this.stopped) {
+          // stop() ran while the watcher was starting: it could not see this watcher.
+          await watcher.stop();
+          return;
+        }
         this.watcher = watcher;
       } catch (err) {
         // Without a watcher changes are still found by the periodic rescan.
@@ -304,8 +309,8 @@ export class LocalFolder extends EventEmitter {
     if (this.state === 'stopped') return;
     for (const p of paths) {
       const rel = isAbsolute(p) ? relative(this.root, p) : p;
-      if (rel === '' || rel.startsWith('..')) continue;
       const norm = rel.split(sep).join('/');
+      if (norm === '' || norm === '..' || norm.startsWith('../')) continue;
       if (isInternalPath(norm)) continue;
       if (this.hints.size >= MAX_PENDING_HINTS) {
         this.hintOverflow = true;
