@@ -18,9 +18,12 @@ class FakeHasher implements FileHasher {
   readonly workerCount = 2;
   calls = 0;
   changeOnce = new Set<string>();
+  failWith = new Map<string, string>();
   async hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal }): Promise<HashResult> {
     opts.signal?.throwIfAborted();
     this.calls++;
+    const code = this.failWith.get(absPath);
+    if (code) throw Object.assign(new Error(`${code}: cannot open ${absPath}`), { code });
     const data = await readFile(absPath);
     const st = await lstat(absPath);
     const hash = new Uint8Array(createHash('sha256').update(data).digest());
@@ -256,4 +259,22 @@ test('watcher hints become partial scans; hints outside the folder or internal a
   assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.size, 3);
   assert.equal(h.index.getFile(h.folderRowId, '..x')?.record.size, 10);
   assert.equal(h.hasher.calls, calls + 2, 'only the hinted files were read');
+});
+
+test('an unreadable file is listed in the status, skipped, and not taken for a delete', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'ok.txt'), 'fine');
+  writeFileSync(join(h.root, 'secret.txt'), 'v1');
+  await started(h);
+  writeFileSync(join(h.root, 'secret.txt'), 'v2 edited');
+  h.hasher.failWith.set(join(h.root, 'secret.txt'), 'EACCES');
+  await h.folder.scanNow();
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.unreadable], ['idle', ['secret.txt']]);
+  const rec = h.index.getFile(h.folderRowId, 'secret.txt')?.record;
+  assert.deepEqual([rec?.deleted, rec?.size], [false, 2], 'the last readable version stays');
+  h.hasher.failWith.clear();
+  await h.folder.scanNow();
+  assert.equal(h.folder.status().unreadable, undefined);
+  assert.equal(h.index.getFile(h.folderRowId, 'secret.txt')?.record.size, 9);
 });
