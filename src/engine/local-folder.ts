@@ -490,6 +490,7 @@ export class LocalFolder extends EventEmitter {
       }
       if (res.changed) continue;
       if (this.run) this.run.bytes += res.size;
+      this.maybeProgress();
       const read: ScanEntry = { ...entry, size: res.size, mtimeMs: res.mtimeMs, ino: res.ino ?? entry.ino };
       this.recordChange(recordForEntry(read, [], res.blocks), read);
       return;
