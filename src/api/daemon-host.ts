@@ -12,6 +12,7 @@ import { Daemon, type DaemonService } from '../daemon/daemon.js';
 import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
 import { localFolderEngines } from '../daemon/local-folder-runner.js';
 import { createLocalFolderServices } from '../engine/local-folder-services.js';
+import { createReplicaFolder } from '../engine/replica/replica-folder.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DashboardHost } from './dashboard-host.js';
@@ -40,7 +41,8 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   let services: DaemonService[] = [];
   if (!engines) {
     const local = createLocalFolderServices();
-    engines = localFolderEngines(local);
+    // Encrypted (E…) folders run the replica engine: sealed records and blocks only.
+    engines = { ...localFolderEngines(local), encrypted: (init) => createReplicaFolder(init) };
     services = [local];
   }
   const daemon = new Daemon({ home: opts.home, logger: opts.logger, engines, services });
