@@ -3,12 +3,15 @@
  * rename it over the target, fsync the directory. A crash leaves the old file
  * or the new one, never a torn mix; the temp file is removed on failure.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
+const TEMP_SUFFIX = '.tmp';
+const TEMP_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   let fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
@@ -33,4 +36,18 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     /* best effort (e.g. Windows) */
   }
+}
+
+/**
+ * Removes temp files a crash left in `dir` (only names writeFileAtomic makes).
+ * Call while holding the home lock, so no writer is mid-write.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (TEMP_RE.test(name)) {
+      await unlink(join(dir, name)).then(() => { removed++; }, () => undefined);
+    }
+  }
+  return removed;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import { configSchema } from './config-schema.js';
 import { loadConfig, parseConfigText, saveConfig } from './config-store.js';
+import { removeStaleTempFiles } from './atomic-write.js';
 
 function errorOf(fn: () => unknown): Error & { code?: string } {
   try { fn(); } catch (err) { return err as Error; }
@@ -62,6 +63,12 @@ test('save is atomic, 0600, and round-trips; load reports a missing file', async
     await assert.rejects(saveConfig(path, { ...config, listen: 'bad' }));
     assert.equal(await readFile(path, 'utf8'), before);
     assert.deepEqual(await readdir(dir), ['config.json']);
+    // A crash mid-write leaves a temp file; the next start removes only such files.
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, '.config.json.0123456789ab.tmp'), 'partial');
+    await writeFile(join(dir, 'user.tmp'), 'not ours');
+    assert.equal(await removeStaleTempFiles(dir), 1);
+    assert.deepEqual((await readdir(dir)).sort(), ['config.json', 'user.tmp']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -34,6 +34,7 @@ import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceId } from './identity.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
+import { removeStaleTempFiles } from './atomic-write.js';
 
 
 export interface DaemonInit {
@@ -88,6 +89,7 @@ export class Daemon {
     if (this.started) return;
     this.lock = await acquireLock(this.paths.lock);
     try {
+      await removeStaleTempFiles(this.paths.home);
       this.config = await loadConfig(this.paths.config);
       this.deviceId = await loadDeviceId(this.paths);
       this.index = openIndex(this.paths.index);

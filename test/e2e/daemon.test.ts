@@ -194,7 +194,9 @@ describe('bad folder and peer input', () => {
     assert.match(ro, /^R[A-Z2-7]+\n/);
     assert.match(ro, /[\u2580-\u259f]/, 'a terminal QR code follows the key');
     const roDir = join(h.root, 'other');
-    await h.cliOk(['folder', 'add', roDir, '--key', (await h.cliOk(['key', 'derive', '--read-only', (await h.cliOk(['key', 'new'])).split('\n')[0] ?? ''])).split('\n')[0] ?? '']);
+    const roKey = (await h.cliOk(['key', 'derive', '--read-only', (await h.cliOk(['key', 'new'])).split('\n')[0] ?? ''])).split('\n')[0] ?? '';
+    // `--key -` reads the key from stdin, so it never shows in the process list.
+    await h.cliOk(['folder', 'add', roDir, '--key', '-'], { input: `${roKey}\n` });
     const before = await readFile(h.paths.config, 'utf8');
     const r = await h.cli(['folder', 'share', roDir, '--type', 'rw']);
     assert.notEqual(r.code, 0);
