@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   Chunker, chunkBuffer, chunkParamsForSize, validateChunkParams,
-  MAX_BLOCKS_PER_FILE, MAX_CHUNK_SIZE, MAX_FILE_SIZE, MIN_CHUNK_AVG, TARGET_BLOCKS_PER_FILE,
+  BOUNDED_FILE_SIZE, MAX_BLOCKS_PER_FILE, MAX_CHUNK_SIZE, MAX_FILE_SIZE, MIN_CHUNK_AVG, TARGET_BLOCKS_PER_FILE,
 } from './chunker.js';
+import { MAX_BLOCKS_PER_RECORD } from '../crypto/sealed-record.js';
 import { GEAR_TABLE, GEAR_TABLE_VERSION } from './gear-table.js';
 import { pseudoRandomBytes } from './test-data.js';
 
@@ -122,16 +123,21 @@ test('chunkParamsForSize keeps every file under MAX_BLOCKS_PER_FILE', () => {
   assert.deepEqual(chunkParamsForSize(256 * MiB), chunkParamsForSize(0));
   assert.equal(chunkParamsForSize(TARGET_BLOCKS_PER_FILE * MIN_CHUNK_AVG).avg, MIN_CHUNK_AVG);
   assert.equal(chunkParamsForSize(TARGET_BLOCKS_PER_FILE * MIN_CHUNK_AVG + 1).avg, MIN_CHUNK_AVG * 2);
+  // A record's block list limit (crypto); the wire (src/net, above us) sizes its largest block for 16 MiB.
+  assert.equal(MAX_BLOCKS_PER_FILE, MAX_BLOCKS_PER_RECORD);
+  assert.equal(MAX_CHUNK_SIZE, 16 * MiB);
   let prevAvg = 0;
-  for (let size = 1; size <= MAX_FILE_SIZE; size *= 2) {
+  for (let size = 1; size <= MAX_FILE_SIZE; size = size * 2 + 1) {
     const p = chunkParamsForSize(size);
     validateChunkParams(p);
     assert.ok(p.avg >= prevAvg, 'avg never shrinks as files grow');
-    assert.ok(Math.ceil(size / p.min) <= MAX_BLOCKS_PER_FILE, `size ${size}`);
+    if (size <= BOUNDED_FILE_SIZE) assert.ok(Math.ceil(size / p.min) <= MAX_BLOCKS_PER_FILE, `size ${size}`);
+    // The mean chunk is above avg (measured ~1.2x), so the expected count stays under the cap up to MAX_FILE_SIZE.
+    assert.ok(size / p.avg <= MAX_BLOCKS_PER_FILE, `size ${size}`);
     assert.ok(p.max <= MAX_CHUNK_SIZE);
     prevAvg = p.avg;
   }
-  assert.ok(Math.ceil(MAX_FILE_SIZE / chunkParamsForSize(MAX_FILE_SIZE).min) <= MAX_BLOCKS_PER_FILE);
+  assert.ok(Math.ceil(BOUNDED_FILE_SIZE / chunkParamsForSize(BOUNDED_FILE_SIZE).min) <= MAX_BLOCKS_PER_FILE);
   assert.throws(() => chunkParamsForSize(-1), { code: 'ERR_INVALID_ARGUMENT' });
   assert.throws(() => new Chunker({ min: 10, avg: 1000, max: 2000 }), { code: 'ERR_INVALID_ARGUMENT' });
   assert.throws(() => new Chunker({ min: 10, avg: 1024, max: 512 }), { code: 'ERR_INVALID_ARGUMENT' });

@@ -25,9 +25,15 @@
  * (median; 256 KiB blocks re-sent up to 1.9 MiB, too close to the 2 MiB
  * budget), 100 bytes inserted at the start re-send one block. Bigger files
  * double the average so a file averages at most TARGET_BLOCKS_PER_FILE
- * blocks, up to MAX_CHUNK_AVG (4 MiB avg, 16 MiB max chunk from 64 GiB on). Every chunk but the
- * last is >= min, so a file never has more than ceil(size / min) blocks;
- * MAX_FILE_SIZE keeps that under MAX_BLOCKS_PER_FILE.
+ * blocks, up to MAX_CHUNK_AVG (4 MiB avg, 16 MiB max chunk from 64 GiB on;
+ * MAX_CHUNK_SIZE is what the wire's largest sealed block allows).
+ *
+ * Block count: a sealed record holds at most MAX_BLOCKS_PER_FILE (65,536)
+ * blocks. Every chunk but the last is >= min, so up to 64 GiB the count is
+ * bounded by construction (size / min <= 4 * TARGET_BLOCKS_PER_FILE). Past
+ * 64 GiB the mean block stays ~5 MiB, so a 256 GiB file (MAX_FILE_SIZE)
+ * averages ~55,000 blocks; content that would need more is refused by the
+ * hasher with ERR_FILE_TOO_LARGE rather than producing an unsendable record.
  */
 import { SealsyncError } from '../errors.js';
 import { GEAR_TABLE } from './gear-table.js';
@@ -42,10 +48,12 @@ export const CHUNK_SPREAD = 4;
 export const MAX_CHUNK_SIZE = MAX_CHUNK_AVG * CHUNK_SPREAD;
 /** Average blocks per file before the average block size starts doubling. */
 export const TARGET_BLOCKS_PER_FILE = 16_384;
-/** Hard cap on blocks per file (every chunk but the last is >= min). */
-export const MAX_BLOCKS_PER_FILE = 1 << 20;
-/** Largest file we chunk: MAX_BLOCKS_PER_FILE chunks of the largest minimum (1 TiB). */
-export const MAX_FILE_SIZE = MAX_BLOCKS_PER_FILE * (MAX_CHUNK_AVG / CHUNK_SPREAD);
+/** Hard cap on blocks per file: a sealed record's block list limit (crypto MAX_BLOCKS_PER_RECORD). */
+export const MAX_BLOCKS_PER_FILE = 65_536;
+/** Largest file size for which the block count is bounded by construction (64 GiB). */
+export const BOUNDED_FILE_SIZE = MAX_BLOCKS_PER_FILE * (MAX_CHUNK_AVG / CHUNK_SPREAD);
+/** Largest file we hash (256 GiB); see the header for the block count above BOUNDED_FILE_SIZE. */
+export const MAX_FILE_SIZE = 4 * BOUNDED_FILE_SIZE;
 /** Extra mask bits below avg and fewer bits above it (FastCDC normalization level). */
 const NORMALIZATION_LEVEL = 1;
 

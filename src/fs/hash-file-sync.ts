@@ -18,7 +18,7 @@ import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, re
 import { SealsyncError } from '../errors.js';
 import { sealBlock } from '../crypto/sealed-block.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
-import { Chunker, chunkParamsForSize, MAX_FILE_SIZE } from './chunker.js';
+import { Chunker, chunkParamsForSize, MAX_BLOCKS_PER_FILE, MAX_FILE_SIZE } from './chunker.js';
 
 /** Bytes per read(2): amortises syscalls (a read is ~0.1% of the time to seal 1 MiB) while keeping
  * the per-worker buffer small (RSS budget: 2 workers within 150 MiB). */
@@ -90,6 +90,10 @@ export function hashFileSync(
     const hashes: Uint8Array[] = [];
     const sizes: number[] = [];
     const seal = (from: number, len: number): void => {
+      if (sizes.length >= MAX_BLOCKS_PER_FILE) {
+        // Only content-pathological files past BOUNDED_FILE_SIZE get here (see chunker.ts).
+        throw new SealsyncError('ERR_FILE_TOO_LARGE', `file needs more than ${MAX_BLOCKS_PER_FILE} blocks`, { path: absPath, size: before.size });
+      }
       const b = sealBlock(contentKey, buf.subarray(from, from + len));
       ids.push(b.id);
       hashes.push(b.hash);
