@@ -570,7 +570,10 @@ export class Puller {
    */
   private async onLocalChange(w: PathWork, reason: string, signal: AbortSignal): Promise<boolean> {
     const before = w.local;
-    if (this.deps.localChanged && (this.deps.type === 'rw' || this.reverting)) {
+    if (this.deps.localChanged) {
+      // We are not writing the path any more: let the scanner look at it
+      // (it skips busy paths). The next pass takes it over again.
+      this.busy.delete(w.winner.path);
       await this.deps.localChanged(w.winner.path, { signal });
       const after = this.deps.index.getFile(this.deps.folder, w.winner.path);
       const changed = after !== undefined && (before === undefined || after.diskMtimeMs !== before.diskMtimeMs || after.record.size !== before.record.size || after.record.deleted !== before.record.deleted || after.record.kind !== before.record.kind);
@@ -622,11 +625,23 @@ export class Puller {
 
   /** Keeps `loser` at its conflict-copy path (from the local file, or fetched) and publishes it. */
   private async keepConflictCopy(loser: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {
-    const { root, index, folder } = this.deps;
+    const { index, folder } = this.deps;
     const copyPath = conflictCopyPath(loser);
     const existing = index.getFile(folder, copyPath);
     if (existing && !existing.record.deleted && sameContent(existing.record, loser)) return; // kept already (here or by a peer)
     const copy = conflictCopyRecord(loser, existing?.record.version ?? [], index.vectorId);
+    this.busy.add(copyPath); // the scanner must not record the copy before we do
+    try {
+      await this.writeConflictCopy(copy, fromLocal, signal);
+    } finally {
+      this.busy.delete(copyPath);
+    }
+  }
+
+  private async writeConflictCopy(copy: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {
+    const { root, index, folder } = this.deps;
+    const copyPath = copy.path;
+    const existing = index.getFile(folder, copyPath);
     const { abs: copyAbs } = await mkdirParentsSafe(root, copyPath);
     if (fromLocal) {
       const localAbs = await resolveSafe(root, fromLocal.record.path);

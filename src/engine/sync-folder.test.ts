@@ -220,3 +220,41 @@ test('edits made on both sides while apart: both survive on both sides after rec
     await stopNode(b);
   }
 });
+
+test('a local edit made while a newer remote version is being pulled survives as a conflict, with the scanner running', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const b = await makeNode('B', keys);
+  try {
+    await writeFile(join(a.dev.root, 'doc.bin'), randomBytes(200_000));
+    await startNode(a);
+    await startNode(b);
+    connect(a, b);
+    await converge(a, b);
+    // A writes a new version; B's copy of it arrives slowly, and B edits meanwhile.
+    const serve = a.sync.serveBlock.bind(a.sync);
+    let edited = false;
+    a.sync.serveBlock = async (id, o) => {
+      if (!edited) {
+        edited = true;
+        await writeFile(join(b.dev.root, 'doc.bin'), 'edited on B during the pull');
+        await utimes(join(b.dev.root, 'doc.bin'), new Date(1_900_000_000_000), new Date(1_900_000_000_000));
+        await b.local.scanNow(); // the scanner runs now (the puller owns the path: it is skipped)
+      }
+      return serve(id, o);
+    };
+    const v2 = randomBytes(300_000);
+    await writeFile(join(a.dev.root, 'doc.bin'), v2);
+    await a.local.scanNow();
+    await converge(a, b);
+    assert.ok(edited);
+    const names = (await readdir(b.dev.root)).filter((n) => !n.startsWith('.')).sort();
+    assert.equal(names.length, 2, names.join(', '));
+    const contents = await Promise.all(names.map((n) => readFile(join(b.dev.root, n))));
+    assert.ok(contents.some((c) => c.toString() === 'edited on B during the pull'), 'the local edit survives');
+    assert.ok(contents.some((c) => c.equals(v2)), 'the remote version survives');
+  } finally {
+    await stopNode(a);
+    await stopNode(b);
+  }
+});

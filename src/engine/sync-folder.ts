@@ -69,6 +69,10 @@ export interface LocalFolderHooks {
   on(event: 'status', listener: (s: FolderStatus) => void): unknown;
   removeListener(event: 'changed', listener: (e: { seq: number }) => void): unknown;
   removeListener(event: 'status', listener: (s: FolderStatus) => void): unknown;
+  /** Paths the puller is writing: the scanner skips them (they are not local edits). */
+  setBusyPaths?(paths: { has(path: string): boolean } | null): void;
+  /** Commits scan results still queued, before the puller writes rows. */
+  flush?(): void;
 }
 
 export interface SyncFolderOptions {
@@ -141,6 +145,7 @@ export class SyncFolder {
       fetchBlock: (ref, o) => this.scheduler.fetch(ref, o),
       hashBlock,
       localChanged: (path, o) => this.local.scanNow({ paths: [path], ...(o.signal ? { signal: o.signal } : {}) }),
+      beforeRecord: () => this.local.flush?.(),
       onPublished: () => this.wakePumps(),
       ...(opts.isIgnored ? { isIgnored: opts.isIgnored } : {}),
       onStatus: (s) => {
@@ -162,6 +167,7 @@ export class SyncFolder {
     this.running = true;
     this.local.on('changed', this.onLocalChanged);
     this.local.on('status', this.onLocalStatus);
+    this.local.setBusyPaths?.(this.puller.busyPaths);
     for (const link of this.relay.allLinks()) this.startLink(link);
     // Whatever arrived before a restart and was not applied yet.
     this.puller.start();
@@ -176,6 +182,7 @@ export class SyncFolder {
     this.archiveTimer = null;
     this.local.removeListener('changed', this.onLocalChanged);
     this.local.removeListener('status', this.onLocalStatus);
+    this.local.setBusyPaths?.(null);
     this.relay.clear();
     this.scheduler.stop();
     await this.puller.stop();
