@@ -136,7 +136,7 @@ export class FolderWatcher {
     if (!this.#running) return false;
     let w: FSWatcher;
     try {
-      w = watch(this.#abs(rel), { persistent: true }, (_event, name) => this.#onEvent(rel, name));
+      w = watch(this.#abs(rel), { persistent: true }, (event, name) => this.#onEvent(rel, event, name));
     } catch (err) {
       this.#watchFailed(rel, err);
       return false;
@@ -164,7 +164,7 @@ export class FolderWatcher {
     }
   }
 
-  #onEvent(dir: string, name: string | Buffer | null): void {
+  #onEvent(dir: string, event: string, name: string | Buffer | null): void {
     if (!this.#running) return;
     const n = name === null ? null : String(name);
     const rel = n === null || n === '' ? dir : dir === '' ? n : `${dir}/${n}`;
@@ -173,7 +173,8 @@ export class FolderWatcher {
     if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf('/') + 1)) return;
     if (this.#init.ignore?.ignores(rel.normalize('NFC'), false) && this.#init.ignore.ignores(rel.normalize('NFC'), true)) return;
     this.#addHint(rel);
-    if (n !== null && n !== '') void this.#followDir(rel);
+    // 'rename' = created, deleted or moved: the only events that can add or remove a directory.
+    if (event === 'rename' && n !== null && n !== '') void this.#followDir(rel);
   }
 
   /** After an event on `rel`: start watching it if it became a directory, stop if it is gone. */
