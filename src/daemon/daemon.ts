@@ -31,7 +31,9 @@ import { EventBus } from './event-bus.js';
 import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
 import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
-import { loadDeviceId } from './identity.js';
+import { loadDeviceCredentials } from './identity.js';
+import { ConnectionManager } from '../net/connection-manager.js';
+import type { FolderDirectory } from '../net/session.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
@@ -44,6 +46,8 @@ export interface DaemonInit {
   readonly engines?: FolderRunnerFactories;
   /** Shared services the engines use (e.g. the hash pool): started before the first folder, stopped after the last. */
   readonly services?: readonly DaemonService[];
+  /** Run the network (listener + dialler); default true. */
+  readonly network?: boolean;
   readonly now?: () => number;
 }
 
@@ -76,6 +80,7 @@ export class Daemon {
   private resolveStop: () => void = () => undefined;
   private uiUrl: string | null = null;
   private listenAddresses: string[] | null = null;
+  private net: ConnectionManager | null = null;
   private started = false;
 
   constructor(private readonly init: DaemonInit) {
@@ -91,14 +96,17 @@ export class Daemon {
     try {
       await removeStaleTempFiles(this.paths.home);
       this.config = await loadConfig(this.paths.config);
-      this.deviceId = await loadDeviceId(this.paths);
+      const credentials = await loadDeviceCredentials(this.paths);
+      this.deviceId = credentials.deviceId;
       this.index = openIndex(this.paths.index);
       for (const service of this.init.services ?? []) {
         await service.start();
         this.startedServices.push(service);
       }
       for (const folder of this.config.folders) await this.startFolder(folder);
+      if (this.init.network !== false) await this.startNetwork(credentials);
     } catch (err) {
+      await this.stopNetwork();
       await this.stopFolders();
       await this.stopServices();
       this.index?.close();
@@ -113,6 +121,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     await this.mutex.catch(() => undefined);
+    await this.stopNetwork();
     await this.stopFolders();
     await this.stopServices();
     this.events.clear();
@@ -153,7 +162,7 @@ export class Daemon {
       device: {
         id: this.deviceId,
         name: this.config.device.name,
-        listen: this.listenAddresses ?? [`tcp://${this.config.listen}`],
+        listen: this.listenAddresses ?? this.net?.listenAddresses() ?? [`tcp://${this.config.listen}`],
       },
       folders: [...this.folders.values()].map((f) => this.folderStatus(f)),
       peers: this.listPeers(),
@@ -189,6 +198,7 @@ export class Daemon {
       opts.signal?.throwIfAborted();
       await this.persist({ ...this.config, folders: [...this.config.folders, folder] });
       await this.startFolder(folder, keys);
+      this.net?.refreshFolders();
       this.events.emit({ type: 'folder-changed', path, change: 'added' });
       this.log.info({ path, type: keys.type, folderId }, 'folder added');
       const info = this.listFolders().find((f) => f.path === path);
@@ -205,6 +215,7 @@ export class Daemon {
       await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'));
       // Its index data goes too: re-adding later rescans from scratch.
       this.index?.removeFolder(f.folderRowId);
+      this.net?.refreshFolders();
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
       this.log.info({ path: f.config.path }, 'folder removed');
     });
@@ -232,8 +243,20 @@ export class Daemon {
   }
 
   listPeers(): readonly PeerStatus[] {
-    return this.config.peers.map((p) => ({
-      id: null, name: null, address: p.address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0,
+    if (!this.net) {
+      return this.config.peers.map((p) => ({
+        id: null, name: null, address: p.address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0,
+      }));
+    }
+    return this.net.peerStatus().map((p) => ({
+      id: p.id || null,
+      name: p.name || null,
+      address: p.address,
+      connected: p.connected,
+      inBytes: p.inBytes,
+      outBytes: p.outBytes,
+      inRate: p.inRate,
+      outRate: p.outRate,
     }));
   }
 
@@ -242,6 +265,7 @@ export class Daemon {
       const normal = formatPeerAddress(parsePeerAddress(address));
       if (this.config.peers.some((p) => p.address === normal)) throw new SealsyncError('ERR_PEER_EXISTS', `peer ${normal} is already known`);
       await this.persist({ ...this.config, peers: [...this.config.peers, { address: normal }] });
+      this.net?.setAddresses(this.config.peers.map((p) => p.address));
       this.log.info({ address: normal }, 'peer added');
       const peer = this.listPeers().find((p) => p.address === normal);
       if (!peer) throw new SealsyncError('ERR_INTERNAL', 'peer vanished after add');
@@ -253,10 +277,14 @@ export class Daemon {
     return this.exclusive(async () => {
       let normal = idOrAddress;
       try { normal = formatPeerAddress(parsePeerAddress(idOrAddress)); } catch { /* maybe a device id */ }
-      const remaining = this.config.peers.filter((p) => p.address !== normal);
+      // A device id removes every address that led to that device.
+      const byId = new Set(this.listPeers().filter((p) => p.id !== null && p.id === idOrAddress).map((p) => p.address));
+      const remaining = this.config.peers.filter((p) => p.address !== normal && !byId.has(p.address));
       if (remaining.length === this.config.peers.length) throw new SealsyncError('ERR_PEER_UNKNOWN', `no peer ${idOrAddress.slice(0, 100)}`);
       await this.persist({ ...this.config, peers: remaining });
-      this.log.info({ address: normal }, 'peer removed');
+      this.net?.setAddresses(this.config.peers.map((p) => p.address));
+      if (byId.size > 0) await this.net?.disconnect(idOrAddress);
+      this.log.info({ peer: idOrAddress.slice(0, 100) }, 'peer removed');
     });
   }
 
@@ -341,6 +369,61 @@ export class Daemon {
       this.log.error({ err, path: folder.path }, 'folder failed to start');
       const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL', entry.startError);
       this.events.emit({ type: 'error', error: e.toJSON(), folder: folder.path });
+    }
+  }
+
+  /** Folders as the network sees them: access secrets by folder id (for the join proofs). */
+  private folderDirectory(): FolderDirectory {
+    return {
+      lookup: (folderId) => {
+        const hexId = Buffer.from(folderId).toString('hex');
+        for (const f of this.folders.values()) {
+          if (Buffer.from(f.keys.folderId).toString('hex') === hexId) return { accessSecret: f.keys.accessSecret };
+        }
+        return undefined;
+      },
+      folderIds: () => [...this.folders.values()].map((f) => f.keys.folderId),
+    };
+  }
+
+  private async startNetwork(identity: { privateKeyPem: string; certificatePem: string; deviceId: string }): Promise<void> {
+    const kbps = (n: number): number | undefined => (n > 0 ? n * 1024 : undefined);
+    const send = kbps(this.config.bandwidth.maxSendKBps);
+    const recv = kbps(this.config.bandwidth.maxRecvKBps);
+    const net = new ConnectionManager({
+      identity,
+      localName: this.config.device.name,
+      directory: this.folderDirectory(),
+      listen: this.config.listen,
+      addresses: this.config.peers.map((p) => p.address),
+      logger: this.init.logger,
+      session: {
+        logger: this.init.logger,
+        ...(send !== undefined || recv !== undefined
+          ? { rateLimit: { ...(recv !== undefined ? { inBytesPerSec: recv } : {}), ...(send !== undefined ? { outBytesPerSec: send } : {}) } }
+          : {}),
+      },
+    });
+    const peerOf = (deviceId: string): PeerStatus => this.listPeers().find((p) => p.id === deviceId)
+      ?? { id: deviceId, name: null, address: '', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
+    net.on('session', (session) => {
+      // Registered before it starts: report once it is up, on the next turn.
+      setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
+    });
+    net.on('session-closed', (session) => {
+      this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });
+    });
+    await net.start();
+    this.net = net;
+    this.log.info({ listen: net.listenAddresses() }, 'network started');
+  }
+
+  private async stopNetwork(): Promise<void> {
+    const net = this.net;
+    this.net = null;
+    if (net) {
+      try { await net.stop(); } catch (err) { this.log.warn({ err }, 'network stop failed'); }
+      net.removeAllListeners();
     }
   }
 

@@ -25,3 +25,16 @@ export async function loadDeviceId(paths: HomePaths): Promise<string> {
   }
   return deviceIdFromCertificate(pem);
 }
+
+/** The device's TLS credentials for the network layer. */
+export async function loadDeviceCredentials(paths: HomePaths): Promise<DeviceIdentity> {
+  let privateKeyPem: string;
+  let certificatePem: string;
+  try {
+    privateKeyPem = await readFile(paths.deviceKey, 'utf8');
+    certificatePem = await readFile(paths.deviceCert, 'utf8');
+  } catch (err) {
+    throw new SealsyncError('ERR_CONFIG_INVALID', `cannot read the device identity in ${paths.home}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return { privateKeyPem, certificatePem, deviceId: deviceIdFromCertificate(certificatePem) };
+}
