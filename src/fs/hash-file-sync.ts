@@ -24,6 +24,9 @@ import { Chunker, chunkParamsForSize, MAX_BLOCKS_PER_FILE, MAX_FILE_SIZE } from 
  * the per-worker buffer small (RSS budget: 2 workers within 150 MiB). */
 export const READ_BYTES = 1024 * 1024;
 
+/** Sealed bytes between two collectGarbage() calls. */
+export const GC_EVERY_BYTES = 4 * 1024 * 1024;
+
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 
 /** Blocks packed flat so they cross a thread boundary as two transferable buffers. */
@@ -65,11 +68,16 @@ export function fsErrorToSealsync(err: unknown, path: string): SealsyncError {
   }
 }
 
+/**
+ * `collectGarbage`, when given, runs after every GC_EVERY_BYTES sealed (the
+ * worker passes a minor GC; see hash-worker.ts for why).
+ */
 export function hashFileSync(
   absPath: string,
   contentKey: Uint8Array,
   buffer: ReadBuffer,
   isCancelled: () => boolean = () => false,
+  collectGarbage?: () => void,
 ): PackedHashResult {
   let fd: number;
   try {
@@ -89,12 +97,18 @@ export function hashFileSync(
     const ids: Uint8Array[] = [];
     const hashes: Uint8Array[] = [];
     const sizes: number[] = [];
+    let sealedSinceGc = 0;
     const seal = (from: number, len: number): void => {
       if (sizes.length >= MAX_BLOCKS_PER_FILE) {
         // Only content-pathological files past BOUNDED_FILE_SIZE get here (see chunker.ts).
         throw new SealsyncError('ERR_FILE_TOO_LARGE', `file needs more than ${MAX_BLOCKS_PER_FILE} blocks`, { path: absPath, size: before.size });
       }
       const b = sealBlock(contentKey, buf.subarray(from, from + len));
+      sealedSinceGc += len;
+      if (collectGarbage && sealedSinceGc >= GC_EVERY_BYTES) {
+        sealedSinceGc = 0;
+        collectGarbage();
+      }
       ids.push(b.id);
       hashes.push(b.hash);
       sizes.push(len);
