@@ -6,9 +6,12 @@
 const BENCHES: Array<{ name: string; load: () => Promise<{ run: (args: string[]) => Promise<void> }> }> = [
   { name: 'crypto', load: () => import('./crypto.js') },
   { name: 'scan', load: () => import('./scan.js') },
+  { name: 'sync', load: () => import('./sync.js') },
 ];
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// bench names pick benches (`npm run bench -- sync --runs 1`); everything else is passed on
+const names = new Set(BENCHES.map((b) => b.name));
+const wanted = process.argv.slice(2).filter((a) => names.has(a));
 for (const bench of BENCHES) {
   if (wanted.length && !wanted.includes(bench.name)) continue;
   console.log(`\n== bench: ${bench.name} ==`);

@@ -1,0 +1,133 @@
+/**
+ * Drives real sealsync daemons (the compiled CLI in dist/) for benchmarks and
+ * demos. Status is read straight from the control socket, so polling costs no
+ * process start.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { openSync, closeSync } from 'node:fs';
+import { ProcSampler, type ProcStats } from './proc-stats.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+const BIN = join(REPO, 'bin', 'sealsync.js');
+const READY_TIMEOUT_MS = 30_000;
+const POLL_MS = 100;
+
+export interface SealsyncFolderStatus {
+  path: string;
+  type: string;
+  state: string;
+  localFiles: number;
+  localBytes: number;
+  globalFiles: number;
+  globalBytes: number;
+  needFiles: number;
+  needBytes: number;
+  error: string | null;
+}
+
+export interface SealsyncStatus {
+  device: { id: string; name: string; listen: string[] };
+  folders: SealsyncFolderStatus[];
+  peers: Array<{ id: string; address: string; connected: boolean; inBytes: number; outBytes: number }>;
+}
+
+/** Runs the CLI once and returns stdout; throws with stderr on failure. */
+export function cli(home: string, args: string[]): string {
+  const res = spawnSync(process.execPath, [BIN, '--home', home, ...args], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`sealsync ${args.join(' ')}: ${res.stderr.trim()}`);
+  return res.stdout.trim();
+}
+
+export function ensureBuilt(): void {
+  const res = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'inherit' });
+  if (res.status !== 0) throw new Error('build failed');
+}
+
+export class SealsyncNode {
+  private child: ChildProcess | undefined;
+  private sampler: ProcSampler | undefined;
+
+  constructor(readonly home: string, readonly name: string) {}
+
+  init(extra: string[] = []): void {
+    cli(this.home, ['init', '--name', this.name, '--listen', '127.0.0.1:0', '--no-ui', '--no-discovery', ...extra]);
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(join(this.home, 'daemon.log'), 'a');
+    this.child = spawn(process.execPath, [BIN, '--home', this.home, 'start'], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.sampler = new ProcSampler(this.child.pid ?? 0);
+    this.sampler.start();
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`sealsync daemon ${this.name} exited (${this.child.exitCode}); see ${this.home}/daemon.log`);
+      try {
+        await this.status();
+        return;
+      } catch {
+        await sleep(POLL_MS);
+      }
+    }
+    throw new Error(`sealsync daemon ${this.name} did not become ready`);
+  }
+
+  status(): Promise<SealsyncStatus> {
+    return new Promise((resolvePromise, reject) => {
+      const req = request({ socketPath: join(this.home, 'control.sock'), path: '/api/status', method: 'GET' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+            resolvePromise(JSON.parse(Buffer.concat(chunks).toString('utf8')) as SealsyncStatus);
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async listenAddress(): Promise<string> {
+    const st = await this.status();
+    const addr = st.device.listen[0];
+    if (!addr) throw new Error('daemon reports no listen address');
+    return addr;
+  }
+
+  async folder(path: string): Promise<SealsyncFolderStatus | undefined> {
+    const st = await this.status();
+    return st.folders.find((f) => f.path === path);
+  }
+
+  async bytes(): Promise<{ inBytes: number; outBytes: number }> {
+    const st = await this.status();
+    return st.peers.reduce((a, p) => ({ inBytes: a.inBytes + p.inBytes, outBytes: a.outBytes + p.outBytes }), { inBytes: 0, outBytes: 0 });
+  }
+
+  stats(): ProcStats {
+    return this.sampler?.sample() ?? { cpuSeconds: 0, peakRssBytes: 0 };
+  }
+
+  async stop(): Promise<ProcStats> {
+    const stats = this.sampler?.stop() ?? { cpuSeconds: 0, peakRssBytes: 0 };
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    this.child = undefined;
+    return stats;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,372 @@
+/**
+ * Side-by-side sync benchmark: sealsync against Syncthing on this machine,
+ * real daemons on 127.0.0.1, runs alternating between the tools, median of
+ * several runs. Prints a table and writes JSON to bench/results/.
+ *
+ * Scenarios (issue "Performance"):
+ *   a  1 GiB in 4 files, initial sync between two peers
+ *   b  10,000 files of 4 KiB in 100 directories
+ *   c  1 MiB changed in the middle of a 256 MiB file
+ *   d  100 bytes inserted at the start of a 256 MiB file
+ *   e  scenario a through an encrypted / untrusted peer (A -> S, then B pulls from S)
+ *   f  rescan of an unchanged 100,000-file tree
+ *
+ * Options: --runs N (default 3), --scale X (multiplies data sizes, default 1),
+ * --only a,b,… , --tools sealsync,syncthing.
+ */
+import { readdirSync, mkdirSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync, renameSync, statSync, createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { bigFiles, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
+import { sealsyncTool, syncthingTool, waitFor, cleanMarkers, type Tool, type Member, type ToolNode } from './lib/tools.js';
+import { syncthingAvailable } from './lib/syncthing.js';
+import { ensureBuilt } from './lib/sealsync.js';
+import type { ProcStats } from './lib/proc-stats.js';
+
+const MiB = 1 << 20;
+const SYNC_TIMEOUT_MS = 15 * 60_000;
+
+interface Measurement {
+  wallMs: number;
+  bytesSent: number;
+  cpu: Record<string, number>;
+  peakRss: Record<string, number>;
+}
+
+interface ScenarioDef {
+  readonly id: string;
+  readonly title: string;
+  prepare(dir: string, scale: number): DataSet;
+  run(tool: Tool, work: string, source: string, data: DataSet): Promise<Measurement>;
+}
+
+function parseArgs(argv: string[]) {
+  const get = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    runs: Math.max(1, Number(get('--runs') ?? 3)),
+    scale: Number(get('--scale') ?? 1),
+    only: (get('--only') ?? 'a,b,c,d,e,f').split(','),
+    tools: (get('--tools') ?? 'sealsync,syncthing').split(','),
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function stopAll(nodes: ToolNode[]): Promise<Record<string, ProcStats>> {
+  const out: Record<string, ProcStats> = {};
+  for (const n of nodes) out[n.name] = await n.stop();
+  return out;
+}
+
+function measurement(wallMs: number, bytesSent: number, stats: Record<string, ProcStats>): Measurement {
+  const cpu: Record<string, number> = {};
+  const peakRss: Record<string, number> = {};
+  for (const [k, v] of Object.entries(stats)) {
+    cpu[k] = v.cpuSeconds;
+    peakRss[k] = v.peakRssBytes;
+  }
+  return { wallMs, bytesSent, cpu, peakRss };
+}
+
+/** Copies a prepared data set into a fresh folder for one run. */
+async function copyTree(src: string, dst: string): Promise<void> {
+  mkdirSync(dst, { recursive: true });
+  for (const e of readdirSync(src, { withFileTypes: true })) {
+    if (e.name === '.stfolder' || e.name === '.sealsync' || e.name === '.stversions') continue;
+    const s = join(src, e.name);
+    const d = join(dst, e.name);
+    if (e.isDirectory()) await copyTree(s, d);
+    else await pipeline(createReadStream(s), createWriteStream(d));
+  }
+}
+
+/** Two peers, initial sync of the source data from A to B. */
+async function initialSync(tool: Tool, work: string, source: string, data: DataSet): Promise<Measurement> {
+  const folderA = join(work, 'folder-a');
+  const folderB = join(work, 'folder-b');
+  await copyTree(source, folderA);
+  mkdirSync(folderB);
+  const a = await tool.node(join(work, 'home-a'), 'a');
+  const b = await tool.node(join(work, 'home-b'), 'b');
+  const A: Member = { node: a, path: folderA, role: 'full' };
+  const B: Member = { node: b, path: folderB, role: 'full' };
+  const t0 = performance.now();
+  await tool.share([A, B], [[1, 0]]);
+  await waitFor(`${tool.name} initial sync`, async () => {
+    const c = await tool.counts(B);
+    return c.idle && c.files === data.files;
+  }, SYNC_TIMEOUT_MS);
+  const wall = performance.now() - t0;
+  checkTree(folderB, data);
+  const sent = (await a.bytes()).outBytes;
+  return measurement(wall, sent, await stopAll([a, b]));
+}
+
+/** Initial sync (untimed), then an edit on A; measures until B has the edit. */
+async function editSync(
+  tool: Tool,
+  work: string,
+  source: string,
+  data: DataSet,
+  edit: (file: string) => { check: (file: string) => boolean; size: number },
+): Promise<Measurement> {
+  const folderA = join(work, 'folder-a');
+  const folderB = join(work, 'folder-b');
+  await copyTree(source, folderA);
+  mkdirSync(folderB);
+  const a = await tool.node(join(work, 'home-a'), 'a');
+  const b = await tool.node(join(work, 'home-b'), 'b');
+  const A: Member = { node: a, path: folderA, role: 'full' };
+  const B: Member = { node: b, path: folderB, role: 'full' };
+  await tool.share([A, B], [[1, 0]]);
+  await waitFor(`${tool.name} initial sync`, async () => {
+    const c = await tool.counts(B);
+    return c.idle && c.files === data.files;
+  }, SYNC_TIMEOUT_MS);
+  const before = await a.bytes();
+  const cpuBefore = { a: a.stats().cpuSeconds, b: b.stats().cpuSeconds };
+  const file = join(folderA, 'big-0.bin');
+  const t0 = performance.now();
+  const { check, size } = edit(file);
+  await tool.rescan(A);
+  await waitFor(`${tool.name} edit sync`, async () => {
+    const c = await tool.counts(B);
+    return c.idle && statSync(join(folderB, 'big-0.bin')).size === size && check(join(folderB, 'big-0.bin'));
+  }, SYNC_TIMEOUT_MS);
+  const wall = performance.now() - t0;
+  const after = await a.bytes();
+  const stats = await stopAll([a, b]);
+  const m = measurement(wall, after.outBytes - before.outBytes, stats);
+  // CPU of the edit phase only
+  m.cpu = { a: stats.a!.cpuSeconds - cpuBefore.a, b: stats.b!.cpuSeconds - cpuBefore.b };
+  return m;
+}
+
+/** Counts regular files and bytes outside the tools' marker folders and fails on a mismatch. */
+function checkTree(dir: string, expected: DataSet): void {
+  let files = 0;
+  let bytes = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name === '.stfolder' || e.name === '.stversions' || e.name === '.sealsync') continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        files++;
+        bytes += statSync(p).size;
+      }
+    }
+  };
+  walk(dir);
+  if (files !== expected.files || bytes !== expected.bytes) {
+    throw new Error(`receiver tree has ${files} files / ${bytes} bytes, expected ${expected.files} / ${expected.bytes}`);
+  }
+}
+
+function readRange(file: string, offset: number, length: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, offset);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const SCENARIOS: ScenarioDef[] = [
+  {
+    id: 'a',
+    title: '1 GiB in 4 files, initial sync',
+    prepare: (dir, scale) => bigFiles(dir, 4, Math.round(256 * MiB * scale)),
+    run: initialSync,
+  },
+  {
+    id: 'b',
+    title: '10,000 files of 4 KiB in 100 dirs',
+    prepare: (dir, scale) => smallFiles(dir, Math.round(10_000 * scale), 4096, 100),
+    run: initialSync,
+  },
+  {
+    id: 'c',
+    title: '1 MiB changed in the middle of a 256 MiB file',
+    prepare: (dir, scale) => bigFiles(dir, 1, Math.round(256 * MiB * scale)),
+    run: (tool, work, source, data) =>
+      editSync(tool, work, source, data, (file) => {
+        const size = statSync(file).size;
+        const patch = randomBytes(MiB);
+        const offset = Math.floor(size / 2);
+        const fd = openSync(file, 'r+');
+        writeSync(fd, patch, 0, patch.length, offset);
+        closeSync(fd);
+        return { size, check: (f) => readRange(f, offset, patch.length).equals(patch) };
+      }),
+  },
+  {
+    id: 'd',
+    title: '100 bytes inserted at the start of a 256 MiB file',
+    prepare: (dir, scale) => bigFiles(dir, 1, Math.round(256 * MiB * scale)),
+    run: (tool, work, source, data) =>
+      editSync(tool, work, source, data, (file) => {
+        const head = randomBytes(100);
+        const tmp = `${file}.insert-tmp`;
+        const out = openSync(tmp, 'w');
+        writeSync(out, head);
+        const inp = openSync(file, 'r');
+        const buf = Buffer.allocUnsafe(4 * MiB);
+        let n: number;
+        while ((n = readSync(inp, buf, 0, buf.length, null)) > 0) writeSync(out, buf, 0, n);
+        closeSync(inp);
+        closeSync(out);
+        renameSync(tmp, file);
+        const size = statSync(file).size;
+        return { size, check: (f) => readRange(f, 0, 100).equals(head) };
+      }),
+  },
+  {
+    id: 'e',
+    title: 'scenario a through an encrypted peer (A -> S -> B)',
+    prepare: (dir, scale) => bigFiles(dir, 4, Math.round(256 * MiB * scale)),
+    run: async (tool, work, source, data) => {
+      const folderA = join(work, 'folder-a');
+      const folderS = join(work, 'folder-s');
+      const folderB = join(work, 'folder-b');
+      await copyTree(source, folderA);
+      mkdirSync(folderS);
+      mkdirSync(folderB);
+      const a = await tool.node(join(work, 'home-a'), 'a');
+      const s = await tool.node(join(work, 'home-s'), 's');
+      const A: Member = { node: a, path: folderA, role: 'full' };
+      const S: Member = { node: s, path: folderS, role: 'untrusted' };
+      const t0 = performance.now();
+      const handle = await tool.share([A, S], [[0, 1]]);
+      // S is done when A has nothing more to send: A idle and S idle with all blocks stored
+      await waitFor(`${tool.name} A->S`, async () => {
+        const cs = await tool.counts(S);
+        const ca = await tool.counts(A);
+        return cs.idle && ca.idle && cs.files >= data.files;
+      }, SYNC_TIMEOUT_MS);
+      const phase1 = performance.now() - t0;
+      const sentA = (await a.bytes()).outBytes;
+      const statsA = await a.stop();
+      // B joins later, knowing only S
+      const b = await tool.node(join(work, 'home-b'), 'b');
+      const B: Member = { node: b, path: folderB, role: 'full' };
+      const t1 = performance.now();
+      await tool.share([S, B], [[1, 0]], handle);
+      await waitFor(`${tool.name} S->B`, async () => {
+        const c = await tool.counts(B);
+        return c.idle && c.files === data.files;
+      }, SYNC_TIMEOUT_MS);
+      const phase2 = performance.now() - t1;
+      checkTree(folderB, data);
+      const sentS = (await s.bytes()).outBytes;
+      const rest = await stopAll([s, b]);
+      return measurement(phase1 + phase2, sentA + sentS, { a: statsA, ...rest });
+    },
+  },
+  {
+    id: 'f',
+    title: 'rescan of an unchanged 100,000-file tree',
+    prepare: (dir, scale) => smallFiles(dir, Math.round(100_000 * scale), 16, 1000),
+    run: async (tool, work, source, data) => {
+      const folderA = join(work, 'folder-a');
+      await copyTree(source, folderA);
+      const a = await tool.node(join(work, 'home-a'), 'a');
+      const A: Member = { node: a, path: folderA, role: 'full' };
+      await tool.share([A], []);
+      await waitFor(`${tool.name} initial scan`, async () => {
+        const c = await tool.counts(A);
+        return c.idle && c.files === data.files;
+      }, SYNC_TIMEOUT_MS);
+      const t0 = performance.now();
+      await tool.rescan(A);
+      const wall = performance.now() - t0;
+      return measurement(wall, 0, await stopAll([a]));
+    },
+  },
+];
+
+export async function run(argv: string[]): Promise<void> {
+  const opts = parseArgs(argv);
+  const tools: Tool[] = [];
+  if (opts.tools.includes('sealsync')) {
+    ensureBuilt();
+    tools.push(sealsyncTool);
+  }
+  if (opts.tools.includes('syncthing')) {
+    if (syncthingAvailable()) tools.push(syncthingTool);
+    else console.log('syncthing not found: install it with `apt-get install -y syncthing` to compare; running sealsync alone.');
+  }
+  const root = resolve(process.env.SEALSYNC_BENCH_DIR ?? join(tmpdir(), `sealsync-bench-${process.pid}`));
+  mkdirSync(root, { recursive: true });
+  const results: Array<{ scenario: string; title: string; tool: string; runs: Measurement[]; median: Measurement }> = [];
+  try {
+    for (const sc of SCENARIOS.filter((s) => opts.only.includes(s.id))) {
+      const source = join(root, `source-${sc.id}`);
+      rmSync(source, { recursive: true, force: true });
+      mkdirSync(source, { recursive: true });
+      const data = sc.prepare(source, opts.scale);
+      console.log(`\n[${sc.id}] ${sc.title}: ${data.files} files, ${(data.bytes / MiB).toFixed(1)} MiB`);
+      const perTool = new Map<string, Measurement[]>();
+      for (let r = 0; r < opts.runs; r++) {
+        // alternate which tool goes first in each run
+        const order = r % 2 === 0 ? tools : [...tools].reverse();
+        for (const tool of order) {
+          const work = join(root, `run-${sc.id}-${tool.name}-${r}`);
+          rmSync(work, { recursive: true, force: true });
+          mkdirSync(work, { recursive: true });
+          cleanMarkers(source);
+          try {
+            const m = await sc.run(tool, work, source, data);
+            console.log(`  run ${r + 1} ${tool.name.padEnd(9)} ${(m.wallMs / 1000).toFixed(2)} s, sent ${(m.bytesSent / MiB).toFixed(2)} MiB, peak RSS ${Object.entries(m.peakRss).map(([k, v]) => `${k}=${(v / MiB).toFixed(0)}MiB`).join(' ')}`);
+            perTool.set(tool.name, [...(perTool.get(tool.name) ?? []), m]);
+          } finally {
+            rmSync(work, { recursive: true, force: true });
+          }
+        }
+      }
+      for (const [toolName, runs] of perTool) {
+        const med: Measurement = {
+          wallMs: median(runs.map((m) => m.wallMs)),
+          bytesSent: median(runs.map((m) => m.bytesSent)),
+          cpu: Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((m) => m.cpu[k] ?? 0))])),
+          peakRss: Object.fromEntries(Object.keys(runs[0]!.peakRss).map((k) => [k, Math.max(...runs.map((m) => m.peakRss[k] ?? 0))])),
+        };
+        results.push({ scenario: sc.id, title: sc.title, tool: toolName, runs, median: med });
+      }
+      rmSync(source, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  printTable(results);
+  const outDir = resolve(import.meta.dirname, 'results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `sync-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), opts, results }, null, 2));
+  console.log(`\nJSON written to ${file}`);
+}
+
+function printTable(results: Array<{ scenario: string; title: string; tool: string; median: Measurement }>): void {
+  console.log('\nscenario | tool      | wall s | sent MiB | CPU s (per process)        | peak RSS MiB (per process) | ratio wall sealsync/syncthing');
+  console.log('-------- | --------- | ------ | -------- | -------------------------- | -------------------------- | -----');
+  for (const r of results) {
+    const other = results.find((x) => x.scenario === r.scenario && x.tool === 'syncthing');
+    const ratio = r.tool === 'sealsync' && other ? (r.median.wallMs / other.median.wallMs).toFixed(2) : '';
+    const cpu = Object.entries(r.median.cpu).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ');
+    const rss = Object.entries(r.median.peakRss).map(([k, v]) => `${k}=${(v / MiB).toFixed(0)}`).join(' ');
+    console.log(`${r.scenario.padEnd(8)} | ${r.tool.padEnd(9)} | ${(r.median.wallMs / 1000).toFixed(2).padStart(6)} | ${(r.median.bytesSent / MiB).toFixed(2).padStart(8)} | ${cpu.padEnd(26)} | ${rss.padEnd(26)} | ${ratio}`);
+  }
+}
+
+export { writeRandomFile };
