@@ -139,6 +139,17 @@ export class ByteReader {
     return this.fixed(this.remaining);
   }
 
+  /**
+   * The rest of the message as a view, without copying: for block data, which
+   * is large and owns its frame buffer anyway (a frame is never reused).
+   */
+  restView(max: number): Uint8Array {
+    if (this.remaining > max) throw protocolError(`${this.what}: field longer than ${max} bytes`);
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, this.remaining);
+    this.pos = this.buf.length;
+    return out;
+  }
+
   /** Strict decoding: a message with trailing bytes is malformed. */
   end(): void {
     if (this.remaining !== 0) throw protocolError(`${this.what}: ${this.remaining} trailing bytes`);

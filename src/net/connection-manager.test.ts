@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
 import { MemoryDirectory, randomFolder, testIdentity, waitUntil } from './testing/fixtures.js';
@@ -7,8 +7,9 @@ import type { PeerSession } from './session.js';
 
 const FAST = { backoffMinMs: 30, backoffMaxMs: 200, dialTimeoutMs: 2000 };
 
-async function manager(name: string, extra: Partial<ConnectionManagerOptions> = {}): Promise<ConnectionManager> {
-  return new ConnectionManager({
+/** A manager that is stopped when the test ends, whatever happens. */
+async function manager(t: TestContext, name: string, extra: Partial<ConnectionManagerOptions> = {}): Promise<ConnectionManager> {
+  const m = new ConnectionManager({
     identity: await testIdentity(name),
     localName: name,
     directory: new MemoryDirectory(),
@@ -16,19 +17,21 @@ async function manager(name: string, extra: Partial<ConnectionManagerOptions> = 
     ...FAST,
     ...extra,
   });
+  t.after(() => m.stop());
+  return m;
 }
 
 function handleCount(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout').length;
 }
 
-test('a dialler connects, both sides see one session, folders join, status reports it', async () => {
+test('a dialler connects, both sides see one session, folders join, status reports it', async (t) => {
   const f = randomFolder();
-  const a = await manager('alpha', { directory: new MemoryDirectory([f]) });
+  const a = await manager(t, 'alpha', { directory: new MemoryDirectory([f]) });
   await a.start();
   const [addrA] = a.listenAddresses();
   assert.match(addrA as string, /^tcp:\/\/127\.0\.0\.1:\d+$/);
-  const b = await manager('beta', { directory: new MemoryDirectory([f]), addresses: [addrA as string] });
+  const b = await manager(t, 'beta', { directory: new MemoryDirectory([f]), addresses: [addrA as string] });
   const joinedOnB = new Promise<void>((resolve) => b.on('session', (s: PeerSession) => s.once('joined', () => resolve())));
   await b.start();
   await joinedOnB;
@@ -50,9 +53,9 @@ test('a dialler connects, both sides see one session, folders join, status repor
   await a.stop();
 });
 
-test('simultaneous dials are deduplicated to the same single connection on both sides', async () => {
-  const a = await manager('alpha');
-  const b = await manager('beta');
+test('simultaneous dials are deduplicated to the same single connection on both sides', async (t) => {
+  const a = await manager(t, 'alpha');
+  const b = await manager(t, 'beta');
   await a.start();
   await b.start();
   a.setAddresses([b.listenAddresses()[0] as string]);
@@ -75,8 +78,8 @@ test('simultaneous dials are deduplicated to the same single connection on both 
   await Promise.all([a.stop(), b.stop()]);
 });
 
-test('never connects to itself', async () => {
-  const a = await manager('alpha');
+test('never connects to itself', async (t) => {
+  const a = await manager(t, 'alpha');
   await a.start();
   a.setAddresses([a.listenAddresses()[0] as string]);
   await waitUntil(() => (a.peerStatus()[0]?.lastError ?? '').includes('this device'), 3000, 'self detection');
@@ -85,12 +88,12 @@ test('never connects to itself', async () => {
   await a.stop();
 });
 
-test('redials with backoff after the peer goes away and comes back on the same port', async () => {
-  const a1 = await manager('alpha');
+test('redials with backoff after the peer goes away and comes back on the same port', async (t) => {
+  const a1 = await manager(t, 'alpha');
   await a1.start();
   const addr = a1.listenAddresses()[0] as string;
   const port = Number(addr.split(':').pop());
-  const b = await manager('beta', { listen: null, addresses: [addr] });
+  const b = await manager(t, 'beta', { listen: null, addresses: [addr] });
   const sessions: PeerSession[] = [];
   b.on('session', (s: PeerSession) => sessions.push(s));
   await b.start();
@@ -100,7 +103,7 @@ test('redials with backoff after the peer goes away and comes back on the same p
   // While A is down, dials fail and are retried.
   await waitUntil(() => (b.peerStatus()[0]?.lastError ?? '') !== '', 3000, 'a failed redial');
   assert.equal(b.peerStatus()[0]?.connected, false);
-  const a2 = await manager('alpha', { listen: `127.0.0.1:${port}` });
+  const a2 = await manager(t, 'alpha', { listen: `127.0.0.1:${port}` });
   await a2.start();
   await waitUntil(() => b.sessions().length === 1, 5000, 'reconnection');
   assert.equal(sessions.length, 2);
@@ -108,11 +111,11 @@ test('redials with backoff after the peer goes away and comes back on the same p
   await Promise.all([a2.stop(), b.stop()]);
 });
 
-test('a pinned device id refuses an impostor at that address', async () => {
-  const a = await manager('alpha');
+test('a pinned device id refuses an impostor at that address', async (t) => {
+  const a = await manager(t, 'alpha');
   await a.start();
   const other = (await testIdentity('other')).deviceId;
-  const b = await manager('beta', { listen: null, addresses: [{ address: a.listenAddresses()[0] as string, deviceId: other }] });
+  const b = await manager(t, 'beta', { listen: null, addresses: [{ address: a.listenAddresses()[0] as string, deviceId: other }] });
   await b.start();
   await waitUntil(() => (b.peerStatus()[0]?.lastError ?? '') !== '', 3000, 'refusal');
   assert.match(b.peerStatus()[0]?.lastError ?? '', /not the expected device/);
@@ -120,9 +123,9 @@ test('a pinned device id refuses an impostor at that address', async () => {
   await Promise.all([a.stop(), b.stop()]);
 });
 
-test('bad addresses are ERR_ADDRESS and change nothing; stop leaves no handles', async () => {
+test('bad addresses are ERR_ADDRESS and change nothing; stop leaves no handles', async (t) => {
   const before = handleCount();
-  const a = await manager('alpha', { addresses: ['tcp://127.0.0.1:9'] });
+  const a = await manager(t, 'alpha', { addresses: ['tcp://127.0.0.1:9'] });
   assert.throws(() => a.setAddresses(['tcp://127.0.0.1:1', 'nonsense']), (e) => isSealsyncError(e, 'ERR_ADDRESS'));
   assert.deepEqual(a.addresses(), ['tcp://127.0.0.1:9']);
   await a.start();

@@ -355,7 +355,7 @@ export function decodeBlockResponse(payload: Uint8Array): BlockResponse {
   const reqId = r.u32();
   const status = r.u8();
   if (status > 1) throw protocolError('BlockResponse: bad status');
-  const data = r.rest(status === 0 ? MAX_SEALED_BLOCK_BYTES : 0);
+  const data = r.restView(status === 0 ? MAX_SEALED_BLOCK_BYTES : 0);
   r.end();
   return { type: 'blockResponse', reqId, status: status === 0 ? 'ok' : 'missing', data };
 }

@@ -45,8 +45,9 @@ function joinedPromise(s: PeerSession, count: number): Promise<Uint8Array[]> {
   });
 }
 
-test('handshake exchanges names and device ids; close is seen on both sides', async () => {
+test('handshake exchanges names and device ids; close is seen on both sides', async (t) => {
   const pair = await sessionPair();
+  t.after(() => pair.close());
   assert.equal(pair.client.remoteName, 'server');
   assert.equal(pair.server.remoteName, 'client');
   assert.equal(pair.client.remoteDeviceId, (await testIdentity('server')).deviceId);
@@ -61,7 +62,7 @@ test('handshake exchanges names and device ids; close is seen on both sides', as
   await pair.close();
 });
 
-test('folders both sides share are joined both ways; the others are not', async () => {
+test('folders both sides share are joined both ways; the others are not', async (t) => {
   const shared = folderOf(keysFromSecret(newFolderSecret()));
   const onlyClient = randomFolder();
   const onlyServer = randomFolder();
@@ -76,6 +77,7 @@ test('folders both sides share are joined both ways; the others are not', async 
       serverJoins = joinedPromise(s, 1);
     },
   });
+  t.after(() => pair.close());
   assert.deepEqual((await clientJoins).map(hex), [hex(shared.folderId)]);
   assert.deepEqual((await serverJoins).map(hex), [hex(shared.folderId)]);
   // Give the refusals time to arrive, then check nothing else got joined.
@@ -87,10 +89,11 @@ test('folders both sides share are joined both ways; the others are not', async 
   await pair.close();
 });
 
-test('a folder added later is joined after refreshFolders, on either side', async () => {
+test('a folder added later is joined after refreshFolders, on either side', async (t) => {
   const a = randomFolder();
   const b = randomFolder();
   const pair = await sessionPair({ clientDir: new MemoryDirectory([a]), serverDir: new MemoryDirectory([]) });
+  t.after(() => pair.close());
   await new Promise((r) => setTimeout(r, 100)); // the Join for a is refused
   assert.equal(pair.client.joinedFolders().length, 0);
   // The acceptor adds a: it re-checks the Join it refused.
@@ -114,7 +117,7 @@ test('a folder added later is joined after refreshFolders, on either side', asyn
   await pair.close();
 });
 
-test('index updates and acks travel; garbled records are dropped and counted', async () => {
+test('index updates and acks travel; garbled records are dropped and counted', async (t) => {
   const keys = keysFromSecret(newFolderSecret());
   const f = folderOf(keys);
   let joined!: Promise<unknown>;
@@ -123,6 +126,7 @@ test('index updates and acks travel; garbled records are dropped and counted', a
     serverDir: new MemoryDirectory([f]),
     beforeStart: (c) => (joined = waitFor(c, 'joined')),
   });
+  t.after(() => pair.close());
   await joined;
   const records = sealedRecords(keys, 300);
   const garbled = new Uint8Array(records[0] as Uint8Array);
@@ -149,7 +153,7 @@ test('index updates and acks travel; garbled records are dropped and counted', a
   await pair.close();
 });
 
-test('block requests are pipelined both ways; missing is null; close rejects what is pending', async () => {
+test('block requests are pipelined both ways; missing is null; close rejects what is pending', async (t) => {
   const f = randomFolder();
   let joined!: Promise<unknown>;
   const pair = await sessionPair({
@@ -157,6 +161,7 @@ test('block requests are pipelined both ways; missing is null; close rejects wha
     serverDir: new MemoryDirectory([f]),
     beforeStart: (c) => (joined = waitFor(c, 'joined')),
   });
+  t.after(() => pair.close());
   await joined;
   const store = new Map<string, Uint8Array>();
   const ids: Uint8Array[] = [];
@@ -204,7 +209,7 @@ test('block requests are pipelined both ways; missing is null; close rejects wha
   await pair.close();
 });
 
-test('large blocks respect backpressure and arrive intact', async () => {
+test('large blocks respect backpressure and arrive intact', async (t) => {
   const f = randomFolder();
   let joined!: Promise<unknown>;
   const pair = await sessionPair({
@@ -212,6 +217,7 @@ test('large blocks respect backpressure and arrive intact', async () => {
     serverDir: new MemoryDirectory([f]),
     beforeStart: (c) => (joined = waitFor(c, 'joined')),
   });
+  t.after(() => pair.close());
   await joined;
   const big = new Uint8Array(randomBytes(16 * 1024 * 1024));
   pair.server.onBlockRequest(async () => big);
@@ -224,7 +230,7 @@ test('large blocks respect backpressure and arrive intact', async () => {
   await pair.close();
 });
 
-test('outbound rate limit slows a transfer down', async () => {
+test('outbound rate limit slows a transfer down', async (t) => {
   const f = randomFolder();
   let joined!: Promise<unknown>;
   const pair = await sessionPair({
@@ -233,6 +239,7 @@ test('outbound rate limit slows a transfer down', async () => {
     server: { rateLimit: { outBytesPerSec: 1024 * 1024 } },
     beforeStart: (c) => (joined = waitFor(c, 'joined')),
   });
+  t.after(() => pair.close());
   await joined;
   const block = new Uint8Array(randomBytes(512 * 1024));
   pair.server.onBlockRequest(async () => block);
@@ -245,9 +252,10 @@ test('outbound rate limit slows a transfer down', async () => {
   await pair.close();
 });
 
-test('keepalive pings hold an idle session open; no traffic at all closes it', async () => {
+test('keepalive pings hold an idle session open; no traffic at all closes it', async (t) => {
   const limits = { keepaliveMs: 40, idleTimeoutMs: 200 };
   const pair = await sessionPair({ client: { limits }, server: { limits } });
+  t.after(() => pair.close());
   await new Promise((r) => setTimeout(r, 500));
   assert.ok(pair.client.isOpen && pair.server.isOpen, 'pings kept both sides alive');
   assert.ok(pair.client.stats().inBytes > 5 * 5, 'pings were received');
@@ -256,13 +264,15 @@ test('keepalive pings hold an idle session open; no traffic at all closes it', a
   // The server pings fast but the client never pings: the client's own idle
   // timeout is long, the server's short, so the server must close on silence.
   const quiet = await sessionPair({ client: { limits: { keepaliveMs: 60_000, idleTimeoutMs: 60_000 } }, server: { limits: { keepaliveMs: 60_000, idleTimeoutMs: 150 } } });
+  t.after(() => quiet.close());
   const [err] = await waitFor<[SealsyncError | undefined]>(quiet.server, 'closed', 3000);
   assert.ok(isSealsyncError(err, 'ERR_TIMEOUT'));
   await quiet.close();
 });
 
-test('misbehaviour past the budget closes the session with ERR_MISBEHAVIOUR', async () => {
+test('misbehaviour past the budget closes the session with ERR_MISBEHAVIOUR', async (t) => {
   const pair = await sessionPair({ server: { limits: { maxMisbehaviour: 3 } } });
+  t.after(() => pair.close());
   const closed = waitFor<[SealsyncError | undefined]>(pair.server, 'closed');
   const clientClosed = waitFor<[SealsyncError | undefined]>(pair.client, 'closed');
   for (let i = 0; i < 4; i++) pair.server.penalize('test offence');
@@ -274,9 +284,10 @@ test('misbehaviour past the budget closes the session with ERR_MISBEHAVIOUR', as
   await pair.close();
 });
 
-test('stop leaves nothing behind: no handles after close', async () => {
+test('stop leaves nothing behind: no handles after close', async (t) => {
   const before = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout').length;
   const pair = await sessionPair();
+  t.after(() => pair.close());
   await pair.close();
   await waitUntil(
     () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout').length <= before,

@@ -58,7 +58,14 @@ export const KEEPALIVE_MS = 30_000;
 export const IDLE_TIMEOUT_MS = 90_000;
 /** A 16 MiB block over a slow, rate-limited link needs time. */
 export const REQUEST_TIMEOUT_MS = 120_000;
+/** Block requests this side keeps in flight (more wait for a slot). */
 export const MAX_INFLIGHT_REQUESTS = 64;
+/**
+ * Unanswered block requests a peer may have outstanding with us. Part of the
+ * protocol contract: generous (peers may be configured differently), and a
+ * queued request costs ~100 bytes; beyond it a request is misbehaviour.
+ */
+export const MAX_PEER_UNANSWERED_REQUESTS = 256;
 export const SERVE_CONCURRENCY = 8;
 export const MAX_JOIN_MESSAGES = 1024;
 export const MAX_REMEMBERED_REFUSALS = 256;
@@ -205,6 +212,8 @@ export class PeerSession extends EventEmitter {
   private blockHandler: BlockRequestHandler | null = null;
   private readonly serveQueue: BlockRequest[] = [];
   private serving = 0;
+  /** Peer's block requests accepted and not yet answered (queued or being served). */
+  private unanswered = 0;
 
   /** Performs the Hello exchange and resolves with a held session (call start()). */
   static async open(conn: SecureConnection, opts: PeerSessionOptions, signal?: AbortSignal): Promise<PeerSession> {
@@ -629,11 +638,12 @@ export class PeerSession extends EventEmitter {
       this.respondBlock(msg.reqId, null);
       return;
     }
-    if (this.serving + this.serveQueue.length >= this.limits.maxInflightRequests) {
+    if (this.unanswered >= MAX_PEER_UNANSWERED_REQUESTS) {
       this.penalize('too many block requests in flight', PENALTY.tooManyRequests);
       this.respondBlock(msg.reqId, null);
       return;
     }
+    this.unanswered++;
     this.serveQueue.push(msg);
     this.serveNext();
   }
@@ -660,6 +670,9 @@ export class PeerSession extends EventEmitter {
       this.log.error({ size: data.length }, 'block larger than the protocol allows; answering missing');
       data = null;
     }
+    // Answered as soon as the response is queued: from then on the peer can
+    // receive it and send its next request, so it must not count against it.
+    this.unanswered = Math.max(0, this.unanswered - 1);
     // Waiting for the write (and drain) keeps at most SERVE_CONCURRENCY blocks in memory.
     await this.respondBlock(req.reqId, data);
   }
@@ -820,6 +833,7 @@ export class PeerSession extends EventEmitter {
     this.inbound.length = 0;
     this.inboundBytes = 0;
     this.serveQueue.length = 0;
+    this.unanswered = 0;
   }
 
   private finalize(): void {

@@ -135,6 +135,8 @@ export async function dial(address: string, opts: DialOptions): Promise<SecureCo
         }));
         return;
       }
+      // Block requests are tiny frames: Nagle would hold them back waiting for ACKs.
+      socket.setNoDelay(true);
       finish(null);
     });
   });
@@ -240,6 +242,7 @@ export class SyncListener {
     }
     // Until the owner attaches its own handler, an error must not crash the process.
     socket.on('error', () => undefined);
+    socket.setNoDelay(true);
     this.opts.onConnection({ socket, remoteDeviceId, address: remoteAddressOf(socket), direction: 'incoming' });
   }
 }

@@ -11,7 +11,7 @@ import { FrameType, type Message } from '../../src/net/messages.js';
 import { MAX_FRAME_BYTES } from '../../src/net/frame-codec.js';
 import { HostileClient } from '../../src/net/testing/hostile-client.js';
 import { MemoryDirectory, testIdentity, waitUntil, randomFolder } from '../../src/net/testing/fixtures.js';
-import type { PeerSession, ReceivedIndex } from '../../src/net/session.js';
+import { MAX_PEER_UNANSWERED_REQUESTS, type PeerSession, type ReceivedIndex } from '../../src/net/session.js';
 
 const MAX_MISBEHAVIOUR = 5;
 const keys = keysFromSecret(newFolderSecret());
@@ -30,7 +30,11 @@ before(async () => {
     session: { limits: { maxMisbehaviour: MAX_MISBEHAVIOUR, handshakeTimeoutMs: 500 } },
   });
   server.on('session', (s: PeerSession) => {
-    s.onBlockRequest(async () => BLOCK);
+    // Block ids starting 0xee are slow to serve, so a flood of them piles up.
+    s.onBlockRequest(async (_folderId, blockId) => {
+      if (blockId[0] === 0xee) await new Promise((r) => setTimeout(r, 300));
+      return BLOCK;
+    });
     s.on('index', (m: ReceivedIndex) => received.push(m));
   });
   await server.start();
@@ -174,6 +178,16 @@ test('block requests for a folder not joined: answered missing, then closed past
   const m = await h.nextMessage();
   assert.ok(m?.type === 'blockResponse' && m.status === 'missing' && m.reqId === 1, 'missing, not the block');
   for (let i = 2; i < 20 && !h.closed; i++) h.send({ ...first, reqId: i });
+  assert.equal(await h.waitClosed(), 'misbehaviour');
+  await assertServerHealthy();
+});
+
+test('a flood of block requests past the protocol limit: closed for misbehaviour', async () => {
+  const h = await joinedHostile();
+  const slow = new Uint8Array(32).fill(0xee);
+  for (let i = 1; i <= MAX_PEER_UNANSWERED_REQUESTS + 20; i++) {
+    h.send({ type: 'blockRequest', reqId: i, folderId: folder.folderId, blockId: slow });
+  }
   assert.equal(await h.waitClosed(), 'misbehaviour');
   await assertServerHealthy();
 });
