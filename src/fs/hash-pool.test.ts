@@ -210,6 +210,14 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), reference(file).map((b) => b.id));
+    // A pool nobody stopped must not keep the process alive once idle.
+    const forgotten = `
+      const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
+      const pool = new HashPool({ workers: 2 }); pool.start();
+      await pool.hashFile(${JSON.stringify(file)}, new Uint8Array(32));`;
+    const idle = spawnSync(process.execPath, ['--input-type=module', '-e', forgotten], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(idle.signal, null, 'process exited on its own');
+    assert.equal(idle.status, 0, idle.stderr);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

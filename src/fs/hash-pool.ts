@@ -158,12 +158,13 @@ export class HashPool {
     const cancel = new SharedArrayBuffer(4);
     // execArgv: [] — the parent's flags (--input-type, --test, tsx's own hooks) can break a worker.
     const worker = new Worker(entry, { eval: evalCode, execArgv: [], workerData: { cancel } });
-    worker.unref();
     const slot: Slot = { worker, cancel: new Int32Array(cancel), job: null };
     worker.on('message', (msg: HashReplyMessage) => this.#onReply(slot, msg));
     // 'error' is always followed by 'exit'; handle the death there.
     worker.on('error', (e) => { slot.lastError = e; });
     worker.on('exit', () => this.#onExit(slot));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     return slot;
   }
 
