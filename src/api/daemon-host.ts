@@ -10,9 +10,8 @@
  */
 import { Daemon, type DaemonService } from '../daemon/daemon.js';
 import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
-import { localFolderEngines } from '../daemon/local-folder-runner.js';
+import { folderEngines } from '../daemon/local-folder-runner.js';
 import { createLocalFolderServices } from '../engine/local-folder-services.js';
-import { createReplicaFolder } from '../engine/replica/replica-folder.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DashboardHost } from './dashboard-host.js';
@@ -41,8 +40,8 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   let services: DaemonService[] = [];
   if (!engines) {
     const local = createLocalFolderServices();
-    // Encrypted (E…) folders run the replica engine: sealed records and blocks only.
-    engines = { ...localFolderEngines(local), encrypted: (init) => createReplicaFolder(init) };
+    // rw/ro: LocalFolder + SyncFolder; encrypted (E…): the replica engine, sealed records and blocks only.
+    engines = folderEngines(local);
     services = [local];
   }
   const daemon = new Daemon({ home: opts.home, logger: opts.logger, engines, services });

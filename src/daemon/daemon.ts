@@ -34,6 +34,7 @@ import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
 import type { FolderDirectory } from '../net/session.js';
+import { FolderSessionRouter } from '../engine/replica/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
@@ -63,6 +64,8 @@ interface RunningFolder {
   readonly folderRowId: number;
   runner: FolderRunner;
   startError: string | null;
+  /** Running and bound to the sessions: only then is it offered to peers. */
+  routed: boolean;
 }
 
 export class Daemon {
@@ -81,6 +84,8 @@ export class Daemon {
   private uiUrl: string | null = null;
   private listenAddresses: string[] | null = null;
   private net: ConnectionManager | null = null;
+  /** Binds folder engines to peer sessions (index exchange, block requests by folder id). */
+  private router: FolderSessionRouter | null = null;
   private started = false;
 
   constructor(private readonly init: DaemonInit) {
@@ -99,6 +104,7 @@ export class Daemon {
       const credentials = await loadDeviceCredentials(this.paths);
       this.deviceId = credentials.deviceId;
       this.index = openIndex(this.paths.index);
+      this.router = new FolderSessionRouter({ index: this.index, logger: componentLogger(this.init.logger, 'engine:router') });
       for (const service of this.init.services ?? []) {
         await service.start();
         this.startedServices.push(service);
@@ -107,6 +113,8 @@ export class Daemon {
       if (this.init.network !== false) await this.startNetwork(credentials);
     } catch (err) {
       await this.stopNetwork();
+      this.router?.close();
+      this.router = null;
       await this.stopFolders();
       await this.stopServices();
       this.index?.close();
@@ -122,6 +130,8 @@ export class Daemon {
   async stop(): Promise<void> {
     await this.mutex.catch(() => undefined);
     await this.stopNetwork();
+    this.router?.close();
+    this.router = null;
     await this.stopFolders();
     await this.stopServices();
     this.events.clear();
@@ -212,6 +222,8 @@ export class Daemon {
       const f = await this.findFolder(path);
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
       this.folders.delete(f.config.path);
+      f.routed = false;
+      this.router?.removeFolder(f.keys.folderId);
       await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'));
       // Its index data goes too: re-adding later rescans from scratch.
       this.index?.removeFolder(f.folderRowId);
@@ -353,9 +365,11 @@ export class Daemon {
     const index = this.requireIndex();
     const folderRowId = this.folderRow(index, folder.path, keys);
     const init: FolderRunnerInit = {
-      folder, keys, folderId, index, folderRowId, logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
+      folder, keys, folderId, index, folderRowId,
+      logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
+      retentionDays: this.config.archive.retentionDays,
     };
-    const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null };
+    const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
     this.folders.set(folder.path, entry);
     const factory = this.init.engines?.[keys.type];
     if (!factory) return;
@@ -364,6 +378,10 @@ export class Daemon {
       entry.runner.onStatus((status) => this.events.emit({ type: 'folder-status', folder: status }));
       entry.runner.onFileChanged?.((file, action) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action }));
       await entry.runner.start();
+      if (entry.runner.routed && this.router) {
+        entry.routed = true;
+        this.router.addFolder(keys.folderId, entry.runner.routed);
+      }
     } catch (err) {
       entry.startError = err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err);
       this.log.error({ err, path: folder.path }, 'folder failed to start');
@@ -378,11 +396,11 @@ export class Daemon {
       lookup: (folderId) => {
         const hexId = Buffer.from(folderId).toString('hex');
         for (const f of this.folders.values()) {
-          if (Buffer.from(f.keys.folderId).toString('hex') === hexId) return { accessSecret: f.keys.accessSecret };
+          if (f.routed && Buffer.from(f.keys.folderId).toString('hex') === hexId) return { accessSecret: f.keys.accessSecret };
         }
         return undefined;
       },
-      folderIds: () => [...this.folders.values()].map((f) => f.keys.folderId),
+      folderIds: () => [...this.folders.values()].filter((f) => f.routed).map((f) => f.keys.folderId),
     };
   }
 
@@ -407,6 +425,7 @@ export class Daemon {
     const peerOf = (deviceId: string): PeerStatus => this.listPeers().find((p) => p.id === deviceId)
       ?? { id: deviceId, name: null, address: '', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
     net.on('session', (session) => {
+      this.router?.addSession(session);
       // Registered before it starts: report once it is up, on the next turn.
       setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
     });
@@ -451,6 +470,10 @@ export class Daemon {
   private async stopFolders(): Promise<void> {
     const all = [...this.folders.values()];
     this.folders.clear();
+    for (const f of all) {
+      f.routed = false;
+      this.router?.removeFolder(f.keys.folderId);
+    }
     await Promise.all(all.map((f) => f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'))));
   }
 

@@ -6,6 +6,7 @@
  */
 import type { FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus, FolderType } from '../engine/folder-status.js';
+import type { RoutedFolder } from '../engine/replica/folder-session-router.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { FolderConfig } from './config-schema.js';
@@ -23,6 +24,8 @@ export interface FolderRunner {
   gc?(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block (`folder verify`). */
   verify?(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport>;
+  /** The engine peers talk to (index exchange, block serving); absent: the folder is local only. */
+  readonly routed?: RoutedFolder;
 }
 
 export interface FolderRunnerInit {
@@ -33,6 +36,8 @@ export interface FolderRunnerInit {
   readonly index: Index;
   readonly folderRowId: number;
   readonly logger: Logger;
+  /** config archive.retentionDays (replaced versions, and unreferenced blocks on E peers). */
+  readonly retentionDays: number;
 }
 
 export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Promise<FolderRunner>;

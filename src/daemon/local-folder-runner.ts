@@ -1,11 +1,17 @@
 /**
- * Runs rw/ro folders with the LocalFolder engine. One hash pool is shared by
- * every folder of the daemon: it is a service started before the first folder
- * and stopped after the last (see Daemon `services`).
+ * Engines for the daemon's folders, by key type:
+ * - rw/ro: LocalFolder (scan, watch, index) plus SyncFolder on top (index
+ *   exchange, pulling, conflicts). LocalFolder starts first and stops last,
+ *   as SyncFolder listens to it. One hash pool is shared by every folder: it
+ *   is a service started before the first folder and stopped after the last.
+ * - encrypted: ReplicaFolder (sealed records and blocks only).
  */
 import type { LocalFolderFs, FileHasher } from '../engine/local-folder-fs.js';
 import { LocalFolder } from '../engine/local-folder.js';
 import type { FolderStatus } from '../engine/folder-status.js';
+import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
+import { createSyncFolder, type SyncFolder } from '../engine/sync-folder.js';
+import type { FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
 
 export interface LocalFolderServices {
@@ -14,10 +20,11 @@ export interface LocalFolderServices {
 }
 
 class LocalFolderRunner implements FolderRunner {
-  private readonly engine: LocalFolder;
+  private readonly local: LocalFolder;
+  private readonly sync: SyncFolder;
 
   constructor(services: LocalFolderServices, init: FolderRunnerInit) {
-    this.engine = new LocalFolder(
+    this.local = new LocalFolder(
       { index: init.index, pool: services.pool, logger: init.logger, fs: services.fs },
       {
         path: init.folder.path,
@@ -27,18 +34,42 @@ class LocalFolderRunner implements FolderRunner {
         watch: init.folder.watch,
       },
     );
+    this.sync = createSyncFolder(init, this.local, { archiveRetentionDays: init.retentionDays });
   }
 
-  start(): Promise<void> { return this.engine.start(); }
-  stop(): Promise<void> { return this.engine.stop(); }
-  status(): FolderStatus { return this.engine.status(); }
-  onStatus(listener: (status: FolderStatus) => void): void { this.engine.on('status', listener); }
-  /** The engine itself, for the sync layer (puller) and tests. */
-  get localFolder(): LocalFolder { return this.engine; }
+  async start(): Promise<void> {
+    await this.local.start();
+    await this.sync.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.sync.stop();
+    await this.local.stop();
+  }
+
+  status(): FolderStatus { return this.sync.status(); }
+  onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
+  get routed(): SyncFolder { return this.sync; }
+  /** The scanning engine, for tests and tools. */
+  get localFolder(): LocalFolder { return this.local; }
 }
 
-/** Engine factories for rw and ro keys; encrypted folders are left to the replica engine. */
-export function localFolderEngines(services: LocalFolderServices): FolderRunnerFactories {
-  const make = (init: FolderRunnerInit): FolderRunner => new LocalFolderRunner(services, init);
-  return { rw: make, ro: make };
+class ReplicaFolderRunner implements FolderRunner {
+  private readonly replica: ReplicaFolder;
+  constructor(init: FolderRunnerInit) {
+    this.replica = createReplicaFolder(init, { retentionDays: init.retentionDays });
+  }
+  start(): Promise<void> { return this.replica.start(); }
+  stop(): Promise<void> { return this.replica.stop(); }
+  status(): FolderStatus { return this.replica.status(); }
+  onStatus(listener: (status: FolderStatus) => void): void { this.replica.onStatus(listener); }
+  gc(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport> { return this.replica.gc(opts); }
+  verify(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport> { return this.replica.verify(opts); }
+  get routed(): ReplicaFolder { return this.replica; }
+}
+
+/** Engine factories for every key type. */
+export function folderEngines(services: LocalFolderServices): FolderRunnerFactories {
+  const local = (init: FolderRunnerInit): FolderRunner => new LocalFolderRunner(services, init);
+  return { rw: local, ro: local, encrypted: (init) => new ReplicaFolderRunner(init) };
 }
