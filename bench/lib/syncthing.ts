@@ -105,9 +105,15 @@ export class SyncthingNode {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   }
 
-  async addDevice(other: SyncthingNode, opts: { untrusted?: boolean } = {}): Promise<void> {
+  /**
+   * Adds a device. Devices start paused when asked: Syncthing can miss a folder
+   * that is configured after the connection came up, so the bench configures
+   * everything first and then resumes the devices.
+   */
+  async addDevice(other: SyncthingNode, opts: { untrusted?: boolean; paused?: boolean } = {}): Promise<void> {
     await this.send('POST', '/rest/config/devices', {
       deviceID: other.deviceId,
+      paused: opts.paused ?? false,
       name: other.name,
       addresses: [`tcp://127.0.0.1:${other.listenPort}`],
       untrusted: opts.untrusted ?? false,
@@ -130,6 +136,10 @@ export class SyncthingNode {
       fsWatcherEnabled: false,
       devices: [{ deviceID: this.deviceId }, ...devices.map((d) => ({ deviceID: d.node.deviceId, encryptionPassword: d.encryptionPassword ?? '' }))],
     });
+  }
+
+  async resumeDevice(other: SyncthingNode): Promise<void> {
+    await this.send('PATCH', `/rest/config/devices/${encodeURIComponent(other.deviceId)}`, { paused: false });
   }
 
   /** Adds a device to an existing folder's share list. */

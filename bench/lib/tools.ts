@@ -65,8 +65,8 @@ export const syncthingTool: Tool = {
     for (const [i, j] of links) {
       const a = members[i]!;
       const b = members[j]!;
-      await st(a).addDevice(st(b), { untrusted: b.role === 'untrusted' });
-      await st(b).addDevice(st(a), { untrusted: a.role === 'untrusted' });
+      await st(a).addDevice(st(b), { untrusted: b.role === 'untrusted', paused: true });
+      await st(b).addDevice(st(a), { untrusted: a.role === 'untrusted', paused: true });
     }
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
@@ -83,6 +83,10 @@ export const syncthingTool: Tool = {
         await st(m).addFolder(FOLDER_ID, m.path, peers, m.role === 'untrusted' ? 'receiveencrypted' : 'sendreceive');
         handle.configured.add(m);
       }
+    }
+    for (const [i, j] of links) {
+      await st(members[i]!).resumeDevice(st(members[j]!));
+      await st(members[j]!).resumeDevice(st(members[i]!));
     }
     return handle;
   },
