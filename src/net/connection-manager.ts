@@ -37,6 +37,14 @@ export const STABLE_SESSION_MS = 10_000;
 /** Bound on simultaneous incoming handshakes (a slow-loris guard on top of the TLS timeout). */
 export const MAX_PENDING_HANDSHAKES = 64;
 export const MAX_PEER_ADDRESSES = 1024;
+/** Byte totals are kept for this many devices that have disconnected (oldest forgotten first). */
+export const MAX_REMEMBERED_DEVICES = 1024;
+/**
+ * Incoming sessions that share no folder with us cost a socket and pings but
+ * carry nothing; anyone can mint device certificates and hold many open.
+ * Beyond this many, the oldest such session is closed.
+ */
+export const MAX_IDLE_INCOMING_SESSIONS = 32;
 
 export interface PeerTarget {
   address: string;
@@ -222,7 +230,7 @@ export class ConnectionManager extends EventEmitter {
       rows.push({
         id,
         name: s.remoteName,
-        address: s.address,
+        address: this.dialAddressOf(id) ?? s.address,
         connected: true,
         inBytes: st.inBytes + (past?.inBytes ?? 0),
         outBytes: st.outBytes + (past?.outBytes ?? 0),
@@ -366,6 +374,20 @@ export class ConnectionManager extends EventEmitter {
     });
     this.emit('session', s);
     s.start();
+    if (s.direction === 'incoming') this.limitIdleIncoming();
+  }
+
+  /** The known address that leads to a device, if any (more useful in status than an ephemeral port). */
+  private dialAddressOf(deviceId: string): string | undefined {
+    for (const t of this.targets.values()) if (t.learnedId === deviceId) return t.address;
+    return undefined;
+  }
+
+  /** Closes the oldest incoming sessions that share no folder, beyond MAX_IDLE_INCOMING_SESSIONS. */
+  private limitIdleIncoming(): void {
+    const idle = [...this.bySession.values()].filter((x) => x.direction === 'incoming' && x.joinedFolders().length === 0);
+    // bySession keeps insertion order: the first entries are the oldest.
+    for (const x of idle.slice(0, Math.max(0, idle.length - MAX_IDLE_INCOMING_SESSIONS))) void x.close('normal');
   }
 
   /** Unregisters a session and banks its byte counters. */
@@ -375,7 +397,13 @@ export class ConnectionManager extends EventEmitter {
     this.bySession.delete(id);
     const st = s.stats();
     const past = this.totals.get(id) ?? { inBytes: 0, outBytes: 0, name: '' };
+    this.totals.delete(id); // re-insert: the map's order is least recently seen first
     this.totals.set(id, { inBytes: past.inBytes + st.inBytes, outBytes: past.outBytes + st.outBytes, name: s.remoteName || past.name });
+    while (this.totals.size > MAX_REMEMBERED_DEVICES) {
+      const oldest = this.totals.keys().next().value;
+      if (oldest === undefined) break;
+      this.totals.delete(oldest);
+    }
   }
 
   private redialDevice(id: string, ended: PeerSession): void {

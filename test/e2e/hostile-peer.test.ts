@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord } from '../../src/crypto/index.js';
-import { ConnectionManager } from '../../src/net/connection-manager.js';
+import { ConnectionManager, MAX_IDLE_INCOMING_SESSIONS } from '../../src/net/connection-manager.js';
 import { FrameType, type Message } from '../../src/net/messages.js';
 import { MAX_FRAME_BYTES } from '../../src/net/frame-codec.js';
 import { HostileClient } from '../../src/net/testing/hostile-client.js';
@@ -222,4 +222,23 @@ test('messages in the wrong role or unsolicited: JoinResult from a dialler is a 
   for (let i = 0; i < 3; i++) h2.send({ type: 'blockResponse', reqId: 1000 + i, status: 'missing', data: new Uint8Array(0) });
   assert.equal(await h2.waitClosed(), 'misbehaviour');
   await assertServerHealthy();
+});
+
+test('many fresh identities holding idle sessions: the oldest idle ones are closed', async () => {
+  const clients: HostileClient[] = [];
+  try {
+    for (let i = 0; i < MAX_IDLE_INCOMING_SESSIONS + 3; i++) {
+      const h = await HostileClient.connect(address, await testIdentity(`sybil-${i}`));
+      h.hello(`sybil-${i}`);
+      assert.equal((await h.nextMessage())?.type, 'hello');
+      clients.push(h);
+      await waitUntil(() => server.sessions().length >= Math.min(i + 1, MAX_IDLE_INCOMING_SESSIONS), 3000, 'session registered');
+    }
+    await waitUntil(() => clients.slice(0, 3).every((c) => c.closed), 3000, 'the three oldest idle sessions to close');
+    assert.ok(server.sessions().length <= MAX_IDLE_INCOMING_SESSIONS, `${server.sessions().length} sessions`);
+    assert.ok(clients.slice(3).every((c) => !c.closed), 'the newer ones stay');
+    await assertServerHealthy();
+  } finally {
+    for (const c of clients) c.destroy();
+  }
 });
