@@ -674,14 +674,18 @@ async function lstatOrNull(abs: string): Promise<Stats | null> {
 
 /** A ScanEntry for one path from its lstat, or null for sockets, FIFOs and devices. */
 async function entryFromStat(path: string, abs: string, st: Stats): Promise<ScanEntry | null> {
-  const base = { path, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, ino: st.ino, dev: st.dev };
+  // whole milliseconds, as the walker and the hash pool report them, so a hinted
+  // rescan of an unchanged file compares equal and is not re-hashed
+  const base = { path, size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode, ino: st.ino, dev: st.dev };
   if (st.isFile()) return { ...base, kind: 'file' };
   if (st.isDirectory()) return { ...base, kind: 'dir', size: 0 };
   if (st.isSymbolicLink()) return { ...base, kind: 'symlink', symlinkTarget: await readlink(abs) };
   return null;
 }
 
+/** The errno code of a node error, or of a SealsyncError that wraps one (the hash pool reports ERR_PATH_MISSING with data.errno). */
 function errnoCode(err: unknown): string | undefined {
+  if (isSealsyncError(err) && typeof err.data?.errno === 'string') return err.data.errno;
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
