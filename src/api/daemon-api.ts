@@ -32,4 +32,6 @@ export interface DaemonApi {
   gcFolder?(path: string, opts?: OpOptions & { retentionDays?: number }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block now. */
   verifyFolder?(path: string, opts?: OpOptions): Promise<FolderVerifyReport>;
+  /** Read-only folders: undo local edits (restore the global state). */
+  revertFolder?(path: string, opts?: OpOptions): Promise<void>;
 }

@@ -114,6 +114,14 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
       return { report: await api.verifyFolder(path, { signal: abortOnClose(req.raw) }) };
     });
 
+    // Read-only folders: undo local edits.
+    scope.post('/api/folders/revert', async (req) => {
+      const { path } = parseBody(pathBody, req.body);
+      if (!api.revertFolder) throw new SealsyncError('ERR_NOT_FOUND', 'revert is not available');
+      await api.revertFolder(path, { signal: abortOnClose(req.raw) });
+      return { ok: true };
+    });
+
     scope.get('/api/peers', async () => ({ peers: api.listPeers() }));
     scope.post('/api/peers', async (req, reply) => {
       const { address } = parseBody(addPeerBody, req.body);

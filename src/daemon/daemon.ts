@@ -254,6 +254,13 @@ export class Daemon {
     return f.runner.verify(opts);
   }
 
+  /** `folder revert`: read-only folders only. */
+  async revertFolder(path: string, opts: OpOptions = {}): Promise<void> {
+    const f = await this.findFolder(path);
+    if (f.keys.type !== 'ro' || !f.runner.revert) throw new SealsyncError('ERR_FOLDER_TYPE', 'revert applies to folders added with a read-only key');
+    await f.runner.revert(opts);
+  }
+
   listPeers(): readonly PeerStatus[] {
     if (!this.net) {
       return this.config.peers.map((p) => ({

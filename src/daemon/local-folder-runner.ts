@@ -48,6 +48,7 @@ class LocalFolderRunner implements FolderRunner {
   }
 
   status(): FolderStatus { return this.sync.status(); }
+  revert(opts: { signal?: AbortSignal }): Promise<void> { return this.sync.revert(opts); }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
   /** The scanning engine, for tests and tools. */

@@ -1,5 +1,5 @@
 /**
- * `sealsync folder add|list|remove|share|gc|verify`: manage shared folders through the
+ * `sealsync folder add|list|remove|share|revert|gc|verify`: manage shared folders through the
  * running daemon. Paths are sent as realpaths so the daemon compares like with
  * like. `share` prints a key: that is what the user asked for.
  */
@@ -88,6 +88,13 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       if (flags.json) { io.stdout(`${JSON.stringify(report, null, 2)}\n`); return; }
       io.stdout(`Deleted ${report.deleted} blocks (${report.deletedBytes} bytes); retained ${report.retainedBlocks} unreferenced blocks `
         + `(${report.retainedBytes} bytes); ${report.liveBlocks} blocks in use (${report.liveBytes} bytes)\n`);
+    });
+
+  folder.command('revert <path>')
+    .description('read-only folder: undo local edits (restore what the folder holds)')
+    .action(async (path: string, _flags: unknown, cmd: Command) => {
+      await clientOf(cmd).request('POST', '/api/folders/revert', { path: await folderPathArg(path) });
+      io.stdout(`Reverted local changes in ${resolve(path)}\n`);
     });
 
   folder.command('verify <path>')
