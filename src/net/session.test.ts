@@ -295,3 +295,31 @@ test('stop leaves nothing behind: no handles after close', async (t) => {
     'handles to be released',
   );
 });
+
+test('index updates sent back to back arrive in order, compressed or not', async (t) => {
+  const keys = keysFromSecret(newFolderSecret());
+  const f = folderOf(keys);
+  let joined!: Promise<unknown>;
+  const pair = await sessionPair({
+    clientDir: new MemoryDirectory([f]),
+    serverDir: new MemoryDirectory([f]),
+    beforeStart: (c) => (joined = waitFor(c, 'joined')),
+  });
+  t.after(() => pair.close());
+  await joined;
+  const big = sealedRecords(keys, 400); // compressed (async) path
+  const seqs: number[] = [];
+  const done = new Promise<void>((resolve) =>
+    pair.server.on('index', (m: ReceivedIndex) => {
+      seqs.push(m.toSeq);
+      if (seqs.length === 6) resolve();
+    }),
+  );
+  const sends: Promise<void>[] = [];
+  for (let i = 1; i <= 6; i++) {
+    sends.push(pair.client.sendIndex({ folderId: f.folderId, indexId: '0000000000000001', fromSeq: i - 1, toSeq: i, records: i % 2 ? big : [] }));
+  }
+  await Promise.all(sends);
+  await done;
+  assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6]);
+});

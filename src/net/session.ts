@@ -342,8 +342,9 @@ export class PeerSession extends EventEmitter {
   /** Sends an index delta for a joined folder (compressed when that helps). */
   async sendIndex(msg: Omit<IndexUpdate, 'type'>): Promise<void> {
     this.requireJoined(msg.folderId);
-    const payload = await encodeIndexUpdate(msg);
-    await this.sendFrame(FrameType.indexUpdate, payload);
+    // Compression is async: take the place in the write order now, so two
+    // updates sent back to back can never swap on the wire.
+    await this.sendFrame(FrameType.indexUpdate, encodeIndexUpdate(msg));
   }
 
   sendIndexAck(msg: Omit<IndexAck, 'type'>): void {
@@ -740,8 +741,10 @@ export class PeerSession extends EventEmitter {
     return this.sendFrame(type, payload);
   }
 
-  private sendFrame(type: number, payload: Uint8Array): Promise<void> {
-    const p = this.writeChain.then(() => this.writeFrame(type, payload));
+  private sendFrame(type: number, payload: Uint8Array | Promise<Uint8Array>): Promise<void> {
+    // An encoding failure must reject this send only, not poison the chain.
+    if (payload instanceof Promise) payload.catch(() => undefined);
+    const p = this.writeChain.then(async () => this.writeFrame(type, await payload));
     this.writeChain = p.catch(() => undefined);
     return p;
   }
