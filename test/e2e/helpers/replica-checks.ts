@@ -44,7 +44,7 @@ export async function treeSnapshot(root: string): Promise<Map<string, TreeEntry>
   return out;
 }
 
-/** Every regular file under `roots` (no symlinks followed). */
+/** Every regular file under `roots` (a root may itself be a file; no symlinks followed). */
 export async function listFiles(roots: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -62,7 +62,11 @@ export async function listFiles(roots: readonly string[]): Promise<string[]> {
       else if (st?.isFile()) out.push(full);
     }
   };
-  for (const r of roots) await walk(r);
+  for (const r of roots) {
+    const st = await lstat(r).catch(() => null);
+    if (st?.isFile()) out.push(r);
+    else if (st?.isDirectory()) await walk(r);
+  }
   return out;
 }
 
