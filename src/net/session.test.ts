@@ -323,3 +323,35 @@ test('index updates sent back to back arrive in order, compressed or not', async
   await done;
   assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6]);
 });
+
+test('after this side leaves a folder, the peer still sending for it costs nothing', async (t) => {
+  const f = randomFolder();
+  let joined!: Promise<unknown>;
+  const pair = await sessionPair({
+    clientDir: new MemoryDirectory([f]),
+    serverDir: new MemoryDirectory([f]),
+    beforeStart: (c) => (joined = waitFor(c, 'joined')),
+  });
+  t.after(() => pair.close());
+  await joined;
+  pair.server.onBlockRequest(async () => Uint8Array.of(9));
+  pair.serverDir.folders = [];
+  pair.server.refreshFolders();
+  assert.equal(pair.server.joinedFolders().length, 0);
+  // The client does not know yet: its index and block requests get "missing", free of charge.
+  await pair.client.sendIndex({ folderId: f.folderId, indexId: '0000000000000001', fromSeq: 0, toSeq: 0, records: [] });
+  assert.equal(await pair.client.requestBlock(f.folderId, new Uint8Array(32)), null);
+  assert.equal(pair.server.misbehaviour().score, 0);
+  // Re-adding the folder: the dialler's new Join is accepted again.
+  pair.serverDir.folders = [f];
+  pair.clientDir.folders = [];
+  pair.client.refreshFolders();
+  pair.clientDir.folders = [f];
+  const rejoined = waitFor(pair.client, 'joined');
+  pair.client.refreshFolders();
+  await rejoined;
+  assert.deepEqual([...((await pair.client.requestBlock(f.folderId, new Uint8Array(32))) ?? [])], [9]);
+  assert.equal(pair.server.misbehaviour().score, 0);
+  await assert.rejects(pair.client.requestBlock(f.folderId, new Uint8Array(5)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+  assert.throws(() => pair.client.sendIndexAck({ folderId: f.folderId, indexId: 'nope', seq: 1 }), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+});

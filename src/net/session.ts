@@ -43,7 +43,7 @@ import { accessProof, verifyAccessProof, decodeSealedRecord, type SealedRecord }
 import { silentLogger, type Logger } from '../logger.js';
 import { FrameDecoder, MAX_SEALED_BLOCK_BYTES, MAX_FRAME_BYTES, FRAME_HEADER_BYTES, type Frame } from './frame-codec.js';
 import {
-  PROTOCOL_VERSION, FrameType, decodeMessage, encodeMessageSync, encodeIndexUpdate,
+  PROTOCOL_VERSION, FrameType, BLOCK_ID_BYTES, indexIdToBytes, decodeMessage, encodeMessageSync, encodeIndexUpdate,
   type CloseReasonName, type IndexUpdate, type IndexAck, type Join, type JoinResult, type BlockRequest,
   type BlockResponse, type Hello, type Message,
 } from './messages.js';
@@ -81,7 +81,6 @@ export const CLIENT_VERSION = '0.1.0';
 export const PENALTY = {
   garbledRecord: 1,
   notJoined: 2,
-  repeatedJoin: 2,
   tooManyRequests: 2,
   unsolicited: 4,
 } as const;
@@ -201,6 +200,8 @@ export class PeerSession extends EventEmitter {
   /** Acceptor: refused Joins, kept so a folder added later can be accepted without a new Join. */
   private readonly refusals = new Map<string, Join>();
   private joinMessages = 0;
+  /** Folders this side left during the session; the peer may still send for them. */
+  private readonly leftFolders = new Set<string>();
   /** Used instead of a real secret for unknown folders, so both refusals cost the same work. */
   private readonly decoySecret = new Uint8Array(randomBytes(32));
 
@@ -314,6 +315,7 @@ export class PeerSession extends EventEmitter {
     for (const [key, folderId] of this.joined) {
       if (!this.opts.directory.lookup(folderId)) {
         this.joined.delete(key);
+        this.leftFolders.add(key);
         this.emit('left', folderId);
       }
     }
@@ -349,6 +351,7 @@ export class PeerSession extends EventEmitter {
 
   sendIndexAck(msg: Omit<IndexAck, 'type'>): void {
     this.requireJoined(msg.folderId);
+    indexIdToBytes(msg.indexId); // a bad id throws here, to the caller, not into the write chain
     this.send({ type: 'indexAck', ...msg }).catch(() => undefined);
   }
 
@@ -363,6 +366,7 @@ export class PeerSession extends EventEmitter {
     opts: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<Uint8Array | null> {
     this.requireJoined(folderId);
+    if (blockId.byteLength !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `'blockId' must be ${BLOCK_ID_BYTES} bytes`);
     await this.requestSlots.acquire(opts);
     try {
       if (!this.isOpen) throw this.closedError();
@@ -518,7 +522,7 @@ export class PeerSession extends EventEmitter {
       case 'indexUpdate':
         return this.onIndex(msg);
       case 'indexAck':
-        if (!this.isJoined(msg.folderId)) return this.penalize('index ack for a folder not joined', PENALTY.notJoined);
+        if (!this.isJoined(msg.folderId)) return this.notJoined(msg.folderId, 'index ack for a folder not joined');
         this.emit('indexAck', msg);
         return;
       case 'blockRequest':
@@ -561,7 +565,7 @@ export class PeerSession extends EventEmitter {
       return;
     }
     const key = hex(msg.folderId);
-    if (this.joined.has(key)) this.penalize('repeated Join', PENALTY.repeatedJoin);
+    // A repeated Join is legal (the dialler left the folder and added it again).
     const entry = this.opts.directory.lookup(msg.folderId);
     // Same work and same answer for "unknown folder" and "wrong proof".
     const secret = entry?.accessSecret ?? this.decoySecret;
@@ -586,6 +590,7 @@ export class PeerSession extends EventEmitter {
     this.send({ type: 'joinResult', folderId, ok: true, proof: serverProof }).catch(() => undefined);
     if (this.joined.has(key)) return;
     this.joined.set(key, folderId);
+    this.leftFolders.delete(key);
     this.log.debug({ folder: key.slice(0, 16) }, 'folder joined');
     this.emit('joined', folderId);
   }
@@ -608,12 +613,13 @@ export class PeerSession extends EventEmitter {
     }
     this.refusedByPeer.delete(key);
     this.joined.set(key, msg.folderId);
+    this.leftFolders.delete(key);
     this.log.debug({ folder: key.slice(0, 16) }, 'folder joined');
     this.emit('joined', msg.folderId);
   }
 
   private onIndex(msg: IndexUpdate): void {
-    if (!this.isJoined(msg.folderId)) return this.penalize('index for a folder not joined', PENALTY.notJoined);
+    if (!this.isJoined(msg.folderId)) return this.notJoined(msg.folderId, 'index for a folder not joined');
     const records: Uint8Array[] = [];
     const decoded: SealedRecord[] = [];
     let dropped = 0;
@@ -633,9 +639,17 @@ export class PeerSession extends EventEmitter {
     this.emit('index', received);
   }
 
+  /**
+   * A message for a folder that is not joined: misbehaviour, unless we left
+   * that folder during this session (the peer cannot know yet).
+   */
+  private notJoined(folderId: Uint8Array, reason: string): void {
+    if (!this.leftFolders.has(hex(folderId))) this.penalize(reason, PENALTY.notJoined);
+  }
+
   private onBlockRequestMessage(msg: BlockRequest): void {
     if (!this.isJoined(msg.folderId)) {
-      this.penalize('block request for a folder not joined', PENALTY.notJoined);
+      this.notJoined(msg.folderId, 'block request for a folder not joined');
       this.respondBlock(msg.reqId, null);
       return;
     }
@@ -737,8 +751,13 @@ export class PeerSession extends EventEmitter {
   // outbound
 
   private send(msg: Exclude<Message, IndexUpdate>): Promise<void> {
-    const { type, payload } = encodeMessageSync(msg);
-    return this.sendFrame(type, payload);
+    let frame: { type: number; payload: Buffer };
+    try {
+      frame = encodeMessageSync(msg);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.sendFrame(frame.type, frame.payload);
   }
 
   private sendFrame(type: number, payload: Uint8Array | Promise<Uint8Array>): Promise<void> {
