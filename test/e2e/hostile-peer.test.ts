@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord } from '../../src/crypto/index.js';
 import { ConnectionManager, MAX_IDLE_INCOMING_SESSIONS } from '../../src/net/connection-manager.js';
-import { FrameType, type Message } from '../../src/net/messages.js';
+import { deflateRawSync } from 'node:zlib';
+import { FrameType, MAX_INDEX_MESSAGE_BYTES, type Message } from '../../src/net/messages.js';
+import { ByteWriter } from '../../src/net/byte-codec.js';
 import { MAX_FRAME_BYTES } from '../../src/net/frame-codec.js';
 import { HostileClient } from '../../src/net/testing/hostile-client.js';
 import { MemoryDirectory, testIdentity, waitUntil, randomFolder } from '../../src/net/testing/fixtures.js';
@@ -137,6 +139,25 @@ test('a malformed known message (trailing byte) and a second Hello: closed', asy
   const h2 = await hostileAfterHello();
   h2.hello();
   assert.equal(await h2.waitClosed(), 'protocol');
+  await assertServerHealthy();
+});
+
+test('a Hello with another protocol version: Close(versionMismatch)', async () => {
+  const h = await hostile();
+  h.send({ type: 'hello', protocolVersion: 999, deviceName: 'future', clientVersion: '9' });
+  assert.equal(await h.waitClosed(), 'versionMismatch');
+  await assertServerHealthy();
+});
+
+test('a zip bomb in an index update: closed without inflating past the limit', async () => {
+  const h = await joinedHostile();
+  const bomb = deflateRawSync(Buffer.alloc(MAX_INDEX_MESSAGE_BYTES * 4));
+  const header = new ByteWriter().rest(folder.folderId).rest(Buffer.alloc(8)).u64(0).u64(1).u8(1).finish();
+  const rssBefore = process.memoryUsage().rss;
+  h.sendFrame(FrameType.indexUpdate, Buffer.concat([header, bomb]));
+  assert.equal(await h.waitClosed(), 'protocol');
+  const grew = process.memoryUsage().rss - rssBefore;
+  assert.ok(grew < MAX_INDEX_MESSAGE_BYTES * 3, `rss grew by ${grew} bytes`);
   await assertServerHealthy();
 });
 
