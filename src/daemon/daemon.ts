@@ -297,12 +297,17 @@ export class Daemon {
       let normal = idOrAddress;
       try { normal = formatPeerAddress(parsePeerAddress(idOrAddress)); } catch { /* maybe a device id */ }
       // A device id removes every address that led to that device.
-      const byId = new Set(this.listPeers().filter((p) => p.id !== null && p.id === idOrAddress).map((p) => p.address));
+      const before = this.listPeers();
+      const byId = new Set(before.filter((p) => p.id !== null && p.id === idOrAddress).map((p) => p.address));
       const remaining = this.config.peers.filter((p) => p.address !== normal && !byId.has(p.address));
       if (remaining.length === this.config.peers.length) throw new SealsyncError('ERR_PEER_UNKNOWN', `no peer ${idOrAddress.slice(0, 100)}`);
       await this.persist({ ...this.config, peers: remaining });
       this.net?.setAddresses(this.config.peers.map((p) => p.address));
-      if (byId.size > 0) await this.net?.disconnect(idOrAddress);
+      // Forgetting a peer also ends its session (it may still dial us; that is its choice).
+      const kept = new Set(remaining.map((p) => p.address));
+      const gone = new Set(before.filter((p) => p.id !== null && !kept.has(p.address)).map((p) => p.id as string));
+      for (const p of before) if (p.id !== null && kept.has(p.address)) gone.delete(p.id);
+      for (const id of gone) await this.net?.disconnect(id);
       this.log.info({ peer: idOrAddress.slice(0, 100) }, 'peer removed');
     });
   }

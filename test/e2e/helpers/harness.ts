@@ -258,7 +258,7 @@ export class TestHome {
     return pollUntil(async () => {
       last = await this.status();
       return pred(last) ? last : undefined;
-    }, { ...opts, last: () => JSON.stringify(last?.folders ?? last ?? null) });
+    }, { ...opts, last: () => JSON.stringify(last ? { folders: last.folders, peers: last.peers } : null) });
   }
 
   /** Polls until the folder at `path` satisfies `pred`; returns its status. */
