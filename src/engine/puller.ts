@@ -10,8 +10,9 @@
  *                               made and something waits for it (bounded passes)
  *
  * - schedule(locators) marks paths dirty (records that just arrived); with no
- *   argument the whole folder is re-examined (start, a peer joined, revert).
- *   A retry timer re-schedules paths that failed (block not available yet).
+ *   argument the whole folder is re-examined (start, revert). retryFailed()
+ *   (a peer joined) and a retry timer re-examine paths that failed (a block
+ *   no connected peer had); a pass that failed as a whole is retried in full.
  * - A pass opens the held versions of each dirty path, picks the global
  *   winner (model/needs.ts) and compares it with the local `files` row:
  *   nothing | fetch | delete | conflict. Work runs in phases so the tree stays
@@ -28,8 +29,12 @@
  *   folders never publish: they take the global winner, and leave paths with
  *   local changes alone until revert().
  * - After applying, the files row is written with the disk stat so the
- *   scanner sees the file as known. busyPaths lists paths being written, for
- *   the scanner to skip.
+ *   scanner sees the file as known — batched: one fsync per directory, then
+ *   up to ROWS_PER_FLUSH rows in one transaction, so the index never claims
+ *   a rename a crash could undo. busyPaths lists paths being written until
+ *   their row is in, for the scanner to skip.
+ * - Memory: fetched plaintext counts against MAX_PULL_BYTES_IN_FLIGHT from the
+ *   request until the block is on disk.
  */
 import { setMaxListeners } from 'node:events';
 import { constants as fsConstants, type Stats } from 'node:fs';
