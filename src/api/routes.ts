@@ -10,6 +10,7 @@
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
  * POST /api/stop.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
@@ -89,7 +90,7 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     scope.get('/api/folders', async () => ({ folders: api.listFolders() }));
     scope.post('/api/folders', async (req, reply) => {
       const body = parseBody(addFolderBody, req.body);
-      const folder = await api.addFolder(body, { signal: abortOnClose(req.raw) });
+      const folder = await api.addFolder(body, { signal: abortOnClose(reply.raw) });
       return reply.code(201).send({ folder });
     });
     scope.delete('/api/folders', async (req) => {
@@ -103,22 +104,22 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     });
 
     // Encrypted folders: garbage collection and scrub (reports carry counts and block ids only).
-    scope.post('/api/folders/gc', async (req) => {
+    scope.post('/api/folders/gc', async (req, reply) => {
       const { path, retentionDays } = parseBody(gcBody, req.body);
       if (!api.gcFolder) throw new SealsyncError('ERR_NOT_FOUND', 'gc is not available');
-      return { report: await api.gcFolder(path, { signal: abortOnClose(req.raw), ...(retentionDays !== undefined ? { retentionDays } : {}) }) };
+      return { report: await api.gcFolder(path, { signal: abortOnClose(reply.raw), ...(retentionDays !== undefined ? { retentionDays } : {}) }) };
     });
-    scope.post('/api/folders/verify', async (req) => {
+    scope.post('/api/folders/verify', async (req, reply) => {
       const { path } = parseBody(pathBody, req.body);
       if (!api.verifyFolder) throw new SealsyncError('ERR_NOT_FOUND', 'verify is not available');
-      return { report: await api.verifyFolder(path, { signal: abortOnClose(req.raw) }) };
+      return { report: await api.verifyFolder(path, { signal: abortOnClose(reply.raw) }) };
     });
 
     // Read-only folders: undo local edits.
-    scope.post('/api/folders/revert', async (req) => {
+    scope.post('/api/folders/revert', async (req, reply) => {
       const { path } = parseBody(pathBody, req.body);
       if (!api.revertFolder) throw new SealsyncError('ERR_NOT_FOUND', 'revert is not available');
-      await api.revertFolder(path, { signal: abortOnClose(req.raw) });
+      await api.revertFolder(path, { signal: abortOnClose(reply.raw) });
       return { ok: true };
     });
 
@@ -154,11 +155,10 @@ function queryPath(query: unknown): unknown {
   return typeof query === 'object' && query !== null && 'path' in query ? { path: (query as { path: unknown }).path } : undefined;
 }
 
-function abortOnClose(req: NodeJS.EventEmitter): AbortSignal {
+/** Aborts when the client goes away before the answer is sent (bound to this one response, so keep-alive sockets do not pile up listeners). */
+function abortOnClose(res: ServerResponse): AbortSignal {
   const ac = new AbortController();
-  // 'close' on the request fires when the body is consumed; the socket closing means the client left.
-  const sock = (req as unknown as { socket?: NodeJS.EventEmitter }).socket;
-  sock?.once('close', () => ac.abort());
+  res.once('close', () => { if (!res.writableFinished) ac.abort(new SealsyncError('ERR_ABORTED', 'client went away')); });
   return ac.signal;
 }
 
