@@ -19,6 +19,13 @@ export class EventBus implements EventSource {
 
   emit(body: DaemonEventBody): DaemonEvent {
     const event = { ...body, seq: ++this.seq, time: this.now() } as DaemonEvent;
+    if (event.type === 'folder-status') {
+      // Status ticks arrive every few hundred ms per folder: keep only the latest
+      // per folder, so they never push meaningful events out of the ring.
+      const path = event.folder.path;
+      const i = this.ring.findIndex((e) => e.type === 'folder-status' && e.folder.path === path);
+      if (i >= 0) this.ring.splice(i, 1);
+    }
     this.ring.push(event);
     if (this.ring.length > MAX_RECENT_EVENTS) this.ring.splice(0, this.ring.length - MAX_RECENT_EVENTS);
     for (const l of [...this.listeners]) {
