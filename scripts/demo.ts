@@ -27,7 +27,8 @@ const SAMPLE: Record<string, Buffer> = {
 };
 
 const say = (text = ''): void => { process.stdout.write(`${text}\n`); };
-const step = (text: string): void => say(`\n\x1b[1m== ${text}\x1b[0m`);
+const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const step = (text: string): void => say(`\n${bold(`== ${text}`)}`);
 const synced = (f: FolderStatus): boolean => f.state === 'idle' && f.needFiles === 0 && f.error === null;
 
 async function main(): Promise<void> {
