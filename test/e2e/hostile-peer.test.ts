@@ -1,11 +1,15 @@
 // A hostile peer with a valid device certificate attacks a listening
-// ConnectionManager at the frame and message level. Every case asserts that
+// ConnectionManager (in process) and then a real daemon, at the frame and
+// message level. Every case asserts that
 // the server refused or closed the connection, and that an honest peer can
 // still connect, join and fetch a block afterwards.
-import { test, before, after } from 'node:test';
+import { test, before, after, describe } from 'node:test';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord } from '../../src/crypto/index.js';
+import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, parseKey, type FolderKeys } from '../../src/crypto/index.js';
+import { TestHome } from './helpers/harness.js';
 import { ConnectionManager, MAX_IDLE_INCOMING_SESSIONS } from '../../src/net/connection-manager.js';
 import { deflateRawSync } from 'node:zlib';
 import { FrameType, MAX_INDEX_MESSAGE_BYTES, type Message } from '../../src/net/messages.js';
@@ -262,4 +266,104 @@ test('many fresh identities holding idle sessions: the oldest idle ones are clos
   } finally {
     for (const c of clients) c.destroy();
   }
+});
+
+describe('against a real daemon', () => {
+  let h: TestHome;
+  let daemonAddress: string;
+  let daemonKeys: FolderKeys;
+
+  before(async () => {
+    h = await TestHome.create();
+    const key = (await h.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
+    daemonKeys = parseKey(key);
+    const dir = join(h.root, 'shared');
+    await mkdir(dir);
+    await writeFile(join(dir, 'hello.txt'), 'hello from the daemon');
+    await h.startDaemon();
+    await h.cliOk(['folder', 'add', dir, '--key', key]);
+    await h.waitForFolder(dir, (f) => f.state === 'idle' && f.localFiles >= 1, { description: 'first scan' });
+    daemonAddress = (await h.status()).device.listen[0] as string;
+    assert.match(daemonAddress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  after(async () => {
+    await h?.cleanup();
+  });
+
+  /** An honest in-process peer joins the daemon's folder and receives its index. */
+  async function assertDaemonHealthy(): Promise<void> {
+    const honest = new ConnectionManager({
+      identity: await testIdentity('honest-vs-daemon'),
+      localName: 'honest',
+      directory: new MemoryDirectory([{ folderId: daemonKeys.folderId, accessSecret: daemonKeys.accessSecret }]),
+      addresses: [daemonAddress],
+      backoffMinMs: 50,
+      backoffMaxMs: 200,
+    });
+    const gotIndex = new Promise<ReceivedIndex>((resolve) => honest.on('session', (s: PeerSession) => s.on('index', (m: ReceivedIndex) => m.records.length > 0 && resolve(m))));
+    await honest.start();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no index from the daemon')), 15_000);
+      });
+      const index = await Promise.race([gotIndex, timeout]);
+      assert.ok(index.decoded.length >= 1 && index.dropped === 0);
+    } finally {
+      clearTimeout(timer);
+      await honest.stop();
+    }
+  }
+
+  async function attacker(): Promise<HostileClient> {
+    const c = await HostileClient.connect(daemonAddress, await testIdentity('mallory'));
+    c.hello();
+    assert.equal((await c.nextMessage())?.type, 'hello');
+    return c;
+  }
+
+  test('garbage, an oversized prefix and an unknown type each close the connection', async () => {
+    const g = await HostileClient.connect(daemonAddress, await testIdentity('mallory'));
+    g.sendRaw(randomBytes(64));
+    await g.waitClosed(5000);
+    const o = await attacker();
+    o.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    assert.equal(await o.waitClosed(5000), 'protocol');
+    const u = await attacker();
+    u.sendFrame(77, Buffer.alloc(1));
+    assert.equal(await u.waitClosed(5000), 'protocol');
+    await assertDaemonHealthy();
+  });
+
+  test("a wrong proof for the daemon's folder is answered exactly like an unknown folder", async () => {
+    const c = await attacker();
+    c.send({ type: 'join', folderId: daemonKeys.folderId, proof: c.proof(daemonKeys.folderId, new Uint8Array(randomBytes(32))) });
+    const wrong = await c.nextFrame(5000);
+    const unknown = randomFolder();
+    c.send({ type: 'join', folderId: unknown.folderId, proof: c.proof(unknown.folderId, unknown.accessSecret) });
+    const none = await c.nextFrame(5000);
+    assert.ok(wrong && none);
+    assert.equal(wrong.type, none.type);
+    assert.deepEqual([...wrong.payload.subarray(32)], [...none.payload.subarray(32)]);
+    assert.deepEqual([...wrong.payload.subarray(32)], [0]);
+    c.destroy();
+    await assertDaemonHealthy();
+  });
+
+  test('block requests without a join and garbled records past the budget: closed for misbehaviour', async () => {
+    const c = await attacker();
+    for (let i = 1; i <= 20 && !c.closed; i++) c.send({ type: 'blockRequest', reqId: i, folderId: daemonKeys.folderId, blockId: new Uint8Array(32) });
+    assert.equal(await c.waitClosed(5000), 'misbehaviour');
+    const j = await attacker();
+    j.send({ type: 'join', folderId: daemonKeys.folderId, proof: j.proof(daemonKeys.folderId, daemonKeys.accessSecret) });
+    const r = await j.nextMessage(5000);
+    assert.ok(r?.type === 'joinResult' && r.ok);
+    const junk = Array.from({ length: 40 }, () => new Uint8Array(randomBytes(200)));
+    await j.sendIndex({ folderId: daemonKeys.folderId, indexId: '0000000000000001', fromSeq: 0, toSeq: 40, records: junk });
+    assert.equal(await j.waitClosed(5000), 'misbehaviour');
+    await assertDaemonHealthy();
+    const s = await h.status();
+    assert.ok(s.folders.every((f) => f.state !== 'error'), 'folders unharmed');
+  });
 });
