@@ -73,6 +73,8 @@ export interface LocalFolderHooks {
   setBusyPaths?(paths: { has(path: string): boolean } | null): void;
   /** Commits scan results still queued, before the puller writes rows. */
   flush?(): void;
+  /** This device's ignore rules as last loaded by the scanner (the puller neither writes nor deletes ignored paths). */
+  ignores?(path: string, isDir: boolean): boolean;
 }
 
 export interface SyncFolderOptions {
@@ -147,7 +149,7 @@ export class SyncFolder {
       localChanged: (path, o) => this.local.scanNow({ paths: [path], ...(o.signal ? { signal: o.signal } : {}) }),
       beforeRecord: () => this.local.flush?.(),
       onPublished: () => this.wakePumps(),
-      ...(opts.isIgnored ? { isIgnored: opts.isIgnored } : {}),
+      isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
