@@ -19,10 +19,6 @@ const TREE_FILES = FULL ? 10_000 : 2_000;
 const CHANGE_DEADLINE_MS = 5_000;
 const SCAN_TIMEOUT_MS = FULL ? 120_000 : 40_000;
 
-async function newKey(h: TestHome): Promise<string> {
-  return (await h.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
-}
-
 /** Paths the daemon's index holds as present files for the folder (read-only peek; WAL allows it). */
 function indexedPaths(h: TestHome, folderPath: string, paths: readonly string[]): string[] {
   const index = openIndex(h.paths.index);
@@ -52,7 +48,7 @@ describe(`first scan and live changes (${TREE_FILES} files)`, () => {
 
   test('folder add --wait: idle with exactly the regular, non-ignored files', async () => {
     const t0 = Date.now();
-    const out = await h.cliOk(['folder', 'add', dir, '--key', await newKey(h), '--wait'], { timeoutMs: SCAN_TIMEOUT_MS });
+    const out = await h.cliOk(['folder', 'add', dir, '--key', await h.newKey(), '--wait'], { timeoutMs: SCAN_TIMEOUT_MS });
     const ms = Date.now() - t0;
     assert.match(out, /Added rw folder/);
     const f = await h.waitForFolder(dir, (x) => x.state === 'idle', { timeoutMs: SCAN_TIMEOUT_MS });
@@ -143,7 +139,7 @@ describe('kill -9 in the middle of a scan', () => {
 
   test('restart completes the scan and the counts are exact', async () => {
     const d = await h.startDaemon();
-    await h.cliOk(['folder', 'add', dir, '--key', await newKey(h)]);
+    await h.cliOk(['folder', 'add', dir, '--key', await h.newKey()]);
     const mid = await h.waitForFolder(dir, (x) => x.state === 'scanning' && (x.scan?.files ?? 0) > 0, { intervalMs: 20, timeoutMs: 10_000 });
     await d.kill9();
     assert.ok(mid.localFiles < totals.files, `killed mid-scan (${mid.localFiles}/${totals.files} indexed)`);

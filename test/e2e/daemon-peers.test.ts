@@ -31,7 +31,7 @@ after(async () => {
 test('peer add connects both ways; status shows ids, names and bytes', async () => {
   const sa = await a.status();
   const sb = await b.status();
-  const aAddress = sa.device.listen[0] ?? '';
+  const aAddress = await a.listenAddress();
   assert.match(aAddress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
   await b.cliOk(['peer', 'add', aAddress]);
   const seenByB = await b.waitForStatus((s) => s.peers.some((p) => p.connected && p.id === sa.device.id),

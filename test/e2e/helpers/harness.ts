@@ -8,6 +8,7 @@
  *   await h.cliOk(['folder', 'add', dir, '--key', key]);
  *   await h.waitForFolder(dir, (f) => f.state === 'idle', { description: 'first scan' });
  *   await d.kill9();                         // or: await d.stop() (runs `sealsync stop`, waits for exit)
+ *   await other.cliOk(['peer', 'add', await h.listenAddress()]);   // connect two homes
  *
  * - `cli(args)` runs `node --import tsx src/cli/main.ts --home H …` and returns
  *   { code, stdout, stderr } (never throws on a non-zero exit); `cliOk` throws
@@ -246,6 +247,21 @@ export class TestHome {
 
   private userOpts(): { uid?: number; gid?: number } {
     return this.asUser ? { uid: this.asUser.uid, gid: this.asUser.gid } : {};
+  }
+
+  /** The daemon's first bound sync address on 127.0.0.1 (for `peer add` in another home). */
+  async listenAddress(): Promise<string> {
+    const listen = (await this.status()).device.listen;
+    const addr = listen.find((a) => a.startsWith('tcp://127.0.0.1:')) ?? listen[0];
+    if (!addr) throw new Error('the daemon reports no listen address');
+    return addr;
+  }
+
+  /** A new read-write key from `sealsync key new`. */
+  async newKey(): Promise<string> {
+    const key = (await this.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
+    if (!/^W[A-Z2-7]+$/.test(key)) throw new Error(`unexpected key new output: ${key.slice(0, 8)}…`);
+    return key;
   }
 
   status(): Promise<StatusReport> {
