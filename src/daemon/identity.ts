@@ -15,17 +15,6 @@ export async function writeNewIdentity(paths: HomePaths, name: string, now: Date
   return identity;
 }
 
-/** Reads the device's certificate and returns its device id text. */
-export async function loadDeviceId(paths: HomePaths): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(paths.deviceCert, 'utf8');
-  } catch (err) {
-    throw new SealsyncError('ERR_CONFIG_INVALID', `cannot read the device certificate ${paths.deviceCert}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  return deviceIdFromCertificate(pem);
-}
-
 /** The device's TLS credentials for the network layer. */
 export async function loadDeviceCredentials(paths: HomePaths): Promise<DeviceIdentity> {
   let privateKeyPem: string;
