@@ -305,6 +305,8 @@ export class ConnectionManager extends EventEmitter {
       t.lastError = undefined;
       t.abort = null;
       this.adopt(session);
+      // Closed before it could be registered, and no other connection to that device: try again later.
+      if (!this.bySession.has(conn.remoteDeviceId)) this.schedule(t, t.backoff.next());
     } catch (err) {
       t.abort = null;
       if (!this.running || abort.signal.aborted) return;
@@ -348,6 +350,8 @@ export class ConnectionManager extends EventEmitter {
   }
 
   private adopt(s: PeerSession): void {
+    // It may have closed between its handshake and now; its 'closed' has fired already.
+    if (!s.isOpen) return;
     const id = s.remoteDeviceId;
     const existing = this.bySession.get(id);
     if (existing) {
@@ -372,7 +376,12 @@ export class ConnectionManager extends EventEmitter {
       if (mine) this.emit('session-closed', s, err);
       this.redialDevice(id, s);
     });
-    this.emit('session', s);
+    try {
+      this.emit('session', s);
+    } catch (err) {
+      // A listener's bug must not leave a registered session that never starts.
+      this.log.error({ err }, "a 'session' listener threw");
+    }
     s.start();
     if (s.direction === 'incoming') this.limitIdleIncoming();
   }
