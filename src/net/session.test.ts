@@ -252,6 +252,27 @@ test('outbound rate limit slows a transfer down', async (t) => {
   await pair.close();
 });
 
+test('inbound rate limit slows a transfer down too', async (t) => {
+  const f = randomFolder();
+  let joined!: Promise<unknown>;
+  const pair = await sessionPair({
+    clientDir: new MemoryDirectory([f]),
+    serverDir: new MemoryDirectory([f]),
+    client: { rateLimit: { inBytesPerSec: 1024 * 1024 } },
+    beforeStart: (c) => (joined = waitFor(c, 'joined')),
+  });
+  t.after(() => pair.close());
+  await joined;
+  const block = new Uint8Array(randomBytes(512 * 1024));
+  pair.server.onBlockRequest(async () => block);
+  const t0 = Date.now();
+  // 2 MiB against a 1 MiB burst at 1 MiB/s: the reader pauses for about a second in total.
+  const got = await Promise.all([1, 2, 3, 4].map(() => pair.client.requestBlock(f.folderId, new Uint8Array(32))));
+  const ms = Date.now() - t0;
+  for (const g of got) assert.ok(g && Buffer.compare(g, block) === 0);
+  assert.ok(ms >= 600 && ms < 4000, `rate-limited receive took ${ms} ms`);
+});
+
 test('keepalive pings hold an idle session open; no traffic at all closes it', async (t) => {
   const limits = { keepaliveMs: 40, idleTimeoutMs: 200 };
   const pair = await sessionPair({ client: { limits }, server: { limits } });
