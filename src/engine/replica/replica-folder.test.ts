@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveEncrypted, keysFromSecret, newFolderSecret, type FolderKeys } from '../../crypto/keys.js';
@@ -251,5 +251,40 @@ test('createReplicaFolder runs only encrypted keys and uses the row the daemon m
   } finally {
     index.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a restarted replica finds its records and blocks again and wants only what is missing', async () => {
+  const { rw, enc, index, replica, storeRoot, cleanup } = await setup();
+  try {
+    const a = new FakeFullPeer(rw);
+    a.addFile('one', new Uint8Array(randomBytes(3000)), [{ id: W1, value: 1 }]);
+    a.addFile('two', new Uint8Array(randomBytes(3000)), [{ id: W1, value: 2 }]);
+    replica.attachPeer(new FakeLink('A', (id) => a.blocks.get(id) ?? null));
+    await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 0, toSeq: 2, records: a.records });
+    await waitFor(() => replica.wantedBlocks().length === 0, 'fetched');
+    await replica.stop();
+    // One block lost while stopped, and a crash leftover.
+    const [lost] = [...a.blocks.keys()];
+    assert.ok(lost);
+    await rm(join(storeRoot, 'blocks', lost.slice(0, 2), lost.slice(2, 4), lost));
+    await writeFile(join(storeRoot, 'blocks', lost.slice(0, 2), lost.slice(2, 4), '.tmp-0123456789abcdef'), 'partial');
+    const again = new ReplicaFolder({ path: storeRoot, keys: enc, index, logger: silentLogger() });
+    await again.start();
+    try {
+      assert.deepEqual(again.wantedBlocks(), [lost]);
+      again.refreshStats();
+      assert.equal(again.status().globalFiles, 2);
+      assert.equal(again.status().needFiles, 1);
+      assert.equal(again.status().state, 'idle', 'nothing to fetch from while no peer is connected');
+      again.attachPeer(new FakeLink('A', (id) => a.blocks.get(id) ?? null));
+      await waitFor(() => again.wantedBlocks().length === 0, 'the lost block fetched again');
+      const files = await readdir(join(storeRoot, 'blocks', lost.slice(0, 2), lost.slice(2, 4)));
+      assert.ok(!files.some((n) => n.startsWith('.tmp-')), 'temp leftovers removed at start');
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await cleanup();
   }
 });
