@@ -300,7 +300,7 @@ export class ConnectionManager extends EventEmitter {
         t.isSelf = true;
         throw new SealsyncError('ERR_ADDRESS', 'this address is this device');
       }
-      const session = await PeerSession.open(conn, this.sessionOptions(), abort.signal);
+      const session = await PeerSession.open(conn, this.sessionOptions(), { signal: abort.signal });
       t.lastName = session.remoteName;
       t.lastError = undefined;
       t.abort = null;
@@ -332,7 +332,7 @@ export class ConnectionManager extends EventEmitter {
     const abort = new AbortController();
     this.handshakes.add(abort);
     this.track(
-      PeerSession.open(conn, this.sessionOptions(), abort.signal)
+      PeerSession.open(conn, this.sessionOptions(), { signal: abort.signal })
         .then((s) => (this.running ? this.adopt(s) : void s.close('shutdown')))
         .catch((err) => this.log.debug({ address: conn.address, err: describeError(err) }, 'incoming handshake failed'))
         .finally(() => this.handshakes.delete(abort)),

@@ -5,7 +5,8 @@ import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, type F
 import { isSealsyncError, type SealsyncError } from '../errors.js';
 import { sessionPair } from './testing/session-pair.js';
 import { MemoryDirectory, testIdentity, waitFor, waitUntil, randomFolder } from './testing/fixtures.js';
-import type { ReceivedIndex, PeerSession } from './session.js';
+import { PeerSession, type ReceivedIndex } from './session.js';
+import { SyncListener, dial } from './transport.js';
 import type { IndexAck } from './messages.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -375,4 +376,22 @@ test('after this side leaves a folder, the peer still sending for it costs nothi
   assert.equal(pair.server.misbehaviour().score, 0);
   await assert.rejects(pair.client.requestBlock(f.folderId, new Uint8Array(5)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
   assert.throws(() => pair.client.sendIndexAck({ folderId: f.folderId, indexId: 'nope', seq: 1 }), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+});
+
+test('open(): a peer that never says Hello times out, and an abort ends the wait', async (t) => {
+  const silent = new SyncListener({ listen: '127.0.0.1:0', identity: await testIdentity('server'), onConnection: () => undefined });
+  await silent.start();
+  t.after(() => silent.stop());
+  const address = silent.addresses()[0] as string;
+  const identity = await testIdentity('client');
+  const t0 = Date.now();
+  await assert.rejects(
+    PeerSession.open(await dial(address, { identity }), { localName: 'c', directory: new MemoryDirectory(), limits: { handshakeTimeoutMs: 150 } }),
+    (e) => isSealsyncError(e, 'ERR_TIMEOUT'),
+  );
+  assert.ok(Date.now() - t0 < 2000);
+  const ac = new AbortController();
+  const p = PeerSession.open(await dial(address, { identity }), { localName: 'c', directory: new MemoryDirectory() }, { signal: ac.signal });
+  setTimeout(() => ac.abort(), 30);
+  await assert.rejects(p, (e) => isSealsyncError(e, 'ERR_ABORTED'));
 });

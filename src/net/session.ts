@@ -217,7 +217,7 @@ export class PeerSession extends EventEmitter {
   private unanswered = 0;
 
   /** Performs the Hello exchange and resolves with a held session (call start()). */
-  static async open(conn: SecureConnection, opts: PeerSessionOptions, signal?: AbortSignal): Promise<PeerSession> {
+  static async open(conn: SecureConnection, opts: PeerSessionOptions, { signal }: { signal?: AbortSignal } = {}): Promise<PeerSession> {
     const session = new PeerSession(conn, opts);
     const onAbort = () => void session.shutdown('shutdown', new SealsyncError('ERR_ABORTED'));
     signal?.addEventListener('abort', onAbort, { once: true });
