@@ -178,16 +178,19 @@ describe('bad folder and peer input', () => {
     ['bad peer address', () => ['peer', 'add', 'tcp://no port'], /address/],
     ['peer address without scheme', () => ['peer', 'add', '127.0.0.1:22000'], /tcp:\/\//],
   ];
-  for (const [name, args, message] of cases) {
-    test(`${name}: one-line error, non-zero exit, config unchanged`, async () => {
-      const before = await readFile(h.paths.config, 'utf8');
-      const r = await h.cli(args());
-      assert.notEqual(r.code, 0);
-      assert.match(r.stderr, ONE_LINE);
-      assert.match(r.stderr, message);
-      assert.equal(await readFile(h.paths.config, 'utf8'), before);
-    });
-  }
+  // None of these may change the config, so they run side by side.
+  describe('each a one-line error', { concurrency: 4 }, () => {
+    for (const [name, args, message] of cases) {
+      test(`${name}: one-line error, non-zero exit, config unchanged`, async () => {
+        const before = await readFile(h.paths.config, 'utf8');
+        const r = await h.cli(args());
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, ONE_LINE);
+        assert.match(r.stderr, message);
+        assert.equal(await readFile(h.paths.config, 'utf8'), before);
+      });
+    }
+  });
 
   test('share refuses to derive upward from a read-only folder', async () => {
     const ro = await h.cliOk(['folder', 'share', dir, '--type', 'ro', '--qr']);
