@@ -288,3 +288,33 @@ test('a restarted replica finds its records and blocks again and wants only what
     await cleanup();
   }
 });
+
+test('a block retained by gc comes back without the network when a newer record references it again (undo)', async () => {
+  let now = Date.UTC(2026, 0, 1);
+  const { rw, replica, cleanup } = await setup({ now: () => now });
+  try {
+    const a = new FakeFullPeer(rw);
+    const original = new Uint8Array(randomBytes(4000));
+    a.addFile('doc', original, [{ id: W1, value: 1 }]);
+    a.addFile('doc', new Uint8Array(randomBytes(4000)), [{ id: W1, value: 2 }]); // ransomware-style overwrite
+    a.addFile('doc', original, [{ id: W1, value: 3 }]); // the user restores the old content
+    const serving = { on: true };
+    replica.attachPeer(new FakeLink('A', (id) => (serving.on ? a.blocks.get(id) ?? null : null)));
+    await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 0, toSeq: 1, records: a.records.slice(0, 1) });
+    await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 1, toSeq: 2, records: a.records.slice(1, 2) });
+    await waitFor(() => replica.wantedBlocks().length === 0, 'both versions fetched');
+    const r = await replica.gc();
+    assert.equal(r.retired, 1, 'the original block is retained, not deleted');
+    now += 24 * 3600 * 1000;
+    serving.on = false; // nobody can send it again: it must come from the retained area
+    await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 2, toSeq: 3, records: a.records.slice(2) });
+    await waitFor(() => replica.wantedBlocks().length === 0, 'revived locally');
+    replica.refreshStats();
+    assert.equal(replica.status().needFiles, 0);
+    const [origId] = [...a.blocks.keys()];
+    assert.ok(origId);
+    assert.deepEqual(await replica.serveBlock(Buffer.from(origId, 'hex')), a.blocks.get(origId));
+  } finally {
+    await cleanup();
+  }
+});

@@ -136,6 +136,8 @@ export class ReplicaFolder {
   /** Serializes GC, verify and reconcile: they rewrite the live catalog. */
   private maintenance: Promise<unknown> = Promise.resolve();
   private lastState: FolderState = 'idle';
+  /** Blocks in the retained area (as of the last rebuild or GC pass, minus revivals). */
+  private retainedBlocks = 0;
   /** How long the last status walk over the records took (throttles the next one). */
   private lastWalkMs = 0;
 
@@ -385,6 +387,7 @@ export class ReplicaFolder {
     if (store === null) return;
     this.live.clear();
     for await (const b of store.list('live', { signal: this.stopController.signal })) this.live.set(b.id, b.size);
+    this.retainedBlocks = (await store.totals('retained', { signal: this.stopController.signal })).blocks;
     this.markDirty();
   }
 
@@ -395,7 +398,19 @@ export class ReplicaFolder {
 
   private async reconcileLocked(): Promise<void> {
     const records = this.records;
-    if (records === null) return;
+    const store = this.store;
+    if (records === null || store === null) return;
+    // Blocks waiting for the network that are in fact retained here (a GC pass
+    // moved them while their record arrived): take them back first.
+    for (const hex of [...this.needed, ...this.parked]) {
+      if (this.retainedBlocks === 0) break;
+      if (!(await store.revive(hex))) continue;
+      this.retainedBlocks--;
+      this.needed.delete(hex);
+      this.parked.delete(hex);
+      const size = await store.sizeOf(hex);
+      if (size !== null) this.live.set(hex, size);
+    }
     for (const hex of records.referencedBlocks()) {
       if (this.stopController.signal.aborted) return;
       await this.want(hex);
@@ -407,7 +422,10 @@ export class ReplicaFolder {
   private async want(hex: string): Promise<void> {
     const store = this.store;
     if (store === null || this.live.has(hex) || this.inFlight.has(hex) || this.needed.has(hex) || this.parked.has(hex)) return;
-    if (await store.revive(hex)) {
+    // Only look in the retained area when it holds something (usually it is
+    // empty, and a burst of new records would cost one failed rename each).
+    if (this.retainedBlocks > 0 && await store.revive(hex)) {
+      this.retainedBlocks--;
       const size = await store.sizeOf(hex);
       if (size !== null) {
         this.live.set(hex, size);
