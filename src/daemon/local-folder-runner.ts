@@ -11,6 +11,8 @@ import { LocalFolder } from '../engine/local-folder.js';
 import type { FolderStatus } from '../engine/folder-status.js';
 import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
 import { createSyncFolder, type SyncFolder } from '../engine/sync-folder.js';
+import { decodeSealedRecord, openRecord } from '../crypto/index.js';
+import { describeError } from '../errors.js';
 import type { FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
 
@@ -19,9 +21,20 @@ export interface LocalFolderServices {
   readonly pool: FileHasher;
 }
 
+/**
+ * file-changed events per index commit at most; a bigger commit (a first scan,
+ * a bulk copy) is reported through folder-status only, not file by file.
+ */
+export const MAX_FILE_EVENTS_PER_COMMIT = 20;
+
+type FileAction = 'added' | 'modified' | 'deleted';
+
 class LocalFolderRunner implements FolderRunner {
   private readonly local: LocalFolder;
   private readonly sync: SyncFolder;
+  private readonly init: FolderRunnerInit;
+  private lastSeq = 0;
+  private fileListeners: ((file: string, action: FileAction) => void)[] = [];
 
   constructor(services: LocalFolderServices, init: FolderRunnerInit) {
     this.local = new LocalFolder(
@@ -35,9 +48,12 @@ class LocalFolderRunner implements FolderRunner {
       },
     );
     this.sync = createSyncFolder(init, this.local, { archiveRetentionDays: init.retentionDays });
+    this.init = init;
+    this.local.on('changed', (e: { seq: number }) => this.reportFiles(e.seq));
   }
 
   async start(): Promise<void> {
+    this.lastSeq = this.init.index.folderSeq(this.init.folderRowId);
     await this.local.start();
     await this.sync.start();
   }
@@ -51,6 +67,28 @@ class LocalFolderRunner implements FolderRunner {
   revert(opts: { signal?: AbortSignal }): Promise<void> { return this.sync.revert(opts); }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
+
+  onFileChanged(listener: (file: string, action: FileAction) => void): void {
+    this.fileListeners.push(listener);
+  }
+
+  /** Turns the records committed since the last report into file-changed events (bounded). */
+  private reportFiles(seq: number): void {
+    const since = this.lastSeq;
+    this.lastSeq = Math.max(this.lastSeq, seq);
+    if (this.fileListeners.length === 0 || seq - since > MAX_FILE_EVENTS_PER_COMMIT) return;
+    try {
+      for (const rec of this.init.index.recordsSince(this.init.folderRowId, since, MAX_FILE_EVENTS_PER_COMMIT)) {
+        const file = openRecord(this.init.keys, decodeSealedRecord(rec.sealed));
+        // A path's first version has a single counter at 1.
+        const first = file.version.length === 1 && file.version[0]?.value === 1;
+        const action: FileAction = file.deleted ? 'deleted' : first ? 'added' : 'modified';
+        for (const l of this.fileListeners) l(file.path, action);
+      }
+    } catch (err) {
+      this.init.logger.debug({ err: describeError(err) }, 'file-changed events skipped');
+    }
+  }
   /** The scanning engine, for tests and tools. */
   get localFolder(): LocalFolder { return this.local; }
 }

@@ -101,6 +101,12 @@ describe(`first scan and live changes (${TREE_FILES} files)`, () => {
     const f = await h.waitForFolder(dir, (x) => x.state === 'idle');
     assert.equal(f.localFiles, files);
     assert.equal(f.localBytes, bytes);
+    // Each small change also went out as a file-changed event (the 2,000-file first scan did not, by design).
+    const changes = (await h.events(300)).flatMap((e) => (e.type === 'file-changed' ? [`${e.action} ${e.file}`] : []));
+    for (const c of ['added new-file.txt', 'deleted new-file.txt', `modified ${first}`, 'added renamed.dat', `deleted ${second}`]) {
+      assert.ok(changes.includes(c), `event ${c} in ${changes.join(', ')}`);
+    }
+    assert.ok(changes.length < 50, 'no per-file events for the bulk first scan');
   });
 
   test('a .sealignore change is applied to new files', async () => {

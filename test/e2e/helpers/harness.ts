@@ -17,15 +17,17 @@
  *   in-process (same JSON as `status --json`, without a 0.5 s node start per
  *   poll); polling is bounded in time and count and the error says what was
  *   awaited and what the last status was.
+ * - `events(ms)` reads the daemon's SSE stream for a while (recent ring + live).
  * - Temp dirs are short (unix socket paths are limited to ~104 bytes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
-import type { StatusReport } from '../../../src/api/daemon-api.js';
+import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
 import type { FolderStatus } from '../../../src/engine/folder-status.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -262,6 +264,32 @@ export class TestHome {
     const key = (await this.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
     if (!/^W[A-Z2-7]+$/.test(key)) throw new Error(`unexpected key new output: ${key.slice(0, 8)}…`);
     return key;
+  }
+
+  /**
+   * Reads the daemon's event stream (GET /api/events) for `ms` milliseconds:
+   * the recent-events ring first, then whatever happens meanwhile.
+   */
+  events(ms = 500): Promise<DaemonEvent[]> {
+    return new Promise((resolvePromise, reject) => {
+      const out: DaemonEvent[] = [];
+      let buf = '';
+      const req = httpRequest({ socketPath: this.paths.socket, path: '/api/events' }, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buf += d;
+          let end: number;
+          while ((end = buf.indexOf('\n\n')) >= 0) {
+            const data = buf.slice(0, end).split('\n').find((l) => l.startsWith('data: '));
+            buf = buf.slice(end + 2);
+            if (data) out.push(JSON.parse(data.slice(6)) as DaemonEvent);
+          }
+        });
+      });
+      const timer = setTimeout(() => { req.destroy(); resolvePromise(out); }, ms);
+      req.on('error', (err) => { clearTimeout(timer); if (out.length === 0) reject(err); else resolvePromise(out); });
+      req.end();
+    });
   }
 
   status(): Promise<StatusReport> {
