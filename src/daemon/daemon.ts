@@ -324,7 +324,10 @@ export class Daemon {
     };
   }
 
-  /** Validated and persisted; listen addresses and the dashboard take effect on restart. */
+  /**
+   * Validated and persisted. Archive retention applies at once; listen
+   * addresses, device name, bandwidth limits and the dashboard on restart.
+   */
   patchSettings(patch: SettingsPatch, _opts: OpOptions = {}): Promise<Settings> {
     return this.exclusive(async () => {
       const c = this.config;
@@ -346,7 +349,9 @@ export class Daemon {
       if (r.data.webui.enabled && !LOOPBACK_HOSTS.has(ui.host) && (!r.data.webui.https || r.data.webui.passwordHash === null)) {
         throw new SealsyncError('ERR_UI_UNSAFE_LISTEN');
       }
+      const retentionChanged = r.data.archive.retentionDays !== c.archive.retentionDays;
       await this.persist(r.data);
+      if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetentionDays?.(r.data.archive.retentionDays);
       return this.getSettings();
     });
   }

@@ -24,6 +24,8 @@ export interface FolderRunner {
   gc?(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block (`folder verify`). */
   verify?(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport>;
+  /** Applies a new archive.retentionDays without a restart. */
+  setRetentionDays?(days: number): void;
   /** Read-only folders: restore the global state over local edits (`folder revert`). */
   revert?(opts: { signal?: AbortSignal }): Promise<void>;
   /** The engine peers talk to (index exchange, block serving); absent: the folder is local only. */

@@ -65,6 +65,7 @@ class LocalFolderRunner implements FolderRunner {
 
   status(): FolderStatus { return this.sync.status(); }
   revert(opts: { signal?: AbortSignal }): Promise<void> { return this.sync.revert(opts); }
+  setRetentionDays(days: number): void { this.sync.setArchiveRetentionDays(days); }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
 
@@ -104,6 +105,7 @@ class ReplicaFolderRunner implements FolderRunner {
   onStatus(listener: (status: FolderStatus) => void): void { this.replica.onStatus(listener); }
   gc(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport> { return this.replica.gc(opts); }
   verify(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport> { return this.replica.verify(opts); }
+  setRetentionDays(days: number): void { this.replica.setRetentionDays(days); }
   get routed(): ReplicaFolder { return this.replica; }
 }
 
