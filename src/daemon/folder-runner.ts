@@ -1,8 +1,9 @@
 /**
  * What the daemon runs for each configured folder, chosen by key type. The
- * registry is pluggable: rw/ro folders get the LocalFolder engine, encrypted
- * folders a replica engine (a later issue; until then an idle placeholder that
- * reports zero counts).
+ * registry is pluggable (DaemonInit.engines): the host wires LocalFolder +
+ * SyncFolder for rw/ro keys and ReplicaFolder for encrypted keys
+ * (local-folder-runner.ts); a key type without an engine runs the idle
+ * placeholder below, which reports zero counts.
  */
 import type { FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus, FolderType } from '../engine/folder-status.js';
