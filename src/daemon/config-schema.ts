@@ -6,6 +6,8 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { parseKey } from '../crypto/key-text.js';
+import { describeError } from '../errors.js';
 import { parseHostPort, parsePeerAddress } from './address.js';
 
 export const CONFIG_VERSION = 1;
@@ -32,7 +34,10 @@ export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LEN
 
 export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
-  key: z.string().min(1).max(MAX_KEY_TEXT_LENGTH),
+  // A hand-edited key that does not parse is reported at its line, with the key's own reason.
+  key: z.string().min(1).max(MAX_KEY_TEXT_LENGTH).superRefine((text, ctx) => {
+    try { parseKey(text); } catch (err) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: describeError(err) }); }
+  }),
   rescanIntervalS: z.number().int().min(MIN_RESCAN_INTERVAL_S).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
   watch: z.boolean().default(true),
 }).strict();
@@ -59,7 +64,13 @@ export const configSchema = z.object({
   listen: hostPort(false).default('0.0.0.0:22000'),
   discovery: z.boolean().default(true),
   webui: webuiConfigSchema.default({}),
-  folders: z.array(folderConfigSchema).max(MAX_FOLDERS).default([]),
+  folders: z.array(folderConfigSchema).max(MAX_FOLDERS).default([]).superRefine((folders, ctx) => {
+    const seen = new Set<string>();
+    folders.forEach((f, i) => {
+      if (seen.has(f.path)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'path'], message: 'the same folder is listed twice' });
+      seen.add(f.path);
+    });
+  }),
   peers: z.array(peerConfigSchema).max(MAX_PEERS).default([]),
   archive: z.object({
     retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).default(DEFAULT_RETENTION_DAYS),

@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
+import { formatKey, keysFromSecret, newFolderSecret } from '../crypto/index.js';
 import { configSchema } from './config-schema.js';
 import { loadConfig, parseConfigText, saveConfig } from './config-store.js';
 import { removeStaleTempFiles } from './atomic-write.js';
@@ -12,6 +13,8 @@ function errorOf(fn: () => unknown): Error & { code?: string } {
   try { fn(); } catch (err) { return err as Error; }
   throw new Error('expected a throw');
 }
+
+const VALID_KEY = formatKey(keysFromSecret(newFolderSecret()));
 
 test('an empty object gets every default', () => {
   const c = parseConfigText('{}');
@@ -24,7 +27,7 @@ test('an empty object gets every default', () => {
 });
 
 test('schema errors name the field and its line', () => {
-  const text = '{\n  "listen": "0.0.0.0:22000",\n  "folders": [\n    {\n      "path": "/x",\n      "key": "K",\n      "watch": "yes"\n    }\n  ]\n}';
+  const text = `{\n  "listen": "0.0.0.0:22000",\n  "folders": [\n    {\n      "path": "/x",\n      "key": "${VALID_KEY}",\n      "watch": "yes"\n    }\n  ]\n}`;
   const err = errorOf(() => parseConfigText(text));
   assert.ok(isSealsyncError(err, 'ERR_CONFIG_INVALID'));
   assert.match(err.message, /^config\.json line 7: folders\[0\]\.watch: /);
@@ -40,6 +43,17 @@ test('bad addresses and relative paths are refused', () => {
   assert.match(errorOf(() => parseConfigText('{"listen": "nohost"}')).message, /listen: expected HOST:PORT/);
   assert.match(errorOf(() => parseConfigText('{"peers": [{"address": "127.0.0.1:1"}]}')).message, /peers\[0\]\.address/);
   assert.match(errorOf(() => parseConfigText('{"folders": [{"path": "rel", "key": "k"}]}')).message, /absolute/);
+});
+
+test('a bad key and a duplicate folder are reported at their lines', () => {
+  const key = 'W' + 'A'.repeat(58);
+  const err = errorOf(() => parseConfigText(`{\n  "folders": [\n    {\n      "path": "/x",\n      "key": "${key}"\n    }\n  ]\n}`));
+  assert.match(err.message, /^config\.json line 5: folders\[0\]\.key: /);
+  assert.ok(!err.message.includes(key), 'the key itself is not echoed');
+  const dup = { path: '/x', key: VALID_KEY };
+  const text = JSON.stringify({ folders: [dup, dup] }, null, 2);
+  const err2 = errorOf(() => parseConfigText(text));
+  assert.match(err2.message, /^config\.json line 8: folders\[1\]\.path: the same folder is listed twice/);
 });
 
 test('JSON syntax errors give a line, on one line', () => {
