@@ -24,15 +24,18 @@ const MAX_PATH = 4096;
 const MAX_KEY = 512;
 const MAX_ADDRESS = 310;
 
+/** A path from a client: bounded, and no NUL (it would cut the path short in the OS). */
+const pathString = z.string().min(1).max(MAX_PATH).refine((p) => !p.includes('\0'), { message: 'must not contain NUL' });
+
 const addFolderBody = z.object({
-  path: z.string().min(1).max(MAX_PATH),
+  path: pathString,
   key: z.string().min(1).max(MAX_KEY),
   rescanIntervalS: z.number().int().min(1).max(7 * 24 * 3600).optional(),
   watch: z.boolean().optional(),
 }).strict();
-const pathBody = z.object({ path: z.string().min(1).max(MAX_PATH) }).strict();
-const shareBody = z.object({ path: z.string().min(1).max(MAX_PATH), type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
-const gcBody = z.object({ path: z.string().min(1).max(MAX_PATH), retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
+const pathBody = z.object({ path: pathString }).strict();
+const shareBody = z.object({ path: pathString, type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
+const gcBody = z.object({ path: pathString, retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
 const addPeerBody = z.object({ address: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const settingsPatchBody = z.object({
