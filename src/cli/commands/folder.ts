@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FolderGcReport, FolderInfo, FolderVerifyReport, StatusReport } from '../../api/daemon-api.js';
 import type { ControlClient } from '../../api/control-client.js';
-import { keyQrTerminal } from '../../crypto/qr.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf } from '../home-option.js';
 import { readKeyArgument } from '../key-input.js';
@@ -71,7 +70,7 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       }
       const { key } = await clientOf(cmd).request<{ key: string }>('POST', '/api/folders/share', { path: await folderPathArg(path), type: flags.type });
       io.stdout(`${key}\n`);
-      if (flags.qr) io.stdout(await keyQrTerminal(key));
+      if (flags.qr) io.stdout(await (await import('../../crypto/qr.js')).keyQrTerminal(key));
     });
 
   folder.command('gc <path>')

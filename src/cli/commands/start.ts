@@ -5,9 +5,6 @@
  * SIGTERM or `sealsync stop`.
  */
 import type { Command } from 'commander';
-import { startDaemonHost } from '../../api/daemon-host.js';
-import { initHome, isInitialised } from '../../daemon/init-home.js';
-import { createLogger } from '../../logger.js';
 import { homeOf } from '../home-option.js';
 import type { CliIo } from '../main.js';
 
@@ -21,6 +18,10 @@ export function registerStartCommand(program: Command, io: CliIo): void {
     .option('--ui-listen <host:port>', 'dashboard address for this run (beyond loopback needs HTTPS and a password)')
     .action(async (flags: { uiListen?: string }, cmd: Command) => {
       const paths = homeOf(cmd);
+      // Loaded here, not at the top: every other command would pay for the whole daemon's start-up.
+      const { initHome, isInitialised } = await import('../../daemon/init-home.js');
+      const { startDaemonHost } = await import('../../api/daemon-host.js');
+      const { createLogger } = await import('../../logger.js');
       if (!(await isInitialised(paths.home))) {
         const result = await initHome({ home: paths.home });
         io.stderr(`sealsync: no home at ${paths.home}: initialised a new one (device id ${result.deviceId})\n`);
