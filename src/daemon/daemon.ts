@@ -301,13 +301,14 @@ export class Daemon {
       const byId = new Set(before.filter((p) => p.id !== null && p.id === idOrAddress).map((p) => p.address));
       const remaining = this.config.peers.filter((p) => p.address !== normal && !byId.has(p.address));
       if (remaining.length === this.config.peers.length) throw new SealsyncError('ERR_PEER_UNKNOWN', `no peer ${idOrAddress.slice(0, 100)}`);
-      await this.persist({ ...this.config, peers: remaining });
-      this.net?.setAddresses(this.config.peers.map((p) => p.address));
-      // Forgetting a peer also ends its session (it may still dial us; that is its choice).
       const kept = new Set(remaining.map((p) => p.address));
-      const gone = new Set(before.filter((p) => p.id !== null && !kept.has(p.address)).map((p) => p.id as string));
-      for (const p of before) if (p.id !== null && kept.has(p.address)) gone.delete(p.id);
-      for (const id of gone) await this.net?.disconnect(id);
+      const removed = this.config.peers.filter((p) => !kept.has(p.address)).map((p) => p.address);
+      await this.persist({ ...this.config, peers: remaining });
+      // Forgetting a peer also ends its session (it may still dial us; that is its choice).
+      // The network decides which sessions that is *now*: a dial that was still
+      // running when `before` was read may have connected during the write above.
+      await this.net?.forgetAddresses(removed);
+      if (byId.size > 0) await this.net?.disconnect(idOrAddress);
       this.log.info({ peer: idOrAddress.slice(0, 100) }, 'peer removed');
     });
   }

@@ -133,3 +133,54 @@ test('bad addresses are ERR_ADDRESS and change nothing; stop leaves no handles',
   await a.stop();
   await waitUntil(() => handleCount() <= before, 2000, 'handles released');
 });
+
+test('forgetAddresses ends the session it led to and never redials; a dial in flight is dropped', async (t) => {
+  const a = await manager(t, 'alpha');
+  await a.start();
+  const addr = a.listenAddresses()[0] as string;
+  const b = await manager(t, 'beta', { listen: null, addresses: [addr] });
+  await b.start();
+  await waitUntil(() => b.sessions().length === 1, 3000, 'first connection');
+  assert.deepEqual(await b.forgetAddresses([addr]), [(await testIdentity('alpha')).deviceId]);
+  assert.equal(b.sessions().length, 0);
+  assert.deepEqual(b.addresses(), []);
+  // Removed at every point of a dial: before the timer fires, during TLS, during the Hello exchange.
+  for (const delayMs of [0, 1, 2, 4, 8, 16]) {
+    b.setAddresses([addr]);
+    await new Promise((r) => setTimeout(r, delayMs));
+    await b.forgetAddresses([addr]);
+    assert.equal(b.sessions().length, 0, `removed after ${delayMs} ms`);
+  }
+  // Nothing comes back later (the backoff's first step is 30 ms here).
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(b.sessions().length, 0);
+  assert.deepEqual(b.peerStatus(), []);
+  await waitUntil(() => a.sessions().length === 0, 3000, 'A to see every session end');
+  assert.deepEqual(await b.forgetAddresses(['tcp://127.0.0.1:9']), [], 'an unknown address changes nothing');
+  await Promise.all([a.stop(), b.stop()]);
+});
+
+test('a session whose address was removed during its handshake is closed, not adopted', async (t) => {
+  const a = await manager(t, 'alpha');
+  await a.start();
+  const addr = a.listenAddresses()[0] as string;
+  const b = await manager(t, 'beta', { listen: null });
+  await b.start();
+  let adopted = 0;
+  b.on('session', () => adopted++);
+  // setAddresses (unlike forgetAddresses) leaves sessions up: only the in-flight dial is at stake.
+  for (const delayMs of [0, 1, 2, 4, 8]) {
+    b.setAddresses([addr]);
+    await new Promise((r) => setTimeout(r, delayMs));
+    const connectedFirst = adopted;
+    b.setAddresses([]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(adopted, connectedFirst, `removed after ${delayMs} ms: no session adopted after the removal`);
+    // One that connected before the removal is legitimately kept (setAddresses leaves sessions up).
+    if (b.sessions().length > 0) await b.forgetAddresses([addr]);
+    await waitUntil(() => b.sessions().length === 0, 3000, 'no session');
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(b.sessions().length, 0);
+  await Promise.all([a.stop(), b.stop()]);
+});

@@ -165,7 +165,8 @@ export class ConnectionManager extends EventEmitter {
   /**
    * Replaces the list of addresses to dial. Every entry is validated first
    * (ERR_ADDRESS), so a bad entry changes nothing. Sessions stay up: removing
-   * an address only stops redialling it.
+   * an address only stops redialling it (and drops a dial still in flight);
+   * forgetAddresses() also ends the sessions.
    */
   setAddresses(list: readonly (string | PeerTarget)[]): void {
     if (list.length > MAX_PEER_ADDRESSES) throw new SealsyncError('ERR_ADDRESS', `at most ${MAX_PEER_ADDRESSES} peer addresses`);
@@ -196,6 +197,31 @@ export class ConnectionManager extends EventEmitter {
       this.targets.set(address, t);
       if (this.running) this.schedule(t, 0);
     }
+  }
+
+  /**
+   * Forgets peer addresses (`peer remove`): stops dialling them, aborts dials in
+   * flight, and ends the session with every device they led to, unless another
+   * wanted address leads there too. A dial that completes after this is
+   * dropped by attempt(). Unknown addresses are ignored. Returns the device ids
+   * disconnected.
+   */
+  async forgetAddresses(list: readonly string[]): Promise<string[]> {
+    const drop = new Set(list.map((a) => normalizePeerAddress(a)));
+    const ids = new Set<string>();
+    for (const address of drop) {
+      const t = this.targets.get(address);
+      if (!t) continue;
+      this.cancel(t);
+      this.targets.delete(address);
+      if (t.learnedId) ids.add(t.learnedId);
+    }
+    // Outgoing sessions dialled through a dropped address whose target never learned the id.
+    for (const [id, s] of this.bySession) if (s.direction === 'outgoing' && drop.has(s.address)) ids.add(id);
+    for (const t of this.targets.values()) if (t.learnedId) ids.delete(t.learnedId);
+    const closed = [...ids].filter((id) => this.bySession.has(id));
+    await Promise.allSettled(closed.map((id) => this.bySession.get(id)?.close('normal')));
+    return closed;
   }
 
   addresses(): string[] {
@@ -270,6 +296,11 @@ export class ConnectionManager extends EventEmitter {
     }, delayMs);
   }
 
+  /** Still a target to dial (not removed by setAddresses/forgetAddresses, not stopping). */
+  private wanted(t: DialTarget): boolean {
+    return this.running && this.targets.get(t.address) === t;
+  }
+
   private cancel(t: DialTarget): void {
     if (t.timer) clearTimeout(t.timer);
     t.timer = null;
@@ -282,7 +313,7 @@ export class ConnectionManager extends EventEmitter {
   }
 
   private async attempt(t: DialTarget): Promise<void> {
-    if (!this.running || this.targets.get(t.address) !== t) return;
+    if (!this.wanted(t)) return;
     // Already connected to the device behind this address: wait for that session to end.
     if (t.learnedId && this.bySession.has(t.learnedId)) return;
     const abort = new AbortController();
@@ -301,6 +332,12 @@ export class ConnectionManager extends EventEmitter {
         throw new SealsyncError('ERR_ADDRESS', 'this address is this device');
       }
       const session = await PeerSession.open(conn, this.sessionOptions(), { signal: abort.signal });
+      if (!this.wanted(t) || abort.signal.aborted) {
+        // The address was removed (or we are stopping) while the handshake ran: never keep that session.
+        t.abort = null;
+        await session.close('normal').catch(() => undefined);
+        return;
+      }
       t.lastName = session.remoteName;
       t.lastError = undefined;
       t.abort = null;
