@@ -58,10 +58,10 @@ export class SealsyncNode {
   async start(): Promise<void> {
     const log = openSync(join(this.home, 'daemon.log'), 'a');
     // SEALSYNC_BENCH_NODE_OPTIONS reaches the daemons only (not the bench or the CLI), e.g.
-    // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile where a scenario's time goes
-    const nodeOptions = process.env.SEALSYNC_BENCH_NODE_OPTIONS;
-    const env = nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env;
-    this.child = spawn(process.execPath, [BIN, '--home', this.home, 'start'], { stdio: ['ignore', log, log], env });
+    // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile where a scenario's time goes. They go on
+    // the command line, not in NODE_OPTIONS, which refuses --cpu-prof.
+    const nodeArgs = (process.env.SEALSYNC_BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, BIN, '--home', this.home, 'start'], { stdio: ['ignore', log, log] });
     closeSync(log);
     this.sampler = new ProcSampler(this.child.pid ?? 0);
     this.sampler.start();
