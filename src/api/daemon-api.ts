@@ -7,7 +7,7 @@
  * hash, except `shareFolder`, whose whole point is to hand a key to the user.
  */
 import type {
-  AddFolderRequest, EventSource, FolderGcReport, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
+  AddFolderRequest, EventSource, FolderGcReport, FolderStatus, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
   StatusReport,
 } from '../daemon/daemon-types.js';
 
@@ -32,6 +32,8 @@ export interface DaemonApi {
   gcFolder?(path: string, opts?: OpOptions & { retentionDays?: number }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block now. */
   verifyFolder?(path: string, opts?: OpOptions): Promise<FolderVerifyReport>;
+  /** rw/ro folders: scan the whole folder now (ERR_FOLDER_TYPE for encrypted ones); with `wait`, resolves once it has finished. */
+  rescanFolder?(path: string, opts?: OpOptions & { wait?: boolean }): Promise<FolderStatus>;
   /** Read-only folders: undo local edits (restore the global state). */
   revertFolder?(path: string, opts?: OpOptions): Promise<void>;
 }

@@ -42,6 +42,12 @@ function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number 
     }),
     patchSettings: async () => api.getSettings(),
     requestStop: () => { api.stops++; },
+    rescanFolder: async (path: string, opts: { wait?: boolean; signal?: AbortSignal } = {}) => {
+      api.calls.push(`rescan ${path} wait=${String(opts.wait)} signal=${String(opts.signal !== undefined)}`);
+      if (path === '/enc') throw new SealsyncError('ERR_FOLDER_TYPE', 'rescan applies to rw and ro folders');
+      return { path, type: 'rw' as const, folderId: 'abcd', state: 'idle' as const, localFiles: 2, localBytes: 9, globalFiles: 2, globalBytes: 9,
+        needFiles: 0, needBytes: 0, error: null };
+    },
   };
   return api;
 }
@@ -99,6 +105,21 @@ test('share, delete, peers, settings, unknown route', async () => {
   const nf = await app.inject({ method: 'GET', url: '/api/nope' });
   assert.equal(nf.statusCode, 404);
   assert.equal(nf.json().error.code, 'ERR_NOT_FOUND');
+});
+
+test('POST /api/folders/rescan: wait is passed through with the request signal; bad bodies and folder types refused', async () => {
+  const ok = await app.inject({ method: 'POST', url: '/api/folders/rescan', payload: { path: '/f', wait: true } });
+  assert.equal(ok.statusCode, 200);
+  assert.equal(ok.json().folder.localFiles, 2);
+  const quick = await app.inject({ method: 'POST', url: '/api/folders/rescan', payload: { path: '/f' } });
+  assert.equal(quick.statusCode, 200);
+  assert.deepEqual(api.calls.filter((c) => c.startsWith('rescan')), ['rescan /f wait=true signal=true', 'rescan /f wait=false signal=true']);
+  const badWait = await app.inject({ method: 'POST', url: '/api/folders/rescan', payload: { path: '/f', wait: 'yes' } });
+  assert.equal(badWait.statusCode, 400);
+  assert.match(badWait.json().error.message, /^wait: /);
+  const enc = await app.inject({ method: 'POST', url: '/api/folders/rescan', payload: { path: '/enc', wait: true } });
+  assert.equal(enc.statusCode, 400);
+  assert.equal(enc.json().error.code, 'ERR_FOLDER_TYPE');
 });
 
 test('POST /api/stop asks the daemon to stop after answering', async () => {

@@ -6,6 +6,7 @@
  * the catalog's HTTP status.
  *
  * Routes: GET /api/status; GET|POST|DELETE /api/folders; POST /api/folders/share;
+ * POST /api/folders/rescan (rw/ro folders); POST /api/folders/revert (read-only);
  * POST /api/folders/gc and /api/folders/verify (encrypted folders);
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
  * POST /api/stop.
@@ -35,6 +36,7 @@ const addFolderBody = z.object({
 }).strict();
 const pathBody = z.object({ path: pathString }).strict();
 const shareBody = z.object({ path: pathString, type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
+const rescanBody = z.object({ path: pathString, wait: z.boolean().optional() }).strict();
 const gcBody = z.object({ path: pathString, retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
 const addPeerBody = z.object({ address: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
@@ -104,6 +106,13 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     scope.post('/api/folders/share', async (req) => {
       const { path, type } = parseBody(shareBody, req.body);
       return { key: api.shareFolder(path, type) };
+    });
+
+    // rw/ro folders: scan now; with wait: true the answer comes when the scan has finished.
+    scope.post('/api/folders/rescan', async (req, reply) => {
+      const { path, wait } = parseBody(rescanBody, req.body);
+      if (!api.rescanFolder) throw new SealsyncError('ERR_NOT_FOUND', 'rescan is not available');
+      return { folder: await api.rescanFolder(path, { wait: wait ?? false, signal: abortOnClose(reply.raw) }) };
     });
 
     // Encrypted folders: garbage collection and scrub (reports carry counts and block ids only).

@@ -16,6 +16,9 @@ let daemon: Daemon;
 const started: string[] = [];
 const stopped: string[] = [];
 const serviceLog: string[] = [];
+/** Rescans the fake engine was asked for, and how to finish the one running. */
+const rescans: string[] = [];
+let finishRescan: () => void = () => undefined;
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'ss-d-'));
@@ -27,6 +30,10 @@ before(async () => {
     return Object.assign(r, {
       start: async () => { started.push(init.folder.path); },
       stop: async () => { stopped.push(init.folder.path); },
+      rescan: () => {
+        rescans.push(init.folder.path);
+        return new Promise<void>((r) => { finishRescan = () => { rescans.push('done'); r(); }; });
+      },
     });
   };
   daemon = new Daemon({
@@ -94,6 +101,38 @@ test('an encrypted folder runs the idle placeholder and cannot share upward', as
   assert.equal(f?.localFiles, 0);
   assert.throws(() => daemon.shareFolder(dir, 'ro'), (err: unknown) => isSealsyncError(err, 'ERR_KEY_DERIVE'));
   await daemon.removeFolder(dir);
+});
+
+test('rescan: --wait waits for the scan; a client that leaves stops only the waiting; encrypted folders refused', async () => {
+  const dir = join(root, 'r');
+  await mkdir(dir);
+  await daemon.addFolder({ path: dir, key: formatKey(keysFromSecret(newFolderSecret())) });
+  let done = false;
+  const waiting = daemon.rescanFolder(dir, { wait: true }).then((f) => { done = true; return f; });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, false, 'still scanning');
+  finishRescan();
+  assert.equal((await waiting).path, dir);
+  // Without wait: answered at once while the scan runs on.
+  assert.equal((await daemon.rescanFolder(dir)).path, dir);
+  assert.deepEqual(rescans, [dir, 'done', dir]);
+  finishRescan();
+  // The caller goes away: ERR_ABORTED for the caller, the scan itself goes on to its end.
+  const ac = new AbortController();
+  const abandoned = daemon.rescanFolder(dir, { wait: true, signal: ac.signal });
+  ac.abort();
+  await assert.rejects(abandoned, (e: unknown) => isSealsyncError(e, 'ERR_ABORTED'));
+  finishRescan();
+  assert.deepEqual(rescans, [dir, 'done', dir, 'done', dir, 'done']);
+  await daemon.removeFolder(dir);
+
+  const enc = join(root, 'enc-r');
+  await mkdir(enc);
+  const { deriveEncrypted } = await import('../crypto/index.js');
+  await daemon.addFolder({ path: enc, key: formatKey(deriveEncrypted(keysFromSecret(newFolderSecret()))) });
+  await assert.rejects(daemon.rescanFolder(enc, { wait: true }), (e: unknown) => isSealsyncError(e, 'ERR_FOLDER_TYPE'));
+  await assert.rejects(daemon.rescanFolder(join(root, 'none')), (e: unknown) => isSealsyncError(e, 'ERR_FOLDER_UNKNOWN'));
+  await daemon.removeFolder(enc);
 });
 
 test('peers: normalised, no duplicates, removable', async () => {

@@ -18,7 +18,7 @@
 import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus } from '../engine/folder-status.js';
-import { SealsyncError } from '../errors.js';
+import { SealsyncError, isSealsyncError } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js';
@@ -252,6 +252,24 @@ export class Daemon {
     const f = await this.findFolder(path);
     if (!f.runner.verify) throw new SealsyncError('ERR_FOLDER_TYPE', 'verify applies to folders added with an encrypted key');
     return f.runner.verify(opts);
+  }
+
+  /**
+   * `folder rescan`: full (rw/ro) folders scan the whole tree now. With `wait`
+   * it resolves when that scan has finished; `signal` (the client going away)
+   * only stops the waiting — the scan the user asked for still completes.
+   */
+  async rescanFolder(path: string, opts: OpOptions & { wait?: boolean } = {}): Promise<FolderStatus> {
+    const f = await this.findFolder(path);
+    if (f.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder holds no plaintext to scan (rescan applies to rw and ro folders)');
+    if (!f.runner.rescan) throw new SealsyncError('ERR_FOLDER_TYPE', 'this folder has no scanning engine');
+    const scan = f.runner.rescan({});
+    if (!opts.wait) {
+      scan.catch((err: unknown) => { if (!isSealsyncError(err, 'ERR_ABORTED')) this.log.warn({ err, path: f.config.path }, 'requested rescan failed'); });
+      return this.folderStatus(f);
+    }
+    await untilAborted(scan, opts.signal);
+    return this.folderStatus(f);
   }
 
   /** `folder revert`: read-only folders only. */
@@ -516,4 +534,21 @@ export class Daemon {
     if (!f) throw new SealsyncError('ERR_FOLDER_UNKNOWN', `${path.slice(0, 300)} is not a shared folder`);
     return f;
   }
+}
+
+/** Waits for `work` unless `signal` aborts first (the work itself goes on; its failure is still reported to the caller when awaited). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(new SealsyncError('ERR_ABORTED', 'stopped waiting'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(new SealsyncError('ERR_ABORTED', 'stopped waiting'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -27,6 +27,8 @@ export interface FolderRunner {
   verify?(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport>;
   /** Applies a new archive.retentionDays without a restart. */
   setRetentionDays?(days: number): void;
+  /** Full (rw/ro) folders: scan the whole folder now; resolves when that scan has finished (`folder rescan`). */
+  rescan?(opts: { signal?: AbortSignal }): Promise<void>;
   /** Read-only folders: restore the global state over local edits (`folder revert`). */
   revert?(opts: { signal?: AbortSignal }): Promise<void>;
   /** The engine peers talk to (index exchange, block serving); absent: the folder is local only. */

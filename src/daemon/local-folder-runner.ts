@@ -65,6 +65,7 @@ class LocalFolderRunner implements FolderRunner {
 
   status(): FolderStatus { return this.sync.status(); }
   revert(opts: { signal?: AbortSignal }): Promise<void> { return this.sync.revert(opts); }
+  rescan(opts: { signal?: AbortSignal }): Promise<void> { return this.local.scanNow(opts); }
   setRetentionDays(days: number): void { this.sync.setArchiveRetentionDays(days); }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }

@@ -1,12 +1,12 @@
 /**
- * `sealsync folder add|list|remove|share|revert|gc|verify`: manage shared folders through the
+ * `sealsync folder add|list|remove|share|rescan|revert|gc|verify`: manage shared folders through the
  * running daemon. Paths are sent as realpaths so the daemon compares like with
  * like. `share` prints a key: that is what the user asked for.
  */
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { FolderGcReport, FolderInfo, FolderVerifyReport, StatusReport } from '../../api/daemon-api.js';
+import type { FolderGcReport, FolderInfo, FolderStatus, FolderVerifyReport, StatusReport } from '../../api/daemon-api.js';
 import type { ControlClient } from '../../api/control-client.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf } from '../home-option.js';
@@ -87,6 +87,19 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       if (flags.json) { io.stdout(`${JSON.stringify(report, null, 2)}\n`); return; }
       io.stdout(`Deleted ${report.deleted} blocks (${report.deletedBytes} bytes); retained ${report.retainedBlocks} unreferenced blocks `
         + `(${report.retainedBytes} bytes); ${report.liveBlocks} blocks in use (${report.liveBytes} bytes)\n`);
+    });
+
+  folder.command('rescan <path>')
+    .description('scan a read-write or read-only folder now (changes the watcher missed)')
+    .option('--wait', 'return only when the scan has finished')
+    .option('--wait-timeout <seconds>', 'give up waiting after this long', String(DEFAULT_WAIT_TIMEOUT_S))
+    .action(async (path: string, flags: { wait?: boolean; waitTimeout: string }, cmd: Command) => {
+      const body = { path: await folderPathArg(path), wait: flags.wait === true };
+      // The daemon answers a waiting rescan only when the scan is over: the request may take long.
+      const timeoutMs = flags.wait ? positiveInt(flags.waitTimeout, '--wait-timeout') * 1000 : undefined;
+      const { folder: f } = await clientOf(cmd).request<{ folder: FolderStatus }>('POST', '/api/folders/rescan', body,
+        timeoutMs !== undefined ? { timeoutMs } : {});
+      io.stdout(flags.wait ? `Rescanned ${f.path}: ${f.localFiles} files (${f.localBytes} bytes)\n` : `Rescan of ${f.path} started\n`);
     });
 
   folder.command('revert <path>')
