@@ -190,6 +190,15 @@ test('ignored paths are skipped and a missing root is an error, not a mass delet
   await started(h);
   assert.equal(h.index.getFile(h.folderRowId, 'tmp/x'), undefined);
   assert.equal(h.folder.status().localFiles, 2, '.sealignore counts as a file');
+  // The same rules, for the puller.
+  assert.equal(h.folder.ignores('tmp', true), true);
+  assert.equal(h.folder.ignores('tmp/x', false), true);
+  assert.equal(h.folder.ignores('keep', false), false);
+  writeFileSync(join(h.root, '.sealignore'), 'keep\n');
+  await h.folder.scanNow();
+  assert.deepEqual([h.folder.ignores('tmp/x', false), h.folder.ignores('keep', false)], [false, true], 'reloaded by the next scan');
+  writeFileSync(join(h.root, '.sealignore'), 'tmp\n');
+  await h.folder.scanNow();
   const statuses: FolderStatus[] = [];
   h.folder.on('status', (s: FolderStatus) => statuses.push(s));
   renameSync(h.root, `${h.root}.moved`);

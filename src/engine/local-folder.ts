@@ -139,6 +139,8 @@ export class LocalFolder extends EventEmitter {
   private run: ScanRun | null = null;
   private unreadable = new Set<string>();
   private unreadableNext = new Set<string>();
+  /** The ignore rules as last loaded (start, then every scan), for ignores(). */
+  private ignoreRules: IgnoreMatcher | null = null;
 
   constructor(deps: LocalFolderDeps, init: LocalFolderInit) {
     super();
@@ -180,6 +182,8 @@ export class LocalFolder extends EventEmitter {
     this.abort = new AbortController();
     this.state = 'idle';
     this.refreshStats();
+    // Loaded before anything runs, so the puller never sees "nothing is ignored" before the first scan.
+    try { this.ignoreRules = await this.fs.loadIgnore(this.root); } catch { /* the scan reports a missing root */ }
     if (this.watch) {
       try {
         const watcher = this.fs.createWatcher(this.root, { debounceMs: this.debounceMs, onChange: (paths) => this.onWatcherChange(paths) });
@@ -287,6 +291,15 @@ export class LocalFolder extends EventEmitter {
   }
 
   /**
+   * This device's ignore rules (.sealignore, local ignores, built-ins) as the
+   * last scan loaded them: the puller asks before writing or deleting a path.
+   * Read-only; `path` is folder-relative with '/' separators.
+   */
+  ignores(path: string, isDir: boolean): boolean {
+    return this.ignoreRules?.ignores(path, isDir) ?? false;
+  }
+
+  /**
    * Scans the whole folder, or only `paths` (relative; each with everything
    * below it). Queued behind any running scan. Rejects with ERR_ABORTED when
    * the folder stops or `signal` aborts.
@@ -358,6 +371,7 @@ export class LocalFolder extends EventEmitter {
     try {
       await this.checkRoot();
       const ignore = await this.fs.loadIgnore(this.root);
+      this.ignoreRules = ignore;
       if (full) await this.fullScan(ignore, signal);
       else await this.partialScan(paths ?? [], ignore, signal);
       this.batch.flush();
