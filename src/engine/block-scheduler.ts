@@ -26,7 +26,7 @@ import { O_NOFOLLOW, resolveSafe } from '../fs/safe-fs.js';
 import type { BlockRef } from '../model/types.js';
 
 /** Requests one peer may have outstanding (pipelining window). */
-export const MAX_BLOCKS_IN_FLIGHT = 16;
+export const MAX_BLOCKS_IN_FLIGHT = 32;
 /** How long one block request may take before another peer is tried. */
 export const BLOCK_REQUEST_TIMEOUT_MS = 60_000;
 /** Upper bound on attempts for one block (over all peers). */

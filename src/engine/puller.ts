@@ -50,8 +50,8 @@ import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
 
-/** Files (or symlinks) applied concurrently; their blocks share the scheduler's per-peer windows. */
-export const PULL_FILES_IN_FLIGHT = 16;
+/** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
+export const PULL_FILES_IN_FLIGHT = 64;
 /** Plaintext bytes of fetched blocks held in memory at once, over all files. */
 export const MAX_PULL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Delay before paths that failed (e.g. no peer had a block) are tried again. */
@@ -323,7 +323,9 @@ export class Puller {
       this.updateNeeds(work);
       if (work.length === 0) break;
       this.setState('syncing');
+      const passStarted = this.now();
       const again = await this.execute(work, signal);
+      this.deps.logger?.debug({ paths: work.length, ms: this.now() - passStarted, again: again.length, failed: this.failed.size }, 'pull pass');
       for (const l of again) this.dirty.add(l);
       if (this.dirty.size === 0 && !this.fullPass) break;
     }

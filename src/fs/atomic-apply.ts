@@ -296,7 +296,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     }
-    await fh.truncate(record.size);
+    if (resumed) await fh.truncate(record.size); // a fresh temp file is exactly as long as its blocks
     await fh.chmod(record.mode & 0o777);
     const mtime = new Date(record.mtimeMs);
     await fh.utimes(mtime, mtime);
