@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { sealBlock } from '../crypto/sealed-block.js';
 import { toHex } from '../crypto/bytes.js';
 import { chunkBuffer, chunkParamsForSize } from './chunker.js';
-import { HashPool, type HashResult } from './hash-pool.js';
+import { HashPool, INLINE_HASH_MAX_BYTES, type HashResult } from './hash-pool.js';
 import { ReadBuffer, READ_BYTES, hashFileSync } from './hash-file-sync.js';
 import { readAndSealBlock } from './block-reader.js';
 import { pseudoRandomBytes } from './test-data.js';
@@ -106,7 +106,8 @@ test('a file that changes while it is read is reported as changed', async () => 
 test('abort: queued, running and already-aborted jobs reject with ERR_ABORTED', async () => {
   const big = randomFile('big-abort', 96 * MiB);
   const small = randomFile('small-abort', 1000);
-  const pool = new HashPool({ workers: 1 });
+  // inlineMaxBytes 0: the small job must really wait in the queue behind the big one
+  const pool = new HashPool({ workers: 1, inlineMaxBytes: 0 });
   pool.start();
   try {
     assert.ok(AbortSignal.abort().aborted);
@@ -124,6 +125,33 @@ test('abort: queued, running and already-aborted jobs reject with ERR_ABORTED', 
     const r = await pool.hashFile(small, key);
     assert.deepEqual(asHex(r), reference(small));
     assert.ok(performance.now() - t0 < 5000);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('small files are hashed inline: same blocks, not stuck behind a busy worker', async () => {
+  const big = randomFile('big-inline', 64 * MiB);
+  const small = randomFile('small-inline', INLINE_HASH_MAX_BYTES);
+  const over = randomFile('over-inline', INLINE_HASH_MAX_BYTES + 1);
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    let bigDone = false;
+    const first = pool.hashFile(big, key).then((r) => {
+      bigDone = true;
+      return r;
+    });
+    const r = await pool.hashFile(small, key);
+    assert.equal(bigDone, false, 'the small file did not wait for the worker');
+    assert.deepEqual(asHex(r), reference(small));
+    assert.equal(pool.queued, 0);
+    // one byte over the limit goes to the (busy) worker's queue
+    const second = pool.hashFile(over, key);
+    assert.equal(pool.queued, 1);
+    assert.deepEqual(asHex(await second), reference(over));
+    assert.deepEqual(asHex(await first), reference(big));
+    await assert.rejects(pool.hashFile(join(dir, 'missing-inline'), key), { code: 'ERR_PATH_MISSING' });
   } finally {
     await pool.stop();
   }

@@ -17,21 +17,32 @@
  * Workers are unref'ed while idle so a forgotten pool cannot keep the
  * process alive, and ref'ed while they hold a job.
  *
+ * Small files (up to INLINE_HASH_MAX_BYTES at lstat time) are hashed right
+ * here on the calling thread: sealing 64 KiB takes well under 100 µs, less
+ * than the two thread hops of a worker job (postMessage + wake-up measured at
+ * ~200 µs of main-thread CPU per job on a 2-core VM), so a tree of small files
+ * scans several times faster. A file that grows between the lstat and the
+ * read is still hashed correctly, only on this thread.
+ *
  * Running from TypeScript source (tsx in dev and tests) the worker is the .ts
  * file next to this one, loaded with `--import tsx`; from dist/ it is the
  * compiled .js file next to this one.
  */
+import { lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
 import type { BlockRef } from '../model/types.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import type { HashJobMessage, HashReplyMessage } from './hash-worker.js';
+import { ReadBuffer, hashFileSync } from './hash-file-sync.js';
 
 export const MAX_HASH_WORKERS = 8;
 export const DEFAULT_MAX_QUEUE = 4096;
 /** Consecutive worker deaths (no job finished in between) before the pool gives up. */
 export const MAX_WORKER_FAILURES = 3;
+/** Files up to this size are hashed on the calling thread (see the header). */
+export const INLINE_HASH_MAX_BYTES = 64 * 1024;
 
 export interface HashResult {
   readonly blocks: BlockRef[];
@@ -91,8 +102,13 @@ export class HashPool {
   #broken: SealsyncError | null = null;
   #nextJobId = 1;
   #failures = 0;
+  /** Read buffer of inline jobs, made on first use. */
+  #inlineBuffer: ReadBuffer | null = null;
 
-  constructor(init: { workers?: number; maxQueue?: number } = {}) {
+  /** Files up to this many bytes are hashed inline (0: every file goes to a worker). */
+  readonly inlineMaxBytes: number;
+
+  constructor(init: { workers?: number; maxQueue?: number; inlineMaxBytes?: number } = {}) {
     const workers = init.workers ?? Math.min(availableParallelism(), MAX_HASH_WORKERS);
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_HASH_WORKERS) {
       throw new SealsyncError('ERR_INVALID_ARGUMENT', `'workers' must be an integer from 1 to ${MAX_HASH_WORKERS}`);
@@ -101,6 +117,11 @@ export class HashPool {
     if (!Number.isInteger(maxQueue) || maxQueue < 1) {
       throw new SealsyncError('ERR_INVALID_ARGUMENT', `'maxQueue' must be a positive integer`);
     }
+    const inlineMaxBytes = init.inlineMaxBytes ?? INLINE_HASH_MAX_BYTES;
+    if (!Number.isInteger(inlineMaxBytes) || inlineMaxBytes < 0 || inlineMaxBytes > INLINE_HASH_MAX_BYTES) {
+      throw new SealsyncError('ERR_INVALID_ARGUMENT', `'inlineMaxBytes' must be an integer from 0 to ${INLINE_HASH_MAX_BYTES}`);
+    }
+    this.inlineMaxBytes = inlineMaxBytes;
     this.workerCount = workers;
     this.maxQueue = maxQueue;
   }
@@ -135,6 +156,13 @@ export class HashPool {
     if (signal?.aborted) return Promise.reject(aborted());
     if (this.#queue.length >= this.maxQueue) {
       return Promise.reject(new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue }));
+    }
+    if (this.inlineMaxBytes > 0 && isSmallFile(absPath, this.inlineMaxBytes)) {
+      try {
+        return Promise.resolve(unpack(hashFileSync(absPath, contentKey, (this.#inlineBuffer ??= new ReadBuffer()))));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     return new Promise<HashResult>((resolve, reject) => {
       const job: Job = {
@@ -235,6 +263,16 @@ export class HashPool {
     job.signal?.removeEventListener('abort', job.onAbort);
     if (err) job.reject(err);
     else job.resolve(result as HashResult);
+  }
+}
+
+/** A regular file small enough to hash inline; false for anything else (the worker reports errors). */
+function isSmallFile(absPath: string, maxBytes: number): boolean {
+  try {
+    const st = lstatSync(absPath);
+    return st.isFile() && st.size <= maxBytes;
+  } catch {
+    return false;
   }
 }
 
