@@ -101,8 +101,32 @@ export type DaemonEventBody =
   | { readonly type: 'peer-connected'; readonly peer: PeerStatus }
   | { readonly type: 'peer-disconnected'; readonly peer: PeerStatus }
   | { readonly type: 'error'; readonly error: SealsyncErrorJSON; readonly folder?: string }
-  | { readonly type: 'file-changed'; readonly folder: string; readonly file: string; readonly action: 'added' | 'modified' | 'deleted' }
-  | { readonly type: 'conflict'; readonly folder: string; readonly file: string; readonly conflictFile: string };
+  | {
+      readonly type: 'file-changed';
+      readonly folder: string;
+      readonly file: string;
+      readonly action: 'added' | 'modified' | 'deleted';
+      /** 'local': found by this device's scanner; 'peer': the puller applied a peer's change. */
+      readonly source: FileChangeSource;
+    }
+  | ({ readonly type: 'conflict'; readonly folder: string } & FolderConflict);
+
+/** Who made a file change: this device (scanner) or a peer (applied by the puller). */
+export type FileChangeSource = 'local' | 'peer';
+
+/**
+ * A conflict resolved on this device: `file` (folder-relative) got the winning
+ * version; the losing one was kept at `conflictFile`. Paths are plain data:
+ * show them as text.
+ */
+export interface FolderConflict {
+  readonly file: string;
+  readonly conflictFile: string;
+  /** The losing version was this device's own edit. */
+  readonly thisDevice: boolean;
+  /** Vector id (16 hex) of the losing version's last writer; its first 7 characters are in the copy's name. */
+  readonly writer: string;
+}
 
 export type DaemonEvent = DaemonEventBody & { readonly seq: number; readonly time: number };
 export type DaemonEventType = DaemonEventBody['type'];

@@ -412,7 +412,8 @@ export class Daemon {
     try {
       entry.runner = await factory(init);
       entry.runner.onStatus((status) => this.events.emit({ type: 'folder-status', folder: status }));
-      entry.runner.onFileChanged?.((file, action) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action }));
+      entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
+      entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c }));
       await entry.runner.start();
       if (entry.runner.routed && this.router) {
         entry.routed = true;

@@ -11,7 +11,7 @@ import type { RoutedFolder } from '../engine/replica/folder-session-router.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { FolderConfig } from './config-schema.js';
-import type { FolderGcReport, FolderVerifyReport } from './daemon-types.js';
+import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 
 export interface FolderRunner {
   start(): Promise<void>;
@@ -19,8 +19,10 @@ export interface FolderRunner {
   status(): FolderStatus;
   /** Called with every status change (for the event bus). */
   onStatus(listener: (status: FolderStatus) => void): void;
-  /** Called with every file change the engine notices. */
-  onFileChanged?(listener: (file: string, action: 'added' | 'modified' | 'deleted') => void): void;
+  /** Called with every file change the engine notices (bounded by the engine), local or applied for a peer. */
+  onFileChanged?(listener: (file: string, action: 'added' | 'modified' | 'deleted', source: FileChangeSource) => void): void;
+  /** Called when the engine kept a losing concurrent version as a conflict copy. */
+  onConflict?(listener: (conflict: FolderConflict) => void): void;
   /** Encrypted folders: drop unreferenced blocks past retention now (`folder gc`). */
   gc?(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block (`folder verify`). */

@@ -10,10 +10,10 @@ import type { LocalFolderFs, FileHasher } from '../engine/local-folder-fs.js';
 import { LocalFolder } from '../engine/local-folder.js';
 import type { FolderStatus } from '../engine/folder-status.js';
 import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
-import { createSyncFolder, type SyncFolder } from '../engine/sync-folder.js';
+import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
 import { describeError } from '../errors.js';
-import type { FolderGcReport, FolderVerifyReport } from './daemon-types.js';
+import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
 
 export interface LocalFolderServices {
@@ -26,15 +26,44 @@ export interface LocalFolderServices {
  * a bulk copy) is reported through folder-status only, not file by file.
  */
 export const MAX_FILE_EVENTS_PER_COMMIT = 20;
+/**
+ * Paths the puller applied, reported per folder per PULL_EVENT_WINDOW_MS at
+ * most; beyond that (a first sync, a bulk copy on a peer) folder-status
+ * reports the progress, so the event stream and its ring are not flooded.
+ */
+export const MAX_PULL_EVENTS_PER_WINDOW = 20;
+/** Conflict copies are rare and matter more: a larger allowance per window. */
+export const MAX_CONFLICT_EVENTS_PER_WINDOW = 100;
+export const PULL_EVENT_WINDOW_MS = 1000;
 
 type FileAction = 'added' | 'modified' | 'deleted';
+
+/** At most `limit` per fixed window of `windowMs`. */
+class WindowBudget {
+  private windowStart = 0;
+  private used = 0;
+  constructor(private readonly limit: number, private readonly windowMs: number, private readonly now: () => number = Date.now) {}
+  take(): boolean {
+    const t = this.now();
+    if (t - this.windowStart >= this.windowMs) {
+      this.windowStart = t;
+      this.used = 0;
+    }
+    if (this.used >= this.limit) return false;
+    this.used++;
+    return true;
+  }
+}
 
 class LocalFolderRunner implements FolderRunner {
   private readonly local: LocalFolder;
   private readonly sync: SyncFolder;
   private readonly init: FolderRunnerInit;
   private lastSeq = 0;
-  private fileListeners: ((file: string, action: FileAction) => void)[] = [];
+  private fileListeners: ((file: string, action: FileAction, source: FileChangeSource) => void)[] = [];
+  private conflictListeners: ((conflict: FolderConflict) => void)[] = [];
+  private readonly pullBudget = new WindowBudget(MAX_PULL_EVENTS_PER_WINDOW, PULL_EVENT_WINDOW_MS);
+  private readonly conflictBudget = new WindowBudget(MAX_CONFLICT_EVENTS_PER_WINDOW, PULL_EVENT_WINDOW_MS);
 
   constructor(services: LocalFolderServices, init: FolderRunnerInit) {
     this.local = new LocalFolder(
@@ -49,7 +78,8 @@ class LocalFolderRunner implements FolderRunner {
     );
     this.sync = createSyncFolder(init, this.local, { archiveRetentionDays: init.retentionDays });
     this.init = init;
-    this.local.on('changed', (e: { seq: number }) => this.reportFiles(e.seq));
+    this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));
+    this.sync.onRemoteChange((c) => this.reportRemote(c));
   }
 
   async start(): Promise<void> {
@@ -70,13 +100,33 @@ class LocalFolderRunner implements FolderRunner {
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
 
-  onFileChanged(listener: (file: string, action: FileAction) => void): void {
+  onFileChanged(listener: (file: string, action: FileAction, source: FileChangeSource) => void): void {
     this.fileListeners.push(listener);
   }
 
-  /** Turns the records committed since the last report into file-changed events (bounded). */
-  private reportFiles(seq: number): void {
-    const since = this.lastSeq;
+  onConflict(listener: (conflict: FolderConflict) => void): void {
+    this.conflictListeners.push(listener);
+  }
+
+  /** What the puller did for peers: applied paths (bounded per window) and conflict copies. */
+  private reportRemote(c: RemoteChange): void {
+    if (c.type === 'applied') {
+      if (this.fileListeners.length === 0 || !this.pullBudget.take()) return;
+      for (const l of this.fileListeners) l(c.path, c.action, 'peer');
+      return;
+    }
+    if (this.conflictListeners.length === 0 || !this.conflictBudget.take()) return;
+    const conflict: FolderConflict = { file: c.path, conflictFile: c.copyPath, thisDevice: c.thisDevice, writer: c.writer };
+    for (const l of this.conflictListeners) l(conflict);
+  }
+
+  /**
+   * Turns the records of one local commit into file-changed events (bounded).
+   * Only its own range [fromSeq, seq]: records between two commits were
+   * stored from peers and are reported by the puller when it applies them.
+   */
+  private reportFiles(seq: number, fromSeq?: number): void {
+    const since = fromSeq !== undefined && fromSeq > 0 ? Math.max(this.lastSeq, fromSeq - 1) : this.lastSeq;
     this.lastSeq = Math.max(this.lastSeq, seq);
     if (this.fileListeners.length === 0 || seq - since > MAX_FILE_EVENTS_PER_COMMIT) return;
     try {
@@ -85,7 +135,7 @@ class LocalFolderRunner implements FolderRunner {
         // A path's first version has a single counter at 1.
         const first = file.version.length === 1 && file.version[0]?.value === 1;
         const action: FileAction = file.deleted ? 'deleted' : first ? 'added' : 'modified';
-        for (const l of this.fileListeners) l(file.path, action);
+        for (const l of this.fileListeners) l(file.path, action, 'local');
       }
     } catch (err) {
       this.init.logger.debug({ err: describeError(err) }, 'file-changed events skipped');

@@ -116,8 +116,12 @@ test('initial scan indexes files, dirs and symlinks with exact counts and sealed
   writeFileSync(join(h.root, 'empty'), '');
   symlinkSync('a.txt', join(h.root, 'link'));
   const changed: number[] = [];
-  h.folder.on('changed', (e: { seq: number }) => changed.push(e.seq));
+  const ranges: [number, number][] = [];
+  h.folder.on('changed', (e: { seq: number; fromSeq: number }) => { changed.push(e.seq); ranges.push([e.fromSeq, e.seq]); });
   await started(h);
+  // Each commit names its own records' range; together they cover every record once (1..5).
+  const covered = ranges.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
+  assert.deepEqual(covered, [1, 2, 3, 4, 5]);
   const s = h.folder.status();
   assert.deepEqual([s.state, s.localFiles, s.localBytes, s.globalFiles, s.globalBytes, s.error], ['idle', 3, 1005, 3, 1005, null]);
   assert.ok(changed.length > 0 && changed.at(-1) === 5, `changed events ${changed}`);

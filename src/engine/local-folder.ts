@@ -168,7 +168,7 @@ export class LocalFolder extends EventEmitter {
     this.batch = new LocalWriteBatch(
       this.index,
       this.folder,
-      (seq) => this.afterCommit(seq),
+      (seq, _count, firstSeq) => this.afterCommit(seq, firstSeq),
       (err) => this.fail(err),
       (path) => this.busy?.has(path) === true,
     );
@@ -627,8 +627,9 @@ export class LocalFolder extends EventEmitter {
 
   // ---- status plumbing -----------------------------------------------------------
 
-  private afterCommit(seq: number): void {
-    if (seq > 0) this.emit('changed', { seq });
+  /** 'changed' carries the commit's record range [fromSeq, seq]: records outside it came from peers. */
+  private afterCommit(seq: number, fromSeq: number): void {
+    if (seq > 0) this.emit('changed', { seq, fromSeq });
     if (this.now() - this.statsAt >= this.statsGapMs) {
       this.refreshStatsSafe();
       this.emitStatus();

@@ -25,8 +25,11 @@ export class LocalWriteBatch {
   constructor(
     private readonly index: Index,
     private readonly folder: number,
-    /** Called after each commit with the last record sequence written (0 if no record was sealed). */
-    private readonly onCommit: (lastSeq: number, count: number) => void,
+    /**
+     * Called after each commit with the last record sequence written (0 if no
+     * record was sealed) and the first (one transaction: the range is contiguous).
+     */
+    private readonly onCommit: (lastSeq: number, count: number, firstSeq: number) => void,
     /** Called when a timer-driven commit fails (the caller's own flush() calls throw instead). */
     private readonly onError: (err: unknown) => void,
     /**
@@ -74,13 +77,15 @@ export class LocalWriteBatch {
     this.paths.clear();
     if (items.length === 0) return;
     let lastSeq = 0;
+    let firstSeq = 0;
     this.index.transaction(() => {
       for (const w of items) {
         const seq = this.index.writeLocalFile(this.folder, w.file, w.sealed);
         if (seq > lastSeq) lastSeq = seq;
+        if (seq > 0 && (firstSeq === 0 || seq < firstSeq)) firstSeq = seq;
       }
     });
-    this.onCommit(lastSeq, items.length);
+    this.onCommit(lastSeq, items.length, firstSeq);
   }
 
   /** Drops pending writes without committing (used when the engine is torn down). */

@@ -19,17 +19,21 @@ function makePuller(dev: TestDevice, from: TestDevice[], opts: { localChanged?: 
   });
   for (const f of from) scheduler.addPeer(diskPeer(f, counters));
   let published = 0;
+  const applied: string[] = [];
+  const conflicts: { path: string; copyPath: string; writer: string }[] = [];
   const puller = new Puller({
     root: dev.root, folder: dev.folder, type: dev.type, keys: dev.keys, index: dev.index,
     fetchBlock: (ref, o) => scheduler.fetch(ref, o), hashBlock,
     localChanged: opts.localChanged === false ? undefined : async (path) => void (await scanPath(dev, path)),
     onPublished: () => published++,
+    onApplied: (path, action) => applied.push(`${action} ${path}`),
+    onConflictCopy: (path, copyPath, writer) => conflicts.push({ path, copyPath, writer }),
     logger: silentLogger(), retryMs: 60_000,
     ...(opts.isIgnored ? { isIgnored: opts.isIgnored } : {}),
   });
   puller.start();
   return {
-    puller, scheduler, counters, published: () => published,
+    puller, scheduler, counters, published: () => published, applied, conflicts,
     async stop() {
       await puller.stop();
       scheduler.stop();
@@ -282,6 +286,57 @@ test('paths this device ignores are neither written nor deleted', async () => {
     assert.equal(p.puller.status().needFiles, 0);
   } finally {
     await p.stop();
+    await a.close();
+    await b.close();
+  }
+});
+
+test('the puller reports each path it applied and each conflict copy it kept (for the daemon\'s events)', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeDevice('A', keys);
+  const b = await makeDevice('B', keys);
+  const pa = makePuller(a, [b]);
+  const pb = makePuller(b, [a]);
+  try {
+    await mkdir(join(a.root, 'dir'));
+    await writeFile(join(a.root, 'dir/f.txt'), 'one');
+    for (const p of ['dir', 'dir/f.txt']) await scanPath(a, p);
+    await sync(a, b, pb);
+    assert.deepEqual(pb.applied, ['added dir', 'added dir/f.txt']);
+    await writeFile(join(a.root, 'dir/f.txt'), 'two!');
+    await scanPath(a, 'dir/f.txt');
+    await sync(a, b, pb);
+    await rm(join(a.root, 'dir/f.txt'));
+    await scanPath(a, 'dir/f.txt');
+    await sync(a, b, pb);
+    assert.deepEqual(pb.applied.slice(2), ['modified dir/f.txt', 'deleted dir/f.txt']);
+    assert.deepEqual(pa.applied, [], 'A applied nothing');
+
+    // Both edit one file while apart: the side that resolves reports the copy it kept.
+    await writeFile(join(a.root, 'n.txt'), 'base');
+    await scanPath(a, 'n.txt');
+    await sync(a, b, pb);
+    await writeFile(join(a.root, 'n.txt'), 'edit from A');
+    await utimes(join(a.root, 'n.txt'), new Date(1_700_000_000_000), new Date(1_700_000_000_000));
+    await scanPath(a, 'n.txt');
+    await writeFile(join(b.root, 'n.txt'), 'edit from B, later');
+    await utimes(join(b.root, 'n.txt'), new Date(1_700_000_100_000), new Date(1_700_000_100_000));
+    await scanPath(b, 'n.txt');
+    for (let i = 0; i < 4; i++) {
+      await sync(a, b, pb);
+      await sync(b, a, pa);
+    }
+    const all = [...pa.conflicts, ...pb.conflicts];
+    assert.ok(all.length >= 1, 'a conflict copy was reported');
+    for (const c of all) {
+      assert.equal(c.path, 'n.txt');
+      assert.match(c.copyPath, /^n\.sync-conflict-\d{8}-\d{6}-[0-9A-F]{7}\.txt$/);
+      assert.equal(c.writer, a.index.vectorId, 'the older edit (A\'s) lost');
+      assert.equal(await readFile(join(a.root, c.copyPath), 'utf8'), 'edit from A');
+    }
+  } finally {
+    await pa.stop();
+    await pb.stop();
     await a.close();
     await b.close();
   }

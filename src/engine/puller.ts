@@ -46,7 +46,7 @@ import { checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from '.
 import type { Index, LocalFile, LocalFileInput, RecordInput, StoredRecord } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import { needFor, pickWinner, sameContent, type NeedAction } from '../model/needs.js';
-import { vectorKey } from '../model/version-vector.js';
+import { lastWriter, vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
 
@@ -70,6 +70,7 @@ export const ROWS_PER_FLUSH = 256;
 export const MAX_FAILED_REPORTED = 100;
 
 export type PullerState = 'idle' | 'syncing';
+export type AppliedAction = 'added' | 'modified' | 'deleted';
 
 export interface PullerStatus {
   readonly state: PullerState;
@@ -103,6 +104,13 @@ export interface PullerDeps {
   readonly onPublished?: () => void;
   /** Called whenever state or need counts change. */
   readonly onStatus?: (status: PullerStatus) => void;
+  /** Called after a path was made to match a peer's record on disk (the daemon's file-changed events). */
+  readonly onApplied?: (path: string, action: AppliedAction) => void;
+  /**
+   * Called after a losing concurrent version of `path` was kept at `copyPath`
+   * (the daemon's conflict events); `writer` is the vector id of its last writer.
+   */
+  readonly onConflictCopy?: (path: string, copyPath: string, writer: string) => void;
   readonly now?: () => number;
   readonly logger?: Logger;
   readonly retryMs?: number;
@@ -557,6 +565,8 @@ export class Puller {
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
     const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
+    const existed = w.local !== undefined && !w.local.record.deleted;
+    this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added');
     if (w.versions.length === 0) {
       // revert of a local addition: the path has no global record at all
       this.deps.index.forgetFile(this.deps.folder, w.winner.path);
@@ -624,6 +634,7 @@ export class Puller {
         signal,
       });
       if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
+      this.deps.onApplied?.(winner.path, local && !local.record.deleted ? 'modified' : 'added');
     }
     await this.recordLocal(resolved, true);
     this.deps.logger?.info({ path: winner.path, copies: losers.length }, 'conflict resolved');
@@ -643,6 +654,7 @@ export class Puller {
     } finally {
       this.busy.delete(copyPath);
     }
+    this.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version));
   }
 
   private async writeConflictCopy(copy: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {

@@ -45,7 +45,7 @@ import type { Logger } from '../logger.js';
 import type { BlockRef } from '../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from './folder-status.js';
-import { Puller, type PullerStatus } from './puller.js';
+import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
 import { IndexRelay, type IncomingIndex, type PeerLink } from './index-relay.js';
 
 export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from './index-relay.js';
@@ -59,6 +59,19 @@ const RECORDS_PER_SLICE = 256;
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
 export type SyncLink = PeerLink;
 export type { IncomingIndex };
+
+/** What the puller did on disk for peers' records: a path applied, or a losing version kept as a conflict copy. */
+export type RemoteChange =
+  | { readonly type: 'applied'; readonly path: string; readonly action: AppliedAction }
+  | {
+      readonly type: 'conflict';
+      readonly path: string;
+      readonly copyPath: string;
+      /** The losing version was this device's own edit (its last writer is this index's vector id). */
+      readonly thisDevice: boolean;
+      /** Vector id of the losing version's last writer (its first characters are in the copy's name). */
+      readonly writer: string;
+    };
 
 /** What SyncFolder needs of LocalFolder (the real class satisfies it). */
 export interface LocalFolderHooks {
@@ -108,6 +121,7 @@ export class SyncFolder {
   private readonly scheduler: BlockScheduler;
   private readonly puller: Puller;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
+  private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
   private archiveTimer: NodeJS.Timeout | null = null;
   private lastPull: PullerStatus = { state: 'idle', needFiles: 0, needBytes: 0, failed: [] };
@@ -150,6 +164,9 @@ export class SyncFolder {
       beforeRecord: () => this.local.flush?.(),
       onPublished: () => this.wakePumps(),
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
+      onApplied: (path, action) => this.emitChange({ type: 'applied', path, action }),
+      onConflictCopy: (path, copyPath, writer) =>
+        this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
@@ -192,6 +209,11 @@ export class SyncFolder {
 
   onStatus(listener: (status: FolderStatus) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Every change the puller makes on disk for peers (the daemon turns them into events). */
+  onRemoteChange(listener: (change: RemoteChange) => void): void {
+    this.changeListeners.push(listener);
   }
 
   status(): FolderStatus {
@@ -346,6 +368,17 @@ export class SyncFolder {
 
   private wakePumps(): void {
     this.relay.wake();
+  }
+
+  private emitChange(change: RemoteChange): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(change);
+      } catch (err) {
+        // A listener's bug must never fail a pull.
+        this.log.warn({ err: describeError(err) }, 'remote change listener failed');
+      }
+    }
   }
 
   private emitStatus(): void {
