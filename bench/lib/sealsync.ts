@@ -97,6 +97,35 @@ export class SealsyncNode {
     });
   }
 
+  /**
+   * One REST call over the control socket (what `sealsync` commands send), so
+   * configuring a daemon in a timed section costs no Node start-up: the
+   * Syncthing side is configured over its REST API the same way.
+   */
+  api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return new Promise((resolvePromise, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const headers: Record<string, string | number> = payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {};
+      const req = request({ socketPath: join(this.home, 'control.sock'), path, method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`));
+          else {
+            try {
+              resolvePromise(JSON.parse(text) as T);
+            } catch (e) {
+              reject(e);
+            }
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   async listenAddress(): Promise<string> {
     const st = await this.status();
     const addr = st.device.listen[0];

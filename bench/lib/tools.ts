@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { SealsyncNode, cli, sleep } from './sealsync.js';
 import { SyncthingNode } from './syncthing.js';
 import type { ProcStats } from './proc-stats.js';
@@ -99,6 +100,22 @@ export const syncthingTool: Tool = {
   },
 };
 
+/**
+ * SEALSYNC_BENCH_CLI=1 configures sealsync through `sealsync` commands (one
+ * Node start per command, ~0.1 s each on the bench machine) instead of the
+ * control socket's REST API; the default mirrors the Syncthing side, which is
+ * configured over REST.
+ */
+const VIA_CLI = process.env.SEALSYNC_BENCH_CLI === '1';
+
+/** A new folder key and its encrypted form, made in process (what `key new` / `key derive` print). */
+async function newFolderKeys(): Promise<{ writeKey: string; encryptedKey: string }> {
+  const { keysFromSecret, newFolderSecret, deriveEncrypted } = await import('../../src/crypto/keys.js');
+  const { formatKey } = await import('../../src/crypto/key-text.js');
+  const keys = keysFromSecret(newFolderSecret());
+  return { writeKey: formatKey(keys), encryptedKey: formatKey(deriveEncrypted(keys)) };
+}
+
 export const sealsyncTool: Tool = {
   name: 'sealsync',
   async node(home, name) {
@@ -109,17 +126,26 @@ export const sealsyncTool: Tool = {
   },
   async share(members, links, handle = { configured: new Set<Member>() }) {
     const ss = (m: Member) => m.node as SealsyncNode;
-    const writeKey = (handle.writeKey ??= cli(ss(members[0]!).home, ['key', 'new']));
-    const encryptedKey = (handle.encryptedKey ??= cli(ss(members[0]!).home, ['key', 'derive', '--encrypted', writeKey]));
+    if (VIA_CLI) {
+      handle.writeKey ??= cli(ss(members[0]!).home, ['key', 'new']);
+      handle.encryptedKey ??= cli(ss(members[0]!).home, ['key', 'derive', '--encrypted', handle.writeKey]);
+    } else if (!handle.writeKey || !handle.encryptedKey) {
+      Object.assign(handle, await newFolderKeys());
+    }
+    const writeKey = handle.writeKey!;
+    const encryptedKey = handle.encryptedKey!;
     for (const m of members) {
       if (handle.configured.has(m)) continue;
-      cli(ss(m).home, ['folder', 'add', m.path, '--key', m.role === 'untrusted' ? encryptedKey : writeKey]);
+      const key = m.role === 'untrusted' ? encryptedKey : writeKey;
+      if (VIA_CLI) cli(ss(m).home, ['folder', 'add', m.path, '--key', key]);
+      else await ss(m).api('POST', '/api/folders', { path: realpathSync(m.path), key });
       handle.configured.add(m);
     }
     for (const [i, j] of links) {
       // one side dials; the connection serves both directions
       const addr = await ss(members[j]!).listenAddress();
-      cli(ss(members[i]!).home, ['peer', 'add', addr]);
+      if (VIA_CLI) cli(ss(members[i]!).home, ['peer', 'add', addr]);
+      else await ss(members[i]!).api('POST', '/api/peers', { address: addr });
     }
     return handle;
   },
@@ -130,7 +156,8 @@ export const sealsyncTool: Tool = {
   },
   async rescan(m) {
     const node = m.node as SealsyncNode;
-    cli(node.home, ['folder', 'rescan', m.path, '--wait']);
+    if (VIA_CLI) cli(node.home, ['folder', 'rescan', m.path, '--wait']);
+    else await node.api('POST', '/api/folders/rescan', { path: realpathSync(m.path), wait: true });
   },
 };
 
