@@ -82,6 +82,12 @@ export interface Settings {
   };
   readonly archive: { readonly retentionDays: number };
   readonly bandwidth: { readonly maxSendKBps: number; readonly maxRecvKBps: number };
+  /**
+   * Saved settings the running daemon does not use yet: they apply on the next
+   * start (dotted names: 'listen', 'discovery', 'webui.enabled', 'webui.listen',
+   * 'webui.https'). Device name, bandwidth and archive retention apply at once.
+   */
+  readonly restartRequired?: readonly string[];
 }
 
 /** What PATCH /api/settings accepts. Everything optional; validated by the daemon. */

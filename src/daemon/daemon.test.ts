@@ -153,6 +153,13 @@ test('settings never expose the password hash; patches are validated', async () 
   assert.equal(patched.device.name, 'renamed');
   assert.equal(patched.bandwidth.maxSendKBps, 100);
   assert.equal(daemon.status().device.name, 'renamed');
+  assert.deepEqual(patched.restartRequired, [], 'name and bandwidth apply at once');
+  const listenBefore = s.listen;
+  const moved = await daemon.patchSettings({ listen: '127.0.0.1:1', webui: { https: true } });
+  assert.deepEqual(moved.restartRequired, ['listen', 'webui.https']);
+  assert.deepEqual(daemon.getSettings().restartRequired, ['listen', 'webui.https']);
+  const back = await daemon.patchSettings({ listen: listenBefore, webui: { https: false } });
+  assert.deepEqual(back.restartRequired, [], 'back to what the daemon runs with');
   await assert.rejects(daemon.patchSettings({ listen: 'nonsense' }), (e: unknown) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
   await assert.rejects(daemon.patchSettings({ webui: { enabled: true, listen: '0.0.0.0:8384' } }), (e: unknown) => isSealsyncError(e, 'ERR_UI_UNSAFE_LISTEN'));
   const config = JSON.parse(await readFile(daemon.paths.config, 'utf8'));

@@ -87,6 +87,8 @@ export class Daemon {
   /** Binds folder engines to peer sessions (index exchange, block requests by folder id). */
   private router: FolderSessionRouter | null = null;
   private started = false;
+  /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
+  private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui'> | null = null;
 
   constructor(private readonly init: DaemonInit) {
     this.paths = homePaths(init.home);
@@ -101,6 +103,7 @@ export class Daemon {
     try {
       await removeStaleTempFiles(this.paths.home);
       this.config = await loadConfig(this.paths.config);
+      this.startedWith = { listen: this.config.listen, discovery: this.config.discovery, webui: this.config.webui };
       const credentials = await loadDeviceCredentials(this.paths);
       this.deviceId = credentials.deviceId;
       this.index = openIndex(this.paths.index);
@@ -340,12 +343,29 @@ export class Daemon {
       webui: { enabled: c.webui.enabled, listen: c.webui.listen, https: c.webui.https, passwordSet: c.webui.passwordHash !== null },
       archive: { retentionDays: c.archive.retentionDays },
       bandwidth: { maxSendKBps: c.bandwidth.maxSendKBps, maxRecvKBps: c.bandwidth.maxRecvKBps },
+      restartRequired: this.restartRequired(),
     };
   }
 
+  /** Saved settings that differ from what this run started with (they apply on restart). */
+  private restartRequired(): string[] {
+    const was = this.startedWith;
+    if (!was) return [];
+    const c = this.config;
+    const out: string[] = [];
+    if (c.listen !== was.listen) out.push('listen');
+    if (c.discovery !== was.discovery) out.push('discovery');
+    if (c.webui.enabled !== was.webui.enabled) out.push('webui.enabled');
+    if (c.webui.listen !== was.webui.listen) out.push('webui.listen');
+    if (c.webui.https !== was.webui.https) out.push('webui.https');
+    return out;
+  }
+
   /**
-   * Validated and persisted. Archive retention applies at once; listen
-   * addresses, device name, bandwidth limits and the dashboard on restart.
+   * Validated and persisted. Archive retention, bandwidth limits (open
+   * sessions too) and the device name (sent to peers on their next
+   * connection) apply at once; listen address, discovery and the dashboard on
+   * restart, which getSettings().restartRequired reports.
    */
   patchSettings(patch: SettingsPatch, _opts: OpOptions = {}): Promise<Settings> {
     return this.exclusive(async () => {
@@ -369,8 +389,11 @@ export class Daemon {
         throw new SealsyncError('ERR_UI_UNSAFE_LISTEN');
       }
       const retentionChanged = r.data.archive.retentionDays !== c.archive.retentionDays;
+      const bandwidthChanged = r.data.bandwidth.maxSendKBps !== c.bandwidth.maxSendKBps || r.data.bandwidth.maxRecvKBps !== c.bandwidth.maxRecvKBps;
       await this.persist(r.data);
       if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetentionDays?.(r.data.archive.retentionDays);
+      if (bandwidthChanged) this.net?.setRateLimit(rateLimitOf(r.data.bandwidth));
+      if (r.data.device.name !== c.device.name) this.net?.setLocalName(r.data.device.name);
       return this.getSettings();
     });
   }
@@ -442,9 +465,6 @@ export class Daemon {
   }
 
   private async startNetwork(identity: { privateKeyPem: string; certificatePem: string; deviceId: string }): Promise<void> {
-    const kbps = (n: number): number | undefined => (n > 0 ? n * 1024 : undefined);
-    const send = kbps(this.config.bandwidth.maxSendKBps);
-    const recv = kbps(this.config.bandwidth.maxRecvKBps);
     const net = new ConnectionManager({
       identity,
       localName: this.config.device.name,
@@ -452,12 +472,7 @@ export class Daemon {
       listen: this.config.listen,
       addresses: this.config.peers.map((p) => p.address),
       logger: this.init.logger,
-      session: {
-        logger: this.init.logger,
-        ...(send !== undefined || recv !== undefined
-          ? { rateLimit: { ...(recv !== undefined ? { inBytesPerSec: recv } : {}), ...(send !== undefined ? { outBytesPerSec: send } : {}) } }
-          : {}),
-      },
+      session: { logger: this.init.logger, rateLimit: rateLimitOf(this.config.bandwidth) },
     });
     const peerOf = (deviceId: string): PeerStatus => this.listPeers().find((p) => p.id === deviceId)
       ?? { id: deviceId, name: null, address: '', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
@@ -553,3 +568,12 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/** config.bandwidth (KiB/s, 0 = unlimited) as the sessions' byte rates (absent = unlimited). */
+function rateLimitOf(bw: { maxSendKBps: number; maxRecvKBps: number }): { inBytesPerSec?: number; outBytesPerSec?: number } {
+  return {
+    ...(bw.maxRecvKBps > 0 ? { inBytesPerSec: bw.maxRecvKBps * 1024 } : {}),
+    ...(bw.maxSendKBps > 0 ? { outBytesPerSec: bw.maxSendKBps * 1024 } : {}),
+  };
+}
+

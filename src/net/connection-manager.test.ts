@@ -184,3 +184,37 @@ test('a session whose address was removed during its handshake is closed, not ad
   assert.equal(b.sessions().length, 0);
   await Promise.all([a.stop(), b.stop()]);
 });
+
+test('setRateLimit retunes open sessions and applies to new ones; setLocalName is sent on the next connection', async (t) => {
+  const f = randomFolder();
+  const a = await manager(t, 'alpha', { directory: new MemoryDirectory([f]) });
+  await a.start();
+  const addr = a.listenAddresses()[0] as string;
+  const b = await manager(t, 'beta', { listen: null, directory: new MemoryDirectory([f]), addresses: [addr] });
+  await b.start();
+  await waitUntil(() => (a.sessions()[0]?.joinedFolders().length ?? 0) === 1 && (b.sessions()[0]?.joinedFolders().length ?? 0) === 1,
+    3000, 'joined both ways');
+  const block = new Uint8Array(512 * 1024).fill(7);
+  a.sessions()[0]!.onBlockRequest(async () => block);
+  const fetch4 = async (): Promise<number> => {
+    const t0 = Date.now();
+    for (let i = 0; i < 4; i++) await b.sessions()[0]!.requestBlock(f.folderId, new Uint8Array(32));
+    return Date.now() - t0;
+  };
+  a.setRateLimit({ outBytesPerSec: 1024 * 1024 });
+  const limited = await fetch4();
+  assert.ok(limited >= 350, `2 MiB at 1 MiB/s after the change: ${limited} ms`);
+  a.setRateLimit({ outBytesPerSec: 0 });
+  await fetch4(); // pays nothing: unlimited
+  // The name and the limit go to the next session too.
+  a.setLocalName('alpha-renamed');
+  a.setRateLimit({ outBytesPerSec: 1024 * 1024 });
+  await b.disconnect((await testIdentity('alpha')).deviceId);
+  await waitUntil(() => b.sessions()[0]?.remoteName === 'alpha-renamed' && (a.sessions()[0]?.joinedFolders().length ?? 0) === 1,
+    5000, 'reconnected with the new name');
+  await waitUntil(() => (b.sessions()[0]?.joinedFolders().length ?? 0) === 1, 3000, 'b joined again');
+  a.sessions()[0]!.onBlockRequest(async () => block);
+  const again = await fetch4();
+  assert.ok(again >= 350, `new session limited too: ${again} ms`);
+  await Promise.all([a.stop(), b.stop()]);
+});

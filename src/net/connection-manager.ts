@@ -236,6 +236,24 @@ export class ConnectionManager extends EventEmitter {
     return this.bySession.get(deviceId);
   }
 
+  /**
+   * Bandwidth limits from now on (settings changed at runtime): every open
+   * session is retuned and new sessions start with them. Absent or 0 = unlimited.
+   */
+  setRateLimit(limit: { inBytesPerSec?: number; outBytesPerSec?: number }): void {
+    const clean = {
+      ...(limit.inBytesPerSec && limit.inBytesPerSec > 0 ? { inBytesPerSec: limit.inBytesPerSec } : {}),
+      ...(limit.outBytesPerSec && limit.outBytesPerSec > 0 ? { outBytesPerSec: limit.outBytesPerSec } : {}),
+    };
+    this.opts.session = { ...this.opts.session, rateLimit: clean };
+    for (const s of this.bySession.values()) s.setRateLimit(clean);
+  }
+
+  /** The name sent in the Hello of sessions that start from now on (open sessions keep the one they announced). */
+  setLocalName(name: string): void {
+    this.opts.localName = name;
+  }
+
   /** Tell every session that this device's folder list changed (join new, leave removed). */
   refreshFolders(): void {
     for (const s of this.bySession.values()) s.refreshFolders();

@@ -274,6 +274,36 @@ test('inbound rate limit slows a transfer down too', async (t) => {
   assert.ok(ms >= 600 && ms < 4000, `rate-limited receive took ${ms} ms`);
 });
 
+test('rate limits change on a live session: a limit set later slows it, lifting it frees a waiting write at once', async (t) => {
+  const f = randomFolder();
+  let joined!: Promise<unknown>;
+  const pair = await sessionPair({
+    clientDir: new MemoryDirectory([f]),
+    serverDir: new MemoryDirectory([f]),
+    beforeStart: (c) => (joined = waitFor(c, 'joined')),
+  });
+  t.after(() => pair.close());
+  await joined;
+  const block = new Uint8Array(randomBytes(512 * 1024));
+  pair.server.onBlockRequest(async () => block);
+  pair.server.setRateLimit({ outBytesPerSec: 1024 * 1024 });
+  let t0 = Date.now();
+  for (let i = 0; i < 4; i++) await pair.client.requestBlock(f.folderId, new Uint8Array(32));
+  const limitedMs = Date.now() - t0;
+  assert.ok(limitedMs >= 350, `limited after the change: ${limitedMs} ms`);
+  // Now very slow: the next blocks would wait seconds; lifting the limit lets them through at once.
+  pair.server.setRateLimit({ outBytesPerSec: 64 * 1024 });
+  t0 = Date.now();
+  const pending = Promise.all([1, 2].map(() => pair.client.requestBlock(f.folderId, new Uint8Array(32))));
+  await new Promise((r) => setTimeout(r, 150));
+  pair.server.setRateLimit({});
+  const got = await pending;
+  const freedMs = Date.now() - t0;
+  for (const g of got) assert.ok(g && Buffer.compare(g, block) === 0);
+  assert.ok(freedMs < 1500, `lifted limit: ${freedMs} ms (at 64 KiB/s it would take over 10 s)`);
+  await pair.close();
+});
+
 test('keepalive pings hold an idle session open; no traffic at all closes it', async (t) => {
   const limits = { keepaliveMs: 40, idleTimeoutMs: 200 };
   const pair = await sessionPair({ client: { limits }, server: { limits } });

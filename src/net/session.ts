@@ -178,8 +178,8 @@ export class PeerSession extends EventEmitter {
   private writeChain: Promise<void> = Promise.resolve();
   private readonly inMeter: RateMeter;
   private readonly outMeter: RateMeter;
-  private readonly inBucket: TokenBucket | null;
-  private readonly outBucket: TokenBucket | null;
+  private inBucket: TokenBucket | null;
+  private outBucket: TokenBucket | null;
   private readonly budget: MisbehaviourBudget;
   private lastIn: number;
   private lastOut: number;
@@ -252,8 +252,8 @@ export class PeerSession extends EventEmitter {
     this.inMeter = new RateMeter(this.now);
     this.outMeter = new RateMeter(this.now);
     const { inBytesPerSec, outBytesPerSec } = opts.rateLimit ?? {};
-    this.inBucket = inBytesPerSec ? new TokenBucket(inBytesPerSec, Math.max(inBytesPerSec, 64 * 1024)) : null;
-    this.outBucket = outBytesPerSec ? new TokenBucket(outBytesPerSec, Math.max(outBytesPerSec, 64 * 1024)) : null;
+    this.inBucket = retuneBucket(null, inBytesPerSec);
+    this.outBucket = retuneBucket(null, outBytesPerSec);
     this.budget = new MisbehaviourBudget(this.limits.maxMisbehaviour, this.limits.misbehaviourDecayMs, this.now);
     this.requestSlots = new Semaphore(this.limits.maxInflightRequests);
     this.lastIn = this.lastOut = this.now();
@@ -407,6 +407,22 @@ export class PeerSession extends EventEmitter {
   /** Serves the peer's block requests (only ever called for joined folders). null = missing. */
   onBlockRequest(handler: BlockRequestHandler): void {
     this.blockHandler = handler;
+  }
+
+  /**
+   * New bandwidth limits for this running session (absent or 0 = unlimited):
+   * writes waiting for tokens and a paused inbound side re-check at once.
+   */
+  setRateLimit(limit: { inBytesPerSec?: number; outBytesPerSec?: number }): void {
+    if (this.state === 'closed') return;
+    this.inBucket = retuneBucket(this.inBucket, limit.inBytesPerSec);
+    this.outBucket = retuneBucket(this.outBucket, limit.outBytesPerSec);
+    if (this.rateTimer) {
+      clearTimeout(this.rateTimer);
+      this.rateTimer = null;
+      this.ratePaused = false;
+      this.maybeResume();
+    }
   }
 
   stats(): SessionStats {
@@ -874,3 +890,20 @@ export class PeerSession extends EventEmitter {
     this.emit('closed', err);
   }
 }
+
+/** Burst of a rate-limited session: a second's worth, at least 64 KiB. */
+const MIN_RATE_BURST_BYTES = 64 * 1024;
+
+/** The bucket for a (new) rate: created, retuned in place (waiters keep their bucket), or unlimited. */
+function retuneBucket(bucket: TokenBucket | null, bytesPerSec: number | undefined): TokenBucket | null {
+  if (!bytesPerSec || bytesPerSec <= 0) {
+    // Anyone sleeping on the old bucket wakes and passes; no new take reaches it.
+    bucket?.setRate(null);
+    return null;
+  }
+  const burst = Math.max(bytesPerSec, MIN_RATE_BURST_BYTES);
+  if (!bucket) return new TokenBucket(bytesPerSec, burst);
+  bucket.setRate(bytesPerSec, burst);
+  return bucket;
+}
+
