@@ -157,6 +157,25 @@ test('small files are hashed inline: same blocks, not stuck behind a busy worker
   }
 });
 
+test('workers start on first need: none for an idle pool or small files', async () => {
+  const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
+  const before = resources();
+  const pool = new HashPool({ workers: 2 });
+  pool.start();
+  try {
+    const small = randomFile('small-lazy', 1000);
+    assert.deepEqual(asHex(await pool.hashFile(small, key)), reference(small));
+    assert.deepEqual(resources(), before, 'no worker for an idle pool or an inline job');
+    const big = randomFile('big-lazy', INLINE_HASH_MAX_BYTES * 4);
+    const job = pool.hashFile(big, key);
+    assert.notDeepEqual(resources(), before, 'a worker runs the large file');
+    assert.deepEqual(asHex(await job), reference(big));
+  } finally {
+    await pool.stop();
+  }
+  assert.deepEqual(resources(), before);
+});
+
 test('stop rejects pending jobs and leaves no worker behind', async () => {
   const before = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
   const big = randomFile('big-stop', 64 * MiB);

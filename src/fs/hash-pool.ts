@@ -15,7 +15,9 @@
  * rejects every queued or running job with ERR_ABORTED.
  *
  * Workers are unref'ed while idle so a forgotten pool cannot keep the
- * process alive, and ref'ed while they hold a job.
+ * process alive, and ref'ed while they hold a job. They are spawned on first
+ * need, not at start(): each costs ~10 MiB of RSS, and a device that only
+ * receives, or only has small files (hashed inline, below), never needs one.
  *
  * Small files (up to INLINE_HASH_MAX_BYTES at lstat time) are hashed right
  * here on the calling thread: sealing 64 KiB takes well under 100 µs, less
@@ -102,6 +104,8 @@ export class HashPool {
   #broken: SealsyncError | null = null;
   #nextJobId = 1;
   #failures = 0;
+  /** Workers the pool may still run (workerCount, less slots given up after repeated deaths). */
+  #maxSlots = 0;
   /** Read buffer of inline jobs, made on first use. */
   #inlineBuffer: ReadBuffer | null = null;
 
@@ -136,7 +140,7 @@ export class HashPool {
     this.#running = true;
     this.#broken = null;
     this.#failures = 0;
-    for (let i = 0; i < this.workerCount; i++) this.#slots.push(this.#spawn());
+    this.#maxSlots = this.workerCount;
   }
 
   async stop(): Promise<void> {
@@ -201,11 +205,20 @@ export class HashPool {
       if (slot.job) continue;
       const job = this.#queue.shift();
       if (!job) return;
-      slot.job = job;
-      slot.worker.ref();
-      const msg: HashJobMessage = { jobId: job.id, path: job.path, contentKey: job.contentKey };
-      slot.worker.postMessage(msg);
+      this.#assign(slot, job);
     }
+    while (this.#queue.length > 0 && this.#slots.length < this.#maxSlots) {
+      const slot = this.#spawn();
+      this.#slots.push(slot);
+      this.#assign(slot, this.#queue.shift()!);
+    }
+  }
+
+  #assign(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.worker.ref();
+    const msg: HashJobMessage = { jobId: job.id, path: job.path, contentKey: job.contentKey };
+    slot.worker.postMessage(msg);
   }
 
   #onReply(slot: Slot, msg: HashReplyMessage): void {
@@ -235,7 +248,8 @@ export class HashPool {
     this.#failures++;
     if (this.#failures >= MAX_WORKER_FAILURES) {
       this.#slots.splice(i, 1);
-      if (this.#slots.length === 0) {
+      this.#maxSlots--;
+      if (this.#maxSlots === 0) {
         this.#broken = new SealsyncError('ERR_INTERNAL', 'hash workers keep failing');
         for (const q of this.#queue.splice(0)) this.#settle(q, this.#broken);
       }
