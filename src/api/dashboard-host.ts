@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import { registerApiRoutes } from './routes.js';
 import { AuthStore } from './web-auth/auth-store.js';
 import { registerUiControlRoutes } from './web-auth/control-routes.js';
-import { WebServer } from './web-server.js';
+import type { WebServer } from './web-server.js';
 import type { TlsMaterial } from './web-tls.js';
 
 /** The built web app, relative to this module (src/api or dist/api). */
@@ -72,6 +72,9 @@ export class DashboardHost {
         https = 'self-signed';
       }
     }
+    // Loaded only when the dashboard is on: the web server and its TLS certificate code are
+    // ~15 MiB of RSS that a daemon run with --no-ui never needs.
+    const { WebServer } = await import('./web-server.js');
     const web = new WebServer(
       { api: this.#daemon, logger: this.#logger, authStore: this.auth, registerRoutes: registerApiRoutes },
       {

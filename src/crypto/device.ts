@@ -4,8 +4,6 @@
  * pin each other by the device id (hash of the SubjectPublicKeyInfo), not by
  * any CA, so the certificate's names and dates carry no trust.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { X509Certificate as NodeX509Certificate, createHash, webcrypto } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
 import { formatDeviceId } from './device-id.js';
@@ -22,7 +20,16 @@ export const CERT_BACKDATE_MS = 24 * 60 * 60 * 1000;
 export const MAX_DEVICE_NAME_LENGTH = 64;
 const DEFAULT_COMMON_NAME = 'sealsync';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/**
+ * @peculiar/x509 is loaded on first use: only creating an identity (init)
+ * needs it, and it is ~9 MiB of RSS in every running daemon otherwise.
+ */
+async function loadX509(): Promise<typeof import('@peculiar/x509')> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  return x509;
+}
 
 function commonName(name: string): string {
   // Only printable ASCII goes into the certificate; the real name travels elsewhere.
@@ -36,6 +43,7 @@ function pemBody(der: ArrayBuffer, label: string): string {
 }
 
 export async function createDeviceIdentity(name: string, now: Date): Promise<DeviceIdentity> {
+  const x509 = await loadX509();
   const alg = { name: 'Ed25519' };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const notBefore = new Date(now.getTime() - CERT_BACKDATE_MS);
