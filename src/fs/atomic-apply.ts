@@ -30,6 +30,7 @@ import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
+import { noteBlockBytes } from './young-gc.js';
 import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
 
 /** Prefix of our temp files; the scanner ignores names that start with it. */
@@ -296,6 +297,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
             opts.onBlockWritten?.(b);
           }
           written += data.byteLength;
+          noteBlockBytes(data.byteLength);
           opts.onBytes?.(data.byteLength);
         }
       };

@@ -21,6 +21,7 @@ import { digest } from '../crypto/hash.js';
 import { sealBlock } from '../crypto/sealed-block.js';
 import { MAX_CHUNK_SIZE } from './chunker.js';
 import { fsErrorToSealsync } from './hash-file-sync.js';
+import { noteBlockBytes } from './young-gc.js';
 
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 /** Largest block read with blocking calls (see the header). */
@@ -99,6 +100,7 @@ export async function readAndSealBlock(
     throw new SealsyncError('ERR_FILE_CHANGED', `block content changed on disk: ${absPath}`, { path: absPath, offset });
   }
   const sealed = sealBlock(contentKey, plain, hash);
+  noteBlockBytes(size);
   // Same plaintext hash but another id means another content key or format: refuse, never serve a wrong block.
   if (!bytesEqual(sealed.id, expected.id)) throw new SealsyncError('ERR_BLOCK_ID', 'sealed block does not match the indexed id', { path: absPath, offset });
   return sealed.sealed;
