@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with node's built-in runner through tsx.
+// Runs every *.test.ts under src/, test/ and web/src/ with node's built-in runner through tsx.
 // Node 20's `node --test` does not expand globs, so the files are listed here.
 // Fails when no test ran, so a broken discovery can never pass as green.
 import { readdirSync, statSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const ROOTS = ['src', 'test'];
+const ROOTS = ['src', 'test', 'web/src'];
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'fixtures']);
 const root = process.cwd();
 const only = process.argv.slice(2); // optional path prefixes to narrow the run

@@ -25,6 +25,11 @@ export function time(ms: number): string {
 
 export const TYPE_NAMES = { rw: 'read-write', ro: 'read-only', encrypted: 'encrypted' } as const;
 
+const ACTION_VERBS = { added: 'Added', modified: 'Changed', deleted: 'Deleted' } as const;
+
+/** Characters of a writer id shown in a conflict line: the same 7 the copy's name carries. */
+export const WRITER_ID_SHOWN = 7;
+
 /** One line for the history list. Everything is rendered as text, never markup. */
 export function describeEvent(e: DaemonEvent): string {
   switch (e.type) {
@@ -33,8 +38,14 @@ export function describeEvent(e: DaemonEvent): string {
     case 'peer-connected': return `Connected to ${e.peer.name ?? e.peer.address}`;
     case 'peer-disconnected': return `Disconnected from ${e.peer.name ?? e.peer.address}`;
     case 'error': return `Error${e.folder ? ` in ${e.folder}` : ''}: ${e.error.message}`;
-    case 'file-changed': return `${e.file} ${e.action} in ${e.folder}`;
-    case 'conflict': return `Conflict on ${e.file} in ${e.folder}: other version saved as ${e.conflictFile}`;
+    case 'file-changed':
+      return e.source === 'peer'
+        ? `${ACTION_VERBS[e.action]} by a peer: ${e.file} in ${e.folder}`
+        : `${ACTION_VERBS[e.action]} on this device: ${e.file} in ${e.folder}`;
+    case 'conflict':
+      return e.thisDevice
+        ? `Conflict on ${e.file} in ${e.folder}: another device's edit won; this device's own edit was kept as ${e.conflictFile}`
+        : `Conflict on ${e.file} in ${e.folder}: another device's edit (${e.writer.slice(0, WRITER_ID_SHOWN)}) lost and was kept as ${e.conflictFile}; ${e.file} holds the winning version`;
     default: return 'event';
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Settings: device name, sync address, discovery, bandwidth, archive
- * retention, dashboard address, and the dashboard password. Addresses take
- * effect when the daemon restarts.
+ * retention, dashboard address, and the dashboard password. The name,
+ * bandwidth and retention apply at once; the daemon reports the saved
+ * settings it does not use yet (`restartRequired`), listed in a notice.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, type Settings } from './api.js';
@@ -28,6 +29,28 @@ function draftOf(s: Settings): Draft {
     maxSendKBps: String(s.bandwidth.maxSendKBps),
     maxRecvKBps: String(s.bandwidth.maxRecvKBps),
   };
+}
+
+/** Plain names for the dotted setting names in `Settings.restartRequired`. */
+const RESTART_LABELS: Readonly<Record<string, string>> = {
+  listen: 'Sync address',
+  discovery: 'Finding devices on the local network',
+  'webui.enabled': 'Dashboard on/off',
+  'webui.listen': 'Dashboard address',
+  'webui.https': 'Dashboard HTTPS',
+};
+
+/** Saved settings the running daemon does not use yet; nothing when there are none. */
+function RestartNotice(props: { names: readonly string[] }) {
+  if (props.names.length === 0) return null;
+  return (
+    <div class="notice warn" role="status" data-testid="restart-notice">
+      <p>Saved, but not in use until the daemon restarts (<code>sealsync stop</code>, then <code>sealsync start</code>):</p>
+      <ul>
+        {props.names.map((n) => <li key={n}>{RESTART_LABELS[n] ?? n}</li>)}
+      </ul>
+    </div>
+  );
 }
 
 function wholeNumber(text: string, field: string): number {
@@ -101,7 +124,7 @@ export function SettingsPanel(props: { settings: Settings | null; onSaved: (s: S
         bandwidth: { maxSendKBps: wholeNumber(draft.maxSendKBps, 'Upload limit'), maxRecvKBps: wholeNumber(draft.maxRecvKBps, 'Download limit') },
       });
       setDraft(draftOf(settings));
-      setMessage({ ok: true, text: 'Saved. Address changes take effect when the daemon restarts.' });
+      setMessage({ ok: true, text: settings.restartRequired?.length ? 'Saved. Some changes need a restart (see above).' : 'Saved. Changes are in use now.' });
       props.onSaved(settings);
     } catch (err) {
       setMessage({ ok: false, text: (err as Error).message });
@@ -113,6 +136,7 @@ export function SettingsPanel(props: { settings: Settings | null; onSaved: (s: S
   return (
     <section aria-labelledby="settings-title" class="settings">
       <div class="section-head"><h2 id="settings-title">Settings</h2></div>
+      <RestartNotice names={props.settings.restartRequired ?? []} />
       <form class="card stack" onSubmit={save} data-testid="settings-form">
         <label>Device name
           <input name="name" value={draft.name} maxLength={64} required onInput={text('name')} data-testid="settings-name" />
