@@ -1,10 +1,12 @@
 /**
  * The dashboard in real Chromium against real daemons: log in with the
  * one-time URL, see the folder list, add a folder with a new key, open the
- * share dialog (three keys, three QR codes), watch a second daemon, change a
- * setting, see hostile names rendered as text (no script runs), log out, and
- * find the one-time URL used up. Screenshots of each view go to
- * test-output/screenshots/ on every run.
+ * share dialog (three keys, three QR codes), watch a second daemon sync, see a
+ * file with a hostile name (made on the second daemon) and a conflict in the
+ * history as text, change settings (and see which need a restart), see hostile
+ * names rendered as text (no script runs), log out, and find the one-time URL
+ * used up. Screenshots of each view go to test-output/screenshots/ on every
+ * run.
  *
  * Chromium is /usr/bin/chromium (or $CHROMIUM_PATH). Without it the test is
  * skipped with a message, except under CI=true, where that is a failure.
@@ -12,9 +14,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, writeFile, access } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile, access, utimes } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT, TestHome, makeTempDir, pollUntil, type DaemonProcess } from './helpers/harness.js';
 
@@ -30,6 +33,16 @@ const UI_TIMEOUT_MS = 15_000;
 /** How long to wait for the two daemons to connect before concluding sync is not wired yet. */
 const PEER_CONNECT_WAIT_MS = 20_000;
 const SYNC_WAIT_MS = 30_000;
+const README_VIEWPORT = { width: 1280, height: 560 };
+const PHOTO_BYTES = 180 * 1024;
+/** Modification times of the two conflicting edits: the second device's is later, so it wins. */
+const OLDER_EDIT_MTIME = new Date(1_700_000_000_000);
+const NEWER_EDIT_MTIME = new Date(1_700_000_100_000);
+
+interface PageProbe {
+  __xss?: unknown;
+  __cspViolations?: string[];
+}
 
 const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env.CI === 'true';
@@ -53,6 +66,9 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
   let xssDir: string;
   let docsDir: string;
   let rwKey = '';
+  let bDocs: string;
+  let aListen: string;
+  let bListen: string;
   const pageErrors: string[] = [];
 
   async function shot(name: string): Promise<string> {
@@ -82,6 +98,12 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
     daemonA = await a.startDaemon();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    // Injected by the browser, outside the page's CSP: records any violation the policy reports.
+    await context.addInitScript(() => {
+      const w = window as unknown as PageProbe;
+      w.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => { w.__cspViolations?.push(`${e.violatedDirective} ${e.blockedURI}`); });
+    });
     page = await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -152,11 +174,11 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
 
   test('a second daemon joins the folder: progress reaches 100%', async () => {
     await b.startDaemon();
-    const aListen = (await a.status()).device.listen[0] as string;
-    const bListen = (await b.status()).device.listen[0] as string;
+    aListen = await a.listenAddress();
+    bListen = await b.listenAddress();
     await a.cliOk(['peer', 'add', bListen]);
     await b.cliOk(['peer', 'add', aListen]);
-    const bDocs = join(b.root, 'b-docs');
+    bDocs = join(b.root, 'b-docs');
     await mkdir(bDocs);
     await b.cliOk(['folder', 'add', bDocs, '--key', rwKey]);
     await openTab('peers');
@@ -182,13 +204,82 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
     await shot('peers');
   });
 
-  test('settings: the device name can be changed from the page', async () => {
+  /** No script ran, nothing was injected, the CSP reported nothing (pageerror, console or the violation event). */
+  async function assertNothingInjected(): Promise<void> {
+    const probe = await page.evaluate(() => {
+      const w = window as unknown as PageProbe;
+      return {
+        xss: w.__xss,
+        csp: w.__cspViolations ?? null,
+        injectedImgs: Array.from(document.querySelectorAll('img')).filter((i) => i.getAttribute('src') === 'x').length,
+        historyImgs: document.querySelectorAll('[data-testid=history] img').length,
+      };
+    });
+    assert.equal(probe.xss, undefined, 'no injected handler ran');
+    assert.equal(probe.injectedImgs, 0, 'no img element was injected');
+    assert.equal(probe.historyImgs, 0, 'the history holds text only');
+    assert.deepEqual(probe.csp, [], 'no CSP violation was reported');
+    assert.deepEqual(pageErrors, []);
+  }
+
+  test('a file with a hostile name made on the second device syncs here and is text in the history', async () => {
+    const name = `${XSS}.txt`;
+    await writeFile(join(bDocs, name), 'made on the laptop\n');
+    await b.cliOk(['folder', 'rescan', bDocs, '--wait']);
+    await pollUntil(async () => ((await readFile(join(docsDir, name), 'utf8').catch(() => null)) === 'made on the laptop\n' ? true : undefined),
+      { timeoutMs: SYNC_WAIT_MS, description: 'the hostile file on the first device' });
+    await openTab('history');
+    const line = `Added by a peer: ${name} in ${docsDir}`;
+    const row = page.locator('[data-testid=history] li.from-peer', { hasText: name });
+    await row.first().waitFor({ timeout: UI_TIMEOUT_MS });
+    assert.equal(await row.first().locator('.ev-text').textContent(), line);
+    await assertNothingInjected();
+  });
+
+  test('both devices edit one file while apart: the history names the conflict copy of this device\'s edit', async () => {
+    const file = 'note-0.txt';
+    await Promise.all([a.cliOk(['peer', 'remove', bListen]), b.cliOk(['peer', 'remove', aListen])]);
+    await Promise.all([
+      a.waitForStatus((s) => !s.peers.some((p) => p.connected), { timeoutMs: SYNC_WAIT_MS, description: 'a apart from b' }),
+      b.waitForStatus((s) => !s.peers.some((p) => p.connected), { timeoutMs: SYNC_WAIT_MS, description: 'b apart from a' }),
+    ]);
+    await writeFile(join(docsDir, file), 'edited on the workstation\n');
+    await utimes(join(docsDir, file), OLDER_EDIT_MTIME, OLDER_EDIT_MTIME);
+    await writeFile(join(bDocs, file), 'edited on the laptop, later\n');
+    await utimes(join(bDocs, file), NEWER_EDIT_MTIME, NEWER_EDIT_MTIME);
+    // Both scanners must have recorded their edit before the two meet again.
+    await Promise.all([a.cliOk(['folder', 'rescan', docsDir, '--wait']), b.cliOk(['folder', 'rescan', bDocs, '--wait'])]);
+    await Promise.all([a.cliOk(['peer', 'add', bListen]), b.cliOk(['peer', 'add', aListen])]);
+    const row = page.locator('[data-testid=history] li.ev-conflict', { hasText: file }).first();
+    await row.waitFor({ timeout: SYNC_WAIT_MS });
+    const text = (await row.locator('.ev-text').textContent()) ?? '';
+    const m = /^Conflict on note-0\.txt in (.+): another device's edit won; this device's own edit was kept as (note-0\.sync-conflict-\d{8}-\d{6}-[0-9A-F]{7}\.txt)$/.exec(text);
+    assert.ok(m, `conflict line: ${text}`);
+    assert.equal(m[1], docsDir);
+    // The words match the disk: the copy holds this device's edit, the file the laptop's.
+    assert.equal(await readFile(join(docsDir, m[2] as string), 'utf8'), 'edited on the workstation\n');
+    await pollUntil(async () => ((await readFile(join(docsDir, file), 'utf8')) === 'edited on the laptop, later\n' ? true : undefined),
+      { timeoutMs: SYNC_WAIT_MS, description: 'the winning version here' });
+    await page.locator('[data-testid=peer-summary].on').waitFor({ timeout: SYNC_WAIT_MS });
+    await assertNothingInjected();
+  });
+
+  test('settings: the name applies at once; a setting that needs a restart is listed', async () => {
     await openTab('settings');
+    assert.equal(await page.locator('[data-testid=restart-notice]').count(), 0, 'nothing waits for a restart yet');
     await page.fill('[data-testid=settings-name]', 'workstation');
+    await page.check('[data-testid=settings-discovery]');
     await page.click('[data-testid=settings-save]');
     await page.waitForSelector('[data-testid=settings-message] >> text=Saved');
     assert.equal((await a.status()).device.name, 'workstation');
+    const notice = page.locator('[data-testid=restart-notice]');
+    await notice.waitFor();
+    assert.deepEqual(await notice.locator('li').allTextContents(), ['Finding devices on the local network']);
     await shot('settings');
+    // Back as the daemon runs: the notice goes away.
+    await page.uncheck('[data-testid=settings-discovery]');
+    await page.click('[data-testid=settings-save]');
+    await notice.waitFor({ state: 'detached' });
     // Put the hostile name back for the next test.
     await page.fill('[data-testid=settings-name]', XSS);
     await page.click('[data-testid=settings-save]');
@@ -200,15 +291,10 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
     await page.waitForSelector('[data-testid=history] li');
     const historyText = await page.textContent('[data-testid=history]');
     assert.ok(historyText?.includes(`Folder added: ${xssDir}`), 'the hostile path is listed as text');
+    assert.ok(historyText?.includes(`Added by a peer: ${XSS}.txt in ${docsDir}`), 'the hostile file name is listed as text');
     await openTab('folders');
     await page.waitForFunction((name) => document.querySelector('[data-testid=device-name]')?.textContent === name, XSS);
-    const injected = await page.evaluate(() => ({
-      xss: (window as unknown as { __xss?: unknown }).__xss,
-      imgs: Array.from(document.querySelectorAll("img")).filter((i) => i.getAttribute("src") === "x").length,
-    }));
-    assert.equal(injected.xss, undefined);
-    assert.equal(injected.imgs, 0);
-    assert.deepEqual(pageErrors, []);
+    await assertNothingInjected();
     await openTab('history');
     await shot('history');
     await openTab('folders');
@@ -253,13 +339,23 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
       await p.click('[data-testid=confirm-remove]');
       await hostile.waitFor({ state: 'detached' });
       assert.deepEqual((await a.status()).folders.map((f) => f.path), [docsDir]);
+      // A second folder, on this device only, so the README image shows more than one card.
+      const photosDir = join(dirname(docsDir), 'Photos');
+      await mkdir(photosDir);
+      for (let i = 1; i <= 3; i++) await writeFile(join(photosDir, `holiday-${i}.jpg`), randomBytes(PHOTO_BYTES * i));
+      await a.cliOk(['folder', 'add', photosDir, '--key', await a.newKey(), '--wait']);
       await p.click('[data-testid=tab-settings]');
       await p.fill('[data-testid=settings-name]', 'workstation');
       await p.click('[data-testid=settings-save]');
       await p.waitForSelector('[data-testid=settings-message] >> text=Saved');
       await p.click('[data-testid=tab-folders]');
       await p.waitForFunction(() => document.querySelector('[data-testid=device-name]')?.textContent === 'workstation');
+      // The README image shows a folder with files here and a connected peer.
+      await p.locator('[data-testid=peer-summary].on').waitFor({ timeout: SYNC_WAIT_MS });
+      await p.locator('[data-testid=folder][data-state=idle]', { hasText: 'Documents' }).locator('dd', { hasText: /^7 files/ }).first().waitFor();
+      await p.locator('[data-testid=folder][data-state=idle]', { hasText: 'Photos' }).locator('dd', { hasText: /^3 files/ }).first().waitFor();
       const file = join(SCREENSHOT_DIR, 'dashboard.png');
+      await p.setViewportSize(README_VIEWPORT);
       await p.screenshot({ path: file });
       // Narrow screens: the layout reflows, nothing scrolls sideways.
       await p.setViewportSize({ width: 390, height: 800 });

@@ -4,7 +4,8 @@
  * No session -> back to /login.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, setCsrfToken, type DaemonEvent, type Settings, type StatusReport } from './api.js';
+import { api, ApiError, setCsrfToken, type DaemonEvent, type PeerStatus, type Settings, type StatusReport } from './api.js';
+import { count, keepInHistory } from './format.js';
 import { Folders } from './folders.js';
 import { Peers } from './peers.js';
 import { History } from './history.js';
@@ -16,6 +17,13 @@ const EVENT_TYPES = ['folder-status', 'folder-changed', 'peer-connected', 'peer-
 
 type Tab = 'folders' | 'peers' | 'history' | 'settings';
 
+/** The top bar's one-line answer to "am I connected to anyone?". */
+function peerSummary(peers: readonly PeerStatus[]): string {
+  if (peers.length === 0) return 'no devices added';
+  const connected = peers.filter((p) => p.connected).length;
+  return connected === peers.length ? `${count(connected, 'device')} connected` : `${connected} of ${count(peers.length, 'device')} connected`;
+}
+
 export function Dashboard() {
   const [status, setStatus] = useState<StatusReport | null>(null);
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -24,6 +32,7 @@ export function Dashboard() {
   const [live, setLive] = useState(false);
   const [tab, setTab] = useState<Tab>('folders');
   const refreshTimer = useRef<number | null>(null);
+  const lastStatusError = useRef(new Map<string, string>());
 
   const onApiError = useCallback((err: unknown) => {
     if (err instanceof ApiError && err.status === 401) {
@@ -78,8 +87,9 @@ export function Dashboard() {
         } catch {
           return;
         }
-        setEvents((old) => (old.some((e) => e.seq === event.seq) ? old : [event, ...old].slice(0, MAX_HISTORY)));
         scheduleRefresh();
+        if (!keepInHistory(event, lastStatusError.current)) return;
+        setEvents((old) => (old.some((e) => e.seq === event.seq) ? old : [event, ...old].slice(0, MAX_HISTORY)));
       };
       for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
     }).catch(onApiError);
@@ -123,7 +133,13 @@ export function Dashboard() {
         </nav>
         <button type="button" class="ghost" data-testid="logout" onClick={logout}>Log out</button>
       </header>
-      {status && <p class="device-id" title="This device's id: give it to peers that want to pin it">Device id <code>{status.device.id}</code></p>}
+      {status && (
+        <p class="device-id">
+          <span title="This device's id: give it to peers that want to pin it">Device id <code>{status.device.id}</code></span>
+          <button type="button" class={status.peers.some((p) => p.connected) ? 'peer-summary on' : 'peer-summary'}
+            data-testid="peer-summary" title="Show devices" onClick={() => setTab('peers')}>{peerSummary(status.peers)}</button>
+        </p>
+      )}
       {problem && <p class="alert" role="alert">{problem}</p>}
       <main class="content">
         {tab === 'folders' && <Folders folders={status?.folders ?? null} onChange={refresh} onError={onApiError} />}

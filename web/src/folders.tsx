@@ -34,9 +34,10 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
       </div>
       {encrypted && <p class="muted small">This device stores the folder sealed: it sees only counts and sizes, never names or contents.</p>}
       <dl class="stats">
-        <div><dt>Here</dt><dd>{count(f.localFiles, 'file')} · {bytes(f.localBytes)}</dd></div>
-        <div><dt>Everywhere</dt><dd>{count(f.globalFiles, 'file')} · {bytes(f.globalBytes)}</dd></div>
-        <div><dt>Still needed</dt><dd>{f.needFiles > 0 ? `${count(f.needFiles, 'file')} · ${bytes(f.needBytes)}` : 'nothing'}</dd></div>
+        {/* Count and size on their own lines: a third of a card is too narrow for both. */}
+        <div><dt>Here</dt><dd><span>{count(f.localFiles, 'file')}</span> <span class="size">{bytes(f.localBytes)}</span></dd></div>
+        <div><dt>Everywhere</dt><dd><span>{count(f.globalFiles, 'file')}</span> <span class="size">{bytes(f.globalBytes)}</span></dd></div>
+        <div><dt>Still needed</dt><dd>{f.needFiles > 0 ? <><span>{count(f.needFiles, 'file')}</span> <span class="size">{bytes(f.needBytes)}</span></> : 'nothing'}</dd></div>
       </dl>
       <div class="progress-row">
         <progress max={100} value={pct} aria-label="synced" />

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DaemonEvent } from './api.js';
-import { bytes, describeEvent, WRITER_ID_SHOWN } from './format.js';
+import type { FolderStatus } from './api.js';
+import { bytes, describeEvent, keepInHistory, WRITER_ID_SHOWN } from './format.js';
 
 const FOLDER = '/home/me/Documents';
 const HOSTILE = '<img src=x onerror=window.__xss=1>.txt';
@@ -39,6 +40,31 @@ test("a conflict where another device's edit lost names its writer (as in the co
 
 test('hostile file names come back verbatim (the page renders them as text)', () => {
   assert.equal(describeEvent(fileChanged('added', 'peer', HOSTILE)), `Added by a peer: ${HOSTILE} in ${FOLDER}`);
+});
+
+function status(seq: number, state: FolderStatus['state'], error: string | null = null): DaemonEvent {
+  const folder: FolderStatus = {
+    path: FOLDER, type: 'rw', folderId: 'f', state, error,
+    localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0,
+  };
+  return { seq, time: 0, type: 'folder-status', folder };
+}
+
+test('the history keeps changes and a folder\'s new errors, not its status ticks', () => {
+  const last = new Map<string, string>();
+  const kept = [
+    status(1, 'scanning'), status(2, 'idle'), fileChanged('added', 'peer'), conflict(true),
+    status(3, 'error', 'the folder is gone'), status(4, 'error', 'the folder is gone'),
+    status(5, 'error', 'disk full'), status(6, 'syncing'), status(7, 'error', 'disk full'),
+  ].filter((e) => keepInHistory(e, last)).map((e) => `${e.type}#${e.seq}`);
+  assert.deepEqual(kept, ['file-changed#1', 'conflict#1', 'folder-status#3', 'folder-status#5', 'folder-status#7']);
+  assert.equal(describeEvent(status(3, 'error', 'the folder is gone')), `Problem in ${FOLDER}: the folder is gone`);
+});
+
+test('a peer without a name is named by its address', () => {
+  const peer = { id: null, name: '', address: 'tcp://127.0.0.1:22000', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
+  assert.equal(describeEvent({ ...base, type: 'peer-disconnected', peer }), 'Disconnected from tcp://127.0.0.1:22000');
+  assert.equal(describeEvent({ ...base, type: 'peer-connected', peer: { ...peer, name: 'laptop', connected: true } }), 'Connected to laptop');
 });
 
 test('sizes', () => {

@@ -30,13 +30,34 @@ const ACTION_VERBS = { added: 'Added', modified: 'Changed', deleted: 'Deleted' }
 /** Characters of a writer id shown in a conflict line: the same 7 the copy's name carries. */
 export const WRITER_ID_SHOWN = 7;
 
+/**
+ * Whether an event belongs in the history. Folder status ticks (scanning,
+ * syncing, idle: several a second while syncing) are shown live on the folder
+ * cards and would push everything else out of the list; only a folder's new
+ * error is history. `lastErrors` (folder path -> last error listed) is updated.
+ */
+export function keepInHistory(e: DaemonEvent, lastErrors: Map<string, string>): boolean {
+  if (e.type !== 'folder-status') return true;
+  const { path, state, error } = e.folder;
+  if (state !== 'error') {
+    lastErrors.delete(path);
+    return false;
+  }
+  const text = error ?? 'error';
+  if (lastErrors.get(path) === text) return false;
+  lastErrors.set(path, text);
+  return true;
+}
+
 /** One line for the history list. Everything is rendered as text, never markup. */
 export function describeEvent(e: DaemonEvent): string {
   switch (e.type) {
-    case 'folder-status': return `${e.folder.path}: ${e.folder.state}${e.folder.error ? ` (${e.folder.error})` : ''}`;
+    case 'folder-status':
+      return e.folder.state === 'error' ? `Problem in ${e.folder.path}: ${e.folder.error ?? 'unknown error'}` : `${e.folder.path}: ${e.folder.state}`;
     case 'folder-changed': return `Folder ${e.change}: ${e.path}`;
-    case 'peer-connected': return `Connected to ${e.peer.name ?? e.peer.address}`;
-    case 'peer-disconnected': return `Disconnected from ${e.peer.name ?? e.peer.address}`;
+    // A peer that never told its name (or was just removed) has '' or null: fall back to its address.
+    case 'peer-connected': return `Connected to ${e.peer.name || e.peer.address}`;
+    case 'peer-disconnected': return `Disconnected from ${e.peer.name || e.peer.address}`;
     case 'error': return `Error${e.folder ? ` in ${e.folder}` : ''}: ${e.error.message}`;
     case 'file-changed':
       return e.source === 'peer'

@@ -145,7 +145,7 @@ export function SettingsPanel(props: { settings: Settings | null; onSaved: (s: S
           <input name="listen" value={draft.listen} spellcheck={false} onInput={text('listen')} />
         </label>
         <label class="inline">
-          <input type="checkbox" checked={draft.discovery} onChange={(e) => set('discovery', (e.target as HTMLInputElement).checked)} />
+          <input type="checkbox" data-testid="settings-discovery" checked={draft.discovery} onChange={(e) => set('discovery', (e.target as HTMLInputElement).checked)} />
           Find devices on the local network
         </label>
         <div class="row">
