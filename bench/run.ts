@@ -6,6 +6,7 @@
 const BENCHES: Array<{ name: string; load: () => Promise<{ run: (args: string[]) => Promise<void> }> }> = [
   { name: 'crypto', load: () => import('./crypto.js') },
   { name: 'scan', load: () => import('./scan.js') },
+  { name: 'daemon-scan', load: () => import('./daemon-scan.js') },
   { name: 'sync', load: () => import('./sync.js') },
 ];
 
