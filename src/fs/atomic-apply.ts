@@ -40,13 +40,14 @@ export const RESUME_MIN_BYTES = 1024 * 1024;
 /** Blocks of one file fetched concurrently (the scheduler spreads them over peers). */
 export const FILE_BLOCK_WINDOW = 32;
 /**
- * Blocks up to this size are written with a blocking write(2): it lands in the
- * page cache in tens of microseconds, while the async form cost ~300 µs of
- * event-loop CPU per block in the sync benchmark on a 2-core VM (thread-pool
- * hand-off under load) and made the receiver CPU-bound. Larger blocks stay
- * async so writeback throttling on a slow disk cannot stall the loop for long.
+ * Blocks up to this size (small files, mostly) are written with a blocking
+ * write(2): it lands in the page cache in microseconds, while the async form
+ * cost ~300 µs of event-loop CPU per block on a 2-core VM (thread-pool
+ * hand-off under load). Larger blocks stay async: with 1 MiB here, writeback
+ * throttling during a 256 MiB transfer through an encrypted peer (which was
+ * writing its own 256 MiB) blocked the receiver's event loop for 1.3 s.
  */
-export const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
+export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 /** Mode of a temp file while it is written (the record's mode is set before rename). */
 const TEMP_MODE = 0o600;
 
