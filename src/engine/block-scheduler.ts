@@ -19,6 +19,7 @@
  *   fetch fails with ERR_NOT_FOUND and the puller retries later.
  * - stop() rejects every queued and running job; nothing keeps running.
  */
+import { setMaxListeners } from 'node:events';
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SealsyncError, isSealsyncError } from '../errors.js';
@@ -76,6 +77,8 @@ export interface SchedulerStats {
   readonly peers: Record<string, PeerBlockStats>;
 }
 
+const tunedSignals = new WeakSet<AbortSignal>();
+
 interface PeerSlot {
   peer: BlockPeer;
   inFlight: number;
@@ -95,6 +98,9 @@ interface Job {
   attempts: number;
   lastError: unknown;
   done: boolean;
+  /** Peers that may have the block (undefined: any), as of `holdersEpoch`. */
+  holders: ReadonlySet<string> | undefined;
+  holdersEpoch: number;
 }
 
 export class BlockScheduler {
@@ -104,6 +110,8 @@ export class BlockScheduler {
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
   private stopped = false;
+  /** Bumped when peers come or go or announce blocks: cached job holders are stale. */
+  private epoch = 0;
   private localBlocks = 0;
   private localBytes = 0;
 
@@ -117,6 +125,7 @@ export class BlockScheduler {
 
   addPeer(peer: BlockPeer): void {
     if (this.stopped) return;
+    this.epoch++;
     if (!this.peers.has(peer.id)) {
       this.peers.set(peer.id, { peer, inFlight: 0, requested: 0, received: 0, bytes: 0, failures: 0, penalties: 0 });
     }
@@ -126,9 +135,16 @@ export class BlockScheduler {
   /** Forgets a peer; its running requests are aborted and move to other peers. */
   removePeer(id: string): void {
     if (!this.peers.delete(id)) return;
+    this.epoch++;
     for (const r of this.running) {
       if (r.job.tried.has(id) && !r.job.done) r.controller.abort(new SealsyncError('ERR_CONNECTION_CLOSED'));
     }
+    this.dispatch();
+  }
+
+  /** A peer announced more blocks: let waiting jobs see it. */
+  availabilityChanged(): void {
+    this.epoch++;
     this.dispatch();
   }
 
@@ -149,6 +165,12 @@ export class BlockScheduler {
       }
     }
     const signal = opts.signal;
+    if (signal && !tunedSignals.has(signal)) {
+      // Callers share one signal over many fetches (each adds a listener while
+      // it waits): that is by design, not a leak.
+      setMaxListeners(0, signal);
+      tunedSignals.add(signal);
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = () => this.finish(job, new SealsyncError('ERR_ABORTED', undefined, undefined, { cause: signal?.reason }));
       const job: Job = {
@@ -158,6 +180,8 @@ export class BlockScheduler {
         attempts: 0,
         lastError: undefined,
         done: false,
+        holders: undefined,
+        holdersEpoch: -1,
         resolve: (d) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(d);
@@ -203,16 +227,27 @@ export class BlockScheduler {
   }
 
   /** Candidate peers for a job that are connected and not yet tried. */
-  private candidates(job: Job): PeerSlot[] {
-    const announced = this.opts.holders?.(job.ref.id);
-    // Announcements are per connection: when no connected peer announced the
-    // block (it reconnected and sent only a delta), any connected peer may have it.
-    const holders = announced !== undefined && [...this.peers.keys()].some((id) => announced.has(id)) ? announced : undefined;
+  private candidates(job: Job, retry = true): PeerSlot[] {
+    // Holders are looked up once per job and again only when peers or
+    // announcements changed, or before giving up (dispatch runs after every
+    // completed request, so a lookup per dispatch would cost O(queue) each time).
+    if (job.holdersEpoch !== this.epoch) {
+      const announced = this.opts.holders?.(job.ref.id);
+      // Announcements are per connection: when no connected peer announced the
+      // block (it reconnected and sent only a delta), any connected peer may have it.
+      job.holders = announced !== undefined && [...this.peers.keys()].some((id) => announced.has(id)) ? announced : undefined;
+      job.holdersEpoch = this.epoch;
+    }
+    const holders = job.holders;
     const out: PeerSlot[] = [];
     for (const [id, slot] of this.peers) {
       if (job.tried.has(id)) continue;
       if (holders !== undefined && !holders.has(id)) continue;
       out.push(slot);
+    }
+    if (out.length === 0 && retry && holders !== undefined) {
+      job.holdersEpoch = -1; // the cached holders may be stale: look again once
+      return this.candidates(job, false);
     }
     return out;
   }
@@ -299,6 +334,7 @@ export class BlockScheduler {
           if (job.signal?.aborted) this.finish(job, new SealsyncError('ERR_ABORTED'));
           else {
             job.lastError = result;
+            job.holdersEpoch = -1; // another peer may have announced it meanwhile
             this.queue.push(job); // try another candidate
           }
         }

@@ -330,6 +330,7 @@ export class SyncFolder {
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
     this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, announced);
+    if (announced.length > 0) this.scheduler.availabilityChanged();
     this.log.debug({ peer: peerId, records: update.records.length, stored: stored.length, rejected }, 'index update');
     if (stored.length > 0) {
       this.puller.schedule(stored);
