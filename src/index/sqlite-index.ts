@@ -36,8 +36,9 @@ export const MAX_CONCURRENT_VERSIONS = 32;
 export const MAX_RECORDS_PAGE = 10_000;
 /** Largest sealed record stored (a huge file's block list fits well below this). */
 export const MAX_SEALED_RECORD_BYTES = 64 * 1024 * 1024;
-/** SQLite page cache per connection (bounded memory, big enough for 100k-file folders). */
-export const PAGE_CACHE_KIB = 64 * 1024;
+/** SQLite page cache per connection. Misses are served from the OS page cache (a pread), so a big
+ * cache buys little: 64 MiB -> 8 MiB cut a 100k-file initial scan's peak RSS 324 -> 240 MiB at the same speed. */
+export const PAGE_CACHE_KIB = 8 * 1024;
 /** Milliseconds a writer waits on a locked database before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
 
