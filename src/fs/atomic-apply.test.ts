@@ -272,3 +272,41 @@ test('a symlink or directory planted at the temp name is refused, never written 
     await rm(outside, { recursive: true, force: true });
   }
 });
+
+test('entries are written into and removed from a read-only directory (as a non-root user), whose mode is kept', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to run the child as an unprivileged user (root ignores directory permissions)');
+    return;
+  }
+  const NOBODY = 65534;
+  const root = await tmpRoot();
+  try {
+    const { chown } = await import('node:fs/promises');
+    await chown(root, NOBODY, NOBODY);
+    const here = new URL('./atomic-apply.ts', import.meta.url).pathname;
+    const script = `
+      import { applyRecord } from ${JSON.stringify(here)};
+      import { chmod, mkdir, writeFile } from 'node:fs/promises';
+      import { join } from 'node:path';
+      const root = ${JSON.stringify(root)};
+      const v = [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }];
+      const data = Buffer.from('inside a read-only dir');
+      const { createHash } = await import('node:crypto');
+      const block = { id: new Uint8Array(32), hash: createHash('sha256').update(data).digest(), size: data.length };
+      await applyRecord(root, { path: 'ro', kind: 'dir', size: 0, mtimeMs: 0, mode: 0o555, blocks: [], version: v, deleted: false }, { known: { kind: 'missing' } });
+      const f = { path: 'ro/f.txt', kind: 'file', size: data.length, mtimeMs: 1_700_000_000_000, mode: 0o444, blocks: [block], version: v, deleted: false };
+      const r1 = await applyRecord(root, f, { known: { kind: 'missing' }, fetchBlock: async () => data });
+      const r2 = await applyRecord(root, { ...f, deleted: true, blocks: [], size: 0 }, { known: { kind: 'file' } });
+      process.stdout.write(JSON.stringify([r1.status, r2.status]));
+    `;
+    const { spawnSync } = await import('node:child_process');
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', cwd: process.cwd() });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, JSON.stringify(['applied', 'applied']));
+    assert.equal((await stat(join(root, 'ro'))).mode & 0o777, 0o555, 'the directory keeps its mode');
+    assert.deepEqual(await readdir(join(root, 'ro')), [], 'the file was written, then deleted (archived)');
+    assert.equal((await readdir(join(root, '.sealsync/archive/ro'))).length, 1);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -31,7 +31,7 @@ import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
 import { noteBlockBytes } from './young-gc.js';
-import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
+import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, parentOf, resolveSafe } from './safe-fs.js';
 
 /** Prefix of our temp files; the scanner ignores names that start with it. */
 export const TEMP_PREFIX = '.sealsync-tmp-';
@@ -181,8 +181,36 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Applies any record: file, directory, symlink, or a tombstone. */
+/**
+ * Applies any record: file, directory, symlink, or a tombstone. A directory
+ * synced read-only (e.g. mode 0o555) must still receive its entries: when
+ * the parent is ours and lacks owner write/search permission, it is opened up
+ * for the one operation and its mode restored afterwards.
+ */
 export async function applyRecord(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
+  try {
+    return await applyOne(root, record, opts);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    const parentRel = parentOf(record.path);
+    const parentAbs = parentRel === '' ? root : await resolveSafe(root, parentRel);
+    const st = await lstatOrNull(parentAbs);
+    const mine = st !== null && st.isDirectory() && (process.getuid === undefined || st.uid === process.getuid());
+    if (!mine || (st.mode & OWNER_WX) === OWNER_WX) throw err;
+    await chmod(parentAbs, (st.mode & 0o7777) | OWNER_WX);
+    try {
+      return await applyOne(root, record, opts);
+    } finally {
+      await chmod(parentAbs, st.mode & 0o7777).catch(() => undefined);
+    }
+  }
+}
+
+/** Owner write + search: what creating, renaming or removing an entry in a directory needs. */
+const OWNER_WX = 0o300;
+
+function applyOne(root: string, record: FileRecord, opts: ApplyOptions): Promise<ApplyResult> {
   if (record.deleted) return applyDelete(root, record, opts);
   switch (record.kind) {
     case 'file':
