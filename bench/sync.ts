@@ -89,8 +89,19 @@ async function copyTree(src: string, dst: string): Promise<void> {
   }
 }
 
-/** Two peers, initial sync of the source data from A to B. */
-async function initialSync(tool: Tool, work: string, source: string, data: DataSet): Promise<Measurement> {
+interface TwoPeers {
+  readonly a: ToolNode;
+  readonly b: ToolNode;
+  readonly A: Member;
+  readonly B: Member;
+  readonly folderA: string;
+  readonly folderB: string;
+  /** Wall milliseconds from sharing the folder until B holds the whole data set. */
+  readonly syncMs: number;
+}
+
+/** Two peers with the source data on A, shared and synced to B. */
+async function twoPeersSynced(tool: Tool, work: string, source: string, data: DataSet): Promise<TwoPeers> {
   const folderA = join(work, 'folder-a');
   const folderB = join(work, 'folder-b');
   await copyTree(source, folderA);
@@ -105,10 +116,16 @@ async function initialSync(tool: Tool, work: string, source: string, data: DataS
     const c = await tool.counts(B);
     return c.idle && c.files === data.files;
   }, SYNC_TIMEOUT_MS);
-  const wall = performance.now() - t0;
+  const syncMs = performance.now() - t0;
   checkTree(folderB, data);
+  return { a, b, A, B, folderA, folderB, syncMs };
+}
+
+/** Two peers, initial sync of the source data from A to B. */
+async function initialSync(tool: Tool, work: string, source: string, data: DataSet): Promise<Measurement> {
+  const { a, b, syncMs } = await twoPeersSynced(tool, work, source, data);
   const sent = (await a.bytes()).outBytes;
-  return measurement(wall, sent, await stopAll([a, b]));
+  return measurement(syncMs, sent, await stopAll([a, b]));
 }
 
 /** Initial sync (untimed), then an edit on A; measures until B has the edit. */
@@ -119,19 +136,7 @@ async function editSync(
   data: DataSet,
   edit: (file: string) => { check: (file: string) => boolean; size: number },
 ): Promise<Measurement> {
-  const folderA = join(work, 'folder-a');
-  const folderB = join(work, 'folder-b');
-  await copyTree(source, folderA);
-  mkdirSync(folderB);
-  const a = await tool.node(join(work, 'home-a'), 'a');
-  const b = await tool.node(join(work, 'home-b'), 'b');
-  const A: Member = { node: a, path: folderA, role: 'full' };
-  const B: Member = { node: b, path: folderB, role: 'full' };
-  await tool.share([A, B], [[1, 0]]);
-  await waitFor(`${tool.name} initial sync`, async () => {
-    const c = await tool.counts(B);
-    return c.idle && c.files === data.files;
-  }, SYNC_TIMEOUT_MS);
+  const { a, b, A, B, folderA, folderB } = await twoPeersSynced(tool, work, source, data);
   const before = await a.bytes();
   const cpuBefore = { a: a.stats().cpuSeconds, b: b.stats().cpuSeconds };
   const file = join(folderA, 'big-0.bin');

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { openSync, closeSync } from 'node:fs';
+import { sleep, stopChild } from './child.js';
 import { ProcSampler, type ProcStats } from './proc-stats.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -149,18 +150,10 @@ export class SealsyncNode {
 
   async stop(): Promise<ProcStats> {
     const stats = this.sampler?.stop() ?? { cpuSeconds: 0, peakRssBytes: 0 };
-    const child = this.child;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await stopChild(this.child);
     this.child = undefined;
     return stats;
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };

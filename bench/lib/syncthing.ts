@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './free-port.js';
+import { sleep, stopChild } from './child.js';
 import { ProcSampler, type ProcStats } from './proc-stats.js';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -169,18 +170,10 @@ export class SyncthingNode {
 
   async stop(): Promise<ProcStats> {
     const stats = this.sampler?.stop() ?? { cpuSeconds: 0, peakRssBytes: 0 };
-    const child = this.child;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await stopChild(this.child);
     this.child = undefined;
     return stats;
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
