@@ -18,7 +18,10 @@ import { findLeaks, listFiles } from '../../../test/e2e/helpers/replica-checks.j
 import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
 import type { LinkedFolder } from './replica-session-link.js';
 
-const WAIT_MS = 15_000;
+// Generous bounds: CI runs two test files at once on two cores; a stuck
+// folder still fails, it just has to be stuck for this long.
+const WAIT_MS = 30_000;
+const ROUNDS_BUDGET_MS = 90_000;
 const ROUNDS = 20;
 
 interface Node {
@@ -235,7 +238,7 @@ test(`${ROUNDS} alternating rounds through S, A and B never connected together: 
     }
     assert.equal(await snap(a.dev.root), await snap(b.dev.root));
     assert.equal(replica.status().state, 'idle');
-    assert.ok(Date.now() - started < WAIT_MS * 2);
+    assert.ok(Date.now() - started < ROUNDS_BUDGET_MS);
   } finally {
     await cleanup();
   }
