@@ -51,6 +51,7 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   const dashboard = new DashboardHost(daemon, opts.logger, opts.uiListen !== undefined ? { uiListen: opts.uiListen } : {});
   let control: ControlServer;
   try {
+    await dashboard.load();
     control = await startControlServer(daemon.paths.controlSocket, daemon, componentLogger(opts.logger, 'api:control'), dashboard.registerControlRoutes);
   } catch (err) {
     await daemon.stop();

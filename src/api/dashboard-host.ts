@@ -53,6 +53,19 @@ export class DashboardHost {
     return this.#web;
   }
 
+  /**
+   * Loads the web server's code if the dashboard is enabled. Separate from
+   * start() so the host can load it before the control socket answers (a
+   * client that sees status must not catch the dashboard half loaded), while a
+   * daemon with the dashboard off never loads it (~15 MiB of RSS: the web
+   * server and its TLS certificate code).
+   */
+  async load(): Promise<void> {
+    if (this.#daemon.currentConfig().webui.enabled) this.#webModule ??= await import('./web-server.js');
+  }
+
+  #webModule: typeof import('./web-server.js') | null = null;
+
   /** Starts the web server if the dashboard is enabled; ERR_UI_UNSAFE_LISTEN etc. propagate. */
   async start(): Promise<void> {
     const ui = this.#daemon.currentConfig().webui;
@@ -72,9 +85,8 @@ export class DashboardHost {
         https = 'self-signed';
       }
     }
-    // Loaded only when the dashboard is on: the web server and its TLS certificate code are
-    // ~15 MiB of RSS that a daemon run with --no-ui never needs.
-    const { WebServer } = await import('./web-server.js');
+    await this.load();
+    const { WebServer } = this.#webModule!;
     const web = new WebServer(
       { api: this.#daemon, logger: this.#logger, authStore: this.auth, registerRoutes: registerApiRoutes },
       {
