@@ -71,3 +71,28 @@ test('openBlock: wrong id, wrong key, wrong hash, tampering and bad headers fail
   assert.equal(code(() => verifySealedBlock(a9, s.id)), 'ERR_FORMAT_ALGORITHM');
   assert.equal(code(() => verifySealedBlock(s.sealed.subarray(0, 18), s.id)), 'ERR_FORMAT_TRUNCATED');
 });
+
+test('openBlock without the plaintext re-hash still refuses tampering by id or tag', () => {
+  const s = sealBlock(kA, data.subarray(0, 4096));
+  const fast = { verifyPlaintextHash: false } as const;
+  const code = (f: () => unknown) => { try { f(); } catch (err) { return isSealsyncError(err) ? err.code : String(err); } return 'ok'; };
+  assert.deepEqual(openBlock(kA, s.sealed, s, fast), data.subarray(0, 4096));
+  const flipped = s.sealed.slice();
+  flipped[10] = (flipped[10] as number) ^ 0x80;
+  // The id from the signed record no longer matches the bytes.
+  assert.equal(code(() => openBlock(kA, flipped, s, fast)), 'ERR_BLOCK_ID');
+  // Even with an id recomputed over the tampered bytes, the GCM tag fails.
+  assert.equal(code(() => openBlock(kA, flipped, { id: digest(flipped), hash: s.hash }, fast)), 'ERR_DECRYPT');
+  assert.equal(code(() => openBlock(kA, s.sealed, { id: s.id, hash: new Uint8Array(32) }, fast)), 'ERR_DECRYPT');
+});
+
+test('only the full check catches a block a key holder sealed under another plaintext hash', () => {
+  // What only a holder of the content key can make: plaintext B encrypted under
+  // the key derived from A's hash. The fast path accepts it (the threat model
+  // leaves write-key holders out); the default full check refuses it.
+  const a = data.subarray(0, 1000);
+  const b = data.subarray(1000, 2000);
+  const forged = sealBlock(kA, b, digest(a));
+  assert.deepEqual(openBlock(kA, forged.sealed, forged, { verifyPlaintextHash: false }), b);
+  assert.throws(() => openBlock(kA, forged.sealed, forged), (err) => isSealsyncError(err) && err.code === 'ERR_DECRYPT');
+});

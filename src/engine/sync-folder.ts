@@ -143,7 +143,10 @@ export class SyncFolder {
     const contentKey = keys.contentKey;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
-      openBlock: (sealed: Uint8Array, ref: BlockRef) => openBlock(contentKey, sealed, ref),
+      // Every ref here comes from a file record signed with the folder's write
+      // key, so its id fixes the ciphertext and the AEAD tag covers the rest:
+      // the second (plaintext) hash would only catch a write-key holder.
+      openBlock: (sealed: Uint8Array, ref: BlockRef) => openBlock(contentKey, sealed, ref, { verifyPlaintextHash: false }),
       local: new DiskBlockSource(
         this.path,
         (hash) => this.index.findBlocksByHash(hash).filter((l) => l.folderRowId === this.folder),
