@@ -37,7 +37,8 @@ export interface HashResult {
 export interface FileHasher {
   /** Worker count; the engine keeps twice this many files in flight. */
   readonly workerCount: number;
-  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal }): Promise<HashResult>;
+  /** `sizeHint`: the size the walk just saw (saves the pool an lstat per file). */
+  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal; sizeHint?: number }): Promise<HashResult>;
 }
 
 export interface Watcher {

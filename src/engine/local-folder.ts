@@ -495,7 +495,7 @@ export class LocalFolder extends EventEmitter {
     for (let attempt = 0; attempt <= MAX_HASH_RETRIES; attempt++) {
       let res;
       try {
-        res = await this.pool.hashFile(absPath, contentKey, { signal });
+        res = await this.pool.hashFile(absPath, contentKey, { signal, sizeHint: entry.size });
       } catch (err) {
         if (signal.aborted) throw err;
         if (errnoCode(err) === 'ENOENT') return; // gone since the walk: the watcher or next scan records the delete

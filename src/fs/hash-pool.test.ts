@@ -176,6 +176,28 @@ test('workers start on first need: none for an idle pool or small files', async 
   assert.deepEqual(resources(), before);
 });
 
+test('sizeHint picks inline vs worker without an lstat; a stale hint still gives the real blocks and errors', async () => {
+  const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
+  const before = resources();
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    // the file grew past the inline limit after the walk's lstat: hashed inline, all of it
+    const grown = randomFile('grown-hint', INLINE_HASH_MAX_BYTES * 3);
+    const r = await pool.hashFile(grown, key, { sizeHint: 10 });
+    assert.equal(r.size, INLINE_HASH_MAX_BYTES * 3);
+    assert.deepEqual(asHex(r), reference(grown));
+    assert.deepEqual(resources(), before, 'a small hint runs inline: no worker');
+    const target = randomFile('target-hint', 10);
+    symlinkSync(target, join(dir, 'link-hint'));
+    await assert.rejects(pool.hashFile(join(dir, 'link-hint'), key, { sizeHint: 10 }), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(dir, key, { sizeHint: 0 }), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(join(dir, 'gone-hint'), key, { sizeHint: 5 }), { code: 'ERR_PATH_MISSING' });
+  } finally {
+    await pool.stop();
+  }
+});
+
 test('stop rejects pending jobs and leaves no worker behind', async () => {
   const before = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
   const big = randomFile('big-stop', 64 * MiB);

@@ -153,15 +153,23 @@ export class HashPool {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<HashResult> {
-    const { signal } = opts;
+  /**
+   * `sizeHint`: the size a walk just read from lstat. It only picks inline vs worker
+   * (saving a second lstat per file, ~7 us each on a 100k-file scan); the read itself
+   * still checks the file type and reports its real size.
+   */
+  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal; sizeHint?: number } = {}): Promise<HashResult> {
+    const { signal, sizeHint } = opts;
     if (!this.#running) return Promise.reject(aborted('hash pool is not running'));
     if (this.#broken) return Promise.reject(this.#broken);
     if (signal?.aborted) return Promise.reject(aborted());
     if (this.#queue.length >= this.maxQueue) {
       return Promise.reject(new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue }));
     }
-    if (this.inlineMaxBytes > 0 && isSmallFile(absPath, this.inlineMaxBytes)) {
+    const small = sizeHint !== undefined && Number.isSafeInteger(sizeHint) && sizeHint >= 0
+      ? sizeHint <= this.inlineMaxBytes
+      : isSmallFile(absPath, this.inlineMaxBytes);
+    if (this.inlineMaxBytes > 0 && small) {
       try {
         return Promise.resolve(unpack(hashFileSync(absPath, contentKey, (this.#inlineBuffer ??= new ReadBuffer()))));
       } catch (err) {
