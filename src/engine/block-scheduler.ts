@@ -51,8 +51,8 @@ export interface LocalBlockSource {
 }
 
 export interface BlockSchedulerOptions {
-  /** Verifies and decrypts a sealed block; throws on any mismatch. */
-  readonly openBlock: (sealed: Uint8Array, ref: BlockRef) => Uint8Array;
+  /** Verifies and decrypts a sealed block (possibly on a worker thread); throws or rejects on any mismatch. */
+  readonly openBlock: (sealed: Uint8Array, ref: BlockRef) => Uint8Array | Promise<Uint8Array>;
   readonly local?: LocalBlockSource;
   /** Peers that announced a record referencing the block id; undefined = unknown (ask anyone). */
   readonly holders?: (blockId: Uint8Array) => ReadonlySet<string> | undefined;
@@ -303,10 +303,10 @@ export class BlockScheduler {
     void Promise.resolve()
       .then(() => raceAbort(slot.peer.requestBlock(job.ref.id, { signal }), signal))
       .then(
-        (sealed) => {
+        async (sealed) => {
           if (sealed === null) return new SealsyncError('ERR_NOT_FOUND', 'peer does not have the block', { peer: peerId });
           try {
-            const plain = this.opts.openBlock(sealed, job.ref);
+            const plain = await this.opts.openBlock(sealed, job.ref);
             slot.received++;
             slot.bytes += sealed.byteLength;
             this.opts.onBytes?.(peerId, sealed.byteLength);

@@ -1,8 +1,9 @@
 /**
  * Reads one block of a local file and seals it, for serving a peer's block
  * request. One block is at most MAX_CHUNK_SIZE, so this runs on the main
- * thread. The file may have changed since it was indexed: the plaintext hash
- * and the sealed id are checked against what the index says, and a mismatch
+ * thread (or on a block-crypto worker, readAndSealBlockSync). The file may
+ * have changed since it was indexed: the sealed id is checked against what
+ * the index says (see sealChecked), and a mismatch
  * is ERR_FILE_CHANGED (the caller drops the block location and answers "not
  * found"), never a wrong block.
  *
@@ -17,7 +18,6 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { open } from 'node:fs/promises';
 import { SealsyncError } from '../errors.js';
 import { bytesEqual } from '../crypto/bytes.js';
-import { digest } from '../crypto/hash.js';
 import { sealBlock } from '../crypto/sealed-block.js';
 import { MAX_CHUNK_SIZE } from './chunker.js';
 import { fsErrorToSealsync } from './hash-file-sync.js';
@@ -80,6 +80,51 @@ async function readBlock(absPath: string, offset: number, size: number): Promise
   return plain;
 }
 
+function checkRange(offset: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', `'offset' must be a non-negative integer`);
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_CHUNK_SIZE) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', `'size' must be an integer from 0 to ${MAX_CHUNK_SIZE}`);
+  }
+}
+
+/**
+ * Seals a block just read under the indexed plaintext hash and checks the
+ * id. The plaintext is not hashed again: with the key and nonce fixed by the
+ * indexed hash, GCM's ciphertext is the plaintext XOR a fixed key stream, so
+ * any change to the bytes on disk changes the ciphertext and therefore the id
+ * (SHA-256 of it). One id comparison covers "the file changed since the
+ * scan" and "another key or format", and saves one SHA-256 per served block.
+ * Either way the block is refused, never served wrong.
+ */
+function sealChecked(
+  absPath: string,
+  offset: number,
+  plain: Uint8Array,
+  contentKey: Uint8Array,
+  expected: { readonly id: Uint8Array; readonly hash: Uint8Array },
+): Uint8Array {
+  const sealed = sealBlock(contentKey, plain, expected.hash);
+  if (!bytesEqual(sealed.id, expected.id)) {
+    throw new SealsyncError('ERR_FILE_CHANGED', `block content changed on disk: ${absPath}`, { path: absPath, offset });
+  }
+  return sealed.sealed;
+}
+
+/**
+ * The whole job with blocking calls, whatever the size: for a worker thread
+ * (src/fs/block-crypto-worker.ts), where blocking only that thread is the point.
+ */
+export function readAndSealBlockSync(
+  absPath: string,
+  offset: number,
+  size: number,
+  contentKey: Uint8Array,
+  expected: { readonly id: Uint8Array; readonly hash: Uint8Array },
+): Uint8Array {
+  checkRange(offset, size);
+  return sealChecked(absPath, offset, readBlockSync(absPath, offset, size), contentKey, expected);
+}
+
 export async function readAndSealBlock(
   absPath: string,
   offset: number,
@@ -88,20 +133,11 @@ export async function readAndSealBlock(
   expected: { readonly id: Uint8Array; readonly hash: Uint8Array },
   opts: { signal?: AbortSignal } = {},
 ): Promise<Uint8Array> {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', `'offset' must be a non-negative integer`);
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_CHUNK_SIZE) {
-    throw new SealsyncError('ERR_INVALID_ARGUMENT', `'size' must be an integer from 0 to ${MAX_CHUNK_SIZE}`);
-  }
+  checkRange(offset, size);
   if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
   const plain = size <= SYNC_READ_MAX_BYTES ? readBlockSync(absPath, offset, size) : await readBlock(absPath, offset, size);
   if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
-  const hash = digest(plain);
-  if (!bytesEqual(hash, expected.hash)) {
-    throw new SealsyncError('ERR_FILE_CHANGED', `block content changed on disk: ${absPath}`, { path: absPath, offset });
-  }
-  const sealed = sealBlock(contentKey, plain, hash);
+  const sealed = sealChecked(absPath, offset, plain, contentKey, expected);
   noteBlockBytes(size);
-  // Same plaintext hash but another id means another content key or format: refuse, never serve a wrong block.
-  if (!bytesEqual(sealed.id, expected.id)) throw new SealsyncError('ERR_BLOCK_ID', 'sealed block does not match the indexed id', { path: absPath, offset });
-  return sealed.sealed;
+  return sealed;
 }
