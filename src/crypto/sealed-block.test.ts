@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { isSealsyncError } from '../errors.js';
 import { deriveReadOnly, keysFromSecret } from './keys.js';
 import { digest } from './hash.js';
-import { SEALED_BLOCK_OVERHEAD, openBlock, sealBlock, verifySealedBlock } from './sealed-block.js';
+import { randomBytes } from 'node:crypto';
+import { SEALED_BLOCK_OVERHEAD, openBlock, sealBlock, sealedBlockId, verifySealedBlock } from './sealed-block.js';
 
 const folderA = keysFromSecret(new Uint8Array(32).fill(1));
 const folderB = keysFromSecret(new Uint8Array(32).fill(2));
@@ -95,4 +96,16 @@ test('only the full check catches a block a key holder sealed under another plai
   const forged = sealBlock(kA, b, digest(a));
   assert.deepEqual(openBlock(kA, forged.sealed, forged, { verifyPlaintextHash: false }), b);
   assert.throws(() => openBlock(kA, forged.sealed, forged), (err) => isSealsyncError(err) && err.code === 'ERR_DECRYPT');
+});
+
+test('sealedBlockId gives the id and hash of sealBlock for every size (slice edges included)', () => {
+  const key = randomBytes(32);
+  for (const size of [0, 1, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 256 * 1024 + 7, 600 * 1024]) {
+    const plain = randomBytes(size);
+    const full = sealBlock(key, plain);
+    const idOnly = sealedBlockId(key, plain);
+    assert.deepEqual(Buffer.from(idOnly.id), Buffer.from(full.id), `id, ${size} bytes`);
+    assert.deepEqual(Buffer.from(idOnly.hash), Buffer.from(full.hash), `hash, ${size} bytes`);
+    assert.ok(verifySealedBlock(full.sealed, idOnly.id));
+  }
 });

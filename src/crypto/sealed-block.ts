@@ -27,6 +27,8 @@ export const GCM_NONCE_BYTES = 12;
 export const SEALED_BLOCK_OVERHEAD = SEALED_BLOCK_HEADER_BYTES + GCM_TAG_BYTES;
 /** Pieces in which ciphertext is produced and hashed (fits in L2 cache). */
 const SEAL_SLICE_BYTES = 256 * 1024;
+/** Slices for sealedBlockId: small enough that the dropped ciphertext is recycled, not retained. */
+const ID_SLICE_BYTES = 32 * 1024;
 const ZERO_NONCE = Buffer.alloc(GCM_NONCE_BYTES);
 
 function blockKey(contentKey: Uint8Array, hash: Uint8Array): Buffer {
@@ -54,34 +56,66 @@ export function sealBlock(
   plaintext: Uint8Array,
   plainHash?: Uint8Array,
 ): { id: Uint8Array; hash: Uint8Array; sealed: Uint8Array } {
-  const hashAlg = DEFAULT_HASH;
-  const hash = plainHash ?? digest(plaintext, hashAlg);
+  const hash = plainHash ?? digest(plaintext, DEFAULT_HASH);
   if (hash.byteLength !== DIGEST_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'plainHash must be 32 bytes');
   const sealed = Buffer.allocUnsafe(plaintext.byteLength + SEALED_BLOCK_OVERHEAD);
-  sealed[0] = SEALED_BLOCK_VERSION;
-  sealed[1] = hashAlg;
-  sealed[2] = AEAD_AES_256_GCM;
-  const header = sealed.subarray(0, SEALED_BLOCK_HEADER_BYTES);
+  writeHeader(sealed);
+  let off = SEALED_BLOCK_HEADER_BYTES;
+  const id = encryptBlock(contentKey, plaintext, hash, sealed.subarray(0, SEALED_BLOCK_HEADER_BYTES), SEAL_SLICE_BYTES, (piece) => {
+    piece.copy(sealed, off);
+    off += piece.byteLength;
+  });
+  return { id, hash, sealed: new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.byteLength) };
+}
+
+/**
+ * The id and hash sealBlock would give, without keeping the sealed bytes: what a
+ * scan needs. Ciphertext goes to the id hash in small slices and is dropped, so
+ * hashing a large file allocates no block-sized buffers (their churn kept several
+ * MiB of freed memory per hash worker thread in its malloc arena).
+ */
+export function sealedBlockId(contentKey: Uint8Array, plaintext: Uint8Array): { id: Uint8Array; hash: Uint8Array } {
+  const hash = digest(plaintext, DEFAULT_HASH);
+  const header = Buffer.allocUnsafe(SEALED_BLOCK_HEADER_BYTES);
+  writeHeader(header);
+  return { id: encryptBlock(contentKey, plaintext, hash, header, ID_SLICE_BYTES), hash };
+}
+
+function writeHeader(out: Buffer): void {
+  out[0] = SEALED_BLOCK_VERSION;
+  out[1] = DEFAULT_HASH;
+  out[2] = AEAD_AES_256_GCM;
+}
+
+/**
+ * AES-256-GCM under HMAC(contentKey, hash) with `header` as AAD; the id hashes
+ * header || ciphertext || tag. Each ciphertext piece (then the tag) goes to `onPiece`.
+ */
+function encryptBlock(
+  contentKey: Uint8Array,
+  plaintext: Uint8Array,
+  hash: Uint8Array,
+  header: Buffer,
+  sliceBytes: number,
+  onPiece?: (piece: Buffer) => void,
+): Uint8Array {
   const cipher = createCipheriv('aes-256-gcm', blockKey(contentKey, hash), ZERO_NONCE);
   cipher.setAAD(header);
-  const idHash = createDigest(hashAlg);
+  const idHash = createDigest(DEFAULT_HASH);
   idHash.update(header);
   const input = asBuffer(plaintext);
-  let off = SEALED_BLOCK_HEADER_BYTES;
-  for (let p = 0; p < input.byteLength; p += SEAL_SLICE_BYTES) {
-    const ct = cipher.update(input.subarray(p, Math.min(p + SEAL_SLICE_BYTES, input.byteLength)));
-    ct.copy(sealed, off);
+  for (let p = 0; p < input.byteLength; p += sliceBytes) {
+    const ct = cipher.update(input.subarray(p, Math.min(p + sliceBytes, input.byteLength)));
+    onPiece?.(ct);
     idHash.update(ct);
-    off += ct.byteLength;
   }
   const rest = cipher.final();
-  rest.copy(sealed, off);
-  off += rest.byteLength;
-  const tag = cipher.getAuthTag();
-  tag.copy(sealed, off);
+  onPiece?.(rest);
   idHash.update(rest);
+  const tag = cipher.getAuthTag();
+  onPiece?.(tag);
   idHash.update(tag);
-  return { id: idHash.digest(), hash, sealed: new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.byteLength) };
+  return idHash.digest();
 }
 
 /** Hash check only (what an encrypted peer can do). Throws ERR_FORMAT_* on an unreadable header. */

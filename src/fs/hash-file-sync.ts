@@ -16,7 +16,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { SealsyncError } from '../errors.js';
-import { sealBlock } from '../crypto/sealed-block.js';
+import { sealedBlockId } from '../crypto/sealed-block.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { Chunker, chunkParamsForSize, MAX_BLOCKS_PER_FILE, MAX_FILE_SIZE } from './chunker.js';
 
@@ -103,7 +103,7 @@ export function hashFileSync(
         // Only content-pathological files past BOUNDED_FILE_SIZE get here (see chunker.ts).
         throw new SealsyncError('ERR_FILE_TOO_LARGE', `file needs more than ${MAX_BLOCKS_PER_FILE} blocks`, { path: absPath, size: before.size });
       }
-      const b = sealBlock(contentKey, buf.subarray(from, from + len));
+      const b = sealedBlockId(contentKey, buf.subarray(from, from + len));
       sealedSinceGc += len;
       if (collectGarbage && sealedSinceGc >= GC_EVERY_BYTES) {
         sealedSinceGc = 0;
