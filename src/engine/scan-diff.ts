@@ -6,21 +6,15 @@
 import type { FileStat } from '../index/types.js';
 import { STATE_DIR_NAME } from '../model/path.js';
 import { TEMP_PREFIX } from '../fs/atomic-apply.js';
-import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
+import type { WalkEntry } from '../fs/walk.js';
+import type { BlockRef, FileRecord, VersionVector } from '../model/types.js';
 
-/** The stat fields of one walked entry that the scanner uses. */
-export interface ScanEntry {
-  readonly path: string;
-  readonly kind: FileKind;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly mode: number;
-  readonly ino: number;
-  readonly dev: number;
-  readonly symlinkTarget?: string;
-  /** The relative path as spelled on disk when it differs from `path` (non-NFC names). */
-  readonly diskPath?: string;
-}
+/**
+ * The stat fields of one entry that the scanner uses: exactly what the walker
+ * yields (a hinted single-path stat builds the same shape; its mode may still
+ * carry type bits, which permissionBits() drops).
+ */
+export type ScanEntry = WalkEntry;
 
 /** Permission bits recorded for a path (records carry 0o000 – 0o777 only). */
 export function permissionBits(mode: number): number {
