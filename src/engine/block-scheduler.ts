@@ -24,6 +24,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SealsyncError, isSealsyncError } from '../errors.js';
 import { O_NOFOLLOW, resolveSafe } from '../fs/safe-fs.js';
+import { readAt } from '../fs/atomic-apply.js';
 import type { BlockRef } from '../model/types.js';
 
 /** Requests one peer may have outstanding (pipelining window). */
@@ -446,14 +447,7 @@ export async function readLocalRange(root: string, rel: string, offset: number, 
     return null; // gone, a link, unreadable: fetch it instead
   }
   try {
-    const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const { bytesRead } = await fh.read(buf, got, size - got, offset + got);
-      if (bytesRead === 0) return null;
-      got += bytesRead;
-    }
-    return buf;
+    return await readAt(fh, offset, size);
   } catch {
     return null;
   } finally {

@@ -446,7 +446,8 @@ export async function applyDelete(root: string, record: FileRecord, opts: ApplyO
   return { status: 'applied', reusedBytes: 0, archived };
 }
 
-async function readAt(fh: FileHandle, offset: number, size: number): Promise<Uint8Array | null> {
+/** Reads exactly `size` bytes at `offset`; null when the file ends first. */
+export async function readAt(fh: FileHandle, offset: number, size: number): Promise<Uint8Array | null> {
   const buf = Buffer.allocUnsafe(size);
   let got = 0;
   while (got < size) {
