@@ -49,13 +49,6 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 
 const synced = (f: FolderStatus) => f.state === 'idle' && f.needFiles === 0 && f.error === null;
 
-async function listenAddress(h: TestHome): Promise<string> {
-  const s = await h.status();
-  const addr = s.device.listen.find((a) => a.includes('127.0.0.1')) ?? s.device.listen[0];
-  assert.ok(addr, 'daemon reports its listen address');
-  return addr;
-}
-
 /** Bytes this daemon has sent to the peer with device id `to`. */
 function sentTo(s: StatusReport, to: string): number {
   return s.peers.filter((p) => p.id === to).reduce((n, p) => n + p.outBytes, 0);
@@ -92,12 +85,12 @@ describe('three full peers', () => {
     await a.cliOk(['folder', 'add', dirA, '--key', key]);
     await a.waitForFolder(dirA, (f) => f.state === 'idle' && f.localFiles === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'A scanned' });
     await c.cliOk(['folder', 'add', dirC, '--key', key]);
-    await c.cliOk(['peer', 'add', await listenAddress(a)]);
+    await c.cliOk(['peer', 'add', await a.listenAddress()]);
     await c.waitForFolder(dirC, (f) => synced(f) && f.localFiles === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'C has the file' });
 
     // B connects to both first, then adds the folder: both peers offer it at once.
-    await b.cliOk(['peer', 'add', await listenAddress(a)]);
-    await b.cliOk(['peer', 'add', await listenAddress(c)]);
+    await b.cliOk(['peer', 'add', await a.listenAddress()]);
+    await b.cliOk(['peer', 'add', await c.listenAddress()]);
     await b.waitForStatus((s) => s.peers.filter((p) => p.connected).length === 2, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B connected to A and C' });
     const started = Date.now();
     await b.cliOk(['folder', 'add', dirB, '--key', key]);

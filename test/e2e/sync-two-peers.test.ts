@@ -30,13 +30,6 @@ const DEEP_LEVELS = 24;
 
 const synced = (f: FolderStatus) => f.state === 'idle' && f.needFiles === 0 && f.error === null;
 
-async function listenAddress(h: TestHome): Promise<string> {
-  const s = await h.status();
-  const addr = s.device.listen.find((a) => a.includes('127.0.0.1')) ?? s.device.listen[0];
-  assert.ok(addr, 'daemon reports its listen address');
-  return addr;
-}
-
 /** A snapshot taken while the daemon may rename files underneath (retried on a vanishing entry). */
 async function snapshot(root: string): Promise<Record<string, string>> {
   for (let i = 0; ; i++) {
@@ -121,7 +114,7 @@ describe('two full peers', () => {
     await a.waitForFolder(dirA, (f) => f.state === 'idle' && f.localFiles >= SMALL_FILES, { timeoutMs: SYNC_TIMEOUT_MS, description: 'A scanned' });
     await b.cliOk(['folder', 'add', dirB, '--key', wKey]);
     const started = Date.now();
-    await b.cliOk(['peer', 'add', await listenAddress(a)]);
+    await b.cliOk(['peer', 'add', await a.listenAddress()]);
     await b.waitForFolder(dirB, (f) => synced(f) && f.localFiles >= SMALL_FILES + 5, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B has everything' });
     const tree = await converge(dirA, dirB, 'B identical to A');
     t.diagnostic(`initial sync of ${SMALL_FILES} small files + ${BIG_BYTES >> 20} MiB: ${Date.now() - started} ms`);
@@ -172,7 +165,7 @@ describe('two full peers', () => {
     const rKey = (await a.cliOk(['folder', 'share', dirA, '--type', 'ro'])).split('\n')[0]?.trim() ?? '';
     assert.match(rKey, /^R/);
     await r.cliOk(['folder', 'add', dirR, '--key', rKey]);
-    await r.cliOk(['peer', 'add', await listenAddress(a)]);
+    await r.cliOk(['peer', 'add', await a.listenAddress()]);
     await converge(dirA, dirR, 'R identical to A');
     await writeFile(join(dirR, 'small/d7/f7.txt'), 'local edit on R');
     const fr = await r.waitForFolder(dirR, (f) => (f.localChanges ?? []).includes('small/d7/f7.txt'), { timeoutMs: SYNC_TIMEOUT_MS, description: 'R lists its local change' });
