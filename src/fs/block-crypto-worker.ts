@@ -9,8 +9,7 @@
  * block buffers (they live off the JS heap and barely fill the young
  * generation).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { loadMinorGc } from './young-gc.js';
 import { parentPort } from 'node:worker_threads';
 import { SealsyncError, type SealsyncErrorJSON } from '../errors.js';
 import { openBlock } from '../crypto/sealed-block.js';
@@ -55,19 +54,8 @@ const GC_EVERY_BYTES = 8 * 1024 * 1024;
 
 const port = parentPort;
 if (!port) throw new Error('block-crypto-worker must run as a worker thread');
-const minorGc = exposeMinorGc();
+const minorGc = loadMinorGc() ?? undefined;
 let sinceGc = 0;
-
-function exposeMinorGc(): (() => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    if (typeof gc !== 'function') return undefined;
-    return () => (gc as (opts: { type: 'minor' }) => void)({ type: 'minor' });
-  } catch {
-    return undefined;
-  }
-}
 
 function runJob(job: BlockCryptoJob): Uint8Array {
   if (job.kind === 'seal') {

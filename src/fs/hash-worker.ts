@@ -14,8 +14,7 @@
  * a fresh context (the flag is process-wide; it only exposes a function to
  * new contexts). If that ever fails the worker simply runs without it.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { loadMinorGc } from './young-gc.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
 import { HashCancelled, ReadBuffer, hashFileSync } from './hash-file-sync.js';
@@ -34,18 +33,7 @@ const port = parentPort;
 if (!port) throw new Error('hash-worker must run as a worker thread');
 const cancel = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
 const buffer = new ReadBuffer();
-const minorGc = exposeMinorGc();
-
-function exposeMinorGc(): (() => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    if (typeof gc !== 'function') return undefined;
-    return () => (gc as (opts: { type: 'minor' }) => void)({ type: 'minor' });
-  } catch {
-    return undefined;
-  }
-}
+const minorGc = loadMinorGc() ?? undefined;
 
 port.on('message', (job: HashJobMessage) => {
   let reply: HashReplyMessage;

@@ -23,7 +23,8 @@ export const YOUNG_GC_EVERY_BYTES = 8 * 1024 * 1024;
 let minorGc: (() => void) | null | undefined;
 let sinceGc = 0;
 
-function loadMinorGc(): (() => void) | null {
+/** A minor-GC function for this thread (main or worker), or null where the runtime refuses. */
+export function loadMinorGc(): (() => void) | null {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
