@@ -3,12 +3,12 @@
  * demos. Status is read straight from the control socket, so polling costs no
  * process start.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { openSync, closeSync } from 'node:fs';
-import { sleep, stopChild } from './child.js';
-import { ProcSampler, type ProcStats } from './proc-stats.js';
+import { MeasuredProcess, sleep } from './child.js';
+import type { ProcStats } from './proc-stats.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const BIN = join(REPO, 'bin', 'sealsync.js');
@@ -47,8 +47,7 @@ export function ensureBuilt(): void {
 }
 
 export class SealsyncNode {
-  private child: ChildProcess | undefined;
-  private sampler: ProcSampler | undefined;
+  private readonly proc = new MeasuredProcess();
 
   constructor(readonly home: string, readonly name: string) {}
 
@@ -62,13 +61,11 @@ export class SealsyncNode {
     // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile where a scenario's time goes. They go on
     // the command line, not in NODE_OPTIONS, which refuses --cpu-prof.
     const nodeArgs = (process.env.SEALSYNC_BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, BIN, '--home', this.home, 'start'], { stdio: ['ignore', log, log] });
+    const child = this.proc.attach(spawn(process.execPath, [...nodeArgs, BIN, '--home', this.home, 'start'], { stdio: ['ignore', log, log] }));
     closeSync(log);
-    this.sampler = new ProcSampler(this.child.pid ?? 0);
-    this.sampler.start();
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null) throw new Error(`sealsync daemon ${this.name} exited (${this.child.exitCode}); see ${this.home}/daemon.log`);
+      if (child.exitCode !== null) throw new Error(`sealsync daemon ${this.name} exited (${child.exitCode}); see ${this.home}/daemon.log`);
       try {
         await this.status();
         return;
@@ -145,14 +142,11 @@ export class SealsyncNode {
   }
 
   stats(): ProcStats {
-    return this.sampler?.sample() ?? { cpuSeconds: 0, peakRssBytes: 0 };
+    return this.proc.stats();
   }
 
-  async stop(): Promise<ProcStats> {
-    const stats = this.sampler?.stop() ?? { cpuSeconds: 0, peakRssBytes: 0 };
-    await stopChild(this.child);
-    this.child = undefined;
-    return stats;
+  stop(): Promise<ProcStats> {
+    return this.proc.stop();
   }
 }
 

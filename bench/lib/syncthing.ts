@@ -3,13 +3,13 @@
  * loopback only, discovery, relays, NAT and usage reporting off, GUI on
  * loopback with an API key, completion read from its REST API.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './free-port.js';
-import { sleep, stopChild } from './child.js';
-import { ProcSampler, type ProcStats } from './proc-stats.js';
+import { MeasuredProcess, sleep } from './child.js';
+import type { ProcStats } from './proc-stats.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 100;
@@ -31,8 +31,7 @@ export interface SyncthingFolderStatus {
 }
 
 export class SyncthingNode {
-  private child: ChildProcess | undefined;
-  private sampler: ProcSampler | undefined;
+  private readonly proc = new MeasuredProcess();
   readonly apiKey = randomBytes(16).toString('hex');
   deviceId = '';
   guiPort = 0;
@@ -72,12 +71,10 @@ export class SyncthingNode {
   }
 
   async start(): Promise<void> {
-    this.child = spawn('syncthing', ['serve', `--home=${this.home}`, '--no-browser', '--no-restart', '--no-upgrade', '--no-default-folder'], {
+    this.proc.attach(spawn('syncthing', ['serve', `--home=${this.home}`, '--no-browser', '--no-restart', '--no-upgrade', '--no-default-folder'], {
       stdio: 'ignore',
       env: { ...process.env, STNODEFAULTFOLDER: '1', STNOUPGRADE: '1', STNORESTART: '1' },
-    });
-    this.sampler = new ProcSampler(this.child.pid ?? 0);
-    this.sampler.start();
+    }));
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       try {
@@ -165,14 +162,11 @@ export class SyncthingNode {
   }
 
   stats(): ProcStats {
-    return this.sampler?.sample() ?? { cpuSeconds: 0, peakRssBytes: 0 };
+    return this.proc.stats();
   }
 
-  async stop(): Promise<ProcStats> {
-    const stats = this.sampler?.stop() ?? { cpuSeconds: 0, peakRssBytes: 0 };
-    await stopChild(this.child);
-    this.child = undefined;
-    return stats;
+  stop(): Promise<ProcStats> {
+    return this.proc.stop();
   }
 }
 
