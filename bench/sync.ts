@@ -273,6 +273,7 @@ const SCENARIOS: ScenarioDef[] = [
         return c.idle && c.files === data.files;
       }, SYNC_TIMEOUT_MS);
       const phase2 = performance.now() - t1;
+      console.log(`  ${tool.name} e: A->S ${(phase1 / 1000).toFixed(2)} s, S->B ${(phase2 / 1000).toFixed(2)} s`);
       checkTree(folderB, data);
       const sentS = (await s.bytes()).outBytes;
       const rest = await stopAll([s, b]);

@@ -14,11 +14,31 @@
  *   <root>/quarantine/<64 hex id>.<n>   blocks that failed a re-hash (scrub)
  *
  * A block's file name is its id, so a second copy of the same ciphertext (a
- * renamed or copied file) costs nothing: `put` sees the file and stops. Writes
- * go to a random temp name in the target directory, are fsynced, then renamed
- * over, so a crash leaves either no block or a whole one. Every block is
- * verified against its id before it is written and again when it is read for
- * serving, so a corrupt disk never spreads.
+ * renamed or copied file) costs nothing: `put` sees the file and stops. Every
+ * block is verified against its id before it is written and again when it is
+ * read for serving, so a corrupt disk never spreads.
+ *
+ * Durability, batched (group commit). `put` writes the block to a random temp
+ * name in its target directory and joins the open batch; `put` resolves only
+ * when its batch is committed:
+ *
+ *   1. every temp file of the batch is fsynced, concurrently (the thread pool;
+ *      ext4 serves concurrent fsyncs with one journal commit);
+ *   2. each temp file is renamed to its block id;
+ *   3. every directory the batch renamed into is fsynced once.
+ *
+ * One batch commits at a time; blocks that arrive meanwhile form the next one,
+ * so the batch grows with the disk's latency and the fsync count per block
+ * falls as the disk gets slower. A block id only ever names a file whose bytes
+ * were made durable before the rename, so after a crash (kill -9, power loss)
+ * a block file is whole, and a block that was not committed is a temp file
+ * (removed on start) or absent: the store never claims what it does not have.
+ * The caller (ReplicaFolder) counts a block as held only once `put` resolved.
+ * Should a disk lie about fsync, a torn block still never spreads: `get`
+ * re-hashes every block it serves and quarantines a mismatch (the replica
+ * then fetches it again), and `folder verify` re-hashes the whole store.
+ * Before batching, each block paid two fsyncs and ~10 thread-pool round trips
+ * of its own (docs/performance.md, scenario e).
  *
  * Retained blocks are moved aside rather than deleted so that the replica is an
  * archive against accidental deletion or ransomware: a record that references
@@ -30,12 +50,14 @@
  * counts and block ids (hashes of ciphertext, public to every folder member).
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, readFileSync, renameSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { closeSync, constants as fsConstants, fsync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, write, writeSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
+import { fsyncDir } from '../../fs/atomic-apply.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
@@ -53,6 +75,22 @@ export const STORE_FILE_MODE = 0o600;
  * peer CPU-bound in the sync benchmark. fsync stays async.
  */
 export const SYNC_READ_MAX_BYTES = 1024 * 1024;
+/**
+ * Blocks up to this size are written to their temp file with blocking calls
+ * (open, write into the page cache): the same thread-pool round-trip cost as
+ * above, three calls per block. Dirty data stays small because every batch is
+ * fsynced within milliseconds. Larger blocks (up to MAX_SEALED_BLOCK_BYTES)
+ * are written asynchronously so one never holds up the event loop for long.
+ */
+export const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
+/**
+ * Most blocks written but not yet committed. Each holds an open descriptor
+ * until its batch's fsync, and each delays its caller: a `put` beyond this
+ * waits for the running commit. The replica has at most 64 fetches in flight,
+ * so this is a bound for other callers; 256 descriptors are far below any
+ * default limit.
+ */
+export const MAX_UNCOMMITTED_BLOCKS = 256;
 const LIVE_DIR = 'blocks';
 const RETAINED_DIR = 'retained';
 const QUARANTINE_DIR = 'quarantine';
@@ -95,10 +133,29 @@ export function blockIdFromHex(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
+const fsyncFd = promisify(fsync);
+const writeFd = promisify(write);
+
+/** A block written to its temp file, waiting for its batch's commit. */
+interface UncommittedBlock {
+  readonly hex: string;
+  readonly temp: string;
+  readonly target: string;
+  fd: number | null;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class BlockStore {
   readonly root: string;
   private readonly verifyBlock: BlockVerifier;
   private readonly log: Logger | undefined;
+  /** Written, not yet committed (the open batch), by hex id: a second put of one of them waits for it. */
+  private readonly uncommitted = new Map<string, UncommittedBlock>();
+  private batch: UncommittedBlock[] = [];
+  /** The running commit loop, null when no batch is open. */
+  private committing: Promise<void> | null = null;
 
   private constructor(opts: BlockStoreOptions) {
     this.root = opts.root;
@@ -152,13 +209,133 @@ export class BlockStore {
     }
     // A block we already hold was verified when stored: the copy offered now is
     // dropped unread (renamed or copied files cost one stat per block).
+    const pending = this.uncommitted.get(hex);
+    if (pending !== undefined) {
+      await pending.done;
+      return 'duplicate';
+    }
     if (await this.has(hex)) return 'duplicate';
     // `verified`: the caller hashed these exact bytes against `id` a moment ago (the fetcher does).
     if (opts.verified !== true) this.verifyBlock(sealed, id);
     if (await this.revive(hex)) return 'revived';
+    while (this.uncommitted.size >= MAX_UNCOMMITTED_BLOCKS && this.committing !== null) await this.committing;
     opts.signal?.throwIfAborted();
-    await writeAtomically(this.pathOf(hex, 'live'), sealed);
+    // A concurrent put of the same block may have got here first while we waited.
+    const raced = this.uncommitted.get(hex);
+    if (raced !== undefined) {
+      await raced.done;
+      return 'duplicate';
+    }
+    const block = await this.writeTemp(hex, sealed);
+    this.uncommitted.set(hex, block);
+    this.batch.push(block);
+    this.committing ??= this.commitLoop();
+    await block.done;
     return 'stored';
+  }
+
+  /** Blocks waiting for their batch's commit (tests, diagnostics). */
+  uncommittedCount(): number {
+    return this.uncommitted.size;
+  }
+
+  /** Resolves when every block written so far is committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.committing !== null) await this.committing;
+  }
+
+  /** Writes `data` to a new temp file next to the block's final name; the descriptor stays open for the commit's fsync. */
+  private async writeTemp(hex: string, data: Uint8Array): Promise<UncommittedBlock> {
+    const target = this.pathOf(hex, 'live');
+    const dir = dirname(target);
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
+    let fd: number;
+    // The fan-out directory often exists: make it only when the open says it is missing.
+    try {
+      fd = openSync(temp, flags, STORE_FILE_MODE);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      mkdirSync(dir, { recursive: true, mode: STORE_DIR_MODE });
+      fd = openSync(temp, flags, STORE_FILE_MODE);
+    }
+    try {
+      let off = 0;
+      while (off < data.byteLength) {
+        const n = data.byteLength <= SYNC_WRITE_MAX_BYTES
+          ? writeSync(fd, data, off, data.byteLength - off)
+          : (await writeFd(fd, data, off, data.byteLength - off)).bytesWritten;
+        off += n;
+      }
+    } catch (err) {
+      closeSync(fd);
+      rmSync(temp, { force: true });
+      throw err;
+    }
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A batch failure is reported to each waiting put; never an unhandled rejection.
+    done.catch(() => undefined);
+    return { hex, temp, target, fd, done, resolve, reject };
+  }
+
+  /** Commits batches until none is open: fsync the temps, rename, fsync each directory once. */
+  private async commitLoop(): Promise<void> {
+    try {
+      // Let the blocks that arrived in this turn of the event loop join the first batch.
+      await new Promise<void>((res) => setImmediate(res));
+      while (this.batch.length > 0) {
+        const batch = this.batch;
+        this.batch = [];
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.committing = null;
+    }
+  }
+
+  private async commitBatch(batch: UncommittedBlock[]): Promise<void> {
+    // 1. Data durable before any name points at it.
+    const synced = await Promise.allSettled(batch.map((b) => fsyncFd(b.fd as number)));
+    const renamed: UncommittedBlock[] = [];
+    const dirs = new Set<string>();
+    batch.forEach((b, i) => {
+      const outcome = synced[i]!;
+      try {
+        closeSync(b.fd as number);
+        b.fd = null;
+        if (outcome.status === 'rejected') throw outcome.reason;
+        // 2. Publish under the block id.
+        renameSync(b.temp, b.target);
+        renamed.push(b);
+        dirs.add(dirname(b.target));
+      } catch (err) {
+        this.fail(b, err);
+      }
+    });
+    // 3. The renames durable. Only then does a put resolve (the caller counts the block as held).
+    const dirSynced = await Promise.allSettled([...dirs].map((d) => fsyncDir(d)));
+    const badDirs = new Map<string, unknown>();
+    [...dirs].forEach((d, i) => {
+      const outcome = dirSynced[i]!;
+      if (outcome.status === 'rejected') badDirs.set(d, outcome.reason);
+    });
+    for (const b of renamed) {
+      const err = badDirs.get(dirname(b.target));
+      this.uncommitted.delete(b.hex);
+      if (err === undefined) b.resolve();
+      else b.reject(err); // the file is whole; only its name may not survive a crash
+    }
+  }
+
+  private fail(b: UncommittedBlock, err: unknown): void {
+    this.uncommitted.delete(b.hex);
+    rmSync(b.temp, { force: true });
+    b.reject(err);
   }
 
   /**
@@ -324,47 +501,6 @@ export class BlockStore {
       bytes += b.size;
     }
     return { blocks, bytes };
-  }
-}
-
-/** Temp file in the target's own directory, fsync, rename over, fsync the directory. */
-async function writeAtomically(target: string, data: Uint8Array): Promise<void> {
-  const dir = join(target, '..');
-  const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
-  let fh: FileHandle | undefined;
-  try {
-    // The fan-out directory nearly always exists: make it only when the open says it is missing
-    // (a mkdir per block queued behind the journal while the store fsyncs).
-    try {
-      fh = await open(temp, flags, STORE_FILE_MODE);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
-      fh = await open(temp, flags, STORE_FILE_MODE);
-    }
-    await fh.writeFile(data);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await rename(temp, target);
-  } catch (err) {
-    await fh?.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, fsConstants.O_RDONLY);
-    await fh.sync();
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  } finally {
-    await fh?.close().catch(() => undefined);
   }
 }
 

@@ -211,8 +211,10 @@ export class ReplicaFolder {
     this.relay.clear();
     this.scheduler?.stop();
     this.scheduler = null;
-    // Let running maintenance (a GC or verify pass) notice the abort and finish.
+    // Let running maintenance (a GC or verify pass) notice the abort and finish,
+    // and the store's open batch commit (no fsync or descriptor outlives stop).
     await this.maintenance.catch(() => undefined);
+    await this.store?.flush();
     this.needed.clear();
     this.inFlight.clear();
     this.parked.clear();
