@@ -1,23 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSealsyncError } from '../../errors.js';
-import { blockIdFromHex, blockIdToHex } from './block-store.js';
-import { fakeBlock, tempStore } from './test-helpers.js';
+import { BlockStore, blockIdFromHex, blockIdToHex } from './block-store.js';
+import { fakeBlock, sha256Verifier, tempStore } from './test-helpers.js';
 
-test('put stores a verified block under ab/cd/<id>, mode 0600, and get returns it', async () => {
+test('put stores a verified block under ab/<id>, mode 0600, and get returns it', async () => {
   const { store, root, cleanup } = await tempStore();
   try {
     const b = fakeBlock(4096);
     assert.equal(await store.put(b.id, b.data), 'stored');
-    const path = join(root, 'blocks', b.hex.slice(0, 2), b.hex.slice(2, 4), b.hex);
+    const path = join(root, 'blocks', b.hex.slice(0, 2), b.hex);
     assert.deepEqual(new Uint8Array(await readFile(path)), b.data);
     assert.equal((await stat(path)).mode & 0o777, 0o600);
     assert.equal(await store.has(b.id), true);
     assert.deepEqual(await store.get(b.id), b.data);
     // no temp files left behind
-    const dir = await readdir(join(root, 'blocks', b.hex.slice(0, 2), b.hex.slice(2, 4)));
+    const dir = await readdir(join(root, 'blocks', b.hex.slice(0, 2)));
     assert.deepEqual(dir, [b.hex]);
   } finally {
     await cleanup();
@@ -109,7 +109,7 @@ test('list skips stray files and removeStaleTemps clears crash leftovers', async
   try {
     const b = fakeBlock();
     await store.put(b.id, b.data);
-    const dir = join(root, 'blocks', b.hex.slice(0, 2), b.hex.slice(2, 4));
+    const dir = join(root, 'blocks', b.hex.slice(0, 2));
     await writeFile(join(dir, '.tmp-deadbeef'), 'partial');
     await writeFile(join(dir, 'notes.txt'), 'x');
     const ids = [];
@@ -134,3 +134,120 @@ test('an aborted put writes nothing', async () => {
     await cleanup();
   }
 });
+
+test('a block is not claimed until its batch is fsynced; a crash before that leaves only a temp file, removed on open', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    let release!: () => void;
+    const held = new Promise<void>((res) => {
+      release = res;
+    });
+    let syncs = 0;
+    const store = await BlockStore.open({
+      root,
+      verifyBlock: sha256Verifier,
+      syncFd: async () => {
+        syncs++;
+        await held;
+      },
+    });
+    const blocks = [fakeBlock(5000), fakeBlock(6000), fakeBlock(7000)];
+    const puts = blocks.map((b) => store.put(b.id, b.data));
+    await waitUntil(() => syncs === blocks.length);
+    // Written, not yet durable: nothing claims the blocks.
+    assert.equal(store.uncommittedCount(), 3);
+    for (const b of blocks) {
+      assert.equal(await store.has(b.id), false);
+      assert.equal(await store.get(b.id), null);
+    }
+    assert.deepEqual(await store.totals('live'), { blocks: 0, bytes: 0 });
+    // A second put of a block in the open batch waits for that batch (no second copy).
+    const again = store.put(blocks[0]!.id, blocks[0]!.data);
+    // "kill -9" now: the next start sees temp files only, and removes them.
+    const restarted = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.equal(await restarted.removeStaleTemps(), 3);
+    assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
+    // (The first instance, still running here, finds its temp files gone: its puts fail, nothing is claimed.)
+    release();
+    for (const p of [...puts, again]) await assert.rejects(p);
+    assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
+    assert.equal(store.uncommittedCount(), 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('blocks of one batch are committed together: fsynced, renamed, then claimed', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const synced: number[] = [];
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: async (fd) => void synced.push(fd) });
+    const blocks = Array.from({ length: 20 }, () => fakeBlock(3000));
+    assert.deepEqual(await Promise.all(blocks.map((b) => store.put(b.id, b.data))), blocks.map(() => 'stored'));
+    assert.equal(synced.length, 20, 'one fsync per block file');
+    for (const b of blocks) assert.deepEqual(await store.get(b.id), b.data);
+    assert.deepEqual(await store.totals('live'), { blocks: 20, bytes: 60_000 });
+    assert.equal(store.uncommittedCount(), 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a failed fsync fails the put, removes the temp file and claims nothing', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const store = await BlockStore.open({
+      root,
+      verifyBlock: sha256Verifier,
+      syncFd: async () => {
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      },
+    });
+    const b = fakeBlock(4000);
+    await assert.rejects(store.put(b.id, b.data), /EIO/);
+    assert.equal(await store.has(b.id), false);
+    assert.deepEqual(await readdir(join(root, 'blocks', b.hex.slice(0, 2))), []);
+    assert.equal(store.uncommittedCount(), 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('open moves blocks of the old two-level layout (ab/cd/<id>) up one level, keeping retained mtimes', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const live = fakeBlock(1000);
+    const retained = fakeBlock(2000);
+    const both = fakeBlock(3000);
+    const legacy = (area: string, hex: string) => join(root, area, hex.slice(0, 2), hex.slice(2, 4));
+    for (const [area, b] of [['blocks', live], ['retained', retained], ['blocks', both]] as const) {
+      await mkdir(legacy(area, b.hex), { recursive: true });
+      await writeFile(join(legacy(area, b.hex), b.hex), b.data);
+    }
+    await writeFile(join(legacy('blocks', live.hex), '.tmp-0123'), 'partial');
+    const when = new Date(Date.UTC(2021, 5, 1));
+    await utimes(join(legacy('retained', retained.hex), retained.hex), when, when);
+    // An interrupted earlier migration already moved `both`.
+    await mkdir(join(root, 'blocks', both.hex.slice(0, 2)), { recursive: true });
+    await writeFile(join(root, 'blocks', both.hex.slice(0, 2), both.hex), both.data);
+
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await store.get(live.id), live.data);
+    assert.deepEqual(await store.get(both.id), both.data);
+    assert.equal(await store.has(retained.id), false);
+    const kept = [];
+    for await (const r of store.list('retained')) kept.push(r);
+    assert.deepEqual(kept.map((r) => [r.id, Math.round(r.mtimeMs)]), [[retained.hex, when.getTime()]]);
+    assert.deepEqual(await store.totals('live'), { blocks: 2, bytes: 4000 });
+    for (const [area, b] of [['blocks', live], ['retained', retained], ['blocks', both]] as const) {
+      await assert.rejects(stat(legacy(area, b.hex)), /ENOENT/, 'old directories removed');
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
+  assert.ok(cond(), 'condition not reached');
+}

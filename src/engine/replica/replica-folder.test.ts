@@ -179,7 +179,7 @@ test('verify detects a flipped byte, quarantines it and re-fetches from a connec
     await waitFor(() => replica.wantedBlocks().length === 0, 'fetched');
     const [id] = [...a.blocks.keys()];
     assert.ok(id);
-    const file = join(storeRoot, 'blocks', id.slice(0, 2), id.slice(2, 4), id);
+    const file = join(storeRoot, 'blocks', id.slice(0, 2), id);
     const bytes = await readFile(file);
     bytes[100] = (bytes[100] ?? 0) ^ 0x80;
     await writeFile(file, bytes);
@@ -267,8 +267,8 @@ test('a restarted replica finds its records and blocks again and wants only what
     // One block lost while stopped, and a crash leftover.
     const [lost] = [...a.blocks.keys()];
     assert.ok(lost);
-    await rm(join(storeRoot, 'blocks', lost.slice(0, 2), lost.slice(2, 4), lost));
-    await writeFile(join(storeRoot, 'blocks', lost.slice(0, 2), lost.slice(2, 4), '.tmp-0123456789abcdef'), 'partial');
+    await rm(join(storeRoot, 'blocks', lost.slice(0, 2), lost));
+    await writeFile(join(storeRoot, 'blocks', lost.slice(0, 2), '.tmp-0123456789abcdef'), 'partial');
     const again = new ReplicaFolder({ path: storeRoot, keys: enc, index, logger: silentLogger() });
     await again.start();
     try {
@@ -279,7 +279,7 @@ test('a restarted replica finds its records and blocks again and wants only what
       assert.equal(again.status().state, 'idle', 'nothing to fetch from while no peer is connected');
       again.attachPeer(new FakeLink('A', (id) => a.blocks.get(id) ?? null));
       await waitFor(() => again.wantedBlocks().length === 0, 'the lost block fetched again');
-      const files = await readdir(join(storeRoot, 'blocks', lost.slice(0, 2), lost.slice(2, 4)));
+      const files = await readdir(join(storeRoot, 'blocks', lost.slice(0, 2)));
       assert.ok(!files.some((n) => n.startsWith('.tmp-')), 'temp leftovers removed at start');
     } finally {
       await again.stop();
