@@ -44,6 +44,7 @@ import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
+import { noteBlockBytes } from '../../fs/young-gc.js';
 import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
 import type { FolderState, FolderStatus } from '../folder-status.js';
 import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js';
@@ -321,6 +322,7 @@ export class ReplicaFolder {
     if (!this.running || store === null) return null;
     const hex = blockIdToHex(blockId);
     const data = await store.get(hex, opts);
+    if (data !== null) noteBlockBytes(data.byteLength); // dead once framed: see young-gc.ts
     if (data === null && this.live.has(hex)) {
       // It was live and is gone or was quarantined: fetch a good copy.
       this.live.delete(hex);
@@ -458,6 +460,7 @@ export class ReplicaFolder {
       if (store === null || !this.running) return;
       await store.put(id, sealed, { verified: true, signal: this.stopController.signal });
       this.live.set(hex, sealed.byteLength);
+      noteBlockBytes(sealed.byteLength); // on disk now, the buffer is garbage: see young-gc.ts
     } catch (err) {
       if (!this.running) return;
       if (isSealsyncError(err, 'ERR_ABORTED')) {
