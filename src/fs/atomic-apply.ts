@@ -21,10 +21,11 @@
  *   written through. Deletes move files to the archive.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, fchmodSync, fstatSync, ftruncateSync, futimesSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, fsync, ftruncateSync, futimesSync, openSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { chmod, lutimes, mkdir, open, readdir, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
@@ -165,19 +166,26 @@ function aborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new SealsyncError('ERR_ABORTED', undefined, undefined, { cause: signal.reason });
 }
 
-/** fsync a directory so a rename in it is durable (best effort where unsupported). */
+const fsyncFd = promisify(fsync);
+
+/**
+ * fsync a directory so a rename in it is durable (best effort where unsupported).
+ * Opening and closing a directory are blocking calls (no I/O: a few µs each);
+ * only the fsync goes to the thread pool, one round trip instead of three
+ * (the encrypted peer's store syncs about one directory per block it stores).
+ */
 export async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    fh = await open(dir, fsConstants.O_RDONLY);
-    await fh.sync();
+    fd = openSync(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    await fsyncFd(fd);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // ENOENT: the directory itself was removed since (a batched delete of its
     // last entry, then of the directory): nothing is left to make durable.
     if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOENT') throw err;
   } finally {
-    await fh?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -215,7 +215,7 @@ export class ReplicaFolder {
     // Let running maintenance (a GC or verify pass) notice the abort and finish,
     // and the store's open batch commit (no fsync or descriptor outlives stop).
     await this.maintenance.catch(() => undefined);
-    await this.store?.flush();
+    await this.store?.close();
     this.needed.clear();
     this.inFlight.clear();
     this.parked.clear();

@@ -25,5 +25,6 @@ export async function tempStore(): Promise<{ store: BlockStore; root: string; cl
   const dir = await mkdtemp(join(tmpdir(), 'sealsync-replica-'));
   const root = join(dir, 'store');
   const store = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-  return { store, root, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // Close first: the store may still be creating spare temp files in the directory being removed.
+  return { store, root, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
 }
