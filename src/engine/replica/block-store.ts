@@ -105,11 +105,13 @@ export const MAX_UNCOMMITTED_BLOCKS = 256;
  * Empty temp files kept ready, created in the thread pool. Creating a file
  * (allocating an inode) was the largest cost of storing a block on the
  * encrypted peer's event loop: ~0.2 ms of kernel time per blocking open on the
- * benchmark machine, where ext4 skips recently freed inodes one by one. 16
- * covers the blocks of a few event-loop turns at loopback speed; when none is
- * ready the block's temp file is created on the spot.
+ * benchmark machine, where ext4 skips recently freed inodes one by one.
+ * Blocks arrive in bursts of up to the replica's 64 fetches in flight: with 16
+ * spares an eighth of the blocks of a loopback transfer still created their
+ * own temp file on the event loop. When none is ready, the block's temp file
+ * is created on the spot. Empty files and 64 descriptors cost nothing much.
  */
-export const SPARE_TEMP_FILES = 16;
+export const SPARE_TEMP_FILES = 64;
 /**
  * Spare temp files created at once: one at a time fell behind a 256 MB/s
  * stream of 128 KiB blocks (a third of the blocks created their own); three
