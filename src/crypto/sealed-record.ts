@@ -97,7 +97,7 @@ export function checkRecordPath(path: string): Uint8Array {
 }
 
 /** The stable, name-hiding id of a path within a folder. */
-export function locatorFor(keys: FolderKeys, path: string): Uint8Array {
+export function locatorFor(keys: Pick<FolderKeys, 'nameKey'>, path: string): Uint8Array {
   if (!keys.nameKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted key cannot compute locators');
   return new Uint8Array(createHmac('sha256', keys.nameKey).update(path.normalize('NFC'), 'utf8').digest());
 }
@@ -291,8 +291,26 @@ export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
   return { ...unsignedRecord, signature };
 }
 
+/** The keys that verifying (folderId, publicKey) and opening (plus nameKey, metadataKey) a record use. */
+export type RecordCheckKeys = Pick<FolderKeys, 'folderId' | 'publicKey' | 'nameKey' | 'metadataKey'>;
+
+/**
+ * Everything a receiver checks of one encoded record from a peer: strict
+ * decoding and the signature; with `open` (full peers) also the body
+ * (openRecord). Returns the decoded record and, opened, its FileRecord; throws
+ * what decodeSealedRecord, verifyRecord or openRecord throw. The one
+ * definition of that check, whether it runs on the main thread or on a worker
+ * (src/engine/record-check.ts), so both give the same outcome and error code.
+ */
+export function checkRecordBytes(keys: RecordCheckKeys, bytes: Uint8Array, open: boolean): { sealed: SealedRecord; record: FileRecord | null } {
+  const sealed = decodeSealedRecord(bytes);
+  if (open) return { sealed, record: openRecord(keys, sealed) };
+  verifyRecord(keys, sealed);
+  return { sealed, record: null };
+}
+
 /** Verifies, decrypts and cross-checks a record (read-write or read-only keys). */
-export function openRecord(keys: FolderKeys, sealed: SealedRecord): FileRecord {
+export function openRecord(keys: RecordCheckKeys, sealed: SealedRecord): FileRecord {
   if (!keys.metadataKey || !keys.nameKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted key cannot open records');
   verifyRecord(keys, sealed);
   const body = sealed.body;

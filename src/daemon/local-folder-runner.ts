@@ -7,6 +7,7 @@
  * - encrypted: ReplicaFolder (sealed records and blocks only).
  */
 import type { LocalFolderFs, FileHasher } from '../engine/local-folder-fs.js';
+import type { RecordChecker } from '../engine/record-check.js';
 import { LocalFolder } from '../engine/local-folder.js';
 import type { FolderStatus } from '../engine/folder-status.js';
 import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
@@ -19,6 +20,8 @@ import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './fo
 export interface LocalFolderServices {
   readonly fs: LocalFolderFs;
   readonly pool: FileHasher;
+  /** Checks large index updates from peers off the main thread (the same hash pool); inline without. */
+  readonly records?: RecordChecker;
 }
 
 /**
@@ -76,7 +79,10 @@ class LocalFolderRunner implements FolderRunner {
         watch: init.folder.watch,
       },
     );
-    this.sync = createSyncFolder(init, this.local, { archiveRetentionDays: init.retentionDays });
+    this.sync = createSyncFolder(init, this.local, {
+      archiveRetentionDays: init.retentionDays,
+      ...(services.records ? { recordChecker: services.records } : {}),
+    });
     this.init = init;
     this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));
     this.sync.onRemoteChange((c) => this.reportRemote(c));

@@ -14,7 +14,8 @@
  *   the peer itself sent are not echoed back. LocalFolder's 'changed' event and
  *   the puller's publications wake every pump.
  * - Records in. receiveIndex() decodes, verifies and opens every record
- *   (signature, AEAD, locator = HMAC(path), canonical path); a bad one is
+ *   (signature, AEAD, locator = HMAC(path), canonical path) — on the daemon's
+ *   hash workers for a large update, in order (record-check.ts); a bad one is
  *   dropped and the sender penalised. Good ones go to the index, which keeps
  *   only versions nothing dominates. Their block ids are remembered as "this
  *   peer has them" for swarming, the locators stored are handed to the puller,
@@ -27,14 +28,7 @@
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
-import {
-  decodeSealedRecord,
-  digest,
-  folderIdText,
-  openBlock,
-  openRecord,
-  type FolderKeys,
-} from '../crypto/index.js';
+import { digest, folderIdText, openBlock, type FolderKeys } from '../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../fs/archive.js';
 import { cleanStaleTemps } from '../fs/atomic-apply.js';
@@ -49,14 +43,13 @@ import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-sche
 import type { FolderStatus } from './folder-status.js';
 import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
 import { IndexRelay, type IncomingIndex, type PeerLink } from './index-relay.js';
+import { checkRecordChunks, type RecordChecker } from './record-check.js';
 
 export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from './index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
 export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
-/** Records opened between two yields to the event loop (verify + decrypt ≈ 60 µs each). */
-const RECORDS_PER_SLICE = 256;
 
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
 export type SyncLink = PeerLink;
@@ -113,6 +106,8 @@ export interface SyncFolderOptions {
    * the hop adds work; worth trying again on machines with more cores.
    */
   readonly offloadBlockCrypto?: boolean;
+  /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
+  readonly recordChecker?: RecordChecker;
 }
 
 /**
@@ -137,6 +132,7 @@ export class SyncFolder {
   private readonly puller: Puller;
   /** Reading and sealing of served blocks larger than INLINE_BLOCK_CRYPTO_MAX_BYTES, off the main thread. */
   private readonly blockCrypto: BlockCryptoPool | null;
+  private readonly recordChecker: RecordChecker | null;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
@@ -159,6 +155,7 @@ export class SyncFolder {
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
     this.blockCrypto = opts.offloadBlockCrypto === true ? new BlockCryptoPool() : null;
+    this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
       // Every ref here comes from a file record signed with the folder's write
@@ -322,33 +319,38 @@ export class SyncFolder {
     const announced: Uint8Array[] = [];
     let rejected = 0;
     let firstCode: string | null = null;
-    for (let i = 0; i < update.records.length; i++) {
-      if (i > 0 && i % RECORDS_PER_SLICE === 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (!this.running) return null;
-        opts.signal?.throwIfAborted();
-      }
-      const raw = update.records[i]!;
-      try {
-        const sealed = decodeSealedRecord(raw);
-        const record = openRecord(this.keys, sealed); // signature, AEAD, locator and path checks
-        announced.push(...sealed.blockIds);
-        const res = this.index.putRemoteRecord(this.folder, {
-          locator: sealed.locator,
-          version: sealed.version,
-          blockIds: sealed.blockIds,
-          sealed: raw,
-          plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
-        });
-        if (res.stored) {
-          stored.push(sealed.locator);
-          this.puller.noteOpened(sealed.locator, record);
-          if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+    // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
+    const checks = checkRecordChunks(update.records, {
+      keys: this.keys,
+      open: true,
+      checker: this.recordChecker,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    for await (const { start, outcomes } of checks) {
+      if (!this.running) return null;
+      outcomes.forEach((outcome, j) => {
+        try {
+          if (!outcome.ok) throw outcome.error;
+          const { sealed, record } = outcome;
+          if (!record) throw new SealsyncError('ERR_INTERNAL', 'record was not opened');
+          announced.push(...sealed.blockIds);
+          const res = this.index.putRemoteRecord(this.folder, {
+            locator: sealed.locator,
+            version: sealed.version,
+            blockIds: sealed.blockIds,
+            sealed: update.records[start + j]!,
+            plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+          });
+          if (res.stored) {
+            stored.push(sealed.locator);
+            this.puller.noteOpened(sealed.locator, record);
+            if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+          }
+        } catch (err) {
+          rejected++;
+          firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
         }
-      } catch (err) {
-        rejected++;
-        firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
-      }
+      });
     }
     if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
@@ -451,7 +453,7 @@ export interface SyncFolderInit {
 export function createSyncFolder(
   init: SyncFolderInit,
   localFolder: LocalFolderHooks,
-  opts: { archiveRetentionDays?: number; now?: () => number } = {},
+  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
 ): SyncFolder {
   return new SyncFolder({
     path: init.folder.path,
@@ -462,5 +464,6 @@ export function createSyncFolder(
     logger: init.logger,
     ...(opts.archiveRetentionDays !== undefined ? { archiveRetentionDays: opts.archiveRetentionDays } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
   });
 }
