@@ -68,6 +68,9 @@ export interface HashResult {
 
 export type { RecordCheckResult };
 
+/** What a job resolves with: a hash result, or record checks. */
+type JobResult = HashResult | readonly RecordCheckResult[];
+
 /** What a job sends to its worker, less the job id. */
 type JobBody = DistributiveOmit<HashJobMessage, 'jobId'>;
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -80,7 +83,7 @@ interface Job {
   /** For error data: the file hashed, if any. */
   readonly path: string | undefined;
   /** Gets the reply's `result` (hash) or `records` (records). */
-  readonly resolve: (r: HashResult | readonly RecordCheckResult[]) => void;
+  readonly resolve: (r: JobResult) => void;
   readonly reject: (e: unknown) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
@@ -179,12 +182,8 @@ export class HashPool {
    */
   hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal; sizeHint?: number } = {}): Promise<HashResult> {
     const { signal, sizeHint } = opts;
-    if (!this.#running) return Promise.reject(aborted('hash pool is not running'));
-    if (this.#broken) return Promise.reject(this.#broken);
-    if (signal?.aborted) return Promise.reject(aborted());
-    if (this.#queue.length >= this.maxQueue) {
-      return Promise.reject(new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue }));
-    }
+    const refused = this.#refusal(signal);
+    if (refused) return Promise.reject(refused);
     const small = sizeHint !== undefined && Number.isSafeInteger(sizeHint) && sizeHint >= 0
       ? sizeHint <= this.inlineMaxBytes
       : isSmallFile(absPath, this.inlineMaxBytes);
@@ -210,12 +209,8 @@ export class HashPool {
     opts: { open: boolean; signal?: AbortSignal },
   ): Promise<readonly RecordCheckResult[]> {
     const { signal } = opts;
-    if (!this.#running) return Promise.reject(aborted('hash pool is not running'));
-    if (this.#broken) return Promise.reject(this.#broken);
-    if (signal?.aborted) return Promise.reject(aborted());
-    if (this.#queue.length >= this.maxQueue) {
-      return Promise.reject(new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue }));
-    }
+    const refused = this.#refusal(signal);
+    if (refused) return Promise.reject(refused);
     // One buffer of its own for the batch (records are usually views into a network
     // frame, which must not be detached and would be cloned whole).
     let total = 0;
@@ -243,7 +238,16 @@ export class HashPool {
     );
   }
 
-  #enqueue<T extends HashResult | readonly RecordCheckResult[]>(
+  /** Why a new job cannot be queued now, or null. */
+  #refusal(signal: AbortSignal | undefined): SealsyncError | null {
+    if (!this.#running) return aborted('hash pool is not running');
+    if (this.#broken) return this.#broken;
+    if (signal?.aborted) return aborted();
+    if (this.#queue.length >= this.maxQueue) return new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue });
+    return null;
+  }
+
+  #enqueue<T extends JobResult>(
     body: JobBody,
     transfer: readonly ArrayBuffer[],
     path: string | undefined,
@@ -255,7 +259,7 @@ export class HashPool {
         body,
         transfer,
         path,
-        resolve: resolve as (r: HashResult | readonly RecordCheckResult[]) => void,
+        resolve: resolve as (r: JobResult) => void,
         reject,
         signal,
         onAbort: () => this.#abort(job),
@@ -356,12 +360,12 @@ export class HashPool {
     this.#settle(job, aborted());
   }
 
-  #settle(job: Job, err: unknown, result?: HashResult | readonly RecordCheckResult[]): void {
+  #settle(job: Job, err: unknown, result?: JobResult): void {
     if (job.settled) return;
     job.settled = true;
     job.signal?.removeEventListener('abort', job.onAbort);
     if (err) job.reject(err);
-    else job.resolve(result as HashResult | readonly RecordCheckResult[]);
+    else job.resolve(result as JobResult);
   }
 }
 
