@@ -4,6 +4,8 @@
  *   exchange, pulling, conflicts). LocalFolder starts first and stops last,
  *   as SyncFolder listens to it. One hash pool is shared by every folder: it
  *   is a service started before the first folder and stopped after the last.
+ *   Its workers also check large index updates from peers for every folder,
+ *   encrypted ones included (src/engine/record-check.ts).
  * - encrypted: ReplicaFolder (sealed records and blocks only).
  */
 import type { LocalFolderFs, FileHasher } from '../engine/local-folder-fs.js';
@@ -153,8 +155,8 @@ class LocalFolderRunner implements FolderRunner {
 
 class ReplicaFolderRunner implements FolderRunner {
   private readonly replica: ReplicaFolder;
-  constructor(init: FolderRunnerInit) {
-    this.replica = createReplicaFolder(init, { retentionDays: init.retentionDays });
+  constructor(init: FolderRunnerInit, records: RecordChecker | undefined) {
+    this.replica = createReplicaFolder(init, { retentionDays: init.retentionDays, ...(records ? { recordChecker: records } : {}) });
   }
   start(): Promise<void> { return this.replica.start(); }
   stop(): Promise<void> { return this.replica.stop(); }
@@ -169,5 +171,5 @@ class ReplicaFolderRunner implements FolderRunner {
 /** Engine factories for every key type. */
 export function folderEngines(services: LocalFolderServices): FolderRunnerFactories {
   const local = (init: FolderRunnerInit): FolderRunner => new LocalFolderRunner(services, init);
-  return { rw: local, ro: local, encrypted: (init) => new ReplicaFolderRunner(init) };
+  return { rw: local, ro: local, encrypted: (init) => new ReplicaFolderRunner(init, services.records) };
 }

@@ -56,32 +56,39 @@ export interface CheckRecordsOptions {
 }
 
 /**
- * The outcomes of `records`, one chunk at a time and in order (`start` is the
- * index of the chunk's first record). Throws the signal's reason when it
- * aborts; never for a bad record.
+ * Hands the outcomes of `records` to `onChunk`, one chunk at a time and in
+ * order (`start` is the index of the chunk's first record). Checked inline,
+ * the first chunk is handled before this returns its promise, as a plain loop
+ * would (callers' stores then happen in the same turn as the call).
+ * `onChunk` returning false stops early (the caller was stopped). Rejects
+ * with the signal's reason when it aborts, or with what `onChunk` throws;
+ * never for a bad record.
  */
-export async function* checkRecordChunks(
+export async function forEachCheckedChunk(
   records: readonly Uint8Array[],
   opts: CheckRecordsOptions,
-): AsyncGenerator<{ readonly start: number; readonly outcomes: readonly CheckedRecord[] }> {
+  onChunk: (start: number, outcomes: readonly CheckedRecord[]) => boolean | void,
+): Promise<void> {
   const checker = records.length >= MIN_OFFLOAD_RECORDS ? (opts.checker ?? null) : null;
   const chunk = (start: number) => records.slice(start, start + RECORDS_PER_CHECK_JOB);
   let next: Promise<readonly CheckedRecord[]> | null = checker ? offload(checker, chunk(0), opts) : null;
   for (let start = 0; start < records.length; start += RECORDS_PER_CHECK_JOB) {
     opts.signal?.throwIfAborted();
     let outcomes: readonly CheckedRecord[];
-    if (next) {
+    if (checker && next) {
       outcomes = await next;
       opts.signal?.throwIfAborted();
       const following = start + RECORDS_PER_CHECK_JOB;
-      next = following < records.length ? offload(checker as RecordChecker, chunk(following), opts) : null;
+      // Out to the worker before this chunk is stored. Left behind on an early end:
+      // offload never rejects, so nothing goes unhandled.
+      next = following < records.length ? offload(checker, chunk(following), opts) : null;
     } else {
       // Let sockets and timers run between slices of inline checks.
       if (start > 0) await new Promise<void>((r) => setImmediate(r));
       opts.signal?.throwIfAborted();
       outcomes = checkInline(chunk(start), opts);
     }
-    yield { start, outcomes };
+    if (onChunk(start, outcomes) === false) return;
   }
 }
 

@@ -43,7 +43,7 @@ import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-sche
 import type { FolderStatus } from './folder-status.js';
 import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
 import { IndexRelay, type IncomingIndex, type PeerLink } from './index-relay.js';
-import { checkRecordChunks, type RecordChecker } from './record-check.js';
+import { forEachCheckedChunk, type RecordChecker } from './record-check.js';
 
 export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from './index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
@@ -327,30 +327,30 @@ export class SyncFolder {
     let rejected = 0;
     let firstCode: string | null = null;
     // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
-    const checks = checkRecordChunks(update.records, {
-      keys: this.keys,
-      open: true,
-      checker: this.recordChecker,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    for await (const { start, outcomes } of checks) {
-      if (!this.running) return null;
-      const good: StoreItem[] = [];
-      outcomes.forEach((outcome, j) => {
-        if (!outcome.ok || !outcome.record) {
-          rejected++;
-          const err = outcome.ok ? new SealsyncError('ERR_INTERNAL', 'record was not opened') : outcome.error;
-          firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
-          return;
+    await forEachCheckedChunk(
+      update.records,
+      { keys: this.keys, open: true, checker: this.recordChecker, ...(opts.signal ? { signal: opts.signal } : {}) },
+      (start, outcomes) => {
+        if (!this.running) return false;
+        const good: StoreItem[] = [];
+        outcomes.forEach((outcome, j) => {
+          if (!outcome.ok || !outcome.record) {
+            rejected++;
+            const err = outcome.ok ? new SealsyncError('ERR_INTERNAL', 'record was not opened') : outcome.error;
+            firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+            return;
+          }
+          good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
+        });
+        const failed = this.storeRemoteRecords(peerId, good, stored, announced);
+        if (failed) {
+          rejected += failed.count;
+          firstCode ??= failed.code;
         }
-        good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
-      });
-      const failed = this.storeRemoteRecords(peerId, good, stored, announced);
-      if (failed) {
-        rejected += failed.count;
-        firstCode ??= failed.code;
-      }
-    }
+        return true;
+      },
+    );
+    if (!this.running) return null;
     if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
