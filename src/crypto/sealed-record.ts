@@ -273,8 +273,7 @@ function decodeBody(plain: Uint8Array): DecodedBody {
   return out;
 }
 
-/** Seals and signs a record (read-write keys only). Deterministic. */
-export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
+function sealUnsigned(keys: FolderKeys, record: FileRecord): Omit<SealedRecord, 'signature'> {
   if (keys.type !== 'rw' || !keys.signingSeed || !keys.metadataKey || !keys.nameKey) {
     throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can seal records');
   }
@@ -286,9 +285,26 @@ export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
   cipher.setAAD(bodyAad(keys, locator));
   const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
   const body = concatBytes([nonce, ct, cipher.getAuthTag()]);
-  const unsignedRecord = { locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
-  const signature = new Uint8Array(sign(null, signedMessage(keys.folderId, encodeUnsigned(unsignedRecord)), privateKeyObject(keys.signingSeed)));
-  return { ...unsignedRecord, signature };
+  return { locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
+}
+
+function signUnsigned(keys: FolderKeys, unsigned: Uint8Array): Uint8Array {
+  return new Uint8Array(sign(null, signedMessage(keys.folderId, unsigned), privateKeyObject(keys.signingSeed!)));
+}
+
+/** Seals and signs a record (read-write keys only). Deterministic. */
+export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
+  const unsignedRecord = sealUnsigned(keys, record);
+  return { ...unsignedRecord, signature: signUnsigned(keys, encodeUnsigned(unsignedRecord)) };
+}
+
+/**
+ * encodeSealedRecord(sealRecord(keys, record)), byte for byte, with the
+ * unsigned part encoded once instead of twice (what a scan stores).
+ */
+export function sealRecordBytes(keys: FolderKeys, record: FileRecord): Uint8Array {
+  const unsigned = encodeUnsigned(sealUnsigned(keys, record));
+  return concatBytes([unsigned, signUnsigned(keys, unsigned)]);
 }
 
 /** The keys that verifying (folderId, publicKey) and opening (plus nameKey, metadataKey) a record use. */
