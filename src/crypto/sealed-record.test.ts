@@ -11,6 +11,7 @@ import {
   locatorFor,
   openRecord,
   sealRecord,
+  sealRecordBytes,
   verifyRecord,
   type SealedRecord,
 } from './sealed-record.js';
@@ -63,6 +64,13 @@ test('clear fields: locator hides the path, vector and block ids are visible', (
 test('sealing is deterministic; NFD and NFC paths share a locator', () => {
   assert.deepEqual(sealRecord(W, record), sealRecord(W, record));
   assert.deepEqual(locatorFor(W, 'Docs/re\u0301sume\u0301.txt'), locatorFor(W, record.path));
+});
+
+test('sealRecordBytes gives exactly encodeSealedRecord(sealRecord(…)), and refuses what sealRecord refuses', () => {
+  const tomb: FileRecord = { ...record, blocks: [], size: 0, deleted: true };
+  for (const r of [record, tomb]) assert.deepEqual(sealRecordBytes(W, r), encodeSealedRecord(sealRecord(W, r)));
+  assert.equal(code(() => sealRecordBytes(R, record)), 'ERR_FOLDER_TYPE');
+  assert.equal(code(() => sealRecordBytes(W, { ...record, path: '../x' })), code(() => sealRecord(W, { ...record, path: '../x' })));
 });
 
 test('symlinks, directories and tombstones round-trip', () => {

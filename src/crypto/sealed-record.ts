@@ -97,7 +97,7 @@ export function checkRecordPath(path: string): Uint8Array {
 }
 
 /** The stable, name-hiding id of a path within a folder. */
-export function locatorFor(keys: FolderKeys, path: string): Uint8Array {
+export function locatorFor(keys: Pick<FolderKeys, 'nameKey'>, path: string): Uint8Array {
   if (!keys.nameKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted key cannot compute locators');
   return new Uint8Array(createHmac('sha256', keys.nameKey).update(path.normalize('NFC'), 'utf8').digest());
 }
@@ -273,8 +273,7 @@ function decodeBody(plain: Uint8Array): DecodedBody {
   return out;
 }
 
-/** Seals and signs a record (read-write keys only). Deterministic. */
-export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
+function sealUnsigned(keys: FolderKeys, record: FileRecord): Omit<SealedRecord, 'signature'> {
   if (keys.type !== 'rw' || !keys.signingSeed || !keys.metadataKey || !keys.nameKey) {
     throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can seal records');
   }
@@ -286,13 +285,48 @@ export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
   cipher.setAAD(bodyAad(keys, locator));
   const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
   const body = concatBytes([nonce, ct, cipher.getAuthTag()]);
-  const unsignedRecord = { locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
-  const signature = new Uint8Array(sign(null, signedMessage(keys.folderId, encodeUnsigned(unsignedRecord)), privateKeyObject(keys.signingSeed)));
-  return { ...unsignedRecord, signature };
+  return { locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
+}
+
+function signUnsigned(keys: FolderKeys, unsigned: Uint8Array): Uint8Array {
+  return new Uint8Array(sign(null, signedMessage(keys.folderId, unsigned), privateKeyObject(keys.signingSeed!)));
+}
+
+/** Seals and signs a record (read-write keys only). Deterministic. */
+export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
+  const unsignedRecord = sealUnsigned(keys, record);
+  return { ...unsignedRecord, signature: signUnsigned(keys, encodeUnsigned(unsignedRecord)) };
+}
+
+/**
+ * encodeSealedRecord(sealRecord(keys, record)), byte for byte, with the
+ * unsigned part encoded once instead of twice (what a scan stores).
+ */
+export function sealRecordBytes(keys: FolderKeys, record: FileRecord): Uint8Array {
+  const unsigned = encodeUnsigned(sealUnsigned(keys, record));
+  return concatBytes([unsigned, signUnsigned(keys, unsigned)]);
+}
+
+/** The keys that verifying (folderId, publicKey) and opening (plus nameKey, metadataKey) a record use. */
+export type RecordCheckKeys = Pick<FolderKeys, 'folderId' | 'publicKey' | 'nameKey' | 'metadataKey'>;
+
+/**
+ * Everything a receiver checks of one encoded record from a peer: strict
+ * decoding and the signature; with `open` (full peers) also the body
+ * (openRecord). Returns the decoded record and, opened, its FileRecord; throws
+ * what decodeSealedRecord, verifyRecord or openRecord throw. The one
+ * definition of that check, whether it runs on the main thread or on a worker
+ * (src/engine/record-check.ts), so both give the same outcome and error code.
+ */
+export function checkRecordBytes(keys: RecordCheckKeys, bytes: Uint8Array, open: boolean): { sealed: SealedRecord; record: FileRecord | null } {
+  const sealed = decodeSealedRecord(bytes);
+  if (open) return { sealed, record: openRecord(keys, sealed) };
+  verifyRecord(keys, sealed);
+  return { sealed, record: null };
 }
 
 /** Verifies, decrypts and cross-checks a record (read-write or read-only keys). */
-export function openRecord(keys: FolderKeys, sealed: SealedRecord): FileRecord {
+export function openRecord(keys: RecordCheckKeys, sealed: SealedRecord): FileRecord {
   if (!keys.metadataKey || !keys.nameKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted key cannot open records');
   verifyRecord(keys, sealed);
   const body = sealed.body;

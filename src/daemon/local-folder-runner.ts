@@ -4,9 +4,12 @@
  *   exchange, pulling, conflicts). LocalFolder starts first and stops last,
  *   as SyncFolder listens to it. One hash pool is shared by every folder: it
  *   is a service started before the first folder and stopped after the last.
+ *   Its workers also check large index updates from peers for every folder,
+ *   encrypted ones included (src/engine/record-check.ts).
  * - encrypted: ReplicaFolder (sealed records and blocks only).
  */
 import type { LocalFolderFs, FileHasher } from '../engine/local-folder-fs.js';
+import type { RecordChecker } from '../engine/record-check.js';
 import { LocalFolder } from '../engine/local-folder.js';
 import type { FolderStatus } from '../engine/folder-status.js';
 import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
@@ -19,6 +22,8 @@ import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './fo
 export interface LocalFolderServices {
   readonly fs: LocalFolderFs;
   readonly pool: FileHasher;
+  /** Checks large index updates from peers off the main thread (the same hash pool); inline without. */
+  readonly records?: RecordChecker;
 }
 
 /**
@@ -76,7 +81,10 @@ class LocalFolderRunner implements FolderRunner {
         watch: init.folder.watch,
       },
     );
-    this.sync = createSyncFolder(init, this.local, { archiveRetentionDays: init.retentionDays });
+    this.sync = createSyncFolder(init, this.local, {
+      archiveRetentionDays: init.retentionDays,
+      ...(services.records ? { recordChecker: services.records } : {}),
+    });
     this.init = init;
     this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));
     this.sync.onRemoteChange((c) => this.reportRemote(c));
@@ -147,8 +155,8 @@ class LocalFolderRunner implements FolderRunner {
 
 class ReplicaFolderRunner implements FolderRunner {
   private readonly replica: ReplicaFolder;
-  constructor(init: FolderRunnerInit) {
-    this.replica = createReplicaFolder(init, { retentionDays: init.retentionDays });
+  constructor(init: FolderRunnerInit, records: RecordChecker | undefined) {
+    this.replica = createReplicaFolder(init, { retentionDays: init.retentionDays, ...(records ? { recordChecker: records } : {}) });
   }
   start(): Promise<void> { return this.replica.start(); }
   stop(): Promise<void> { return this.replica.stop(); }
@@ -163,5 +171,5 @@ class ReplicaFolderRunner implements FolderRunner {
 /** Engine factories for every key type. */
 export function folderEngines(services: LocalFolderServices): FolderRunnerFactories {
   const local = (init: FolderRunnerInit): FolderRunner => new LocalFolderRunner(services, init);
-  return { rw: local, ro: local, encrypted: (init) => new ReplicaFolderRunner(init) };
+  return { rw: local, ro: local, encrypted: (init) => new ReplicaFolderRunner(init, services.records) };
 }

@@ -2,12 +2,15 @@
  * The real file-system services for LocalFolder (src/fs): the walker, ignore
  * rules, the watcher, and a hash pool. The daemon shares one pool between all
  * folders; `createLocalFolderServices` bundles a private one for tools and tests.
+ * The same pool's workers check large index updates from peers (`records`,
+ * see record-check.ts), so that needs no pool of its own.
  */
 import { walkFolder } from '../fs/walk.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { FolderWatcher } from '../fs/folder-watcher.js';
 import { HashPool } from '../fs/hash-pool.js';
 import type { LocalFolderFs } from './local-folder-fs.js';
+import type { RecordChecker } from './record-check.js';
 
 export function nodeLocalFolderFs(): LocalFolderFs {
   return {
@@ -20,6 +23,7 @@ export function nodeLocalFolderFs(): LocalFolderFs {
 export interface LocalFolderServices {
   readonly fs: LocalFolderFs;
   readonly pool: HashPool;
+  readonly records: RecordChecker;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -29,6 +33,7 @@ export function createLocalFolderServices(init: { workers?: number } = {}): Loca
   return {
     fs: nodeLocalFolderFs(),
     pool,
+    records: pool,
     async start() {
       pool.start();
     },

@@ -41,11 +41,10 @@ import { pickWinner, sameContent } from '../model/needs.js';
 import type { FileRecord, VersionVector } from '../model/types.js';
 import {
   decodeSealedRecord,
-  encodeSealedRecord,
   folderIdText,
   locatorFor,
   openRecord,
-  sealRecord,
+  sealRecordBytes,
   type FolderKeys,
 } from '../crypto/index.js';
 import type { FolderState, FolderStatus, ScanProgress } from './folder-status.js';
@@ -591,7 +590,7 @@ export class LocalFolder extends EventEmitter {
       locator,
       version,
       blockIds: record.blocks.map((b) => b.id),
-      sealed: encodeSealedRecord(sealRecord(this.keys, record)),
+      sealed: sealRecordBytes(this.keys, record),
       plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
     };
     const file: LocalFileInput = { record, ...diskFields };

@@ -8,6 +8,7 @@ import { silentLogger } from '../logger.js';
 import { LocalFolder } from './local-folder.js';
 import type { FolderStatus } from './folder-status.js';
 import { SyncFolder, type SyncLink } from './sync-folder.js';
+import { HashPool } from '../fs/hash-pool.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from './testing/sync-device.js';
 
 interface Node {
@@ -124,6 +125,52 @@ test('records that fail verification are dropped and the sender is penalised', a
   } finally {
     await stopNode(b);
   }
+});
+
+test('a large update checked on the hash workers: forged records dropped and penalised exactly as inline, the rest stored in order', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const other = keysFromSecret(newFolderSecret());
+  const record = (i: number, version = 1) => ({
+    path: `d/f${i}.txt`, kind: 'dir' as const, size: 0, mtimeMs: 1000 + i, mode: 0o755, blocks: [], version: [{ id: 'aaaaaaaaaaaaaaaa', value: version }], deleted: false,
+  });
+  const records = Array.from({ length: 300 }, (_, i) => encodeSealedRecord(sealRecord(keys, record(i))));
+  records[7] = encodeSealedRecord(sealRecord(other, record(7))); // another folder's key
+  records[280] = randomBytes(100); // in the second chunk
+  // Two versions of one path in one update: the later one must win, as stored in order.
+  records[290] = encodeSealedRecord(sealRecord(keys, record(1, 2)));
+  const outcome = async (checker: boolean) => {
+    const pool = new HashPool({ workers: 1 });
+    pool.start();
+    const dev = await makeDevice(checker ? 'W' : 'I', keys);
+    const { fs, pool: hasher } = testLocalFolderFs();
+    const local = new LocalFolder({ index: dev.index, pool: hasher, logger: silentLogger(), fs }, { path: dev.root, keys, folderRowId: dev.folder, rescanIntervalMs: 60_000, watch: false });
+    const sync = new SyncFolder({
+      path: dev.root, keys, index: dev.index, folderRowId: dev.folder, localFolder: local, logger: silentLogger(),
+      ...(checker ? { recordChecker: pool } : {}),
+    });
+    const node: Node = { dev, local, sync, statuses: [], penalties: [] };
+    try {
+      await local.start();
+      await sync.start();
+      const penalties: string[] = [];
+      sync.attachPeer({ peerId: 'EVIL', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (r) => penalties.push(r) });
+      const ack = await sync.receiveIndex('EVIL', { indexId: '1111111111111111', fromSeq: 0, toSeq: 300, records });
+      const stored = dev.index.recordsSince(dev.folder, 0, 1000).map((r) => Buffer.from(r.sealed).toString('hex'));
+      return { ack, penalties, stored };
+    } finally {
+      await stopNode(node);
+      await pool.stop();
+    }
+  };
+  const offloaded = await outcome(true);
+  const inline = await outcome(false);
+  assert.deepEqual(offloaded, inline);
+  assert.equal(offloaded.ack, 300);
+  assert.deepEqual(offloaded.penalties, ['bad record: ERR_SIGNATURE', 'bad record: ERR_SIGNATURE']);
+  // 298 good records, of which one path came twice: 297 rows, the newer version of d/f1.txt kept.
+  assert.equal(offloaded.stored.length, 297);
+  assert.ok(offloaded.stored.includes(Buffer.from(records[290]!).toString('hex')));
+  assert.ok(!offloaded.stored.includes(Buffer.from(records[1]!).toString('hex')));
 });
 
 test('a read-only coordinator receives everything and never sends its local edits', async () => {

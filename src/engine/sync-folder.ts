@@ -14,7 +14,8 @@
  *   the peer itself sent are not echoed back. LocalFolder's 'changed' event and
  *   the puller's publications wake every pump.
  * - Records in. receiveIndex() decodes, verifies and opens every record
- *   (signature, AEAD, locator = HMAC(path), canonical path); a bad one is
+ *   (signature, AEAD, locator = HMAC(path), canonical path) — on the daemon's
+ *   hash workers for a large update, in order (record-check.ts); a bad one is
  *   dropped and the sender penalised. Good ones go to the index, which keeps
  *   only versions nothing dominates. Their block ids are remembered as "this
  *   peer has them" for swarming, the locators stored are handed to the puller,
@@ -27,14 +28,7 @@
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
-import {
-  decodeSealedRecord,
-  digest,
-  folderIdText,
-  openBlock,
-  openRecord,
-  type FolderKeys,
-} from '../crypto/index.js';
+import { digest, folderIdText, openBlock, type FolderKeys, type SealedRecord } from '../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../fs/archive.js';
 import { cleanStaleTemps } from '../fs/atomic-apply.js';
@@ -42,21 +36,27 @@ import { readAndSealBlock } from '../fs/block-reader.js';
 import { BlockCryptoPool } from '../fs/block-crypto-pool.js';
 import { noteBlockBytes } from '../fs/young-gc.js';
 import { resolveSafe } from '../fs/safe-fs.js';
-import type { Index } from '../index/index.js';
+import type { Index, PutRecordResult } from '../index/index.js';
 import type { Logger } from '../logger.js';
-import type { BlockRef } from '../model/types.js';
+import type { BlockRef, FileRecord } from '../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from './folder-status.js';
 import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
 import { IndexRelay, type IncomingIndex, type PeerLink } from './index-relay.js';
+import { forEachCheckedChunk, type RecordChecker } from './record-check.js';
 
 export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from './index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
 export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
-/** Records opened between two yields to the event loop (verify + decrypt ≈ 60 µs each). */
-const RECORDS_PER_SLICE = 256;
+
+/** A checked record from a peer, on its way into the index. */
+interface StoreItem {
+  readonly raw: Uint8Array;
+  readonly sealed: SealedRecord;
+  readonly record: FileRecord;
+}
 
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
 export type SyncLink = PeerLink;
@@ -113,6 +113,8 @@ export interface SyncFolderOptions {
    * the hop adds work; worth trying again on machines with more cores.
    */
   readonly offloadBlockCrypto?: boolean;
+  /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
+  readonly recordChecker?: RecordChecker;
 }
 
 /**
@@ -137,6 +139,7 @@ export class SyncFolder {
   private readonly puller: Puller;
   /** Reading and sealing of served blocks larger than INLINE_BLOCK_CRYPTO_MAX_BYTES, off the main thread. */
   private readonly blockCrypto: BlockCryptoPool | null;
+  private readonly recordChecker: RecordChecker | null;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
@@ -159,6 +162,7 @@ export class SyncFolder {
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
     this.blockCrypto = opts.offloadBlockCrypto === true ? new BlockCryptoPool() : null;
+    this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
       // Every ref here comes from a file record signed with the folder's write
@@ -322,34 +326,31 @@ export class SyncFolder {
     const announced: Uint8Array[] = [];
     let rejected = 0;
     let firstCode: string | null = null;
-    for (let i = 0; i < update.records.length; i++) {
-      if (i > 0 && i % RECORDS_PER_SLICE === 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (!this.running) return null;
-        opts.signal?.throwIfAborted();
-      }
-      const raw = update.records[i]!;
-      try {
-        const sealed = decodeSealedRecord(raw);
-        const record = openRecord(this.keys, sealed); // signature, AEAD, locator and path checks
-        announced.push(...sealed.blockIds);
-        const res = this.index.putRemoteRecord(this.folder, {
-          locator: sealed.locator,
-          version: sealed.version,
-          blockIds: sealed.blockIds,
-          sealed: raw,
-          plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+    // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
+    await forEachCheckedChunk(
+      update.records,
+      { keys: this.keys, open: true, checker: this.recordChecker, ...(opts.signal ? { signal: opts.signal } : {}) },
+      (start, outcomes) => {
+        if (!this.running) return false;
+        const good: StoreItem[] = [];
+        outcomes.forEach((outcome, j) => {
+          if (!outcome.ok || !outcome.record) {
+            rejected++;
+            const err = outcome.ok ? new SealsyncError('ERR_INTERNAL', 'record was not opened') : outcome.error;
+            firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+            return;
+          }
+          good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
         });
-        if (res.stored) {
-          stored.push(sealed.locator);
-          this.puller.noteOpened(sealed.locator, record);
-          if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+        const failed = this.storeRemoteRecords(peerId, good, stored, announced);
+        if (failed) {
+          rejected += failed.count;
+          firstCode ??= failed.code;
         }
-      } catch (err) {
-        rejected++;
-        firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
-      }
-    }
+        return true;
+      },
+    );
+    if (!this.running) return null;
     if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
@@ -364,6 +365,63 @@ export class SyncFolder {
       this.wakePumps();
     }
     return update.toSeq;
+  }
+
+  /**
+   * Stores checked records, in order, in one transaction (a commit per record
+   * cost ~75 µs of the main thread). putRemoteRecord is atomic only as its own
+   * transaction (nested calls join the outer one without a savepoint), so if
+   * one throws, the whole batch is rolled back and stored again record by
+   * record, each on its own: the outcome is then the same as storing one at a
+   * time had been from the start. Side effects (relay marks, the puller's
+   * cache, announcements) happen only after the rows are committed, still in
+   * the same synchronous turn. Returns how many failed to store, if any.
+   */
+  private storeRemoteRecords(
+    peerId: string,
+    items: readonly StoreItem[],
+    stored: Uint8Array[],
+    announced: Uint8Array[],
+  ): { count: number; code: string } | null {
+    const put = (it: StoreItem) =>
+      this.index.putRemoteRecord(this.folder, {
+        locator: it.sealed.locator,
+        version: it.sealed.version,
+        blockIds: it.sealed.blockIds,
+        sealed: it.raw,
+        plain: { kind: it.record.kind, size: it.record.size, mtimeMs: it.record.mtimeMs, deleted: it.record.deleted },
+      });
+    const effects = (it: StoreItem, res: PutRecordResult) => {
+      if (!res.stored) return;
+      stored.push(it.sealed.locator);
+      this.puller.noteOpened(it.sealed.locator, it.record);
+      if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+    };
+    let results: PutRecordResult[] | null = null;
+    try {
+      results = this.index.transaction(() => items.map(put));
+    } catch {
+      results = null; // rolled back: one at a time below
+    }
+    if (results) {
+      items.forEach((it, i) => {
+        announced.push(...it.sealed.blockIds);
+        effects(it, results[i]!);
+      });
+      return null;
+    }
+    let count = 0;
+    let code: string | null = null;
+    for (const it of items) {
+      announced.push(...it.sealed.blockIds);
+      try {
+        effects(it, put(it));
+      } catch (err) {
+        count++;
+        code ??= isSealsyncError(err) ? err.code : 'invalid';
+      }
+    }
+    return count > 0 ? { count, code: code ?? 'invalid' } : null;
   }
 
   /** A peer asks for a block: sealed from the plaintext on disk, or null. */
@@ -451,7 +509,7 @@ export interface SyncFolderInit {
 export function createSyncFolder(
   init: SyncFolderInit,
   localFolder: LocalFolderHooks,
-  opts: { archiveRetentionDays?: number; now?: () => number } = {},
+  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
 ): SyncFolder {
   return new SyncFolder({
     path: init.folder.path,
@@ -462,5 +520,6 @@ export function createSyncFolder(
     logger: init.logger,
     ...(opts.archiveRetentionDays !== undefined ? { archiveRetentionDays: opts.archiveRetentionDays } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
   });
 }

@@ -26,6 +26,14 @@
  * scans several times faster. A file that grows between the lstat and the
  * read is still hashed correctly, only on this thread.
  *
+ * checkRecords() gives the same workers a batch of sealed records from a peer
+ * to decode, verify (Ed25519, ~100 µs each) and, for full peers, open: one
+ * job and one message each way per batch, so the ~200 µs thread hop is
+ * shared by the whole batch, and the receiver's main thread stores the
+ * previous batch meanwhile (src/engine/sync-folder.ts). It spawns a worker
+ * like a hash job does (lazily); a caller that keeps one batch in flight at a
+ * time occupies one worker.
+ *
  * Running from TypeScript source (tsx in dev and tests) the worker is the .ts
  * file next to this one, loaded with `--import tsx`; from dist/ it is the
  * compiled .js file next to this one.
@@ -36,7 +44,8 @@ import { Worker } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
 import type { BlockRef } from '../model/types.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
-import type { HashJobMessage, HashReplyMessage } from './hash-worker.js';
+import type { RecordCheckKeys } from '../crypto/sealed-record.js';
+import type { HashJobMessage, HashReplyMessage, RecordCheckResult } from './hash-worker.js';
 import { ReadBuffer, hashFileSync } from './hash-file-sync.js';
 
 export const MAX_HASH_WORKERS = 8;
@@ -57,11 +66,24 @@ export interface HashResult {
   readonly changed: boolean;
 }
 
+export type { RecordCheckResult };
+
+/** What a job resolves with: a hash result, or record checks. */
+type JobResult = HashResult | readonly RecordCheckResult[];
+
+/** What a job sends to its worker, less the job id. */
+type JobBody = DistributiveOmit<HashJobMessage, 'jobId'>;
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
 interface Job {
   readonly id: number;
-  readonly path: string;
-  readonly contentKey: Uint8Array;
-  readonly resolve: (r: HashResult) => void;
+  readonly body: JobBody;
+  /** Buffers moved to the worker with the message. */
+  readonly transfer: readonly ArrayBuffer[];
+  /** For error data: the file hashed, if any. */
+  readonly path: string | undefined;
+  /** Gets the reply's `result` (hash) or `records` (records). */
+  readonly resolve: (r: JobResult) => void;
   readonly reject: (e: unknown) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
@@ -160,12 +182,8 @@ export class HashPool {
    */
   hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal; sizeHint?: number } = {}): Promise<HashResult> {
     const { signal, sizeHint } = opts;
-    if (!this.#running) return Promise.reject(aborted('hash pool is not running'));
-    if (this.#broken) return Promise.reject(this.#broken);
-    if (signal?.aborted) return Promise.reject(aborted());
-    if (this.#queue.length >= this.maxQueue) {
-      return Promise.reject(new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue }));
-    }
+    const refused = this.#refusal(signal);
+    if (refused) return Promise.reject(refused);
     const small = sizeHint !== undefined && Number.isSafeInteger(sizeHint) && sizeHint >= 0
       ? sizeHint <= this.inlineMaxBytes
       : isSmallFile(absPath, this.inlineMaxBytes);
@@ -176,12 +194,72 @@ export class HashPool {
         return Promise.reject(err);
       }
     }
-    return new Promise<HashResult>((resolve, reject) => {
+    return this.#enqueue<HashResult>({ kind: 'hash', path: absPath, contentKey }, [], absPath, signal);
+  }
+
+  /**
+   * Checks encoded sealed records from a peer on a worker thread, exactly as
+   * checkRecordBytes(keys, record, open) would here: one result per record, in
+   * order. Rejects only for the pool itself (not running, queue full, aborted,
+   * a worker that died); a bad record is a result, never a rejection.
+   */
+  checkRecords(
+    keys: RecordCheckKeys,
+    records: readonly Uint8Array[],
+    opts: { open: boolean; signal?: AbortSignal },
+  ): Promise<readonly RecordCheckResult[]> {
+    const { signal } = opts;
+    const refused = this.#refusal(signal);
+    if (refused) return Promise.reject(refused);
+    // One buffer of its own for the batch (records are usually views into a network
+    // frame, which must not be detached and would be cloned whole).
+    let total = 0;
+    for (const r of records) total += r.byteLength;
+    const packed = new Uint8Array(total);
+    const ends = new Uint32Array(records.length);
+    let off = 0;
+    records.forEach((r, i) => {
+      packed.set(r, off);
+      off += r.byteLength;
+      ends[i] = off;
+    });
+    // Only the keys a check uses go to the worker (never the signing seed).
+    const sent: RecordCheckKeys = {
+      folderId: keys.folderId,
+      publicKey: keys.publicKey,
+      ...(opts.open && keys.nameKey ? { nameKey: keys.nameKey } : {}),
+      ...(opts.open && keys.metadataKey ? { metadataKey: keys.metadataKey } : {}),
+    };
+    return this.#enqueue<readonly RecordCheckResult[]>(
+      { kind: 'records', keys: sent, packed, ends, open: opts.open },
+      [packed.buffer as ArrayBuffer, ends.buffer as ArrayBuffer],
+      undefined,
+      signal,
+    );
+  }
+
+  /** Why a new job cannot be queued now, or null. */
+  #refusal(signal: AbortSignal | undefined): SealsyncError | null {
+    if (!this.#running) return aborted('hash pool is not running');
+    if (this.#broken) return this.#broken;
+    if (signal?.aborted) return aborted();
+    if (this.#queue.length >= this.maxQueue) return new SealsyncError('ERR_QUEUE_FULL', undefined, { maxQueue: this.maxQueue });
+    return null;
+  }
+
+  #enqueue<T extends JobResult>(
+    body: JobBody,
+    transfer: readonly ArrayBuffer[],
+    path: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const job: Job = {
         id: this.#nextJobId++,
-        path: absPath,
-        contentKey,
-        resolve,
+        body,
+        transfer,
+        path,
+        resolve: resolve as (r: JobResult) => void,
         reject,
         signal,
         onAbort: () => this.#abort(job),
@@ -225,8 +303,8 @@ export class HashPool {
   #assign(slot: Slot, job: Job): void {
     slot.job = job;
     slot.worker.ref();
-    const msg: HashJobMessage = { jobId: job.id, path: job.path, contentKey: job.contentKey };
-    slot.worker.postMessage(msg);
+    const msg = { ...job.body, jobId: job.id } as HashJobMessage;
+    slot.worker.postMessage(msg, job.transfer);
   }
 
   #onReply(slot: Slot, msg: HashReplyMessage): void {
@@ -236,7 +314,7 @@ export class HashPool {
     if (job && job.id === msg.jobId) {
       if (msg.ok) {
         this.#failures = 0;
-        this.#settle(job, null, unpack(msg.result));
+        this.#settle(job, null, 'records' in msg ? msg.records : unpack(msg.result));
       } else if (msg.aborted) {
         this.#settle(job, aborted());
       } else {
@@ -252,7 +330,10 @@ export class HashPool {
     if (i < 0) return; // stopped: slot already removed
     const job = slot.job;
     slot.job = null;
-    if (job) this.#settle(job, new SealsyncError('ERR_INTERNAL', `hash worker died: ${slot.lastError?.message ?? 'exited'}`, { path: job.path }));
+    if (job) {
+      const data = job.path === undefined ? undefined : { path: job.path };
+      this.#settle(job, new SealsyncError('ERR_INTERNAL', `hash worker died: ${slot.lastError?.message ?? 'exited'}`, data));
+    }
     this.#failures++;
     if (this.#failures >= MAX_WORKER_FAILURES) {
       this.#slots.splice(i, 1);
@@ -279,12 +360,12 @@ export class HashPool {
     this.#settle(job, aborted());
   }
 
-  #settle(job: Job, err: unknown, result?: HashResult): void {
+  #settle(job: Job, err: unknown, result?: JobResult): void {
     if (job.settled) return;
     job.settled = true;
     job.signal?.removeEventListener('abort', job.onAbort);
     if (err) job.reject(err);
-    else job.resolve(result as HashResult);
+    else job.resolve(result as JobResult);
   }
 }
 

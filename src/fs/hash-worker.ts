@@ -4,6 +4,14 @@
  * buffers. The main thread cancels a running job by writing its job id into
  * the shared `cancel` cell; the job checks it after every read.
  *
+ * A "records" job checks a batch of sealed records from a peer with
+ * checkRecordBytes (src/crypto/sealed-record.ts: decode, Ed25519 signature
+ * and, for full peers, the body) and answers one result per record, in
+ * order: the FileRecord, or the error as the main thread would have caught
+ * it. The records arrive packed in one transferred buffer (`ends[i]` is where
+ * record i ends). Such a job is short (~0.1 ms per record) and ignores the
+ * cancel cell.
+ *
  * Memory: every seal allocates its output off the JS heap, but the loop
  * creates few JS objects, so V8's young generation rarely fills and that
  * garbage waits for V8's external-memory trigger (tens of MiB per thread). A
@@ -16,17 +24,35 @@
  */
 import { loadMinorGc } from './young-gc.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { SealsyncError } from '../errors.js';
+import { SealsyncError, type SealsyncErrorJSON } from '../errors.js';
+import { checkRecordBytes, type RecordCheckKeys } from '../crypto/sealed-record.js';
+import type { FileRecord } from '../model/types.js';
 import { HashCancelled, ReadBuffer, hashFileSync } from './hash-file-sync.js';
 
-export interface HashJobMessage {
-  readonly jobId: number;
-  readonly path: string;
-  readonly contentKey: Uint8Array;
-}
+export type HashJobMessage =
+  | { readonly kind: 'hash'; readonly jobId: number; readonly path: string; readonly contentKey: Uint8Array }
+  | {
+    readonly kind: 'records';
+    readonly jobId: number;
+    readonly keys: RecordCheckKeys;
+    /** The encoded records back to back; record i is packed[ends[i-1] (or 0) .. ends[i]]. */
+    readonly packed: Uint8Array;
+    readonly ends: Uint32Array;
+    /** Full peers open the body too; encrypted peers only verify. */
+    readonly open: boolean;
+  };
+
+/**
+ * One record's outcome. `error` is null when what was thrown was not a
+ * SealsyncError (a bug, not the peer's doing): `message` then says what it was.
+ */
+export type RecordCheckResult =
+  | { readonly ok: true; readonly record: FileRecord | null }
+  | { readonly ok: false; readonly error: SealsyncErrorJSON | null; readonly message: string };
 
 export type HashReplyMessage =
   | { readonly jobId: number; readonly ok: true; readonly result: import('./hash-file-sync.js').PackedHashResult }
+  | { readonly jobId: number; readonly ok: true; readonly records: readonly RecordCheckResult[] }
   | { readonly jobId: number; readonly ok: false; readonly aborted: boolean; readonly error?: unknown };
 
 const port = parentPort;
@@ -35,8 +61,27 @@ const cancel = new Int32Array((workerData as { cancel: SharedArrayBuffer }).canc
 const buffer = new ReadBuffer();
 const minorGc = loadMinorGc() ?? undefined;
 
+function checkRecords(job: Extract<HashJobMessage, { kind: 'records' }>): RecordCheckResult[] {
+  const results: RecordCheckResult[] = [];
+  let start = 0;
+  for (const end of job.ends) {
+    try {
+      const { record } = checkRecordBytes(job.keys, job.packed.subarray(start, end), job.open);
+      results.push({ ok: true, record });
+    } catch (err) {
+      results.push({ ok: false, error: err instanceof SealsyncError ? err.toJSON() : null, message: String((err as Error)?.message ?? err) });
+    }
+    start = end;
+  }
+  return results;
+}
+
 port.on('message', (job: HashJobMessage) => {
   let reply: HashReplyMessage;
+  if (job.kind === 'records') {
+    port.postMessage({ jobId: job.jobId, ok: true, records: checkRecords(job) } satisfies HashReplyMessage);
+    return;
+  }
   try {
     const result = hashFileSync(job.path, job.contentKey, buffer, () => Atomics.load(cancel, 0) === job.jobId, minorGc);
     port.postMessage({ jobId: job.jobId, ok: true, result } satisfies HashReplyMessage, [

@@ -51,6 +51,7 @@ import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from './block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
+import type { RecordChecker } from '../record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
 
 /** Blocks being fetched at once (the scheduler spreads them over peers). */
@@ -88,6 +89,8 @@ export interface ReplicaFolderOptions {
   /** Timer periods, for tests. */
   readonly retryIntervalMs?: number;
   readonly gcIntervalMs?: number;
+  /** Verifies large index updates off the main thread (the daemon's hash pool); inline without. */
+  readonly recordChecker?: RecordChecker;
 }
 
 interface Stats {
@@ -108,6 +111,7 @@ export class ReplicaFolder {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly verifyBlock: BlockVerifier;
+  private readonly recordChecker: RecordChecker | undefined;
   private retentionDays: number;
   private readonly retryIntervalMs: number;
   private readonly gcIntervalMs: number;
@@ -151,6 +155,7 @@ export class ReplicaFolder {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.verifyBlock = opts.verifyBlock ?? sealedBlockVerifier;
+    this.recordChecker = opts.recordChecker;
     this.retentionDays = validateRetentionDays(opts.retentionDays ?? DEFAULT_RETENTION_DAYS);
     this.givenRowId = opts.folderRowId;
     this.retryIntervalMs = opts.retryIntervalMs ?? RETRY_INTERVAL_MS;
@@ -171,7 +176,12 @@ export class ReplicaFolder {
       if (row.folderId !== this.folderIdHex) throw new SealsyncError('ERR_FOLDER_UNKNOWN', 'the index row belongs to another folder');
       if (row.type !== 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'this folder is indexed as a full folder on this device');
       this.folderRowId = row.rowId;
-      this.records = new ReplicaRecordStore({ index: this.index, folderRowId: row.rowId, keys: this.keys });
+      this.records = new ReplicaRecordStore({
+        index: this.index,
+        folderRowId: row.rowId,
+        keys: this.keys,
+        ...(this.recordChecker ? { checker: this.recordChecker } : {}),
+      });
       this.scheduler = new BlockScheduler({
         // The replica cannot decrypt: "opening" a block is checking its id. The
         // sealed bytes themselves are what it stores.
@@ -596,7 +606,10 @@ export interface ReplicaFolderInit {
 }
 
 /** The daemon's engine factory for encrypted folders: `engines: { encrypted: (init) => createReplicaFolder(init, …) }`. */
-export function createReplicaFolder(init: ReplicaFolderInit, opts: { retentionDays?: number; now?: () => number } = {}): ReplicaFolder {
+export function createReplicaFolder(
+  init: ReplicaFolderInit,
+  opts: { retentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
+): ReplicaFolder {
   if (init.keys.type !== 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'the replica engine runs only folders added with an encrypted key');
   return new ReplicaFolder({
     path: init.folder.path,
@@ -606,5 +619,6 @@ export function createReplicaFolder(init: ReplicaFolderInit, opts: { retentionDa
     logger: init.logger,
     ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
   });
 }

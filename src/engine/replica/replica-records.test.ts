@@ -6,6 +6,7 @@ import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
 import { openIndex } from '../../index/index.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
 import { ReplicaRecordStore } from './replica-records.js';
+import { HashPool } from '../../fs/hash-pool.js';
 
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
@@ -107,5 +108,40 @@ test('many records are processed in slices and all verified', async () => {
     assert.equal([...store.walk()].length, 600);
   } finally {
     index.close();
+  }
+});
+
+test('a large update verified on the hash workers is stored and rejected exactly as inline', async () => {
+  const rw = keysFromSecret(newFolderSecret());
+  const enc = deriveEncrypted(rw);
+  const records = Array.from({ length: 300 }, (_, i) => sealed(rw, record(`f${i}`, [{ id: A, value: 1 }])));
+  records[5] = sealed(keysFromSecret(newFolderSecret()), record('other', [{ id: A, value: 1 }]));
+  const tampered = new Uint8Array(records[270]!);
+  tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
+  records[270] = tampered;
+  records[280] = new Uint8Array(randomBytes(200));
+  const intake = async (checker: HashPool | null) => {
+    const index = openIndex(':memory:');
+    const folder = index.addFolder({ path: '/srv/replica', folderId: Buffer.from(enc.folderId).toString('hex'), type: 'encrypted' });
+    const store = new ReplicaRecordStore({ index, folderRowId: folder.rowId, keys: enc, ...(checker ? { checker } : {}) });
+    try {
+      const seqs: number[] = [];
+      const r = await store.accept(records, { onStored: (s) => seqs.push(s) });
+      const rows = index.recordsSince(folder.rowId, 0, 1000).map((row) => Buffer.from(row.sealed).toString('hex'));
+      return { ...r, announced: r.announced.length, seqs, rows };
+    } finally {
+      index.close();
+    }
+  };
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    const offloaded = await intake(pool);
+    assert.deepEqual(offloaded, await intake(null));
+    assert.equal(offloaded.stored, 297);
+    assert.equal(offloaded.rejected, 3);
+    assert.equal(offloaded.rejectCode, 'ERR_SIGNATURE');
+  } finally {
+    await pool.stop();
   }
 });

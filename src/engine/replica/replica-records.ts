@@ -6,6 +6,8 @@
  * every record is decoded strictly and its Ed25519 signature checked against the
  * folder's public key before it is stored. A record that fails is dropped and
  * counted against the peer that sent it (the caller penalizes the session).
+ * A large update is verified on the daemon's hash workers, one chunk ahead of
+ * the SQLite writes (../record-check.ts); the outcome is the same either way.
  *
  * Versions: the index keeps every version of a locator that no other held
  * version dominates, so concurrent edits that only met on the replica both
@@ -13,13 +15,14 @@
  * is dropped only when a signed record that dominates it arrives.
  */
 import { isSealsyncError, SealsyncError } from '../../errors.js';
-import { decodeSealedRecord, verifyRecord, type SealedRecord } from '../../crypto/sealed-record.js';
+import type { SealedRecord } from '../../crypto/sealed-record.js';
 import type { FolderKeys } from '../../crypto/keys.js';
+import { forEachCheckedChunk, RECORDS_PER_CHECK_JOB, type CheckedRecord, type RecordChecker } from '../record-check.js';
 import type { Index } from '../../index/index.js';
 import { blockIdToHex } from './block-store.js';
 
-/** Records verified between two yields to the event loop (Ed25519 verify is ~50 µs each). */
-export const RECORDS_PER_SLICE = 256;
+/** Records verified (and stored in one transaction) between two yields to the event loop. */
+export const RECORDS_PER_SLICE = RECORDS_PER_CHECK_JOB;
 /** Records read per page when walking the whole folder (GC, verify, status). */
 export const RECORD_SCAN_PAGE = 2000;
 
@@ -47,17 +50,21 @@ export interface RecordStoreOptions {
   readonly folderRowId: number;
   /** Only the public parts are used: folderId and publicKey. */
   readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
+  /** Verifies large updates off the main thread (the daemon's hash pool); inline without. */
+  readonly checker?: RecordChecker;
 }
 
 export class ReplicaRecordStore {
   private readonly index: Index;
   private readonly folder: number;
   private readonly keys: Pick<FolderKeys, 'folderId' | 'publicKey'>;
+  private readonly checker: RecordChecker | null;
 
   constructor(opts: RecordStoreOptions) {
     this.index = opts.index;
     this.folder = opts.folderRowId;
     this.keys = opts.keys;
+    this.checker = opts.checker ?? null;
   }
 
   /**
@@ -76,22 +83,19 @@ export class ReplicaRecordStore {
     const blockIds = new Set<string>();
     const announced: Uint8Array[] = [];
     const storedSeqs: number[] = [];
-    for (let start = 0; start < records.length; start += RECORDS_PER_SLICE) {
-      if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
-      const slice = records.slice(start, start + RECORDS_PER_SLICE);
+    if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
+    const store = (start: number, outcomes: readonly CheckedRecord[]): void => {
       const verified: { bytes: Uint8Array; sealed: SealedRecord }[] = [];
-      for (const bytes of slice) {
-        try {
-          const sealed = decodeSealedRecord(bytes);
-          verifyRecord(this.keys, sealed);
-          verified.push({ bytes, sealed });
-          for (const id of sealed.blockIds) announced.push(id);
-        } catch (err) {
-          if (!isSealsyncError(err)) throw err;
-          rejected++;
-          rejectCode ??= err.code;
+      outcomes.forEach((outcome, j) => {
+        if (outcome.ok) {
+          verified.push({ bytes: records[start + j]!, sealed: outcome.sealed });
+          for (const id of outcome.sealed.blockIds) announced.push(id);
+          return;
         }
-      }
+        if (!isSealsyncError(outcome.error)) throw outcome.error;
+        rejected++;
+        rejectCode ??= outcome.error.code;
+      });
       this.index.transaction(() => {
         for (const { bytes, sealed } of verified) {
           const r = this.index.putRemoteRecord(this.folder, {
@@ -114,8 +118,13 @@ export class ReplicaRecordStore {
           }
         }
       });
-      // Let sockets and timers run between slices of signature checks.
-      if (start + RECORDS_PER_SLICE < records.length) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const keys = { folderId: this.keys.folderId, publicKey: this.keys.publicKey };
+    try {
+      await forEachCheckedChunk(records, { keys, open: false, checker: this.checker, ...(opts.signal ? { signal: opts.signal } : {}) }, store);
+    } catch (err) {
+      if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
+      throw err;
     }
     return { stored, ignored, rejected, rejectCode, blockIds: [...blockIds], replaced, storedSeqs, announced };
   }
