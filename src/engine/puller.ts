@@ -575,7 +575,7 @@ export class Puller {
     const record = w.winner;
     let st: Stats | null = res.stat ?? null;
     if (st === null && !record.deleted) st = await lstatOrNull(await resolveSafe(this.deps.root, record.path));
-    this.pendingRows.push({ record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: false });
+    this.pendingRows.push({ record, ...diskFields(st), localChange: false });
     if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
     return false;
   }
@@ -707,9 +707,18 @@ export class Puller {
       };
     }
     this.deps.beforeRecord?.();
-    index.writeLocalFile(folder, { record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: false }, sealed);
+    index.writeLocalFile(folder, { record, ...diskFields(st), localChange: false }, sealed);
     if (publish) this.deps.onPublished?.();
   }
+}
+
+/**
+ * The stat fields of a files row, as the scanner takes them (whole
+ * milliseconds, see fs/walk.ts): with the raw sub-millisecond mtime every
+ * file the puller wrote looked changed to the next scan and was hashed again.
+ */
+function diskFields(st: Stats | null): { diskMtimeMs: number; ino: number; dev: number } {
+  return { diskMtimeMs: st ? Math.floor(st.mtimeMs) : 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 };
 }
 
 function matchesLocal(st: Stats | null, local: LocalFile): boolean {

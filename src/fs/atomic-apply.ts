@@ -50,6 +50,8 @@ export const FILE_BLOCK_WINDOW = 32;
 export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 /** Mode of a temp file while it is written (the record's mode is set before rename). */
 const TEMP_MODE = 0o600;
+/** Added to a record's mtime before utimes (see utimesSeconds): above a double's resolution near the epoch (~0.24 µs), far below 1 ms. */
+const MTIME_NUDGE_MS = 0.0005;
 
 /** What the index believes is on disk at a path right now. */
 export interface KnownLocal {
@@ -102,6 +104,16 @@ export type ApplyResult =
     }
   | { readonly status: 'conflict'; readonly reason: string };
 
+/**
+ * A record's whole-millisecond mtime as the seconds utimes(2) takes. Node
+ * passes seconds as a double, which near today's epoch resolves ~0.24 µs, so
+ * `new Date(ms)` landed just below the millisecond for about half the values
+ * (…987.99992 for …988): the file then read back one millisecond early. Half a
+ * microsecond up keeps floor(mtimeMs) equal to the record's.
+ */
+export function utimesSeconds(mtimeMs: number): number {
+  return (mtimeMs + MTIME_NUDGE_MS) / 1000;
+}
 /** Deterministic temp name for (path, version): a restart finds the same file. */
 export function tempNameFor(path: string, version: VersionVector): string {
   const h = createHash('sha256').update(path).update('\0').update(vectorKey(version)).digest('hex');
@@ -340,7 +352,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     // fsync, which waits for the disk, stays async.
     if (resumed) ftruncateSync(fh.fd, record.size); // a fresh temp file is exactly as long as its blocks
     fchmodSync(fh.fd, record.mode & 0o777);
-    const mtime = new Date(record.mtimeMs);
+    const mtime = utimesSeconds(record.mtimeMs);
     futimesSync(fh.fd, mtime, mtime);
     await fh.sync();
     finalStat = fstatSync(fh.fd);
@@ -402,7 +414,7 @@ export async function applySymlink(root: string, record: FileRecord, opts: Apply
   const tmpAbs = join(dirname(abs), `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   await symlink(target, tmpAbs);
   try {
-    const mtime = new Date(record.mtimeMs);
+    const mtime = utimesSeconds(record.mtimeMs);
     await lutimes(tmpAbs, mtime, mtime).catch(() => undefined); // not supported everywhere
     const prep = await prepareReplace(root, record.path, abs, 'symlink', opts);
     if ('conflict' in prep) {
