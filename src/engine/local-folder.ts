@@ -742,7 +742,7 @@ function sameState(a: FileRecord, b: FileRecord): boolean {
  */
 function lstatOrNull(abs: string): Stats | null {
   try {
-    return lstatSync(abs);
+    return lstatSync(abs, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null;
     throw err;

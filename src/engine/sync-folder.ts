@@ -15,8 +15,9 @@
  *   the puller's publications wake every pump.
  * - Records in. receiveIndex() decodes, verifies and opens every record
  *   (signature, AEAD, locator = HMAC(path), canonical path); a bad one is
- *   dropped and the sender penalised. Good ones go to the index, which keeps
- *   only versions nothing dominates. Their block ids are remembered as "this
+ *   dropped and the sender penalised. Good ones go to the index (one
+ *   transaction per RECORDS_PER_SLICE records), which keeps only versions
+ *   nothing dominates. Their block ids are remembered as "this
  *   peer has them" for swarming, the locators stored are handed to the puller,
  *   and the returned toSeq is acknowledged by the binding.
  * - Blocks out. serveBlock(id): where the index says the plaintext lives,
@@ -322,33 +323,51 @@ export class SyncFolder {
     const announced: Uint8Array[] = [];
     let rejected = 0;
     let firstCode: string | null = null;
-    for (let i = 0; i < update.records.length; i++) {
-      if (i > 0 && i % RECORDS_PER_SLICE === 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (!this.running) return null;
-        opts.signal?.throwIfAborted();
-      }
-      const raw = update.records[i]!;
-      try {
-        const sealed = decodeSealedRecord(raw);
-        const record = openRecord(this.keys, sealed); // signature, AEAD, locator and path checks
-        announced.push(...sealed.blockIds);
-        const res = this.index.putRemoteRecord(this.folder, {
-          locator: sealed.locator,
-          version: sealed.version,
-          blockIds: sealed.blockIds,
-          sealed: raw,
-          plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
-        });
-        if (res.stored) {
-          stored.push(sealed.locator);
-          this.puller.noteOpened(sealed.locator, record);
-          if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+    const records = update.records;
+    try {
+      for (let start = 0; start < records.length; start += RECORDS_PER_SLICE) {
+        if (start > 0) {
+          await new Promise<void>((r) => setImmediate(r));
+          if (!this.running) return null;
+          opts.signal?.throwIfAborted();
         }
-      } catch (err) {
-        rejected++;
-        firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+        // One transaction per slice, not one per record: every commit wrote its own WAL
+        // frames, ~50 µs a record (~0.5 s of a 10,000-file initial sync's receiver).
+        this.index.transaction(() => {
+          for (let i = start; i < Math.min(records.length, start + RECORDS_PER_SLICE); i++) {
+            const raw = records[i]!;
+            let sealed: ReturnType<typeof decodeSealedRecord>;
+            let record: ReturnType<typeof openRecord>;
+            try {
+              sealed = decodeSealedRecord(raw);
+              record = openRecord(this.keys, sealed); // signature, AEAD, locator and path checks
+            } catch (err) {
+              rejected++;
+              firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+              continue;
+            }
+            announced.push(...sealed.blockIds);
+            // An index failure is ours, not the peer's: it rolls the slice back and fails the
+            // update, which is then not acknowledged (the peer sends it again).
+            const res = this.index.putRemoteRecord(this.folder, {
+              locator: sealed.locator,
+              version: sealed.version,
+              blockIds: sealed.blockIds,
+              sealed: raw,
+              plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+            });
+            if (res.stored) {
+              stored.push(sealed.locator);
+              this.puller.noteOpened(sealed.locator, record);
+              if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+            }
+          }
+        });
       }
+    } catch (err) {
+      // Slices committed before the failure hold records the puller must still see.
+      if (stored.length > 0) this.puller.schedule(stored);
+      throw err;
     }
     if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
