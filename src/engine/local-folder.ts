@@ -156,6 +156,8 @@ export class LocalFolder extends EventEmitter {
    * than the last bump re-reads a row before hashing (see triage()).
    */
   private externalWrites = 0;
+  /** A scan committed index rows since the counts were last all computed. */
+  private committedSinceCounts = false;
 
   constructor(deps: LocalFolderDeps, init: LocalFolderInit) {
     super();
@@ -183,7 +185,7 @@ export class LocalFolder extends EventEmitter {
     this.batch = new LocalWriteBatch(
       this.index,
       this.folder,
-      (seq, _count, firstSeq) => this.afterCommit(seq, firstSeq),
+      (seq, count, firstSeq) => this.afterCommit(seq, count, firstSeq),
       (err) => this.fail(err),
       (path) => this.busy?.has(path) === true,
     );
@@ -301,6 +303,7 @@ export class LocalFolder extends EventEmitter {
       localChanges: this.keys.type === 'ro' ? this.index.localChangePaths(this.folder, MAX_LOCAL_CHANGES_LISTED) : [],
     };
     this.statsAt = this.now();
+    this.committedSinceCounts = false;
     // The global count is a window query over every record: on a big folder keep
     // its share of a scan's time near 10% by spacing refreshes by 10× its cost.
     this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
@@ -407,7 +410,13 @@ export class LocalFolder extends EventEmitter {
     } finally {
       this.run = null;
       if (!this.stopped) {
-        this.refreshStatsSafe();
+        // A partial scan that committed nothing (the usual watcher echo of the puller's
+        // own writes) left the global counts and a read-only folder's local changes as
+        // they were (peers' records refresh them when the puller goes idle, and status()
+        // when they are old): the local counts suffice. A sync burst's hints run several
+        // such scans, and the global count is a window query over every record.
+        if (full || this.committedSinceCounts) this.refreshStatsSafe();
+        else this.refreshLocalStatsSafe();
         if (full) this.armRescan();
       }
       this.emitStatus();
@@ -668,7 +677,8 @@ export class LocalFolder extends EventEmitter {
   // ---- status plumbing -----------------------------------------------------------
 
   /** 'changed' carries the commit's record range [fromSeq, seq]: records outside it came from peers. */
-  private afterCommit(seq: number, fromSeq: number): void {
+  private afterCommit(seq: number, count: number, fromSeq: number): void {
+    if (count > 0) this.committedSinceCounts = true;
     if (seq > 0) this.emit('changed', { seq, fromSeq });
     if (this.now() - this.statsAt >= this.statsGapMs) {
       // While scanning only the local counts move the progress; the global count is a
