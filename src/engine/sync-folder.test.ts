@@ -126,6 +126,36 @@ test('records that fail verification are dropped and the sender is penalised', a
   }
 });
 
+test('an index failure in the middle of an update fails it without charging the peer; slices stored before it are pulled', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const b = await makeNode('B', keys);
+  try {
+    await startNode(b);
+    const penalties: string[] = [];
+    b.sync.attachPeer({ peerId: 'A', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (r) => penalties.push(r) });
+    const records = Array.from({ length: 300 }, (_, i) => encodeSealedRecord(sealRecord(keys, {
+      path: `f${String(i).padStart(3, '0')}.txt`, kind: 'file', size: 0, mtimeMs: 0, mode: 0o644, blocks: [], version: [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }], deleted: false,
+    })));
+    const index = b.dev.index;
+    const put = index.putRemoteRecord.bind(index);
+    let calls = 0;
+    index.putRemoteRecord = (folder, rec) => {
+      if (++calls === 280) throw new Error('disk full'); // in the second slice of 256
+      return put(folder, rec);
+    };
+    await assert.rejects(b.sync.receiveIndex('A', { indexId: '1111111111111111', fromSeq: 0, toSeq: 300, records }), /disk full/);
+    index.putRemoteRecord = put;
+    assert.deepEqual(penalties, [], 'a local failure is not the peer\'s fault');
+    // The first slice committed, the second rolled back as a whole.
+    assert.equal(index.recordsSince(b.dev.folder, 0, 1000).length, 256);
+    await b.sync.whenPulled();
+    const names = (await readdir(b.dev.root)).filter((n) => n.endsWith('.txt'));
+    assert.equal(names.length, 256);
+  } finally {
+    await stopNode(b);
+  }
+});
+
 test('a read-only coordinator receives everything and never sends its local edits', async () => {
   const keys = keysFromSecret(newFolderSecret());
   const a = await makeNode('A', keys);
