@@ -82,6 +82,7 @@ function setup(
   t: { after: (fn: () => Promise<void> | void) => void },
   type: 'rw' | 'ro' = 'rw',
   watchers?: { onChange: (p: string[]) => void }[],
+  wrapFs: (fs: LocalFolderFs) => LocalFolderFs = (fs) => fs,
 ): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-'));
   const root = join(dir, 'data');
@@ -92,7 +93,7 @@ function setup(
   const folderRowId = index.addFolder({ path: root, folderId: toHex(keys.folderId), type }).rowId;
   const hasher = new FakeHasher();
   const folder = new LocalFolder(
-    { index, pool: hasher, logger: silentLogger(), fs: fakeFs(watchers) },
+    { index, pool: hasher, logger: silentLogger(), fs: wrapFs(fakeFs(watchers)) },
     { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: watchers !== undefined },
   );
   t.after(async () => {
@@ -256,6 +257,48 @@ test('paths the puller is writing are neither recorded nor deleted while busy', 
   await h.folder.scanNow();
   assert.equal(h.index.getFile(h.folderRowId, 'a.txt')?.record.size, 26);
   assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, true);
+});
+
+test('a path another writer recorded while the scan walked is not hashed again (the puller echo)', async (t) => {
+  let beforeP: (() => void) | null = null;
+  const h = setup(t, 'rw', undefined, (fs) => ({
+    ...fs,
+    async *walk(root, opts) {
+      for await (const e of fs.walk(root, opts)) {
+        yield e;
+        if (e.path === 'a.txt' && beforeP) {
+          beforeP(); // runs before the walk reaches p.txt
+          beforeP = null;
+        }
+      }
+    },
+  }));
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  // The scan's snapshot is loaded while the puller is applying p.txt: renamed into
+  // place, busy, its row not written yet.
+  const busy = new Set(['p.txt']);
+  h.folder.setBusyPaths(busy);
+  writeFileSync(join(h.root, 'p.txt'), 'pulled');
+  beforeP = () => {
+    // The puller records it during the walk: flush() before its row, then not busy.
+    const st = statSync(join(h.root, 'p.txt'));
+    h.folder.flush();
+    h.index.writeLocalFile(h.folderRowId, {
+      record: { path: 'p.txt', kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o777, blocks: [], version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }], deleted: false },
+      diskMtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, localChange: false,
+    });
+    busy.delete('p.txt');
+  };
+  const calls = h.hasher.calls;
+  await h.folder.scanNow();
+  assert.equal(beforeP, null, 'the hook ran');
+  assert.equal(h.hasher.calls, calls, 'the file the puller recorded is not read again');
+  // A real edit after that is still found.
+  writeFileSync(join(h.root, 'p.txt'), 'edited locally');
+  await h.folder.scanNow();
+  assert.equal(h.hasher.calls, calls + 1);
+  assert.equal(h.index.getFile(h.folderRowId, 'p.txt')?.record.size, 14);
 });
 
 test('watcher hints become partial scans; hints outside the folder or internal are dropped', async (t) => {

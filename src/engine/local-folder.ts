@@ -28,6 +28,7 @@
  *   records were committed.
  */
 import { EventEmitter } from 'node:events';
+import { lstatSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -100,6 +101,14 @@ interface Counts {
   localChanges: string[];
 }
 
+/** The index's rows for the scanned part of the folder, as loaded when the scan began. */
+interface Snapshot {
+  /** path → row; a scan removes each path it sees. */
+  readonly rows: Map<string, FileStat>;
+  /** LocalFolder.externalWrites when the rows were read. */
+  readonly externalWrites: number;
+}
+
 interface ScanRun {
   files: number;
   bytes: number;
@@ -140,6 +149,14 @@ export class LocalFolder extends EventEmitter {
   private unreadableNext = new Set<string>();
   /** The ignore rules as last loaded (start, then every scan), for ignores(). */
   private ignoreRules: IgnoreMatcher | null = null;
+  /**
+   * Bumped by flush(), which another writer of files rows (the puller) calls
+   * right before it writes them. A scan whose snapshot of the rows is older
+   * than the last bump re-reads a row before hashing (see triage()).
+   */
+  private externalWrites = 0;
+  /** A scan committed index rows since the counts were last all computed. */
+  private committedSinceCounts = false;
 
   constructor(deps: LocalFolderDeps, init: LocalFolderInit) {
     super();
@@ -167,7 +184,7 @@ export class LocalFolder extends EventEmitter {
     this.batch = new LocalWriteBatch(
       this.index,
       this.folder,
-      (seq, _count, firstSeq) => this.afterCommit(seq, firstSeq),
+      (seq, count, firstSeq) => this.afterCommit(seq, count, firstSeq),
       (err) => this.fail(err),
       (path) => this.busy?.has(path) === true,
     );
@@ -268,6 +285,7 @@ export class LocalFolder extends EventEmitter {
    * this before it writes a path, so a stale scan result cannot land after it.
    */
   flush(): void {
+    this.externalWrites++;
     this.batch.flush();
   }
 
@@ -284,6 +302,7 @@ export class LocalFolder extends EventEmitter {
       localChanges: this.keys.type === 'ro' ? this.index.localChangePaths(this.folder, MAX_LOCAL_CHANGES_LISTED) : [],
     };
     this.statsAt = this.now();
+    this.committedSinceCounts = false;
     // The global count is a window query over every record: on a big folder keep
     // its share of a scan's time near 10% by spacing refreshes by 10× its cost.
     this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
@@ -390,7 +409,13 @@ export class LocalFolder extends EventEmitter {
     } finally {
       this.run = null;
       if (!this.stopped) {
-        this.refreshStatsSafe();
+        // A partial scan that committed nothing (the usual watcher echo of the puller's
+        // own writes) left the global counts and a read-only folder's local changes as
+        // they were (peers' records refresh them when the puller goes idle, and status()
+        // when they are old): the local counts suffice. A sync burst's hints run several
+        // such scans, and the global count is a window query over every record.
+        if (full || this.committedSinceCounts) this.refreshStatsSafe();
+        else this.refreshLocalStatsSafe();
         if (full) this.armRescan();
       }
       this.emitStatus();
@@ -409,38 +434,44 @@ export class LocalFolder extends EventEmitter {
   }
 
   private async fullScan(ignore: IgnoreMatcher, signal: AbortSignal): Promise<void> {
-    const known = this.index.loadFileStats(this.folder);
+    const known = this.snapshot(this.index.loadFileStats(this.folder));
     const skipped: string[] = [];
     await this.scanEntries(this.fs.walk(this.root, { ignore, signal, onSkip: (n) => this.onSkip(n, '', skipped) }), '', known, signal);
-    this.tombstoneMissing(known, skipped, ignore);
+    this.tombstoneMissing(known.rows, skipped, ignore);
+  }
+
+  /** Index rows loaded now, tagged with the external-writes count they reflect. */
+  private snapshot(rows: Map<string, FileStat>): Snapshot {
+    return { rows, externalWrites: this.externalWrites };
   }
 
   private async partialScan(paths: readonly string[], ignore: IgnoreMatcher, signal: AbortSignal): Promise<void> {
-    // Drop hints below another hinted directory prefix: scanning the parent covers them.
-    const sorted = [...new Set(paths.map((p) => normalizePath(p)))].sort();
-    const roots: string[] = [];
-    for (const p of sorted) if (!roots.some((r) => isUnder(p, r))) roots.push(p);
+    // Drop hints below another hinted directory: scanning that directory covers them.
+    // (A lookup per ancestor, not a comparison with every root: a sync burst hints thousands of files.)
+    const hinted = new Set(paths.map((p) => normalizePath(p)));
+    const roots = [...hinted].sort().filter((p) => !hasAncestorIn(p, hinted));
     for (const rel of roots) {
       signal.throwIfAborted();
       if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
-      const st = await lstatOrNull(join(this.root, rel));
-      const known = this.index.loadFileStatsUnder(this.folder, rel);
+      const abs = join(this.root, rel);
+      const st = lstatOrNull(abs);
+      const known = this.snapshot(this.index.loadFileStatsUnder(this.folder, rel));
       const skipped: string[] = [];
       if (st && !ignore.ignores(rel, st.isDirectory())) {
-        const entry = await entryFromStat(rel, join(this.root, rel), st);
+        const entry = await entryFromStat(rel, abs, st);
         if (entry) {
-          async function* one(): AsyncIterable<ScanEntry> {
-            yield entry as ScanEntry;
-          }
-          await this.scanEntries(one(), '', known, signal);
+          // Most hints are single files (often the puller's own writes, which
+          // triage() finds unchanged): no walk, no async iteration for them.
+          const changed = this.triage(entry, '', known);
+          if (changed) await this.hashAndRecord(changed, join(this.root, changed.diskPath ?? changed.path), signal);
           if (entry.kind === 'dir') {
             const sub: IgnoreMatcher = { ignores: (p, isDir) => ignore.ignores(`${rel}/${p}`, isDir) };
-            const walk = this.fs.walk(join(this.root, rel), { ignore: sub, signal, onSkip: (n) => this.onSkip(n, rel, skipped) });
+            const walk = this.fs.walk(abs, { ignore: sub, signal, onSkip: (n) => this.onSkip(n, rel, skipped) });
             await this.scanEntries(walk, rel, known, signal);
           }
         }
       }
-      this.tombstoneMissing(known, skipped, ignore);
+      this.tombstoneMissing(known.rows, skipped, ignore);
     }
   }
 
@@ -448,7 +479,7 @@ export class LocalFolder extends EventEmitter {
   private async scanEntries(
     entries: AsyncIterable<ScanEntry>,
     prefix: string,
-    known: Map<string, FileStat>,
+    known: Snapshot,
     signal: AbortSignal,
   ): Promise<void> {
     const maxInFlight = Math.max(1, this.pool.workerCount * 2);
@@ -456,30 +487,10 @@ export class LocalFolder extends EventEmitter {
     try {
       for await (const raw of entries) {
         signal.throwIfAborted();
-        const onDisk = raw.diskPath ?? raw.path;
-        const diskPath = prefix ? `${prefix}/${onDisk}` : onDisk;
-        const path = normalizePath(prefix ? `${prefix}/${raw.path}` : raw.path);
-        if (isInternalPath(path)) continue;
-        if (!isSafeRelativePath(path)) {
-          // Names we cannot sync safely (backslash, control characters, too long) stay local.
-          this.noteUnreadable(path, 'name cannot be synced');
-          continue;
-        }
-        // Seen: taken out of `known`, so what is left there afterwards is what the walk did
-        // not find (no second set of every path: ~10 MiB on a 100k-file rescan).
-        const indexed = known.get(path);
-        if (indexed) known.delete(path);
-        if (this.run) this.run.files++;
-        if (this.busy?.has(path)) continue;
-        this.maybeProgress();
-        const entry: ScanEntry = { ...raw, path, diskPath };
-        if (isUnchanged(indexed, entry)) continue;
-        if (entry.kind !== 'file') {
-          this.recordChange(recordForEntry(entry, []), entry);
-          continue;
-        }
+        const entry = this.triage(raw, prefix, known);
+        if (entry === null) continue;
         while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-        const job = this.hashAndRecord(entry, join(this.root, diskPath), signal).finally(() => inFlight.delete(job));
+        const job = this.hashAndRecord(entry, join(this.root, entry.diskPath ?? entry.path), signal).finally(() => inFlight.delete(job));
         inFlight.add(job);
       }
     } finally {
@@ -487,6 +498,43 @@ export class LocalFolder extends EventEmitter {
       await Promise.allSettled(inFlight);
     }
     signal.throwIfAborted();
+  }
+
+  /**
+   * One walked entry against the index: records a changed directory or
+   * symlink right away and returns a changed file (to hash), or null when
+   * there is nothing to read. Takes the entry's path out of `known`.
+   */
+  private triage(raw: ScanEntry, prefix: string, known: Snapshot): ScanEntry | null {
+    const onDisk = raw.diskPath ?? raw.path;
+    const diskPath = prefix ? `${prefix}/${onDisk}` : onDisk;
+    const path = normalizePath(prefix ? `${prefix}/${raw.path}` : raw.path);
+    if (isInternalPath(path)) return null;
+    if (!isSafeRelativePath(path)) {
+      // Names we cannot sync safely (backslash, control characters, too long) stay local.
+      this.noteUnreadable(path, 'name cannot be synced');
+      return null;
+    }
+    // Seen: taken out of `known`, so what is left there afterwards is what the walk did
+    // not find (no second set of every path: ~10 MiB on a 100k-file rescan).
+    const indexed = known.rows.get(path);
+    if (indexed) known.rows.delete(path);
+    if (this.run) this.run.files++;
+    if (this.busy?.has(path)) return null;
+    this.maybeProgress();
+    const entry: ScanEntry = { ...raw, path, diskPath };
+    if (isUnchanged(indexed, entry)) return null;
+    // `known` was loaded before the walk. If the puller has written rows since, this
+    // path may be one it was writing then (busy, so no row yet, or the old one) and has
+    // recorded by now with exactly this stat: ask the index again before hashing. In an
+    // initial sync nearly every watcher hint is such an echo of the puller's own write.
+    // A local edit still differs from the current row, so it is hashed as before.
+    if (known.externalWrites !== this.externalWrites && isUnchanged(this.index.getFileStat(this.folder, path), entry)) return null;
+    if (entry.kind !== 'file') {
+      this.recordChange(recordForEntry(entry, []), entry);
+      return null;
+    }
+    return entry;
   }
 
   private async hashAndRecord(entry: ScanEntry, absPath: string, signal: AbortSignal): Promise<void> {
@@ -628,7 +676,8 @@ export class LocalFolder extends EventEmitter {
   // ---- status plumbing -----------------------------------------------------------
 
   /** 'changed' carries the commit's record range [fromSeq, seq]: records outside it came from peers. */
-  private afterCommit(seq: number, fromSeq: number): void {
+  private afterCommit(seq: number, count: number, fromSeq: number): void {
+    if (count > 0) this.committedSinceCounts = true;
     if (seq > 0) this.emit('changed', { seq, fromSeq });
     if (this.now() - this.statsAt >= this.statsGapMs) {
       // While scanning only the local counts move the progress; the global count is a
@@ -695,13 +744,24 @@ function sameState(a: FileRecord, b: FileRecord): boolean {
   return sameContent(a, b) && (a.deleted || a.kind === 'symlink' || a.mode === b.mode);
 }
 
-async function lstatOrNull(abs: string): Promise<Stats | null> {
+/**
+ * lstat, or null when missing. Blocking on purpose, like the walk's: one
+ * inode-cache lookup (~2 µs), while the async form costs the event loop a
+ * thread-pool round trip (~30 µs on a 2-core VM), once per watcher hint.
+ */
+function lstatOrNull(abs: string): Stats | null {
   try {
-    return await lstat(abs);
+    return lstatSync(abs, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null;
     throw err;
   }
+}
+
+/** True when a proper ancestor directory of `path` is in `set`. */
+function hasAncestorIn(path: string, set: ReadonlySet<string>): boolean {
+  for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) if (set.has(path.slice(0, i))) return true;
+  return false;
 }
 
 /** A ScanEntry for one path from its lstat, or null for sockets, FIFOs and devices. */

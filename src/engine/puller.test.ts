@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveReadOnly, keysFromSecret, newFolderSecret, openBlock, type FolderKeys } from '../crypto/index.js';
 import { silentLogger } from '../logger.js';
@@ -76,6 +76,11 @@ test('a mixed tree is pulled exactly: content, modes, empty files and dirs, syml
     assert.equal(p.puller.status().needFiles, 0);
     assert.equal(p.puller.status().state, 'idle');
     assert.equal(b.index.getFile(b.folder, 'docs/big.bin')?.record.size, 300_000);
+    // The row holds the stat as a scan takes it (whole ms), and the disk has the record's mtime.
+    const row = b.index.getFile(b.folder, 'docs/big.bin')!;
+    const st = await lstat(join(b.root, 'docs/big.bin'));
+    assert.equal(row.diskMtimeMs, Math.floor(st.mtimeMs));
+    assert.equal(Math.floor(st.mtimeMs), row.record.mtimeMs);
     // nothing left to do: a second full pass fetches nothing
     const before = p.counters.requests;
     p.puller.schedule();

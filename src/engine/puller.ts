@@ -16,7 +16,8 @@
  * - A pass opens the held versions of each dirty path, picks the global
  *   winner (model/needs.ts) and compares it with the local `files` row:
  *   nothing | fetch | delete | conflict. Work runs in phases so the tree stays
- *   consistent: directories (shallow first), then files and symlinks
+ *   consistent: directories (shallow first; one depth DIRS_IN_FLIGHT at a
+ *   time), then files and symlinks
  *   (PULL_FILES_IN_FLIGHT at a time; their blocks swarm through the block
  *   scheduler, reusing local blocks so renames cost no transfer), then
  *   conflicts, then deletes (deepest first, so directories are empty by then).
@@ -52,6 +53,8 @@ import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } 
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
 export const PULL_FILES_IN_FLIGHT = 64;
+/** Directories of the same depth created concurrently (each is a couple of metadata calls that wait for the disk). */
+export const DIRS_IN_FLIGHT = 16;
 /** Plaintext bytes of fetched blocks held in memory at once, over all files. */
 export const MAX_PULL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Delay before paths that failed (e.g. no peer had a block) are tried again. */
@@ -479,7 +482,16 @@ export class Puller {
       }
     };
     try {
-      for (const w of dirs) await one(w);
+      // Directories of one depth are independent (their parents were made in an earlier
+      // group): made DIRS_IN_FLIGHT at a time. One by one, each mkdir and chmod waited
+      // for the disk in turn, and an initial sync's 100 directories took 0.35-0.6 s
+      // before the first file could start.
+      for (let i = 0; i < dirs.length; ) {
+        let j = i + 1;
+        while (j < dirs.length && depth(dirs[j]!.winner.path) === depth(dirs[i]!.winner.path)) j++;
+        await runLimited(dirs.slice(i, j), DIRS_IN_FLIGHT, one);
+        i = j;
+      }
       await this.flushRows();
       await runLimited(files, PULL_FILES_IN_FLIGHT, one);
       await this.flushRows();
@@ -575,7 +587,7 @@ export class Puller {
     const record = w.winner;
     let st: Stats | null = res.stat ?? null;
     if (st === null && !record.deleted) st = await lstatOrNull(await resolveSafe(this.deps.root, record.path));
-    this.pendingRows.push({ record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: false });
+    this.pendingRows.push({ record, ...diskFields(st), localChange: false });
     if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
     return false;
   }
@@ -707,9 +719,18 @@ export class Puller {
       };
     }
     this.deps.beforeRecord?.();
-    index.writeLocalFile(folder, { record, diskMtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0, localChange: false }, sealed);
+    index.writeLocalFile(folder, { record, ...diskFields(st), localChange: false }, sealed);
     if (publish) this.deps.onPublished?.();
   }
+}
+
+/**
+ * The stat fields of a files row, as the scanner takes them (whole
+ * milliseconds, see fs/walk.ts): with the raw sub-millisecond mtime every
+ * file the puller wrote looked changed to the next scan and was hashed again.
+ */
+function diskFields(st: Stats | null): { diskMtimeMs: number; ino: number; dev: number } {
+  return { diskMtimeMs: st ? Math.floor(st.mtimeMs) : 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 };
 }
 
 function matchesLocal(st: Stats | null, local: LocalFile): boolean {

@@ -60,6 +60,21 @@ test('a new file is written with its content, mode and mtime, and no temp file i
   }
 });
 
+test("a file's whole-millisecond mtime reads back as that millisecond (utimes takes a double of seconds)", async () => {
+  const root = await tmpRoot();
+  try {
+    // Without a nudge about half of these landed just below the millisecond (…987.9999 for …988).
+    for (let i = 0; i < 20; i++) {
+      const mtimeMs = Date.UTC(2026, 10, 26, 23, 57, 53) + 981 + i;
+      const f = fileRecord(`m${i}.txt`, Buffer.from(`mtime ${i}`), 64 * 1024, { mtimeMs });
+      assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, now: NOW })).status, 'applied');
+      assert.equal(Math.floor((await stat(join(root, `m${i}.txt`))).mtimeMs), mtimeMs);
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('an empty file has no blocks and needs no fetcher', async () => {
   const root = await tmpRoot();
   try {

@@ -29,7 +29,7 @@
  *   reported once through onError; that part of the tree relies on rescans.
  * - stop() closes every watch and clears the timer.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealsyncError } from '../errors.js';
@@ -177,11 +177,15 @@ export class FolderWatcher {
     if (event === 'rename' && n !== null && n !== '') void this.#followDir(rel);
   }
 
-  /** After an event on `rel`: start watching it if it became a directory, stop if it is gone. */
+  /**
+   * After an event on `rel`: start watching it if it became a directory, stop if it is gone.
+   * The lstat blocks on purpose: it runs for every created or renamed name (each file the
+   * puller writes), and the async form cost ~20 µs of event-loop CPU per call against ~2 µs.
+   */
   async #followDir(rel: string): Promise<void> {
     let isDir = false;
     try {
-      isDir = (await lstat(this.#abs(rel))).isDirectory();
+      isDir = lstatSync(this.#abs(rel)).isDirectory();
     } catch {
       isDir = false;
     }

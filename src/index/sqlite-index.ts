@@ -249,6 +249,12 @@ export class SqliteIndex {
     return out;
   }
 
+  /** The rescan view of one path (no block list decoded): what a scan compares a stat with. */
+  getFileStat(folder: number, path: string): FileStat | undefined {
+    const r = this.s.fileStat.get(folder, path) as FileStatRow | undefined;
+    return r ? toFileStat(r) : undefined;
+  }
+
   getFile(folder: number, path: string): LocalFile | undefined {
     const r = this.s.getFile.get(folder, path) as FileRow | undefined;
     return r ? toLocalFile(r) : undefined;
@@ -474,6 +480,7 @@ function prepareStatements(db: Database.Database) {
     fileStatsUnder: db.prepare(
       `SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))`,
     ),
+    fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
     upsertFile: db.prepare(
       `INSERT OR REPLACE INTO files

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_NAME_BYTES, MAX_PATH_BYTES, caseFoldKey, validateRelativePath, isSafeRelativePath } from './path.js';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, caseFoldKey, utf8Length, validateRelativePath, isSafeRelativePath } from './path.js';
 import { isSealsyncError } from '../errors.js';
 
 test('accepts and normalises ordinary relative paths', () => {
@@ -30,4 +30,19 @@ test('caseFoldKey makes case variants collide and keeps others apart', () => {
   assert.equal(caseFoldKey('Stra\u00dfe'), caseFoldKey('STRASSE'));
   assert.equal(caseFoldKey('caf\u0065\u0301'), caseFoldKey('CAF\u00c9'));
   assert.notEqual(caseFoldKey('a.txt'), caseFoldKey('b.txt'));
+});
+
+test('utf8Length matches TextEncoder for ASCII, 2-, 3- and 4-byte characters and lone surrogates', () => {
+  const enc = new TextEncoder();
+  const samples = ['', 'a/b.txt', 'é', 'ß/Straße', '€uro', '日本語/ファイル', '😀', 'a😀b', '\ud800', 'x\udc00y', '\ud83d', '\ud83dz', 'é'.repeat(300)];
+  for (const s of samples) assert.equal(utf8Length(s), enc.encode(s).length, JSON.stringify(s));
+  let seed = 12345; // fixed pseudo-random code units, surrogates included
+  for (let i = 0; i < 2000; i++) {
+    let s = '';
+    for (let j = 0; j < 8; j++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      s += String.fromCharCode(seed % 0x10000);
+    }
+    assert.equal(utf8Length(s), enc.encode(s).length, JSON.stringify(s));
+  }
 });

@@ -15,7 +15,24 @@ export const MAX_PATH_DEPTH = 256;
 /** sealsync's own per-folder state directory: never synced. */
 export const STATE_DIR_NAME = '.sealsync';
 
-const encoder = new TextEncoder();
+/**
+ * UTF-8 length of a string without encoding it (a lone surrogate counts as
+ * U+FFFD, 3 bytes, as TextEncoder writes it). Paths are checked once or more
+ * per file applied or scanned; encoding each one cost ~4 µs.
+ */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: two code units, four bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
 
 /** NFC form of a path, so macOS (NFD) and Linux names meet on one locator. */
 export function normalizePath(path: string): string {
@@ -33,7 +50,7 @@ export function validateRelativePath(path: unknown): string {
   if (path.length === 0) throw unsafe('path is empty', path);
   if (path.length > MAX_PATH_BYTES) throw unsafe('path is too long', path);
   const p = normalizePath(path);
-  if (encoder.encode(p).length > MAX_PATH_BYTES) throw unsafe('path is too long', p);
+  if (utf8Length(p) > MAX_PATH_BYTES) throw unsafe('path is too long', p);
   if (p.startsWith('/')) throw unsafe('path is absolute', p);
   if (p.includes('\\')) throw unsafe('path contains a backslash', p);
   // eslint-disable-next-line no-control-regex
@@ -42,7 +59,7 @@ export function validateRelativePath(path: unknown): string {
   if (segments.length > MAX_PATH_DEPTH) throw unsafe('path is too deep', p);
   for (const s of segments) {
     if (s === '' || s === '.' || s === '..') throw unsafe('path has an empty, "." or ".." segment', p);
-    if (encoder.encode(s).length > MAX_NAME_BYTES) throw unsafe('a name in the path is too long', p);
+    if (utf8Length(s) > MAX_NAME_BYTES) throw unsafe('a name in the path is too long', p);
   }
   if (segments[0] === STATE_DIR_NAME) throw unsafe('path is inside the .sealsync state directory', p);
   return p;
