@@ -55,8 +55,13 @@ import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } 
 export const PULL_FILES_IN_FLIGHT = 64;
 /** Directories of the same depth created concurrently (each is a couple of metadata calls that wait for the disk). */
 export const DIRS_IN_FLIGHT = 16;
-/** Plaintext bytes of fetched blocks held in memory at once, over all files. */
-export const MAX_PULL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/**
+ * Plaintext bytes of fetched blocks held in memory at once, over all files. 16 MiB is
+ * four times a full request window of 128 KiB blocks (block-scheduler.ts: 32 per
+ * peer), plenty for loopback and WAN round trips; it was 64 MiB, which let a
+ * receiver whose writes lag hold that much on top of its frames (peak RSS).
+ */
+export const MAX_PULL_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Delay before paths that failed (e.g. no peer had a block) are tried again. */
 export const PULL_RETRY_MS = 10_000;
 /** Passes per run before yielding; work left over is picked up by the retry timer. */

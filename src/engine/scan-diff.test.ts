@@ -12,12 +12,21 @@ test('isUnchanged compares size, disk mtime, inode and permission bits', () => {
   assert.equal(isUnchanged(undefined, entry), false);
   assert.equal(isUnchanged({ ...stat, deleted: true }, entry), false);
   assert.equal(isUnchanged(stat, { ...entry, size: 11 }), false);
-  assert.equal(isUnchanged(stat, { ...entry, mtimeMs: 1234.6 }), false);
+  assert.equal(isUnchanged(stat, { ...entry, mtimeMs: 1235.5 }), false);
+  assert.equal(isUnchanged(stat, { ...entry, mtimeMs: 1233 }), false);
   assert.equal(isUnchanged(stat, { ...entry, ino: 10 }), false);
   assert.equal(isUnchanged(stat, { ...entry, mode: 0o100755 }), false);
   assert.equal(isUnchanged(stat, { ...entry, kind: 'symlink' }), false);
   const dir = { ...stat, kind: 'dir' as const, size: 0 };
   assert.equal(isUnchanged(dir, { ...entry, kind: 'dir', mode: 0o40644, mtimeMs: 99 }), true, 'a directory mtime is not content');
+});
+
+test('isUnchanged compares mtimes in whole milliseconds, as the walker reports them', () => {
+  // The puller records the stat it took after setting mtime 1234: it may read back 1234.999.
+  const applied = { ...stat, diskMtimeMs: 1234.999 };
+  assert.equal(isUnchanged(applied, { ...entry, mtimeMs: 1234 }), true, 'a just-received file is not re-hashed');
+  assert.equal(isUnchanged(applied, { ...entry, mtimeMs: 1235 }), false);
+  assert.equal(isUnchanged({ ...stat, diskMtimeMs: 1234 }, { ...entry, mtimeMs: 1233 }), false);
 });
 
 test('records from entries: whole-ms mtime, permission bits only, no blocks for dirs', () => {

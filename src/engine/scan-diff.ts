@@ -22,16 +22,22 @@ export function permissionBits(mode: number): number {
 }
 
 /**
- * True when `entry` needs no re-read: same kind, size, mtime (as read from
- * disk, sub-millisecond included), inode and permission bits as indexed.
- * Directories only need to exist with the same mode. The device number is
- * not compared: it can change across a remount without any content change.
+ * True when `entry` needs no re-read: same kind, size, mtime, inode and
+ * permission bits as indexed. Directories only need to exist with the same
+ * mode. The device number is not compared: it can change across a remount
+ * without any content change.
+ *
+ * mtimes are compared in whole milliseconds (floor), the walker's resolution
+ * (fs/walk.ts): the index may hold a sub-millisecond stat (the puller records
+ * the fstat it took after applying, e.g. 1234.999 for an mtime it set to
+ * 1234), and comparing that raw made every received file look changed, so a
+ * receiver re-read and re-hashed everything it had just pulled.
  */
 export function isUnchanged(prev: FileStat | undefined, entry: ScanEntry): boolean {
   if (prev === undefined || prev.deleted || prev.kind !== entry.kind) return false;
   if (prev.mode !== permissionBits(entry.mode)) return false;
   if (entry.kind === 'dir') return true;
-  return prev.size === entry.size && prev.diskMtimeMs === entry.mtimeMs && prev.ino === entry.ino;
+  return prev.size === entry.size && Math.floor(prev.diskMtimeMs) === Math.floor(entry.mtimeMs) && prev.ino === entry.ino;
 }
 
 /** The record for a directory or symlink (nothing to hash). */

@@ -176,6 +176,24 @@ test('workers start on first need: none for an idle pool or small files', async 
   assert.deepEqual(resources(), before);
 });
 
+test('idle workers are retired after idleMs and spawned again on the next large file', async () => {
+  const pool = new HashPool({ workers: 2, idleMs: 50 });
+  pool.start();
+  try {
+    const big = randomFile('big-idle', INLINE_HASH_MAX_BYTES * 4);
+    assert.deepEqual(asHex(await pool.hashFile(big, key)), reference(big));
+    assert.equal(pool.liveWorkers, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(pool.liveWorkers, 0, 'retired after the idle time');
+    const again = pool.hashFile(big, key);
+    assert.equal(pool.liveWorkers, 1);
+    assert.deepEqual(asHex(await again), reference(big));
+  } finally {
+    await pool.stop();
+  }
+  assert.equal(pool.liveWorkers, 0);
+});
+
 test('sizeHint picks inline vs worker without an lstat; a stale hint still gives the real blocks and errors', async () => {
   const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
   const before = resources();

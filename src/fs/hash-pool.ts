@@ -18,6 +18,9 @@
  * process alive, and ref'ed while they hold a job. They are spawned on first
  * need, not at start(): each costs ~10 MiB of RSS, and a device that only
  * receives, or only has small files (hashed inline, below), never needs one.
+ * For the same reason they are retired once the pool has had no job for
+ * WORKER_IDLE_MS (a scan is over): a sender that has just scanned large
+ * files then serves them without two idle isolates beside it.
  *
  * Small files (up to INLINE_HASH_MAX_BYTES at lstat time) are hashed right
  * here on the calling thread: sealing 64 KiB takes well under 100 µs, less
@@ -54,6 +57,12 @@ export const DEFAULT_MAX_QUEUE = 4096;
 export const MAX_WORKER_FAILURES = 3;
 /** Files up to this size are hashed on the calling thread (see the header). */
 export const INLINE_HASH_MAX_BYTES = 64 * 1024;
+/**
+ * Idle time after which the workers are terminated (see the header). Long
+ * enough that the files of one scan, or a burst of edits, reuse them (a
+ * spawn costs ~30 ms of CPU); short against a sync that follows a scan.
+ */
+export const WORKER_IDLE_MS = 1000;
 
 export interface HashResult {
   readonly blocks: BlockRef[];
@@ -130,11 +139,16 @@ export class HashPool {
   #maxSlots = 0;
   /** Read buffer of inline jobs, made on first use. */
   #inlineBuffer: ReadBuffer | null = null;
+  /** Retires idle workers (armed while every worker is idle). */
+  #idleTimer: NodeJS.Timeout | null = null;
 
   /** Files up to this many bytes are hashed inline (0: every file goes to a worker). */
   readonly inlineMaxBytes: number;
 
-  constructor(init: { workers?: number; maxQueue?: number; inlineMaxBytes?: number } = {}) {
+  /** Idle time before the workers are retired (WORKER_IDLE_MS unless a test says otherwise). */
+  readonly idleMs: number;
+
+  constructor(init: { workers?: number; maxQueue?: number; inlineMaxBytes?: number; idleMs?: number } = {}) {
     const workers = init.workers ?? Math.min(availableParallelism(), MAX_HASH_WORKERS);
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_HASH_WORKERS) {
       throw new SealsyncError('ERR_INVALID_ARGUMENT', `'workers' must be an integer from 1 to ${MAX_HASH_WORKERS}`);
@@ -147,9 +161,19 @@ export class HashPool {
     if (!Number.isInteger(inlineMaxBytes) || inlineMaxBytes < 0 || inlineMaxBytes > INLINE_HASH_MAX_BYTES) {
       throw new SealsyncError('ERR_INVALID_ARGUMENT', `'inlineMaxBytes' must be an integer from 0 to ${INLINE_HASH_MAX_BYTES}`);
     }
+    const idleMs = init.idleMs ?? WORKER_IDLE_MS;
+    if (!Number.isInteger(idleMs) || idleMs < 0) {
+      throw new SealsyncError('ERR_INVALID_ARGUMENT', `'idleMs' must be a non-negative integer`);
+    }
+    this.idleMs = idleMs;
     this.inlineMaxBytes = inlineMaxBytes;
     this.workerCount = workers;
     this.maxQueue = maxQueue;
+  }
+
+  /** Worker threads alive now (spawned on need, retired when idle). */
+  get liveWorkers(): number {
+    return this.#slots.length;
   }
 
   /** Jobs waiting for a worker (not counting running ones). */
@@ -168,6 +192,7 @@ export class HashPool {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#disarmIdle();
     const err = aborted('hash pool stopped');
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     const slots = this.#slots.splice(0);
@@ -301,6 +326,7 @@ export class HashPool {
   }
 
   #assign(slot: Slot, job: Job): void {
+    this.#disarmIdle();
     slot.job = job;
     slot.worker.ref();
     const msg = { ...job.body, jobId: job.id } as HashJobMessage;
@@ -323,6 +349,24 @@ export class HashPool {
       }
     }
     this.#dispatch();
+    this.#armIdleIfIdle();
+  }
+
+  #armIdleIfIdle(): void {
+    if (this.#idleTimer || !this.#running || this.#slots.some((s) => s.job)) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      // Taken out of #slots first, so #onExit sees a retired worker, not a death.
+      const idle = this.#slots.filter((s) => !s.job);
+      this.#slots = this.#slots.filter((s) => s.job);
+      for (const slot of idle) void slot.worker.terminate();
+    }, this.idleMs);
+    this.#idleTimer.unref();
+  }
+
+  #disarmIdle(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
   }
 
   #onExit(slot: Slot): void {

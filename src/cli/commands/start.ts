@@ -5,6 +5,7 @@
  * SIGTERM or `sealsync stop`.
  */
 import type { Command } from 'commander';
+import { applyDaemonHeapFlags } from '../daemon-heap.js';
 import { homeOf } from '../home-option.js';
 import type { CliIo } from '../main.js';
 
@@ -18,6 +19,8 @@ export function registerStartCommand(program: Command, io: CliIo): void {
     .option('--ui-listen <host:port>', 'dashboard address for this run (beyond loopback needs HTTPS and a password)')
     .action(async (flags: { uiListen?: string }, cmd: Command) => {
       const paths = homeOf(cmd);
+      // Before the daemon's modules load, while the young generation is still small (see daemon-heap.ts).
+      applyDaemonHeapFlags();
       // Loaded here, not at the top: every other command would pay for the whole daemon's start-up.
       const { initHome, isInitialised } = await import('../../daemon/init-home.js');
       const { startDaemonHost } = await import('../../api/daemon-host.js');
