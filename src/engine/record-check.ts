@@ -9,7 +9,7 @@
  * way), and the next chunk is already on the worker while the caller stores
  * the current one, so Ed25519 verification (~100 µs per record) runs on
  * another core in parallel with the SQLite writes. Only one chunk is in flight
- * at a time: that keeps the caller on one worker (each costs ~10 MiB of RSS)
+ * at a time: that keeps the caller on one worker (each costs ~15 MiB of RSS)
  * and the order of records as they arrived. Smaller updates, or no checker,
  * are checked here, yielding to the event loop between chunks.
  *
