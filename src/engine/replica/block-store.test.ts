@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSealsyncError } from '../../errors.js';
-import { BlockStore, blockIdFromHex, blockIdToHex } from './block-store.js';
+import { BlockStore, SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex } from './block-store.js';
 import { fakeBlock, sha256Verifier, tempStore } from './test-helpers.js';
 
 test('put stores a verified block under ab/<id>, mode 0600, and get returns it', async () => {
@@ -257,3 +257,15 @@ async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
   assert.ok(cond(), 'condition not reached');
 }
+
+test('a block larger than SYNC_WRITE_MAX_BYTES is written asynchronously and stored whole', async () => {
+  const { store, cleanup } = await tempStore();
+  try {
+    const b = fakeBlock(SYNC_WRITE_MAX_BYTES + 100_000);
+    assert.equal(await store.put(b.id, b.data), 'stored');
+    assert.deepEqual(await store.get(b.id), b.data);
+    assert.equal(await store.sizeOf(b.id), b.data.byteLength);
+  } finally {
+    await cleanup();
+  }
+});
