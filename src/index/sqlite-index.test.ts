@@ -166,6 +166,32 @@ test('files, blocks and local stats', (t) => {
   assert.equal(idx.getFile(f, 'a/x.bin'), undefined);
 });
 
+test('block lookups by hash: rows from before and after the hash filter was built are found, unknown ones are not', (t) => {
+  const path = join(tempDir(t), 'i.db');
+  const fileWith = (p: string, blocks: FileRecord['blocks']): FileRecord =>
+    ({ path: p, kind: 'file', size: blocks.reduce((n, b) => n + b.size, 0), mtimeMs: 5, mode: 0o644, blocks, version: [{ id: A, value: 1 }], deleted: false });
+  const before = { id: rand(32), hash: rand(32), size: 10 };
+  const first = openIndex(path);
+  const f = first.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  first.writeLocalFile(f, { record: fileWith('old', [before]), diskMtimeMs: 5, ino: 1, dev: 1 });
+  first.close();
+  const idx = openIndex(path);
+  t.after(() => idx.close());
+  // The first lookup builds the filter from the table, so the row written by the earlier connection is found.
+  assert.equal(idx.findBlocksByHash(rand(32)).length, 0);
+  assert.equal(idx.findBlocksByHash(before.hash)[0]?.path, 'old');
+  // Written after the build: the insert sets its bit.
+  const after = { id: rand(32), hash: rand(32), size: 20 };
+  idx.writeLocalFile(f, { record: fileWith('new', [after]), diskMtimeMs: 5, ino: 2, dev: 1 });
+  assert.equal(idx.findBlocksByHash(after.hash)[0]?.path, 'new');
+  assert.equal(idx.findBlockByHash(after.hash)?.path, 'new');
+  // A deleted row leaves its bit set, and the query then answers.
+  idx.forgetFile(f, 'new');
+  assert.deepEqual(idx.findBlocksByHash(after.hash), []);
+  // Hashes too short for a filter slot are always looked up.
+  assert.deepEqual(idx.findBlocksByHash(new Uint8Array(2)), []);
+});
+
 test('a failed record write rolls back the file row too', (t) => {
   const idx = openIndex(join(tempDir(t), 'i.db'));
   t.after(() => idx.close());

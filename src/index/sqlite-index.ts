@@ -48,6 +48,15 @@ export const PAGE_CACHE_KIB = 8 * 1024;
 export const WAL_CHECKPOINT_PAGES = 8192;
 /** Milliseconds a writer waits on a locked database before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Bits of the in-memory filter of plaintext block hashes in the blocks table
+ * (2^23 bits = 1 MiB of RAM). A receiver looks up every block it pulls for a
+ * local copy (findBlocksByHash), and in an initial sync nearly every answer
+ * is "none": 10,000 SQL lookups took ~0.2 s of the receiver's main thread in
+ * bench (b). A clear bit answers "none" without SQL; a set bit (a held hash,
+ * or a false positive: ~12% of misses at a million blocks) runs the query.
+ */
+export const BLOCK_HASH_FILTER_BITS = 1 << 23;
 
 const HEX16_RE = /^[0-9a-f]{16}$/;
 const FOLDER_ID_RE = /^[0-9a-f]{64}$/;
@@ -89,6 +98,15 @@ export class SqliteIndex {
   readonly indexId: string;
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepareStatements>;
+  /**
+   * One bit per hash slot (blockHashSlot) of every hash ever inserted into the
+   * blocks table through this connection or present when it was built (lazily,
+   * on the first lookup). Bits are never cleared: a deleted or rolled-back row
+   * only leaves a false positive. A row written by another connection after
+   * the build would be missed; the daemon is the only writer of its index, and
+   * a missed local copy costs a transfer, never a wrong byte.
+   */
+  private blockHashFilter: Uint8Array | null = null;
 
   constructor(dbPath: string) {
     this.path = dbPath;
@@ -290,6 +308,7 @@ export class SqliteIndex {
         let offset = 0;
         for (const b of f.blocks) {
           this.s.insertBlock.run(folder, f.path, offset, b.size, b.hash, b.id);
+          if (this.blockHashFilter) setSlot(this.blockHashFilter, b.hash);
           offset += b.size;
         }
       }
@@ -321,12 +340,25 @@ export class SqliteIndex {
   }
 
   findBlockByHash(hash: Uint8Array): BlockLocation | undefined {
+    if (!this.mayHoldBlockHash(hash)) return undefined;
     return toBlock(this.s.blockByHash.get(hash) as BlockRowDb | undefined);
   }
 
   /** All on-disk locations of a plaintext block (a stale one may fail verification; try the next). */
   findBlocksByHash(hash: Uint8Array, limit = 8): BlockLocation[] {
+    if (!this.mayHoldBlockHash(hash)) return [];
     return (this.s.blocksByHash.all(hash, limit) as BlockRowDb[]).map((r) => toBlock(r) as BlockLocation);
+  }
+
+  /** False only when no row of the blocks table has this hash (see blockHashFilter). */
+  private mayHoldBlockHash(hash: Uint8Array): boolean {
+    if (!this.blockHashFilter) {
+      const filter = new Uint8Array(BLOCK_HASH_FILTER_BITS / 8);
+      for (const h of this.s.allBlockHashes.iterate() as IterableIterator<Buffer>) setSlot(filter, h);
+      this.blockHashFilter = filter;
+    }
+    const slot = blockHashSlot(hash);
+    return slot < 0 || (this.blockHashFilter[slot >>> 3]! & (1 << (slot & 7))) !== 0;
   }
 
   // ---- peers ---------------------------------------------------------------
@@ -356,6 +388,21 @@ export function openIndex(dbPath: string): SqliteIndex {
 export type Index = SqliteIndex;
 
 // ---- helpers -----------------------------------------------------------------
+
+/**
+ * The filter slot of a plaintext block hash: its first four bytes (digests are
+ * uniform) modulo the filter size; -1 for a hash too short to have one (then
+ * the filter never answers "none").
+ */
+function blockHashSlot(hash: Uint8Array): number {
+  if (hash.byteLength < 4) return -1;
+  return (((hash[0]! << 24) | (hash[1]! << 16) | (hash[2]! << 8) | hash[3]!) >>> 0) & (BLOCK_HASH_FILTER_BITS - 1);
+}
+
+function setSlot(filter: Uint8Array, hash: Uint8Array): void {
+  const slot = blockHashSlot(hash);
+  if (slot >= 0) filter[slot >>> 3]! |= 1 << (slot & 7);
+}
 
 function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)');
@@ -503,6 +550,7 @@ function prepareStatements(db: Database.Database) {
     blockById: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE id = ? LIMIT 1`),
     blockByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT 1`),
     blocksByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT ?`),
+    allBlockHashes: db.prepare('SELECT hash FROM blocks').pluck(),
 
     getPeer: db.prepare('SELECT index_id, max_seq FROM peers WHERE folder = ? AND device_id = ?'),
     upsertPeer: db.prepare('INSERT OR REPLACE INTO peers (folder, device_id, index_id, max_seq) VALUES (?, ?, ?, ?)'),
