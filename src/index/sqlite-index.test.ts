@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openIndex, MAX_CONCURRENT_VERSIONS, SCHEMA_VERSION, type RecordInput } from './index.js';
+import { LOOKUP_BATCH } from './sqlite-index.js';
 import type { FileRecord, VersionVector } from '../model/types.js';
 import { isSealsyncError } from '../errors.js';
 
@@ -190,6 +191,30 @@ test('block lookups by hash: rows from before and after the hash filter was buil
   assert.deepEqual(idx.findBlocksByHash(after.hash), []);
   // Hashes too short for a filter slot are always looked up.
   assert.deepEqual(idx.findBlocksByHash(new Uint8Array(2)), []);
+});
+
+test('batched lookups answer like the single ones, over several batches and with repeated keys', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const locs = Array.from({ length: LOOKUP_BATCH * 2 + 3 }, () => rand(32));
+  for (const [i, l] of locs.entries()) if (i % 3 !== 0) idx.putRecord(f, record(l, [{ id: A, value: 1 }]));
+  idx.putRecord(f, record(locs[1]!, [{ id: B, value: 1 }])); // concurrent: two versions, oldest first
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const got = idx.currentRecordsOf(f, [...locs, locs[1]!, locs[2]!]);
+  for (const l of locs) {
+    const single = idx.currentRecords(f, l);
+    if (single.length === 0) assert.equal(got.has(hex(l)), false);
+    else assert.deepEqual(got.get(hex(l)), single);
+  }
+  assert.equal(got.get(hex(locs[1]!))?.length, 2);
+  assert.equal(idx.currentRecordsOf(f, []).size, 0);
+  const rec = (path: string): FileRecord => ({ path, kind: 'file', size: 0, mtimeMs: 5, mode: 0o644, blocks: [], version: [{ id: A, value: 1 }], deleted: false });
+  const paths = Array.from({ length: LOOKUP_BATCH + 5 }, (_, i) => `p${i}`);
+  for (const p of paths.filter((_, i) => i % 2 === 0)) idx.writeLocalFile(f, { record: rec(p), diskMtimeMs: 5, ino: 1, dev: 1 });
+  const files = idx.getFiles(f, [...paths, 'p0']);
+  for (const p of paths) assert.deepEqual(files.get(p), idx.getFile(f, p));
+  assert.equal(files.size, Math.ceil(paths.length / 2));
 });
 
 test('a failed record write rolls back the file row too', (t) => {

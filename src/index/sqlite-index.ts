@@ -57,6 +57,12 @@ export const BUSY_TIMEOUT_MS = 5000;
  * or a false positive: ~12% of misses at a million blocks) runs the query.
  */
 export const BLOCK_HASH_FILTER_BITS = 1 << 23;
+/**
+ * Keys per statement of the batched lookups (currentRecordsOf, getFiles). The
+ * puller plans thousands of paths per pass; one query per path cost ~10 µs of
+ * statement overhead each. 64 bound parameters stay far below SQLite's limit.
+ */
+export const LOOKUP_BATCH = 64;
 
 const HEX16_RE = /^[0-9a-f]{16}$/;
 const FOLDER_ID_RE = /^[0-9a-f]{64}$/;
@@ -227,6 +233,25 @@ export class SqliteIndex {
     return (this.s.recordsForLocator.all(folder, locator) as RecordRow[]).map(toStoredRecord);
   }
 
+  /**
+   * currentRecords of many paths at once (LOOKUP_BATCH per query): locator as
+   * lowercase hex → its versions, oldest first; paths with none are absent.
+   */
+  currentRecordsOf(folder: number, locators: readonly Uint8Array[]): Map<string, StoredRecord[]> {
+    const out = new Map<string, StoredRecord[]>();
+    // Distinct keys only: a locator in two batches would list its versions twice.
+    const distinct = [...new Map(locators.map((l) => [Buffer.from(l.buffer, l.byteOffset, l.byteLength).toString('hex'), l])).values()];
+    for (const row of batchedAll<RecordRow>(this.s.recordsForLocators, folder, distinct)) {
+      const rec = toStoredRecord(row);
+      const key = Buffer.from(rec.locator.buffer, rec.locator.byteOffset, rec.locator.byteLength).toString('hex');
+      const list = out.get(key);
+      if (list) list.push(rec);
+      else out.set(key, [rec]);
+    }
+    // Each batch is ordered by seq; a path's versions all come from one batch, so they are too.
+    return out;
+  }
+
   /** Records with seq > `since`, ascending, at most `limit` (bounded by MAX_RECORDS_PAGE). */
   recordsSince(folder: number, since: number, limit: number): StoredRecord[] {
     const n = Math.max(0, Math.min(Math.trunc(limit), MAX_RECORDS_PAGE));
@@ -276,6 +301,13 @@ export class SqliteIndex {
   getFile(folder: number, path: string): LocalFile | undefined {
     const r = this.s.getFile.get(folder, path) as FileRow | undefined;
     return r ? toLocalFile(r) : undefined;
+  }
+
+  /** getFile of many paths at once (LOOKUP_BATCH per query); paths without a row are absent. */
+  getFiles(folder: number, paths: readonly string[]): Map<string, LocalFile> {
+    const out = new Map<string, LocalFile>();
+    for (const r of batchedAll<FileRow>(this.s.getFiles, folder, paths)) out.set(r.path, toLocalFile(r));
+    return out;
   }
 
   /** Paths of a read-only folder whose local content differs from the global state. */
@@ -399,6 +431,19 @@ function blockHashSlot(hash: Uint8Array): number {
   return (((hash[0]! << 24) | (hash[1]! << 16) | (hash[2]! << 8) | hash[3]!) >>> 0) & (BLOCK_HASH_FILTER_BITS - 1);
 }
 
+/**
+ * Rows of `stmt` (bound as folder, then LOOKUP_BATCH keys) for every key, one
+ * query per LOOKUP_BATCH keys; a short last batch repeats its first key (IN
+ * ignores duplicates).
+ */
+function* batchedAll<R>(stmt: Database.Statement, folder: number, keys: readonly (Uint8Array | string)[]): Generator<R> {
+  for (let i = 0; i < keys.length; i += LOOKUP_BATCH) {
+    const batch = keys.slice(i, i + LOOKUP_BATCH);
+    while (batch.length < LOOKUP_BATCH) batch.push(batch[0]!);
+    yield* stmt.all(folder, ...batch) as R[];
+  }
+}
+
 function setSlot(filter: Uint8Array, hash: Uint8Array): void {
   const slot = blockHashSlot(hash);
   if (slot >= 0) filter[slot >>> 3]! |= 1 << (slot & 7);
@@ -484,6 +529,7 @@ function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
 const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
 const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change';
 const BLOCK_COLS = 'folder, path, offset, size, hash, id';
+const LOOKUP_PARAMS = Array.from({ length: LOOKUP_BATCH }, () => '?').join(', ');
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -500,6 +546,7 @@ function prepareStatements(db: Database.Database) {
     // '+seq' keeps the planner on records_by_locator: plain 'ORDER BY seq' makes it
     // walk records_by_seq over the whole folder to avoid a (tiny) sort.
     recordsForLocator: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator = ? ORDER BY +seq`),
+    recordsForLocators: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator IN (${LOOKUP_PARAMS}) ORDER BY +seq`),
     deleteRecord: db.prepare('DELETE FROM records WHERE folder = ? AND locator = ? AND version_key = ?'),
     insertRecord: db.prepare(
       `INSERT INTO records (folder, locator, version_key, last_writer, block_ids, sealed, seq, kind, size, mtime_ms, deleted)
@@ -529,6 +576,7 @@ function prepareStatements(db: Database.Database) {
     ),
     fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
+    getFiles: db.prepare(`SELECT * FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
     upsertFile: db.prepare(
       `INSERT OR REPLACE INTO files
         (folder, path, kind, size, mtime_ms, mode, symlink_target, deleted, version_key, blocks, disk_mtime, ino, dev, seq, local_change)
