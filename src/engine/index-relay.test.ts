@@ -59,6 +59,34 @@ test('sends the delta past the cursor, skips the peer\'s own records and still m
   }
 });
 
+test('a range made only of the peer\'s own records is skipped without reading it; a record of ours in it is sent', async () => {
+  const { index, relay, put, link } = setup();
+  try {
+    const { l, sent } = link('P');
+    relay.attach(l, 0);
+    let reads = 0;
+    const recordsSince = index.recordsSince.bind(index);
+    index.recordsSince = (...args) => {
+      reads++;
+      return recordsSince(...args);
+    };
+    for (const seq of put(2500)) relay.markFromPeer('P', seq); // more than one page
+    relay.wake();
+    await settle();
+    assert.deepEqual(sent, [{ fromSeq: 0, toSeq: 2500, records: 0 }]);
+    assert.equal(reads, 0);
+    // The peer's record, then one of ours: read and sent as usual.
+    for (const seq of put(1)) relay.markFromPeer('P', seq);
+    put(1);
+    relay.wake();
+    await settle();
+    assert.deepEqual(sent.at(-1), { fromSeq: 2500, toSeq: 2502, records: 1 });
+    assert.ok(reads > 0);
+  } finally {
+    index.close();
+  }
+});
+
 test('peer progress moves only over contiguous ranges and resets with a new index id', () => {
   const { index, relay } = setup();
   try {

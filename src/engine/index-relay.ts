@@ -158,6 +158,17 @@ export class IndexRelay {
       do {
         state.again = false;
         while (live()) {
+          const top = this.opts.index.folderSeq(this.opts.folderRowId());
+          if (top <= state.sentSeq) break; // nothing past the cursor
+          if (allFromPeer(state, top)) {
+            // Everything new is what this peer just sent us (an initial sync's receiver relaying
+            // back to its only source): move its view on without reading the records again
+            // (~65 ms of sealed blobs per 10,000 records in bench (b), all to be skipped anyway).
+            await state.link.sendIndex({ fromSeq: state.sentSeq, toSeq: top, records: [] }, { signal: state.abort.signal });
+            for (let seq = state.sentSeq + 1; seq <= top; seq++) state.fromPeer.delete(seq);
+            state.sentSeq = Math.max(state.sentSeq, top);
+            continue;
+          }
           const page = this.opts.index.recordsSince(this.opts.folderRowId(), state.sentSeq, MAX_INDEX_BATCH_RECORDS);
           if (page.length === 0) break;
           const batch: Uint8Array[] = [];
@@ -184,4 +195,15 @@ export class IndexRelay {
       state.pumping = false;
     }
   }
+}
+
+/**
+ * True when every sequence number in (sentSeq, top] is one of the peer's own
+ * records: the pump would skip them all. A gap (a record of ours, or one
+ * replaced since) answers false and the records are read as usual.
+ */
+function allFromPeer(state: LinkState, top: number): boolean {
+  if (state.fromPeer.size < top - state.sentSeq) return false;
+  for (let seq = state.sentSeq + 1; seq <= top; seq++) if (!state.fromPeer.has(seq)) return false;
+  return true;
 }

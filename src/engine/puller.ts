@@ -66,7 +66,7 @@ export const MAX_PULL_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 export const PULL_RETRY_MS = 10_000;
 /** Passes per run before yielding; work left over is picked up by the retry timer. */
 export const MAX_PASSES_PER_RUN = 8;
-/** Paths planned between two yields to the event loop (opening a record costs ~60 µs). */
+/** Paths planned between two yields to the event loop (opening a record costs ~60 µs); their index rows are read in batches. */
 const PLAN_SLICE = 256;
 /** Records read per page when the whole folder is examined. */
 const RECORDS_PAGE = 1000;
@@ -399,39 +399,52 @@ export class Puller {
     return out;
   }
 
-  /** What to do for each dirty path. Yields to the event loop every PLAN_SLICE paths. */
+  /**
+   * What to do for each dirty path. Works in slices of PLAN_SLICE paths: the
+   * held versions and the files rows of a slice are read with one query per
+   * LOOKUP_BATCH paths (sqlite-index.ts), not two per path, and the event
+   * loop gets a turn between slices.
+   */
   private async plan(locatorHexes: readonly string[], signal: AbortSignal): Promise<PathWork[]> {
     const work: PathWork[] = [];
     const { index, folder, type } = this.deps;
-    let n = 0;
-    for (const lh of locatorHexes) {
-      if (++n % PLAN_SLICE === 0) {
+    for (let start = 0; start < locatorHexes.length; start += PLAN_SLICE) {
+      if (start > 0) {
         await new Promise<void>((r) => setImmediate(r));
         if (signal.aborted) return [];
       }
-      const versions = this.openVersions(index.currentRecords(folder, Buffer.from(lh, 'hex')));
-      const winner = pickWinner(versions);
-      if (winner === undefined) {
-        if (this.reverting) this.planRevertAddition(lh, work);
-        continue;
+      const slice = locatorHexes.slice(start, start + PLAN_SLICE);
+      const held = index.currentRecordsOf(folder, slice.map((lh) => Buffer.from(lh, 'hex')));
+      const winners: { lh: string; winner: FileRecord; versions: FileRecord[] }[] = [];
+      for (const lh of slice) {
+        const versions = this.openVersions(held.get(lh) ?? []);
+        const winner = pickWinner(versions);
+        if (winner === undefined) {
+          if (this.reverting) this.planRevertAddition(lh, work);
+          continue;
+        }
+        if (this.deps.isIgnored?.(winner.path, winner.kind === 'dir')) continue;
+        winners.push({ lh, winner, versions });
       }
-      if (this.deps.isIgnored?.(winner.path, winner.kind === 'dir')) continue;
-      const local = index.getFile(folder, winner.path);
-      let action = needFor(local?.record, winner);
-      let losers: FileRecord[] = [];
-      if (type === 'ro') {
-        // ro peers never resolve (the rw peers publish the resolution) and
-        // leave local edits alone until revert().
-        if (local?.localChange) action = this.reverting ? (winner.deleted ? 'delete' : 'fetch') : 'nothing';
-        else if (action === 'conflict') action = 'fetch';
-      } else {
-        losers = conflictLosers(winner, versions);
-        // A concurrent version that loses must still survive as a copy, even
-        // when ours is the winner: resolve it here too (the names are
-        // deterministic, so peers that both resolve meet on equal content).
-        if (losers.length > 0 && !winner.deleted && (action === 'nothing' || action === 'fetch')) action = 'conflict';
+      const locals = index.getFiles(folder, winners.map((w) => w.winner.path));
+      for (const { lh, winner, versions } of winners) {
+        const local = locals.get(winner.path);
+        let action = needFor(local?.record, winner);
+        let losers: FileRecord[] = [];
+        if (type === 'ro') {
+          // ro peers never resolve (the rw peers publish the resolution) and
+          // leave local edits alone until revert().
+          if (local?.localChange) action = this.reverting ? (winner.deleted ? 'delete' : 'fetch') : 'nothing';
+          else if (action === 'conflict') action = 'fetch';
+        } else {
+          losers = conflictLosers(winner, versions);
+          // A concurrent version that loses must still survive as a copy, even
+          // when ours is the winner: resolve it here too (the names are
+          // deterministic, so peers that both resolve meet on equal content).
+          if (losers.length > 0 && !winner.deleted && (action === 'nothing' || action === 'fetch')) action = 'conflict';
+        }
+        if (action !== 'nothing') work.push({ locatorHex: lh, local, winner, versions, losers, action });
       }
-      if (action !== 'nothing') work.push({ locatorHex: lh, local, winner, versions, losers, action });
     }
     return work;
   }

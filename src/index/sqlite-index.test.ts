@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openIndex, MAX_CONCURRENT_VERSIONS, SCHEMA_VERSION, type RecordInput } from './index.js';
+import { LOOKUP_BATCH } from './sqlite-index.js';
 import type { FileRecord, VersionVector } from '../model/types.js';
 import { isSealsyncError } from '../errors.js';
 
@@ -164,6 +165,56 @@ test('files, blocks and local stats', (t) => {
   assert.equal(idx.localStats(f).files, 0);
   idx.forgetFile(f, 'a/x.bin');
   assert.equal(idx.getFile(f, 'a/x.bin'), undefined);
+});
+
+test('block lookups by hash: rows from before and after the hash filter was built are found, unknown ones are not', (t) => {
+  const path = join(tempDir(t), 'i.db');
+  const fileWith = (p: string, blocks: FileRecord['blocks']): FileRecord =>
+    ({ path: p, kind: 'file', size: blocks.reduce((n, b) => n + b.size, 0), mtimeMs: 5, mode: 0o644, blocks, version: [{ id: A, value: 1 }], deleted: false });
+  const before = { id: rand(32), hash: rand(32), size: 10 };
+  const first = openIndex(path);
+  const f = first.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  first.writeLocalFile(f, { record: fileWith('old', [before]), diskMtimeMs: 5, ino: 1, dev: 1 });
+  first.close();
+  const idx = openIndex(path);
+  t.after(() => idx.close());
+  // The first lookup builds the filter from the table, so the row written by the earlier connection is found.
+  assert.equal(idx.findBlocksByHash(rand(32)).length, 0);
+  assert.equal(idx.findBlocksByHash(before.hash)[0]?.path, 'old');
+  // Written after the build: the insert sets its bit.
+  const after = { id: rand(32), hash: rand(32), size: 20 };
+  idx.writeLocalFile(f, { record: fileWith('new', [after]), diskMtimeMs: 5, ino: 2, dev: 1 });
+  assert.equal(idx.findBlocksByHash(after.hash)[0]?.path, 'new');
+  assert.equal(idx.findBlockByHash(after.hash)?.path, 'new');
+  // A deleted row leaves its bit set, and the query then answers.
+  idx.forgetFile(f, 'new');
+  assert.deepEqual(idx.findBlocksByHash(after.hash), []);
+  // Hashes too short for a filter slot are always looked up.
+  assert.deepEqual(idx.findBlocksByHash(new Uint8Array(2)), []);
+});
+
+test('batched lookups answer like the single ones, over several batches and with repeated keys', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const locs = Array.from({ length: LOOKUP_BATCH * 2 + 3 }, () => rand(32));
+  for (const [i, l] of locs.entries()) if (i % 3 !== 0) idx.putRecord(f, record(l, [{ id: A, value: 1 }]));
+  idx.putRecord(f, record(locs[1]!, [{ id: B, value: 1 }])); // concurrent: two versions, oldest first
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const got = idx.currentRecordsOf(f, [...locs, locs[1]!, locs[2]!]);
+  for (const l of locs) {
+    const single = idx.currentRecords(f, l);
+    if (single.length === 0) assert.equal(got.has(hex(l)), false);
+    else assert.deepEqual(got.get(hex(l)), single);
+  }
+  assert.equal(got.get(hex(locs[1]!))?.length, 2);
+  assert.equal(idx.currentRecordsOf(f, []).size, 0);
+  const rec = (path: string): FileRecord => ({ path, kind: 'file', size: 0, mtimeMs: 5, mode: 0o644, blocks: [], version: [{ id: A, value: 1 }], deleted: false });
+  const paths = Array.from({ length: LOOKUP_BATCH + 5 }, (_, i) => `p${i}`);
+  for (const p of paths.filter((_, i) => i % 2 === 0)) idx.writeLocalFile(f, { record: rec(p), diskMtimeMs: 5, ino: 1, dev: 1 });
+  const files = idx.getFiles(f, [...paths, 'p0']);
+  for (const p of paths) assert.deepEqual(files.get(p), idx.getFile(f, p));
+  assert.equal(files.size, Math.ceil(paths.length / 2));
 });
 
 test('a failed record write rolls back the file row too', (t) => {
