@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sealBlock } from '../crypto/sealed-block.js';
+import { encodeSealedRecord, keysFromSecret, newFolderSecret, sealRecord } from '../crypto/index.js';
 import { toHex } from '../crypto/bytes.js';
 import { chunkBuffer, chunkParamsForSize } from './chunker.js';
 import { HashPool, INLINE_HASH_MAX_BYTES, type HashResult } from './hash-pool.js';
@@ -152,6 +153,28 @@ test('small files are hashed inline: same blocks, not stuck behind a busy worker
     assert.deepEqual(asHex(await second), reference(over));
     assert.deepEqual(asHex(await first), reference(big));
     await assert.rejects(pool.hashFile(join(dir, 'missing-inline'), key), { code: 'ERR_PATH_MISSING' });
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('record checks are refused while every worker hashes (the caller checks inline), and taken once one is free', async () => {
+  const big = randomFile('big-busy', 64 * MiB);
+  const folder = keysFromSecret(newFolderSecret());
+  const records = Array.from({ length: 20 }, (_, i) => encodeSealedRecord(sealRecord(folder, {
+    path: `f${i}.txt`, kind: 'file', size: 0, mtimeMs: 0, mode: 0o644, blocks: [], version: [{ id: '0123456789abcdef', value: 1 }], deleted: false,
+  })));
+  const pool = new HashPool({ workers: 1 });
+  pool.start();
+  try {
+    const hashing = pool.hashFile(big, key);
+    // The only worker is on a 64 MiB file: queued behind it, the check would wait for the whole file.
+    await assert.rejects(pool.checkRecords(folder, records, { open: false }), { code: 'ERR_QUEUE_FULL' });
+    assert.equal(pool.queued, 0, 'the refused check was not queued');
+    assert.deepEqual(asHex(await hashing), reference(big));
+    const results = await pool.checkRecords(folder, records, { open: false });
+    assert.equal(results.length, records.length);
+    assert.ok(results.every((r) => r.ok), 'every record verified on the now idle worker');
   } finally {
     await pool.stop();
   }

@@ -234,7 +234,13 @@ export class HashPool {
    * Checks encoded sealed records from a peer on a worker thread, exactly as
    * checkRecordBytes(keys, record, open) would here: one result per record, in
    * order. Rejects only for the pool itself (not running, queue full, aborted,
-   * a worker that died); a bad record is a result, never a rejection.
+   * a worker that died, or every worker busy); a bad record is a result, never
+   * a rejection.
+   *
+   * A check is taken only when a worker can start it at once (an idle one, or
+   * room to spawn one): queued behind file hashes (a multi-GiB file is one job)
+   * it would hold up the peer's whole index exchange, where checking inline
+   * costs ~25 ms per 256 records. The caller checks inline on ERR_QUEUE_FULL.
    */
   checkRecords(
     keys: RecordCheckKeys,
@@ -242,7 +248,7 @@ export class HashPool {
     opts: { open: boolean; signal?: AbortSignal },
   ): Promise<readonly RecordCheckResult[]> {
     const { signal } = opts;
-    const refused = this.#refusal(signal);
+    const refused = this.#refusal(signal) ?? (this.#canStartNow() ? null : new SealsyncError('ERR_QUEUE_FULL', 'every hash worker is busy'));
     if (refused) return Promise.reject(refused);
     // One buffer of its own for the batch (records are usually views into a network
     // frame, which must not be detached and would be cloned whole).
@@ -269,6 +275,12 @@ export class HashPool {
       undefined,
       signal,
     );
+  }
+
+  /** Whether a job queued now would start at once: nothing waits, and a worker is idle or can be spawned. */
+  #canStartNow(): boolean {
+    if (this.#queue.length > 0) return false;
+    return this.#slots.length < this.#maxSlots || this.#slots.some((slot) => !slot.job);
   }
 
   /** Why a new job cannot be queued now, or null. */
