@@ -269,3 +269,22 @@ test('a block larger than SYNC_WRITE_MAX_BYTES is written asynchronously and sto
     await cleanup();
   }
 });
+
+test('close waits for puts still writing: after it nothing is uncommitted and no temp file is left', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    // Large blocks take the async write path, so they are still before their batch when close() starts.
+    const blocks = [fakeBlock(SYNC_WRITE_MAX_BYTES + 200_000), fakeBlock(SYNC_WRITE_MAX_BYTES + 300_000)];
+    const settled: string[] = [];
+    const puts = blocks.map((b) => store.put(b.id, b.data).then((r) => { settled.push(r); return r; }));
+    await store.close();
+    assert.deepEqual(settled, ['stored', 'stored'], 'every put settled before close resolved');
+    assert.equal(store.uncommittedCount(), 0);
+    await Promise.all(puts);
+    for (const b of blocks) assert.deepEqual(new Uint8Array(await readFile(join(root, 'blocks', b.hex.slice(0, 2), b.hex))), b.data);
+    const top = await readdir(join(root, 'blocks'));
+    assert.deepEqual(top.filter((n) => n.length > 2), [], 'no temp file left in the store directory');
+  } finally {
+    await cleanup();
+  }
+});

@@ -201,6 +201,8 @@ export class BlockStore {
   private readonly spares: { fd: number; path: string }[] = [];
   private refilling: Promise<void> | null = null;
   private closed = false;
+  /** put() calls not yet settled (close() waits for them). */
+  private readonly puts = new Set<Promise<PutResult>>();
 
   private constructor(opts: BlockStoreOptions) {
     this.root = opts.root;
@@ -280,6 +282,18 @@ export class BlockStore {
    * Throws ERR_BLOCK_ID (the sender lied) or ERR_FRAME_TOO_LARGE.
    */
   async put(id: Uint8Array, sealed: Uint8Array, opts: { signal?: AbortSignal; verified?: boolean } = {}): Promise<PutResult> {
+    // Tracked so close() waits for puts still before their batch (a stat or a large
+    // write in the pool): none may fsync or rename after the folder stopped.
+    const pending = this.putOne(id, sealed, opts);
+    this.puts.add(pending);
+    try {
+      return await pending;
+    } finally {
+      this.puts.delete(pending);
+    }
+  }
+
+  private async putOne(id: Uint8Array, sealed: Uint8Array, opts: { signal?: AbortSignal; verified?: boolean }): Promise<PutResult> {
     opts.signal?.throwIfAborted();
     const hex = blockIdToHex(id);
     if (sealed.length > MAX_SEALED_BLOCK_BYTES) {
@@ -383,11 +397,12 @@ export class BlockStore {
   }
 
   /**
-   * Commits what was written, then closes and removes the spare temp files.
+   * Waits for the puts in flight, commits what was written, then closes and removes the spare temp files.
    * The store can still be used afterwards (each put then creates its own temp file).
    */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled([...this.puts]);
     await this.refilling;
     await this.flush();
     for (const spare of this.spares.splice(0)) {
