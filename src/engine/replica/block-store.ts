@@ -464,14 +464,28 @@ export class BlockStore {
     for (const b of renamed) {
       const err = badDirs.get(dirname(b.target));
       this.uncommitted.delete(b.hex);
-      if (err === undefined) b.resolve();
-      else b.reject(err); // the file is whole; only its name may not survive a crash
+      if (err === undefined) {
+        b.resolve();
+      } else {
+        // Its name may not survive a crash: take it back, or the next put of this
+        // block would find it (has) and count it as held. A later put stores it again.
+        try {
+          rmSync(b.target, { force: true });
+        } catch {
+          // The directory is failing anyway; verify or a read re-checks what is there.
+        }
+        b.reject(err);
+      }
     }
   }
 
   private fail(b: UncommittedBlock, err: unknown): void {
     this.uncommitted.delete(b.hex);
-    rmSync(b.temp, { force: true });
+    try {
+      rmSync(b.temp, { force: true });
+    } catch {
+      // Left for removeStaleTemps at the next open; the put must still settle.
+    }
     b.reject(err);
   }
 
