@@ -28,7 +28,6 @@
  *   records were committed.
  */
 import { EventEmitter } from 'node:events';
-import { lstatSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -51,6 +50,7 @@ import {
 import type { FolderState, FolderStatus, ScanProgress } from './folder-status.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
+import { lstatOrNullSync } from '../fs/safe-fs.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
@@ -454,7 +454,7 @@ export class LocalFolder extends EventEmitter {
       signal.throwIfAborted();
       if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
       const abs = join(this.root, rel);
-      const st = lstatOrNull(abs);
+      const st = lstatOrNullSync(abs);
       const known = this.snapshot(this.index.loadFileStatsUnder(this.folder, rel));
       const skipped: string[] = [];
       if (st && !ignore.ignores(rel, st.isDirectory())) {
@@ -749,15 +749,6 @@ function sameState(a: FileRecord, b: FileRecord): boolean {
  * inode-cache lookup (~2 µs), while the async form costs the event loop a
  * thread-pool round trip (~30 µs on a 2-core VM), once per watcher hint.
  */
-function lstatOrNull(abs: string): Stats | null {
-  try {
-    return lstatSync(abs, { throwIfNoEntry: false }) ?? null;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null;
-    throw err;
-  }
-}
-
 /** True when a proper ancestor directory of `path` is in `set`. */
 function hasAncestorIn(path: string, set: ReadonlySet<string>): boolean {
   for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) if (set.has(path.slice(0, i))) return true;

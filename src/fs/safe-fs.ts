@@ -48,6 +48,11 @@ export function checkRelativePath(path: string): string[] {
  * against ~2 µs), and applying or serving one file takes several of these.
  */
 export async function lstatOrNull(abs: string): Promise<Stats | null> {
+  return lstatOrNullSync(abs);
+}
+
+/** lstat that answers null for a missing path (or a missing directory on the way). */
+export function lstatOrNullSync(abs: string): Stats | null {
   try {
     // No exception for a missing path (the usual case for a file being created):
     // building the error cost ~5x the lstat itself.

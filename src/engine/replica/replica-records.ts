@@ -17,12 +17,10 @@
 import { isSealsyncError, SealsyncError } from '../../errors.js';
 import type { SealedRecord } from '../../crypto/sealed-record.js';
 import type { FolderKeys } from '../../crypto/keys.js';
-import { forEachCheckedChunk, RECORDS_PER_CHECK_JOB, type CheckedRecord, type RecordChecker } from '../record-check.js';
+import { forEachCheckedChunk, type CheckedRecord, type RecordChecker } from '../record-check.js';
 import type { Index } from '../../index/index.js';
 import { blockIdToHex } from './block-store.js';
 
-/** Records verified (and stored in one transaction) between two yields to the event loop. */
-export const RECORDS_PER_SLICE = RECORDS_PER_CHECK_JOB;
 /** Records read per page when walking the whole folder (GC, verify, status). */
 export const RECORD_SCAN_PAGE = 2000;
 
