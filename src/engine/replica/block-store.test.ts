@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSealsyncError } from '../../errors.js';
-import { BlockStore, SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex } from './block-store.js';
+import { BlockStore, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex } from './block-store.js';
 import { fakeBlock, sha256Verifier, tempStore } from './test-helpers.js';
 
 test('put stores a verified block under ab/<id>, mode 0600, and get returns it', async () => {
@@ -258,10 +258,10 @@ async function waitUntil(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition not reached');
 }
 
-test('a block larger than SYNC_WRITE_MAX_BYTES is written asynchronously and stored whole', async () => {
+test('a block larger than STORE_SYNC_WRITE_MAX_BYTES is written asynchronously and stored whole', async () => {
   const { store, cleanup } = await tempStore();
   try {
-    const b = fakeBlock(SYNC_WRITE_MAX_BYTES + 100_000);
+    const b = fakeBlock(STORE_SYNC_WRITE_MAX_BYTES + 100_000);
     assert.equal(await store.put(b.id, b.data), 'stored');
     assert.deepEqual(await store.get(b.id), b.data);
     assert.equal(await store.sizeOf(b.id), b.data.byteLength);
@@ -274,7 +274,7 @@ test('close waits for puts still writing: after it nothing is uncommitted and no
   const { store, root, cleanup } = await tempStore();
   try {
     // Large blocks take the async write path, so they are still before their batch when close() starts.
-    const blocks = [fakeBlock(SYNC_WRITE_MAX_BYTES + 200_000), fakeBlock(SYNC_WRITE_MAX_BYTES + 300_000)];
+    const blocks = [fakeBlock(STORE_SYNC_WRITE_MAX_BYTES + 200_000), fakeBlock(STORE_SYNC_WRITE_MAX_BYTES + 300_000)];
     const settled: string[] = [];
     const puts = blocks.map((b) => store.put(b.id, b.data).then((r) => { settled.push(r); return r; }));
     await store.close();

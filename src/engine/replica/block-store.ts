@@ -92,7 +92,7 @@ export const SYNC_READ_MAX_BYTES = 1024 * 1024;
  * fsynced within milliseconds. Larger blocks (up to MAX_SEALED_BLOCK_BYTES)
  * are written asynchronously so one never holds up the event loop for long.
  */
-export const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
+export const STORE_SYNC_WRITE_MAX_BYTES = 1024 * 1024;
 /**
  * Most blocks written but not yet committed. Each holds an open descriptor
  * until its batch's fsync, and each delays its caller: a `put` beyond this
@@ -347,7 +347,7 @@ export class BlockStore {
     try {
       let off = 0;
       while (off < data.byteLength) {
-        const n = data.byteLength <= SYNC_WRITE_MAX_BYTES
+        const n = data.byteLength <= STORE_SYNC_WRITE_MAX_BYTES
           ? writeSync(fd, data, off, data.byteLength - off)
           : (await writeFd(fd, data, off, data.byteLength - off)).bytesWritten;
         off += n;
