@@ -46,6 +46,26 @@ async function sync(from: TestDevice, to: TestDevice, p: ReturnType<typeof makeP
   await p.puller.whenIdle();
 }
 
+/**
+ * `path` synced from A to B, then edited on both while apart (A's edit older),
+ * then exchanged both ways until quiet (bounded).
+ */
+async function editWhileApart(a: TestDevice, b: TestDevice, pa: ReturnType<typeof makePuller>, pb: ReturnType<typeof makePuller>, path: string) {
+  await writeFile(join(a.root, path), 'base');
+  await scanPath(a, path);
+  await sync(a, b, pb);
+  await writeFile(join(a.root, path), 'edit from A');
+  await utimes(join(a.root, path), new Date(1_700_000_000_000), new Date(1_700_000_000_000));
+  await scanPath(a, path);
+  await writeFile(join(b.root, path), 'edit from B, later');
+  await utimes(join(b.root, path), new Date(1_700_000_100_000), new Date(1_700_000_100_000));
+  await scanPath(b, path);
+  for (let i = 0; i < 4; i++) {
+    await sync(a, b, pb);
+    await sync(b, a, pa);
+  }
+}
+
 async function writeTree(dev: TestDevice) {
   const r = dev.root;
   await mkdir(join(r, 'docs/deep/er/still'), { recursive: true });
@@ -138,21 +158,8 @@ test('concurrent edits: both contents survive identically on both sides and a do
   const pa = makePuller(a, [b]);
   const pb = makePuller(b, [a]);
   try {
-    await writeFile(join(a.root, 'note.txt'), 'base');
-    await scanPath(a, 'note.txt');
-    await sync(a, b, pb);
-    // both edit while disconnected
-    await writeFile(join(a.root, 'note.txt'), 'edit from A');
-    await utimes(join(a.root, 'note.txt'), new Date(1_700_000_000_000), new Date(1_700_000_000_000));
-    await scanPath(a, 'note.txt');
-    await writeFile(join(b.root, 'note.txt'), 'edit from B, later');
-    await utimes(join(b.root, 'note.txt'), new Date(1_700_000_100_000), new Date(1_700_000_100_000));
-    await scanPath(b, 'note.txt');
-    // reconnect: exchange both ways until quiet (bounded)
-    for (let i = 0; i < 4; i++) {
-      await sync(a, b, pb);
-      await sync(b, a, pa);
-    }
+    // both edit while disconnected, then reconnect
+    await editWhileApart(a, b, pa, pb, 'note.txt');
     const sa = await snapshotTree(a.root);
     const sb = await snapshotTree(b.root);
     assert.deepEqual(sa, sb);
@@ -318,19 +325,7 @@ test('the puller reports each path it applied and each conflict copy it kept (fo
     assert.deepEqual(pa.applied, [], 'A applied nothing');
 
     // Both edit one file while apart: the side that resolves reports the copy it kept.
-    await writeFile(join(a.root, 'n.txt'), 'base');
-    await scanPath(a, 'n.txt');
-    await sync(a, b, pb);
-    await writeFile(join(a.root, 'n.txt'), 'edit from A');
-    await utimes(join(a.root, 'n.txt'), new Date(1_700_000_000_000), new Date(1_700_000_000_000));
-    await scanPath(a, 'n.txt');
-    await writeFile(join(b.root, 'n.txt'), 'edit from B, later');
-    await utimes(join(b.root, 'n.txt'), new Date(1_700_000_100_000), new Date(1_700_000_100_000));
-    await scanPath(b, 'n.txt');
-    for (let i = 0; i < 4; i++) {
-      await sync(a, b, pb);
-      await sync(b, a, pa);
-    }
+    await editWhileApart(a, b, pa, pb, 'n.txt');
     const all = [...pa.conflicts, ...pb.conflicts];
     assert.ok(all.length >= 1, 'a conflict copy was reported');
     for (const c of all) {

@@ -1,9 +1,9 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, type FolderKeys } from '../crypto/index.js';
 import { isSealsyncError, type SealsyncError } from '../errors.js';
-import { sessionPair } from './testing/session-pair.js';
+import { sessionPair, type PairOptions } from './testing/session-pair.js';
 import { MemoryDirectory, testIdentity, waitFor, waitUntil, randomFolder } from './testing/fixtures.js';
 import { PeerSession, type ReceivedIndex } from './session.js';
 import { SyncListener, dial } from './transport.js';
@@ -231,19 +231,25 @@ test('large blocks respect backpressure and arrive intact', async (t) => {
   await pair.close();
 });
 
-test('outbound rate limit slows a transfer down', async (t) => {
+/** A joined pair whose server answers every block request with the same 512 KiB block; `limits` go on either side. */
+async function rateLimitedPair(t: TestContext, limits: Pick<PairOptions, 'client' | 'server'>) {
   const f = randomFolder();
   let joined!: Promise<unknown>;
   const pair = await sessionPair({
     clientDir: new MemoryDirectory([f]),
     serverDir: new MemoryDirectory([f]),
-    server: { rateLimit: { outBytesPerSec: 1024 * 1024 } },
+    ...limits,
     beforeStart: (c) => (joined = waitFor(c, 'joined')),
   });
   t.after(() => pair.close());
   await joined;
   const block = new Uint8Array(randomBytes(512 * 1024));
   pair.server.onBlockRequest(async () => block);
+  return { f, pair, block };
+}
+
+test('outbound rate limit slows a transfer down', async (t) => {
+  const { f, pair } = await rateLimitedPair(t, { server: { rateLimit: { outBytesPerSec: 1024 * 1024 } } });
   const t0 = Date.now();
   // The first 1 MiB is the burst, the next 512 KiB runs into debt, and the
   // last 512 KiB must wait that debt off: about half a second.
@@ -254,18 +260,7 @@ test('outbound rate limit slows a transfer down', async (t) => {
 });
 
 test('inbound rate limit slows a transfer down too', async (t) => {
-  const f = randomFolder();
-  let joined!: Promise<unknown>;
-  const pair = await sessionPair({
-    clientDir: new MemoryDirectory([f]),
-    serverDir: new MemoryDirectory([f]),
-    client: { rateLimit: { inBytesPerSec: 1024 * 1024 } },
-    beforeStart: (c) => (joined = waitFor(c, 'joined')),
-  });
-  t.after(() => pair.close());
-  await joined;
-  const block = new Uint8Array(randomBytes(512 * 1024));
-  pair.server.onBlockRequest(async () => block);
+  const { f, pair, block } = await rateLimitedPair(t, { client: { rateLimit: { inBytesPerSec: 1024 * 1024 } } });
   const t0 = Date.now();
   // 2 MiB against a 1 MiB burst at 1 MiB/s: the reader pauses for about a second in total.
   const got = await Promise.all([1, 2, 3, 4].map(() => pair.client.requestBlock(f.folderId, new Uint8Array(32))));
