@@ -173,6 +173,38 @@ test('a large update checked on the hash workers: forged records dropped and pen
   assert.ok(!offloaded.stored.includes(Buffer.from(records[1]!).toString('hex')));
 });
 
+test('our own index failing mid-update is not the peer\'s fault: no penalty, no acknowledgement, and what was stored is kept', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const b = await makeNode('B', keys);
+  try {
+    await startNode(b);
+    const penalties: string[] = [];
+    b.sync.attachPeer({ peerId: 'P', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (r) => penalties.push(r) });
+    const records = [0, 1, 2].map((i) => encodeSealedRecord(sealRecord(keys, {
+      path: `d${i}`, kind: 'dir', size: 0, mtimeMs: 1000, mode: 0o755, blocks: [], version: [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }], deleted: false,
+    })));
+    // The second put fails as a full disk would: the batch rolls back, then the
+    // record-by-record retry stores the first and stops at the failing one.
+    const index = b.dev.index;
+    const realPut = index.putRemoteRecord.bind(index);
+    let calls = 0;
+    index.putRemoteRecord = (folder, rec) => {
+      calls++;
+      if (rec.sealed === records[1]) throw new Error('SQLITE_FULL: database or disk is full');
+      return realPut(folder, rec);
+    };
+    const ack = await b.sync.receiveIndex('P', { indexId: '1111111111111111', fromSeq: 0, toSeq: 3, records });
+    assert.equal(ack, null, 'not acknowledged: the peer sends it again');
+    assert.deepEqual(penalties, []);
+    assert.ok(calls >= 2);
+    const stored = index.recordsSince(b.dev.folder, 0, 10).map((r) => Buffer.from(r.sealed).toString('hex'));
+    assert.deepEqual(stored, [Buffer.from(records[0]!).toString('hex')]);
+    assert.equal(b.sync.peerProgress('P'), null, 'no progress recorded past the failure');
+  } finally {
+    await stopNode(b);
+  }
+});
+
 test('a read-only coordinator receives everything and never sends its local edits', async () => {
   const keys = keysFromSecret(newFolderSecret());
   const a = await makeNode('A', keys);

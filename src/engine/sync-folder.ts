@@ -326,6 +326,7 @@ export class SyncFolder {
     const announced: Uint8Array[] = [];
     let rejected = 0;
     let firstCode: string | null = null;
+    let localFailure: unknown = null;
     // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
     await forEachCheckedChunk(
       update.records,
@@ -346,17 +347,23 @@ export class SyncFolder {
         if (failed) {
           rejected += failed.count;
           firstCode ??= failed.code;
+          localFailure = failed.localError;
         }
-        return true;
+        return localFailure === null;
       },
     );
     if (!this.running) return null;
-    if (rejected > 0) {
+    if (localFailure !== null) {
+      // Our own index failed (disk full, I/O error): not the peer's fault, so no
+      // penalty, and no acknowledgement or progress either, so the peer sends the
+      // rest again later. What was stored before the failure is still pulled.
+      this.log.error({ peer: peerId, err: describeError(localFailure) }, 'storing an index update failed');
+    } else if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
     }
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
-    this.relay.recordProgress(peerId, update);
+    if (localFailure === null) this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, announced);
     if (announced.length > 0) this.scheduler.availabilityChanged();
     this.log.debug({ peer: peerId, records: update.records.length, stored: stored.length, rejected }, 'index update');
@@ -364,7 +371,7 @@ export class SyncFolder {
       this.puller.schedule(stored);
       this.wakePumps();
     }
-    return update.toSeq;
+    return localFailure === null ? update.toSeq : null;
   }
 
   /**
@@ -375,14 +382,16 @@ export class SyncFolder {
    * record, each on its own: the outcome is then the same as storing one at a
    * time had been from the start. Side effects (relay marks, the puller's
    * cache, announcements) happen only after the rows are committed, still in
-   * the same synchronous turn. Returns how many failed to store, if any.
+   * the same synchronous turn. Returns how many failed to store, if any; an
+   * error that is not a SealsyncError (the records were checked, so it is our
+   * own database failing) stops the batch and comes back as `localError`.
    */
   private storeRemoteRecords(
     peerId: string,
     items: readonly StoreItem[],
     stored: Uint8Array[],
     announced: Uint8Array[],
-  ): { count: number; code: string } | null {
+  ): { count: number; code: string; localError: unknown } | null {
     const put = (it: StoreItem) =>
       this.index.putRemoteRecord(this.folder, {
         locator: it.sealed.locator,
@@ -413,15 +422,19 @@ export class SyncFolder {
     let count = 0;
     let code: string | null = null;
     for (const it of items) {
-      announced.push(...it.sealed.blockIds);
+      let res: PutRecordResult;
       try {
-        effects(it, put(it));
+        res = put(it);
       } catch (err) {
+        if (!isSealsyncError(err)) return { count, code: code ?? 'local', localError: err };
         count++;
-        code ??= isSealsyncError(err) ? err.code : 'invalid';
+        code ??= err.code;
+        continue;
       }
+      announced.push(...it.sealed.blockIds);
+      effects(it, res);
     }
-    return count > 0 ? { count, code: code ?? 'invalid' } : null;
+    return count > 0 ? { count, code: code ?? 'invalid', localError: null } : null;
   }
 
   /** A peer asks for a block: sealed from the plaintext on disk, or null. */
