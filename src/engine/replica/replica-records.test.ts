@@ -145,3 +145,21 @@ test('a large update verified on the hash workers is stored and rejected exactly
     await pool.stop();
   }
 });
+
+test('our own index failing mid-batch throws, and no rolled-back sequence number is reported as stored', async () => {
+  const { rw, store, index, folder } = setup();
+  try {
+    const records = ['a', 'b', 'c'].map((p) => sealed(rw, record(p, [{ id: A, value: 1 }])));
+    const realPut = index.putRemoteRecord.bind(index);
+    index.putRemoteRecord = (f, rec) => {
+      if (rec.sealed === records[2]) throw new Error('SQLITE_FULL: database or disk is full');
+      return realPut(f, rec);
+    };
+    const reported: number[] = [];
+    await assert.rejects(store.accept(records, { onStored: (seq) => reported.push(seq) }), /SQLITE_FULL/);
+    assert.deepEqual(reported, [], 'the first two were rolled back with the third');
+    assert.equal(index.recordsSince(folder.rowId, 0, 10).length, 0);
+  } finally {
+    index.close();
+  }
+});

@@ -94,6 +94,7 @@ export class ReplicaRecordStore {
         rejected++;
         rejectCode ??= outcome.error.code;
       });
+      const seqs: number[] = [];
       this.index.transaction(() => {
         for (const { bytes, sealed } of verified) {
           const r = this.index.putRemoteRecord(this.folder, {
@@ -104,11 +105,7 @@ export class ReplicaRecordStore {
           });
           if (r.stored) {
             stored++;
-            if (r.seq !== null) {
-              storedSeqs.push(r.seq);
-              // Synchronously, before anything else can read the new rows (the relay).
-              opts.onStored?.(r.seq);
-            }
+            if (r.seq !== null) seqs.push(r.seq);
             replaced += r.replaced;
             for (const id of sealed.blockIds) blockIds.add(blockIdToHex(id));
           } else {
@@ -116,6 +113,12 @@ export class ReplicaRecordStore {
           }
         }
       });
+      // Only once committed (a rolled-back sequence number is handed out again),
+      // and still synchronously, before anything else can read the new rows (the relay).
+      for (const seq of seqs) {
+        storedSeqs.push(seq);
+        opts.onStored?.(seq);
+      }
     };
     const keys = { folderId: this.keys.folderId, publicKey: this.keys.publicKey };
     try {
