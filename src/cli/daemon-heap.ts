@@ -35,14 +35,6 @@
  * of 1.5) cut that peak RSS 157 -> 115 MiB at the same CPU seconds (5.7 vs
  * 5.6); 20 cut it to 111 MiB but cost ~10% more CPU.
  *
- * `--optimize-for-size`, set here at run time (it is read where V8 decides,
- * e.g. whether the heap should favour memory over speed, not only at heap
- * creation): bench (a)-(d) at scale 0.5, one run with and one without, twice
- * (load 2-3.5): peak RSS per daemon 3-11 MiB lower (a 128/110 vs 133/118,
- * b 92/123 vs 99/129, c 105/101 vs 108/106, d 107/98 vs 107/109 MiB), CPU
- * seconds not higher (a 4.23/6.17 vs 4.43/6.33); (f) at scale 0.5: 114 vs
- * 123 MiB, CPU 11.7 vs 12.4 s.
- *
  * SEALSYNC_NO_HEAP_FLAGS=1 in the environment keeps V8's defaults (to
  * compare, or if a workload turns out to need a larger young generation).
  */
@@ -64,5 +56,5 @@ export const NO_HEAP_FLAGS_ENV = 'SEALSYNC_NO_HEAP_FLAGS';
 export function applyDaemonHeapFlags(env: NodeJS.ProcessEnv = process.env): void {
   if (env[NO_HEAP_FLAGS_ENV] === '1') return;
   // Through setV8Flags: a worker thread's start resets the growth factor (src/v8-flags.ts).
-  setV8Flags([`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`, '--optimize-for-size']);
+  setV8Flags([`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
 }
