@@ -17,7 +17,9 @@
  * whole Node process to the daemon's footprint). `--semi-space-growth-factor`
  * however is read each time V8 decides to grow the new space, so setting it
  * to 1 here keeps the semi-spaces near their initial size (the CLI has
- * allocated little at this point). Verified with
+ * allocated little at this point). Starting a worker thread resets it to
+ * V8's minimum of 2, so the worker pools set it again once a worker is
+ * online (src/v8-flags.ts). Verified with
  * v8.getHeapSpaceStatistics(): new_space stays at 4-5.5 MiB resident
  * through a 256 MiB transfer, against 13-16 MiB without it, at the same CPU
  * seconds within noise. The flag is process-wide, so the hash workers'
@@ -36,7 +38,7 @@
  * SEALSYNC_NO_HEAP_FLAGS=1 in the environment keeps V8's defaults (to
  * compare, or if a workload turns out to need a larger young generation).
  */
-import { setFlagsFromString } from 'node:v8';
+import { setV8Flags } from '../v8-flags.js';
 
 /**
  * New-space growth factor: 1 = never grow past the initial semi-space size.
@@ -53,6 +55,6 @@ export const NO_HEAP_FLAGS_ENV = 'SEALSYNC_NO_HEAP_FLAGS';
 /** Applies the daemon's heap flags to this process; call before loading the daemon. */
 export function applyDaemonHeapFlags(env: NodeJS.ProcessEnv = process.env): void {
   if (env[NO_HEAP_FLAGS_ENV] === '1') return;
-  setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // Through setV8Flags: a worker thread's start resets the growth factor (src/v8-flags.ts).
+  setV8Flags([`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
 }

@@ -25,6 +25,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
+import { reassertV8Flags } from '../v8-flags.js';
 import type { BlockCryptoBatchMessage, BlockCryptoJob, BlockCryptoReplyMessage } from './block-crypto-worker.js';
 
 export const MAX_BLOCK_CRYPTO_WORKERS = 4;
@@ -192,6 +193,10 @@ export class BlockCryptoPool {
     // 'error' is always followed by 'exit'; handle the death there.
     worker.on('error', (e) => { slot.lastError = e; });
     worker.on('exit', () => this.#onExit(slot));
+    // Making its isolate reset the daemon's young-generation flag for the whole process, and so
+    // may isolates it starts while loading (tsx's loader thread in dev): set it again (src/v8-flags.ts).
+    worker.once('online', reassertV8Flags);
+    worker.once('message', reassertV8Flags);
     worker.unref();
     return slot;
   }

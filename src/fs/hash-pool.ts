@@ -45,6 +45,7 @@ import { lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
+import { reassertV8Flags } from '../v8-flags.js';
 import type { BlockRef } from '../model/types.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import type { RecordCheckKeys } from '../crypto/sealed-record.js';
@@ -331,6 +332,10 @@ export class HashPool {
     // 'error' is always followed by 'exit'; handle the death there.
     worker.on('error', (e) => { slot.lastError = e; });
     worker.on('exit', () => this.#onExit(slot));
+    // Making its isolate reset the daemon's young-generation flag for the whole process, and so
+    // may isolates it starts while loading (tsx's loader thread in dev): set it again (src/v8-flags.ts).
+    worker.once('online', reassertV8Flags);
+    worker.once('message', reassertV8Flags);
     // After the listeners: adding a 'message' listener refs the worker's port again.
     worker.unref();
     return slot;

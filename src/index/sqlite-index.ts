@@ -37,8 +37,10 @@ export const MAX_RECORDS_PAGE = 10_000;
 /** Largest sealed record stored (a huge file's block list fits well below this). */
 export const MAX_SEALED_RECORD_BYTES = 64 * 1024 * 1024;
 /** SQLite page cache per connection. Misses are served from the OS page cache (a pread), so a big
- * cache buys little: 64 MiB -> 8 MiB cut a 100k-file initial scan's peak RSS 324 -> 240 MiB at the same speed. */
-export const PAGE_CACHE_KIB = 8 * 1024;
+ * cache buys little: 64 MiB -> 8 MiB cut a 100k-file initial scan's peak RSS 324 -> 240 MiB at the same speed;
+ * 8 -> 4 MiB, bench (b) at scale 1, two runs each: sender peak 118-121 -> 110-113 MiB, receiver 149-155 ->
+ * 151-152, CPU within noise (receiver 8.25 -> 8.39 s); (f) at scale 0.5: 1.01 -> 1.04 s, CPU 10.6 -> 10.9 s. */
+export const PAGE_CACHE_KIB = 4 * 1024;
 /**
  * WAL pages before SQLite copies them back into the database file. Each checkpoint
  * writes and fsyncs the database file on the committing (main) thread; the default
