@@ -134,6 +134,11 @@ export interface OpenBlockOptions {
    * in the threat model; see docs/crypto.md). Saves one SHA-256 per block.
    */
   readonly verifyPlaintextHash?: boolean;
+  /**
+   * Where to put the plaintext (exactly the plaintext's length): the caller's
+   * reused buffer instead of a new one. Its contents are undefined if opening fails.
+   */
+  readonly output?: Uint8Array;
 }
 
 /** Verifies the id, decrypts, and (unless told otherwise) checks the plaintext hash. */
@@ -151,10 +156,21 @@ export function openBlock(
   decipher.setAAD(buf.subarray(0, SEALED_BLOCK_HEADER_BYTES));
   decipher.setAuthTag(buf.subarray(ctEnd));
   let plain: Buffer;
+  const out = opts.output;
+  if (out && out.byteLength !== ctEnd - SEALED_BLOCK_HEADER_BYTES) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', 'output buffer does not match the plaintext length');
+  }
   try {
     const head = decipher.update(buf.subarray(SEALED_BLOCK_HEADER_BYTES, ctEnd));
     const tail = decipher.final();
-    plain = tail.byteLength === 0 ? head : Buffer.concat([head, tail]);
+    if (out) {
+      const o = asBuffer(out);
+      head.copy(o, 0);
+      tail.copy(o, head.byteLength);
+      plain = o;
+    } else {
+      plain = tail.byteLength === 0 ? head : Buffer.concat([head, tail]);
+    }
   } catch (err) {
     throw new SealsyncError('ERR_DECRYPT', undefined, undefined, { cause: err });
   }

@@ -32,6 +32,7 @@ import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
 import { noteBlockBytes } from './young-gc.js';
+import { releaseBlockBuffer } from './block-buffer-pool.js';
 import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, parentOf, resolveSafe } from './safe-fs.js';
 
 /** Prefix of our temp files; the scanner ignores names that start with it. */
@@ -353,6 +354,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
             await writer.write(offsets[i]!, data);
           } finally {
             opts.onBlockWritten?.(b);
+            releaseBlockBuffer(data);
           }
           written += data.byteLength;
           noteBlockBytes(data.byteLength);
