@@ -126,3 +126,13 @@ test('openBlock into a caller buffer: same plaintext, same checks, wrong length 
   const empty = sealBlock(kA, new Uint8Array(0));
   assert.equal(openBlock(kA, empty.sealed, empty, { output: new Uint8Array(0) }).byteLength, 0);
 });
+
+test('sealBlock into a caller buffer gives the same bytes and id; a wrong length is refused', () => {
+  const plain = sealBlock(kA, data);
+  const out = new Uint8Array(data.byteLength + SEALED_BLOCK_OVERHEAD);
+  const into = sealBlock(kA, data, undefined, out);
+  assert.equal(into.sealed.buffer, out.buffer);
+  assert.deepEqual(into.sealed, plain.sealed);
+  assert.deepEqual(into.id, plain.id);
+  assert.throws(() => sealBlock(kA, data, undefined, new Uint8Array(data.byteLength)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+});

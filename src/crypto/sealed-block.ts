@@ -50,15 +50,21 @@ function readHeader(sealed: Uint8Array): number {
 /**
  * Seals one block. `plainHash`, when the caller already has it, must be the
  * DEFAULT_HASH digest of `plaintext` (it is trusted, not recomputed).
+ * `output`, when given, receives the sealed bytes (exactly plaintext length +
+ * SEALED_BLOCK_OVERHEAD): a caller's reused buffer instead of a new one.
  */
 export function sealBlock(
   contentKey: Uint8Array,
   plaintext: Uint8Array,
   plainHash?: Uint8Array,
+  output?: Uint8Array,
 ): { id: Uint8Array; hash: Uint8Array; sealed: Uint8Array } {
   const hash = plainHash ?? digest(plaintext, DEFAULT_HASH);
   if (hash.byteLength !== DIGEST_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'plainHash must be 32 bytes');
-  const sealed = Buffer.allocUnsafe(plaintext.byteLength + SEALED_BLOCK_OVERHEAD);
+  if (output && output.byteLength !== plaintext.byteLength + SEALED_BLOCK_OVERHEAD) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', 'output buffer does not match the sealed length');
+  }
+  const sealed = output ? asBuffer(output) : Buffer.allocUnsafe(plaintext.byteLength + SEALED_BLOCK_OVERHEAD);
   writeHeader(sealed);
   let off = SEALED_BLOCK_HEADER_BYTES;
   const id = encryptBlock(contentKey, plaintext, hash, sealed.subarray(0, SEALED_BLOCK_HEADER_BYTES), SEAL_SLICE_BYTES, (piece) => {
