@@ -47,7 +47,7 @@ export function acquireBlockBuffer(size: number): Buffer {
     ab = free.get(c)?.pop();
   }
   if (ab) freeBytes -= ab.byteLength;
-  else ab = new ArrayBuffer(cap);
+  else ab = Buffer.allocUnsafeSlow(cap).buffer as ArrayBuffer; // its own ArrayBuffer, not zero-filled
   leased.add(ab);
   return Buffer.from(ab, 0, size);
 }
