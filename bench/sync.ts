@@ -14,9 +14,9 @@
  * Options: --runs N (default 3), --scale X (multiplies data sizes, default 1),
  * --only a,b,… , --tools sealsync,syncthing.
  */
-import { readdirSync, mkdirSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync, renameSync, statSync, createReadStream, createWriteStream } from 'node:fs';
+import { copyFileSync, readdirSync, mkdirSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync, renameSync, statSync, createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { bigFiles, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
@@ -337,6 +337,7 @@ export async function run(argv: string[]): Promise<void> {
             console.log(`  run ${r + 1} ${tool.name.padEnd(9)} ${(m.wallMs / 1000).toFixed(2)} s, sent ${(m.bytesSent / MiB).toFixed(2)} MiB, peak RSS ${Object.entries(m.peakRss).map(([k, v]) => `${k}=${(v / MiB).toFixed(0)}MiB`).join(' ')}`);
             perTool.set(tool.name, [...(perTool.get(tool.name) ?? []), m]);
           } finally {
+            keepDaemonLogs(work, `${sc.id}-${tool.name}-${r}`);
             rmSync(work, { recursive: true, force: true });
           }
         }
@@ -376,3 +377,22 @@ function printTable(results: Array<{ scenario: string; title: string; tool: stri
 }
 
 export { writeRandomFile };
+
+/**
+ * With SEALSYNC_BENCH_KEEP_LOGS=DIR, each daemon's log (its stdout and stderr, e.g. the
+ * output of `--trace-gc` passed in SEALSYNC_BENCH_NODE_OPTIONS) is copied to DIR before
+ * the run's directory is removed.
+ */
+function keepDaemonLogs(work: string, tag: string): void {
+  const dir = process.env.SEALSYNC_BENCH_KEEP_LOGS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const visit = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (e.name === 'daemon.log') copyFileSync(p, join(dir, `${tag}-${basename(d)}.log`));
+    }
+  };
+  visit(work);
+}

@@ -109,3 +109,30 @@ test('sealedBlockId gives the id and hash of sealBlock for every size (slice edg
     assert.ok(verifySealedBlock(full.sealed, idOnly.id));
   }
 });
+
+test('openBlock into a caller buffer: same plaintext, same checks, wrong length refused', () => {
+  const { id, hash, sealed } = sealBlock(kA, data);
+  const out = new Uint8Array(data.byteLength).fill(0xee);
+  const plain = openBlock(kA, sealed, { id, hash }, { output: out, verifyPlaintextHash: false });
+  assert.equal(plain.buffer, out.buffer);
+  assert.deepEqual(plain, data);
+  assert.throws(() => openBlock(kA, sealed, { id, hash }, { output: new Uint8Array(data.byteLength - 1) }), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+  const tampered = Uint8Array.from(sealed);
+  tampered[tampered.length - 1]! ^= 1;
+  assert.throws(
+    () => openBlock(kA, tampered, { id: digest(tampered), hash }, { output: out, verifyPlaintextHash: false }),
+    (e) => isSealsyncError(e, 'ERR_DECRYPT'),
+  );
+  const empty = sealBlock(kA, new Uint8Array(0));
+  assert.equal(openBlock(kA, empty.sealed, empty, { output: new Uint8Array(0) }).byteLength, 0);
+});
+
+test('sealBlock into a caller buffer gives the same bytes and id; a wrong length is refused', () => {
+  const plain = sealBlock(kA, data);
+  const out = new Uint8Array(data.byteLength + SEALED_BLOCK_OVERHEAD);
+  const into = sealBlock(kA, data, undefined, out);
+  assert.equal(into.sealed.buffer, out.buffer);
+  assert.deepEqual(into.sealed, plain.sealed);
+  assert.deepEqual(into.id, plain.id);
+  assert.throws(() => sealBlock(kA, data, undefined, new Uint8Array(data.byteLength)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+});

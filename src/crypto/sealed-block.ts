@@ -50,15 +50,21 @@ function readHeader(sealed: Uint8Array): number {
 /**
  * Seals one block. `plainHash`, when the caller already has it, must be the
  * DEFAULT_HASH digest of `plaintext` (it is trusted, not recomputed).
+ * `output`, when given, receives the sealed bytes (exactly plaintext length +
+ * SEALED_BLOCK_OVERHEAD): a caller's reused buffer instead of a new one.
  */
 export function sealBlock(
   contentKey: Uint8Array,
   plaintext: Uint8Array,
   plainHash?: Uint8Array,
+  output?: Uint8Array,
 ): { id: Uint8Array; hash: Uint8Array; sealed: Uint8Array } {
   const hash = plainHash ?? digest(plaintext, DEFAULT_HASH);
   if (hash.byteLength !== DIGEST_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'plainHash must be 32 bytes');
-  const sealed = Buffer.allocUnsafe(plaintext.byteLength + SEALED_BLOCK_OVERHEAD);
+  if (output && output.byteLength !== plaintext.byteLength + SEALED_BLOCK_OVERHEAD) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', 'output buffer does not match the sealed length');
+  }
+  const sealed = output ? asBuffer(output) : Buffer.allocUnsafe(plaintext.byteLength + SEALED_BLOCK_OVERHEAD);
   writeHeader(sealed);
   let off = SEALED_BLOCK_HEADER_BYTES;
   const id = encryptBlock(contentKey, plaintext, hash, sealed.subarray(0, SEALED_BLOCK_HEADER_BYTES), SEAL_SLICE_BYTES, (piece) => {
@@ -134,6 +140,11 @@ export interface OpenBlockOptions {
    * in the threat model; see docs/crypto.md). Saves one SHA-256 per block.
    */
   readonly verifyPlaintextHash?: boolean;
+  /**
+   * Where to put the plaintext (exactly the plaintext's length): the caller's
+   * reused buffer instead of a new one. Its contents are undefined if opening fails.
+   */
+  readonly output?: Uint8Array;
 }
 
 /** Verifies the id, decrypts, and (unless told otherwise) checks the plaintext hash. */
@@ -151,10 +162,21 @@ export function openBlock(
   decipher.setAAD(buf.subarray(0, SEALED_BLOCK_HEADER_BYTES));
   decipher.setAuthTag(buf.subarray(ctEnd));
   let plain: Buffer;
+  const out = opts.output;
+  if (out && out.byteLength !== ctEnd - SEALED_BLOCK_HEADER_BYTES) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', 'output buffer does not match the plaintext length');
+  }
   try {
     const head = decipher.update(buf.subarray(SEALED_BLOCK_HEADER_BYTES, ctEnd));
     const tail = decipher.final();
-    plain = tail.byteLength === 0 ? head : Buffer.concat([head, tail]);
+    if (out) {
+      const o = asBuffer(out);
+      head.copy(o, 0);
+      tail.copy(o, head.byteLength);
+      plain = o;
+    } else {
+      plain = tail.byteLength === 0 ? head : Buffer.concat([head, tail]);
+    }
   } catch (err) {
     throw new SealsyncError('ERR_DECRYPT', undefined, undefined, { cause: err });
   }

@@ -236,10 +236,11 @@ export class BlockScheduler {
     this.peers.clear();
   }
 
-  private finish(job: Job, result: Uint8Array | unknown): void {
+  /** `queued: false` when the caller knows the job is not in the queue (it was running): no O(queue) filter. */
+  private finish(job: Job, result: Uint8Array | unknown, queued = true): void {
     if (job.done) return;
     job.done = true;
-    this.queue = this.queue.filter((j) => j !== job);
+    if (queued) this.queue = this.queue.filter((j) => j !== job);
     if (result instanceof Uint8Array) job.resolve(result);
     else job.reject(result);
   }
@@ -368,9 +369,10 @@ export class BlockScheduler {
         if (slot.draining && slot.inFlight <= this.refillAt) slot.draining = false;
         this.running.delete(entry);
         if (result instanceof Uint8Array) {
-          this.finish(job, result);
+          // Running, hence not queued (dispatch took it out; only a failed attempt re-queues it).
+          this.finish(job, result, false);
         } else if (!job.done) {
-          if (job.signal?.aborted) this.finish(job, new SealsyncError('ERR_ABORTED'));
+          if (job.signal?.aborted) this.finish(job, new SealsyncError('ERR_ABORTED'), false);
           else {
             job.lastError = result;
             job.holdersEpoch = -1; // another peer may have announced it meanwhile

@@ -28,13 +28,14 @@
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
-import { digest, folderIdText, openBlock, type FolderKeys, type SealedRecord } from '../crypto/index.js';
+import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../fs/archive.js';
 import { cleanStaleTemps } from '../fs/atomic-apply.js';
 import { readAndSealBlock } from '../fs/block-reader.js';
 import { BlockCryptoPool } from '../fs/block-crypto-pool.js';
 import { noteBlockBytes } from '../fs/young-gc.js';
+import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../fs/block-buffer-pool.js';
 import { resolveSafe } from '../fs/safe-fs.js';
 import type { Index, PutRecordResult } from '../index/index.js';
 import type { Logger } from '../logger.js';
@@ -172,7 +173,23 @@ export class SyncFolder {
       // re-hash an open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than
       // the copy and postMessage a worker needs; in bench (a) on 2 cores the worker
       // variant was slower (median 4.2 s against 2.8 s over five runs each).
-      openBlock: (sealed: Uint8Array, ref: BlockRef) => openBlock(contentKey, sealed, ref, { verifyPlaintextHash: false }),
+      //
+      // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
+      // applyFile gives back once it is written; the sealed frame (pooled by the session's
+      // frame decoder) is given back here, as nothing reads it after the open.
+      openBlock: (sealed: Uint8Array, ref: BlockRef) => {
+        // A size that does not match the record fails the id check or applyFile's size
+        // check anyway; it just gets no pooled buffer.
+        const output = sealed.byteLength === ref.size + SEALED_BLOCK_OVERHEAD ? acquireBlockBuffer(ref.size) : undefined;
+        try {
+          return openBlock(contentKey, sealed, ref, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
+        } catch (err) {
+          if (output) releaseBlockBuffer(output);
+          throw err;
+        } finally {
+          releaseBlockBuffer(sealed);
+        }
+      },
       local: new DiskBlockSource(
         this.path,
         (hash) => this.index.findBlocksByHash(hash).filter((l) => l.folderRowId === this.folder),
@@ -199,7 +216,10 @@ export class SyncFolder {
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
-        if (wasSyncing && s.state === 'idle') this.local.refreshStats();
+        if (wasSyncing && s.state === 'idle') {
+          this.local.refreshStats();
+          trimBlockBuffers(); // nothing to receive for now: do not keep the pool's memory
+        }
         this.emitStatus();
       },
       now: this.now,
@@ -236,6 +256,7 @@ export class SyncFolder {
     this.scheduler.stop();
     await this.puller.stop();
     await this.blockCrypto?.stop();
+    trimBlockBuffers();
   }
 
   onStatus(listener: (status: FolderStatus) => void): void {

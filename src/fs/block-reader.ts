@@ -18,7 +18,8 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { open } from 'node:fs/promises';
 import { SealsyncError } from '../errors.js';
 import { bytesEqual } from '../crypto/bytes.js';
-import { sealBlock } from '../crypto/sealed-block.js';
+import { SEALED_BLOCK_OVERHEAD, sealBlock } from '../crypto/sealed-block.js';
+import { acquireBlockBuffer, releaseBlockBuffer } from './block-buffer-pool.js';
 import { MAX_CHUNK_SIZE } from './chunker.js';
 import { fsErrorToSealsync } from './hash-file-sync.js';
 import { noteBlockBytes } from './young-gc.js';
@@ -119,9 +120,11 @@ function sealChecked(
   plain: Uint8Array,
   contentKey: Uint8Array,
   expected: { readonly id: Uint8Array; readonly hash: Uint8Array },
+  output?: Uint8Array,
 ): Uint8Array {
-  const sealed = sealBlock(contentKey, plain, expected.hash);
+  const sealed = sealBlock(contentKey, plain, expected.hash, output);
   if (!bytesEqual(sealed.id, expected.id)) {
+    if (output) releaseBlockBuffer(output);
     throw new SealsyncError('ERR_FILE_CHANGED', `block content changed on disk: ${absPath}`, { path: absPath, offset });
   }
   return sealed.sealed;
@@ -154,7 +157,10 @@ export async function readAndSealBlock(
   if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
   const plain = size <= SYNC_READ_MAX_BYTES ? readBlockSync(absPath, offset, size) : await readBlock(absPath, offset, size);
   if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
-  const sealed = sealChecked(absPath, offset, plain, contentKey, expected);
+  // Sealed into a pooled buffer (fs/block-buffer-pool.ts): the peer session gives it
+  // back once the socket has taken the bytes, so serving allocates no block-sized
+  // buffer that V8 would count as new external memory.
+  const sealed = sealChecked(absPath, offset, plain, contentKey, expected, acquireBlockBuffer(size + SEALED_BLOCK_OVERHEAD));
   noteBlockBytes(size);
   return sealed;
 }

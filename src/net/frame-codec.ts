@@ -5,9 +5,12 @@
  * back whole frames. A length prefix above MAX_FRAME_BYTES is refused as soon
  * as its four bytes arrive, before a single payload byte is buffered, and
  * memory grows only with bytes actually received (no allocation up front from
- * a claimed length).
+ * a claimed length). A frame that arrives in one chunk is a view of it; one
+ * spread over several chunks is copied into a buffer from the block-buffer
+ * pool (fs/block-buffer-pool.ts), which a consumer done with it may give back.
  */
 import { SealsyncError } from '../errors.js';
+import { acquireBlockBuffer } from '../fs/block-buffer-pool.js';
 
 /** Largest sealed block on the wire: a 16 MiB chunk plus its sealing header and tag (with room to spare). */
 export const MAX_SEALED_BLOCK_BYTES = 16 * 1024 * 1024 + 1024;
@@ -87,7 +90,10 @@ export class FrameDecoder {
       this.buffered -= n;
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    // A frame spread over several chunks (every block response: TLS hands over at most
+    // 16 KiB at a time) is assembled in a pooled buffer; see block-buffer-pool.ts for why,
+    // and for who gives it back (a consumer done with a block, or nobody: then it is GC'd).
+    const out = acquireBlockBuffer(n);
     let filled = 0;
     while (filled < n) {
       const head = this.chunks[0] as Buffer;

@@ -52,6 +52,7 @@ import { RateMeter } from './rate-meter.js';
 import { TokenBucket } from './token-bucket.js';
 import { Semaphore } from './semaphore.js';
 import type { SecureConnection } from './transport.js';
+import { releaseBlockBuffer } from '../fs/block-buffer-pool.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const KEEPALIVE_MS = 30_000;
@@ -718,7 +719,9 @@ export class PeerSession extends EventEmitter {
     const head = Buffer.allocUnsafe(5);
     head.writeUInt32BE(reqId, 0);
     head[4] = 0;
-    return this.sendFrame(FrameType.blockResponse, head, data).catch(() => undefined);
+    // The handler's block ends here: once the socket has taken it (TLS has encrypted it), a
+    // pooled buffer goes back to the pool (fs/block-buffer-pool.ts; other buffers are ignored).
+    return this.sendFrame(FrameType.blockResponse, head, data, () => releaseBlockBuffer(data)).catch(() => undefined);
   }
 
   private onBlockResponse(msg: BlockResponse): void {
@@ -782,16 +785,19 @@ export class PeerSession extends EventEmitter {
     return this.sendFrame(frame.type, frame.payload);
   }
 
-  /** `tail`, when given, is written right after `payload` as part of the same frame (no copy). */
-  private sendFrame(type: number, payload: Uint8Array | Promise<Uint8Array>, tail?: Uint8Array): Promise<void> {
+  /**
+   * `tail`, when given, is written right after `payload` as part of the same frame (no
+   * copy); `onTailWritten` runs once the socket has consumed it (not if it never was).
+   */
+  private sendFrame(type: number, payload: Uint8Array | Promise<Uint8Array>, tail?: Uint8Array, onTailWritten?: () => void): Promise<void> {
     // An encoding failure must reject this send only, not poison the chain.
     if (payload instanceof Promise) payload.catch(() => undefined);
-    const p = this.writeChain.then(async () => this.writeFrame(type, await payload, tail));
+    const p = this.writeChain.then(async () => this.writeFrame(type, await payload, tail, onTailWritten));
     this.writeChain = p.catch(() => undefined);
     return p;
   }
 
-  private async writeFrame(type: number, payload: Uint8Array, tail?: Uint8Array): Promise<void> {
+  private async writeFrame(type: number, payload: Uint8Array, tail?: Uint8Array, onTailWritten?: () => void): Promise<void> {
     if (!this.isOpenish() || this.socket.destroyed) throw this.closedError();
     const tailLength = tail?.length ?? 0;
     const length = 1 + payload.length + tailLength;
@@ -814,7 +820,12 @@ export class PeerSession extends EventEmitter {
     }
     this.socket.write(header);
     let flushed = payload.length === 0 ? true : this.socket.write(payload);
-    if (tail && tailLength > 0) flushed = this.socket.write(tail);
+    if (tail && tailLength > 0) {
+      // The callback runs after the stream handed the bytes to TLS (which encrypts them
+      // into its own buffers at once), or with an error if the socket died first; either
+      // way nothing reads `tail` afterwards.
+      flushed = onTailWritten ? this.socket.write(tail, () => onTailWritten()) : this.socket.write(tail);
+    }
     this.outMeter.add(FRAME_HEADER_BYTES + length);
     this.lastOut = this.now();
     if (!flushed && this.socket.writableNeedDrain) await this.waitDrain();

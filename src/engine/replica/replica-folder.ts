@@ -45,6 +45,7 @@ import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import { noteBlockBytes } from '../../fs/young-gc.js';
+import { releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
 import type { FolderState, FolderStatus } from '../folder-status.js';
 import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js';
@@ -471,6 +472,9 @@ export class ReplicaFolder {
       await store.put(id, sealed, { verified: true, signal: this.stopController.signal });
       this.live.set(hex, sealed.byteLength);
       noteBlockBytes(sealed.byteLength); // on disk now, the buffer is garbage: see young-gc.ts
+      // The frame it arrived in may be pooled (fs/block-buffer-pool.ts): give it back. This
+      // relies on put() keeping no reference to `sealed` once it has resolved.
+      releaseBlockBuffer(sealed);
     } catch (err) {
       if (!this.running) return;
       if (isSealsyncError(err, 'ERR_ABORTED')) {
