@@ -181,6 +181,38 @@ test('a block is not claimed until its batch is fsynced; a crash before that lea
   }
 });
 
+test('onWritten fires once the block is in its temp file, before the commit; the block is claimed only when put resolves', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    let release!: () => void;
+    const held = new Promise<void>((res) => {
+      release = res;
+    });
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: () => held });
+    const b = fakeBlock(5000);
+    let written = 0;
+    let settled = false;
+    const put = store.put(b.id, b.data, { onWritten: () => written++ }).finally(() => {
+      settled = true;
+    });
+    await waitUntil(() => written === 1);
+    // Written, waiting for the fsync: not held, not served, put still pending.
+    assert.equal(settled, false);
+    assert.equal(store.uncommittedCount(), 1);
+    assert.equal(await store.has(b.id), false);
+    // A duplicate waits for the same commit and is not reported as written.
+    const again = store.put(b.id, b.data, { onWritten: () => written++ });
+    release();
+    assert.equal(await put, 'stored');
+    assert.equal(await again, 'duplicate');
+    assert.equal(written, 1);
+    assert.equal(await store.has(b.id), true);
+    await store.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test('blocks of one batch are committed together: fsynced, renamed, then claimed', async () => {
   const { root, cleanup } = await tempStore();
   try {
