@@ -215,6 +215,15 @@ export class BlockStore {
   private readonly spares: { fd: number; path: string }[] = [];
   private refilling: Promise<void> | null = null;
   private closed = false;
+  /**
+   * False only while the retained area is known to hold no block: set at open
+   * (one readdir per fan-out directory until a block is found) and by every
+   * retire. While false, revive skips its two failing lookups, which every
+   * newly stored block paid (a rename and a stat: put checks for a retained
+   * copy before writing). Never set back to false after a retire, so a
+   * retained block is never missed.
+   */
+  private retainedMayHoldBlocks = true;
   /** put() calls not yet settled (close() waits for them). */
   private readonly puts = new Set<Promise<PutResult>>();
 
@@ -232,6 +241,7 @@ export class BlockStore {
       await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
     }
     for (const area of [LIVE_DIR, RETAINED_DIR]) await store.migrateTwoLevelLayout(join(opts.root, area));
+    store.retainedMayHoldBlocks = await store.areaHoldsBlocks('retained');
     return store;
   }
 
@@ -556,6 +566,8 @@ export class BlockStore {
   async retire(hex: string, nowMs: number): Promise<boolean> {
     const from = this.pathOf(hex, 'live');
     const to = this.pathOf(hex, 'retained');
+    // Before anything moves: a revive from now on looks in the retained area.
+    this.retainedMayHoldBlocks = true;
     try {
       // Stamp first: a crash between the two steps leaves a live block with a
       // fresh mtime (harmless), never a retained one with a stale stamp.
@@ -572,6 +584,7 @@ export class BlockStore {
 
   /** Moves a retained block back to the live area. Returns false when none was retained. */
   async revive(hex: string): Promise<boolean> {
+    if (!this.retainedMayHoldBlocks) return false;
     const from = this.pathOf(hex, 'retained');
     const to = this.pathOf(hex, 'live');
     // Called for every newly referenced block: the common case (nothing
@@ -635,6 +648,15 @@ export class BlockStore {
         }
       }
     }
+  }
+
+  /** Whether an area holds at least one block (stops at the first one found). */
+  private async areaHoldsBlocks(area: BlockArea): Promise<boolean> {
+    for await (const block of this.list(area)) {
+      void block;
+      return true;
+    }
+    return false;
   }
 
   /**
