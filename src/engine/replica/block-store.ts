@@ -587,9 +587,9 @@ export class BlockStore {
     if (!this.retainedMayHoldBlocks) return false;
     const from = this.pathOf(hex, 'retained');
     const to = this.pathOf(hex, 'live');
-    // Called for every newly referenced block: the common case (nothing
-    // retained) costs one failed rename; the target directory is made only
-    // when there is something to move.
+    // Called for every newly stored block: with something retained, a block
+    // that is not costs one failed rename and a stat; the target directory is
+    // made only when there is something to move.
     try {
       renameSync(from, to); // blocking: in the common case it fails at once with ENOENT
       return true;
