@@ -91,6 +91,8 @@ export interface ReplicaFolderOptions {
   readonly gcIntervalMs?: number;
   /** Verifies large index updates off the main thread (the daemon's hash pool); inline without. */
   readonly recordChecker?: RecordChecker;
+  /** The block store's fsync of a written block; tests hold it (see BlockStoreOptions.syncFd). */
+  readonly storeSyncFd?: (fd: number) => Promise<void>;
 }
 
 interface Stats {
@@ -112,6 +114,7 @@ export class ReplicaFolder {
   private readonly now: () => number;
   private readonly verifyBlock: BlockVerifier;
   private readonly recordChecker: RecordChecker | undefined;
+  private readonly storeSyncFd: ((fd: number) => Promise<void>) | undefined;
   private retentionDays: number;
   private readonly retryIntervalMs: number;
   private readonly gcIntervalMs: number;
@@ -165,6 +168,7 @@ export class ReplicaFolder {
     this.now = opts.now ?? Date.now;
     this.verifyBlock = opts.verifyBlock ?? sealedBlockVerifier;
     this.recordChecker = opts.recordChecker;
+    this.storeSyncFd = opts.storeSyncFd;
     this.retentionDays = validateRetentionDays(opts.retentionDays ?? DEFAULT_RETENTION_DAYS);
     this.givenRowId = opts.folderRowId;
     this.retryIntervalMs = opts.retryIntervalMs ?? RETRY_INTERVAL_MS;
@@ -178,7 +182,7 @@ export class ReplicaFolder {
     if (this.running) return;
     this.stopController = new AbortController();
     try {
-      this.store = await BlockStore.open({ root: this.path, verifyBlock: this.verifyBlock, logger: this.log });
+      this.store = await BlockStore.open({ root: this.path, verifyBlock: this.verifyBlock, logger: this.log, syncFd: this.storeSyncFd });
       await this.store.removeStaleTemps();
       const row = (this.givenRowId !== undefined ? this.index.getFolder(this.givenRowId) : this.index.folderByFolderId(this.folderIdHex))
         ?? this.index.addFolder({ path: this.path, folderId: this.folderIdHex, type: 'encrypted' });
