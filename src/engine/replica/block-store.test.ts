@@ -72,6 +72,31 @@ test('retire stamps the block and moves it aside; put or revive brings it back',
   }
 });
 
+test('a block retained by an earlier instance is revived by a put after reopening; an empty retained area is not searched', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    const kept = fakeBlock();
+    const fresh = fakeBlock();
+    await store.put(kept.id, kept.data);
+    // Nothing retained yet: a reopened store stores new blocks without looking there.
+    const empty = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.equal(await empty.revive(fresh.hex), false);
+    assert.equal(await empty.put(fresh.id, fresh.data), 'stored');
+    await empty.close();
+    assert.equal(await store.retire(kept.hex, Date.UTC(2020, 0, 1)), true);
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.equal(await reopened.put(kept.id, kept.data), 'revived');
+    assert.equal(await reopened.has(kept.id), true);
+    assert.deepEqual(await reopened.totals('retained'), { blocks: 0, bytes: 0 });
+    // A retire on this instance makes its revives look again.
+    assert.equal(await reopened.retire(fresh.hex, Date.UTC(2020, 0, 2)), true);
+    assert.equal(await reopened.revive(fresh.hex), true);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test('get quarantines a block that no longer matches its id', async () => {
   const { store, root, cleanup } = await tempStore();
   try {
@@ -176,6 +201,38 @@ test('a block is not claimed until its batch is fsynced; a crash before that lea
     await store.close();
     await restarted.removeStaleTemps();
     assert.deepEqual(await readdir(join(root, 'blocks')), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('onWritten fires once the block is in its temp file, before the commit; the block is claimed only when put resolves', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    let release!: () => void;
+    const held = new Promise<void>((res) => {
+      release = res;
+    });
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: () => held });
+    const b = fakeBlock(5000);
+    let written = 0;
+    let settled = false;
+    const put = store.put(b.id, b.data, { onWritten: () => written++ }).finally(() => {
+      settled = true;
+    });
+    await waitUntil(() => written === 1);
+    // Written, waiting for the fsync: not held, not served, put still pending.
+    assert.equal(settled, false);
+    assert.equal(store.uncommittedCount(), 1);
+    assert.equal(await store.has(b.id), false);
+    // A duplicate waits for the same commit and is not reported as written.
+    const again = store.put(b.id, b.data, { onWritten: () => written++ });
+    release();
+    assert.equal(await put, 'stored');
+    assert.equal(await again, 'duplicate');
+    assert.equal(written, 1);
+    assert.equal(await store.has(b.id), true);
+    await store.close();
   } finally {
     await cleanup();
   }

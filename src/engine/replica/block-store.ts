@@ -154,6 +154,20 @@ export interface BlockStoreOptions {
 
 export type PutResult = 'stored' | 'duplicate' | 'revived';
 
+export interface PutOptions {
+  readonly signal?: AbortSignal;
+  /** The caller hashed these exact bytes against the id a moment ago (the replica's fetcher does). */
+  readonly verified?: boolean;
+  /**
+   * Called once the bytes are in their temp file (the caller's buffer is no
+   * longer needed) and the put waits only for its batch's commit. The block is
+   * not held yet: that is when put resolves. The replica frees its fetch slot
+   * here, so the network window does not wait for fsyncs (bounded by
+   * MAX_UNCOMMITTED_BLOCKS). Not called for duplicates and revivals.
+   */
+  readonly onWritten?: () => void;
+}
+
 export function blockIdToHex(id: Uint8Array): string {
   if (id.length !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `block id must be ${BLOCK_ID_BYTES} bytes`);
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
@@ -201,6 +215,15 @@ export class BlockStore {
   private readonly spares: { fd: number; path: string }[] = [];
   private refilling: Promise<void> | null = null;
   private closed = false;
+  /**
+   * False only while the retained area is known to hold no block: set at open
+   * (one readdir per fan-out directory until a block is found) and by every
+   * retire. While false, revive skips its two failing lookups, which every
+   * newly stored block paid (a rename and a stat: put checks for a retained
+   * copy before writing). Never set back to false after a retire, so a
+   * retained block is never missed.
+   */
+  private retainedMayHoldBlocks = true;
   /** put() calls not yet settled (close() waits for them). */
   private readonly puts = new Set<Promise<PutResult>>();
 
@@ -218,6 +241,7 @@ export class BlockStore {
       await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
     }
     for (const area of [LIVE_DIR, RETAINED_DIR]) await store.migrateTwoLevelLayout(join(opts.root, area));
+    store.retainedMayHoldBlocks = await store.areaHoldsBlocks('retained');
     return store;
   }
 
@@ -281,19 +305,29 @@ export class BlockStore {
    * already stored is not rewritten; one in the retained area is revived.
    * Throws ERR_BLOCK_ID (the sender lied) or ERR_FRAME_TOO_LARGE.
    */
-  async put(id: Uint8Array, sealed: Uint8Array, opts: { signal?: AbortSignal; verified?: boolean } = {}): Promise<PutResult> {
+  put(id: Uint8Array, sealed: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
+    // Not async, and the commit is awaited in a callback that does not hold
+    // `sealed`: a buffer already in its temp file is garbage while its batch is
+    // fsynced (the replica has up to MAX_UNCOMMITTED_BLOCKS of them).
+    const pending = this.stage(id, sealed, opts).then(async ({ result, commit }) => {
+      if (commit !== undefined) {
+        if (result === 'stored') opts.onWritten?.();
+        await commit;
+      }
+      return result;
+    });
     // Tracked so close() waits for puts still before their batch (a stat or a large
     // write in the pool): none may fsync or rename after the folder stopped.
-    const pending = this.putOne(id, sealed, opts);
     this.puts.add(pending);
-    try {
-      return await pending;
-    } finally {
+    const untrack = (): void => {
       this.puts.delete(pending);
-    }
+    };
+    pending.then(untrack, untrack);
+    return pending;
   }
 
-  private async putOne(id: Uint8Array, sealed: Uint8Array, opts: { signal?: AbortSignal; verified?: boolean }): Promise<PutResult> {
+  /** Checks and writes a block; `commit` (when set) must settle before `result` holds. */
+  private async stage(id: Uint8Array, sealed: Uint8Array, opts: PutOptions): Promise<{ result: PutResult; commit?: Promise<void> }> {
     opts.signal?.throwIfAborted();
     const hex = blockIdToHex(id);
     if (sealed.length > MAX_SEALED_BLOCK_BYTES) {
@@ -302,28 +336,20 @@ export class BlockStore {
     // A block we already hold was verified when stored: the copy offered now is
     // dropped unread (renamed or copied files cost one stat per block).
     const pending = this.uncommitted.get(hex);
-    if (pending !== undefined) {
-      await pending.done;
-      return 'duplicate';
-    }
-    if (await this.has(hex)) return 'duplicate';
-    // `verified`: the caller hashed these exact bytes against `id` a moment ago (the fetcher does).
+    if (pending !== undefined) return { result: 'duplicate', commit: pending.done };
+    if (await this.has(hex)) return { result: 'duplicate' };
     if (opts.verified !== true) this.verifyBlock(sealed, id);
-    if (await this.revive(hex)) return 'revived';
+    if (await this.revive(hex)) return { result: 'revived' };
     while (this.uncommitted.size >= MAX_UNCOMMITTED_BLOCKS && this.committing !== null) await this.committing;
     opts.signal?.throwIfAborted();
     // A concurrent put of the same block may have got here first while we waited.
     const raced = this.uncommitted.get(hex);
-    if (raced !== undefined) {
-      await raced.done;
-      return 'duplicate';
-    }
+    if (raced !== undefined) return { result: 'duplicate', commit: raced.done };
     const block = await this.writeTemp(hex, sealed);
     this.uncommitted.set(hex, block);
     this.batch.push(block);
     this.committing ??= this.commitLoop();
-    await block.done;
-    return 'stored';
+    return { result: 'stored', commit: block.done };
   }
 
   /** Blocks waiting for their batch's commit (tests, diagnostics). */
@@ -540,6 +566,8 @@ export class BlockStore {
   async retire(hex: string, nowMs: number): Promise<boolean> {
     const from = this.pathOf(hex, 'live');
     const to = this.pathOf(hex, 'retained');
+    // Before anything moves: a revive from now on looks in the retained area.
+    this.retainedMayHoldBlocks = true;
     try {
       // Stamp first: a crash between the two steps leaves a live block with a
       // fresh mtime (harmless), never a retained one with a stale stamp.
@@ -556,11 +584,12 @@ export class BlockStore {
 
   /** Moves a retained block back to the live area. Returns false when none was retained. */
   async revive(hex: string): Promise<boolean> {
+    if (!this.retainedMayHoldBlocks) return false;
     const from = this.pathOf(hex, 'retained');
     const to = this.pathOf(hex, 'live');
-    // Called for every newly referenced block: the common case (nothing
-    // retained) costs one failed rename; the target directory is made only
-    // when there is something to move.
+    // Called for every newly stored block: with something retained, a block
+    // that is not costs one failed rename and a stat; the target directory is
+    // made only when there is something to move.
     try {
       renameSync(from, to); // blocking: in the common case it fails at once with ENOENT
       return true;
@@ -619,6 +648,15 @@ export class BlockStore {
         }
       }
     }
+  }
+
+  /** Whether an area holds at least one block (stops at the first one found). */
+  private async areaHoldsBlocks(area: BlockArea): Promise<boolean> {
+    for await (const block of this.list(area)) {
+      void block;
+      return true;
+    }
+    return false;
   }
 
   /**

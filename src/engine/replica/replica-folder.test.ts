@@ -10,7 +10,7 @@ import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
 import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
-import { createReplicaFolder, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
+import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';
@@ -63,7 +63,7 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   }
 }
 
-async function setup(opts: { now?: () => number } = {}) {
+async function setup(opts: { now?: () => number; storeSyncFd?: (fd: number) => Promise<void> } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'sealsync-replica-folder-'));
   const rw = keysFromSecret(newFolderSecret());
   const enc = deriveEncrypted(rw);
@@ -109,6 +109,36 @@ test('records from a peer are verified and stored, their blocks fetched, and rel
     // and B can get every block from the replica
     for (const [id, data] of a.blocks) assert.deepEqual(await replica.serveBlock(Buffer.from(id, 'hex')), data);
   } finally {
+    await cleanup();
+  }
+});
+
+test('fetching goes on while written blocks wait for their fsync; a block counts as held only once committed', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((res) => {
+    release = res;
+  });
+  const { rw, replica, cleanup } = await setup({ storeSyncFd: () => held });
+  try {
+    const a = new FakeFullPeer(rw);
+    const blockCount = MAX_PENDING_FETCHES + 36;
+    a.addFile('big.bin', new Uint8Array(randomBytes(blockCount * 1024)), [{ id: W1, value: 1 }], 1024);
+    const linkA = new FakeLink('A', (id) => a.blocks.get(id) ?? null);
+    replica.attachPeer(linkA);
+    await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 0, toSeq: 1, records: a.records });
+    // More blocks asked for than there are fetch slots, though none is durable yet.
+    await waitFor(() => linkA.requests === blockCount, 'every block requested');
+    replica.refreshStats();
+    assert.equal(replica.status().localBytes, 0, 'nothing held before the fsync');
+    assert.equal(replica.wantedBlocks().length, blockCount);
+    assert.equal(replica.status().state, 'syncing');
+    release();
+    await waitFor(() => replica.wantedBlocks().length === 0, 'blocks committed');
+    replica.refreshStats();
+    assert.equal(replica.status().needFiles, 0);
+    assert.equal(linkA.requests, blockCount, 'each block fetched once');
+  } finally {
+    release();
     await cleanup();
   }
 });
