@@ -159,6 +159,12 @@ export class LocalFolder extends EventEmitter {
   private run: ScanRun | null = null;
   private unreadable = new Set<string>();
   private unreadableNext = new Set<string>();
+  /**
+   * Walked files that the scan's snapshot held no row for, with the snapshot's
+   * externalWrites count (see recordChange). Weak: an entry that is never
+   * recorded (unreadable, gone) leaves nothing behind.
+   */
+  private readonly absentFromSnapshot = new WeakMap<ScanEntry, number>();
   /** The ignore rules as last loaded (start, then every scan), for ignores(). */
   private ignoreRules: IgnoreMatcher | null = null;
   /**
@@ -538,6 +544,7 @@ export class LocalFolder extends EventEmitter {
     // not find (no second set of every path: ~10 MiB on a 100k-file rescan).
     const indexed = known.rows.get(path);
     if (indexed) known.rows.delete(path);
+    const absentSince = indexed ? undefined : known.externalWrites;
     if (this.run) this.run.files++;
     if (this.busy?.has(path)) return null;
     this.maybeProgress();
@@ -550,9 +557,10 @@ export class LocalFolder extends EventEmitter {
     // A local edit still differs from the current row, so it is hashed as before.
     if (known.externalWrites !== this.externalWrites && isUnchanged(this.index.getFileStat(this.folder, path), entry)) return null;
     if (entry.kind !== 'file') {
-      this.recordChange(recordForEntry(entry, []), entry);
+      this.recordChange(recordForEntry(entry, []), entry, absentSince);
       return null;
     }
+    if (absentSince !== undefined) this.absentFromSnapshot.set(entry, absentSince);
     return entry;
   }
 
@@ -572,7 +580,7 @@ export class LocalFolder extends EventEmitter {
       if (this.run) this.run.bytes += res.size;
       this.maybeProgress();
       const read: ScanEntry = { ...entry, size: res.size, mtimeMs: res.mtimeMs, ino: res.ino ?? entry.ino };
-      this.recordChange(recordForEntry(read, [], res.blocks), read);
+      this.recordChange(recordForEntry(read, [], res.blocks), read, this.absentFromSnapshot.get(entry));
       return;
     }
     this.log.info({ path: entry.path }, 'file kept changing while hashed; will retry on the next scan');
@@ -622,10 +630,14 @@ export class LocalFolder extends EventEmitter {
    * but the version; the version is decided here. `disk` is the stat the
    * content was read under (for the next rescan's shortcut).
    */
-  private recordChange(content: FileRecord, disk: ScanEntry): void {
+  private recordChange(content: FileRecord, disk: ScanEntry, absentSince?: number): void {
     const path = content.path;
     if (this.busy?.has(path)) return; // hashing took a while; the puller took the path over
-    const prev = this.getFileFresh(path);
+    // A path the scan's snapshot had no row for has none now either, unless another
+    // writer (the puller) wrote rows since or this scan's own batch holds it: skip the
+    // lookup (one query per new file, ~16 µs each: 3-4% of an initial scan's main thread).
+    const known = absentSince !== undefined && absentSince === this.externalWrites && !this.batch.has(path);
+    const prev = known ? undefined : this.getFileFresh(path);
     const locator = locatorFor(this.keys, path);
     const held = this.index.currentRecords(this.folder, locator);
     const diskFields = { diskMtimeMs: disk.mtimeMs, ino: disk.ino, dev: disk.dev };
