@@ -669,7 +669,7 @@ export class LocalFolder extends EventEmitter {
       locator,
       version,
       blockIds: record.blocks.map((b) => b.id),
-      sealed: sealRecordBytes(this.keys, record),
+      sealed: sealRecordBytes(this.keys, record, locator),
       plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
     };
     const file: LocalFileInput = { record, ...diskFields };
