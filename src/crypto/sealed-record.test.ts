@@ -69,6 +69,8 @@ test('sealing is deterministic; NFD and NFC paths share a locator', () => {
 test('sealRecordBytes gives exactly encodeSealedRecord(sealRecord(…)), and refuses what sealRecord refuses', () => {
   const tomb: FileRecord = { ...record, blocks: [], size: 0, deleted: true };
   for (const r of [record, tomb]) assert.deepEqual(sealRecordBytes(W, r), encodeSealedRecord(sealRecord(W, r)));
+  // With the locator the caller already computed: the same bytes.
+  for (const r of [record, tomb]) assert.deepEqual(sealRecordBytes(W, r, locatorFor(W, r.path)), encodeSealedRecord(sealRecord(W, r)));
   assert.equal(code(() => sealRecordBytes(R, record)), 'ERR_FOLDER_TYPE');
   assert.equal(code(() => sealRecordBytes(W, { ...record, path: '../x' })), code(() => sealRecord(W, { ...record, path: '../x' })));
 });

@@ -273,13 +273,13 @@ function decodeBody(plain: Uint8Array): DecodedBody {
   return out;
 }
 
-function sealUnsigned(keys: FolderKeys, record: FileRecord): Omit<SealedRecord, 'signature'> {
+function sealUnsigned(keys: FolderKeys, record: FileRecord, knownLocator?: Uint8Array): Omit<SealedRecord, 'signature'> {
   if (keys.type !== 'rw' || !keys.signingSeed || !keys.metadataKey || !keys.nameKey) {
     throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can seal records');
   }
   checkVector(record.version);
   const plain = encodeBody(record);
-  const locator = locatorFor(keys, record.path);
+  const locator = knownLocator ?? locatorFor(keys, record.path);
   const nonce = createHmac('sha256', keys.metadataKey).update(plain).digest().subarray(0, GCM_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.metadataKey, nonce);
   cipher.setAAD(bodyAad(keys, locator));
@@ -301,9 +301,13 @@ export function sealRecord(keys: FolderKeys, record: FileRecord): SealedRecord {
 /**
  * encodeSealedRecord(sealRecord(keys, record)), byte for byte, with the
  * unsigned part encoded once instead of twice (what a scan stores).
+ * `locator` must be locatorFor(keys, record.path) when given: a caller that
+ * has just computed it (the scanner looks up held records by it) saves the
+ * second HMAC. A wrong one yields a record every receiver refuses (they
+ * check the locator against the opened path), never a different file.
  */
-export function sealRecordBytes(keys: FolderKeys, record: FileRecord): Uint8Array {
-  const unsigned = encodeUnsigned(sealUnsigned(keys, record));
+export function sealRecordBytes(keys: FolderKeys, record: FileRecord, locator?: Uint8Array): Uint8Array {
+  const unsigned = encodeUnsigned(sealUnsigned(keys, record, locator));
   return concatBytes([unsigned, signUnsigned(keys, unsigned)]);
 }
 

@@ -11,6 +11,7 @@ import type { ScanEntry } from './scan-diff.js';
 import { openIndex, type Index } from '../index/index.js';
 import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, type FolderKeys } from '../crypto/index.js';
 import { silentLogger } from '../logger.js';
+import { compareVectors } from '../model/version-vector.js';
 import type { FolderStatus } from './folder-status.js';
 
 /** Minimal stand-ins for src/fs: recursive readdir walker, exact-name ignore, one block per file. */
@@ -299,6 +300,41 @@ test('a path another writer recorded while the scan walked is not hashed again (
   await h.folder.scanNow();
   assert.equal(h.hasher.calls, calls + 1);
   assert.equal(h.index.getFile(h.folderRowId, 'p.txt')?.record.size, 14);
+});
+
+test('a new path that another writer recorded while the scan walked gets a version above that row', async (t) => {
+  let beforeP: (() => void) | null = null;
+  const h = setup(t, 'rw', undefined, (fs) => ({
+    ...fs,
+    async *walk(root, opts) {
+      for await (const e of fs.walk(root, opts)) {
+        yield e;
+        if (e.path === 'a.txt' && beforeP) {
+          beforeP();
+          beforeP = null;
+        }
+      }
+    },
+  }));
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  // p.txt is new: the next scan's snapshot has no row for it.
+  writeFileSync(join(h.root, 'p.txt'), 'local content');
+  const theirs = [{ id: 'bbbbbbbbbbbbbbbb', value: 3 }];
+  beforeP = () => {
+    // Another writer records p.txt (with a stat that differs from the disk) before the walk gets there.
+    h.folder.flush();
+    h.index.writeLocalFile(h.folderRowId, {
+      record: { path: 'p.txt', kind: 'file', size: 1, mtimeMs: 1000, mode: 0o644, blocks: [], version: theirs, deleted: false },
+      diskMtimeMs: 1000, ino: 1, dev: 1, localChange: false,
+    });
+  };
+  await h.folder.scanNow();
+  assert.equal(beforeP, null, 'the hook ran');
+  const row = h.index.getFile(h.folderRowId, 'p.txt');
+  assert.equal(row?.record.size, 13);
+  // The scan looked the row up (the snapshot was stale): its version follows that row's.
+  assert.equal(compareVectors(row!.record.version, theirs), 'greater');
 });
 
 test('watcher hints become partial scans; hints outside the folder or internal are dropped', async (t) => {

@@ -100,6 +100,32 @@ test('events are debounced into one batch; state dir, temp files and ignored pat
   }
 });
 
+test('a burst waits for a quiet debounce period, and continuous writes still flush by the deadline', async () => {
+  const root = join(base, 'burst');
+  mkdirSync(root, { recursive: true });
+  const c = collector();
+  const debounceMs = 60; // deadline: MAX_WAIT_DEBOUNCES (10) periods after the first event
+  const w = new FolderWatcher(root, { debounceMs, onChange: c.onChange });
+  await w.start();
+  try {
+    const started = Date.now();
+    let i = 0;
+    // A write every 15 ms for 1.2 s: never quiet for a whole debounce period.
+    while (Date.now() - started < 1200) {
+      writeFileSync(join(root, `w${i++}`), 'x');
+      if (Date.now() - started < 3 * debounceMs) assert.equal(c.batches.length, 0, 'flushed before the folder was quiet');
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    // The deadline (600 ms after the first event) flushed at least once while writes went on.
+    assert.ok(c.batches.length >= 1, 'continuous writes were never flushed');
+    await c.until(`w${i - 1}`);
+    const all = new Set(c.batches.flat());
+    for (let k = 0; k < i; k++) assert.ok(all.has(`w${k}`), `w${k} missing`);
+  } finally {
+    await w.stop();
+  }
+});
+
 test('a symlinked directory is not followed', async () => {
   const root = join(base, 'd');
   const outside = join(base, 'd-outside');

@@ -68,6 +68,16 @@ export const MAX_INFLIGHT_REQUESTS = 64;
  */
 export const MAX_PEER_UNANSWERED_REQUESTS = 256;
 export const SERVE_CONCURRENCY = 8;
+/**
+ * Bytes a session may queue on its socket before a write waits for 'drain'.
+ * The stream's own mark (16 KiB) made nearly every frame wait, and a drain
+ * completes only in a later turn of the event loop: while the sender scanned
+ * (a turn every ~1 ms plus the scan's slice) each served 4 KiB block waited
+ * 10-40 ms for it, with SERVE_CONCURRENCY answers in flight. 1 MiB is 8
+ * blocks of 128 KiB; a block larger than that still waits for its own drain,
+ * so memory stays bounded by SERVE_CONCURRENCY blocks plus this.
+ */
+export const SEND_BUFFER_MAX_BYTES = 1024 * 1024;
 export const MAX_JOIN_MESSAGES = 1024;
 export const MAX_REMEMBERED_REFUSALS = 256;
 export const MAX_REMEMBERED_EXPIRED_REQUESTS = 1024;
@@ -828,7 +838,9 @@ export class PeerSession extends EventEmitter {
     }
     this.outMeter.add(FRAME_HEADER_BYTES + length);
     this.lastOut = this.now();
-    if (!flushed && this.socket.writableNeedDrain) await this.waitDrain();
+    // Backpressure: wait for the socket to drain only once SEND_BUFFER_MAX_BYTES are queued
+    // (see there), not at the stream's 16 KiB high-water mark.
+    if (!flushed && this.socket.writableLength > SEND_BUFFER_MAX_BYTES) await this.waitDrain();
   }
 
   private waitDrain(): Promise<void> {
