@@ -260,20 +260,27 @@ test('paths the puller is writing are neither recorded nor deleted while busy', 
   assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, true);
 });
 
-test('a path another writer recorded while the scan walked is not hashed again (the puller echo)', async (t) => {
-  let beforeP: (() => void) | null = null;
+/** A folder whose walk runs `hook.run` once, right after it yields `afterPath` (before the next entry). */
+function setupWithWalkHook(t: Parameters<typeof setup>[0], afterPath: string) {
+  const hook: { run: (() => void) | null } = { run: null };
   const h = setup(t, 'rw', undefined, (fs) => ({
     ...fs,
     async *walk(root, opts) {
       for await (const e of fs.walk(root, opts)) {
         yield e;
-        if (e.path === 'a.txt' && beforeP) {
-          beforeP(); // runs before the walk reaches p.txt
-          beforeP = null;
+        const run = e.path === afterPath ? hook.run : null;
+        if (run) {
+          hook.run = null;
+          run();
         }
       }
     },
   }));
+  return { h, hook };
+}
+
+test('a path another writer recorded while the scan walked is not hashed again (the puller echo)', async (t) => {
+  const { h, hook } = setupWithWalkHook(t, 'a.txt'); // runs before the walk reaches p.txt
   writeFileSync(join(h.root, 'a.txt'), 'one');
   await started(h);
   // The scan's snapshot is loaded while the puller is applying p.txt: renamed into
@@ -281,7 +288,7 @@ test('a path another writer recorded while the scan walked is not hashed again (
   const busy = new Set(['p.txt']);
   h.folder.setBusyPaths(busy);
   writeFileSync(join(h.root, 'p.txt'), 'pulled');
-  beforeP = () => {
+  hook.run = () => {
     // The puller records it during the walk: flush() before its row, then not busy.
     const st = statSync(join(h.root, 'p.txt'));
     h.folder.flush();
@@ -293,7 +300,7 @@ test('a path another writer recorded while the scan walked is not hashed again (
   };
   const calls = h.hasher.calls;
   await h.folder.scanNow();
-  assert.equal(beforeP, null, 'the hook ran');
+  assert.equal(hook.run, null, 'the hook ran');
   assert.equal(h.hasher.calls, calls, 'the file the puller recorded is not read again');
   // A real edit after that is still found.
   writeFileSync(join(h.root, 'p.txt'), 'edited locally');
@@ -303,25 +310,13 @@ test('a path another writer recorded while the scan walked is not hashed again (
 });
 
 test('a new path that another writer recorded while the scan walked gets a version above that row', async (t) => {
-  let beforeP: (() => void) | null = null;
-  const h = setup(t, 'rw', undefined, (fs) => ({
-    ...fs,
-    async *walk(root, opts) {
-      for await (const e of fs.walk(root, opts)) {
-        yield e;
-        if (e.path === 'a.txt' && beforeP) {
-          beforeP();
-          beforeP = null;
-        }
-      }
-    },
-  }));
+  const { h, hook } = setupWithWalkHook(t, 'a.txt');
   writeFileSync(join(h.root, 'a.txt'), 'one');
   await started(h);
   // p.txt is new: the next scan's snapshot has no row for it.
   writeFileSync(join(h.root, 'p.txt'), 'local content');
   const theirs = [{ id: 'bbbbbbbbbbbbbbbb', value: 3 }];
-  beforeP = () => {
+  hook.run = () => {
     // Another writer records p.txt (with a stat that differs from the disk) before the walk gets there.
     h.folder.flush();
     h.index.writeLocalFile(h.folderRowId, {
@@ -330,7 +325,7 @@ test('a new path that another writer recorded while the scan walked gets a versi
     });
   };
   await h.folder.scanNow();
-  assert.equal(beforeP, null, 'the hook ran');
+  assert.equal(hook.run, null, 'the hook ran');
   const row = h.index.getFile(h.folderRowId, 'p.txt');
   assert.equal(row?.record.size, 13);
   // The scan looked the row up (the snapshot was stale): its version follows that row's.
