@@ -53,9 +53,12 @@ const tests = count('tests');
 const pass = count('pass');
 const fail = count('fail');
 const skipped = count('skipped');
-console.log(`\n${pass} passed, ${fail} failed, ${skipped} skipped`);
+// A failing before/after hook does not count as a failed test: the suite's tests are
+// reported as cancelled instead, so cancelled tests fail the run too.
+const cancelled = count('cancelled');
+console.log(`\n${pass} passed, ${fail} failed, ${cancelled} cancelled, ${skipped} skipped`);
 if (tests === 0) {
   console.error('run-tests: no test executed');
   process.exit(1);
 }
-process.exit(res.status === 0 && fail === 0 ? 0 : 1);
+process.exit(res.status === 0 && fail === 0 && cancelled === 0 ? 0 : 1);

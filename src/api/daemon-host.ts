@@ -47,20 +47,16 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   const daemon = new Daemon({ home: opts.home, logger: opts.logger, engines, services });
   await daemon.start();
   // Dashboard (src/api/dashboard-host.ts): its /api/ui/* routes go on the control
-  // socket; its web server starts after it and stops before it.
+  // socket. Its web server listens before the control socket answers, so that a
+  // client which sees the daemon (`sealsync status`, the tests' readiness check)
+  // also sees the dashboard's URL; it stops before the control socket.
   const dashboard = new DashboardHost(daemon, opts.logger, opts.uiListen !== undefined ? { uiListen: opts.uiListen } : {});
   let control: ControlServer;
   try {
-    await dashboard.load();
+    await dashboard.start();
     control = await startControlServer(daemon.paths.controlSocket, daemon, componentLogger(opts.logger, 'api:control'), dashboard.registerControlRoutes);
   } catch (err) {
-    await daemon.stop();
-    throw err;
-  }
-  try {
-    await dashboard.start();
-  } catch (err) {
-    await control.stop().catch(() => undefined);
+    await dashboard.stop().catch(() => undefined);
     await daemon.stop();
     throw err;
   }

@@ -54,19 +54,11 @@ export class DashboardHost {
   }
 
   /**
-   * Loads the web server's code if the dashboard is enabled. Separate from
-   * start() so the host can load it before the control socket answers (a
-   * client that sees status must not catch the dashboard half loaded), while a
-   * daemon with the dashboard off never loads it (~15 MiB of RSS: the web
-   * server and its TLS certificate code).
+   * Starts the web server if the dashboard is enabled; ERR_UI_UNSAFE_LISTEN etc.
+   * propagate. Its code is loaded only here, so a daemon with the dashboard off
+   * never loads it (~15 MiB of RSS: the web server and its TLS certificate
+   * code). The daemon host calls this before the control socket answers.
    */
-  async load(): Promise<void> {
-    if (this.#daemon.currentConfig().webui.enabled) this.#webModule ??= await import('./web-server.js');
-  }
-
-  #webModule: typeof import('./web-server.js') | null = null;
-
-  /** Starts the web server if the dashboard is enabled; ERR_UI_UNSAFE_LISTEN etc. propagate. */
   async start(): Promise<void> {
     const ui = this.#daemon.currentConfig().webui;
     if (!ui.enabled) {
@@ -85,8 +77,7 @@ export class DashboardHost {
         https = 'self-signed';
       }
     }
-    await this.load();
-    const { WebServer } = this.#webModule!;
+    const { WebServer } = await import('./web-server.js');
     const web = new WebServer(
       { api: this.#daemon, logger: this.#logger, authStore: this.auth, registerRoutes: registerApiRoutes },
       {
