@@ -23,9 +23,9 @@
  * dist/ it is the compiled .js next to this file.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
-import { reassertV8Flags } from '../v8-flags.js';
+import { startPoolWorker } from './pool-worker.js';
 import type { BlockCryptoBatchMessage, BlockCryptoJob, BlockCryptoReplyMessage } from './block-crypto-worker.js';
 
 export const MAX_BLOCK_CRYPTO_WORKERS = 4;
@@ -62,15 +62,6 @@ interface Slot {
 export function ownedView(data: Uint8Array): Uint8Array {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
   return new Uint8Array(data);
-}
-
-function workerSpec(): { entry: URL | string; evalCode: boolean } {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { entry: new URL('./block-crypto-worker.js', self), evalCode: false };
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./block-crypto-worker.ts', self).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
-  return { entry: code, evalCode: true };
 }
 
 function aborted(message = 'block crypto aborted'): SealsyncError {
@@ -185,18 +176,12 @@ export class BlockCryptoPool {
   }
 
   #spawn(): Slot {
-    const { entry, evalCode } = workerSpec();
-    // execArgv: [] — the parent's flags (--input-type, --test, tsx's own hooks) can break a worker.
-    const worker = new Worker(entry, { eval: evalCode, execArgv: [] });
+    const worker = startPoolWorker(import.meta.url, 'block-crypto-worker');
     const slot: Slot = { worker, batches: new Map(), jobs: 0 };
     worker.on('message', (msg: BlockCryptoReplyMessage) => this.#onReply(slot, msg));
     // 'error' is always followed by 'exit'; handle the death there.
     worker.on('error', (e) => { slot.lastError = e; });
     worker.on('exit', () => this.#onExit(slot));
-    // Making its isolate reset the daemon's young-generation flag for the whole process, and so
-    // may isolates it starts while loading (tsx's loader thread in dev): set it again (src/v8-flags.ts).
-    worker.once('online', reassertV8Flags);
-    worker.once('message', reassertV8Flags);
     worker.unref();
     return slot;
   }

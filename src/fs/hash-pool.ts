@@ -43,9 +43,9 @@
  */
 import { lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SealsyncError } from '../errors.js';
-import { reassertV8Flags } from '../v8-flags.js';
+import { startPoolWorker } from './pool-worker.js';
 import type { BlockRef } from '../model/types.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import type { RecordCheckKeys } from '../crypto/sealed-record.js';
@@ -114,21 +114,6 @@ interface Slot {
   job: Job | null;
   /** Why the worker died, for the error the job gets. */
   lastError?: Error;
-}
-
-/**
- * How to start a worker. From dist/ it is the compiled hash-worker.js next to
- * this file. From source (tsx) Node 20 does not apply `--import` loader hooks
- * to a worker's entry module, so a tiny eval'd bootstrap registers tsx's ESM
- * hooks inside the worker and then imports hash-worker.ts.
- */
-function workerSpec(): { entry: URL | string; evalCode: boolean } {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { entry: new URL('./hash-worker.js', self), evalCode: false };
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./hash-worker.ts', self).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
-  return { entry: code, evalCode: true };
 }
 
 function aborted(message = 'hashing aborted'): SealsyncError {
@@ -318,12 +303,8 @@ export class HashPool {
   }
 
   #spawn(): Slot {
-    const { entry, evalCode } = workerSpec();
     const cancel = new SharedArrayBuffer(4);
-    // execArgv: [] — the parent's flags (--input-type, --test, tsx's own hooks) can break a worker.
-    const worker = new Worker(entry, {
-      eval: evalCode,
-      execArgv: [],
+    const worker = startPoolWorker(import.meta.url, 'hash-worker', {
       workerData: { cancel },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
@@ -332,10 +313,6 @@ export class HashPool {
     // 'error' is always followed by 'exit'; handle the death there.
     worker.on('error', (e) => { slot.lastError = e; });
     worker.on('exit', () => this.#onExit(slot));
-    // Making its isolate reset the daemon's young-generation flag for the whole process, and so
-    // may isolates it starts while loading (tsx's loader thread in dev): set it again (src/v8-flags.ts).
-    worker.once('online', reassertV8Flags);
-    worker.once('message', reassertV8Flags);
     // After the listeners: adding a 'message' listener refs the worker's port again.
     worker.unref();
     return slot;
