@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { isSealsyncError } from '../../errors.js';
 import { BlockStore, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex } from './block-store.js';
-import { fakeBlock, sha256Verifier, tempStore } from './test-helpers.js';
+import { fakeBlock, fsyncGate, sha256Verifier, tempStore } from './test-helpers.js';
 
 test('put stores a verified block under ab/<id>, mode 0600, and get returns it', async () => {
   const { store, root, cleanup } = await tempStore();
@@ -163,22 +163,11 @@ test('an aborted put writes nothing', async () => {
 test('a block is not claimed until its batch is fsynced; a crash before that leaves only a temp file, removed on open', async () => {
   const { root, cleanup } = await tempStore();
   try {
-    let release!: () => void;
-    const held = new Promise<void>((res) => {
-      release = res;
-    });
-    let syncs = 0;
-    const store = await BlockStore.open({
-      root,
-      verifyBlock: sha256Verifier,
-      syncFd: async () => {
-        syncs++;
-        await held;
-      },
-    });
+    const gate = fsyncGate();
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: gate.syncFd });
     const blocks = [fakeBlock(5000), fakeBlock(6000), fakeBlock(7000)];
     const puts = blocks.map((b) => store.put(b.id, b.data));
-    await waitUntil(() => syncs === blocks.length);
+    await waitUntil(() => gate.calls === blocks.length);
     // Written, not yet durable: nothing claims the blocks.
     assert.equal(store.uncommittedCount(), 3);
     for (const b of blocks) {
@@ -194,7 +183,7 @@ test('a block is not claimed until its batch is fsynced; a crash before that lea
     assert.ok((await restarted.removeStaleTemps()) >= 3);
     assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
     // (The first instance, still running here, finds its temp files gone: its puts fail, nothing is claimed.)
-    release();
+    gate.release();
     for (const p of [...puts, again]) await assert.rejects(p);
     assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
     assert.equal(store.uncommittedCount(), 0);
@@ -209,11 +198,8 @@ test('a block is not claimed until its batch is fsynced; a crash before that lea
 test('onWritten fires once the block is in its temp file, before the commit; the block is claimed only when put resolves', async () => {
   const { root, cleanup } = await tempStore();
   try {
-    let release!: () => void;
-    const held = new Promise<void>((res) => {
-      release = res;
-    });
-    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: () => held });
+    const gate = fsyncGate();
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: gate.syncFd });
     const b = fakeBlock(5000);
     let written = 0;
     let settled = false;
@@ -227,7 +213,7 @@ test('onWritten fires once the block is in its temp file, before the commit; the
     assert.equal(await store.has(b.id), false);
     // A duplicate waits for the same commit and is not reported as written.
     const again = store.put(b.id, b.data, { onWritten: () => written++ });
-    release();
+    gate.release();
     assert.equal(await put, 'stored');
     assert.equal(await again, 'duplicate');
     assert.equal(written, 1);

@@ -11,6 +11,7 @@ import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
 import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
+import { fsyncGate } from './test-helpers.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';
@@ -114,11 +115,8 @@ test('records from a peer are verified and stored, their blocks fetched, and rel
 });
 
 test('fetching goes on while written blocks wait for their fsync; a block counts as held only once committed', async () => {
-  let release!: () => void;
-  const held = new Promise<void>((res) => {
-    release = res;
-  });
-  const { rw, replica, cleanup } = await setup({ storeSyncFd: () => held });
+  const gate = fsyncGate();
+  const { rw, replica, cleanup } = await setup({ storeSyncFd: gate.syncFd });
   try {
     const a = new FakeFullPeer(rw);
     const blockCount = MAX_PENDING_FETCHES + 36;
@@ -132,13 +130,13 @@ test('fetching goes on while written blocks wait for their fsync; a block counts
     assert.equal(replica.status().localBytes, 0, 'nothing held before the fsync');
     assert.equal(replica.wantedBlocks().length, blockCount);
     assert.equal(replica.status().state, 'syncing');
-    release();
+    gate.release();
     await waitFor(() => replica.wantedBlocks().length === 0, 'blocks committed');
     replica.refreshStats();
     assert.equal(replica.status().needFiles, 0);
     assert.equal(linkA.requests, blockCount, 'each block fetched once');
   } finally {
-    release();
+    gate.release();
     await cleanup();
   }
 });

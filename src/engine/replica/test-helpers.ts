@@ -28,3 +28,26 @@ export async function tempStore(): Promise<{ store: BlockStore; root: string; cl
   // Close first: the store may still be creating spare temp files in the directory being removed.
   return { store, root, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
 }
+
+/**
+ * A stand-in for the store's fsync that holds every call until `release()`:
+ * the window in which blocks are written but not yet durable. `calls` counts
+ * the fsyncs asked for so far.
+ */
+export function fsyncGate(): { syncFd: (fd: number) => Promise<void>; release: () => void; readonly calls: number } {
+  let release!: () => void;
+  const held = new Promise<void>((res) => {
+    release = res;
+  });
+  let calls = 0;
+  return {
+    syncFd: async () => {
+      calls++;
+      await held;
+    },
+    release: () => release(),
+    get calls() {
+      return calls;
+    },
+  };
+}
