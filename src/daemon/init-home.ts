@@ -59,9 +59,8 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   await chmod(opts.home, 0o700);
 
   const syncPort = listen.port === 0 ? await pickFreePort(listen.host) : listen.port;
-  let uiPort = ui === null ? 0 : ui.port === 0 ? await pickFreePort(ui.host) : ui.port;
-  // Two independent port-0 picks can, rarely, return the same port on one host.
-  for (let i = 0; ui !== null && ui.port === 0 && uiPort === syncPort && i < 5; i++) uiPort = await pickFreePort(ui.host);
+  // The two listeners are picked one after the other and neither is bound yet: keep them apart.
+  const uiPort = ui === null ? 0 : ui.port === 0 ? await pickFreePort(ui.host, { avoid: new Set([syncPort]) }) : ui.port;
 
   const identity = await writeNewIdentity(paths, nameResult.data, opts.now ?? new Date());
   const config = configSchema.parse({

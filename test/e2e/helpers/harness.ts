@@ -98,6 +98,9 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
   });
 }
 
+/** Thrown by a probe when waiting longer cannot help (e.g. the daemon exited): ends the poll at once. */
+export class PollGiveUp extends Error {}
+
 /** Polls `probe` until it returns a non-undefined value; bounded in time and count. */
 export async function pollUntil<T>(probe: () => Promise<T | undefined>, opts: WaitOptions & { last?: () => string } = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
@@ -110,6 +113,7 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined>, opts: Wa
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof PollGiveUp) throw err;
       lastError = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
@@ -240,7 +244,7 @@ export class TestHome {
     this.daemons.add(d);
     if (opts.waitReady === false) return d;
     await pollUntil(async () => {
-      if (!d.running) throw new Error(`daemon exited early: ${d.logs().stderr.trim()}`);
+      if (!d.running) throw new PollGiveUp(`daemon exited early: ${d.logs().stderr.trim()}`);
       await this.client.status({ timeoutMs: 2000 });
       return true;
     }, { timeoutMs: DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
