@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SealsyncError, ERROR_CATALOG, describeError, isSealsyncError } from './errors.js';
+import { SealsyncError, ERROR_CATALOG, describeError, isSealsyncError, listenFailure } from './errors.js';
 
 test('errors round-trip through JSON with their code', () => {
   const err = new SealsyncError('ERR_KEY_CHECKSUM', undefined, { position: 3 });
@@ -15,4 +15,15 @@ test('errors round-trip through JSON with their code', () => {
 test('unknown codes become ERR_INTERNAL, descriptions are one line', () => {
   assert.equal(SealsyncError.fromJSON({ code: 'NOPE' }).code, 'ERR_INTERNAL');
   assert.equal(describeError(new Error('a\nb')), 'a');
+});
+
+test('a failed listen is one line; the hint comes only with a reason the user can act on', () => {
+  const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' });
+  const e = listenFailure({ subject: 'the dashboard', address: '127.0.0.1:9', hint: 'change it' }, inUse);
+  assert.equal(e.code, 'ERR_LISTEN');
+  assert.equal(e.message, 'the dashboard cannot listen on 127.0.0.1:9: the port is in use by another program; change it');
+  assert.equal(e.cause, inUse);
+  const odd = Object.assign(new Error('listen EWHATEVER'), { code: 'EWHATEVER' });
+  assert.equal(listenFailure({ address: 'h:1', hint: 'change it' }, odd).message, 'cannot listen on h:1: EWHATEVER');
+  assert.equal(listenFailure({ address: 'h:1', hint: 'change it' }, new Error('boom\nmore')).message, 'cannot listen on h:1: boom');
 });

@@ -121,3 +121,22 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? 'error';
   return String(err);
 }
+
+/** Why a socket could not listen, in words, for the errno codes a user can act on. */
+const LISTEN_ERRNO_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use by another program',
+  EADDRNOTAVAIL: 'no network interface of this machine has that address',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
+/**
+ * The one-line ERR_LISTEN for a failed listen: "<subject> cannot listen on <address>: <reason>; <hint>".
+ * `hint` says where the address is set; it is shown only with a reason the user can act on.
+ */
+export function listenFailure(where: { subject?: string; address: string; hint: string }, err: unknown): SealsyncError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code !== undefined ? LISTEN_ERRNO_REASONS[code] : undefined;
+  const text = reason !== undefined ? `${reason}; ${where.hint}` : (code ?? describeError(err));
+  const subject = where.subject !== undefined ? `${where.subject} cannot` : 'cannot';
+  return new SealsyncError('ERR_LISTEN', `${subject} listen on ${where.address}: ${text}`, undefined, { cause: err });
+}

@@ -21,7 +21,7 @@ import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import type { DaemonApi } from './daemon-api.js';
 import type { Logger } from '../logger.js';
-import { SealsyncError, isSealsyncError, type ErrorCode } from '../errors.js';
+import { SealsyncError, isSealsyncError, listenFailure, type ErrorCode } from '../errors.js';
 import { AuthStore } from './web-auth/auth-store.js';
 import { readCookie, sessionCookie, sessionCookieName } from './web-auth/cookies.js';
 import { safeEqualStrings } from './web-auth/timing-safe.js';
@@ -174,7 +174,11 @@ export class WebServer {
       await app.listen({ host: requested.host, port: requested.port });
     } catch (err) {
       await app.close().catch(() => undefined);
-      throw new SealsyncError('ERR_LISTEN', `dashboard cannot listen on ${this.#init.listen}: ${(err as Error).message}`, undefined, { cause: err });
+      throw listenFailure({
+        subject: 'the dashboard',
+        address: this.#init.listen,
+        hint: 'set another port as "webui.listen" in config.json, or start with --ui-listen',
+      }, err);
     }
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : requested.port;

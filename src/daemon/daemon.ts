@@ -18,7 +18,7 @@
 import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus } from '../engine/folder-status.js';
-import { SealsyncError, isSealsyncError } from '../errors.js';
+import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js';
@@ -484,7 +484,13 @@ export class Daemon {
     net.on('session-closed', (session) => {
       this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });
     });
-    await net.start();
+    try {
+      await net.start();
+    } catch (err) {
+      // The listener cannot know where its address came from: say it here.
+      if (!isSealsyncError(err, 'ERR_LISTEN') || err.cause === undefined) throw err;
+      throw listenFailure({ address: this.config.listen, hint: `set another port as "listen" in ${this.paths.config}` }, err.cause);
+    }
     this.net = net;
     this.log.info({ listen: net.listenAddresses() }, 'network started');
   }

@@ -13,7 +13,7 @@
 import tls, { type TLSSocket } from 'node:tls';
 import { type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { SealsyncError } from '../errors.js';
+import { SealsyncError, listenFailure } from '../errors.js';
 import { deviceIdFromCertificate } from '../crypto/index.js';
 import type { Logger } from '../logger.js';
 import { formatPeerAddress, parseListenAddress, parsePeerAddress } from './peer-address.js';
@@ -200,7 +200,7 @@ export class SyncListener {
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        reject(new SealsyncError('ERR_LISTEN', `cannot listen on ${this.opts.listen}: ${err.code ?? err.message}`));
+        reject(listenFailure({ address: this.opts.listen, hint: 'choose another port' }, err));
       };
       server.once('error', onError);
       server.listen({ host, port }, () => {

@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { TestHome, type DaemonProcess } from './helpers/harness.js';
+import { PICK_PORT_MAX, PICK_PORT_MIN } from '../../src/daemon/pick-port.js';
 
 const ONE_LINE = /^sealsync: [^\n]+\n$/;
 
@@ -32,6 +34,8 @@ describe('daemon lifecycle', () => {
     const syncPort = Number(/^127\.0\.0\.1:(\d+)$/.exec(config.listen)?.[1]);
     const uiPort = Number(/^127\.0\.0\.1:(\d+)$/.exec(config.webui.listen)?.[1]);
     assert.ok(syncPort > 0 && uiPort > 0 && syncPort !== uiPort, `ports ${syncPort} ${uiPort}`);
+    // Below the kernel's ephemeral range, where no outgoing connection can hold them by the time of start.
+    for (const port of [syncPort, uiPort]) assert.ok(port >= PICK_PORT_MIN && port <= PICK_PORT_MAX, `port ${port}`);
   });
 
   test('init refuses an initialised home with one line, changing nothing', async () => {
@@ -111,6 +115,45 @@ describe('start on a fresh home initialises it first', () => {
     assert.match(d.logs().stderr, /initialised a new one/);
     assert.match((await h.status()).device.id, /^[A-Z2-7-]{63}$/);
     assert.equal(await d.stop(), 0);
+  });
+});
+
+describe('a port held by another program', () => {
+  let h: TestHome;
+  before(async () => { h = await TestHome.create({ init: ['--listen', '127.0.0.1:0', '--ui-listen', '127.0.0.1:0', '--no-discovery'] }); });
+  after(() => h.cleanup());
+
+  async function startWhileHeld(configured: string): Promise<{ code: number; stderr: string }> {
+    const port = Number(/:(\d+)$/.exec(configured)?.[1]);
+    const holder = createServer();
+    await new Promise<void>((resolve, reject) => { holder.once('error', reject); holder.listen({ host: '127.0.0.1', port }, resolve); });
+    try {
+      return await h.cli(['start']);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  }
+
+  test('the sync port: one line naming the port and where to change it; nothing left behind', async () => {
+    const config = JSON.parse(await readFile(h.paths.config, 'utf8'));
+    const r = await startWhileHeld(config.listen);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, ONE_LINE);
+    assert.ok(r.stderr.includes(`cannot listen on ${config.listen}: the port is in use by another program`), r.stderr);
+    assert.ok(r.stderr.includes(`"listen" in ${h.paths.config}`), r.stderr);
+    assert.equal(await exists(h.paths.lock), false);
+    assert.equal(await exists(h.paths.socket), false);
+  });
+
+  test('the dashboard port: one line naming the setting and --ui-listen', async () => {
+    const config = JSON.parse(await readFile(h.paths.config, 'utf8'));
+    const r = await startWhileHeld(config.webui.listen);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, ONE_LINE);
+    assert.ok(r.stderr.includes(`the dashboard cannot listen on ${config.webui.listen}: the port is in use by another program`), r.stderr);
+    assert.match(r.stderr, /"webui\.listen" in config\.json, or start with --ui-listen/);
+    assert.equal(await exists(h.paths.lock), false);
+    assert.equal(await exists(h.paths.socket), false);
   });
 });
 
