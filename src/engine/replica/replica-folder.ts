@@ -240,6 +240,8 @@ export class ReplicaFolder {
     // and the store's open batch commit (no fsync or descriptor outlives stop).
     await this.maintenance.catch(() => undefined);
     await this.store?.close();
+    // Closed for good (its database too): the next start opens it again.
+    this.store = null;
     this.needed.clear();
     this.inFlight.clear();
     this.parked.clear();
