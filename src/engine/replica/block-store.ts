@@ -366,6 +366,10 @@ export class BlockStore {
    * disk that lost it) are dropped: the store never claims what it lacks.
    */
   private async recoverPacks(): Promise<void> {
+    // What is cut below must stay dead after a power loss too: make every
+    // commit read here durable first (retire/remove commit with NORMAL, and a
+    // remove lost to a power cut would bring back a row for bytes cut here).
+    this.db.pragma('wal_checkpoint(FULL)');
     for (const r of this.stmt.packStats.all() as { pack: number; end: number; used: number }[]) {
       this.stats.set(r.pack, { end: r.end, used: r.used });
     }
