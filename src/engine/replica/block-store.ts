@@ -736,17 +736,31 @@ export class BlockStore {
 
   /** Positional read of a row's bytes; a pack shorter than the row gives fewer bytes (which fail verification). */
   private async readAt(row: BlockRow): Promise<Uint8Array> {
-    const fd = this.readFdOf(row.pack);
     const data = new Uint8Array(row.length);
-    let off = 0;
-    while (off < row.length) {
-      const n = row.length <= SYNC_READ_MAX_BYTES
-        ? readSync(fd, data, off, row.length - off, row.offset + off)
-        : (await readFd(fd, data, off, row.length - off, row.offset + off)).bytesRead;
-      if (n === 0) return data.subarray(0, off);
-      off += n;
+    if (row.length <= SYNC_READ_MAX_BYTES) {
+      const fd = this.readFdOf(row.pack);
+      let off = 0;
+      while (off < row.length) {
+        const n = readSync(fd, data, off, row.length - off, row.offset + off);
+        if (n === 0) return data.subarray(0, off);
+        off += n;
+      }
+      return data;
     }
-    return data;
+    // A read that awaits gets a descriptor of its own: a cached one may be closed
+    // meanwhile (LRU, compaction) and its number reused for another file.
+    const fd = openSync(this.packPath(row.pack), fsConstants.O_RDONLY);
+    try {
+      let off = 0;
+      while (off < row.length) {
+        const { bytesRead } = await readFd(fd, data, off, row.length - off, row.offset + off);
+        if (bytesRead === 0) return data.subarray(0, off);
+        off += bytesRead;
+      }
+      return data;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private readFdOf(pack: number): number {
