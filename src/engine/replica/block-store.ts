@@ -676,6 +676,8 @@ export class BlockStore {
 
   /** Runs `fn` in one transaction whose commit is durable (synchronous = FULL; see the header). */
   private durably<T>(fn: () => T): T {
+    // Not a prepared statement: SQLite applies `PRAGMA synchronous` when it
+    // compiles it, so a prepared one re-run does not reliably switch.
     this.db.pragma('synchronous = FULL');
     try {
       return this.db.transaction(fn)();
