@@ -31,8 +31,13 @@
  *
  *   1. every pack the batch wrote to is fdatasynced (and the packs directory
  *      once when a pack was created, so its name survives a power loss);
- *   2. the batch's rows are inserted in one transaction, with
- *      `synchronous = FULL` so the commit itself is durable.
+ *   2. the batch's rows are inserted in one transaction (the database runs
+ *      with `synchronous = NORMAL`: the commit appends to the WAL file and
+ *      does not sync it);
+ *   3. the WAL file is fdatasynced in the thread pool, which makes that commit
+ *      (and every earlier one) durable, as `synchronous = FULL` would, but
+ *      without holding up the event loop for a disk flush per batch (FULL
+ *      syncs inside the commit call, on the main thread).
  *
  * One batch commits at a time; blocks that arrive meanwhile form the next one.
  * A row is only ever committed after the bytes it points at were made durable,
@@ -48,16 +53,18 @@
  * Space: a removed or quarantined block leaves dead bytes in its pack.
  * `compact` (run after each gc pass) rewrites every pack that is more than
  * COMPACT_DEAD_FRACTION dead: its remaining blocks are appended to the current
- * pack through the same group commit, their rows are moved in one durable
- * transaction, and only then is the old pack deleted. A crash before the
+ * pack through the same group commit, their rows are moved in one
+ * transaction made durable as above, and only then is the old pack deleted. A crash before the
  * commit leaves the rows on the old pack (the copies are dead tails); a crash
  * after it leaves an old pack no row points at, deleted by the next open.
  *
- * Retire, revive and remove commit with `synchronous = NORMAL`: durable
- * against a process crash, and a power loss may undo the latest of them (a
- * retired block stays live, a revived one stays retained, a removed one comes
- * back: never a row without its bytes, because packs are only deleted after a
- * FULL commit, which makes every earlier commit in the WAL durable too).
+ * Retire, revive and remove are single statements without the WAL sync:
+ * durable against a process crash, and a power loss may undo the latest of
+ * them (a retired block stays live, a revived one stays retained, a removed
+ * one comes back: never a row without its bytes, because packs are only
+ * deleted or cut after a WAL sync or a checkpoint, which makes every earlier
+ * commit durable too). Rows of a batch are visible (a duplicate put, a get)
+ * from the commit on, before its WAL sync: they only ever name durable bytes.
  *
  * Migration: stores made before packs kept a file per block
  * (<root>/blocks/ab/<id>, <root>/retained/ab/<id> with the mtime as `since`,
@@ -309,6 +316,8 @@ export class BlockStore {
   private readonly stats = new Map<number, PackStats>();
   /** Read descriptors by pack, least recently used first. */
   private readonly readFds = new Map<number, number>();
+  /** The database's WAL file, opened at the first commit (see syncWal). */
+  private walFd: number | null = null;
   private closed = false;
   /** Crash leftovers cleaned by open (old-layout temp files, pack tails, packs without rows). */
   private cleanedAtOpen = 0;
@@ -590,6 +599,8 @@ export class BlockStore {
     if (this.writer !== null) this.sealWriter(this.writer);
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
     this.db.close();
   }
 
@@ -635,12 +646,25 @@ export class BlockStore {
     const applied = new Set<UncommittedBlock>();
     if (ok.length > 0) {
       try {
-        this.durably(() => {
+        this.db.transaction(() => {
           for (const b of ok) if (this.applyRow(b)) applied.add(b);
-        });
+        })();
       } catch (err) {
         commitErr = err;
         applied.clear();
+      }
+    }
+    for (const b of applied) {
+      this.addUsed(b.writer.n, b.offset + b.length, b.length);
+      if (b.from !== undefined) this.addUsed(b.from.pack, 0, -b.length);
+    }
+    // 3. The commit durable. Only then does a put resolve (the caller counts the block as held).
+    if (commitErr === null && ok.length > 0) {
+      try {
+        await this.syncWal();
+      } catch (err) {
+        // The rows stay (they name durable bytes); these puts fail and the caller tries again.
+        commitErr = err;
       }
     }
     const counts = new Map<PackWriter, number>();
@@ -652,10 +676,6 @@ export class BlockStore {
       if (err !== null && err !== undefined) {
         b.reject(err);
         continue;
-      }
-      if (applied.has(b)) {
-        this.addUsed(b.writer.n, b.offset + b.length, b.length);
-        if (b.from !== undefined) this.addUsed(b.from.pack, 0, -b.length);
       }
       b.resolve();
     }
@@ -674,16 +694,14 @@ export class BlockStore {
     this.stats.set(pack, s);
   }
 
-  /** Runs `fn` in one transaction whose commit is durable (synchronous = FULL; see the header). */
-  private durably<T>(fn: () => T): T {
-    // Not a prepared statement: SQLite applies `PRAGMA synchronous` when it
-    // compiles it, so a prepared one re-run does not reliably switch.
-    this.db.pragma('synchronous = FULL');
-    try {
-      return this.db.transaction(fn)();
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+  /**
+   * Makes every commit so far durable: fdatasync of the WAL file, which holds
+   * them all (a checkpoint that moved some into the database file synced both
+   * itself). SQLite keeps the WAL file while this connection is open.
+   */
+  private async syncWal(): Promise<void> {
+    this.walFd ??= openSync(join(this.root, `${STORE_DB_FILE}-wal`), fsConstants.O_RDONLY);
+    await fdatasyncFd(this.walFd);
   }
 
   // ---- reads ------------------------------------------------------------------------
@@ -930,6 +948,9 @@ export class BlockStore {
     }
     await Promise.all(copies.map((c) => c.done));
     if ((this.stmt.countPack.get(n) as { n: number }).n !== 0) return moved;
+    // The moves are durable (their batches synced the WAL), but a pack whose
+    // blocks were all removed had no batch: its removals must be durable too.
+    await this.syncWal();
     await this.crashPoint?.('compact-committed');
     this.dropReadFd(n);
     this.stats.delete(n);
