@@ -623,3 +623,25 @@ test('kill -9 of a process storing, removing and compacting: after reopening, ev
     await cleanup();
   }
 });
+
+test('a lost database next to packs: open refuses (and keeps refusing) instead of deleting the packs', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    const b = fakeBlock(3000);
+    await store.put(b.id, b.data);
+    const pack = (store.locate(b.hex) as BlockLocation).file;
+    await store.close();
+    for (const f of [STORE_DB_FILE, `${STORE_DB_FILE}-wal`, `${STORE_DB_FILE}-shm`]) await rm(join(root, f), { force: true });
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(BlockStore.open({ root, verifyBlock: sha256Verifier }), (e) => isSealsyncError(e, 'ERR_PATH_UNREADABLE'));
+    }
+    assert.equal((await stat(pack)).size, 3000, 'the pack is untouched');
+    // Moved away by the user: the store starts over.
+    await rm(join(root, PACKS_DIR), { recursive: true });
+    const fresh = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await fresh.totals('live'), { blocks: 0, bytes: 0 });
+    await fresh.close();
+  } finally {
+    await cleanup();
+  }
+});

@@ -352,6 +352,7 @@ export class BlockStore {
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      if ((db.pragma('user_version', { simple: true }) as number) === 0) await refuseOrphanPacks(join(opts.root, PACKS_DIR));
       migrateSchema(db);
       store = new BlockStore(opts, db);
     } catch (err) {
@@ -1055,10 +1056,23 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
+/**
+ * A new (empty) database next to existing packs means the database was lost
+ * (deleted, replaced): recovery would delete every pack as "no row points at
+ * it". The packs cannot be read without their rows, but deleting the user's
+ * data is not ours to decide: the store refuses to open (before writing a
+ * schema, so it keeps refusing) until they are moved away.
+ */
+async function refuseOrphanPacks(packsDir: string): Promise<void> {
+  if (!(await readdirOrEmpty(packsDir)).some((name) => PACK_RE.test(name))) return;
+  throw new SealsyncError('ERR_PATH_UNREADABLE',
+    `the block store's database (${STORE_DB_FILE}) is missing but ${PACKS_DIR}/ holds packs, which cannot be read without it: move ${PACKS_DIR}/ away to start the store over`);
+}
+
 /** Versioned schema of the store's own database (user_version). */
 function migrateSchema(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'the block store was written by a newer sealsync');
+  if (version > SCHEMA_VERSION) throw new SealsyncError('ERR_FORMAT_VERSION', 'the block store was written by a newer sealsync');
   if (version === SCHEMA_VERSION) return;
   db.exec(`
     CREATE TABLE IF NOT EXISTS blocks (
