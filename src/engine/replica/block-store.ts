@@ -20,10 +20,18 @@
  * ids are hashes of ciphertext, public to every folder member anyway.
  *
  * Why packs: with a file per block, storing a block cost an inode, a temp
- * file, an fsync, a rename and a directory fsync; the encrypted peer spent
- * ~1 CPU second per 2,048 blocks of 128 KiB on that alone (docs/performance.md,
- * scenario e). Appending to one file and committing one SQLite transaction per
- * batch costs a tenth of it.
+ * file, an fsync, a rename and a directory fsync; storing 2,048 blocks of
+ * 128 KiB took 1.2-1.4 CPU seconds (bench/store-cpu.ts), against 0.14-0.15 s
+ * appended to a pack with one fdatasync and one transaction per batch.
+ *
+ * Why a database of its own, next to the packs, rather than a table in the
+ * home's index: the rows and the bytes they point at live and die together
+ * (same directory, same file system, one fsync order between them), so a
+ * store that is moved, backed up, or removed and added again stays
+ * consistent, and the index knows nothing of the store's layout. Only one
+ * store instance may have a root open at a time (the daemon opens each folder
+ * once). A new database next to existing packs (the database was lost) makes
+ * `open` refuse rather than delete the packs.
  *
  * Durability, batched (group commit). `put` appends the block to the current
  * pack (a positional write into the page cache) and joins the open batch;
@@ -54,9 +62,10 @@
  * `compact` (run after each gc pass) rewrites every pack that is more than
  * COMPACT_DEAD_FRACTION dead: its remaining blocks are appended to the current
  * pack through the same group commit, their rows are moved in one
- * transaction made durable as above, and only then is the old pack deleted. A crash before the
- * commit leaves the rows on the old pack (the copies are dead tails); a crash
- * after it leaves an old pack no row points at, deleted by the next open.
+ * transaction made durable as above, and only then is the old pack deleted.
+ * A crash before the commit leaves the rows on the old pack (the copies are
+ * dead tails); a crash after it leaves an old pack no row points at, deleted
+ * by the next open.
  *
  * Retire, revive and remove are single statements without the WAL sync:
  * durable against a process crash, and a power loss may undo the latest of
@@ -74,7 +83,10 @@
  * next open migrates them again); after it, the files are copies of blocks
  * the database holds, and the next open deletes them without copying. Every
  * block ends up exactly once. The same walk removes temp files a crash left
- * in the old layout.
+ * in the old layout (the only listing of the old directories: open used to
+ * list them twice, for the layout move and for stale temp files). Migration
+ * copies every block once, so the first start of an old store reads and
+ * writes its whole size before the folder runs.
  *
  * Nothing here ever sees a plaintext name, path or content; logs carry only
  * counts and block ids (hashes of ciphertext, public to every folder member).
