@@ -420,7 +420,8 @@ export class BlockStore {
       }
     }
     // Appends go on at the end of the newest pack while it has room (a restart does not start a small pack).
-    const newest = Math.max(0, ...onDisk);
+    let newest = 0;
+    for (const n of onDisk) newest = Math.max(newest, n);
     const newestEnd = this.stats.get(newest)?.end ?? this.packTargetBytes;
     if (newest > 0 && newestEnd < this.packTargetBytes) {
       this.useWriter({ n: newest, fd: openSync(this.packPath(newest), fsConstants.O_RDWR), end: newestEnd, refs: 0, fresh: false, sealed: false });
