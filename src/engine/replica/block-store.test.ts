@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSealsyncError } from '../../errors.js';
-import { BlockStore, PACKS_DIR, STORE_DB_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
+import { BlockStore, MIGRATION_BATCH_BLOCKS, PACKS_DIR, STORE_DB_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
 import { fakeBlock, flipStoredByte, fsyncGate, readStoredBytes, sha256Verifier, storedBlocks, tempStore } from './test-helpers.js';
 
 test('put appends a verified block to a pack, files mode 0600, and get returns it', async () => {
@@ -317,8 +317,9 @@ test('open moves blocks of the old layouts (ab/cd/<id> and ab/<id>) into packs, 
   }
 });
 
-async function waitUntil(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
+/** Polls `cond` every 2 ms for up to `tries` times (the default is about a second). */
+async function waitUntil(cond: () => boolean, tries = 500): Promise<void> {
+  for (let i = 0; i < tries && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
   assert.ok(cond(), 'condition not reached');
 }
 
@@ -641,6 +642,32 @@ test('a lost database next to packs: open refuses (and keeps refusing) instead o
     const fresh = await BlockStore.open({ root, verifyBlock: sha256Verifier });
     assert.deepEqual(await fresh.totals('live'), { blocks: 0, bytes: 0 });
     await fresh.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('migration goes batch by batch: a crash after the first of two batches, then a reopen, ends with every block exactly once', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const count = MIGRATION_BATCH_BLOCKS + 40;
+    const blocks = Array.from({ length: count }, () => fakeBlock(100));
+    for (const b of blocks) {
+      await mkdir(join(root, 'retained', b.hex.slice(0, 2)), { recursive: true });
+      await writeFile(join(root, 'retained', b.hex.slice(0, 2), b.hex), b.data);
+    }
+    const freeze = freezeAt('migrate-committed');
+    void BlockStore.open({ root, verifyBlock: sha256Verifier, crashPoint: freeze.crashPoint });
+    // A thousand files read one by one: allow up to ~30 s on a loaded machine.
+    await waitUntil(() => freeze.reached, 15_000);
+    assert.equal(storedBlocks(root).length, MIGRATION_BATCH_BLOCKS, 'one batch committed');
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await reopened.totals('retained'), { blocks: count, bytes: count * 100 });
+    assert.deepEqual(await reopened.totals('live'), { blocks: 0, bytes: 0 });
+    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.equal(await packBytes(root), count * 100, 'no block copied twice');
+    await assert.rejects(stat(join(root, 'retained')), /ENOENT/);
+    await reopened.close();
   } finally {
     await cleanup();
   }
