@@ -103,6 +103,7 @@ import { SealsyncError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
+import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
@@ -725,16 +726,20 @@ export class BlockStore {
    * matches its id is moved to quarantine and reported absent, so a bad disk
    * never passes corrupt data on (receivers verify too; this saves them the trip).
    * Retained blocks are served as well: a peer that asks still references it.
+   * The bytes are in a buffer from fs/block-buffer-pool.ts: the caller may give
+   * it back (releaseBlockBuffer) once done with it for good, as the session does
+   * after sending a served block, so serving allocates no new memory per block.
    */
   async get(id: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
     opts.signal?.throwIfAborted();
     const hex = typeof id === 'string' ? id : blockIdToHex(id);
     checkHex(hex);
-    const found = await this.readCurrent(hex);
+    const found = await this.readCurrent(hex, true);
     if (found === null) return null;
     const { row, data } = found;
     if (this.matches(data, hex)) return data;
     await this.quarantineRow(hex, row, data);
+    releaseBlockBuffer(data);
     this.log?.warn({ block: hex, area: areaName(row.area) }, 'stored block does not match its id: quarantined');
     return null;
   }
@@ -751,14 +756,14 @@ export class BlockStore {
    * The row and bytes of a block. A compaction may move the block between the
    * lookup and the read (and delete the old pack): then the lookup is repeated.
    */
-  private async readCurrent(hex: string): Promise<{ row: BlockRow; data: Uint8Array } | null> {
+  private async readCurrent(hex: string, pooled = false): Promise<{ row: BlockRow; data: Uint8Array } | null> {
     for (let attempt = 0; ; attempt++) {
       const row = this.rowOf(hex);
       if (row === undefined) return null;
       // A length no block can have cannot be read into memory: an empty buffer fails verification.
       if (row.length > MAX_SEALED_BLOCK_BYTES) return { row, data: new Uint8Array(0) };
       try {
-        return { row, data: await this.readAt(row) };
+        return { row, data: await this.readAt(row, pooled) };
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const again = this.rowOf(hex);
@@ -768,9 +773,13 @@ export class BlockStore {
     }
   }
 
-  /** Positional read of a row's bytes; a pack shorter than the row gives fewer bytes (which fail verification). */
-  private async readAt(row: BlockRow): Promise<Uint8Array> {
-    const data = new Uint8Array(row.length);
+  /**
+   * Positional read of a row's bytes; a pack shorter than the row gives fewer
+   * bytes (which fail verification). `pooled`: into a buffer from the block
+   * buffer pool (see get).
+   */
+  private async readAt(row: BlockRow, pooled = false): Promise<Uint8Array> {
+    const data = pooled ? plainView(acquireBlockBuffer(row.length)) : new Uint8Array(row.length);
     if (row.length <= SYNC_READ_MAX_BYTES) {
       const fd = this.readFdOf(row.pack);
       let off = 0;
@@ -1099,6 +1108,11 @@ function migrateSchema(db: Database.Database): void {
     CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks (pack, pack_offset);
     PRAGMA user_version = ${SCHEMA_VERSION};
   `);
+}
+
+/** A plain Uint8Array over a Buffer's bytes (what get returns, pooled or not). */
+function plainView(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function areaName(code: number): BlockArea {
