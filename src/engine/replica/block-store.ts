@@ -317,6 +317,8 @@ export class BlockStore {
   private readonly packsDir: string;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  /** One transaction over a batch's rows; adds the blocks whose row changed to `applied` (the wrapper is made once, not per batch). */
+  private readonly applyRows: (blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => void;
   /** Written, not yet committed (the open batch), by hex id: a second put of one of them waits for it. */
   private readonly uncommitted = new Map<string, UncommittedBlock>();
   private batch: UncommittedBlock[] = [];
@@ -350,6 +352,9 @@ export class BlockStore {
     this.packsDir = join(opts.root, PACKS_DIR);
     this.db = db;
     this.stmt = prepareStatements(db);
+    this.applyRows = db.transaction((blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => {
+      for (const b of blocks) if (this.applyRow(b)) applied.add(b);
+    });
   }
 
   /** Opens (creating if needed) the store under `root`. The root itself must exist or be creatable. */
@@ -661,9 +666,7 @@ export class BlockStore {
     const applied = new Set<UncommittedBlock>();
     if (ok.length > 0) {
       try {
-        this.db.transaction(() => {
-          for (const b of ok) if (this.applyRow(b)) applied.add(b);
-        })();
+        this.applyRows(ok, applied);
       } catch (err) {
         commitErr = err;
         applied.clear();
