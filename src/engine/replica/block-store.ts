@@ -24,14 +24,11 @@
  * 128 KiB took 1.2-1.4 CPU seconds (bench/store-cpu.ts), against 0.14-0.15 s
  * appended to a pack with one fdatasync and one transaction per batch.
  *
- * Why a database of its own, next to the packs, rather than a table in the
- * home's index: the rows and the bytes they point at live and die together
- * (same directory, same file system, one fsync order between them), so a
- * store that is moved, backed up, or removed and added again stays
- * consistent, and the index knows nothing of the store's layout. Only one
- * store instance may have a root open at a time (the daemon opens each folder
- * once). A new database next to existing packs (the database was lost) makes
- * `open` refuse rather than delete the packs.
+ * The database is the store's own, next to the packs (why, its schema and
+ * its SQL: src/index/block-store-db.ts). Only one store instance may have a
+ * root open at a time (the daemon opens each folder once). A new database
+ * next to existing packs (the database was lost) makes `open` refuse rather
+ * than delete the packs.
  *
  * Durability, batched (group commit). `put` appends the block to the current
  * pack (a positional write into the page cache) and joins the open batch;
@@ -42,10 +39,9 @@
  *   2. the batch's rows are inserted in one transaction (the database runs
  *      with `synchronous = NORMAL`: the commit appends to the WAL file and
  *      does not sync it);
- *   3. the WAL file is fdatasynced in the thread pool, which makes that commit
- *      (and every earlier one) durable, as `synchronous = FULL` would, but
- *      without holding up the event loop for a disk flush per batch (FULL
- *      syncs inside the commit call, on the main thread).
+ *   3. the WAL file is fdatasynced in the thread pool (BlockStoreDb.syncWal),
+ *      which makes that commit (and every earlier one) durable without
+ *      holding up the event loop for a disk flush per batch.
  *
  * One batch commits at a time; blocks that arrive meanwhile form the next one.
  * A row is only ever committed after the bytes it points at were made durable,
@@ -98,12 +94,12 @@ import {
 import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
+import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../../index/block-store-db.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
@@ -166,16 +162,11 @@ export const LIST_PAGE_ROWS = 1000;
 /** Directory of the pack files under the store root. */
 export const PACKS_DIR = 'packs';
 const QUARANTINE_DIR = 'quarantine';
-/** The store's SQLite database under the store root. */
-export const STORE_DB_FILE = 'blocks.db';
 /** The areas of the file-per-block layout, migrated into packs on open. */
 const LEGACY_DIRS: readonly (readonly [string, BlockArea])[] = [['blocks', 'live'], ['retained', 'retained']];
 const LEGACY_TEMP_PREFIX = '.tmp-';
-const HEX_ID_RE = /^[0-9a-f]{64}$/;
 const FAN_RE = /^[0-9a-f]{2}$/;
 const PACK_RE = /^([0-9]{1,9})\.pack$/;
-const AREA_CODE: Record<BlockArea, number> = { live: 0, retained: 1 };
-const SCHEMA_VERSION = 1;
 
 /** Throws ERR_BLOCK_ID when `sealed` is not the block named `id` (src/crypto verifySealedBlock). */
 export type BlockVerifier = (sealed: Uint8Array, id: Uint8Array) => void;
@@ -185,7 +176,7 @@ export const sealedBlockVerifier: BlockVerifier = (sealed, id) => {
   if (!verifySealedBlock(sealed, id)) throw new SealsyncError('ERR_BLOCK_ID');
 };
 
-export type BlockArea = 'live' | 'retained';
+export { STORE_DB_FILE, type BlockArea };
 
 export interface StoredBlockInfo {
   readonly id: string;
@@ -255,21 +246,13 @@ export function blockIdFromHex(hex: string): Uint8Array {
 }
 
 function checkHex(hex: string): void {
-  if (!HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
+  if (!BLOCK_HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
 }
 
 const fdatasyncFd = promisify(fdatasync);
 const writeFd = promisify(write);
 const readFd = promisify(read);
 const NEW_PACK_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL;
-
-interface BlockRow {
-  readonly pack: number;
-  readonly offset: number;
-  readonly length: number;
-  readonly area: number;
-  readonly since: number;
-}
 
 /** The pack being appended to (or one retired from that, until its last batch committed). */
 interface PackWriter {
@@ -315,8 +298,7 @@ export class BlockStore {
   private readonly now: () => number;
   private readonly packTargetBytes: number;
   private readonly packsDir: string;
-  private readonly db: Database.Database;
-  private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly db: BlockStoreDb;
   /** One transaction over a batch's rows; adds the blocks whose row changed to `applied` (the wrapper is made once, not per batch). */
   private readonly applyRows: (blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => void;
   /** Written, not yet committed (the open batch), by hex id: a second put of one of them waits for it. */
@@ -331,8 +313,6 @@ export class BlockStore {
   private readonly stats = new Map<number, PackStats>();
   /** Read descriptors by pack, least recently used first. */
   private readonly readFds = new Map<number, number>();
-  /** The database's WAL file, opened at the first commit (see syncWal). */
-  private walFd: number | null = null;
   private closed = false;
   /** Crash leftovers cleaned by open (old-layout temp files, pack tails, packs without rows). */
   private cleanedAtOpen = 0;
@@ -341,7 +321,7 @@ export class BlockStore {
   /** The running compaction (one at a time). */
   private compacting: Promise<CompactReport> | null = null;
 
-  private constructor(opts: BlockStoreOptions, db: Database.Database) {
+  private constructor(opts: BlockStoreOptions, db: BlockStoreDb) {
     this.root = opts.root;
     this.verifyBlock = opts.verifyBlock;
     this.log = opts.logger;
@@ -351,7 +331,6 @@ export class BlockStore {
     this.packTargetBytes = opts.packTargetBytes ?? PACK_TARGET_BYTES;
     this.packsDir = join(opts.root, PACKS_DIR);
     this.db = db;
-    this.stmt = prepareStatements(db);
     this.applyRows = db.transaction((blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => {
       for (const b of blocks) if (this.applyRow(b)) applied.add(b);
     });
@@ -362,21 +341,8 @@ export class BlockStore {
     for (const dir of [opts.root, join(opts.root, PACKS_DIR), join(opts.root, QUARANTINE_DIR)]) {
       await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
     }
-    const dbPath = join(opts.root, STORE_DB_FILE);
-    // Created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the same mode).
-    closeSync(openSync(dbPath, fsConstants.O_RDWR | fsConstants.O_CREAT, STORE_FILE_MODE));
-    const db = new Database(dbPath);
-    let store: BlockStore;
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      if ((db.pragma('user_version', { simple: true }) as number) === 0) await refuseOrphanPacks(join(opts.root, PACKS_DIR));
-      migrateSchema(db);
-      store = new BlockStore(opts, db);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    const db = await BlockStoreDb.open(join(opts.root, STORE_DB_FILE), { beforeSchema: () => refuseOrphanPacks(join(opts.root, PACKS_DIR)) });
+    const store = new BlockStore(opts, db);
     try {
       await store.recoverPacks();
       await store.migrateLegacyLayout();
@@ -397,8 +363,8 @@ export class BlockStore {
     // What is cut below must stay dead after a power loss too: make every
     // commit read here durable first (retire/remove commit with NORMAL, and a
     // remove lost to a power cut would bring back a row for bytes cut here).
-    this.db.pragma('wal_checkpoint(FULL)');
-    for (const r of this.stmt.packStats.all() as { pack: number; end: number; used: number }[]) {
+    this.db.checkpointFull();
+    for (const r of this.db.packStats()) {
       this.stats.set(r.pack, { end: r.end, used: r.used });
     }
     const onDisk = new Set<number>();
@@ -435,7 +401,7 @@ export class BlockStore {
     for (const n of [...this.stats.keys()]) {
       this.nextPack = Math.max(this.nextPack, n + 1);
       if (onDisk.has(n)) continue;
-      const lost = this.stmt.deletePack.run(n).changes;
+      const lost = this.db.deletePack(n);
       this.stats.delete(n);
       this.log?.warn({ pack: n, blocks: lost }, 'block pack missing: its blocks will be fetched again');
     }
@@ -444,7 +410,7 @@ export class BlockStore {
   // ---- lookups ------------------------------------------------------------------
 
   private rowOf(hex: string): BlockRow | undefined {
-    return this.stmt.get.get(hex) as BlockRow | undefined;
+    return this.db.rowOf(hex);
   }
 
   /** Where a block's ciphertext is (file, offset, length, area), or null when the store does not hold it. */
@@ -619,8 +585,6 @@ export class BlockStore {
     if (this.writer !== null) this.sealWriter(this.writer);
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
-    if (this.walFd !== null) closeSync(this.walFd);
-    this.walFd = null;
     this.db.close();
   }
 
@@ -679,7 +643,7 @@ export class BlockStore {
     // 3. The commit durable. Only then does a put resolve (the caller counts the block as held).
     if (commitErr === null && ok.length > 0) {
       try {
-        await this.syncWal();
+        await this.db.syncWal();
       } catch (err) {
         // The rows stay (they name durable bytes); these puts fail and the caller tries again.
         commitErr = err;
@@ -701,8 +665,8 @@ export class BlockStore {
 
   /** Inserts a new block's row, or moves a compacted one; false when nothing changed (the bytes stay dead). */
   private applyRow(b: UncommittedBlock): boolean {
-    if (b.from === undefined) return this.stmt.insert.run(b.hex, b.writer.n, b.offset, b.length, b.area, b.since).changes > 0;
-    return this.stmt.move.run(b.writer.n, b.offset, b.hex, b.from.pack, b.from.offset).changes > 0;
+    if (b.from === undefined) return this.db.insert(b.hex, b.writer.n, b.offset, b.length, b.area, b.since);
+    return this.db.move(b.hex, b.from, b.writer.n, b.offset);
   }
 
   private addUsed(pack: number, end: number, bytes: number): void {
@@ -710,16 +674,6 @@ export class BlockStore {
     s.end = Math.max(s.end, end);
     s.used += bytes;
     this.stats.set(pack, s);
-  }
-
-  /**
-   * Makes every commit so far durable: fdatasync of the WAL file, which holds
-   * them all (a checkpoint that moved some into the database file synced both
-   * itself). SQLite keeps the WAL file while this connection is open.
-   */
-  private async syncWal(): Promise<void> {
-    this.walFd ??= openSync(join(this.root, `${STORE_DB_FILE}-wal`), fsConstants.O_RDONLY);
-    await fdatasyncFd(this.walFd);
   }
 
   // ---- reads ------------------------------------------------------------------------
@@ -852,19 +806,19 @@ export class BlockStore {
    */
   async retire(hex: string, nowMs: number): Promise<boolean> {
     checkHex(hex);
-    return this.stmt.setArea.run(AREA_CODE.retained, nowMs, hex, AREA_CODE.live).changes > 0;
+    return this.db.retire(hex, nowMs);
   }
 
   /** Moves a retained block back to the live area. Returns false when none was retained. */
   async revive(hex: string): Promise<boolean> {
     checkHex(hex);
-    return this.stmt.revive.run(AREA_CODE.live, hex, AREA_CODE.retained).changes > 0;
+    return this.db.revive(hex);
   }
 
   /** Deletes a block from an area. Returns the bytes freed (0 when absent); `compact` gives the space back. */
   async remove(hex: string, area: BlockArea): Promise<number> {
     checkHex(hex);
-    const gone = this.stmt.remove.get(hex, AREA_CODE[area]) as { pack: number; length: number } | undefined;
+    const gone = this.db.remove(hex, area);
     if (gone === undefined) return 0;
     this.addUsed(gone.pack, 0, -gone.length);
     return gone.length;
@@ -888,7 +842,7 @@ export class BlockStore {
     const dir = join(this.root, QUARANTINE_DIR);
     await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
     writeFileSync(join(dir, name), data, { mode: STORE_FILE_MODE, flag: 'wx' });
-    if (this.stmt.deleteAt.run(hex, row.pack, row.offset).changes === 0) {
+    if (!this.db.deleteAt(hex, row.pack, row.offset)) {
       rmSync(join(dir, name), { force: true });
       return null;
     }
@@ -901,7 +855,7 @@ export class BlockStore {
     let after = '';
     for (;;) {
       opts.signal?.throwIfAborted();
-      const page = this.stmt.listPage.all(AREA_CODE[area], after, LIST_PAGE_ROWS) as { id: string; length: number; since: number }[];
+      const page = this.db.listPage(area, after, LIST_PAGE_ROWS);
       for (const r of page) yield { id: r.id, size: r.length, mtimeMs: r.since };
       if (page.length < LIST_PAGE_ROWS) return;
       after = page[page.length - 1]!.id;
@@ -911,8 +865,7 @@ export class BlockStore {
   /** Count and total size of the blocks in an area. */
   async totals(area: BlockArea, opts: { signal?: AbortSignal } = {}): Promise<{ blocks: number; bytes: number }> {
     opts.signal?.throwIfAborted();
-    const r = this.stmt.totals.get(AREA_CODE[area]) as { blocks: number; bytes: number };
-    return { blocks: r.blocks, bytes: r.bytes };
+    return this.db.totals(area);
   }
 
   /**
@@ -960,7 +913,7 @@ export class BlockStore {
 
   /** Copies a pack's blocks into the current pack, moves their rows (durably), then deletes it. */
   private async compactPack(n: number, opts: { signal?: AbortSignal }): Promise<number> {
-    const rows = this.stmt.packRows.all(n) as { id: string; offset: number; length: number; area: number; since: number }[];
+    const rows = this.db.packRows(n);
     const copies: UncommittedBlock[] = [];
     let moved = 0;
     for (const r of rows) {
@@ -973,10 +926,10 @@ export class BlockStore {
       moved += r.length;
     }
     await Promise.all(copies.map((c) => c.done));
-    if ((this.stmt.countPack.get(n) as { n: number }).n !== 0) return moved;
+    if (this.db.countPack(n) !== 0) return moved;
     // The moves are durable (their batches synced the WAL), but a pack whose
     // blocks were all removed had no batch: its removals must be durable too.
-    await this.syncWal();
+    await this.db.syncWal();
     await this.crashPoint?.('compact-committed');
     this.dropReadFd(n);
     this.stats.delete(n);
@@ -1007,7 +960,7 @@ export class BlockStore {
           if (name.startsWith(LEGACY_TEMP_PREFIX)) {
             await rm(path, { force: true });
             this.cleanedAtOpen++;
-          } else if (HEX_ID_RE.test(name)) {
+          } else if (BLOCK_HEX_ID_RE.test(name)) {
             batch.push({ path, hex: name });
             if (batch.length >= MIGRATION_BATCH_BLOCKS) await flush();
           } else if (depth < 2 && FAN_RE.test(name)) {
@@ -1063,24 +1016,6 @@ export class BlockStore {
   }
 }
 
-function prepareStatements(db: Database.Database) {
-  return {
-    get: db.prepare('SELECT pack, pack_offset AS offset, length, area, since FROM blocks WHERE id = ?'),
-    insert: db.prepare('INSERT INTO blocks (id, pack, pack_offset, length, area, since) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'),
-    move: db.prepare('UPDATE blocks SET pack = ?, pack_offset = ? WHERE id = ? AND pack = ? AND pack_offset = ?'),
-    setArea: db.prepare('UPDATE blocks SET area = ?, since = ? WHERE id = ? AND area = ?'),
-    revive: db.prepare('UPDATE blocks SET area = ? WHERE id = ? AND area = ?'),
-    remove: db.prepare('DELETE FROM blocks WHERE id = ? AND area = ? RETURNING pack, length'),
-    deleteAt: db.prepare('DELETE FROM blocks WHERE id = ? AND pack = ? AND pack_offset = ?'),
-    deletePack: db.prepare('DELETE FROM blocks WHERE pack = ?'),
-    listPage: db.prepare('SELECT id, length, since FROM blocks WHERE area = ? AND id > ? ORDER BY id LIMIT ?'),
-    totals: db.prepare('SELECT COUNT(*) AS blocks, COALESCE(SUM(length), 0) AS bytes FROM blocks WHERE area = ?'),
-    packStats: db.prepare('SELECT pack, MAX(pack_offset + length) AS end, SUM(length) AS used FROM blocks GROUP BY pack'),
-    packRows: db.prepare('SELECT id, pack_offset AS offset, length, area, since FROM blocks WHERE pack = ? ORDER BY pack_offset'),
-    countPack: db.prepare('SELECT COUNT(*) AS n FROM blocks WHERE pack = ?'),
-  };
-}
-
 /**
  * A new (empty) database next to existing packs means the database was lost
  * (deleted, replaced): recovery would delete every pack as "no row points at
@@ -1094,32 +1029,9 @@ async function refuseOrphanPacks(packsDir: string): Promise<void> {
     `the block store's database (${STORE_DB_FILE}) is missing but ${PACKS_DIR}/ holds packs, which cannot be read without it: move ${PACKS_DIR}/ away to start the store over`);
 }
 
-/** Versioned schema of the store's own database (user_version). */
-function migrateSchema(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) throw new SealsyncError('ERR_FORMAT_VERSION', 'the block store was written by a newer sealsync');
-  if (version === SCHEMA_VERSION) return;
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS blocks (
-      id TEXT PRIMARY KEY NOT NULL,
-      pack INTEGER NOT NULL,
-      pack_offset INTEGER NOT NULL,
-      length INTEGER NOT NULL,
-      area INTEGER NOT NULL,
-      since INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks (pack, pack_offset);
-    PRAGMA user_version = ${SCHEMA_VERSION};
-  `);
-}
-
 /** A plain Uint8Array over a Buffer's bytes (what get returns, pooled or not). */
 function plainView(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
-function areaName(code: number): BlockArea {
-  return code === AREA_CODE.retained ? 'retained' : 'live';
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -8,9 +8,9 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { SealsyncError } from '../../errors.js';
-import { BlockStore, PACKS_DIR, STORE_DB_FILE, type BlockArea, type BlockLocation, type BlockVerifier } from './block-store.js';
+import { areaName, forgetBlockRow, readAllBlockRows } from '../../index/block-store-db.js';
+import { BlockStore, PACKS_DIR, STORE_DB_FILE, type BlockLocation, type BlockVerifier } from './block-store.js';
 
 export const sha256Verifier: BlockVerifier = (sealed, id) => {
   const digest = createHash('sha256').update(sealed).digest();
@@ -59,30 +59,18 @@ export function fsyncGate(): { syncFd: (fd: number) => Promise<void>; release: (
  * opening the store (a daemon may have it open: this only reads).
  */
 export function storedBlocks(root: string): (BlockLocation & { id: string })[] {
-  const db = new Database(join(root, STORE_DB_FILE), { fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT id, pack, pack_offset AS offset, length, area FROM blocks ORDER BY id').all() as
-      { id: string; pack: number; offset: number; length: number; area: number }[];
-    return rows.map((r) => ({
-      id: r.id,
-      file: join(root, PACKS_DIR, `${r.pack}.pack`),
-      offset: r.offset,
-      length: r.length,
-      area: (r.area === 1 ? 'retained' : 'live') as BlockArea,
-    }));
-  } finally {
-    db.close();
-  }
+  return readAllBlockRows(join(root, STORE_DB_FILE)).map((r) => ({
+    id: r.id,
+    file: join(root, PACKS_DIR, `${r.pack}.pack`),
+    offset: r.offset,
+    length: r.length,
+    area: areaName(r.area),
+  }));
 }
 
 /** Drops a block's row, as a store that lost the block would (the bytes stay, unreachable). */
 export function forgetBlock(root: string, id: string): void {
-  const db = new Database(join(root, STORE_DB_FILE), { fileMustExist: true });
-  try {
-    db.prepare('DELETE FROM blocks WHERE id = ?').run(id);
-  } finally {
-    db.close();
-  }
+  forgetBlockRow(join(root, STORE_DB_FILE), id);
 }
 
 /** XORs one byte of a stored block's ciphertext in place (`at` counts from the block's start). */
