@@ -71,18 +71,11 @@
  * commit durable too). Rows of a batch are visible (a duplicate put, a get)
  * from the commit on, before its WAL sync: they only ever name durable bytes.
  *
- * Migration: stores made before packs kept a file per block
- * (<root>/blocks/ab/<id>, <root>/retained/ab/<id> with the mtime as `since`,
- * and before that blocks/ab/cd/<id>). `open` moves them into packs,
- * MIGRATION_BATCH_BLOCKS at a time: append, fdatasync, commit the rows, then
- * delete the batch's files. A crash before the commit leaves the files (the
- * next open migrates them again); after it, the files are copies of blocks
- * the database holds, and the next open deletes them without copying. Every
- * block ends up exactly once. The same walk removes temp files a crash left
- * in the old layout (the only listing of the old directories: open used to
- * list them twice, for the layout move and for stale temp files). Migration
- * copies every block once, so the first start of an old store reads and
- * writes its whole size before the folder runs.
+ * Migration: stores made before packs kept a file per block (blocks/ab/<id>,
+ * retained/ab/<id>, blocks/ab/cd/<id>). `open` moves them into packs in
+ * batches: legacy-block-layout.ts finds, reads and afterwards deletes the
+ * files; the store appends each batch and commits it through the same
+ * durable commit as a put (see that module for the crash cases).
  *
  * Nothing here ever sees a plaintext name, path or content; logs carry only
  * counts and block ids (hashes of ciphertext, public to every folder member).
@@ -91,7 +84,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync, constants as fsConstants, fdatasync, fstatSync, ftruncateSync, openSync, read, readSync, rmSync, write, writeFileSync, writeSync,
 } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
@@ -100,6 +93,7 @@ import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
 import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../../index/block-store-db.js';
+import { migrateLegacyLayout, readdirOrEmpty, type LegacyBlock } from './legacy-block-layout.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
@@ -150,22 +144,12 @@ export const COMPACT_DEAD_FRACTION = 0.5;
  * serves mostly recent blocks, and 32 descriptors are far below any limit.
  */
 export const MAX_OPEN_READ_PACKS = 32;
-/**
- * Blocks of the file-per-block layout moved per transaction at open: one
- * fdatasync and one commit per 1,024 blocks (128 MiB of 128 KiB blocks, the
- * page cache absorbs it), and an interrupted migration redoes at most this.
- */
-export const MIGRATION_BATCH_BLOCKS = 1024;
 /** Rows per query when listing an area (no statement stays open across an await). */
 export const LIST_PAGE_ROWS = 1000;
 
 /** Directory of the pack files under the store root. */
 export const PACKS_DIR = 'packs';
 const QUARANTINE_DIR = 'quarantine';
-/** The areas of the file-per-block layout, migrated into packs on open. */
-const LEGACY_DIRS: readonly (readonly [string, BlockArea])[] = [['blocks', 'live'], ['retained', 'retained']];
-const LEGACY_TEMP_PREFIX = '.tmp-';
-const FAN_RE = /^[0-9a-f]{2}$/;
 const PACK_RE = /^([0-9]{1,9})\.pack$/;
 
 /** Throws ERR_BLOCK_ID when `sealed` is not the block named `id` (src/crypto verifySealedBlock). */
@@ -177,6 +161,7 @@ export const sealedBlockVerifier: BlockVerifier = (sealed, id) => {
 };
 
 export { STORE_DB_FILE, type BlockArea };
+export { MIGRATION_BATCH_BLOCKS } from './legacy-block-layout.js';
 
 export interface StoredBlockInfo {
   readonly id: string;
@@ -939,78 +924,27 @@ export class BlockStore {
 
   // ---- migration from the file-per-block layout -------------------------------------------
 
-  /** Moves every block file of the old layout into packs (see the header), then removes the old directories. */
+  /** Moves every block file of the old layout into packs (legacy-block-layout.ts), then removes the old directories. */
   private async migrateLegacyLayout(): Promise<void> {
-    let migrated = 0;
-    for (const [dirName, area] of LEGACY_DIRS) {
-      const base = join(this.root, dirName);
-      const top = await readdirOrEmpty(base);
-      if (top.length === 0) {
-        await rmdir(base).catch(() => undefined);
-        continue;
-      }
-      let batch: { path: string; hex: string }[] = [];
-      const flush = async (): Promise<void> => {
-        migrated += await this.migrateBatch(batch, AREA_CODE[area]);
-        batch = [];
-      };
-      const visit = async (dir: string, depth: number): Promise<void> => {
-        for (const name of await readdirOrEmpty(dir)) {
-          const path = join(dir, name);
-          if (name.startsWith(LEGACY_TEMP_PREFIX)) {
-            await rm(path, { force: true });
-            this.cleanedAtOpen++;
-          } else if (BLOCK_HEX_ID_RE.test(name)) {
-            batch.push({ path, hex: name });
-            if (batch.length >= MIGRATION_BATCH_BLOCKS) await flush();
-          } else if (depth < 2 && FAN_RE.test(name)) {
-            await visit(path, depth + 1);
-          }
-        }
-      };
-      await visit(base, 0);
-      await flush();
-      // Left in place when something else is in them (nothing of ours is lost).
-      const removeEmpty = async (dir: string, depth: number): Promise<void> => {
-        if (depth < 2) for (const name of await readdirOrEmpty(dir)) if (FAN_RE.test(name)) await removeEmpty(join(dir, name), depth + 1);
-        await rmdir(dir).catch(() => undefined);
-      };
-      await removeEmpty(base, 0);
-    }
+    const migrated = await migrateLegacyLayout(this.root, {
+      maxBlockBytes: MAX_SEALED_BLOCK_BYTES,
+      held: (hex) => this.rowOf(hex) !== undefined,
+      commitBatch: (blocks, area) => this.migrateBatch(blocks, area),
+      onStaleTemp: () => {
+        this.cleanedAtOpen++;
+      },
+    });
     if (migrated > 0) this.log?.info({ blocks: migrated }, 'block store moved into packs');
   }
 
-  /**
-   * One migration batch: append the blocks the database does not hold yet,
-   * commit their rows after the fdatasync, then delete the batch's files.
-   */
-  private async migrateBatch(files: readonly { path: string; hex: string }[], area: number): Promise<number> {
-    if (files.length === 0) return 0;
+  /** One migration batch: append the blocks, then commit their rows after the fdatasync (the files are deleted after). */
+  private async migrateBatch(blocks: AsyncIterable<LegacyBlock>, area: BlockArea): Promise<number> {
     const copies: UncommittedBlock[] = [];
-    const seen = new Set<string>();
-    for (const f of files) {
-      // Held already (an interrupted run committed it, or a second copy in this batch): only the file goes.
-      if (seen.has(f.hex) || this.rowOf(f.hex) !== undefined) continue;
-      let data: Buffer;
-      let since: number;
-      try {
-        since = Math.round((await stat(f.path)).mtimeMs);
-        data = await readFile(f.path);
-      } catch (err) {
-        if (isMissing(err)) continue;
-        throw err;
-      }
-      if (data.byteLength > MAX_SEALED_BLOCK_BYTES) continue; // not a block: left where it is
-      seen.add(f.hex);
-      copies.push(await this.append(f.hex, data, area, since));
-    }
+    for await (const b of blocks) copies.push(await this.append(b.hex, b.data, AREA_CODE[area], b.since));
     if (copies.length > 0) {
       await this.commitBatch(copies);
       await Promise.all(copies.map((c) => c.done));
       await this.crashPoint?.('migrate-committed');
-    }
-    for (const f of files) {
-      if (this.rowOf(f.hex) !== undefined) await rm(f.path, { force: true });
     }
     return copies.length;
   }
@@ -1032,17 +966,4 @@ async function refuseOrphanPacks(packsDir: string): Promise<void> {
 /** A plain Uint8Array over a Buffer's bytes (what get returns, pooled or not). */
 function plainView(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw err;
-  }
-}
-
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
