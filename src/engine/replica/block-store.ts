@@ -92,8 +92,9 @@ import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
+import { readdirOrEmpty } from '../../fs/safe-fs.js';
 import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../../index/block-store-db.js';
-import { migrateLegacyLayout, readdirOrEmpty, type LegacyBlock } from './legacy-block-layout.js';
+import { migrateLegacyLayout, type LegacyBlock } from './legacy-block-layout.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;

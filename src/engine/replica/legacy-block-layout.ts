@@ -18,8 +18,9 @@
  * the folder runs. Directories are removed once empty; anything else found in
  * them is left where it is.
  */
-import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readdirOrEmpty } from '../../fs/safe-fs.js';
 import { BLOCK_HEX_ID_RE, type BlockArea } from '../../index/block-store-db.js';
 
 /**
@@ -123,16 +124,6 @@ async function* readBatch(files: readonly { path: string; hex: string }[], targe
     if (data.byteLength > target.maxBlockBytes) continue; // not a block: left where it is
     seen.add(f.hex);
     yield { hex: f.hex, data, since };
-  }
-}
-
-/** A directory's entries; none when it does not exist (or is not a directory). */
-export async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw err;
   }
 }
 
