@@ -19,6 +19,12 @@
  * lengths, no plaintext): ids, sizes and offsets are in the database, and the
  * ids are hashes of ciphertext, public to every folder member anyway.
  *
+ * Modules: this one holds the group commit, compaction, the areas and
+ * verification; pack-files.ts the pack files (create 0600, positional
+ * append and read, truncate-on-open, read descriptors);
+ * src/index/block-store-db.ts the database; legacy-block-layout.ts the
+ * migration of the old file-per-block layouts.
+ *
  * Why packs: with a file per block, storing a block cost an inode, a temp
  * file, an fsync, a rename and a directory fsync; storing 2,048 blocks of
  * 128 KiB took 1.2-1.4 CPU seconds (bench/store-cpu.ts), against 0.14-0.15 s
@@ -48,7 +54,7 @@
  * so after a crash (kill -9, power loss) every row names whole bytes, and a
  * block that was not committed is a tail of a pack that no row reaches. `open`
  * truncates each pack to its committed length (the largest offset + length of
- * its rows) and deletes packs without rows. The caller (ReplicaFolder) counts a
+ * its rows) and deletes packs without rows (PackFiles.cutToCommitted). The caller (ReplicaFolder) counts a
  * block as held only once `put` resolved. Should a disk lie about fsync, a torn
  * block still never spreads: `get` re-hashes every block it serves and
  * quarantines a mismatch (the replica then fetches it again), and `folder
@@ -81,10 +87,8 @@
  * counts and block ids (hashes of ciphertext, public to every folder member).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync, constants as fsConstants, fdatasync, fstatSync, ftruncateSync, openSync, read, readSync, rmSync, write, writeFileSync, writeSync,
-} from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { closeSync, fdatasync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
@@ -92,34 +96,15 @@ import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
-import { readdirOrEmpty } from '../../fs/safe-fs.js';
 import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../../index/block-store-db.js';
 import { migrateLegacyLayout, type LegacyBlock } from './legacy-block-layout.js';
+import { PACKS_DIR, PackFiles, STORE_DIR_MODE, STORE_FILE_MODE, containsPacks } from './pack-files.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
 /** Block ids are 32-byte hashes. */
 export const BLOCK_ID_BYTES = 32;
-/** Directory and file modes: the store is the replica's private data. */
-export const STORE_DIR_MODE = 0o700;
-export const STORE_FILE_MODE = 0o600;
 
-/**
- * Blocks up to this size are read with blocking calls: these run once per
- * block served, and each async fs call costs a thread-pool round trip
- * (measured ~30 µs of event-loop CPU on a 2-core VM against ~2 µs for the
- * blocking call), which made the encrypted peer CPU-bound in the sync
- * benchmark. Larger blocks are read asynchronously.
- */
-export const SYNC_READ_MAX_BYTES = 1024 * 1024;
-/**
- * Blocks up to this size are appended with a blocking write (into the page
- * cache): the same thread-pool round-trip cost as above. Dirty data stays
- * small because every batch is fdatasynced within milliseconds. Larger blocks
- * (up to MAX_SEALED_BLOCK_BYTES) are written asynchronously so one never
- * holds up the event loop for long.
- */
-export const STORE_SYNC_WRITE_MAX_BYTES = 1024 * 1024;
 /**
  * Most blocks written but not yet committed: each delays its caller, and a
  * `put` beyond this waits for the running commit. The replica has at most 64
@@ -140,18 +125,10 @@ export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
  * rewriting costs at most one byte copied per byte freed.
  */
 export const COMPACT_DEAD_FRACTION = 0.5;
-/**
- * Packs kept open for reading, least recently used closed first: a replica
- * serves mostly recent blocks, and 32 descriptors are far below any limit.
- */
-export const MAX_OPEN_READ_PACKS = 32;
 /** Rows per query when listing an area (no statement stays open across an await). */
 export const LIST_PAGE_ROWS = 1000;
 
-/** Directory of the pack files under the store root. */
-export const PACKS_DIR = 'packs';
 const QUARANTINE_DIR = 'quarantine';
-const PACK_RE = /^([0-9]{1,9})\.pack$/;
 
 /** Throws ERR_BLOCK_ID when `sealed` is not the block named `id` (src/crypto verifySealedBlock). */
 export type BlockVerifier = (sealed: Uint8Array, id: Uint8Array) => void;
@@ -163,6 +140,7 @@ export const sealedBlockVerifier: BlockVerifier = (sealed, id) => {
 
 export { STORE_DB_FILE, type BlockArea };
 export { MIGRATION_BATCH_BLOCKS } from './legacy-block-layout.js';
+export { MAX_OPEN_READ_PACKS, PACKS_DIR, STORE_DIR_MODE, STORE_FILE_MODE, STORE_SYNC_WRITE_MAX_BYTES, SYNC_READ_MAX_BYTES } from './pack-files.js';
 
 export interface StoredBlockInfo {
   readonly id: string;
@@ -236,9 +214,6 @@ function checkHex(hex: string): void {
 }
 
 const fdatasyncFd = promisify(fdatasync);
-const writeFd = promisify(write);
-const readFd = promisify(read);
-const NEW_PACK_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL;
 
 /** The pack being appended to (or one retired from that, until its last batch committed). */
 interface PackWriter {
@@ -283,7 +258,7 @@ export class BlockStore {
   private readonly crashPoint: ((point: StoreCrashPoint) => Promise<void>) | undefined;
   private readonly now: () => number;
   private readonly packTargetBytes: number;
-  private readonly packsDir: string;
+  private readonly packs: PackFiles;
   private readonly db: BlockStoreDb;
   /** One transaction over a batch's rows; adds the blocks whose row changed to `applied` (the wrapper is made once, not per batch). */
   private readonly applyRows: (blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => void;
@@ -297,8 +272,6 @@ export class BlockStore {
   private readonly writers = new Map<number, PackWriter>();
   private nextPack = 1;
   private readonly stats = new Map<number, PackStats>();
-  /** Read descriptors by pack, least recently used first. */
-  private readonly readFds = new Map<number, number>();
   private closed = false;
   /** Crash leftovers cleaned by open (old-layout temp files, pack tails, packs without rows). */
   private cleanedAtOpen = 0;
@@ -315,7 +288,7 @@ export class BlockStore {
     this.crashPoint = opts.crashPoint;
     this.now = opts.now ?? Date.now;
     this.packTargetBytes = opts.packTargetBytes ?? PACK_TARGET_BYTES;
-    this.packsDir = join(opts.root, PACKS_DIR);
+    this.packs = new PackFiles(opts.root);
     this.db = db;
     this.applyRows = db.transaction((blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => {
       for (const b of blocks) if (this.applyRow(b)) applied.add(b);
@@ -353,36 +326,15 @@ export class BlockStore {
     for (const r of this.db.packStats()) {
       this.stats.set(r.pack, { end: r.end, used: r.used });
     }
-    const onDisk = new Set<number>();
-    for (const name of await readdirOrEmpty(this.packsDir)) {
-      const m = PACK_RE.exec(name);
-      if (m === null) continue;
-      const n = Number(m[1]);
-      this.nextPack = Math.max(this.nextPack, n + 1);
-      const file = join(this.packsDir, name);
-      const end = this.stats.get(n)?.end ?? 0;
-      if (end === 0) {
-        await rm(file, { force: true });
-        this.cleanedAtOpen++;
-        continue;
-      }
-      onDisk.add(n);
-      const fd = openSync(file, fsConstants.O_RDWR);
-      try {
-        if (fstatSync(fd).size > end) {
-          ftruncateSync(fd, end);
-          this.cleanedAtOpen++;
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
+    const { kept: onDisk, highest, cleaned } = await this.packs.cutToCommitted((n) => this.stats.get(n)?.end ?? 0);
+    this.nextPack = Math.max(this.nextPack, highest + 1);
+    this.cleanedAtOpen += cleaned;
     // Appends go on at the end of the newest pack while it has room (a restart does not start a small pack).
     let newest = 0;
     for (const n of onDisk) newest = Math.max(newest, n);
     const newestEnd = this.stats.get(newest)?.end ?? this.packTargetBytes;
     if (newest > 0 && newestEnd < this.packTargetBytes) {
-      this.useWriter({ n: newest, fd: openSync(this.packPath(newest), fsConstants.O_RDWR), end: newestEnd, refs: 0, fresh: false, sealed: false });
+      this.useWriter({ n: newest, fd: this.packs.openForAppend(newest), end: newestEnd, refs: 0, fresh: false, sealed: false });
     }
     for (const n of [...this.stats.keys()]) {
       this.nextPack = Math.max(this.nextPack, n + 1);
@@ -405,7 +357,7 @@ export class BlockStore {
     checkHex(hex);
     const row = this.rowOf(hex);
     if (row === undefined) return null;
-    return { file: this.packPath(row.pack), offset: row.offset, length: row.length, area: areaName(row.area) };
+    return { file: this.packs.path(row.pack), offset: row.offset, length: row.length, area: areaName(row.area) };
   }
 
   /** Whether a live copy of the block exists (retained copies do not count: they need a revive). */
@@ -490,10 +442,6 @@ export class BlockStore {
     while (this.committing !== null) await this.committing;
   }
 
-  private packPath(n: number): string {
-    return join(this.packsDir, `${n}.pack`);
-  }
-
   /** The pack to append `length` bytes to: the current one, or a new one once it is full. */
   private writerFor(length: number): PackWriter {
     const w = this.writer;
@@ -501,7 +449,7 @@ export class BlockStore {
     if (w !== null) this.sealWriter(w);
     const n = this.nextPack++;
     // Numbers are never reused within an open (open deleted any leftover without rows).
-    const fd = openSync(this.packPath(n), NEW_PACK_FLAGS, STORE_FILE_MODE);
+    const fd = this.packs.create(n);
     return this.useWriter({ n, fd, end: 0, refs: 0, fresh: true, sealed: false });
   }
 
@@ -530,13 +478,7 @@ export class BlockStore {
     w.end += data.byteLength;
     w.refs++;
     try {
-      let off = 0;
-      while (off < data.byteLength) {
-        const n = data.byteLength <= STORE_SYNC_WRITE_MAX_BYTES
-          ? writeSync(w.fd, data, off, data.byteLength - off, offset + off)
-          : (await writeFd(w.fd, data, off, data.byteLength - off, offset + off)).bytesWritten;
-        off += n;
-      }
+      await this.packs.writeAt(w.fd, data, offset);
     } catch (err) {
       // The reserved range stays a dead gap that no row reaches (compaction reclaims it).
       this.release(w, 1);
@@ -569,8 +511,7 @@ export class BlockStore {
     await this.compacting?.catch(() => undefined);
     await this.flush();
     if (this.writer !== null) this.sealWriter(this.writer);
-    for (const fd of this.readFds.values()) closeSync(fd);
-    this.readFds.clear();
+    this.packs.close();
     this.db.close();
   }
 
@@ -602,7 +543,7 @@ export class BlockStore {
     const created = writers.filter((w) => w.fresh && !failed.has(w));
     if (created.length > 0) {
       try {
-        await fsyncDir(this.packsDir);
+        await fsyncDir(this.packs.dir);
         for (const w of created) w.fresh = false;
       } catch (err) {
         for (const w of created) failed.set(w, err);
@@ -723,54 +664,7 @@ export class BlockStore {
    */
   private async readAt(row: BlockRow, pooled = false): Promise<Uint8Array> {
     const data = pooled ? plainView(acquireBlockBuffer(row.length)) : new Uint8Array(row.length);
-    if (row.length <= SYNC_READ_MAX_BYTES) {
-      const fd = this.readFdOf(row.pack);
-      let off = 0;
-      while (off < row.length) {
-        const n = readSync(fd, data, off, row.length - off, row.offset + off);
-        if (n === 0) return data.subarray(0, off);
-        off += n;
-      }
-      return data;
-    }
-    // A read that awaits gets a descriptor of its own: a cached one may be closed
-    // meanwhile (LRU, compaction) and its number reused for another file.
-    const fd = openSync(this.packPath(row.pack), fsConstants.O_RDONLY);
-    try {
-      let off = 0;
-      while (off < row.length) {
-        const { bytesRead } = await readFd(fd, data, off, row.length - off, row.offset + off);
-        if (bytesRead === 0) return data.subarray(0, off);
-        off += bytesRead;
-      }
-      return data;
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  private readFdOf(pack: number): number {
-    const cached = this.readFds.get(pack);
-    if (cached !== undefined) {
-      this.readFds.delete(pack);
-      this.readFds.set(pack, cached);
-      return cached;
-    }
-    const fd = openSync(this.packPath(pack), fsConstants.O_RDONLY);
-    this.readFds.set(pack, fd);
-    if (this.readFds.size > MAX_OPEN_READ_PACKS) {
-      const [oldest, oldFd] = this.readFds.entries().next().value as [number, number];
-      this.readFds.delete(oldest);
-      closeSync(oldFd);
-    }
-    return fd;
-  }
-
-  private dropReadFd(pack: number): void {
-    const fd = this.readFds.get(pack);
-    if (fd === undefined) return;
-    this.readFds.delete(pack);
-    closeSync(fd);
+    return this.packs.read(row.pack, row.offset, data);
   }
 
   /** Whether `data` is the block named `hex` (never throws). */
@@ -917,9 +811,8 @@ export class BlockStore {
     // blocks were all removed had no batch: its removals must be durable too.
     await this.db.syncWal();
     await this.crashPoint?.('compact-committed');
-    this.dropReadFd(n);
     this.stats.delete(n);
-    await rm(this.packPath(n), { force: true });
+    await this.packs.remove(n);
     return moved;
   }
 
@@ -959,7 +852,7 @@ export class BlockStore {
  * schema, so it keeps refusing) until they are moved away.
  */
 async function refuseOrphanPacks(packsDir: string): Promise<void> {
-  if (!(await readdirOrEmpty(packsDir)).some((name) => PACK_RE.test(name))) return;
+  if (!(await containsPacks(packsDir))) return;
   throw new SealsyncError('ERR_PATH_UNREADABLE',
     `the block store's database (${STORE_DB_FILE}) is missing but ${PACKS_DIR}/ holds packs, which cannot be read without it: move ${PACKS_DIR}/ away to start the store over`);
 }
