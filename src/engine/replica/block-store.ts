@@ -54,11 +54,11 @@
  * so after a crash (kill -9, power loss) every row names whole bytes, and a
  * block that was not committed is a tail of a pack that no row reaches. `open`
  * truncates each pack to its committed length (the largest offset + length of
- * its rows) and deletes packs without rows (PackFiles.cutToCommitted). The caller (ReplicaFolder) counts a
- * block as held only once `put` resolved. Should a disk lie about fsync, a torn
- * block still never spreads: `get` re-hashes every block it serves and
- * quarantines a mismatch (the replica then fetches it again), and `folder
- * verify` re-hashes the whole store.
+ * its rows) and deletes packs without rows (PackFiles.cutToCommitted). The
+ * caller (ReplicaFolder) counts a block as held only once `put` resolved.
+ * Should a disk lie about fsync, a torn block still never spreads: `get`
+ * re-hashes every block it serves and quarantines a mismatch (the replica
+ * then fetches it again), and `folder verify` re-hashes the whole store.
  *
  * Space: a removed or quarantined block leaves dead bytes in its pack.
  * `compact` (run after each gc pass) rewrites every pack that is more than
