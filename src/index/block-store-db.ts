@@ -245,27 +245,3 @@ function prepareStatements(db: Database.Database) {
     countPack: db.prepare('SELECT COUNT(*) AS n FROM blocks WHERE pack = ?'),
   };
 }
-
-/**
- * Every row of the store database at `path`, in id order, over a connection
- * of its own that only reads (a daemon may have the store open). For tests
- * and diagnostics; the file must exist.
- */
-export function readAllBlockRows(path: string): ({ id: string } & BlockRow)[] {
-  const db = new Database(path, { fileMustExist: true });
-  try {
-    return db.prepare('SELECT id, pack, pack_offset AS offset, length, area, since FROM blocks ORDER BY id').all() as ({ id: string } & BlockRow)[];
-  } finally {
-    db.close();
-  }
-}
-
-/** Tests only: drops a block's row over a connection of its own, as a store that lost the block would. */
-export function forgetBlockRow(path: string, hex: string): void {
-  const db = new Database(path, { fileMustExist: true });
-  try {
-    db.prepare('DELETE FROM blocks WHERE id = ?').run(hex);
-  } finally {
-    db.close();
-  }
-}

@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SealsyncError } from '../../errors.js';
-import { areaName, forgetBlockRow, readAllBlockRows } from '../../index/block-store-db.js';
+import { areaName } from '../../index/block-store-db.js';
+import { forgetBlockRow, readAllBlockRows } from '../../index/testing/block-store-rows.js';
 import { BlockStore, PACKS_DIR, STORE_DB_FILE, type BlockLocation, type BlockVerifier } from './block-store.js';
 
 export const sha256Verifier: BlockVerifier = (sealed, id) => {
