@@ -11,7 +11,7 @@
  * O_NOFOLLOW | O_EXCL and re-checking parents right before each rename.
  */
 import { constants as fsConstants, lstatSync } from 'node:fs';
-import { lstat, mkdir, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rmdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { SealsyncError } from '../errors.js';
@@ -66,6 +66,16 @@ export function lstatOrNullSync(abs: string): Stats | null {
 export function isNoEnt(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A directory's entries; none when it (or a directory on the way) does not exist, or is not a directory. */
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isNoEnt(err)) return [];
+    throw err;
+  }
 }
 
 /**

@@ -33,8 +33,10 @@ describe('encrypted folder on one daemon', () => {
     assert.equal(f.type, 'encrypted');
     assert.equal(f.error, null);
     assert.deepEqual([f.globalFiles, f.globalBytes, f.needFiles], [0, 0, 0]);
-    assert.deepEqual((await readdir(store)).sort(), ['blocks', 'quarantine', 'retained']);
-    assert.equal((await stat(join(store, 'blocks'))).mode & 0o777, 0o700);
+    // The pack store: packs, its database (WAL files while the daemon has it open), quarantine.
+    assert.deepEqual((await readdir(store)).sort(), ['blocks.db', 'blocks.db-shm', 'blocks.db-wal', 'packs', 'quarantine']);
+    assert.equal((await stat(join(store, 'packs'))).mode & 0o777, 0o700);
+    assert.equal((await stat(join(store, 'blocks.db'))).mode & 0o777, 0o600);
     // A full folder (another folder: one device holds a folder once) for the refusals below.
     await h.cliOk(['folder', 'add', full, '--key', (await h.cliOk(['key', 'new'])).trim()]);
   });

@@ -1,24 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isSealsyncError } from '../../errors.js';
-import { BlockStore, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex } from './block-store.js';
-import { fakeBlock, fsyncGate, sha256Verifier, tempStore } from './test-helpers.js';
+import { BlockStore, MIGRATION_BATCH_BLOCKS, PACKS_DIR, STORE_DB_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
+import { fakeBlock, flipStoredByte, fsyncGate, readStoredBytes, sha256Verifier, storedBlocks, tempStore } from './test-helpers.js';
 
-test('put stores a verified block under ab/<id>, mode 0600, and get returns it', async () => {
+test('put appends a verified block to a pack, files mode 0600, and get returns it', async () => {
   const { store, root, cleanup } = await tempStore();
   try {
     const b = fakeBlock(4096);
     assert.equal(await store.put(b.id, b.data), 'stored');
-    const path = join(root, 'blocks', b.hex.slice(0, 2), b.hex);
-    assert.deepEqual(new Uint8Array(await readFile(path)), b.data);
-    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    const loc = store.locate(b.hex) as BlockLocation;
+    assert.equal(loc.area, 'live');
+    assert.deepEqual(readStoredBytes(loc), b.data);
+    assert.equal((await stat(loc.file)).mode & 0o777, 0o600);
+    assert.equal((await stat(join(root, STORE_DB_FILE))).mode & 0o777, 0o600);
     assert.equal(await store.has(b.id), true);
     assert.deepEqual(await store.get(b.id), b.data);
-    // no temp files left behind
-    const dir = await readdir(join(root, 'blocks', b.hex.slice(0, 2)));
-    assert.deepEqual(dir, [b.hex]);
+    // the pack holds exactly the sealed bytes (nothing else), and nothing else is in the packs directory
+    assert.equal((await stat(loc.file)).size, b.data.byteLength);
+    assert.deepEqual(await readdir(join(root, PACKS_DIR)), ['1.pack']);
   } finally {
     await cleanup();
   }
@@ -102,10 +106,7 @@ test('get quarantines a block that no longer matches its id', async () => {
   try {
     const b = fakeBlock();
     await store.put(b.id, b.data);
-    const path = store.pathOf(b.hex);
-    const bytes = await readFile(path);
-    bytes[10] = (bytes[10] ?? 0) ^ 0xff;
-    await writeFile(path, bytes);
+    flipStoredByte(store.locate(b.hex) as BlockLocation, 10);
     assert.equal(await store.get(b.id), null);
     assert.equal(await store.has(b.id), false);
     const q = await readdir(join(root, 'quarantine'));
@@ -116,11 +117,12 @@ test('get quarantines a block that no longer matches its id', async () => {
   }
 });
 
-test('ids are validated before they become paths', async () => {
+test('ids are validated before they are looked up', async () => {
   const { store, cleanup } = await tempStore();
   try {
-    assert.throws(() => store.pathOf('../../etc/passwd'), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
-    assert.throws(() => store.pathOf('A'.repeat(64)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+    assert.throws(() => store.locate('../../etc/passwd'), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+    assert.throws(() => store.locate('A'.repeat(64)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+    await assert.rejects(store.get('A'.repeat(64)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
     await assert.rejects(store.put(new Uint8Array(31), new Uint8Array(1)), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
     const b = fakeBlock(8);
     assert.deepEqual(blockIdFromHex(blockIdToHex(b.id)), b.id);
@@ -129,19 +131,25 @@ test('ids are validated before they become paths', async () => {
   }
 });
 
-test('list skips stray files and removeStaleTemps clears crash leftovers', async () => {
+test('list skips stray files and open clears crash leftovers of the old layout (removeStaleTemps counts them)', async () => {
   const { store, root, cleanup } = await tempStore();
   try {
     const b = fakeBlock();
     await store.put(b.id, b.data);
     const dir = join(root, 'blocks', b.hex.slice(0, 2));
+    await mkdir(dir, { recursive: true });
     await writeFile(join(dir, '.tmp-deadbeef'), 'partial');
     await writeFile(join(dir, 'notes.txt'), 'x');
+    await writeFile(join(root, PACKS_DIR, 'notes.txt'), 'x');
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
     const ids = [];
-    for await (const r of store.list('live')) ids.push(r.id);
+    for await (const r of reopened.list('live')) ids.push(r.id);
     assert.deepEqual(ids, [b.hex]);
-    assert.equal(await store.removeStaleTemps(), 1);
-    assert.deepEqual((await readdir(dir)).sort(), [b.hex, 'notes.txt']);
+    assert.equal(await reopened.removeStaleTemps(), 1);
+    assert.equal(await reopened.removeStaleTemps(), 0, 'counted once');
+    assert.deepEqual(await readdir(dir), ['notes.txt'], 'what is not ours stays');
+    assert.deepEqual(await reopened.get(b.id), b.data);
+    await reopened.close();
   } finally {
     await cleanup();
   }
@@ -160,14 +168,15 @@ test('an aborted put writes nothing', async () => {
   }
 });
 
-test('a block is not claimed until its batch is fsynced; a crash before that leaves only a temp file, removed on open', async () => {
+test('a block is not claimed until its batch is fsynced; a crash before that leaves only a pack tail, dropped on open', async () => {
   const { root, cleanup } = await tempStore();
   try {
     const gate = fsyncGate();
     const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: gate.syncFd });
     const blocks = [fakeBlock(5000), fakeBlock(6000), fakeBlock(7000)];
     const puts = blocks.map((b) => store.put(b.id, b.data));
-    await waitUntil(() => gate.calls === blocks.length);
+    // One fdatasync for the batch's pack.
+    await waitUntil(() => gate.calls === 1);
     // Written, not yet durable: nothing claims the blocks.
     assert.equal(store.uncommittedCount(), 3);
     for (const b of blocks) {
@@ -177,19 +186,21 @@ test('a block is not claimed until its batch is fsynced; a crash before that lea
     assert.deepEqual(await store.totals('live'), { blocks: 0, bytes: 0 });
     // A second put of a block in the open batch waits for that batch (no second copy).
     const again = store.put(blocks[0]!.id, blocks[0]!.data);
-    // "kill -9" now: the next start sees temp files only, and removes them.
+    assert.equal(store.uncommittedCount(), 3);
+    // "kill -9" now (the first instance stays frozen in its fdatasync, never to run
+    // again): the next start finds a pack no row points at, and deletes it.
+    assert.equal((await stat(join(root, PACKS_DIR, '1.pack'))).size, 18_000, 'the bytes were written');
     const restarted = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-    // The three written blocks, plus the first instance's spare (empty) temp files.
-    assert.ok((await restarted.removeStaleTemps()) >= 3);
+    assert.equal(await restarted.removeStaleTemps(), 1);
     assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
-    // (The first instance, still running here, finds its temp files gone: its puts fail, nothing is claimed.)
-    gate.release();
-    for (const p of [...puts, again]) await assert.rejects(p);
-    assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
-    assert.equal(store.uncommittedCount(), 0);
-    await store.close();
-    await restarted.removeStaleTemps();
-    assert.deepEqual(await readdir(join(root, 'blocks')), []);
+    for (const b of blocks) assert.equal(await restarted.get(b.id), null);
+    assert.deepEqual(await readdir(join(root, PACKS_DIR)), []);
+    // The restarted store works: the same blocks stored again, in a new pack.
+    for (const b of blocks) assert.equal(await restarted.put(b.id, b.data), 'stored');
+    for (const b of blocks) assert.deepEqual(await restarted.get(b.id), b.data);
+    await restarted.close();
+    void puts;
+    void again;
   } finally {
     await cleanup();
   }
@@ -224,14 +235,14 @@ test('onWritten fires once the block is in its temp file, before the commit; the
   }
 });
 
-test('blocks of one batch are committed together: fsynced, renamed, then claimed', async () => {
+test('blocks of one batch are committed together: fdatasynced, one transaction, then claimed', async () => {
   const { root, cleanup } = await tempStore();
   try {
     const synced: number[] = [];
     const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: async (fd) => void synced.push(fd) });
     const blocks = Array.from({ length: 20 }, () => fakeBlock(3000));
     assert.deepEqual(await Promise.all(blocks.map((b) => store.put(b.id, b.data))), blocks.map(() => 'stored'));
-    assert.equal(synced.length, 20, 'one fsync per block file');
+    assert.equal(synced.length, 1, 'one fdatasync for the whole batch (one pack), not one per block');
     for (const b of blocks) assert.deepEqual(await store.get(b.id), b.data);
     assert.deepEqual(await store.totals('live'), { blocks: 20, bytes: 60_000 });
     assert.equal(store.uncommittedCount(), 0);
@@ -241,7 +252,7 @@ test('blocks of one batch are committed together: fsynced, renamed, then claimed
   }
 });
 
-test('a failed fsync fails the put, removes the temp file and claims nothing', async () => {
+test('a failed fdatasync fails the put and claims nothing; the pack is dropped on the next open', async () => {
   const { root, cleanup } = await tempStore();
   try {
     const store = await BlockStore.open({
@@ -256,13 +267,16 @@ test('a failed fsync fails the put, removes the temp file and claims nothing', a
     assert.equal(await store.has(b.id), false);
     assert.equal(store.uncommittedCount(), 0);
     await store.close();
-    assert.deepEqual(await readdir(join(root, 'blocks')), [], 'no temp file left, spares removed on close');
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await reopened.totals('live'), { blocks: 0, bytes: 0 });
+    assert.deepEqual(await readdir(join(root, PACKS_DIR)), [], 'no pack without rows is left');
+    await reopened.close();
   } finally {
     await cleanup();
   }
 });
 
-test('open moves blocks of the old two-level layout (ab/cd/<id>) up one level, keeping retained mtimes', async () => {
+test('open moves blocks of the old layouts (ab/cd/<id> and ab/<id>) into packs, keeping retained mtimes', async () => {
   const { root, cleanup } = await tempStore();
   try {
     const live = fakeBlock(1000);
@@ -291,13 +305,21 @@ test('open moves blocks of the old two-level layout (ab/cd/<id>) up one level, k
     for (const [area, b] of [['blocks', live], ['retained', retained], ['blocks', both]] as const) {
       await assert.rejects(stat(legacy(area, b.hex)), /ENOENT/, 'old directories removed');
     }
+    for (const area of ['blocks', 'retained']) await assert.rejects(stat(join(root, area)), /ENOENT/, 'old areas removed');
+    // `both` is stored once: the packs hold the three blocks' bytes and nothing else.
+    const packs = await readdir(join(root, PACKS_DIR));
+    let packBytes = 0;
+    for (const p of packs) packBytes += (await stat(join(root, PACKS_DIR, p))).size;
+    assert.equal(packBytes, 6000);
+    await store.close();
   } finally {
     await cleanup();
   }
 });
 
-async function waitUntil(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
+/** Polls `cond` every 2 ms for up to `tries` times (the default is about a second). */
+async function waitUntil(cond: () => boolean, tries = 500): Promise<void> {
+  for (let i = 0; i < tries && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
   assert.ok(cond(), 'condition not reached');
 }
 
@@ -324,9 +346,328 @@ test('close waits for puts still writing: after it nothing is uncommitted and no
     assert.deepEqual(settled, ['stored', 'stored'], 'every put settled before close resolved');
     assert.equal(store.uncommittedCount(), 0);
     await Promise.all(puts);
-    for (const b of blocks) assert.deepEqual(new Uint8Array(await readFile(join(root, 'blocks', b.hex.slice(0, 2), b.hex))), b.data);
-    const top = await readdir(join(root, 'blocks'));
-    assert.deepEqual(top.filter((n) => n.length > 2), [], 'no temp file left in the store directory');
+    const held = storedBlocks(root);
+    for (const b of blocks) assert.deepEqual(readStoredBytes(held.find((h) => h.id === b.hex) as BlockLocation), b.data);
+    const top = await readdir(join(root, PACKS_DIR));
+    assert.deepEqual(top.filter((n) => !/^[0-9]+\.pack$/.test(n)), [], 'nothing but packs in the packs directory');
+  } finally {
+    await cleanup();
+  }
+});
+
+/** Sum of the pack files' sizes under a store root. */
+async function packBytes(root: string): Promise<number> {
+  let total = 0;
+  for (const p of await readdir(join(root, PACKS_DIR))) total += (await stat(join(root, PACKS_DIR, p))).size;
+  return total;
+}
+
+/** A crash point that freezes the store at `point` forever (what a kill -9 there leaves), reporting when reached. */
+function freezeAt(point: StoreCrashPoint): { crashPoint: (p: StoreCrashPoint) => Promise<void>; readonly reached: boolean } {
+  let reached = false;
+  return {
+    crashPoint: (p) => {
+      if (p !== point) return Promise.resolve();
+      reached = true;
+      return new Promise<void>(() => undefined);
+    },
+    get reached() {
+      return reached;
+    },
+  };
+}
+
+test('open truncates a pack to its committed length: a half-written tail is dropped, appends go on after the last block', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    const a = fakeBlock(3000);
+    await store.put(a.id, a.data);
+    const loc = store.locate(a.hex) as BlockLocation;
+    // A torn append (crash before the batch's commit): bytes no row reaches.
+    await appendFile(loc.file, Buffer.alloc(777, 0x55));
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.equal((await stat(loc.file)).size, 3000, 'cut back to the committed length');
+    assert.equal(await reopened.removeStaleTemps(), 1);
+    assert.deepEqual(await reopened.get(a.id), a.data);
+    const b = fakeBlock(2000);
+    assert.equal(await reopened.put(b.id, b.data), 'stored');
+    assert.deepEqual(reopened.locate(b.hex), { file: loc.file, offset: 3000, length: 2000, area: 'live' });
+    assert.deepEqual(await reopened.get(b.id), b.data);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a pack that no longer exists takes its rows with it on open (never claimed without bytes)', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, packTargetBytes: 4000 });
+    const a = fakeBlock(3000);
+    const b = fakeBlock(3000);
+    await store.put(a.id, a.data);
+    await store.put(b.id, b.data);
+    const la = store.locate(a.hex) as BlockLocation;
+    assert.notEqual(la.file, (store.locate(b.hex) as BlockLocation).file, 'one block per pack here');
+    await store.close();
+    await rm(la.file);
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.equal(await reopened.has(a.id), false);
+    assert.deepEqual(await reopened.get(b.id), b.data);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('compaction rewrites a pack more than half dead: live and retained blocks move (area and stamp kept), the pack is deleted', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, packTargetBytes: 10_000 });
+    const blocks = Array.from({ length: 5 }, () => fakeBlock(1900));
+    for (const b of blocks) await store.put(b.id, b.data);
+    const [keep, kept, gone1, gone2, gone3] = blocks as [typeof blocks[0], typeof blocks[0], typeof blocks[0], typeof blocks[0], typeof blocks[0]];
+    const first = (store.locate(keep.hex) as BlockLocation).file;
+    // Start the next pack so the first one is no longer written to.
+    const next = fakeBlock(9000);
+    await store.put(next.id, next.data);
+    assert.notEqual((store.locate(next.hex) as BlockLocation).file, first);
+    const when = Date.UTC(2024, 1, 2);
+    assert.equal(await store.retire(kept.hex, when), true);
+    assert.equal(await store.remove(gone1.hex, 'live'), 1900);
+    assert.equal(await store.remove(gone2.hex, 'live'), 1900);
+    // Less than half dead (retained blocks count as used): left alone.
+    assert.deepEqual(await store.compact(), { packs: 0, movedBytes: 0, freedBytes: 0 });
+    assert.equal(await store.remove(gone3.hex, 'retained'), 0, 'not in that area');
+    assert.equal(await store.remove(gone3.hex, 'live'), 1900);
+    const report = await store.compact();
+    assert.deepEqual(report, { packs: 1, movedBytes: 3800, freedBytes: 5700 });
+    await assert.rejects(stat(first), /ENOENT/, 'the compacted pack is deleted');
+    assert.deepEqual(await store.get(keep.id), keep.data);
+    assert.deepEqual(await store.get(kept.id), kept.data);
+    assert.equal(await store.has(kept.id), false, 'still retained');
+    const retained = [];
+    for await (const r of store.list('retained')) retained.push([r.id, r.mtimeMs]);
+    assert.deepEqual(retained, [[kept.hex, when]]);
+    assert.deepEqual(await store.totals('live'), { blocks: 2, bytes: 1900 + 9000 });
+    await store.close();
+    // And after a reopen, nothing is cut that a row needs.
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    for (const b of [keep, kept, next]) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.equal(await packBytes(root), 1900 + 1900 + 9000);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a crash during compaction after its commit and before the old pack is deleted: the next open deletes the pack, every block once', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const freeze = freezeAt('compact-committed');
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, packTargetBytes: 6000, crashPoint: freeze.crashPoint });
+    // Three blocks fill the first pack, the fourth starts the second; two thirds of the first are then removed.
+    const blocks = Array.from({ length: 4 }, () => fakeBlock(2000));
+    for (const b of blocks) await store.put(b.id, b.data);
+    const old = (store.locate(blocks[0]!.hex) as BlockLocation).file;
+    assert.notEqual((store.locate(blocks[3]!.hex) as BlockLocation).file, old);
+    assert.equal(await store.remove(blocks[1]!.hex, 'live'), 2000);
+    assert.equal(await store.remove(blocks[2]!.hex, 'live'), 2000);
+    const small = fakeBlock(100);
+    await store.put(small.id, small.data);
+    void store.compact();
+    await waitUntil(() => freeze.reached);
+    // "kill -9" here: the rows are on the new pack, the old pack is still on disk.
+    await assert.doesNotReject(stat(old));
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    await assert.rejects(stat(old), /ENOENT/, 'a pack no row points at is deleted on open');
+    for (const b of [blocks[0]!, blocks[3]!, small]) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.equal(await reopened.has(blocks[1]!.id), false);
+    assert.deepEqual(await reopened.totals('live'), { blocks: 3, bytes: 4100 });
+    assert.equal(await packBytes(root), 4100, 'every block exactly once');
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a crash during compaction before its commit: the rows still point at the old pack, the copies are a dropped tail', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    let hold = false;
+    const gate = fsyncGate();
+    const store = await BlockStore.open({
+      root,
+      verifyBlock: sha256Verifier,
+      packTargetBytes: 6000,
+      syncFd: (fd) => (hold ? gate.syncFd(fd) : Promise.resolve()),
+    });
+    const blocks = Array.from({ length: 4 }, () => fakeBlock(2000));
+    for (const b of blocks) await store.put(b.id, b.data);
+    // The first two go (the last block of the pack stays, so open cannot just cut the dead bytes off).
+    const old = (store.locate(blocks[2]!.hex) as BlockLocation).file;
+    assert.equal(await store.remove(blocks[0]!.hex, 'live'), 2000);
+    assert.equal(await store.remove(blocks[1]!.hex, 'live'), 2000);
+    const small = fakeBlock(100);
+    await store.put(small.id, small.data);
+    hold = true;
+    void store.compact();
+    await waitUntil(() => gate.calls === 1);
+    // "kill -9" while the copy is written but not durable.
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.equal((reopened.locate(blocks[2]!.hex) as BlockLocation).file, old, 'not moved');
+    for (const b of [blocks[2]!, blocks[3]!, small]) assert.deepEqual(await reopened.get(b.id), b.data);
+    // The old pack keeps its dead half until the next compaction; the copy's bytes are gone.
+    assert.equal(await packBytes(root), 6000 + 2000 + 100);
+    const report = await reopened.compact();
+    assert.equal(report.packs, 1);
+    for (const b of [blocks[2]!, blocks[3]!, small]) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.equal(await packBytes(root), 4100);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+/** Writes blocks in the file-per-block layout (live under blocks/ab/<id>). */
+async function legacyStore(root: string, count: number): Promise<ReturnType<typeof fakeBlock>[]> {
+  const blocks = Array.from({ length: count }, (_, i) => fakeBlock(1000 + i));
+  for (const b of blocks) {
+    await mkdir(join(root, 'blocks', b.hex.slice(0, 2)), { recursive: true });
+    await writeFile(join(root, 'blocks', b.hex.slice(0, 2), b.hex), b.data);
+  }
+  return blocks;
+}
+
+test('a crash mid-migration after a batch committed (its files not yet deleted): the reopen ends with every block exactly once', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const blocks = await legacyStore(root, 12);
+    const total = blocks.reduce((n, b) => n + b.data.byteLength, 0);
+    const freeze = freezeAt('migrate-committed');
+    void BlockStore.open({ root, verifyBlock: sha256Verifier, crashPoint: freeze.crashPoint });
+    await waitUntil(() => freeze.reached);
+    // "kill -9": the rows are committed, the old files still there.
+    assert.equal(storedBlocks(root).length, 12);
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.deepEqual(await reopened.totals('live'), { blocks: 12, bytes: total });
+    assert.equal(await packBytes(root), total, 'no block copied twice');
+    await assert.rejects(stat(join(root, 'blocks')), /ENOENT/, 'old files removed');
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a crash mid-migration before the batch committed: the reopen migrates again, nothing lost or doubled', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const blocks = await legacyStore(root, 12);
+    const total = blocks.reduce((n, b) => n + b.data.byteLength, 0);
+    const gate = fsyncGate();
+    void BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: gate.syncFd });
+    await waitUntil(() => gate.calls === 1);
+    // "kill -9" with the copies written, not durable, no rows.
+    assert.equal(storedBlocks(root).length, 0);
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.deepEqual(await reopened.totals('live'), { blocks: 12, bytes: total });
+    assert.equal(await packBytes(root), total, 'the first attempt\'s copies were dropped');
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('kill -9 of a process storing, removing and compacting: after reopening, every block it was told is stored is there and whole', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./block-store-crash-child.ts', import.meta.url)), root], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    // Somewhere in the middle of the work: a random number of steps in.
+    const steps = 80 + Math.floor(Math.random() * 120);
+    for (let i = 0; i < 3000 && out.split('\n').length < steps; i++) await new Promise((res) => setTimeout(res, 10));
+    child.kill('SIGKILL');
+    await exited;
+    const stored = new Set<string>();
+    const removing = new Set<string>();
+    const removed = new Set<string>();
+    for (const line of out.split('\n')) {
+      if (line.startsWith('+')) stored.add(line.slice(1));
+      else if (line.startsWith('?')) removing.add(line.slice(1));
+      else if (line.startsWith('-')) removed.add(line.slice(1));
+    }
+    assert.ok(stored.size >= 20, `the child got going (${stored.size} blocks)`);
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    for (const hex of stored) {
+      if (removed.has(hex)) assert.equal(await reopened.has(hex), false, 'a removed block stays removed');
+      else if (!removing.has(hex)) assert.notEqual(await reopened.get(hex), null, 'a stored block is there and matches its id');
+    }
+    // No row claims bytes it does not have: every listed block reads back whole and verified.
+    let count = 0;
+    for await (const b of reopened.list('live')) {
+      assert.notEqual(await reopened.get(b.id), null);
+      count++;
+    }
+    assert.ok(count >= stored.size - removing.size);
+    assert.equal((await readdir(join(root, 'quarantine'))).length, 0, 'nothing was torn');
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a lost database next to packs: open refuses (and keeps refusing) instead of deleting the packs', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    const b = fakeBlock(3000);
+    await store.put(b.id, b.data);
+    const pack = (store.locate(b.hex) as BlockLocation).file;
+    await store.close();
+    for (const f of [STORE_DB_FILE, `${STORE_DB_FILE}-wal`, `${STORE_DB_FILE}-shm`]) await rm(join(root, f), { force: true });
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(BlockStore.open({ root, verifyBlock: sha256Verifier }), (e) => isSealsyncError(e, 'ERR_PATH_UNREADABLE'));
+    }
+    assert.equal((await stat(pack)).size, 3000, 'the pack is untouched');
+    // Moved away by the user: the store starts over.
+    await rm(join(root, PACKS_DIR), { recursive: true });
+    const fresh = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await fresh.totals('live'), { blocks: 0, bytes: 0 });
+    await fresh.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('migration goes batch by batch: a crash after the first of two batches, then a reopen, ends with every block exactly once', async () => {
+  const { root, cleanup } = await tempStore();
+  try {
+    const count = MIGRATION_BATCH_BLOCKS + 40;
+    const blocks = Array.from({ length: count }, () => fakeBlock(100));
+    for (const b of blocks) {
+      await mkdir(join(root, 'retained', b.hex.slice(0, 2)), { recursive: true });
+      await writeFile(join(root, 'retained', b.hex.slice(0, 2), b.hex), b.data);
+    }
+    const freeze = freezeAt('migrate-committed');
+    void BlockStore.open({ root, verifyBlock: sha256Verifier, crashPoint: freeze.crashPoint });
+    // A thousand files read one by one: allow up to ~30 s on a loaded machine.
+    await waitUntil(() => freeze.reached, 15_000);
+    assert.equal(storedBlocks(root).length, MIGRATION_BATCH_BLOCKS, 'one batch committed');
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await reopened.totals('retained'), { blocks: count, bytes: count * 100 });
+    assert.deepEqual(await reopened.totals('live'), { blocks: 0, bytes: 0 });
+    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.equal(await packBytes(root), count * 100, 'no block copied twice');
+    await assert.rejects(stat(join(root, 'retained')), /ENOENT/);
+    await reopened.close();
   } finally {
     await cleanup();
   }

@@ -5,127 +5,130 @@
  * How this works
  * --------------
  * The store root is the PATH the user gave to `folder add PATH --key E…`. It
- * holds only opaque names:
+ * holds only ciphertext and opaque names:
  *
- *   <root>/blocks/ab/<64 hex id>     live blocks (referenced by a record)
- *   <root>/retained/ab/<64 hex id>   no longer referenced, kept for the
- *                                    retention period; the file's mtime is
- *                                    the moment it became unreferenced
- *   <root>/quarantine/<64 hex id>.<n> blocks that failed a re-hash (scrub)
+ *   <root>/packs/<n>.pack            sealed blocks, appended back to back
+ *   <root>/blocks.db (-wal, -shm)    SQLite: one row per block,
+ *                                    blocks(id, pack, offset, length, area, since)
+ *   <root>/quarantine/<id>.<rand>    copies of blocks that failed a re-hash
  *
- * One level of 256 directories (FAN_OUT_HEX_CHARS). Stores made before it
- * used two (blocks/ab/cd/<id>): a fresh store then made a directory for
- * nearly every block it received (65,536 leaf directories before they are
- * reused), one mkdir and one directory fsync per block, and on the benchmark
- * machine creating an inode costs ~0.1-0.3 ms of kernel CPU. 256 directories
- * hold 32,000 blocks each for a 1 TiB store of 128 KiB blocks, which ext4's
- * hashed directories handle well. `open` moves blocks of the old layout up
- * one level (a rename each, safe to interrupt and repeat).
+ * `area` is live (referenced by a record) or retained (no longer referenced,
+ * kept for the retention period; `since` is the moment it became
+ * unreferenced). Retire and revive are row updates; gc deletes rows. A pack
+ * holds exactly the sealed bytes of its blocks, nothing else (no names, no
+ * lengths, no plaintext): ids, sizes and offsets are in the database, and the
+ * ids are hashes of ciphertext, public to every folder member anyway.
  *
- * A block's file name is its id, so a second copy of the same ciphertext (a
- * renamed or copied file) costs nothing: `put` sees the file and stops. Every
- * block is verified against its id before it is written and again when it is
- * read for serving, so a corrupt disk never spreads.
+ * Modules: this one holds the group commit, compaction, the areas and
+ * verification; pack-files.ts the pack files (create 0600, positional
+ * append and read, truncate-on-open, read descriptors);
+ * src/index/block-store-db.ts the database; legacy-block-layout.ts the
+ * migration of the old file-per-block layouts.
  *
- * Durability, batched (group commit). `put` writes the block to a temp file
- * in the area's top directory (`blocks/.tmp-…`, created ahead in the thread
- * pool: SPARE_TEMP_FILES) and joins the open batch; `put` resolves only when
- * its batch is committed:
+ * Why packs: with a file per block, storing a block cost an inode, a temp
+ * file, an fsync, a rename and a directory fsync; storing 2,048 blocks of
+ * 128 KiB took 1.2-1.4 CPU seconds (bench/store-cpu.ts), against 0.14-0.15 s
+ * appended to a pack with one fdatasync and one transaction per batch.
  *
- *   1. every temp file of the batch is fsynced, concurrently (the thread pool;
- *      ext4 serves concurrent fsyncs with one journal commit);
- *   2. each temp file is renamed to its block id in its fan-out directory;
- *   3. every directory the batch renamed into is fsynced once.
+ * The database is the store's own, next to the packs (why, its schema and
+ * its SQL: src/index/block-store-db.ts). Only one store instance may have a
+ * root open at a time (the daemon opens each folder once). A new database
+ * next to existing packs (the database was lost) makes `open` refuse rather
+ * than delete the packs.
  *
- * One batch commits at a time; blocks that arrive meanwhile form the next one,
- * so the batch grows with the disk's latency and the fsync count per block
- * falls as the disk gets slower. A block id only ever names a file whose bytes
- * were made durable before the rename, so after a crash (kill -9, power loss)
- * a block file is whole, and a block that was not committed is a temp file
- * (removed on start) or absent: the store never claims what it does not have.
- * The caller (ReplicaFolder) counts a block as held only once `put` resolved.
+ * Durability, batched (group commit). `put` appends the block to the current
+ * pack (a positional write into the page cache) and joins the open batch;
+ * `put` resolves only when its batch is committed:
+ *
+ *   1. every pack the batch wrote to is fdatasynced (and the packs directory
+ *      once when a pack was created, so its name survives a power loss);
+ *   2. the batch's rows are inserted in one transaction (the database runs
+ *      with `synchronous = NORMAL`: the commit appends to the WAL file and
+ *      does not sync it);
+ *   3. the WAL file is fdatasynced in the thread pool (BlockStoreDb.syncWal),
+ *      which makes that commit (and every earlier one) durable without
+ *      holding up the event loop for a disk flush per batch.
+ *
+ * One batch commits at a time; blocks that arrive meanwhile form the next one.
+ * A row is only ever committed after the bytes it points at were made durable,
+ * so after a crash (kill -9, power loss) every row names whole bytes, and a
+ * block that was not committed is a tail of a pack that no row reaches. `open`
+ * truncates each pack to its committed length (the largest offset + length of
+ * its rows) and deletes packs without rows (PackFiles.cutToCommitted). The
+ * caller (ReplicaFolder) counts a block as held only once `put` resolved.
  * Should a disk lie about fsync, a torn block still never spreads: `get`
  * re-hashes every block it serves and quarantines a mismatch (the replica
  * then fetches it again), and `folder verify` re-hashes the whole store.
- * Before batching, each block paid two fsyncs and ~10 thread-pool round trips
- * of its own (docs/performance.md, scenario e).
  *
- * Retained blocks are moved aside rather than deleted so that the replica is an
- * archive against accidental deletion or ransomware: a record that references
- * the block again (an undo, a restore) revives it with one rename. Keeping the
- * "unreferenced since" time in the file's mtime means the store needs no
- * database of its own and survives restarts as is.
+ * Space: a removed or quarantined block leaves dead bytes in its pack.
+ * `compact` (run after each gc pass) rewrites every pack that is more than
+ * COMPACT_DEAD_FRACTION dead: its remaining blocks are appended to the current
+ * pack through the same group commit, their rows are moved in one
+ * transaction made durable as above, and only then is the old pack deleted.
+ * A crash before the commit leaves the rows on the old pack (the copies are
+ * dead tails); a crash after it leaves an old pack no row points at, deleted
+ * by the next open.
+ *
+ * Retire, revive and remove are single statements without the WAL sync:
+ * durable against a process crash, and a power loss may undo the latest of
+ * them (a retired block stays live, a revived one stays retained, a removed
+ * one comes back: never a row without its bytes, because packs are only
+ * deleted or cut after a WAL sync or a checkpoint, which makes every earlier
+ * commit durable too). Rows of a batch are visible (a duplicate put, a get)
+ * from the commit on, before its WAL sync: they only ever name durable bytes.
+ *
+ * Migration: stores made before packs kept a file per block (blocks/ab/<id>,
+ * retained/ab/<id>, blocks/ab/cd/<id>). `open` moves them into packs in
+ * batches: legacy-block-layout.ts finds, reads and afterwards deletes the
+ * files; the store appends each batch and commits it through the same
+ * durable commit as a put (see that module for the crash cases).
  *
  * Nothing here ever sees a plaintext name, path or content; logs carry only
  * counts and block ids (hashes of ciphertext, public to every folder member).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, constants as fsConstants, fsync, mkdirSync, open, openSync, readFileSync, renameSync, rmSync, statSync, write, writeSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { closeSync, fdatasync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
+import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
+import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../../index/block-store-db.js';
+import { migrateLegacyLayout, type LegacyBlock } from './legacy-block-layout.js';
+import { PACKS_DIR, PackFiles, STORE_DIR_MODE, STORE_FILE_MODE, containsPacks } from './pack-files.js';
 
 /** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
 export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
 /** Block ids are 32-byte hashes. */
 export const BLOCK_ID_BYTES = 32;
-/** Directory and file modes: the store is the replica's private data. */
-export const STORE_DIR_MODE = 0o700;
-export const STORE_FILE_MODE = 0o600;
 
 /**
- * Blocks up to this size are read, and every block is stat'ed, with blocking
- * calls: these run once per block stored or served, and each async fs call
- * costs a thread-pool round trip (measured ~30 µs of event-loop CPU on a
- * 2-core VM against ~2 µs for the blocking call), which made the encrypted
- * peer CPU-bound in the sync benchmark. fsync stays async.
- */
-export const SYNC_READ_MAX_BYTES = 1024 * 1024;
-/**
- * Blocks up to this size are written to their temp file with blocking calls
- * (open, write into the page cache): the same thread-pool round-trip cost as
- * above, three calls per block. Dirty data stays small because every batch is
- * fsynced within milliseconds. Larger blocks (up to MAX_SEALED_BLOCK_BYTES)
- * are written asynchronously so one never holds up the event loop for long.
- */
-export const STORE_SYNC_WRITE_MAX_BYTES = 1024 * 1024;
-/**
- * Most blocks written but not yet committed. Each holds an open descriptor
- * until its batch's fsync, and each delays its caller: a `put` beyond this
- * waits for the running commit. The replica has at most 64 fetches in flight,
- * so this is a bound for other callers; 256 descriptors are far below any
- * default limit.
+ * Most blocks written but not yet committed: each delays its caller, and a
+ * `put` beyond this waits for the running commit. The replica has at most 64
+ * fetches in flight, so this is a bound for other callers.
  */
 export const MAX_UNCOMMITTED_BLOCKS = 256;
 /**
- * Empty temp files kept ready, created in the thread pool. Creating a file
- * (allocating an inode) was the largest cost of storing a block on the
- * encrypted peer's event loop: ~0.2 ms of kernel time per blocking open on the
- * benchmark machine, where ext4 skips recently freed inodes one by one.
- * Blocks arrive in bursts of up to the replica's 64 fetches in flight: with 16
- * spares an eighth of the blocks of a loopback transfer still created their
- * own temp file on the event loop. When none is ready, the block's temp file
- * is created on the spot. Empty files and 64 descriptors cost nothing much.
+ * A pack stops taking blocks once it reaches this size and the next one is
+ * started. Compaction rewrites at most half a pack's worth of live blocks at a
+ * time, so this bounds the work of one rewrite (32 MiB); a 1 TiB store is
+ * 16,384 packs, far from any directory or descriptor concern (reads keep at
+ * most MAX_OPEN_READ_PACKS open).
  */
-export const SPARE_TEMP_FILES = 64;
+export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
 /**
- * Spare temp files created at once: one at a time fell behind a 256 MB/s
- * stream of 128 KiB blocks (a third of the blocks created their own); three
- * leave one of libuv's four pool threads to the batch fsyncs.
+ * A pack whose dead bytes (removed or quarantined blocks, uncommitted tails)
+ * exceed this fraction of its size is rewritten by `compact`: at one half,
+ * rewriting costs at most one byte copied per byte freed.
  */
-export const SPARE_CREATE_CONCURRENCY = 3;
-const LIVE_DIR = 'blocks';
-const RETAINED_DIR = 'retained';
+export const COMPACT_DEAD_FRACTION = 0.5;
+/** Rows per query when listing an area (no statement stays open across an await). */
+export const LIST_PAGE_ROWS = 1000;
+
 const QUARANTINE_DIR = 'quarantine';
-const TEMP_PREFIX = '.tmp-';
-const HEX_ID_RE = /^[0-9a-f]{64}$/;
-/** Hex characters of the id that name a block's directory (256 directories per area). */
-const FAN_OUT_HEX_CHARS = 2;
-const FAN_RE = /^[0-9a-f]{2}$/;
 
 /** Throws ERR_BLOCK_ID when `sealed` is not the block named `id` (src/crypto verifySealedBlock). */
 export type BlockVerifier = (sealed: Uint8Array, id: Uint8Array) => void;
@@ -135,21 +138,40 @@ export const sealedBlockVerifier: BlockVerifier = (sealed, id) => {
   if (!verifySealedBlock(sealed, id)) throw new SealsyncError('ERR_BLOCK_ID');
 };
 
-export type BlockArea = 'live' | 'retained';
+export { STORE_DB_FILE, type BlockArea };
+export { MIGRATION_BATCH_BLOCKS } from './legacy-block-layout.js';
+export { MAX_OPEN_READ_PACKS, PACKS_DIR, STORE_DIR_MODE, STORE_FILE_MODE, STORE_SYNC_WRITE_MAX_BYTES, SYNC_READ_MAX_BYTES } from './pack-files.js';
 
 export interface StoredBlockInfo {
   readonly id: string;
   readonly size: number;
-  /** For retained blocks: when the block became unreferenced (ms since epoch). */
+  /** For retained blocks: when the block became unreferenced (ms since epoch); for live ones, when it was stored. */
   readonly mtimeMs: number;
 }
+
+/** Where a block's ciphertext is on disk (tests corrupt it there; diagnostics). */
+export interface BlockLocation {
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly area: BlockArea;
+}
+
+/** Moments a test can stop the store at to check what a kill -9 there leaves. */
+export type StoreCrashPoint = 'compact-committed' | 'migrate-committed';
 
 export interface BlockStoreOptions {
   readonly root: string;
   readonly verifyBlock: BlockVerifier;
   readonly logger?: Logger;
-  /** fsync of a written temp file; tests hold or fail it to check what a crash mid-batch leaves. */
+  /** fdatasync of a pack; tests hold or fail it to check what a crash mid-batch leaves. */
   readonly syncFd?: (fd: number) => Promise<void>;
+  /** Tests only: awaited at each crash point (never resolving it freezes the store there, as a kill -9 would). */
+  readonly crashPoint?: (point: StoreCrashPoint) => Promise<void>;
+  /** The clock for `since` of stored blocks (tests). */
+  readonly now?: () => number;
+  /** Tests only: a smaller PACK_TARGET_BYTES, so packs fill up with a few blocks. */
+  readonly packTargetBytes?: number;
 }
 
 export type PutResult = 'stored' | 'duplicate' | 'revived';
@@ -159,13 +181,22 @@ export interface PutOptions {
   /** The caller hashed these exact bytes against the id a moment ago (the replica's fetcher does). */
   readonly verified?: boolean;
   /**
-   * Called once the bytes are in their temp file (the caller's buffer is no
-   * longer needed) and the put waits only for its batch's commit. The block is
-   * not held yet: that is when put resolves. The replica frees its fetch slot
+   * Called once the bytes are in the pack (the caller's buffer is no longer
+   * needed) and the put waits only for its batch's commit. The block is not
+   * held yet: that is when put resolves. The replica frees its fetch slot
    * here, so the network window does not wait for fsyncs (bounded by
    * MAX_UNCOMMITTED_BLOCKS). Not called for duplicates and revivals.
    */
   readonly onWritten?: () => void;
+}
+
+export interface CompactReport {
+  /** Packs rewritten and deleted. */
+  readonly packs: number;
+  /** Bytes of live blocks copied into the current pack. */
+  readonly movedBytes: number;
+  /** Disk space given back (size of the deleted packs minus what was copied). */
+  readonly freedBytes: number;
 }
 
 export function blockIdToHex(id: Uint8Array): string {
@@ -174,24 +205,49 @@ export function blockIdToHex(id: Uint8Array): string {
 }
 
 export function blockIdFromHex(hex: string): Uint8Array {
-  if (!HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
+  checkHex(hex);
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-const fsyncFd = promisify(fsync);
-const writeFd = promisify(write);
-const openFd = promisify(open);
-const TEMP_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
+function checkHex(hex: string): void {
+  if (!BLOCK_HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
+}
 
-/** A block written to its temp file, waiting for its batch's commit. */
+const fdatasyncFd = promisify(fdatasync);
+
+/** The pack being appended to (or one retired from that, until its last batch committed). */
+interface PackWriter {
+  readonly n: number;
+  readonly fd: number;
+  /** Next append offset (bytes reserved so far, written or being written). */
+  end: number;
+  /** Blocks appended and not yet committed or failed. */
+  refs: number;
+  /** Created by this instance and its directory entry not yet fsynced. */
+  fresh: boolean;
+  /** No more appends (full, or its fdatasync failed): closed once refs is 0. */
+  sealed: boolean;
+}
+
+/** A block appended to a pack, waiting for its batch's commit. */
 interface UncommittedBlock {
   readonly hex: string;
-  readonly temp: string;
-  readonly target: string;
-  fd: number | null;
+  readonly writer: PackWriter;
+  readonly offset: number;
+  readonly length: number;
+  readonly area: number;
+  readonly since: number;
+  /** Compaction: the row to move (it must still be at this place). */
+  readonly from?: { readonly pack: number; readonly offset: number };
   readonly done: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
+}
+
+/** Per pack: bytes up to the end of its last committed block, and bytes of committed blocks. */
+interface PackStats {
+  end: number;
+  used: number;
 }
 
 export class BlockStore {
@@ -199,87 +255,109 @@ export class BlockStore {
   private readonly verifyBlock: BlockVerifier;
   private readonly log: Logger | undefined;
   private readonly syncFd: (fd: number) => Promise<void>;
+  private readonly crashPoint: ((point: StoreCrashPoint) => Promise<void>) | undefined;
+  private readonly now: () => number;
+  private readonly packTargetBytes: number;
+  private readonly packs: PackFiles;
+  private readonly db: BlockStoreDb;
+  /** One transaction over a batch's rows; adds the blocks whose row changed to `applied` (the wrapper is made once, not per batch). */
+  private readonly applyRows: (blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => void;
   /** Written, not yet committed (the open batch), by hex id: a second put of one of them waits for it. */
   private readonly uncommitted = new Map<string, UncommittedBlock>();
   private batch: UncommittedBlock[] = [];
   /** The running commit loop, null when no batch is open. */
   private committing: Promise<void> | null = null;
-  /**
-   * Temp names: a random part per store instance plus a counter (O_EXCL
-   * catches the impossible clash). A random name per block cost ~18 µs of
-   * randomBytes on the hot path.
-   */
-  private readonly tempStem = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}-`;
-  private tempSeq = 0;
-  /** Empty temp files (in the live area's top directory) ready for the next blocks. */
-  private readonly spares: { fd: number; path: string }[] = [];
-  private refilling: Promise<void> | null = null;
+  private writer: PackWriter | null = null;
+  /** Packs with an open write descriptor (the current one, and full ones until their last batch committed). */
+  private readonly writers = new Map<number, PackWriter>();
+  private nextPack = 1;
+  private readonly stats = new Map<number, PackStats>();
   private closed = false;
-  /**
-   * False only while the retained area is known to hold no block: set at open
-   * (one readdir per fan-out directory until a block is found) and by every
-   * retire. While false, revive skips its two failing lookups, which every
-   * newly stored block paid (a rename and a stat: put checks for a retained
-   * copy before writing). Never set back to false after a retire, so a
-   * retained block is never missed.
-   */
-  private retainedMayHoldBlocks = true;
+  /** Crash leftovers cleaned by open (old-layout temp files, pack tails, packs without rows). */
+  private cleanedAtOpen = 0;
   /** put() calls not yet settled (close() waits for them). */
   private readonly puts = new Set<Promise<PutResult>>();
+  /** The running compaction (one at a time). */
+  private compacting: Promise<CompactReport> | null = null;
 
-  private constructor(opts: BlockStoreOptions) {
+  private constructor(opts: BlockStoreOptions, db: BlockStoreDb) {
     this.root = opts.root;
     this.verifyBlock = opts.verifyBlock;
     this.log = opts.logger;
-    this.syncFd = opts.syncFd ?? fsyncFd;
+    this.syncFd = opts.syncFd ?? fdatasyncFd;
+    this.crashPoint = opts.crashPoint;
+    this.now = opts.now ?? Date.now;
+    this.packTargetBytes = opts.packTargetBytes ?? PACK_TARGET_BYTES;
+    this.packs = new PackFiles(opts.root);
+    this.db = db;
+    this.applyRows = db.transaction((blocks: readonly UncommittedBlock[], applied: Set<UncommittedBlock>) => {
+      for (const b of blocks) if (this.applyRow(b)) applied.add(b);
+    });
   }
 
   /** Opens (creating if needed) the store under `root`. The root itself must exist or be creatable. */
   static async open(opts: BlockStoreOptions): Promise<BlockStore> {
-    const store = new BlockStore(opts);
-    for (const dir of [opts.root, join(opts.root, LIVE_DIR), join(opts.root, RETAINED_DIR), join(opts.root, QUARANTINE_DIR)]) {
+    for (const dir of [opts.root, join(opts.root, PACKS_DIR), join(opts.root, QUARANTINE_DIR)]) {
       await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
     }
-    for (const area of [LIVE_DIR, RETAINED_DIR]) await store.migrateTwoLevelLayout(join(opts.root, area));
-    store.retainedMayHoldBlocks = await store.areaHoldsBlocks('retained');
+    const db = await BlockStoreDb.open(join(opts.root, STORE_DB_FILE), { beforeSchema: () => refuseOrphanPacks(join(opts.root, PACKS_DIR)) });
+    const store = new BlockStore(opts, db);
+    try {
+      await store.recoverPacks();
+      await store.migrateLegacyLayout();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     return store;
   }
 
   /**
-   * Moves blocks of the old two-level layout (<area>/ab/cd/<id>) to <area>/ab/<id>.
-   * Each move is one rename, so an interrupted migration leaves every block in
-   * one of the two places and the next open finishes it. A new-layout store
-   * costs one readdir per fan-out directory (its entries are 64-character
-   * names; a two-character one can only be an old directory).
+   * Truncates every pack to its committed length and deletes packs no row
+   * points at (crash leftovers: uncommitted tails, a compacted pack whose
+   * deletion was interrupted). Rows of a pack that is missing altogether (a
+   * disk that lost it) are dropped: the store never claims what it lacks.
    */
-  private async migrateTwoLevelLayout(base: string): Promise<void> {
-    for (const a of await readdirOrEmpty(base)) {
-      if (!FAN_RE.test(a)) continue;
-      let moved = false;
-      for (const b of await readdirOrEmpty(join(base, a))) {
-        if (!FAN_RE.test(b)) continue;
-        const legacy = join(base, a, b);
-        for (const name of await readdirOrEmpty(legacy)) {
-          if (name.startsWith(TEMP_PREFIX)) {
-            await rm(join(legacy, name), { force: true });
-          } else if (HEX_ID_RE.test(name) && name.startsWith(a + b)) {
-            // A copy already at the new place (an interrupted run) is the same block: keep that one.
-            if ((await stat(join(base, a, name)).catch(() => null)) !== null) await rm(join(legacy, name), { force: true });
-            else await rename(join(legacy, name), join(base, a, name));
-            moved = true;
-          }
-        }
-        // Left in place when something else is in it (nothing of ours is lost).
-        await rmdir(legacy).catch(() => undefined);
-      }
-      if (moved) await fsyncDir(join(base, a));
+  private async recoverPacks(): Promise<void> {
+    // What is cut below must stay dead after a power loss too: make every
+    // commit read here durable first (retire/remove commit with NORMAL, and a
+    // remove lost to a power cut would bring back a row for bytes cut here).
+    this.db.checkpointFull();
+    for (const r of this.db.packStats()) {
+      this.stats.set(r.pack, { end: r.end, used: r.used });
+    }
+    const { kept: onDisk, highest, cleaned } = await this.packs.cutToCommitted((n) => this.stats.get(n)?.end ?? 0);
+    this.nextPack = Math.max(this.nextPack, highest + 1);
+    this.cleanedAtOpen += cleaned;
+    // Appends go on at the end of the newest pack while it has room (a restart does not start a small pack).
+    let newest = 0;
+    for (const n of onDisk) newest = Math.max(newest, n);
+    const newestEnd = this.stats.get(newest)?.end ?? this.packTargetBytes;
+    if (newest > 0 && newestEnd < this.packTargetBytes) {
+      this.useWriter({ n: newest, fd: this.packs.openForAppend(newest), end: newestEnd, refs: 0, fresh: false, sealed: false });
+    }
+    for (const n of [...this.stats.keys()]) {
+      this.nextPack = Math.max(this.nextPack, n + 1);
+      if (onDisk.has(n)) continue;
+      const lost = this.db.deletePack(n);
+      this.stats.delete(n);
+      this.log?.warn({ pack: n, blocks: lost }, 'block pack missing: its blocks will be fetched again');
     }
   }
 
-  /** Path of a block in an area, from a validated hex id. */
-  pathOf(hex: string, area: BlockArea = 'live'): string {
-    if (!HEX_ID_RE.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block id must be 64 lowercase hex characters');
-    return join(this.root, area === 'live' ? LIVE_DIR : RETAINED_DIR, hex.slice(0, FAN_OUT_HEX_CHARS), hex);
+  // ---- lookups ------------------------------------------------------------------
+
+  private rowOf(hex: string): BlockRow | undefined {
+    return this.db.rowOf(hex);
+  }
+
+  /** Where a block's ciphertext is (file, offset, length, area), or null when the store does not hold it. */
+  locate(id: Uint8Array | string): BlockLocation | null {
+    const hex = typeof id === 'string' ? id : blockIdToHex(id);
+    checkHex(hex);
+    const row = this.rowOf(hex);
+    if (row === undefined) return null;
+    return { file: this.packs.path(row.pack), offset: row.offset, length: row.length, area: areaName(row.area) };
   }
 
   /** Whether a live copy of the block exists (retained copies do not count: they need a revive). */
@@ -290,15 +368,12 @@ export class BlockStore {
   /** Stored ciphertext size in an area, or null when the block is not there. */
   async sizeOf(id: Uint8Array | string, area: BlockArea = 'live'): Promise<number | null> {
     const hex = typeof id === 'string' ? id : blockIdToHex(id);
-    try {
-      // Blocking on purpose (see SYNC_READ_MAX_BYTES): called for every block stored or served.
-      const st = statSync(this.pathOf(hex, area));
-      return st.isFile() ? st.size : null;
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
+    checkHex(hex);
+    const row = this.rowOf(hex);
+    return row !== undefined && row.area === AREA_CODE[area] ? row.length : null;
   }
+
+  // ---- put: append + group commit -------------------------------------------------
 
   /**
    * Stores a sealed block after checking it is the block named `id`. A block
@@ -307,8 +382,8 @@ export class BlockStore {
    */
   put(id: Uint8Array, sealed: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
     // Not async, and the commit is awaited in a callback that does not hold
-    // `sealed`: a buffer already in its temp file is garbage while its batch is
-    // fsynced (the replica has up to MAX_UNCOMMITTED_BLOCKS of them).
+    // `sealed`: a buffer already in its pack is garbage while its batch is
+    // fdatasynced (the replica has up to MAX_UNCOMMITTED_BLOCKS of them).
     const pending = this.stage(id, sealed, opts).then(async ({ result, commit }) => {
       if (commit !== undefined) {
         if (result === 'stored') opts.onWritten?.();
@@ -316,8 +391,8 @@ export class BlockStore {
       }
       return result;
     });
-    // Tracked so close() waits for puts still before their batch (a stat or a large
-    // write in the pool): none may fsync or rename after the folder stopped.
+    // Tracked so close() waits for puts still before their batch (a large
+    // write in the pool): none may write or commit after the folder stopped.
     this.puts.add(pending);
     const untrack = (): void => {
       this.puts.delete(pending);
@@ -334,22 +409,27 @@ export class BlockStore {
       throw new SealsyncError('ERR_FRAME_TOO_LARGE', `sealed block exceeds ${MAX_SEALED_BLOCK_BYTES} bytes`);
     }
     // A block we already hold was verified when stored: the copy offered now is
-    // dropped unread (renamed or copied files cost one stat per block).
+    // dropped unread (renamed or copied files cost one lookup per block).
     const pending = this.uncommitted.get(hex);
     if (pending !== undefined) return { result: 'duplicate', commit: pending.done };
-    if (await this.has(hex)) return { result: 'duplicate' };
+    const row = this.rowOf(hex);
+    if (row?.area === AREA_CODE.live) return { result: 'duplicate' };
     if (opts.verified !== true) this.verifyBlock(sealed, id);
-    if (await this.revive(hex)) return { result: 'revived' };
+    if (row !== undefined && (await this.revive(hex))) return { result: 'revived' };
     while (this.uncommitted.size >= MAX_UNCOMMITTED_BLOCKS && this.committing !== null) await this.committing;
     opts.signal?.throwIfAborted();
     // A concurrent put of the same block may have got here first while we waited.
     const raced = this.uncommitted.get(hex);
     if (raced !== undefined) return { result: 'duplicate', commit: raced.done };
-    const block = await this.writeTemp(hex, sealed);
+    const block = await this.append(hex, sealed, AREA_CODE.live, this.now());
     this.uncommitted.set(hex, block);
+    this.enqueue(block);
+    return { result: 'stored', commit: block.done };
+  }
+
+  private enqueue(block: UncommittedBlock): void {
     this.batch.push(block);
     this.committing ??= this.commitLoop();
-    return { result: 'stored', commit: block.done };
   }
 
   /** Blocks waiting for their batch's commit (tests, diagnostics). */
@@ -362,25 +442,46 @@ export class BlockStore {
     while (this.committing !== null) await this.committing;
   }
 
-  /** Writes `data` to a new temp file next to the block's final name; the descriptor stays open for the commit's fsync. */
-  private async writeTemp(hex: string, data: Uint8Array): Promise<UncommittedBlock> {
-    const target = this.pathOf(hex, 'live');
-    // Temp files live in the area's top directory; the commit renames them into the fan-out directory.
-    const spare = this.spares.pop() ?? null;
-    this.refillSpares();
-    const temp = spare?.path ?? this.nextTempPath();
-    const fd = spare?.fd ?? openSync(temp, TEMP_FLAGS, STORE_FILE_MODE);
+  /** The pack to append `length` bytes to: the current one, or a new one once it is full. */
+  private writerFor(length: number): PackWriter {
+    const w = this.writer;
+    if (w !== null && !w.sealed && (w.end === 0 || w.end + length <= this.packTargetBytes)) return w;
+    if (w !== null) this.sealWriter(w);
+    const n = this.nextPack++;
+    // Numbers are never reused within an open (open deleted any leftover without rows).
+    const fd = this.packs.create(n);
+    return this.useWriter({ n, fd, end: 0, refs: 0, fresh: true, sealed: false });
+  }
+
+  private useWriter(w: PackWriter): PackWriter {
+    this.writer = w;
+    this.writers.set(w.n, w);
+    return w;
+  }
+
+  private sealWriter(w: PackWriter): void {
+    w.sealed = true;
+    if (this.writer === w) this.writer = null;
+    if (w.refs === 0) this.closeWriter(w);
+  }
+
+  private closeWriter(w: PackWriter): void {
+    this.writers.delete(w.n);
+    closeSync(w.fd);
+  }
+
+  /** Appends `data` to the current pack; the block then waits for a commit (enqueue). */
+  private async append(hex: string, data: Uint8Array, area: number, since: number, from?: UncommittedBlock['from']): Promise<UncommittedBlock> {
+    const w = this.writerFor(data.byteLength);
+    const offset = w.end;
+    // Reserved before any await: concurrent appends never overlap.
+    w.end += data.byteLength;
+    w.refs++;
     try {
-      let off = 0;
-      while (off < data.byteLength) {
-        const n = data.byteLength <= STORE_SYNC_WRITE_MAX_BYTES
-          ? writeSync(fd, data, off, data.byteLength - off)
-          : (await writeFd(fd, data, off, data.byteLength - off)).bytesWritten;
-        off += n;
-      }
+      await this.packs.writeAt(w.fd, data, offset);
     } catch (err) {
-      closeSync(fd);
-      rmSync(temp, { force: true });
+      // The reserved range stays a dead gap that no row reaches (compaction reclaims it).
+      this.release(w, 1);
       throw err;
     }
     let resolve!: () => void;
@@ -391,53 +492,30 @@ export class BlockStore {
     });
     // A batch failure is reported to each waiting put; never an unhandled rejection.
     done.catch(() => undefined);
-    return { hex, temp, target, fd, done, resolve, reject };
+    return { hex, writer: w, offset, length: data.byteLength, area, since, ...(from ? { from } : {}), done, resolve, reject };
   }
 
-  private nextTempPath(): string {
-    return join(this.root, LIVE_DIR, `${this.tempStem}${this.tempSeq++}`);
-  }
-
-  /** Creates empty temp files in the thread pool until SPARE_TEMP_FILES are ready (one refill at a time). */
-  private refillSpares(): void {
-    if (this.refilling !== null || this.closed || this.spares.length >= SPARE_TEMP_FILES) return;
-    this.refilling = (async () => {
-      try {
-        while (!this.closed && this.spares.length < SPARE_TEMP_FILES) {
-          const n = Math.min(SPARE_CREATE_CONCURRENCY, SPARE_TEMP_FILES - this.spares.length);
-          const made = await Promise.allSettled(Array.from({ length: n }, async () => {
-            const path = this.nextTempPath();
-            return { fd: await openFd(path, TEMP_FLAGS, STORE_FILE_MODE), path };
-          }));
-          for (const m of made) if (m.status === 'fulfilled') this.spares.push(m.value);
-          const failed = made.find((m) => m.status === 'rejected');
-          if (failed) throw failed.reason;
-        }
-      } catch (err) {
-        // Puts create their temp files themselves meanwhile; the next put tries again.
-        this.log?.warn({ err: (err as Error).message }, 'could not create spare temp files');
-      } finally {
-        this.refilling = null;
-      }
-    })();
+  private release(w: PackWriter, blocks: number): void {
+    w.refs -= blocks;
+    if (w.sealed && w.refs === 0) this.closeWriter(w);
   }
 
   /**
-   * Waits for the puts in flight, commits what was written, then closes and removes the spare temp files.
-   * The store can still be used afterwards (each put then creates its own temp file).
+   * Waits for the puts in flight and commits what was written, then closes the
+   * packs and the database. Calling it again does nothing.
    */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.puts]);
-    await this.refilling;
+    await this.compacting?.catch(() => undefined);
     await this.flush();
-    for (const spare of this.spares.splice(0)) {
-      closeSync(spare.fd);
-      rmSync(spare.path, { force: true });
-    }
+    if (this.writer !== null) this.sealWriter(this.writer);
+    this.packs.close();
+    this.db.close();
   }
 
-  /** Commits batches until none is open: fsync the temps, rename, fsync each directory once. */
+  /** Commits batches until none is open. */
   private async commitLoop(): Promise<void> {
     try {
       // Let the blocks that arrived in this turn of the event loop join the first batch.
@@ -452,100 +530,141 @@ export class BlockStore {
     }
   }
 
+  /** fdatasync the batch's packs, then insert (or move) its rows in one durable transaction. */
   private async commitBatch(batch: UncommittedBlock[]): Promise<void> {
-    // 1. Data durable before any name points at it.
-    const synced = await Promise.allSettled(batch.map((b) => this.syncFd(b.fd as number)));
-    const renamed: UncommittedBlock[] = [];
-    const dirs = new Set<string>();
-    batch.forEach((b, i) => {
+    const writers = [...new Set(batch.map((b) => b.writer))];
+    // 1. Data durable before any row points at it.
+    const synced = await Promise.allSettled(writers.map((w) => this.syncFd(w.fd)));
+    const failed = new Map<PackWriter, unknown>();
+    writers.forEach((w, i) => {
       const outcome = synced[i]!;
+      if (outcome.status === 'rejected') failed.set(w, outcome.reason);
+    });
+    const created = writers.filter((w) => w.fresh && !failed.has(w));
+    if (created.length > 0) {
       try {
-        closeSync(b.fd as number);
-        b.fd = null;
-        if (outcome.status === 'rejected') throw outcome.reason;
-        // 2. Publish under the block id.
-        const dir = dirname(b.target);
-        try {
-          renameSync(b.temp, b.target);
-        } catch (err) {
-          // The fan-out directory is made the first time a block goes there (its entry made durable with the rest).
-          if (!isMissing(err) || !existsSync(b.temp)) throw err;
-          mkdirSync(dir, { recursive: true, mode: STORE_DIR_MODE });
-          dirs.add(dirname(dir));
-          renameSync(b.temp, b.target);
-        }
-        renamed.push(b);
-        dirs.add(dir);
+        await fsyncDir(this.packs.dir);
+        for (const w of created) w.fresh = false;
       } catch (err) {
-        this.fail(b, err);
+        for (const w of created) failed.set(w, err);
       }
-    });
-    // 3. The renames durable. Only then does a put resolve (the caller counts the block as held).
-    const dirSynced = await Promise.allSettled([...dirs].map((d) => fsyncDir(d)));
-    const badDirs = new Map<string, unknown>();
-    [...dirs].forEach((d, i) => {
-      const outcome = dirSynced[i]!;
-      if (outcome.status === 'rejected') badDirs.set(d, outcome.reason);
-    });
-    for (const b of renamed) {
-      const err = badDirs.get(dirname(b.target));
-      this.uncommitted.delete(b.hex);
-      if (err === undefined) {
-        b.resolve();
-      } else {
-        // Its name may not survive a crash: take it back, or the next put of this
-        // block would find it (has) and count it as held. A later put stores it again.
-        try {
-          rmSync(b.target, { force: true });
-        } catch {
-          // The directory is failing anyway; verify or a read re-checks what is there.
-        }
+    }
+    // A pack whose fdatasync failed is in an unknown state: nothing more goes into it.
+    for (const w of failed.keys()) if (!w.sealed) this.sealWriter(w);
+    const ok = batch.filter((b) => !failed.has(b.writer));
+    // 2. The rows, durable when the transaction returns.
+    let commitErr: unknown = null;
+    const applied = new Set<UncommittedBlock>();
+    if (ok.length > 0) {
+      try {
+        this.applyRows(ok, applied);
+      } catch (err) {
+        commitErr = err;
+        applied.clear();
+      }
+    }
+    for (const b of applied) {
+      this.addUsed(b.writer.n, b.offset + b.length, b.length);
+      if (b.from !== undefined) this.addUsed(b.from.pack, 0, -b.length);
+    }
+    // 3. The commit durable. Only then does a put resolve (the caller counts the block as held).
+    if (commitErr === null && ok.length > 0) {
+      try {
+        await this.db.syncWal();
+      } catch (err) {
+        // The rows stay (they name durable bytes); these puts fail and the caller tries again.
+        commitErr = err;
+      }
+    }
+    const counts = new Map<PackWriter, number>();
+    for (const b of batch) counts.set(b.writer, (counts.get(b.writer) ?? 0) + 1);
+    for (const [w, n] of counts) this.release(w, n);
+    for (const b of batch) {
+      if (b.from === undefined) this.uncommitted.delete(b.hex);
+      const err = failed.has(b.writer) ? failed.get(b.writer) : commitErr;
+      if (err !== null && err !== undefined) {
         b.reject(err);
+        continue;
       }
+      b.resolve();
     }
   }
 
-  private fail(b: UncommittedBlock, err: unknown): void {
-    this.uncommitted.delete(b.hex);
-    try {
-      rmSync(b.temp, { force: true });
-    } catch {
-      // Left for removeStaleTemps at the next open; the put must still settle.
-    }
-    b.reject(err);
+  /** Inserts a new block's row, or moves a compacted one; false when nothing changed (the bytes stay dead). */
+  private applyRow(b: UncommittedBlock): boolean {
+    if (b.from === undefined) return this.db.insert(b.hex, b.writer.n, b.offset, b.length, b.area, b.since);
+    return this.db.move(b.hex, b.from, b.writer.n, b.offset);
   }
+
+  private addUsed(pack: number, end: number, bytes: number): void {
+    const s = this.stats.get(pack) ?? { end: 0, used: 0 };
+    s.end = Math.max(s.end, end);
+    s.used += bytes;
+    this.stats.set(pack, s);
+  }
+
+  // ---- reads ------------------------------------------------------------------------
 
   /**
    * Reads a block for serving. Returns null when absent. A block that no longer
    * matches its id is moved to quarantine and reported absent, so a bad disk
    * never passes corrupt data on (receivers verify too; this saves them the trip).
    * Retained blocks are served as well: a peer that asks still references it.
+   * The bytes are in a buffer from fs/block-buffer-pool.ts: the caller may give
+   * it back (releaseBlockBuffer) once done with it for good, as the session does
+   * after sending a served block, so serving allocates no new memory per block.
    */
   async get(id: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
     opts.signal?.throwIfAborted();
     const hex = typeof id === 'string' ? id : blockIdToHex(id);
-    for (const area of ['live', 'retained'] as const) {
-      const data = await this.readArea(hex, area);
-      if (data === null) continue;
-      if (this.matches(data, hex)) return data;
-      await this.quarantine(hex, area);
-      this.log?.warn({ block: hex, area }, 'stored block does not match its id: quarantined');
-      return null;
-    }
+    checkHex(hex);
+    const found = await this.readCurrent(hex, true);
+    if (found === null) return null;
+    const { row, data } = found;
+    if (this.matches(data, hex)) return data;
+    await this.quarantineRow(hex, row, data);
+    releaseBlockBuffer(data);
+    this.log?.warn({ block: hex, area: areaName(row.area) }, 'stored block does not match its id: quarantined');
     return null;
   }
 
   /** Reads the raw bytes of a block in an area without verifying (for the scrub). */
   async readArea(hex: string, area: BlockArea): Promise<Uint8Array | null> {
-    try {
-      const st = statSync(this.pathOf(hex, area));
-      if (!st.isFile() || st.size > MAX_SEALED_BLOCK_BYTES) return st.isFile() ? new Uint8Array(0) : null;
-      if (st.size <= SYNC_READ_MAX_BYTES) return new Uint8Array(readFileSync(this.pathOf(hex, area)));
-      return new Uint8Array(await readFile(this.pathOf(hex, area)));
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
+    checkHex(hex);
+    const found = await this.readCurrent(hex);
+    if (found === null || found.row.area !== AREA_CODE[area]) return null;
+    return found.data;
+  }
+
+  /**
+   * The row and bytes of a block. A compaction may move the block between the
+   * lookup and the read (and delete the old pack): then the lookup is repeated.
+   */
+  private async readCurrent(hex: string, pooled = false): Promise<{ row: BlockRow; data: Uint8Array } | null> {
+    for (let attempt = 0; ; attempt++) {
+      const row = this.rowOf(hex);
+      if (row === undefined) return null;
+      // A length no block can have cannot be read into memory: an empty buffer fails verification.
+      if (row.length > MAX_SEALED_BLOCK_BYTES) return { row, data: new Uint8Array(0) };
+      try {
+        return { row, data: await this.readAt(row, pooled) };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const again = this.rowOf(hex);
+        if (attempt === 0 && (code === 'ENOENT' || code === 'EBADF') && (again?.pack !== row.pack || again.offset !== row.offset)) continue;
+        throw err;
+      }
     }
+  }
+
+  /**
+   * Positional read of a row's bytes; a pack shorter than the row gives fewer
+   * bytes (which fail verification). `pooled`: into a buffer from the block
+   * buffer pool (see get).
+   */
+  private async readAt(row: BlockRow, pooled = false): Promise<Uint8Array> {
+    const data = pooled ? plainView(acquireBlockBuffer(row.length)) : new Uint8Array(row.length);
+    return this.packs.read(row.pack, row.offset, data);
   }
 
   /** Whether `data` is the block named `hex` (never throws). */
@@ -559,153 +678,186 @@ export class BlockStore {
     }
   }
 
+  // ---- areas: row updates ---------------------------------------------------------------
+
   /**
    * Moves a live block to the retained area, stamping the moment it became
    * unreferenced. Returns false when there was no live copy.
    */
   async retire(hex: string, nowMs: number): Promise<boolean> {
-    const from = this.pathOf(hex, 'live');
-    const to = this.pathOf(hex, 'retained');
-    // Before anything moves: a revive from now on looks in the retained area.
-    this.retainedMayHoldBlocks = true;
-    try {
-      // Stamp first: a crash between the two steps leaves a live block with a
-      // fresh mtime (harmless), never a retained one with a stale stamp.
-      const when = new Date(nowMs);
-      await utimes(from, when, when);
-    } catch (err) {
-      if (isMissing(err)) return false;
-      throw err;
-    }
-    await mkdir(join(to, '..'), { recursive: true, mode: STORE_DIR_MODE });
-    await rename(from, to);
-    return true;
+    checkHex(hex);
+    return this.db.retire(hex, nowMs);
   }
 
   /** Moves a retained block back to the live area. Returns false when none was retained. */
   async revive(hex: string): Promise<boolean> {
-    if (!this.retainedMayHoldBlocks) return false;
-    const from = this.pathOf(hex, 'retained');
-    const to = this.pathOf(hex, 'live');
-    // Called for every newly stored block: with something retained, a block
-    // that is not costs one failed rename and a stat; the target directory is
-    // made only when there is something to move.
-    try {
-      renameSync(from, to); // blocking: in the common case it fails at once with ENOENT
-      return true;
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
-    if ((await this.sizeOf(hex, 'retained')) === null) return false;
-    await mkdir(join(to, '..'), { recursive: true, mode: STORE_DIR_MODE });
-    try {
-      await rename(from, to);
-      return true;
-    } catch (err) {
-      if (isMissing(err)) return false;
-      throw err;
-    }
+    checkHex(hex);
+    return this.db.revive(hex);
   }
 
-  /** Deletes a block from an area. Returns the bytes freed (0 when absent). */
+  /** Deletes a block from an area. Returns the bytes freed (0 when absent); `compact` gives the space back. */
   async remove(hex: string, area: BlockArea): Promise<number> {
-    const path = this.pathOf(hex, area);
-    const size = await this.sizeOf(hex, area);
-    if (size === null) return 0;
-    await rm(path, { force: true });
-    return size;
+    checkHex(hex);
+    const gone = this.db.remove(hex, area);
+    if (gone === undefined) return 0;
+    this.addUsed(gone.pack, 0, -gone.length);
+    return gone.length;
   }
 
-  /** Moves a block that failed verification out of the way; returns its new path (relative to the root). */
+  /** Moves a block that failed verification out of the way; returns its evidence file (relative to the root). */
   async quarantine(hex: string, area: BlockArea): Promise<string | null> {
-    const from = this.pathOf(hex, area);
-    const dir = join(this.root, QUARANTINE_DIR);
-    await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
-    // A suffix keeps several bad copies of one id apart (evidence for the user).
-    const name = `${hex}.${randomBytes(4).toString('hex')}`;
-    try {
-      await rename(from, join(dir, name));
-      return join(QUARANTINE_DIR, name);
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
-  }
-
-  /** Every block in an area with its size and mtime. Skips anything that is not a well-formed block file. */
-  async *list(area: BlockArea, opts: { signal?: AbortSignal } = {}): AsyncGenerator<StoredBlockInfo> {
-    const base = join(this.root, area === 'live' ? LIVE_DIR : RETAINED_DIR);
-    for (const a of await readdirOrEmpty(base)) {
-      if (!FAN_RE.test(a)) continue;
-      for (const name of await readdirOrEmpty(join(base, a))) {
-        opts.signal?.throwIfAborted();
-        if (!HEX_ID_RE.test(name) || name.slice(0, FAN_OUT_HEX_CHARS) !== a) continue;
-        try {
-          const st = await stat(join(base, a, name));
-          if (st.isFile()) yield { id: name, size: st.size, mtimeMs: st.mtimeMs };
-        } catch (err) {
-          if (!isMissing(err)) throw err;
-        }
-      }
-    }
-  }
-
-  /** Whether an area holds at least one block (stops at the first one found). */
-  private async areaHoldsBlocks(area: BlockArea): Promise<boolean> {
-    for await (const block of this.list(area)) {
-      void block;
-      return true;
-    }
-    return false;
+    checkHex(hex);
+    const found = await this.readCurrent(hex);
+    if (found === null || found.row.area !== AREA_CODE[area]) return null;
+    return this.quarantineRow(hex, found.row, found.data);
   }
 
   /**
-   * Removes temp files left by a crash mid-write (in an area's top directory or
-   * a fan-out directory; not this instance's own). Returns how many were removed.
+   * Keeps the bad bytes as evidence for the user (quarantine/<id>.<rand>; a
+   * suffix keeps several bad copies of one id apart) and drops the row, if it
+   * is still the one that was read.
+   */
+  private async quarantineRow(hex: string, row: BlockRow, data: Uint8Array): Promise<string | null> {
+    const name = `${hex}.${randomBytes(4).toString('hex')}`;
+    const dir = join(this.root, QUARANTINE_DIR);
+    await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+    writeFileSync(join(dir, name), data, { mode: STORE_FILE_MODE, flag: 'wx' });
+    if (!this.db.deleteAt(hex, row.pack, row.offset)) {
+      rmSync(join(dir, name), { force: true });
+      return null;
+    }
+    this.addUsed(row.pack, 0, -row.length);
+    return join(QUARANTINE_DIR, name);
+  }
+
+  /** Every block in an area with its size and `since`, in id order. */
+  async *list(area: BlockArea, opts: { signal?: AbortSignal } = {}): AsyncGenerator<StoredBlockInfo> {
+    let after = '';
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const page = this.db.listPage(area, after, LIST_PAGE_ROWS);
+      for (const r of page) yield { id: r.id, size: r.length, mtimeMs: r.since };
+      if (page.length < LIST_PAGE_ROWS) return;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** Count and total size of the blocks in an area. */
+  async totals(area: BlockArea, opts: { signal?: AbortSignal } = {}): Promise<{ blocks: number; bytes: number }> {
+    opts.signal?.throwIfAborted();
+    return this.db.totals(area);
+  }
+
+  /**
+   * Crash leftovers are cleaned by `open` (temp files of the old layout, pack
+   * tails no committed row reaches, packs without rows). Returns how many it
+   * cleaned, once (kept for the callers of the file-per-block store).
    */
   async removeStaleTemps(): Promise<number> {
-    let removed = 0;
-    const stale = (name: string) => name.startsWith(TEMP_PREFIX) && !name.startsWith(this.tempStem);
-    for (const area of [LIVE_DIR, RETAINED_DIR]) {
-      const base = join(this.root, area);
-      for (const a of await readdirOrEmpty(base)) {
-        if (stale(a)) {
-          await rm(join(base, a), { force: true });
-          removed++;
-          continue;
-        }
-        for (const name of await readdirOrEmpty(join(base, a))) {
-          if (stale(name)) {
-            await rm(join(base, a, name), { force: true });
-            removed++;
-          }
-        }
-      }
-    }
-    return removed;
+    const n = this.cleanedAtOpen;
+    this.cleanedAtOpen = 0;
+    return n;
   }
 
-  /** Count and total size of the blocks in an area (walks the tree). */
-  async totals(area: BlockArea, opts: { signal?: AbortSignal } = {}): Promise<{ blocks: number; bytes: number }> {
-    let blocks = 0;
-    let bytes = 0;
-    for await (const b of this.list(area, opts)) {
-      blocks++;
-      bytes += b.size;
+  // ---- compaction ---------------------------------------------------------------------
+
+  /** Rewrites every pack that is more than COMPACT_DEAD_FRACTION dead (one compaction at a time). */
+  compact(opts: { signal?: AbortSignal } = {}): Promise<CompactReport> {
+    const run = (this.compacting ?? Promise.resolve()).catch(() => undefined).then(() => this.compactAll(opts));
+    const tracked = run.finally(() => {
+      if (this.compacting === tracked) this.compacting = null;
+    });
+    this.compacting = tracked;
+    return tracked;
+  }
+
+  private async compactAll(opts: { signal?: AbortSignal }): Promise<CompactReport> {
+    let packs = 0;
+    let movedBytes = 0;
+    let freedBytes = 0;
+    for (const [n, s] of [...this.stats]) {
+      opts.signal?.throwIfAborted();
+      if (this.closed) break;
+      // Packs still being written to (or with blocks waiting for a commit) are left alone.
+      if (this.writers.has(n)) continue;
+      // A pack no longer written to is as long as its committed end (open truncates the rest).
+      const size = s.end;
+      if (size === 0 || size - s.used <= size * COMPACT_DEAD_FRACTION) continue;
+      movedBytes += await this.compactPack(n, opts);
+      packs++;
+      freedBytes += size;
     }
-    return { blocks, bytes };
+    if (packs > 0) this.log?.info({ packs, movedBytes }, 'block packs compacted');
+    return { packs, movedBytes, freedBytes: Math.max(0, freedBytes - movedBytes) };
+  }
+
+  /** Copies a pack's blocks into the current pack, moves their rows (durably), then deletes it. */
+  private async compactPack(n: number, opts: { signal?: AbortSignal }): Promise<number> {
+    const rows = this.db.packRows(n);
+    const copies: UncommittedBlock[] = [];
+    let moved = 0;
+    for (const r of rows) {
+      opts.signal?.throwIfAborted();
+      const data = await this.readAt({ pack: n, offset: r.offset, length: r.length, area: r.area, since: r.since });
+      // Copied as is: bytes are verified where they always are (get, verify); a torn copy is the same torn block.
+      const copy = await this.append(r.id, data, r.area, r.since, { pack: n, offset: r.offset });
+      copies.push(copy);
+      this.enqueue(copy);
+      moved += r.length;
+    }
+    await Promise.all(copies.map((c) => c.done));
+    if (this.db.countPack(n) !== 0) return moved;
+    // The moves are durable (their batches synced the WAL), but a pack whose
+    // blocks were all removed had no batch: its removals must be durable too.
+    await this.db.syncWal();
+    await this.crashPoint?.('compact-committed');
+    this.stats.delete(n);
+    await this.packs.remove(n);
+    return moved;
+  }
+
+  // ---- migration from the file-per-block layout -------------------------------------------
+
+  /** Moves every block file of the old layout into packs (legacy-block-layout.ts), then removes the old directories. */
+  private async migrateLegacyLayout(): Promise<void> {
+    const migrated = await migrateLegacyLayout(this.root, {
+      maxBlockBytes: MAX_SEALED_BLOCK_BYTES,
+      held: (hex) => this.rowOf(hex) !== undefined,
+      commitBatch: (blocks, area) => this.migrateBatch(blocks, area),
+      onStaleTemp: () => {
+        this.cleanedAtOpen++;
+      },
+    });
+    if (migrated > 0) this.log?.info({ blocks: migrated }, 'block store moved into packs');
+  }
+
+  /** One migration batch: append the blocks, then commit their rows after the fdatasync (the files are deleted after). */
+  private async migrateBatch(blocks: AsyncIterable<LegacyBlock>, area: BlockArea): Promise<number> {
+    const copies: UncommittedBlock[] = [];
+    for await (const b of blocks) copies.push(await this.append(b.hex, b.data, AREA_CODE[area], b.since));
+    if (copies.length > 0) {
+      await this.commitBatch(copies);
+      await Promise.all(copies.map((c) => c.done));
+      await this.crashPoint?.('migrate-committed');
+    }
+    return copies.length;
   }
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw err;
-  }
+/**
+ * A new (empty) database next to existing packs means the database was lost
+ * (deleted, replaced): recovery would delete every pack as "no row points at
+ * it". The packs cannot be read without their rows, but deleting the user's
+ * data is not ours to decide: the store refuses to open (before writing a
+ * schema, so it keeps refusing) until they are moved away.
+ */
+async function refuseOrphanPacks(packsDir: string): Promise<void> {
+  if (!(await containsPacks(packsDir))) return;
+  throw new SealsyncError('ERR_PATH_UNREADABLE',
+    `the block store's database (${STORE_DB_FILE}) is missing but ${PACKS_DIR}/ holds packs, which cannot be read without it: move ${PACKS_DIR}/ away to start the store over`);
 }
 
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+/** A plain Uint8Array over a Buffer's bytes (what get returns, pooled or not). */
+function plainView(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

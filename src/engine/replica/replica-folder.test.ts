@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveEncrypted, keysFromSecret, newFolderSecret, type FolderKeys } from '../../crypto/keys.js';
@@ -11,7 +11,7 @@ import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
 import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { fsyncGate } from './test-helpers.js';
+import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from './test-helpers.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';
@@ -207,15 +207,16 @@ test('verify detects a flipped byte, quarantines it and re-fetches from a connec
     await waitFor(() => replica.wantedBlocks().length === 0, 'fetched');
     const [id] = [...a.blocks.keys()];
     assert.ok(id);
-    const file = join(storeRoot, 'blocks', id.slice(0, 2), id);
-    const bytes = await readFile(file);
-    bytes[100] = (bytes[100] ?? 0) ^ 0x80;
-    await writeFile(file, bytes);
+    const stored = storedBlocks(storeRoot).find((b) => b.id === id);
+    assert.ok(stored);
+    flipStoredByte(stored, 100, 0x80);
     const report = await replica.verify();
     assert.equal(report.corruptCount, 1);
     assert.deepEqual(report.corrupt, [id]);
     await waitFor(() => replica.wantedBlocks().length === 0, 're-fetched');
-    assert.deepEqual(new Uint8Array(await readFile(file)), a.blocks.get(id));
+    const refetched = storedBlocks(storeRoot).find((b) => b.id === id);
+    assert.ok(refetched);
+    assert.deepEqual(readStoredBytes(refetched), a.blocks.get(id));
     const clean = await replica.verify();
     assert.equal(clean.corruptCount + clean.missingCount, 0);
   } finally {
@@ -292,11 +293,16 @@ test('a restarted replica finds its records and blocks again and wants only what
     await replica.receiveIndex('A', { indexId: 'aaaaaaaaaaaaaaaa', fromSeq: 0, toSeq: 2, records: a.records });
     await waitFor(() => replica.wantedBlocks().length === 0, 'fetched');
     await replica.stop();
-    // One block lost while stopped, and a crash leftover.
-    const [lost] = [...a.blocks.keys()];
-    assert.ok(lost);
-    await rm(join(storeRoot, 'blocks', lost.slice(0, 2), lost));
-    await writeFile(join(storeRoot, 'blocks', lost.slice(0, 2), '.tmp-0123456789abcdef'), 'partial');
+    // One block lost while stopped, and a crash leftover (an uncommitted pack tail).
+    // (The first block of the pack: the committed length stays that of the other one.)
+    const held = storedBlocks(storeRoot).sort((x, y) => x.offset - y.offset);
+    assert.equal(held.length, 2);
+    const lost = held[0]!.id;
+    assert.ok(a.blocks.has(lost));
+    const pack = held[0]!.file;
+    const committedSize = (await stat(pack)).size;
+    forgetBlock(storeRoot, lost);
+    await appendFile(pack, 'partial');
     const again = new ReplicaFolder({ path: storeRoot, keys: enc, index, logger: silentLogger() });
     await again.start();
     try {
@@ -307,8 +313,9 @@ test('a restarted replica finds its records and blocks again and wants only what
       assert.equal(again.status().state, 'idle', 'nothing to fetch from while no peer is connected');
       again.attachPeer(new FakeLink('A', (id) => a.blocks.get(id) ?? null));
       await waitFor(() => again.wantedBlocks().length === 0, 'the lost block fetched again');
-      const files = await readdir(join(storeRoot, 'blocks', lost.slice(0, 2)));
-      assert.ok(!files.some((n) => n.startsWith('.tmp-')), 'temp leftovers removed at start');
+      const stored = storedBlocks(storeRoot).find((b) => b.id === lost);
+      assert.ok(stored);
+      assert.deepEqual([stored.file, stored.offset], [pack, committedSize], 'the crash leftover (uncommitted tail) was cut at start');
     } finally {
       await again.stop();
     }

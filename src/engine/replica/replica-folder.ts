@@ -24,7 +24,7 @@
  * trustworthy, so relaying needs no key.
  *
  * Blocks in. A block referenced by a current record and not live in the store
- * is "needed". A retained copy is revived with a rename; otherwise the block is
+ * is "needed". A retained copy is revived with a row update; otherwise the block is
  * fetched through the shared BlockScheduler (pipelined, each block from a peer
  * that announced it, bad data penalized), at most MAX_PENDING_FETCHES at once,
  * verified (id = hash of ciphertext) and written atomically. A block no peer
@@ -92,7 +92,7 @@ export interface ReplicaFolderOptions {
   readonly gcIntervalMs?: number;
   /** Verifies large index updates off the main thread (the daemon's hash pool); inline without. */
   readonly recordChecker?: RecordChecker;
-  /** The block store's fsync of a written block; tests hold it (see BlockStoreOptions.syncFd). */
+  /** The block store's fdatasync of a pack; tests hold it (see BlockStoreOptions.syncFd). */
   readonly storeSyncFd?: (fd: number) => Promise<void>;
 }
 
@@ -240,6 +240,8 @@ export class ReplicaFolder {
     // and the store's open batch commit (no fsync or descriptor outlives stop).
     await this.maintenance.catch(() => undefined);
     await this.store?.close();
+    // Closed for good (its database too): the next start opens it again.
+    this.store = null;
     this.needed.clear();
     this.inFlight.clear();
     this.parked.clear();
@@ -451,7 +453,7 @@ export class ReplicaFolder {
     const store = this.store;
     if (store === null || this.live.has(hex) || this.inFlight.has(hex) || this.needed.has(hex) || this.parked.has(hex)) return;
     // Only look in the retained area when it holds something (usually it is
-    // empty, and a burst of new records would cost one failed rename each).
+    // empty, and a burst of new records would cost one lookup each).
     if (this.retainedBlocks > 0 && await store.revive(hex)) {
       this.retainedBlocks--;
       const size = await store.sizeOf(hex);
@@ -518,7 +520,7 @@ export class ReplicaFolder {
   /**
    * Fetches a block and hands it to the store; `stored` settles with the
    * store's batch commit. Returning frees this frame, so the buffer is held
-   * only by the store's intake until it is in its temp file, not through the
+   * only by the store's intake until it is in its pack, not through the
    * commit.
    */
   private async receive(scheduler: BlockScheduler, id: Uint8Array, onWritten: () => void): Promise<{ size: number; stored: Promise<unknown>; sealed: Uint8Array } | null> {

@@ -107,5 +107,7 @@ export async function collectGarbage(opts: GcOptions): Promise<GcReport> {
       retainedBytes += b.size;
     }
   }
+  // Deleted blocks leave dead bytes in their packs: rewrite the packs that are mostly dead.
+  if (deleted > 0) await store.compact({ ...(signal ? { signal } : {}) });
   return { retired, revived, deleted, deletedBytes, retainedBlocks, retainedBytes, liveBlocks, liveBytes };
 }

@@ -15,7 +15,9 @@ import { LocalFolder } from '../local-folder.js';
 import { SyncFolder } from '../sync-folder.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '../testing/sync-device.js';
 import { findLeaks, listFiles } from '../../../test/e2e/helpers/replica-checks.js';
+import { PACKS_DIR } from './block-store.js';
 import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
+import { flipStoredByte, storedBlocks } from './test-helpers.js';
 import type { LinkedFolder } from './replica-session-link.js';
 
 // Generous bounds: CI runs two test files at once on two cores; a stuck
@@ -152,12 +154,13 @@ test('A uploads to S and leaves; B, knowing only S, ends identical; S holds no n
 
     const leaks = await findLeaks([join(dir, 'store'), dir], [secretName, 'Legal', 'Mergers', 'big.bin'], [secret, big]);
     assert.deepEqual(leaks, []);
-    assert.ok((await listFiles([join(dir, 'store')])).length >= 17, 'the 1 MiB file is there as 16 sealed blocks (plus one)');
+    assert.ok(storedBlocks(join(dir, 'store')).length >= 17, 'the 1 MiB file is there as 16 sealed blocks (plus one)');
 
     // Rename the big file on A: S's store does not grow by the file again.
     const storeBytes = async () => {
       let n = 0;
-      for (const f of await listFiles([join(dir, 'store')])) n += (await readFile(f)).length;
+      // The packs: what the store holds of sealed blocks on disk.
+      for (const f of await listFiles([join(dir, 'store', PACKS_DIR)])) n += (await readFile(f)).length;
       return n;
     };
     const before = await storeBytes();
@@ -254,14 +257,12 @@ test('a corrupted block on S is never written by B, and is healed when A returns
     await until(async () => (await replicaSettled(replica)) && replica.status().globalFiles === 2, 'S has both');
     off();
     // Damage every block of doc.bin on S's disk (the small file has one block, kept intact).
-    const blocks = await listFiles([join(dir, 'store', 'blocks')]);
+    const blocks = storedBlocks(join(dir, 'store'));
     assert.ok(blocks.length >= 5, 'doc.bin is several blocks');
     let damaged = 0;
-    for (const f of blocks) {
-      const bytes = await readFile(f);
-      if (bytes.length < 1000) continue;
-      bytes[500] = (bytes[500] ?? 0) ^ 1;
-      await writeFile(f, bytes);
+    for (const loc of blocks) {
+      if (loc.length < 1000) continue;
+      flipStoredByte(loc, 500, 1);
       damaged++;
     }
     off = connect(b, s);

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyStore } from './replica-verify.js';
-import { fakeBlock, tempStore } from './test-helpers.js';
+import type { BlockLocation } from './block-store.js';
+import { fakeBlock, flipStoredByte, tempStore } from './test-helpers.js';
 
 test('a flipped byte on disk is detected, quarantined and reported by id; missing blocks are reported', async () => {
   const { store, root, cleanup } = await tempStore();
@@ -15,10 +16,7 @@ test('a flipped byte on disk is detected, quarantined and reported by id; missin
     for (const b of [good, bad, old]) await store.put(b.id, b.data);
     await store.retire(old.hex, Date.now());
 
-    const path = store.pathOf(bad.hex);
-    const bytes = await readFile(path);
-    bytes[1234] = (bytes[1234] ?? 0) ^ 0x01;
-    await writeFile(path, bytes);
+    flipStoredByte(store.locate(bad.hex) as BlockLocation, 1234, 0x01);
 
     const report = await verifyStore({ store, referenced: new Set([good.hex, bad.hex, gone.hex]) });
     assert.equal(report.checkedBlocks, 3);

@@ -42,7 +42,7 @@ export async function verifyStore(opts: VerifyOptions): Promise<VerifyReport> {
   const present = new Set<string>();
 
   for (const area of ['live', 'retained'] as const) {
-    // Snapshot the listing first: quarantining renames entries out of the tree.
+    // Snapshot the listing first: quarantining deletes rows while the listing pages through them.
     const ids: string[] = [];
     for await (const b of store.list(area, { signal })) ids.push(b.id);
     for (const id of ids) {
