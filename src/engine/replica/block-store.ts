@@ -820,10 +820,20 @@ export class BlockStore {
 
   /** Moves every block file of the old layout into packs (legacy-block-layout.ts), then removes the old directories. */
   private async migrateLegacyLayout(): Promise<void> {
+    let announced = false;
+    let reported = 0;
     const migrated = await migrateLegacyLayout(this.root, {
       maxBlockBytes: MAX_SEALED_BLOCK_BYTES,
       held: (hex) => this.rowOf(hex) !== undefined,
-      commitBatch: (blocks, area) => this.migrateBatch(blocks, area),
+      commitBatch: async (blocks, area) => {
+        // A one-time step that reads and writes the whole store before the folder runs: say so as it goes.
+        if (!announced) this.log?.info('moving the block store into packs (one time, after an upgrade)');
+        announced = true;
+        const n = await this.migrateBatch(blocks, area);
+        reported += n;
+        if (n > 0) this.log?.info({ blocks: reported }, 'block store: blocks moved into packs so far');
+        return n;
+      },
       onStaleTemp: () => {
         this.cleanedAtOpen++;
       },

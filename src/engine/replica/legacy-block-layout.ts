@@ -20,7 +20,7 @@
  */
 import { readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readdirOrEmpty } from '../../fs/safe-fs.js';
+import { isNoEnt, readdirOrEmpty } from '../../fs/safe-fs.js';
 import { BLOCK_HEX_ID_RE, type BlockArea } from '../../index/block-store-db.js';
 
 /**
@@ -118,15 +118,11 @@ async function* readBatch(files: readonly { path: string; hex: string }[], targe
       since = Math.round((await stat(f.path)).mtimeMs);
       data = await readFile(f.path);
     } catch (err) {
-      if (isMissing(err)) continue;
+      if (isNoEnt(err)) continue;
       throw err;
     }
     if (data.byteLength > target.maxBlockBytes) continue; // not a block: left where it is
     seen.add(f.hex);
     yield { hex: f.hex, data, since };
   }
-}
-
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
