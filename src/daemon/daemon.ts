@@ -209,8 +209,16 @@ export class Daemon {
         watch: req.watch ?? true,
       };
       opts.signal?.throwIfAborted();
-      await this.persist({ ...this.config, folders: [...this.config.folders, folder] });
-      await this.startFolder(folder, keys);
+      const before = this.config;
+      await this.persist({ ...before, folders: [...before.folders, folder] });
+      const failure = await this.startFolder(folder, keys);
+      if (failure !== null) {
+        // The user is here to read why: a folder that cannot run is not kept
+        // (at daemon start the same failure stays listed on the folder instead).
+        await this.forgetFolder(path);
+        await this.persist(before);
+        throw failure;
+      }
       this.net?.refreshFolders();
       this.events.emit({ type: 'folder-changed', path, change: 'added' });
       this.log.info({ path, type: keys.type, folderId }, 'folder added');
@@ -224,12 +232,7 @@ export class Daemon {
     return this.exclusive(async () => {
       const f = await this.findFolder(path);
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
-      this.folders.delete(f.config.path);
-      f.routed = false;
-      this.router?.removeFolder(f.keys.folderId);
-      await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'));
-      // Its index data goes too: re-adding later rescans from scratch.
-      this.index?.removeFolder(f.folderRowId);
+      await this.forgetFolder(f.config.path);
       this.net?.refreshFolders();
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
       this.log.info({ path: f.config.path }, 'folder removed');
@@ -418,7 +421,19 @@ export class Daemon {
     this.config = configSchema.parse(next);
   }
 
-  private async startFolder(folder: FolderConfig, parsed?: FolderKeys): Promise<void> {
+  /** Stops a running folder and drops it with its index data (re-adding later rescans from scratch). */
+  private async forgetFolder(path: string): Promise<void> {
+    const f = this.folders.get(path);
+    if (f === undefined) return;
+    this.folders.delete(path);
+    f.routed = false;
+    this.router?.removeFolder(f.keys.folderId);
+    await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path }, 'folder stop failed'));
+    this.index?.removeFolder(f.folderRowId);
+  }
+
+  /** Starts a folder's engine; a failure is kept on the folder (status shows it) and returned. */
+  private async startFolder(folder: FolderConfig, parsed?: FolderKeys): Promise<SealsyncError | null> {
     const keys = parsed ?? parseKey(folder.key);
     const folderId = folderIdText(keys.folderId);
     const index = this.requireIndex();
@@ -431,7 +446,7 @@ export class Daemon {
     const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
     this.folders.set(folder.path, entry);
     const factory = this.init.engines?.[keys.type];
-    if (!factory) return;
+    if (!factory) return null;
     try {
       entry.runner = await factory(init);
       entry.runner.onStatus((status) => this.events.emit({ type: 'folder-status', folder: status }));
@@ -442,11 +457,13 @@ export class Daemon {
         entry.routed = true;
         this.router.addFolder(keys.folderId, entry.runner.routed);
       }
+      return null;
     } catch (err) {
       entry.startError = err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err);
       this.log.error({ err, path: folder.path }, 'folder failed to start');
       const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL', entry.startError);
       this.events.emit({ type: 'error', error: e.toJSON(), folder: folder.path });
+      return e;
     }
   }
 

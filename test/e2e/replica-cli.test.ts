@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestHome } from './helpers/harness.js';
 
@@ -13,6 +13,7 @@ describe('encrypted folder on one daemon', () => {
   let h: TestHome;
   let store: string;
   let full: string;
+  let eKey: string;
   before(async () => {
     h = await TestHome.create();
     store = join(h.root, 'store');
@@ -27,14 +28,17 @@ describe('encrypted folder on one daemon', () => {
     const w = (await h.cliOk(['key', 'new'])).trim();
     const e = (await h.cliOk(['key', 'derive', '--encrypted', w])).trim();
     assert.match(e, /^E/);
+    eKey = e;
     const out = await h.cliOk(['folder', 'add', store, '--key', e]);
     assert.match(out, /Added encrypted folder/);
     const f = await h.waitForFolder(store, (x) => x.state === 'idle');
     assert.equal(f.type, 'encrypted');
     assert.equal(f.error, null);
     assert.deepEqual([f.globalFiles, f.globalBytes, f.needFiles], [0, 0, 0]);
-    // The pack store: packs, its database (WAL files while the daemon has it open), quarantine.
-    assert.deepEqual((await readdir(store)).sort(), ['blocks.db', 'blocks.db-shm', 'blocks.db-wal', 'packs', 'quarantine']);
+    // The pack store: packs, its database (WAL files while the daemon has it open), quarantine,
+    // and the lock naming the one process that has it open.
+    assert.deepEqual((await readdir(store)).sort(), ['blocks.db', 'blocks.db-shm', 'blocks.db-wal', 'packs', 'quarantine', 'store.lock']);
+    assert.equal((await stat(join(store, 'store.lock'))).mode & 0o777, 0o600);
     assert.equal((await stat(join(store, 'packs'))).mode & 0o777, 0o700);
     assert.equal((await stat(join(store, 'blocks.db'))).mode & 0o777, 0o600);
     // A full folder (another folder: one device holds a folder once) for the refusals below.
@@ -56,5 +60,24 @@ describe('encrypted folder on one daemon', () => {
     const bad = await h.cli(['folder', 'gc', store, '--retention-days', 'x']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--retention-days/);
+  });
+
+  test('a second home on the same machine cannot open the same store: folder add fails with one line and keeps nothing; the first keeps it', async () => {
+    const other = await TestHome.create({ root: h.root, name: 'other' });
+    try {
+      await other.startDaemon();
+      const configBefore = await readFile(other.paths.config, 'utf8');
+      const add = await other.cli(['folder', 'add', store, '--key', eKey]);
+      assert.notEqual(add.code, 0);
+      assert.match(add.stderr, /^sealsync: the block store at .* is in use by another sealsync process \(pid \d+\)\n$/);
+      assert.equal(await readFile(other.paths.config, 'utf8'), configBefore, 'the config is unchanged');
+      assert.deepEqual((await other.status()).folders, []);
+      const mine = (await h.status()).folders.find((x) => x.path === store);
+      assert.equal(mine?.error, null);
+      const v = await h.cli(['folder', 'verify', store]);
+      assert.equal(v.code, 0, v.stderr);
+    } finally {
+      await other.cleanup();
+    }
   });
 });

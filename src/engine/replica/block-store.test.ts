@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSealsyncError } from '../../errors.js';
-import { BlockStore, MIGRATION_BATCH_BLOCKS, PACKS_DIR, STORE_DB_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
+import { BlockStore, MIGRATION_BATCH_BLOCKS, PACKS_DIR, STORE_DB_FILE, STORE_LOCK_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
 import { fakeBlock, flipStoredByte, fsyncGate, readStoredBytes, sha256Verifier, storedBlocks, tempStore } from './test-helpers.js';
 
 test('put appends a verified block to a pack, files mode 0600, and get returns it', async () => {
@@ -581,8 +581,9 @@ test('a crash mid-migration before the batch committed: the reopen migrates agai
 });
 
 test('kill -9 of a process storing, removing and compacting: after reopening, every block it was told is stored is there and whole', async () => {
-  const { root, cleanup } = await tempStore();
+  const { store, root, cleanup } = await tempStore();
   try {
+    await store.close(); // the child is the one process with the store open
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./block-store-crash-child.ts', import.meta.url)), root], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -667,6 +668,28 @@ test('migration goes batch by batch: a crash after the first of two batches, the
     for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
     assert.equal(await packBytes(root), count * 100, 'no block copied twice');
     await assert.rejects(stat(join(root, 'retained')), /ENOENT/);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('one process per store: a live holder of store.lock makes open refuse with one line, a dead one is taken over', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    const b = fakeBlock(3000);
+    await store.put(b.id, b.data);
+    await store.close();
+    assert.equal(await readdir(root).then((names) => names.includes(STORE_LOCK_FILE)), false, 'close releases the lock');
+    // Our parent process stands in for another daemon that has the store open.
+    await writeFile(join(root, STORE_LOCK_FILE), `${process.ppid}\n`);
+    await assert.rejects(BlockStore.open({ root, verifyBlock: sha256Verifier }), (e: unknown) =>
+      isSealsyncError(e, 'ERR_STORE_IN_USE') && e.message === `the block store at ${root} is in use by another sealsync process (pid ${process.ppid})`);
+    // Refused before touching anything: the block is still there for the next opener.
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    await writeFile(join(root, STORE_LOCK_FILE), `${exited.stdout.toString()}\n`);
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    assert.deepEqual(await reopened.get(b.id), b.data);
     await reopened.close();
   } finally {
     await cleanup();

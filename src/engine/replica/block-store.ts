@@ -94,6 +94,7 @@ import { promisify } from 'node:util';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
+import { acquirePidLock, type PidLock, type PidLockErrors } from '../../fs/pid-lock.js';
 import { fsyncDir } from '../../fs/atomic-apply.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
 import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../../index/block-store-db.js';
@@ -129,6 +130,15 @@ export const COMPACT_DEAD_FRACTION = 0.5;
 export const LIST_PAGE_ROWS = 1000;
 
 const QUARANTINE_DIR = 'quarantine';
+/** Holds the pid of the process that has the store open (fs/pid-lock.ts). */
+export const STORE_LOCK_FILE = 'store.lock';
+
+function storeLockErrors(root: string): PidLockErrors {
+  return {
+    heldBy: (pid) => new SealsyncError('ERR_STORE_IN_USE', `the block store at ${root} is in use by another sealsync process (pid ${pid})`, { pid }),
+    busy: () => new SealsyncError('ERR_STORE_IN_USE', `the block store at ${root} is being opened by another sealsync process`),
+  };
+}
 
 /** Throws ERR_BLOCK_ID when `sealed` is not the block named `id` (src/crypto verifySealedBlock). */
 export type BlockVerifier = (sealed: Uint8Array, id: Uint8Array) => void;
@@ -280,7 +290,7 @@ export class BlockStore {
   /** The running compaction (one at a time). */
   private compacting: Promise<CompactReport> | null = null;
 
-  private constructor(opts: BlockStoreOptions, db: BlockStoreDb) {
+  private constructor(opts: BlockStoreOptions, db: BlockStoreDb, private readonly lock: PidLock) {
     this.root = opts.root;
     this.verifyBlock = opts.verifyBlock;
     this.log = opts.logger;
@@ -297,11 +307,21 @@ export class BlockStore {
 
   /** Opens (creating if needed) the store under `root`. The root itself must exist or be creatable. */
   static async open(opts: BlockStoreOptions): Promise<BlockStore> {
-    for (const dir of [opts.root, join(opts.root, PACKS_DIR), join(opts.root, QUARANTINE_DIR)]) {
-      await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+    await mkdir(opts.root, { recursive: true, mode: STORE_DIR_MODE });
+    // One process per store: two appending to the same packs would corrupt them
+    // (two homes on one machine could both add the same path).
+    const lock = await acquirePidLock(join(opts.root, STORE_LOCK_FILE), storeLockErrors(opts.root));
+    let db: BlockStoreDb;
+    try {
+      for (const dir of [join(opts.root, PACKS_DIR), join(opts.root, QUARANTINE_DIR)]) {
+        await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+      }
+      db = await BlockStoreDb.open(join(opts.root, STORE_DB_FILE), { beforeSchema: () => refuseOrphanPacks(join(opts.root, PACKS_DIR)) });
+    } catch (err) {
+      await lock.release();
+      throw err;
     }
-    const db = await BlockStoreDb.open(join(opts.root, STORE_DB_FILE), { beforeSchema: () => refuseOrphanPacks(join(opts.root, PACKS_DIR)) });
-    const store = new BlockStore(opts, db);
+    const store = new BlockStore(opts, db, lock);
     try {
       await store.recoverPacks();
       await store.migrateLegacyLayout();
@@ -513,6 +533,7 @@ export class BlockStore {
     if (this.writer !== null) this.sealWriter(this.writer);
     this.packs.close();
     this.db.close();
+    await this.lock.release();
   }
 
   /** Commits batches until none is open. */
