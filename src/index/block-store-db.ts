@@ -81,7 +81,7 @@ export class BlockStoreDb {
   /** The WAL file, opened at the first syncWal. */
   private walFd: number | null = null;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, private readonly syncFd: (fd: number) => Promise<void>) {
     this.path = path;
     this.db = db;
     this.s = prepareStatements(db);
@@ -93,9 +93,10 @@ export class BlockStoreDb {
    * the schema is written or checked. `beforeSchema` runs first when the
    * database has no schema yet (a new one, or one that lost its content):
    * the store may refuse to go on there, and a throw leaves the database
-   * without a schema, so it keeps refusing.
+   * without a schema, so it keeps refusing. `syncFd` replaces fdatasync for
+   * the WAL file (tests make it fail).
    */
-  static async open(path: string, opts: { beforeSchema?: () => Promise<void> } = {}): Promise<BlockStoreDb> {
+  static async open(path: string, opts: { beforeSchema?: () => Promise<void>; syncFd?: (fd: number) => Promise<void> } = {}): Promise<BlockStoreDb> {
     closeSync(openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT, STORE_DB_FILE_MODE));
     const db = new Database(path);
     try {
@@ -103,7 +104,7 @@ export class BlockStoreDb {
       db.pragma('synchronous = NORMAL');
       if (schemaVersion(db) === 0) await opts.beforeSchema?.();
       migrateSchema(db);
-      return new BlockStoreDb(path, db);
+      return new BlockStoreDb(path, db, opts.syncFd ?? fdatasyncFd);
     } catch (err) {
       db.close();
       throw err;
@@ -195,7 +196,7 @@ export class BlockStoreDb {
    */
   async syncWal(): Promise<void> {
     this.walFd ??= openSync(`${this.path}-wal`, fsConstants.O_RDONLY);
-    await fdatasyncFd(this.walFd);
+    await this.syncFd(this.walFd);
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readlinkSync } from 'node:fs';
 import { appendFile, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -235,14 +236,20 @@ test('onWritten fires once the block is in its temp file, before the commit; the
   }
 });
 
+/** The file behind a descriptor (Linux), to tell a pack's fdatasync from the WAL's. */
+function fdPath(fd: number): string {
+  return readlinkSync(`/proc/self/fd/${fd}`);
+}
+
 test('blocks of one batch are committed together: fdatasynced, one transaction, then claimed', async () => {
   const { root, cleanup } = await tempStore();
   try {
-    const synced: number[] = [];
-    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: async (fd) => void synced.push(fd) });
+    const synced: string[] = [];
+    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: async (fd) => void synced.push(fdPath(fd)) });
     const blocks = Array.from({ length: 20 }, () => fakeBlock(3000));
     assert.deepEqual(await Promise.all(blocks.map((b) => store.put(b.id, b.data))), blocks.map(() => 'stored'));
-    assert.equal(synced.length, 1, 'one fdatasync for the whole batch (one pack), not one per block');
+    assert.equal(synced.filter((p) => p.endsWith('.pack')).length, 1, 'one fdatasync for the whole batch (one pack), not one per block');
+    assert.deepEqual(synced.map((p) => p.endsWith('.pack') ? 'pack' : p.endsWith(`${STORE_DB_FILE}-wal`) ? 'wal' : p), ['pack', 'wal'], 'the pack before the rows\' WAL');
     for (const b of blocks) assert.deepEqual(await store.get(b.id), b.data);
     assert.deepEqual(await store.totals('live'), { blocks: 20, bytes: 60_000 });
     assert.equal(store.uncommittedCount(), 0);
@@ -690,6 +697,32 @@ test('one process per store: a live holder of store.lock makes open refuse with 
     await writeFile(join(root, STORE_LOCK_FILE), `${exited.stdout.toString()}\n`);
     const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
     assert.deepEqual(await reopened.get(b.id), b.data);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a failed WAL sync fails the batch\'s puts; the rows name durable bytes, and a reopened store has the blocks whole', async () => {
+  const { store: first, root, cleanup } = await tempStore();
+  try {
+    await first.close();
+    const walFailure = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const store = await BlockStore.open({
+      root,
+      verifyBlock: sha256Verifier,
+      syncFd: async (fd) => {
+        if (fdPath(fd).endsWith(`${STORE_DB_FILE}-wal`)) throw walFailure;
+      },
+    });
+    const blocks = Array.from({ length: 3 }, () => fakeBlock(3000));
+    const results = await Promise.allSettled(blocks.map((b) => store.put(b.id, b.data)));
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected'], 'no put claims a block whose row may not be durable');
+    assert.equal(store.uncommittedCount(), 0);
+    await store.close();
+    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
+    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
+    assert.equal((await readdir(join(root, 'quarantine'))).length, 0);
     await reopened.close();
   } finally {
     await cleanup();

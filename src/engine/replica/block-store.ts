@@ -174,7 +174,7 @@ export interface BlockStoreOptions {
   readonly root: string;
   readonly verifyBlock: BlockVerifier;
   readonly logger?: Logger;
-  /** fdatasync of a pack; tests hold or fail it to check what a crash mid-batch leaves. */
+  /** fdatasync of a pack and of the database's WAL file; tests hold or fail it to check what a crash mid-batch leaves. */
   readonly syncFd?: (fd: number) => Promise<void>;
   /** Tests only: awaited at each crash point (never resolving it freezes the store there, as a kill -9 would). */
   readonly crashPoint?: (point: StoreCrashPoint) => Promise<void>;
@@ -316,7 +316,10 @@ export class BlockStore {
       for (const dir of [join(opts.root, PACKS_DIR), join(opts.root, QUARANTINE_DIR)]) {
         await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
       }
-      db = await BlockStoreDb.open(join(opts.root, STORE_DB_FILE), { beforeSchema: () => refuseOrphanPacks(join(opts.root, PACKS_DIR)) });
+      db = await BlockStoreDb.open(join(opts.root, STORE_DB_FILE), {
+        beforeSchema: () => refuseOrphanPacks(join(opts.root, PACKS_DIR)),
+        ...(opts.syncFd ? { syncFd: opts.syncFd } : {}),
+      });
     } catch (err) {
       await lock.release();
       throw err;
