@@ -2,7 +2,7 @@
  * Store-only CPU of the encrypted peer's block store: puts N sealed-block-sized
  * buffers (the caller already verified them, as the replica's fetcher does),
  * then reads every one back through `get` (which verifies it). Prints CPU
- * seconds (user+system) of each phase. Run under the shared bench lock:
+ * seconds (user+system) of each phase. Run it on an otherwise idle machine:
  *   npx tsx bench/store-cpu.ts [blocks=2048] [blockKiB=128]
  */
 import { createHash, randomBytes } from 'node:crypto';
