@@ -36,15 +36,14 @@
  */
 import { closeSync, constants as fsConstants, fdatasync, openSync } from 'node:fs';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { SealsyncError } from '../errors.js';
+import { openPrivateDatabase } from './private-database.js';
 
 /** The store's database file name under the store root. */
 export const STORE_DB_FILE = 'blocks.db';
 /** The store database's own schema version (user_version); independent of index.db's. */
 export const BLOCK_STORE_SCHEMA_VERSION = 1;
-/** Mode of the database file, created before SQLite opens it (its -wal and -shm files get the same). */
-const STORE_DB_FILE_MODE = 0o600;
 /** The text form of a block id in the `id` column: 32 bytes as lowercase hex. */
 export const BLOCK_HEX_ID_RE = /^[0-9a-f]{64}$/;
 
@@ -88,20 +87,17 @@ export class BlockStoreDb {
   }
 
   /**
-   * Opens (creating if needed) the database at `path`: the file is created
-   * 0600 before SQLite opens it, WAL and `synchronous = NORMAL` are set, and
-   * the schema is written or checked. `beforeSchema` runs first when the
+   * Opens (creating if needed) the database at `path` (0600, WAL,
+   * `synchronous = NORMAL`: openPrivateDatabase), and writes or checks the
+   * schema. `beforeSchema` runs first when the
    * database has no schema yet (a new one, or one that lost its content):
    * the store may refuse to go on there, and a throw leaves the database
    * without a schema, so it keeps refusing. `syncFd` replaces fdatasync for
    * the WAL file (tests make it fail).
    */
   static async open(path: string, opts: { beforeSchema?: () => Promise<void>; syncFd?: (fd: number) => Promise<void> } = {}): Promise<BlockStoreDb> {
-    closeSync(openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT, STORE_DB_FILE_MODE));
-    const db = new Database(path);
+    const db = openPrivateDatabase(path);
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
       if (schemaVersion(db) === 0) await opts.beforeSchema?.();
       migrateSchema(db);
       return new BlockStoreDb(path, db, opts.syncFd ?? fdatasyncFd);

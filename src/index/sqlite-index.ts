@@ -7,8 +7,8 @@
  * statement; bulk work goes through `transaction(fn)` so a scan commits
  * hundreds of rows per fsync. All statements are prepared once.
  */
-import Database from 'better-sqlite3';
-import { chmodSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { openPrivateDatabase } from './private-database.js';
 import { randomBytes } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
@@ -118,11 +118,8 @@ export class SqliteIndex {
 
   constructor(dbPath: string) {
     this.path = dbPath;
-    this.db = new Database(dbPath);
+    this.db = openPrivateDatabase(dbPath);
     try {
-      if (dbPath !== ':memory:') chmodSync(dbPath, 0o600);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // Negative = KiB. Random-keyed indexes (locators, block ids) thrash the 2 MiB default.
