@@ -775,7 +775,7 @@ export class BlockStore {
   /**
    * Crash leftovers are cleaned by `open` (temp files of the old layout, pack
    * tails no committed row reaches, packs without rows). Returns how many it
-   * cleaned, once (kept for the callers of the file-per-block store).
+   * cleaned, once (the folder logs it).
    */
   async removeStaleTemps(): Promise<number> {
     const n = this.cleanedAtOpen;
