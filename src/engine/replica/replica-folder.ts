@@ -48,7 +48,7 @@ import { noteBlockBytes } from '../../fs/young-gc.js';
 import { releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
 import type { FolderState, FolderStatus } from '../folder-status.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js';
+import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../index-relay.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from './block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
@@ -324,6 +324,7 @@ export class ReplicaFolder {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
+    chargeDominatedUpdate(link, update.records.length, intake.dominated);
     this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, intake.announced);
     if (intake.stored > 0) {
