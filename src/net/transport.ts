@@ -219,14 +219,18 @@ export class SyncListener {
     const server = tls.createServer({
       ...tlsOptions(this.opts.identity),
       requestCert: true,
-      handshakeTimeout: this.handshakeTimeoutMs(),
+      // Node's own handshake timeout only raises 'tlsClientError'; admit() destroys the socket
+      // at the deadline instead (this one is left at its default, 120 s, as a backstop).
     });
     server.maxConnections = this.opts.maxConnections ?? MAX_INCOMING_CONNECTIONS;
     server.on('connection', (raw: Socket) => this.admit(raw));
     server.on('drop', (d?: { remoteAddress?: string }) => this.refusals?.note('too many connections', d?.remoteAddress ?? 'unknown'));
     // Node only reports a failed or timed-out handshake here; the socket would stay open.
     server.on('tlsClientError', (err, socket: TLSSocket) => {
-      this.refusals?.note(`TLS handshake failed: ${err.message}`, socket.remoteAddress ?? 'unknown', 'debug');
+      // Only for connections we admitted (a refused one fails here too, as we closed it).
+      if (this.handshaking.has(`${socket.remoteAddress}|${socket.remotePort}`)) {
+        this.refusals?.note(`TLS handshake failed: ${err.message}`, unmapped(socket.remoteAddress ?? 'unknown'), 'debug');
+      }
       socket.destroy();
     });
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
