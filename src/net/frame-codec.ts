@@ -64,7 +64,7 @@ export class FrameDecoder {
 
   /** Buffers a chunk; frames come out of next(). Nothing is parsed here. */
   append(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || this.failed) return;
     this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.buffered += chunk.length;
   }
