@@ -2,7 +2,6 @@
  * What a PeerSession's owner and its parts share: the folder directory it
  * asks, the events' payloads, its options and limits.
  */
-import type { SealedRecord } from '../crypto/index.js';
 import type { Logger } from '../logger.js';
 import type { IndexUpdate } from './messages.js';
 
@@ -15,9 +14,8 @@ export interface FolderDirectory {
 
 /** The 'index' event: an IndexUpdate whose records all decoded strictly. */
 export interface ReceivedIndex extends IndexUpdate {
-  /** Raw bytes of every record that decoded (same order as `decoded`). */
+  /** Raw bytes of every record that decoded strictly, in order (not yet verified: the engine's job). */
   readonly records: readonly Uint8Array[];
-  readonly decoded: readonly SealedRecord[];
   /** Records that failed to decode: dropped, and charged to the peer. */
   readonly dropped: number;
   /** Records sent twice (in this update, or earlier in this session): dropped, and charged past a few. */

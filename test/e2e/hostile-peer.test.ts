@@ -313,7 +313,7 @@ describe('against a real daemon', () => {
         timer = setTimeout(() => reject(new Error('no index from the daemon')), 15_000);
       });
       const index = await Promise.race([gotIndex, timeout]);
-      assert.ok(index.decoded.length >= 1 && index.dropped === 0);
+      assert.ok(index.records.length >= 1 && index.dropped === 0);
     } finally {
       clearTimeout(timer);
       await honest.stop();
