@@ -13,7 +13,7 @@
  */
 import { SealsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { releaseBlockBuffer } from '../fs/block-buffer-pool.js';
+import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { MAX_SEALED_BLOCK_BYTES } from './frame-codec.js';
 import { MAX_PEER_UNANSWERED_REQUESTS, MAX_REMEMBERED_EXPIRED_REQUESTS, PENALTY, SERVE_CONCURRENCY } from './limits.js';
 import { BLOCK_ID_BYTES, FrameType, type BlockRequest, type BlockResponse, type IndexUpdate, type Message } from './messages.js';
@@ -179,7 +179,7 @@ export class BlockExchange {
     head.writeUInt32BE(reqId, 0);
     head[4] = 0;
     // The handler's block ends here: once the socket has taken it (TLS has encrypted it), a
-    // pooled buffer goes back to the pool (fs/block-buffer-pool.ts; other buffers are ignored).
+    // pooled buffer goes back to the pool (memory/block-buffer-pool.ts; other buffers are ignored).
     return this.host.sendFrame(FrameType.blockResponse, head, data, () => releaseBlockBuffer(data)).catch(() => undefined);
   }
 
