@@ -114,7 +114,7 @@ describe('a full peer under a replay storm', () => {
         peak = Math.max(peak, await rssMiB(d.process.pid));
       }
       assert.equal(await c.waitClosed(15_000), 'misbehaviour', 'the replaying member is dropped');
-      t.diagnostic(`dropped after ${sent} updates of ${storm.length} records (${enough} needed)`);
+      t.diagnostic(`${sent} updates of ${storm.length} records sent before the close arrived; the budget is spent by update ${enough}`);
     } finally {
       c.destroy();
     }
@@ -169,7 +169,7 @@ describe('an encrypted peer fed dominated records', () => {
         await send(paths.map((p) => deletedRecord(keys, p, honestUpdates + k)));
       }
       assert.equal(await c.waitClosed(20_000), 'misbehaviour', 'the member replaying old records is dropped');
-      t.diagnostic(`dropped after ${replays} updates of ${paths.length} dominated records (${chargedAfter} needed)`);
+      t.diagnostic(`${replays} updates of ${paths.length} dominated records sent before the close arrived; the budget is spent by update ${chargedAfter}`);
     } finally {
       c.destroy();
     }

@@ -6,7 +6,7 @@
 // honest peer (from an address of its own) still joins, and that the daemon's
 // RSS stays under the stated bound. Replay storms are in
 // security-net-index.test.ts.
-import { test, before, after } from 'node:test';
+import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -69,8 +69,9 @@ after(async () => {
   await h?.cleanup();
 });
 
-async function assertRssBounded(allowanceMiB: number, what: string): Promise<void> {
+async function assertRssBounded(t: TestContext, allowanceMiB: number, what: string): Promise<void> {
   const rss = await rssMiB(daemon.pid);
+  t.diagnostic(`${what}: RSS ${rss.toFixed(0)} MiB (before the attacks ${baseRss.toFixed(0)} MiB, bound ${(baseRss + allowanceMiB).toFixed(0)} MiB)`);
   assert.ok(rss <= baseRss + allowanceMiB, `${what}: RSS ${rss.toFixed(0)} MiB, over ${baseRss.toFixed(0)} + ${allowanceMiB.toFixed(0)} MiB`);
 }
 
@@ -83,7 +84,7 @@ function tracked(c: HostileClient): AttackSocket {
   return entry;
 }
 
-test('stalled handshakes are destroyed within the bound, and an honest peer joins while they last', async () => {
+test('stalled handshakes are destroyed within the bound, and an honest peer joins while they last', async (t) => {
   // The review's attack: 255 silent sockets from one address (all but a few refused at once) …
   const burst = await silentSockets(address, 255, '127.0.0.1');
   // … and from other hosts: silent TCP, a ClientHello then silence, TLS then no Hello.
@@ -99,8 +100,10 @@ test('stalled handshakes are destroyed within the bound, and an honest peer join
     await assertStatusAnswers(h);
     const joinMs = await legitPeerJoins(address, keys, 'legit-during-stall', '127.0.0.5');
     assert.ok(joinMs < HANDSHAKE_TIMEOUT_MS, `the honest peer joined in ${joinMs} ms, not after the attack ended`);
-    await assertRssBounded(CONNECTION_ATTACK_RSS_MIB, 'during stalled handshakes');
+    await assertRssBounded(t, CONNECTION_ATTACK_RSS_MIB, 'during stalled handshakes');
     const left = await waitAllClosed([...burst, ...stalled], CLOSE_BOUND_MS + 1000);
+    const slowest = Math.max(...stalled.map((s) => s.closedAfterMs ?? Infinity));
+    t.diagnostic(`the slowest stalled connection was closed after ${slowest} ms (bound ${CLOSE_BOUND_MS} ms)`);
     assert.equal(left.length, 0, `${left.length} stalled connections still open after ${CLOSE_BOUND_MS + 1000} ms`);
     for (const s of [...burst, ...stalled]) {
       assert.ok((s.closedAfterMs ?? Infinity) <= CLOSE_BOUND_MS, `a stalled connection was closed after ${s.closedAfterMs} ms`);
@@ -111,7 +114,7 @@ test('stalled handshakes are destroyed within the bound, and an honest peer join
   }
 });
 
-test('connection floods: the per-address and total caps hold, refusals are logged at a bounded rate', async () => {
+test('connection floods: the per-address and total caps hold, refusals are logged at a bounded rate', async (t) => {
   const floods: AttackSocket[][] = [];
   try {
     // 40 from each of two addresses: each keeps only its per-address share.
@@ -128,7 +131,7 @@ test('connection floods: the per-address and total caps hold, refusals are logge
     const open = floods.reduce((n, f) => n + openCount(f), 0);
     assert.equal(open, MAX_UNJOINED_CONNECTIONS, 'unjoined connections in total are capped');
     await assertStatusAnswers(h);
-    await assertRssBounded(CONNECTION_ATTACK_RSS_MIB, 'during a flood');
+    await assertRssBounded(t, CONNECTION_ATTACK_RSS_MIB, 'during a flood');
   } finally {
     for (const f of floods) destroyAll(f);
   }
@@ -139,6 +142,7 @@ test('connection floods: the per-address and total caps hold, refusals are logge
   const lines = daemon.logs().stdout.split('\n');
   const refusedLines = lines.filter((l) => l.includes('"incoming connection refused"')).length;
   const windows = 1 + Math.floor((Date.now() - started) / REFUSAL_LOG_WINDOW_MS);
+  t.diagnostic(`${refusedLines} log lines for refused connections in ${windows} window(s)`);
   assert.ok(refusedLines >= 1, 'refusals are logged');
   assert.ok(refusedLines <= REFUSAL_LOG_LINES_PER_WINDOW * windows, `${refusedLines} lines for refused connections in ${windows} window(s)`);
 });
@@ -151,7 +155,7 @@ function partialFrame(c: HostileClient, length: number, type: number, bytes: num
   c.sendRaw(Buffer.concat([header, randomBytes(bytes)]));
 }
 
-test('before a join: a block-sized frame is refused at its header, 32 at once cost nothing', async () => {
+test('before a join: a block-sized frame is refused at its header, 32 at once cost nothing', async (t) => {
   const attackers: HostileClient[] = [];
   try {
     // The review's attack: peers that joined nothing each start a 16 MiB frame.
@@ -167,14 +171,14 @@ test('before a join: a block-sized frame is refused at its header, 32 at once co
     partialFrame(ping, 64 * 1024, FrameType.ping, 100);
     assert.equal(await ping.waitClosed(5000), 'protocol');
     await assertStatusAnswers(h);
-    await assertRssBounded(CONNECTION_ATTACK_RSS_MIB, 'after 32 partial frames before a join');
+    await assertRssBounded(t, CONNECTION_ATTACK_RSS_MIB, 'after 32 partial frames before a join');
     assert.ok(await legitPeerJoins(address, keys, 'legit-after-partials', '127.0.2.60') > 0);
   } finally {
     for (const c of attackers) c.destroy();
   }
 });
 
-test('after a join: frames past their type limit are refused at the header; legal partial frames cost their size only', async () => {
+test('after a join: frames past their type limit are refused at the header; legal partial frames cost their size only', async (t) => {
   const clients: HostileClient[] = [];
   try {
     // A block response nobody asked for may not be block-sized.
@@ -203,7 +207,7 @@ test('after a join: frames past their type limit are refused at the header; lega
     assert.ok(clients.slice(-holders).every((c) => !c.closed), 'a legal partial frame is not refused');
     await assertStatusAnswers(h);
     // Each holds at most its frame in our read buffer (and its TLS records).
-    await assertRssBounded(CONNECTION_ATTACK_RSS_MIB + (holders * 2 * MAX_INDEX_FRAME_BYTES) / MIB, 'with partial index frames');
+    await assertRssBounded(t, CONNECTION_ATTACK_RSS_MIB + (holders * 2 * MAX_INDEX_FRAME_BYTES) / MIB, 'with partial index frames');
     assert.ok(await legitPeerJoins(address, keys, 'legit-after-frames', '127.0.3.9') > 0);
   } finally {
     for (const c of clients) c.destroy();
