@@ -57,6 +57,14 @@ export class InboundFlow {
     return this.decoder.pendingBytes;
   }
 
+  /**
+   * True while this side holds the peer back (buffer full, engine busy, rate
+   * limit): silence from the peer then is ours, not a dead connection.
+   */
+  get holdingBack(): boolean {
+    return this.flowPaused || this.ratePaused || this.heldIndex >= MAX_QUEUED_INDEX_UPDATES;
+  }
+
   /** Index updates held by the engine right now. */
   get heldIndexUpdates(): number {
     return this.heldIndex;

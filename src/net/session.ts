@@ -444,6 +444,8 @@ export class PeerSession extends EventEmitter {
   private keepalive(): void {
     if (this.state !== 'open') return;
     const t = (this.opts.now ?? Date.now)();
+    // Not idle while we are the ones not reading (backpressure): count from when we resume.
+    if (this.inbound.holdingBack) this.inbound.lastIn = t;
     if (t - this.inbound.lastIn >= this.limits.idleTimeoutMs) {
       void this.shutdown('idleTimeout', new SealsyncError('ERR_TIMEOUT', 'peer sent nothing within the idle timeout'));
       return;
