@@ -5,7 +5,7 @@
  * SIGTERM or `sealsync stop`.
  */
 import type { Command } from 'commander';
-import { applyDaemonHeapFlags } from '../daemon-heap.js';
+import { applyDaemonHeapFlags } from '../../memory/daemon-heap.js';
 import { homeOf } from '../home-option.js';
 import type { CliIo } from '../main.js';
 
