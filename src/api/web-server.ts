@@ -161,8 +161,14 @@ export class WebServer {
     const scheme = tls ? 'https' : 'http';
     // Filled in once the port is known (port 0): hooks read it per request.
     const state: { allowedHosts: ReadonlySet<string>; cookieName: string } = { allowedHosts: new Set(), cookieName: '' };
-    this.#installGuards(app, scheme, state);
-    await this.#installRoutes(app, scheme, state);
+    try {
+      this.#installGuards(app, scheme, state);
+      await this.#installRoutes(app, scheme, state);
+    } catch (err) {
+      // A route the guard refuses (web-auth/request-guard.ts): nothing listens yet.
+      await app.close().catch(() => undefined);
+      throw err;
+    }
     try {
       await app.listen({ host: requested.host, port: requested.port });
     } catch (err) {
