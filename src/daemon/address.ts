@@ -13,6 +13,9 @@ import {
 
 export type HostPort = PeerAddress;
 
+/** Hosts that mean "this machine only": where the dashboard and the metrics endpoint may listen without more. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
+
 /** Parses `HOST:PORT`; `allowZero` accepts port 0 ("pick one"). */
 export function parseHostPort(text: string, opts: { allowZero?: boolean } = {}): HostPort {
   const hp = parseListenAddress(text);

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { SealsyncError } from '../../errors.js';
 import { homeOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 
 interface InitFlags {
   name?: string;

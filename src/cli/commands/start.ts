@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { applyDaemonHeapFlags } from '../daemon-heap.js';
 import { homeOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** Exit code when a second signal cuts a slow shutdown short. */

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { LoginTokenResponse } from '../../api/web-auth/control-routes.js';
 import { clientOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 
 /** The platform's "open this URL" program; the URL is one argv entry, never shell text. */
 function openCommand(): string {
