@@ -20,7 +20,7 @@ import { registerStatusCommand } from './commands/status.js';
 import { registerStopCommand } from './commands/stop.js';
 import { registerUiCommand } from './commands/ui.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ExitStatus } from './exit-codes.js';
-import { withExamples } from './help.js';
+import { addExamples } from './help.js';
 import { keepHomeInHints } from './home-option.js';
 import { packageVersion } from './version.js';
 
@@ -49,13 +49,6 @@ export function buildProgram(io: CliIo = processIo, opts: ProgramOptions = {}): 
     })
     .showHelpAfterError(false)
     .exitOverride();
-  withExamples(program, [
-    ['init --name laptop', 'create this device\'s identity and config'],
-    ['start', 'run the daemon in the foreground'],
-    ['--home /var/lib/sealsync status', 'look at another home'],
-    ['folder add ~/Documents --key W…', 'share a folder'],
-    ['--version', 'print the version'],
-  ]);
   // Command groups register here (keep alphabetical).
   registerConfigCommands(program, io);
   registerFolderCommands(program, io);
@@ -68,6 +61,7 @@ export function buildProgram(io: CliIo = processIo, opts: ProgramOptions = {}): 
   registerStatusCommand(program, io);
   registerStopCommand(program, io);
   registerUiCommand(program, io);
+  addExamples(program);
   return program;
 }
 

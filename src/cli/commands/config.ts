@@ -11,7 +11,6 @@ import type { Command } from 'commander';
 import type { Settings, SettingsPatch } from '../../api/daemon-api.js';
 import { isSealsyncError, SealsyncError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
-import { withExamples } from '../help.js';
 import { clientOf, homeOf, sealsyncCommand } from '../home-option.js';
 import { updateConfigOffline } from './config-file.js';
 
@@ -94,77 +93,65 @@ function format(value: unknown): string {
 }
 
 export function registerConfigCommands(program: Command, io: CliIo): void {
-  const config = withExamples(program.command('config').description('read and change settings (validated; no hand editing)'), [
-    ['config get', 'every setting and its value'],
-    ['config get listen', 'one setting'],
-    ['config set archive.retentionDays 90', 'change a setting'],
-    ['config set metrics.enabled true', 'turn on the Prometheus endpoint (makes a token)'],
-  ]);
+  const config = program.command('config').description('read and change settings (validated; no hand editing)');
 
-  withExamples(config.command('get [key]')
+  config.command('get [key]')
     .description('print a setting (all of them without KEY; the metrics token only when named)')
-    .option('--json', 'machine-readable output'), [
-    ['config get', 'all settings'],
-    ['config get webui.listen', 'where the dashboard listens'],
-    ['config get metrics.token', 'the token Prometheus must send'],
-  ]).action(async (key: string | undefined, flags: { json?: boolean }, cmd: Command) => {
-    const { loadConfig } = await import('../../daemon/config-store.js');
-    const current = await loadConfig(homeOf(cmd).config) as unknown as Json;
-    if (key !== undefined) {
-      settingOf(key);
-      const value = getPath(current, key) ?? null;
-      io.stdout(flags.json ? `${JSON.stringify({ [key]: value })}\n` : `${format(value)}\n`);
-      return;
-    }
-    // The secret is shown only when asked for by name.
-    const all = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => {
-      const v = getPath(current, k) ?? null;
-      return [k, s.kind === 'secret' && v !== null ? '(set)' : v];
-    }));
-    if (flags.json) { io.stdout(`${JSON.stringify(all, null, 2)}\n`); return; }
-    const width = Math.max(...Object.keys(all).map((k) => k.length));
-    io.stdout(Object.entries(all).map(([k, v]) => `${k.padEnd(width)}  ${format(v)}`).join('\n') + '\n');
-  });
+    .option('--json', 'machine-readable output')
+    .action(async (key: string | undefined, flags: { json?: boolean }, cmd: Command) => {
+      const { loadConfig } = await import('../../daemon/config-store.js');
+      const current = await loadConfig(homeOf(cmd).config) as unknown as Json;
+      if (key !== undefined) {
+        settingOf(key);
+        const value = getPath(current, key) ?? null;
+        io.stdout(flags.json ? `${JSON.stringify({ [key]: value })}\n` : `${format(value)}\n`);
+        return;
+      }
+      // The secret is shown only when asked for by name.
+      const all = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => {
+        const v = getPath(current, k) ?? null;
+        return [k, s.kind === 'secret' && v !== null ? '(set)' : v];
+      }));
+      if (flags.json) { io.stdout(`${JSON.stringify(all, null, 2)}\n`); return; }
+      const width = Math.max(...Object.keys(all).map((k) => k.length));
+      io.stdout(Object.entries(all).map(([k, v]) => `${k.padEnd(width)}  ${format(v)}`).join('\n') + '\n');
+    });
 
-  withExamples(config.command('set <key> <value>')
-    .description('change a setting (validated; through the daemon when it runs)'), [
-    ['config set device.name vps', 'rename this device'],
-    ['config set bandwidth.maxSendKBps 2048', 'limit uploads to 2 MiB/s (0 = unlimited)'],
-    ['config set webui.enabled false', 'no dashboard (applies on restart)'],
-    ['config set webui.certificatePath ""', 'remove an optional path'],
-  ]).action(async (key: string, text: string, _flags: unknown, cmd: Command) => {
-    const setting = settingOf(key);
-    const value = parseValue(key, text);
-    const paths = homeOf(cmd);
-    const cli = sealsyncCommand(cmd);
-    const { loadConfig } = await import('../../daemon/config-store.js');
-    const current = await loadConfig(paths.config);
-    // An optional path set to '' is removed; the token set to '' is null (no token).
-    let patch = nested(key, value === null && setting.kind === 'path' ? undefined : value);
-    // Turning metrics on without a token makes one: the endpoint is never open.
-    const madeToken = key === 'metrics.enabled' && value === true && current.metrics.token === null;
-    if (madeToken) patch = merge(patch, { metrics: { token: randomBytes(METRICS_TOKEN_BYTES).toString('base64url') } });
-    let restart = false;
-    try {
-      if (setting.offline) throw new SealsyncError('ERR_DAEMON_NOT_RUNNING');
-      const res = await clientOf(cmd).request<{ settings: Settings }>('PATCH', '/api/settings', patch as SettingsPatch);
-      restart = res.settings.restartRequired?.includes(key) ?? false;
-    } catch (err) {
-      if (!isSealsyncError(err, 'ERR_DAEMON_NOT_RUNNING')) throw err;
-      const { configSchema } = await import('../../daemon/config-schema.js');
-      await updateConfigOffline(paths, (c) => {
-        const r = configSchema.safeParse(merge(c as unknown as Json, patch));
-        if (!r.success) {
-          const issue = r.error.issues[0];
-          throw new SealsyncError('ERR_INVALID_ARGUMENT', `${issue?.path.join('.') || key}: ${issue?.message ?? 'invalid'}`);
-        }
-        return r.data;
-      }).catch((e: unknown) => {
-        if (!isSealsyncError(e, 'ERR_DAEMON_RUNNING')) throw e;
-        throw new SealsyncError('ERR_DAEMON_RUNNING', `${key} can be changed only while the daemon is stopped (\`${cli} stop\` first)`);
-      });
-    }
-    io.stdout(`${key} set${restart ? ` (applies when the daemon restarts: \`${cli} stop\`, then \`${cli} start\`)` : ''}\n`);
-    if (madeToken) io.stdout(`Made a metrics token; Prometheus sends it as a bearer token: \`${cli} config get metrics.token\`\n`);
-  });
+  config.command('set <key> <value>')
+    .description('change a setting (validated; through the daemon when it runs)')
+    .action(async (key: string, text: string, _flags: unknown, cmd: Command) => {
+      const setting = settingOf(key);
+      const value = parseValue(key, text);
+      const paths = homeOf(cmd);
+      const cli = sealsyncCommand(cmd);
+      const { loadConfig } = await import('../../daemon/config-store.js');
+      const current = await loadConfig(paths.config);
+      // An optional path set to '' is removed; the token set to '' is null (no token).
+      let patch = nested(key, value === null && setting.kind === 'path' ? undefined : value);
+      // Turning metrics on without a token makes one: the endpoint is never open.
+      const madeToken = key === 'metrics.enabled' && value === true && current.metrics.token === null;
+      if (madeToken) patch = merge(patch, { metrics: { token: randomBytes(METRICS_TOKEN_BYTES).toString('base64url') } });
+      let restart = false;
+      try {
+        if (setting.offline) throw new SealsyncError('ERR_DAEMON_NOT_RUNNING');
+        const res = await clientOf(cmd).request<{ settings: Settings }>('PATCH', '/api/settings', patch as SettingsPatch);
+        restart = res.settings.restartRequired?.includes(key) ?? false;
+      } catch (err) {
+        if (!isSealsyncError(err, 'ERR_DAEMON_NOT_RUNNING')) throw err;
+        const { configSchema } = await import('../../daemon/config-schema.js');
+        await updateConfigOffline(paths, (c) => {
+          const r = configSchema.safeParse(merge(c as unknown as Json, patch));
+          if (!r.success) {
+            const issue = r.error.issues[0];
+            throw new SealsyncError('ERR_INVALID_ARGUMENT', `${issue?.path.join('.') || key}: ${issue?.message ?? 'invalid'}`);
+          }
+          return r.data;
+        }).catch((e: unknown) => {
+          if (!isSealsyncError(e, 'ERR_DAEMON_RUNNING')) throw e;
+          throw new SealsyncError('ERR_DAEMON_RUNNING', `${key} can be changed only while the daemon is stopped (\`${cli} stop\` first)`);
+        });
+      }
+      io.stdout(`${key} set${restart ? ` (applies when the daemon restarts: \`${cli} stop\`, then \`${cli} start\`)` : ''}\n`);
+      if (madeToken) io.stdout(`Made a metrics token; Prometheus sends it as a bearer token: \`${cli} config get metrics.token\`\n`);
+    });
 }

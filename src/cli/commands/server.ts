@@ -13,7 +13,6 @@ import { homePaths, resolveHome } from '../../daemon/home.js';
 import { describeError, SealsyncError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitStatus } from '../exit-codes.js';
-import { withExamples } from '../help.js';
 import { homeFlagOf } from '../home-option.js';
 import { readKeyLines } from '../key-input.js';
 import { packageVersion } from '../version.js';
@@ -137,13 +136,9 @@ async function status(flags: { json?: boolean }, cmd: Command, io: CliIo): Promi
 }
 
 export function registerServerCommands(program: Command, io: CliIo): void {
-  const server = withExamples(program.command('server').description('run sealsync as an always-on encrypted peer (systemd)'), [
-    ['server setup --dry-run', 'see what setup would do'],
-    ['server setup', 'as root on a fresh server'],
-    ['server status', 'health, over SSH'],
-  ]);
+  const server = program.command('server').description('run sealsync as an always-on encrypted peer (systemd)');
 
-  withExamples(server.command('setup')
+  server.command('setup')
     .description('as root: system user, home, one random sync port, the hardened systemd unit, enabled and started')
     .option('--dry-run', 'print everything setup would do and change nothing')
     .option('--ui', 'keep a dashboard, on loopback only (reach it with an SSH tunnel)')
@@ -152,18 +147,11 @@ export function registerServerCommands(program: Command, io: CliIo): void {
     .option('--port <port>', 'the sync port for a new home (default: a random free one, kept for good)')
     .option('--undo', 'disable and remove the service (the identity and the data stay)')
     .option('--root <dir>', 'work on this directory tree instead of / (for tests and images)', '/')
-    .option('--json', 'machine-readable output'), [
-    ['server setup --dry-run', 'print the unit, the steps and the firewall rule'],
-    ['server setup', 'set up this server (as root)'],
-    ['server setup --ui', 'the same, with a dashboard on loopback'],
-    ['server setup --key - < e-keys.txt', 'join encrypted folders, keys one a line'],
-    ['server setup --undo', 'remove the service, keep the data'],
-  ]).action((flags: SetupFlags, cmd: Command) => setup(flags, cmd, io));
+    .option('--json', 'machine-readable output')
+    .action((flags: SetupFlags, cmd: Command) => setup(flags, cmd, io));
 
-  withExamples(server.command('status')
+  server.command('status')
     .description('service state, folders and peers; exit 0 in sync, 3 syncing, 4 a folder error, 1 not running')
-    .option('--json', 'machine-readable output'), [
-    ['server status', 'as root, over SSH'],
-    ['server status --json', 'for scripts'],
-  ]).action((flags: { json?: boolean }, cmd: Command) => status(flags, cmd, io));
+    .option('--json', 'machine-readable output')
+    .action((flags: { json?: boolean }, cmd: Command) => status(flags, cmd, io));
 }

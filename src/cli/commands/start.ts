@@ -11,7 +11,6 @@ import { SealsyncError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
 import { applyDaemonHeapFlags } from '../daemon-heap.js';
 import { EXIT_FORCED } from '../exit-codes.js';
-import { withExamples } from '../help.js';
 import { homeOf, homeSourceOf, sealsyncCommand } from '../home-option.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -25,49 +24,46 @@ function logFormat(): (typeof LOG_FORMATS)[number] {
 }
 
 export function registerStartCommand(program: Command, io: CliIo): void {
-  withExamples(program.command('start')
+  program.command('start')
     .description('run the daemon in the foreground (Ctrl-C or `sealsync stop` stops it)')
-    .option('--ui-listen <host:port>', 'dashboard address for this run (beyond loopback needs HTTPS and a password)'), [
-    ['start', 'the default home; created with defaults on the very first run'],
-    ['--home ~/sealsync-test start', 'another home (made with `init` first)'],
-    ['start --ui-listen 127.0.0.1:9000', 'the dashboard on another port for this run'],
-  ]).action(async (flags: { uiListen?: string }, cmd: Command) => {
-    const paths = homeOf(cmd);
-    const cli = sealsyncCommand(cmd);
-    const format = logFormat();
-    // Before the daemon's modules load, while the young generation is still small (see daemon-heap.ts).
-    applyDaemonHeapFlags();
-    // Loaded here, not at the top: every other command would pay for the whole daemon's start-up.
-    const { initHome, isInitialised } = await import('../../daemon/init-home.js');
-    const { startDaemonHost } = await import('../../api/daemon-host.js');
-    const { createLogger, createTerminalLogger } = await import('../../logger.js');
-    if (!(await isInitialised(paths.home))) {
-      const source = homeSourceOf(cmd);
-      if (source !== 'default') {
-        throw new SealsyncError('ERR_HOME_MISSING', `no sealsync home at ${paths.home} (${source === 'flag' ? '--home' : '$SEALSYNC_HOME'}): `
-          + `check the path, or create one there with \`${cli} init\``);
+    .option('--ui-listen <host:port>', 'dashboard address for this run (beyond loopback needs HTTPS and a password)')
+    .action(async (flags: { uiListen?: string }, cmd: Command) => {
+      const paths = homeOf(cmd);
+      const cli = sealsyncCommand(cmd);
+      const format = logFormat();
+      // Before the daemon's modules load, while the young generation is still small (see daemon-heap.ts).
+      applyDaemonHeapFlags();
+      // Loaded here, not at the top: every other command would pay for the whole daemon's start-up.
+      const { initHome, isInitialised } = await import('../../daemon/init-home.js');
+      const { startDaemonHost } = await import('../../api/daemon-host.js');
+      const { createLogger, createTerminalLogger } = await import('../../logger.js');
+      if (!(await isInitialised(paths.home))) {
+        const source = homeSourceOf(cmd);
+        if (source !== 'default') {
+          throw new SealsyncError('ERR_HOME_MISSING', `no sealsync home at ${paths.home} (${source === 'flag' ? '--home' : '$SEALSYNC_HOME'}): `
+            + `check the path, or create one there with \`${cli} init\``);
+        }
+        const result = await initHome({ home: paths.home });
+        io.stderr(`sealsync: first run: created a new home at ${paths.home} (device id ${result.deviceId})\n`);
       }
-      const result = await initHome({ home: paths.home });
-      io.stderr(`sealsync: first run: created a new home at ${paths.home} (device id ${result.deviceId})\n`);
-    }
-    const logger = format === 'pretty' ? await createTerminalLogger() : createLogger();
-    const ac = new AbortController();
-    // First signal: clean stop. A second one means the user is done waiting.
-    const onSignal = (): void => {
-      if (ac.signal.aborted) process.exit(EXIT_FORCED);
-      ac.abort();
-    };
-    for (const s of STOP_SIGNALS) process.on(s, onSignal);
-    try {
-      const running = await startDaemonHost({ home: paths.home, logger, signal: ac.signal, ...(flags.uiListen !== undefined ? { uiListen: flags.uiListen } : {}) });
-      const url = running.daemon.status().ui?.url;
-      io.stderr(url
-        ? `sealsync: running. Dashboard: ${url} — \`${cli} ui --open\` opens it logged in (\`${cli} ui\` prints a one-time link)\n`
-        : `sealsync: running. Dashboard: off (\`${cli} config set webui.enabled true\`, then restart)\n`);
-      await running.done;
-    } finally {
-      for (const s of STOP_SIGNALS) process.off(s, onSignal);
-      logger.flush();
-    }
-  });
+      const logger = format === 'pretty' ? await createTerminalLogger() : createLogger();
+      const ac = new AbortController();
+      // First signal: clean stop. A second one means the user is done waiting.
+      const onSignal = (): void => {
+        if (ac.signal.aborted) process.exit(EXIT_FORCED);
+        ac.abort();
+      };
+      for (const s of STOP_SIGNALS) process.on(s, onSignal);
+      try {
+        const running = await startDaemonHost({ home: paths.home, logger, signal: ac.signal, ...(flags.uiListen !== undefined ? { uiListen: flags.uiListen } : {}) });
+        const url = running.daemon.status().ui?.url;
+        io.stderr(url
+          ? `sealsync: running. Dashboard: ${url} — \`${cli} ui --open\` opens it logged in (\`${cli} ui\` prints a one-time link)\n`
+          : `sealsync: running. Dashboard: off (\`${cli} config set webui.enabled true\`, then restart)\n`);
+        await running.done;
+      } finally {
+        for (const s of STOP_SIGNALS) process.off(s, onSignal);
+        logger.flush();
+      }
+    });
 }

@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import type { StatusReport } from '../../api/daemon-api.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_FOLDER_ERROR, EXIT_OK, EXIT_SYNCING, ExitStatus } from '../exit-codes.js';
-import { withExamples } from '../help.js';
 import { clientOf, sealsyncCommand } from '../home-option.js';
 
 /** In sync means every folder is idle with nothing left to fetch (its need list is empty). */
@@ -20,18 +19,15 @@ export function statusExitCode(s: StatusReport): number {
 }
 
 export function registerStatusCommand(program: Command, io: CliIo): void {
-  withExamples(program.command('status')
+  program.command('status')
     .description('show the daemon, folders and peers; exit 0 in sync, 3 syncing, 4 a folder error, 1 not running')
-    .option('--json', 'machine-readable output'), [
-    ['status', 'a table of folders and peers'],
-    ['status --json', 'the same for scripts'],
-    ['status >/dev/null; echo $?', 'only the exit code (0 in sync, 3 syncing, 4 error)'],
-  ]).action(async (flags: { json?: boolean }, cmd: Command) => {
-    const status = await clientOf(cmd).status();
-    io.stdout(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, sealsyncCommand(cmd)));
-    const code = statusExitCode(status);
-    if (code !== EXIT_OK) throw new ExitStatus(code);
-  });
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const status = await clientOf(cmd).status();
+      io.stdout(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, sealsyncCommand(cmd)));
+      const code = statusExitCode(status);
+      if (code !== EXIT_OK) throw new ExitStatus(code);
+    });
 }
 
 export function formatStatus(s: StatusReport, cli = 'sealsync'): string {
