@@ -22,7 +22,7 @@ import { registerUiCommand } from './commands/ui.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ExitStatus } from './exit-codes.js';
 import { addExamples } from './help.js';
 import { keepHomeInHints } from './home-option.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../package-version.js';
 
 /** Error codes that mean "the command line was wrong", exit code 2. */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_INVALID_ARGUMENT']);

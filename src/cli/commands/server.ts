@@ -15,7 +15,7 @@ import type { CliIo } from '../cli-io.js';
 import { ExitStatus } from '../exit-codes.js';
 import { homeFlagOf } from '../home-option.js';
 import { readKeyLines } from '../key-input.js';
-import { packageVersion } from '../version.js';
+import { packageVersion } from '../../package-version.js';
 import { firewallRules, serverCli, tunnelCommand, whatIsLeft } from './server-report.js';
 import { planSetup, planUndo, SERVER_HOME, SERVER_STORE, SERVER_USER, type Step } from './server-setup.js';
 import { formatStatus, statusExitCode } from './status.js';
