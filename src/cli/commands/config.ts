@@ -99,10 +99,10 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
     .description('print a setting (all of them without KEY; the metrics token only when named)')
     .option('--json', 'machine-readable output')
     .action(async (key: string | undefined, flags: { json?: boolean }, cmd: Command) => {
+      if (key !== undefined) settingOf(key);
       const { loadConfig } = await import('../../daemon/config-store.js');
       const current = await loadConfig(homeOf(cmd).config) as unknown as Json;
       if (key !== undefined) {
-        settingOf(key);
         const value = getPath(current, key) ?? null;
         io.stdout(flags.json ? `${JSON.stringify({ [key]: value })}\n` : `${format(value)}\n`);
         return;
