@@ -11,7 +11,7 @@
 import { Daemon, type DaemonService } from '../daemon/daemon.js';
 import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
 import { folderEngines } from '../daemon/local-folder-runner.js';
-import { createLocalFolderServices } from '../engine/local-folder-services.js';
+import { createLocalFolderServices } from '../engine/local/local-folder-services.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DashboardHost } from './dashboard-host.js';

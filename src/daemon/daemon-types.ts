@@ -6,7 +6,7 @@
  *
  * Nothing here ever carries a folder key or the dashboard password hash.
  */
-import type { FolderStatus, FolderType } from '../engine/folder-status.js';
+import type { FolderStatus, FolderType } from '../engine/peer/folder-status.js';
 
 export type { FolderStatus };
 import type { GcReport } from '../engine/replica/replica-gc.js';

@@ -17,7 +17,7 @@
  */
 import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
-import type { FolderStatus } from '../engine/folder-status.js';
+import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
@@ -34,7 +34,7 @@ import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
 import type { FolderDirectory } from '../net/session.js';
-import { FolderSessionRouter } from '../engine/replica/folder-session-router.js';
+import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';

@@ -31,8 +31,8 @@ import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
-import { noteBlockBytes } from './young-gc.js';
-import { releaseBlockBuffer } from './block-buffer-pool.js';
+import { noteBlockBytes } from '../memory/young-gc.js';
+import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, parentOf, resolveSafe } from './safe-fs.js';
 
 /** Prefix of our temp files; the scanner ignores names that start with it. */

@@ -10,7 +10,7 @@
  * pool (fs/block-buffer-pool.ts), which a consumer done with it may give back.
  */
 import { SealsyncError } from '../errors.js';
-import { acquireBlockBuffer } from '../fs/block-buffer-pool.js';
+import { acquireBlockBuffer } from '../memory/block-buffer-pool.js';
 
 /** Largest sealed block on the wire: a 16 MiB chunk plus its sealing header and tag (with room to spare). */
 export const MAX_SEALED_BLOCK_BYTES = 16 * 1024 * 1024 + 1024;

@@ -52,7 +52,7 @@ import { RateMeter } from './rate-meter.js';
 import { TokenBucket } from './token-bucket.js';
 import { Semaphore } from './semaphore.js';
 import type { SecureConnection } from './transport.js';
-import { releaseBlockBuffer } from '../fs/block-buffer-pool.js';
+import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const KEEPALIVE_MS = 30_000;

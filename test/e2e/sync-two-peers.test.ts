@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FolderStatus } from '../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { snapshotTree } from '../../src/engine/testing/sync-device.js';
 import { pollUntil, TestHome, type DaemonProcess } from './helpers/harness.js';
 

@@ -7,9 +7,9 @@
  * becomes a new device. Stops on SIGINT, SIGTERM or `sealsync stop`.
  */
 import type { Command } from 'commander';
+import { applyDaemonHeapFlags } from '../../memory/daemon-heap.js';
 import { SealsyncError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
-import { applyDaemonHeapFlags } from '../daemon-heap.js';
 import { EXIT_FORCED } from '../exit-codes.js';
 import { homeOf, homeSourceOf, sealsyncCommand } from '../home-option.js';
 

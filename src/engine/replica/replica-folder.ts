@@ -44,15 +44,15 @@ import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import { noteBlockBytes } from '../../fs/young-gc.js';
-import { releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
-import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
-import type { FolderState, FolderStatus } from '../folder-status.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js';
-import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from './block-store.js';
+import { noteBlockBytes } from '../../memory/young-gc.js';
+import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
+import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
+import type { FolderState, FolderStatus } from '../peer/folder-status.js';
+import { IndexRelay, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
-import type { RecordChecker } from '../record-check.js';
+import type { RecordChecker } from '../peer/record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
 
 /** Blocks being fetched at once (the scheduler spreads them over peers). */

@@ -17,9 +17,9 @@
 import { isSealsyncError, SealsyncError } from '../../errors.js';
 import type { SealedRecord } from '../../crypto/sealed-record.js';
 import type { FolderKeys } from '../../crypto/keys.js';
-import { forEachCheckedChunk, type CheckedRecord, type RecordChecker } from '../record-check.js';
+import { forEachCheckedChunk, type CheckedRecord, type RecordChecker } from '../peer/record-check.js';
 import type { Index } from '../../index/index.js';
-import { blockIdToHex } from './block-store.js';
+import { blockIdToHex } from '../../store/block-store.js';
 
 /** Records read per page when walking the whole folder (GC, verify, status). */
 export const RECORD_SCAN_PAGE = 2000;

@@ -22,9 +22,9 @@ import { openIndex, type Index, type RecordInput } from '../../index/index.js';
 import { bumpVector } from '../../model/version-vector.js';
 import { sameContent } from '../../model/needs.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
-import type { BlockPeer } from '../block-scheduler.js';
-import type { FileHasher, LocalFolderFs, WalkOptions } from '../local-folder-fs.js';
-import type { ScanEntry } from '../scan-diff.js';
+import type { BlockPeer } from '../sync/block-scheduler.js';
+import type { FileHasher, LocalFolderFs, WalkOptions } from '../local/local-folder-fs.js';
+import type { ScanEntry } from '../local/scan-diff.js';
 import { TEMP_PREFIX } from '../../fs/atomic-apply.js';
 
 export const TEST_BLOCK_SIZE = 64 * 1024;

@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
 import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
-import type { FolderStatus } from '../../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI_ENTRY = join(REPO_ROOT, 'bin', 'sealsync.js');
