@@ -17,7 +17,7 @@ import { homeFlagOf } from '../home-option.js';
 import { readKeyLines } from '../key-input.js';
 import { packageVersion } from '../../package-version.js';
 import { firewallRules, serverCli, tunnelCommand, whatIsLeft } from './server-report.js';
-import { planSetup, planUndo, SERVER_HOME, SERVER_STORE, SERVER_USER, type Step } from './server-setup.js';
+import { at, planSetup, planUndo, SERVER_HOME, SERVER_STORE, SERVER_USER, type Step } from './server-setup.js';
 import { formatStatus, statusExitCode } from './status.js';
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]{1,200}$/;
@@ -89,7 +89,7 @@ async function setup(flags: SetupFlags, cmd: Command, io: CliIo): Promise<void> 
   let deviceId = plan.deviceId;
   if (!dryRun && deviceId === null) {
     const { loadDeviceCredentials } = await import('../../daemon/identity.js');
-    deviceId = (await loadDeviceCredentials(homePaths(root === '/' ? home : `${root}${home}`))).deviceId;
+    deviceId = (await loadDeviceCredentials(homePaths(at(root, home)))).deviceId;
   }
   if (quiet) {
     io.stdout(`${JSON.stringify({
