@@ -21,9 +21,12 @@ export type HostPort = PeerAddress;
  */
 export function refuseKeyAsAddress(text: unknown): void {
   if (looksLikeKeyText(text)) {
-    throw new SealsyncError('ERR_ADDRESS', 'that looks like a folder key, not a peer address (tcp://HOST:PORT); to join a folder use `sealsync folder add PATH KEY`');
+    throw new SealsyncError('ERR_ADDRESS', 'that looks like a folder key, not a peer address (tcp://HOST:PORT); to join a folder use `sealsync folder add PATH --key -` (the key is read from stdin)');
   }
 }
+
+/** Hosts that mean "this machine only": where the dashboard and the metrics endpoint may listen without more. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Parses `HOST:PORT`; `allowZero` accepts port 0 ("pick one"). */
 export function parseHostPort(text: string, opts: { allowZero?: boolean } = {}): HostPort {

@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import type { LoginTokenResponse, LogoutAllResponse } from '../../api/web-auth/control-routes.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf, homeOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 
 /** The platform's "open this file" program; the path is one argv entry, never shell text. */
 function openCommand(): string {
