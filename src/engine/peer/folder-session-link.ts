@@ -29,6 +29,7 @@ import type { Logger } from '../../logger.js';
 import type { IndexAck } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
 import type { IncomingIndex, ReplicaLink } from '../replica/replica-folder.js';
+import type { ReceiveIndexOptions } from './index-relay.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
@@ -44,7 +45,7 @@ export interface LinkedFolder {
   attachPeer(link: ReplicaLink, opts?: { since?: number }): void;
   detachPeer(peerId: string): void;
   acknowledge(peerId: string, seq: number): void;
-  receiveIndex(peerId: string, update: IncomingIndex, opts?: { signal?: AbortSignal }): Promise<number | null>;
+  receiveIndex(peerId: string, update: IncomingIndex, opts?: ReceiveIndexOptions): Promise<number | null>;
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
 }
 
@@ -173,7 +174,7 @@ export class ReplicaSessionBinding {
     this.applyChain = this.applyChain.then(async () => {
       if (this.closed) return;
       try {
-        const ack = await this.folder.receiveIndex(this.peerId, msg);
+        const ack = await this.folder.receiveIndex(this.peerId, msg, { penalize: (reason, cost) => this.session.penalize(reason, cost) });
         if (ack !== null && this.session.isOpen && this.session.isJoined(this.folderId)) {
           this.session.sendIndexAck({ folderId: this.folderId, indexId: msg.indexId, seq: ack });
         }

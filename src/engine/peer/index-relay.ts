@@ -40,6 +40,18 @@ export interface PeerLink {
   penalize(reason: string, cost?: number): void;
 }
 
+/** How a folder engine is handed an index update. */
+export interface ReceiveIndexOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Charges the sender. The session binding passes its session's, so an
+   * update that arrives before the peer's link is attached (the first
+   * INITIAL_ACK_WAIT_MS after a join) is charged like any other; without it
+   * the engine charges through the attached link, if any.
+   */
+  readonly penalize?: (reason: string, cost?: number) => void;
+}
+
 /** An index update from a peer. */
 export interface IncomingIndex {
   /** The sender's index id (16 hex). */
@@ -215,7 +227,7 @@ function allFromPeer(state: LinkState, top: number): boolean {
  * check each), not an honest relay, which sends such a record only when it
  * learned an edit later than we did. Small updates are never charged.
  */
-export function chargeDominatedUpdate(link: PeerLink | undefined, received: number, dominated: number): void {
+export function chargeDominatedUpdate(link: Pick<PeerLink, 'penalize'> | undefined, received: number, dominated: number): void {
   if (received >= MIN_RECORDS_FOR_DOMINATED_CHARGE && dominated * 2 > received) {
     link?.penalize('index update of mostly dominated records', PENALTY.dominatedRecords);
   }

@@ -48,7 +48,7 @@ import { noteBlockBytes } from '../../memory/young-gc.js';
 import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
-import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink, type ReceiveIndexOptions } from '../peer/index-relay.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
@@ -309,10 +309,10 @@ export class ReplicaFolder {
    * Returns the sequence to acknowledge (the update's toSeq), or null when the
    * update was not applied (stopped).
    */
-  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: ReceiveIndexOptions = {}): Promise<number | null> {
     const records = this.records;
     if (!this.running || records === null) return null;
-    const link = this.relay.link(peerId);
+    const link = { penalize: opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)) };
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.stopController.signal]) : this.stopController.signal;
     const intake = await records.accept(update.records, {
       signal,
@@ -322,7 +322,7 @@ export class ReplicaFolder {
     });
     if (intake.rejected > 0) {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
-      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
+      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
     chargeDominatedUpdate(link, update.records.length, intake.dominated);
     this.relay.recordProgress(peerId, update);
