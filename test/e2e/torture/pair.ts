@@ -8,11 +8,11 @@
  * it is on disk (readdir with strings would turn it into U+FFFD).
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
 import { TEMP_PREFIX } from '../../../src/fs/atomic-apply.js';
-import { pollUntil, TestHome, type DaemonProcess } from '../helpers/harness.js';
+import { makeTempDir, pollUntil, TestHome, type DaemonProcess } from '../helpers/harness.js';
 
 export const SYNC_TIMEOUT_MS = 60_000;
 const STATE_DIR = '.sealsync';
@@ -156,22 +156,22 @@ export interface PairOptions {
 
 /** Starts A and B, adds the folder on both (A first, scanned), connects B to A. */
 export async function startPair(opts: PairOptions = {}): Promise<Pair & { connect(): Promise<void> }> {
-  const a = await TestHome.create({ name: 'a', ...(opts.asUserA ? { asUser: opts.asUserA } : {}) });
-  const b = await TestHome.create({ name: 'b', root: a.root });
-  const dirA = join(a.root, 'fa');
-  const dirB = opts.dirB ? await opts.dirB(a.root) : join(a.root, 'fb');
+  const root = await makeTempDir();
+  if (opts.asUserA) await chown(root, opts.asUserA.uid, opts.asUserA.gid);
+  const dirA = join(root, 'fa');
+  const dirB = opts.dirB ? await opts.dirB(root) : join(root, 'fb');
   await mkdir(dirA, { recursive: true });
   await mkdir(dirB, { recursive: true });
-  if (opts.asUserA) {
-    const { chown } = await import('node:fs/promises');
-    await chown(dirA, opts.asUserA.uid, opts.asUserA.gid);
-  }
-  await opts.seedA?.(dirA);
-  await opts.seedB?.(dirB);
-  const [dA, dB] = await Promise.all([a.startDaemon(), b.startDaemon()]);
-  const key = await a.newKey();
-  await a.cliOk(['folder', 'add', dirA, '--key', key]);
-  await b.cliOk(['folder', 'add', dirB, '--key', key]);
+  if (opts.asUserA) await chown(dirA, opts.asUserA.uid, opts.asUserA.gid);
+  // Independent steps run side by side: each CLI call is a node start (seconds on a loaded machine).
+  const [a, b] = await Promise.all([
+    TestHome.create({ name: 'a', root, ...(opts.asUserA ? { asUser: opts.asUserA } : {}) }),
+    TestHome.create({ name: 'b', root }),
+    opts.seedA?.(dirA),
+    opts.seedB?.(dirB),
+  ]);
+  const [dA, dB, key] = await Promise.all([a.startDaemon(), b.startDaemon(), a.newKey()]);
+  await Promise.all([a.cliOk(['folder', 'add', dirA, '--key', key]), b.cliOk(['folder', 'add', dirB, '--key', key])]);
   const folderOf = async (h: TestHome, dir: string): Promise<FolderStatus> => {
     const f = (await h.status()).folders.find((x) => x.path === dir);
     if (!f) throw new Error(`no folder ${dir}`);
@@ -191,6 +191,7 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair & { connec
     async cleanup() {
       await b.cleanup();
       await a.cleanup();
+      await rm(root, { recursive: true, force: true, maxRetries: 3 });
     },
   };
   if (opts.connect !== false) await pair.connect();
