@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { linkSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -364,4 +364,20 @@ test('an unreadable file is listed in the status, skipped, and not taken for a d
   await h.folder.scanNow();
   assert.equal(h.folder.status().unreadable, undefined);
   assert.equal(h.index.getFile(h.folderRowId, 'secret.txt')?.record.size, 9);
+});
+
+test('a write through one name of a hard link rescans the other names too (the watcher reports one)', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const h = setup(t, 'rw', watchers);
+  writeFileSync(join(h.root, 'one.txt'), 'shared inode');
+  linkSync(join(h.root, 'one.txt'), join(h.root, 'two.txt'));
+  mkdirSync(join(h.root, 'sub'));
+  linkSync(join(h.root, 'one.txt'), join(h.root, 'sub', 'three.txt'));
+  writeFileSync(join(h.root, 'other.txt'), 'not linked');
+  await started(h);
+  writeFileSync(join(h.root, 'one.txt'), 'SHARED INODE, edited'); // same inode: all three names change
+  watchers[0]?.onChange(['one.txt']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  for (const p of ['one.txt', 'two.txt', 'sub/three.txt']) assert.equal(h.index.getFile(h.folderRowId, p)?.record.size, 20, p);
+  assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10);
 });

@@ -67,6 +67,8 @@ export const STATS_MAX_AGE_MS = 5000;
 export const STATS_COST_FACTOR = 10;
 /** Least time between two progress 'status' events. */
 export const PROGRESS_EVENT_MS = 500;
+/** Other names of a hard-linked file rescanned with it (see addLinkSiblings). */
+const MAX_LINK_SIBLINGS = 64;
 /** Watcher hints kept before falling back to one full scan. */
 export const MAX_PENDING_HINTS = 10_000;
 /** Shortest accepted periodic rescan interval. */
@@ -467,6 +469,7 @@ export class LocalFolder extends EventEmitter {
     // Drop hints below another hinted directory: scanning that directory covers them.
     // (A lookup per ancestor, not a comparison with every root: a sync burst hints thousands of files.)
     const hinted = new Set(paths.map((p) => normalizePath(p)));
+    this.addLinkSiblings(hinted);
     const roots = [...hinted].sort().filter((p) => !hasAncestorIn(p, hinted));
     for (const rel of roots) {
       signal.throwIfAborted();
@@ -490,6 +493,20 @@ export class LocalFolder extends EventEmitter {
         }
       }
       this.tombstoneMissing(known.rows, skipped, ignore);
+    }
+  }
+
+  /**
+   * A write through one name of a hard link changes every name, but the
+   * watcher reports only the one written: the other names the index knows
+   * for that inode are scanned with it.
+   */
+  private addLinkSiblings(hinted: Set<string>): void {
+    for (const rel of [...hinted]) {
+      if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
+      const st = lstatOrNullSync(join(this.root, rel));
+      if (st === null || !st.isFile() || st.nlink < 2) continue;
+      for (const other of this.index.pathsWithInode(this.folder, st.dev, st.ino, MAX_LINK_SIBLINGS)) hinted.add(other);
     }
   }
 
