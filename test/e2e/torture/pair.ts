@@ -138,6 +138,8 @@ export interface Pair {
   folderB(): Promise<FolderStatus>;
   /** Waits until both folders are synced (idle, nothing needed, no error). */
   bothSynced(what: string, timeoutMs?: number): Promise<void>;
+  /** Connects B to A (done by startPair unless `connect: false`). */
+  connect(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -155,7 +157,7 @@ export interface PairOptions {
 }
 
 /** Starts A and B, adds the folder on both (A first, scanned), connects B to A. */
-export async function startPair(opts: PairOptions = {}): Promise<Pair & { connect(): Promise<void> }> {
+export async function startPair(opts: PairOptions = {}): Promise<Pair> {
   const root = await makeTempDir();
   if (opts.asUserA) await chown(root, opts.asUserA.uid, opts.asUserA.gid);
   const dirA = join(root, 'fa');
