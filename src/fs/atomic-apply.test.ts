@@ -133,7 +133,7 @@ test('replacing a file archives the previous content', async () => {
   }
 });
 
-test('a local edit during the transfer is a conflict, never an overwrite', async () => {
+test('a local edit during the transfer is a conflict, never an overwrite, and leaves no temp file', async () => {
   const root = await tmpRoot();
   try {
     await writeFile(join(root, 'a.txt'), 'original');
@@ -155,6 +155,8 @@ test('a local edit during the transfer is a conflict, never an overwrite', async
     const g = fileRecord('b.txt', Buffer.from('remote'));
     assert.equal((await applyRecord(root, g.record, { known: KNOWN_MISSING, fetchBlock: g.fetchBlock, now: NOW })).status, 'conflict');
     assert.equal(await readFile(join(root, 'b.txt'), 'utf8'), 'new local');
+    // The refused transfers leave no temp file (a later pass may find the local file identical and never rename it).
+    assert.deepEqual((await readdir(root)).filter((n) => n.startsWith(TEMP_PREFIX)), []);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -395,10 +395,18 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
   closeSync(fd);
 
   // Last look before the rename: a local edit since we started wins a conflict, never an overwrite.
+  // A refused temp file goes: the path is rescanned and examined again, and when the local
+  // file turns out to hold the same content this version's temp file would never be renamed.
   const current = await lstatOrNull(abs);
-  if (!(await matchesKnownAt(abs, current, opts.known))) return { status: 'conflict', reason: 'local file changed during transfer' };
+  if (!(await matchesKnownAt(abs, current, opts.known))) {
+    await unlink(tmpAbs).catch(() => undefined);
+    return { status: 'conflict', reason: 'local file changed during transfer' };
+  }
   const prep = await prepareReplace(root, record.path, abs, 'file', opts, current);
-  if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
+  if ('conflict' in prep) {
+    await unlink(tmpAbs).catch(() => undefined);
+    return { status: 'conflict', reason: prep.conflict };
+  }
   try {
     renameSync(tmpAbs, abs); // blocking: see openTemp's caller
   } catch (err) {

@@ -593,6 +593,16 @@ export class Puller {
 
   /** fetch or delete; returns true if the path must be examined again. */
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
+    if (w.versions.length > 0 && w.local && sameFileOnDisk(w.local.record, w.winner)) {
+      // The same bytes, mtime and mode are already here under a concurrent version (a folder
+      // copied by hand before it was shared): adopt the version without rewriting the file.
+      const st = await lstatOrNull(await resolveSafe(this.deps.root, w.winner.path));
+      if (st !== null && matchesLocal(st, w.local) && (st.mode & 0o777) === (w.winner.mode & 0o777)) {
+        this.pendingRows.push({ record: w.winner, ...diskFields(st), localChange: false });
+        if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
+        return false;
+      }
+    }
     const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     const existed = w.local !== undefined && !w.local.record.deleted;
@@ -749,6 +759,12 @@ export class Puller {
  */
 function diskFields(st: Stats | null): { diskMtimeMs: number; ino: number; dev: number } {
   return { diskMtimeMs: st ? Math.floor(st.mtimeMs) : 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 };
+}
+
+/** A live file whose content, whole-millisecond mtime and mode equal the winner's: nothing to write. */
+function sameFileOnDisk(local: FileRecord, winner: FileRecord): boolean {
+  return local.kind === 'file' && !local.deleted && !winner.deleted && sameContent(local, winner)
+    && Math.floor(local.mtimeMs) === Math.floor(winner.mtimeMs) && (local.mode & 0o777) === (winner.mode & 0o777);
 }
 
 function matchesLocal(st: Stats | null, local: LocalFile): boolean {

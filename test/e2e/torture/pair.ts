@@ -146,7 +146,7 @@ export interface Pair {
 export interface PairOptions {
   /** Fills A's folder before it is added (and before B connects). */
   readonly seedA?: (dirA: string) => Promise<void>;
-  /** Fills B's folder before it is added. */
+  /** Fills B's folder before it is added (after seedA). */
   readonly seedB?: (dirB: string) => Promise<void>;
   /** Where B's folder lives (default: next to A's under the temp root). */
   readonly dirB?: (root: string) => Promise<string>;
@@ -169,8 +169,10 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
   const [a, b] = await Promise.all([
     TestHome.create({ name: 'a', root, ...(opts.asUserA ? { asUser: opts.asUserA } : {}) }),
     TestHome.create({ name: 'b', root }),
-    opts.seedA?.(dirA),
-    opts.seedB?.(dirB),
+    (async () => {
+      await opts.seedA?.(dirA);
+      await opts.seedB?.(dirB); // after A: B may be seeded from A (a copy made by hand)
+    })(),
   ]);
   const [dA, dB, key] = await Promise.all([a.startDaemon(), b.startDaemon(), a.newKey()]);
   await Promise.all([a.cliOk(['folder', 'add', dirA, '--key', key]), b.cliOk(['folder', 'add', dirB, '--key', key])]);
