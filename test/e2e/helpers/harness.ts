@@ -232,7 +232,7 @@ export class TestHome {
   }
 
   /** Spawns `sealsync start` and waits until the control socket answers. */
-  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean } = {}): Promise<DaemonProcess> {
+  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; timeoutMs?: number } = {}): Promise<DaemonProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, '--home', this.home, 'start'], {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: process.env.SEALSYNC_LOG_LEVEL ?? 'info', ...opts.env },
@@ -247,7 +247,7 @@ export class TestHome {
       if (!d.running) throw new PollGiveUp(`daemon exited early: ${d.logs().stderr.trim()}`);
       await this.client.status({ timeoutMs: 2000 });
       return true;
-    }, { timeoutMs: DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
+    }, { timeoutMs: opts.timeoutMs ?? DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
     return d;
   }
 

@@ -33,7 +33,7 @@ describe(`torture: ${FILES} files in one directory`, () => {
       },
     });
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('every file arrives and both sides report equal counts; a tenth deleted on A goes on B', async (t) => {
     await p.a.waitForFolder(p.dirA, (f) => f.state === 'idle' && f.localFiles === FILES, { timeoutMs: TIMEOUT_MS, description: 'A scanned' });

@@ -39,7 +39,7 @@ describe('torture: changes during sync', () => {
     });
     await converge(p.dirA, p.dirB, 'initial sync');
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('a file that grows while it syncs: B only ever shows a prefix of A, then the final content', async () => {
     const name = 'growing.log';

@@ -36,16 +36,22 @@ describe('torture: a full disk on the receiver', { timeout: 300_000, skip: canMo
         execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MIB}m,mode=0755`, 'tmpfs', mountPoint]);
         return mountPoint;
       },
+      onFailedStart: unmount,
       seedA: async (dir) => {
         for (let i = 0; i < SMALL; i++) await writeFile(join(dir, `small-${i}.txt`), `small ${i}\n`.repeat(100));
         await writeFile(join(dir, 'big.bin'), randomBytes(BIG_BYTES));
       },
     });
   });
+  const unmount = (): void => {
+    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+    mountPoint = '';
+  };
   after(async () => {
+    if (!p) return; // a failed start unmounted already (onFailedStart)
     await p.b.cleanup(); // the daemon must let go of the mount first
     await p.a.cleanup();
-    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+    unmount();
     await p.cleanup();
   });
 

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pollUntil } from '../helpers/harness.js';
-import { converge, readTree, sleep, startPair, type Pair } from './pair.js';
+import { converge, DAEMON_START_TIMEOUT_MS, readTree, sleep, startPair, type Pair } from './pair.js';
 import { TEMP_PREFIX } from '../../../src/fs/atomic-apply.js';
 
 const BIG_BYTES = 32 * 1024 * 1024;
@@ -47,7 +47,7 @@ describe('torture: kill -9 during a pull', { timeout: 400_000 }, () => {
     });
     await p.a.waitForFolder(p.dirA, (f) => f.state === 'idle' && f.localFiles === SMALL + 1, { timeoutMs: 60_000, description: 'A scanned' });
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('B, then A, then B killed mid-pull: no half file under a real name, then everything, no temp left', async (t) => {
     await p.connect();
@@ -66,8 +66,8 @@ describe('torture: kill -9 during a pull', { timeout: 400_000 }, () => {
       kills.push(`${victim} (${seen})`);
       const complete = await noHalfFiles(p, `after kill ${round} of ${victim}`);
       t.diagnostic(`kill ${round}: ${victim} at ${seen}; ${complete} complete files on B`);
-      if (victim === 'B') p.dB = await p.b.startDaemon();
-      else p.dA = await p.a.startDaemon();
+      if (victim === 'B') p.dB = await p.b.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS });
+      else p.dA = await p.a.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS });
     }
     const treeB = await converge(p.dirA, p.dirB, 'the pull finished after the kills', { timeoutMs: 120_000 });
     assert.equal(treeB.get('big.bin')?.size, BIG_BYTES);

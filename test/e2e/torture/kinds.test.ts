@@ -66,7 +66,7 @@ describe('torture: kinds of entries', () => {
       },
     });
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('special files are listed on A, never sent; everything else syncs exactly', async () => {
     const treeB = await converge(p.dirA, p.dirB, 'B equal to A but for special files', { skip: (k) => SPECIAL.includes(k) });

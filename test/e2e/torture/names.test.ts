@@ -75,7 +75,7 @@ describe('torture: names', () => {
       },
     });
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('odd and long names arrive byte for byte; refused names are listed on A and never sent', async () => {
     let missing: string[] = [];

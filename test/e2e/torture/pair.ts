@@ -15,6 +15,8 @@ import { TEMP_PREFIX } from '../../../src/fs/atomic-apply.js';
 import { makeTempDir, pollUntil, TestHome, type DaemonProcess } from '../helpers/harness.js';
 
 export const SYNC_TIMEOUT_MS = 60_000;
+/** A daemon start (tsx compiles the daemon) can take tens of seconds on a loaded 2-core machine. */
+export const DAEMON_START_TIMEOUT_MS = 60_000;
 const STATE_DIR = '.sealsync';
 
 /** Idle, nothing needed, no error. */
@@ -152,6 +154,8 @@ export interface PairOptions {
   readonly dirB?: (root: string) => Promise<string>;
   /** Run A's daemon and CLI as this user (root only). */
   readonly asUserA?: { readonly uid: number; readonly gid: number };
+  /** Runs after a failed start, before the temp root is removed (e.g. to unmount B's folder). */
+  readonly onFailedStart?: () => Promise<void> | void;
   /** Do not connect B to A (the caller does it later with connect()). */
   readonly connect?: boolean;
 }
@@ -165,17 +169,36 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
   await mkdir(dirA, { recursive: true });
   await mkdir(dirB, { recursive: true });
   if (opts.asUserA) await chown(dirA, opts.asUserA.uid, opts.asUserA.gid);
-  // Independent steps run side by side: each CLI call is a node start (seconds on a loaded machine).
-  const [a, b] = await Promise.all([
-    TestHome.create({ name: 'a', root, ...(opts.asUserA ? { asUser: opts.asUserA } : {}) }),
-    TestHome.create({ name: 'b', root }),
-    (async () => {
-      await opts.seedA?.(dirA);
-      await opts.seedB?.(dirB); // after A: B may be seeded from A (a copy made by hand)
-    })(),
-  ]);
-  const [dA, dB, key] = await Promise.all([a.startDaemon(), b.startDaemon(), a.newKey()]);
-  await Promise.all([a.cliOk(['folder', 'add', dirA, '--key', key]), b.cliOk(['folder', 'add', dirB, '--key', key])]);
+  let a: TestHome | undefined;
+  let b: TestHome | undefined;
+  try {
+    // Independent steps run side by side: each CLI call is a node start (seconds on a loaded machine).
+    [a, b] = await Promise.all([
+      TestHome.create({ name: 'a', root, ...(opts.asUserA ? { asUser: opts.asUserA } : {}) }),
+      TestHome.create({ name: 'b', root }),
+      (async () => {
+        await opts.seedA?.(dirA);
+        await opts.seedB?.(dirB); // after A: B may be seeded from A (a copy made by hand)
+      })(),
+    ]);
+    const [dA, dB, key] = await Promise.all([
+      a.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS }), b.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS }), a.newKey(),
+    ]);
+    await Promise.all([a.cliOk(['folder', 'add', dirA, '--key', key]), b.cliOk(['folder', 'add', dirB, '--key', key])]);
+    return await finishPair(a, b, dA, dB, dirA, dirB, key, root, opts);
+  } catch (err) {
+    // A failed start must not leave daemons behind: their pipes would keep the test process alive.
+    await b?.cleanup().catch(() => undefined);
+    await a?.cleanup().catch(() => undefined);
+    await opts.onFailedStart?.();
+    await rm(root, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function finishPair(
+  a: TestHome, b: TestHome, dA: DaemonProcess, dB: DaemonProcess, dirA: string, dirB: string, key: string, root: string, opts: PairOptions,
+): Promise<Pair> {
   const folderOf = async (h: TestHome, dir: string): Promise<FolderStatus> => {
     const f = (await h.status()).folders.find((x) => x.path === dir);
     if (!f) throw new Error(`no folder ${dir}`);

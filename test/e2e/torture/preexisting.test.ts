@@ -54,7 +54,7 @@ describe('torture: a folder that exists on both sides before it is shared', () =
       },
     });
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('identical files are neither conflicts nor transferred again; the rest merges', async () => {
     const treeB = await converge(p.dirA, p.dirB, 'both sides merged');

@@ -40,7 +40,7 @@ describe('torture: unreadable files (daemon A as nobody)', { timeout: 300_000 },
     });
     await converge(p.dirA, p.dirB, 'initial sync');
   });
-  after(() => p.cleanup());
+  after(() => p?.cleanup());
 
   test('an unreadable file and directory are listed on A; B keeps them; the rest keeps syncing', async () => {
     await writeFile(join(p.dirA, 'secret.txt'), 'second version, never readable by the daemon');
