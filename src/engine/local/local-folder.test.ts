@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { linkSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { walkFolder } from '../../fs/walk.js';
 import { LocalFolder } from './local-folder.js';
 import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
 import type { ScanEntry } from './scan-diff.js';
@@ -380,4 +381,32 @@ test('a write through one name of a hard link rescans the other names too (the w
   await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
   for (const p of ['one.txt', 'two.txt', 'sub/three.txt']) assert.equal(h.index.getFile(h.folderRowId, p)?.record.size, 20, p);
   assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10);
+});
+
+test('a hinted directory that cannot be listed is listed as unreadable, not a folder error, and its files are kept', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  let locked = false;
+  // The real walker, with its readdir seam failing like EACCES (tests run as root, where chmod 000 does not).
+  const h = setup(t, 'rw', watchers, (fs) => ({
+    ...fs,
+    walk: (root, opts) => walkFolder(root, {
+      ...opts,
+      readdir: async (abs) => {
+        if (locked && abs.endsWith(`${sep}locked`)) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+        return readdir(abs);
+      },
+    }),
+  }));
+  mkdirSync(join(h.root, 'locked'));
+  writeFileSync(join(h.root, 'locked', 'in.txt'), 'inside');
+  writeFileSync(join(h.root, 'other.txt'), 'v1');
+  await started(h);
+  locked = true;
+  writeFileSync(join(h.root, 'other.txt'), 'v2, edited');
+  watchers[0]?.onChange(['locked', 'other.txt']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.error, s.unreadable], ['idle', null, ['locked']]);
+  assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.deleted, false, 'not taken for a delete');
+  assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10, 'the rest is still recorded');
 });

@@ -50,7 +50,7 @@ import {
 import type { FolderState, FolderStatus, ScanProgress } from '../peer/folder-status.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
-import { lstatOrNullSync } from '../../fs/safe-fs.js';
+import { lstatOrNullSync, parentOf } from '../../fs/safe-fs.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
@@ -475,9 +475,19 @@ export class LocalFolder extends EventEmitter {
       signal.throwIfAborted();
       if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
       const abs = join(this.root, rel);
-      const st = lstatOrNullSync(abs);
       const known = this.snapshot(this.index.loadFileStatsUnder(this.folder, rel));
       const skipped: string[] = [];
+      let st: Stats | null;
+      try {
+        st = lstatOrNullSync(abs);
+      } catch (err) {
+        // EACCES: a directory on the way cannot be searched (a watched directory chmodded
+        // 000 reports its own name below itself). List that directory; delete nothing under it.
+        const blocked = parentOf(rel) || rel;
+        this.onSkip({ path: blocked, reason: 'unreadable', detail: errnoCode(err) ?? describeError(err) }, '', skipped);
+        if (!skipped.includes(rel)) skipped.push(rel);
+        st = null;
+      }
       if (st && !ignore.ignores(rel, st.isDirectory())) {
         const entry = await entryFromStat(rel, abs, st);
         if (entry) {
@@ -488,7 +498,13 @@ export class LocalFolder extends EventEmitter {
           if (entry.kind === 'dir') {
             const sub: IgnoreMatcher = { ignores: (p, isDir) => ignore.ignores(`${rel}/${p}`, isDir) };
             const walk = this.fs.walk(abs, { ignore: sub, signal, onSkip: (n) => this.onSkip(n, rel, skipped) });
-            await this.scanEntries(walk, rel, known, signal);
+            try {
+              await this.scanEntries(walk, rel, known, signal);
+            } catch (err) {
+              // The hinted directory itself cannot be listed: a skipped path, not a folder error.
+              if (!isSealsyncError(err, 'ERR_PATH_UNREADABLE')) throw err;
+              this.onSkip({ path: rel, reason: 'unreadable', detail: describeError(err) }, '', skipped);
+            }
           }
         }
       }
