@@ -69,9 +69,17 @@ describe('torture: kill -9 during a pull', { timeout: 400_000 }, () => {
       if (victim === 'B') p.dB = await p.b.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS });
       else p.dA = await p.a.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS });
     }
-    const treeB = await converge(p.dirA, p.dirB, 'the pull finished after the kills', { timeoutMs: 120_000 });
-    assert.equal(treeB.get('big.bin')?.size, BIG_BYTES);
-    await p.bothSynced('after the kills', 120_000);
+    try {
+      const treeB = await converge(p.dirA, p.dirB, 'the pull finished after the kills', { timeoutMs: 120_000 });
+      assert.equal(treeB.get('big.bin')?.size, BIG_BYTES);
+      await p.bothSynced('after the kills', 120_000);
+    } catch (err) {
+      for (const [name, d] of [['A', p.dA], ['B', p.dB]] as const) {
+        const lines = d.logs().stdout.split('\n').filter((l) => /"level":(40|50)/.test(l));
+        t.diagnostic(`${name} warnings (${lines.length}): ${lines.slice(-12).join('\n')}`);
+      }
+      throw err;
+    }
     await noHalfFiles(p, 'at the end');
     t.diagnostic(`killed: ${kills.join(', ')}`);
   });
