@@ -46,7 +46,7 @@ import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal
 import { checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from '../../fs/safe-fs.js';
 import type { Index, LocalFile, LocalFileInput, RecordInput, StoredRecord } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import { needFor, pickWinner, sameContent, type NeedAction } from '../../model/needs.js';
+import { needFor, pickWinner, sameContent, sameFileState, type NeedAction } from '../../model/needs.js';
 import { lastWriter, vectorKey } from '../../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
@@ -593,7 +593,7 @@ export class Puller {
 
   /** fetch or delete; returns true if the path must be examined again. */
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
-    if (w.versions.length > 0 && w.local && sameFileOnDisk(w.local.record, w.winner)) {
+    if (w.versions.length > 0 && w.local && sameFileState(w.local.record, w.winner)) {
       // The same bytes, mtime and mode are already here under a concurrent version (a folder
       // copied by hand before it was shared): adopt the version without rewriting the file.
       const st = await lstatOrNull(await resolveSafe(this.deps.root, w.winner.path));
@@ -759,12 +759,6 @@ export class Puller {
  */
 function diskFields(st: Stats | null): { diskMtimeMs: number; ino: number; dev: number } {
   return { diskMtimeMs: st ? Math.floor(st.mtimeMs) : 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 };
-}
-
-/** A live file whose content, whole-millisecond mtime and mode equal the winner's: nothing to write. */
-function sameFileOnDisk(local: FileRecord, winner: FileRecord): boolean {
-  return local.kind === 'file' && !local.deleted && !winner.deleted && sameContent(local, winner)
-    && Math.floor(local.mtimeMs) === Math.floor(winner.mtimeMs) && (local.mode & 0o777) === (winner.mode & 0o777);
 }
 
 function matchesLocal(st: Stats | null, local: LocalFile): boolean {
