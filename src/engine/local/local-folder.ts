@@ -520,7 +520,12 @@ export class LocalFolder extends EventEmitter {
   private addLinkSiblings(hinted: Set<string>): void {
     for (const rel of [...hinted]) {
       if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
-      const st = lstatOrNullSync(join(this.root, rel));
+      let st: Stats | null;
+      try {
+        st = lstatOrNullSync(join(this.root, rel));
+      } catch {
+        continue; // cannot be looked at (EACCES on the way): partialScan lists it
+      }
       if (st === null || !st.isFile() || st.nlink < 2) continue;
       for (const other of this.index.pathsWithInode(this.folder, st.dev, st.ino, MAX_LINK_SIBLINGS)) hinted.add(other);
     }
