@@ -15,7 +15,7 @@ import { TEMP_PREFIX } from '../../../src/fs/atomic-apply.js';
 import { makeTempDir, pollUntil, TestHome, type DaemonProcess } from '../helpers/harness.js';
 
 export const SYNC_TIMEOUT_MS = 60_000;
-/** A daemon start (tsx compiles the daemon) can take tens of seconds on a loaded 2-core machine. */
+/** A daemon start or a CLI call (tsx compiles the sources) can take tens of seconds on a loaded 2-core machine. */
 export const DAEMON_START_TIMEOUT_MS = 60_000;
 const STATE_DIR = '.sealsync';
 
@@ -181,10 +181,10 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
         await opts.seedB?.(dirB); // after A: B may be seeded from A (a copy made by hand)
       })(),
     ]);
-    const [dA, dB, key] = await Promise.all([
-      a.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS }), b.startDaemon({ timeoutMs: DAEMON_START_TIMEOUT_MS }), a.newKey(),
-    ]);
-    await Promise.all([a.cliOk(['folder', 'add', dirA, '--key', key]), b.cliOk(['folder', 'add', dirB, '--key', key])]);
+    const slow = { timeoutMs: DAEMON_START_TIMEOUT_MS };
+    const [dA, dB, keyOut] = await Promise.all([a.startDaemon(slow), b.startDaemon(slow), a.cliOk(['key', 'new'], slow)]);
+    const key = keyOut.split('\n')[0]?.trim() ?? '';
+    await Promise.all([a.cliOk(['folder', 'add', dirA, '--key', key], slow), b.cliOk(['folder', 'add', dirB, '--key', key], slow)]);
     return await finishPair(a, b, dA, dB, dirA, dirB, key, root, opts);
   } catch (err) {
     // A failed start must not leave daemons behind: their pipes would keep the test process alive.
@@ -213,7 +213,7 @@ async function finishPair(
       await b.waitForFolder(dirB, synced, { timeoutMs, description: `B synced (${what})` });
     },
     async connect() {
-      await b.cliOk(['peer', 'add', await a.listenAddress()]);
+      await b.cliOk(['peer', 'add', await a.listenAddress()], { timeoutMs: DAEMON_START_TIMEOUT_MS });
     },
     async cleanup() {
       await b.cleanup();
