@@ -409,4 +409,11 @@ test('a hinted directory that cannot be listed is listed as unreadable, not a fo
   assert.deepEqual([s.state, s.error, s.unreadable], ['idle', null, ['locked']]);
   assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.deleted, false, 'not taken for a delete');
   assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10, 'the rest is still recorded');
+  // Readable again: the next hint for it clears the listing (not only the next full scan).
+  locked = false;
+  writeFileSync(join(h.root, 'locked', 'in.txt'), 'inside, edited');
+  watchers[0]?.onChange(['locked']);
+  await h.folder.scanNow({ paths: [] });
+  assert.equal(h.folder.status().unreadable, undefined);
+  assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.size, 14);
 });

@@ -477,6 +477,8 @@ export class LocalFolder extends EventEmitter {
       const abs = join(this.root, rel);
       const known = this.snapshot(this.index.loadFileStatsUnder(this.folder, rel));
       const skipped: string[] = [];
+      // Looked at again now: what is still unreadable below it is listed again; what became readable goes.
+      for (const u of this.unreadableNext) if (isUnder(u, rel)) this.unreadableNext.delete(u);
       let st: Stats | null;
       try {
         st = lstatOrNullSync(abs);
