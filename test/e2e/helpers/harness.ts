@@ -185,6 +185,8 @@ export interface TestHomeOptions {
   readonly name?: string;
   /** Run every CLI call and daemon of this home as this user (root only; the temp root is chowned). */
   readonly asUser?: { readonly uid: number; readonly gid: number };
+  /** Timeout of each CLI call of this home, `init` included (default DEFAULT_CLI_TIMEOUT_MS). */
+  readonly cliTimeoutMs?: number;
 }
 
 export class TestHome {
@@ -196,6 +198,7 @@ export class TestHome {
     readonly home: string,
     private readonly ownsRoot: boolean,
     readonly asUser: { readonly uid: number; readonly gid: number } | undefined,
+    private readonly cliTimeoutMs?: number,
   ) {
     this.client = new ControlClient(join(home, 'control.sock'));
   }
@@ -205,7 +208,7 @@ export class TestHome {
     const root = opts.root ?? (await makeTempDir());
     const home = join(root, opts.name ?? 'h');
     if (opts.asUser) await chown(root, opts.asUser.uid, opts.asUser.gid);
-    const h = new TestHome(root, home, opts.root === undefined, opts.asUser);
+    const h = new TestHome(root, home, opts.root === undefined, opts.asUser, opts.cliTimeoutMs);
     if (opts.init !== null) await h.cliOk(['init', ...(opts.init ?? ['--listen', '127.0.0.1:0', '--no-ui', '--no-discovery'])]);
     return h;
   }
@@ -222,7 +225,7 @@ export class TestHome {
   }
 
   cli(args: readonly string[], opts?: CliOptions): Promise<CliResult> {
-    return runCli(['--home', this.home, ...args], { ...this.userOpts(), ...opts });
+    return runCli(['--home', this.home, ...args], { ...(this.cliTimeoutMs ? { timeoutMs: this.cliTimeoutMs } : {}), ...this.userOpts(), ...opts });
   }
 
   async cliOk(args: readonly string[], opts?: CliOptions): Promise<string> {

@@ -174,8 +174,8 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
   try {
     // Independent steps run side by side: each CLI call is a node start (seconds on a loaded machine).
     [a, b] = await Promise.all([
-      TestHome.create({ name: 'a', root, ...(opts.asUserA ? { asUser: opts.asUserA } : {}) }),
-      TestHome.create({ name: 'b', root }),
+      TestHome.create({ name: 'a', root, cliTimeoutMs: DAEMON_START_TIMEOUT_MS, ...(opts.asUserA ? { asUser: opts.asUserA } : {}) }),
+      TestHome.create({ name: 'b', root, cliTimeoutMs: DAEMON_START_TIMEOUT_MS }),
       (async () => {
         await opts.seedA?.(dirA);
         await opts.seedB?.(dirB); // after A: B may be seeded from A (a copy made by hand)
