@@ -19,6 +19,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,8 +47,9 @@ describe('torture: a folder that exists on both sides before it is shared', () =
       },
       seedB: async (dir) => {
         const dirA = join(dir, '..', 'fa');
-        await cp(join(dirA, 'kept-mtime'), join(dir, 'kept-mtime'), { recursive: true, preserveTimestamps: true });
-        await cp(join(dirA, 'new-mtime'), join(dir, 'new-mtime'), { recursive: true, preserveTimestamps: false });
+        // coreutils cp, as a user would: `cp -a` keeps nanosecond mtimes (Node's cp rounds them to the millisecond).
+        execFileSync('cp', ['-a', join(dirA, 'kept-mtime'), join(dir, 'kept-mtime')]);
+        execFileSync('cp', ['-r', join(dirA, 'new-mtime'), join(dir, 'new-mtime')]);
         await writeFile(join(dir, 'only-on-b.txt'), 'B alone');
         await writeFile(join(dir, 'differs.txt'), 'the B version, different');
         beforeB = await readTree(dir);
