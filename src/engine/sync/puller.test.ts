@@ -375,6 +375,8 @@ test('a file already on disk with the same content, mtime and mode (copied by ha
     assert.equal(needFor(row!.record, pickWinner([row!.record, held!.record])), 'nothing', 'B adopted the global version');
     const aTouched = Math.floor((await lstat(join(a.root, 'touched.txt'))).mtimeMs);
     assert.equal(Math.floor((await lstat(join(b.root, 'touched.txt'))).mtimeMs), aTouched, 'a winner with another mtime is still applied');
+    const archived = await readdir(join(b.root, '.sealsync/archive')).catch(() => [] as string[]);
+    assert.deepEqual(archived.filter((n) => n.startsWith('touched')), [], 'the same bytes are not archived when only the mtime changes');
     assert.deepEqual(await snapshotTree(b.root), await snapshotTree(a.root));
   } finally {
     await pa.stop();

@@ -555,9 +555,10 @@ export class Puller {
     this.budget.give(ref.size);
   };
 
-  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false): Promise<ApplyResult> {
+  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
     return applyRecord(root, record, {
       known,
+      archive,
       fetchBlock: this.fetchWithBudget,
       onBlockWritten: this.releaseBlock,
       hashBlock: this.deps.hashBlock,
@@ -603,7 +604,9 @@ export class Puller {
         return false;
       }
     }
-    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
+    // Replacing a file by the same bytes (only its mtime or mode differ) keeps nothing worth archiving.
+    const sameBytes = w.local !== undefined && !w.local.record.deleted && w.local.record.kind === 'file' && sameContent(w.local.record, w.winner);
+    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true, !sameBytes);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     const existed = w.local !== undefined && !w.local.record.deleted;
     this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added');
