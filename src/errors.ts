@@ -72,6 +72,7 @@ export const ERROR_CATALOG = {
   ERR_UI_UNSAFE_LISTEN: { status: 400, message: 'the dashboard may listen beyond loopback only with HTTPS and a password' },
   ERR_LOGIN_THROTTLED: { status: 429, message: 'too many login attempts: wait a moment and try again' },
   ERR_UI_DISABLED: { status: 409, message: 'the dashboard is disabled (webui.enabled is false)' },
+  ERR_PATH_NOT_CANONICAL: { status: 400, message: 'the request path is not in canonical form' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

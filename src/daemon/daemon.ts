@@ -21,7 +21,7 @@ import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
-import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js';
+import { formatPeerAddress, parseHostPort, parsePeerAddress, refuseKeyAsAddress } from './address.js';
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
@@ -318,6 +318,7 @@ export class Daemon {
 
   removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
     return this.exclusive(async () => {
+      refuseKeyAsAddress(idOrAddress); // "no peer <key>" would print it
       let normal = idOrAddress;
       try { normal = formatPeerAddress(parsePeerAddress(idOrAddress)); } catch { /* maybe a device id */ }
       // A device id removes every address that led to that device.
