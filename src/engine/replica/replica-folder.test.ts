@@ -11,7 +11,7 @@ import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
 import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from './test-helpers.js';
+import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from '../../store/testing/store-helpers.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';

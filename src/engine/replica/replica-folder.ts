@@ -184,7 +184,7 @@ export class ReplicaFolder {
     this.stopController = new AbortController();
     try {
       this.store = await BlockStore.open({ root: this.path, verifyBlock: this.verifyBlock, logger: this.log, syncFd: this.storeSyncFd });
-      const leftovers = await this.store.removeStaleTemps();
+      const leftovers = this.store.takeLeftoversCleanedAtOpen();
       if (leftovers > 0) this.log.info({ leftovers }, 'block store: crash leftovers removed at open');
       const row = (this.givenRowId !== undefined ? this.index.getFolder(this.givenRowId) : this.index.folderByFolderId(this.folderIdHex))
         ?? this.index.addFolder({ path: this.path, folderId: this.folderIdHex, type: 'encrypted' });

@@ -17,7 +17,7 @@ import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '..
 import { findLeaks, listFiles } from '../../../test/e2e/helpers/replica-checks.js';
 import { PACKS_DIR } from '../../store/block-store.js';
 import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { flipStoredByte, storedBlocks } from './test-helpers.js';
+import { flipStoredByte, storedBlocks } from '../../store/testing/store-helpers.js';
 import type { LinkedFolder } from '../peer/folder-session-link.js';
 
 // Generous bounds: CI runs two test files at once on two cores; a stuck
