@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { openIndex } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
-import { IndexRelay, type PeerLink } from './index-relay.js';
+import { IndexRelay } from './index-relay.js';
+import type { FolderLink } from './folder-link.js';
 
 function setup() {
   const index = openIndex(':memory:');
@@ -22,7 +23,7 @@ function setup() {
   };
   const link = (peerId: string) => {
     const sent: { fromSeq: number; toSeq: number; records: number }[] = [];
-    const l: PeerLink = {
+    const l: FolderLink = {
       peerId,
       sendIndex: async (u) => { sent.push({ fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records.length }); },
       requestBlock: async () => null,

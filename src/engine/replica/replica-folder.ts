@@ -48,7 +48,8 @@ import { noteBlockBytes } from '../../memory/young-gc.js';
 import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
+import { IndexRelay } from '../peer/index-relay.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
@@ -71,8 +72,6 @@ export const STATS_WALK_DUTY_FACTOR = 10;
 const ZERO_HASH = new Uint8Array(32);
 
 /** One joined peer (the shared link shape of src/engine/index-relay.ts). */
-export type ReplicaLink = PeerLink;
-export type { IncomingIndex };
 
 export interface ReplicaFolderOptions {
   /** The store root (the PATH of `folder add PATH --key E…`). */
@@ -281,7 +280,7 @@ export class ReplicaFolder {
   // ---- links -----------------------------------------------------------------
 
   /** A peer joined this folder (access proven both ways). `since`: what it acknowledged of our index. */
-  attachPeer(link: ReplicaLink, opts: { since?: number } = {}): void {
+  attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
     if (!this.running) return;
@@ -544,7 +543,7 @@ export class ReplicaFolder {
     this.fetchMore();
   }
 
-  private blockPeer(link: ReplicaLink) {
+  private blockPeer(link: FolderLink) {
     return {
       id: link.peerId,
       requestBlock: (blockId: Uint8Array, o: { signal?: AbortSignal }) => link.requestBlock(blockId, o),

@@ -3,7 +3,7 @@
  * between LocalFolder (disk → index), the index, the puller (index → disk)
  * and the connected peers. The daemon creates one per rw/ro folder once the
  * network is up; it has the same link-shaped surface as ReplicaFolder, so the
- * owner of the sessions treats both alike (ReplicaSessionBinding).
+ * owner of the sessions treats both alike (FolderSessionLink).
  *
  * How this works
  * - Links. attachPeer(link, {since}) when a peer joined the folder (access
@@ -43,7 +43,8 @@ import type { BlockRef, FileRecord } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from '../peer/folder-status.js';
 import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
+import { IndexRelay } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
 
 export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from '../peer/index-relay.js';
@@ -60,8 +61,6 @@ interface StoreItem {
 }
 
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
-export type SyncLink = PeerLink;
-export type { IncomingIndex };
 
 /** What the puller did on disk for peers' records: a path applied, or a losing version kept as a conflict copy. */
 export type RemoteChange =
@@ -313,7 +312,7 @@ export class SyncFolder {
 
   // ---- links -------------------------------------------------------------------
 
-  attachPeer(link: SyncLink, opts: { since?: number } = {}): void {
+  attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
     if (this.running) this.startLink(link);
@@ -481,7 +480,7 @@ export class SyncFolder {
 
   // ---- internals -------------------------------------------------------------------
 
-  private startLink(link: SyncLink): void {
+  private startLink(link: FolderLink): void {
     this.scheduler.addPeer({
       id: link.peerId,
       requestBlock: (id, o) => link.requestBlock(id, o),
@@ -537,7 +536,7 @@ export interface SyncFolderInit {
 /**
  * The daemon's factory for the sync side of a rw/ro folder: one SyncFolder
  * next to the folder's LocalFolder. Start it after the LocalFolder, stop it
- * before; bind it to sessions with ReplicaSessionBinding and route block
+ * before; bind it to sessions with FolderSessionLink and route block
  * requests for the folder to serveBlock().
  */
 export function createSyncFolder(
