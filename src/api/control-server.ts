@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { SealsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DaemonApi } from './daemon-api.js';
-import { MAX_BODY_BYTES, registerApiRoutes } from './routes.js';
+import { MAX_REQUEST_BODY_BYTES, registerApiRoutes } from './routes.js';
 
 /** sun_path is 108 bytes on Linux, 104 on macOS; keep under both. */
 export const MAX_SOCKET_PATH_BYTES = 103;
@@ -51,7 +51,7 @@ export async function startControlServer(
     if (await probeSocket(path)) throw new SealsyncError('ERR_DAEMON_RUNNING');
     await unlink(path); // stale: its daemon died without cleaning up
   }
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
+  const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BODY_BYTES });
   await registerApiRoutes(app, api);
   if (extraRoutes) await extraRoutes(app);
   try {

@@ -39,7 +39,7 @@ import { TEMP_PREFIX } from './atomic-apply.js';
 export const DEFAULT_DEBOUNCE_MS = 200;
 /** A pending hint waits at most this many debounce periods. */
 export const MAX_WAIT_DEBOUNCES = 10;
-/** Pending hints that trigger an immediate flush (matches the engine's full-scan fallback). */
+/** Pending hints that trigger an immediate flush; the local folder falls back to one full scan at the same count. */
 export const MAX_PENDING_HINTS = 10_000;
 
 export interface FolderWatcherInit {

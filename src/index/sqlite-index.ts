@@ -11,6 +11,7 @@ import type Database from 'better-sqlite3';
 import { openPrivateDatabase } from './private-database.js';
 import { randomBytes } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
+import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
 import type { FileKind, FileRecord } from '../model/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
@@ -34,8 +35,6 @@ import type {
 export const MAX_CONCURRENT_VERSIONS = 32;
 /** Largest page `recordsSince` returns. */
 export const MAX_RECORDS_PAGE = 10_000;
-/** Largest sealed record stored (a huge file's block list fits well below this). */
-export const MAX_SEALED_RECORD_BYTES = 64 * 1024 * 1024;
 /** SQLite page cache per connection. Misses are served from the OS page cache (a pread), so a big
  * cache buys little: 64 MiB -> 8 MiB cut a 100k-file initial scan's peak RSS 324 -> 240 MiB at the same speed;
  * 8 -> 4 MiB, bench (b) at scale 1, two runs each: sender peak 118-121 -> 110-113 MiB, receiver 149-155 ->

@@ -10,11 +10,10 @@
  * pool (fs/block-buffer-pool.ts), which a consumer done with it may give back.
  */
 import { SealsyncError } from '../errors.js';
+import { MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
 import { acquireBlockBuffer } from '../memory/block-buffer-pool.js';
 
-/** Largest sealed block on the wire: a 16 MiB chunk plus its sealing header and tag (with room to spare). */
-export const MAX_SEALED_BLOCK_BYTES = 16 * 1024 * 1024 + 1024;
-/** Largest frame (type byte + payload) either side may send. */
+/** Largest frame (type byte + payload) either side may send: a sealed block and its message header. */
 export const MAX_FRAME_BYTES = MAX_SEALED_BLOCK_BYTES + 64 * 1024;
 export const FRAME_HEADER_BYTES = 4;
 

@@ -23,27 +23,21 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw, constants as zlibConstants } from 'node:zlib';
 import { SealsyncError } from '../errors.js';
-import {
-  LOCATOR_BYTES, MAX_VECTOR_ENTRIES, VECTOR_ID_BYTES, MAX_BLOCKS_PER_RECORD, BLOCK_ID_BYTES as RECORD_BLOCK_ID_BYTES,
-  MAX_BODY_BYTES, SIGNATURE_BYTES,
-} from '../crypto/index.js';
+import { FOLDER_ID_BYTES } from '../crypto/keys.js';
+import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
+import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { ByteReader, ByteWriter, protocolError } from './byte-codec.js';
-import { MAX_SEALED_BLOCK_BYTES, MAX_FRAME_BYTES } from './frame-codec.js';
+import { MAX_FRAME_BYTES } from './frame-codec.js';
 
 export const PROTOCOL_VERSION = 1;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
 export const MAX_DEVICE_NAME_BYTES = 64;
 export const MAX_CLIENT_VERSION_BYTES = 32;
-export const FOLDER_ID_BYTES = 32;
 export const PROOF_BYTES = 32;
-export const BLOCK_ID_BYTES = 32;
 export const INDEX_ID_BYTES = 8;
 /** Largest uncompressed IndexUpdate body; it also fits a frame uncompressed. */
 export const MAX_INDEX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_RECORDS_PER_INDEX_MESSAGE = 10_000;
-/** The largest sealed record the crypto format allows (every field at its maximum). */
-export const MAX_SEALED_RECORD_BYTES =
-  3 + LOCATOR_BYTES + 2 + MAX_VECTOR_ENTRIES * (VECTOR_ID_BYTES + 8) + 4 + MAX_BLOCKS_PER_RECORD * RECORD_BLOCK_ID_BYTES + 4 + MAX_BODY_BYTES + SIGNATURE_BYTES;
 /** Bodies smaller than this are sent raw: compressing them costs more than it saves. */
 export const INDEX_COMPRESS_MIN_BYTES = 16 * 1024;
 const INDEX_HEADER_BYTES = FOLDER_ID_BYTES + INDEX_ID_BYTES + 8 + 8 + 1;

@@ -41,9 +41,10 @@ import type { TLSSocket } from 'node:tls';
 import { SealsyncError, isSealsyncError } from '../errors.js';
 import { accessProof, verifyAccessProof, decodeSealedRecord, type SealedRecord } from '../crypto/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { FrameDecoder, MAX_SEALED_BLOCK_BYTES, MAX_FRAME_BYTES, FRAME_HEADER_BYTES, type Frame } from './frame-codec.js';
+import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
+import { FrameDecoder, MAX_FRAME_BYTES, FRAME_HEADER_BYTES, type Frame } from './frame-codec.js';
 import {
-  PROTOCOL_VERSION, FrameType, BLOCK_ID_BYTES, indexIdToBytes, decodeMessage, encodeMessageSync, encodeIndexUpdate,
+  PROTOCOL_VERSION, FrameType, indexIdToBytes, decodeMessage, encodeMessageSync, encodeIndexUpdate,
   type CloseReasonName, type IndexUpdate, type IndexAck, type Join, type JoinResult, type BlockRequest,
   type BlockResponse, type Hello, type Message,
 } from './messages.js';

@@ -73,7 +73,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealsyncError, isSealsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { verifySealedBlock } from '../crypto/sealed-block.js';
+import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES, verifySealedBlock } from '../crypto/sealed-block.js';
 import { acquirePidLock, type PidLock, type PidLockErrors } from '../fs/pid-lock.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { AREA_CODE, BLOCK_HEX_ID_RE, BlockStoreDb, STORE_DB_FILE, areaName, type BlockArea, type BlockRow } from '../index/block-store-db.js';
@@ -82,10 +82,6 @@ import { PackCommit } from './pack-commit.js';
 import { PackSpace, type CompactReport } from './pack-space.js';
 import { PACKS_DIR, PackFiles, STORE_DIR_MODE, STORE_FILE_MODE } from './pack-files.js';
 
-/** Upper bound of one sealed block on disk or on the wire; anything larger is hostile. */
-export const MAX_SEALED_BLOCK_BYTES = 32 * 1024 * 1024 + 4096;
-/** Block ids are 32-byte hashes. */
-export const BLOCK_ID_BYTES = 32;
 
 /**
  * A pack stops taking blocks once it reaches this size and the next one is
@@ -120,7 +116,7 @@ export const sealedBlockVerifier: BlockVerifier = (sealed, id) => {
 export { STORE_DB_FILE, type BlockArea };
 export { MAX_UNCOMMITTED_BLOCKS } from './pack-commit.js';
 export { COMPACT_DEAD_FRACTION, type CompactReport } from './pack-space.js';
-export { MAX_OPEN_READ_PACKS, PACKS_DIR, STORE_DIR_MODE, STORE_FILE_MODE, STORE_SYNC_WRITE_MAX_BYTES, SYNC_READ_MAX_BYTES } from './pack-files.js';
+export { MAX_OPEN_READ_PACKS, PACKS_DIR, STORE_DIR_MODE, STORE_FILE_MODE, STORE_SYNC_WRITE_MAX_BYTES } from './pack-files.js';
 
 export interface StoredBlockInfo {
   readonly id: string;

@@ -10,7 +10,8 @@
  * - `create` makes a new pack 0600 (O_EXCL: a number is never reused within
  *   an open); `openForAppend` reopens the newest one after a restart.
  * - `writeAt` / `read` are positional, blocking for small blocks (see
- *   STORE_SYNC_WRITE_MAX_BYTES, SYNC_READ_MAX_BYTES) and in the thread pool
+ *   STORE_SYNC_WRITE_MAX_BYTES, and SYNC_READ_MAX_BYTES in fs/block-reader.ts:
+ *   the same thread-pool cost as there) and in the thread pool
  *   for large ones; `sync` is an fdatasync.
  * - Read descriptors are cached per pack, least recently used closed first.
  */
@@ -21,6 +22,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fsyncDir } from '../fs/atomic-apply.js';
+import { SYNC_READ_MAX_BYTES } from '../fs/block-reader.js';
 import { readdirOrEmpty } from '../fs/safe-fs.js';
 import type { PackAppender, PackBackend } from './pack-backend.js';
 
@@ -29,14 +31,6 @@ export const STORE_DIR_MODE = 0o700;
 export const STORE_FILE_MODE = 0o600;
 /** Directory of the pack files under the store root. */
 export const PACKS_DIR = 'packs';
-/**
- * Blocks up to this size are read with blocking calls: these run once per
- * block served, and each async fs call costs a thread-pool round trip
- * (measured ~30 µs of event-loop CPU on a 2-core VM against ~2 µs for the
- * blocking call), which made the encrypted peer CPU-bound in the sync
- * benchmark. Larger blocks are read asynchronously.
- */
-export const SYNC_READ_MAX_BYTES = 1024 * 1024;
 /**
  * Blocks up to this size are appended with a blocking write (into the page
  * cache): the same thread-pool round-trip cost as above. Dirty data stays

@@ -50,6 +50,7 @@ import {
 import type { FolderState, FolderStatus, ScanProgress } from '../peer/folder-status.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
+import { MAX_PENDING_HINTS } from '../../fs/folder-watcher.js';
 import { lstatOrNullSync } from '../../fs/safe-fs.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
@@ -60,19 +61,20 @@ export const MAX_UNREADABLE_LISTED = 100;
 /** Local changes of a read-only folder listed in the status. */
 export const MAX_LOCAL_CHANGES_LISTED = 100;
 /** Least time between recomputing the folder's counts during a scan. */
-export const STATS_REFRESH_MS = 1000;
+export const SCAN_STATS_REFRESH_MS = 1000;
 /** Counts older than this are recomputed when the status is read while idle. */
 export const STATS_MAX_AGE_MS = 5000;
 /** Refreshes during a scan are spaced by this many times their own cost. */
 export const STATS_COST_FACTOR = 10;
 /** Least time between two progress 'status' events. */
 export const PROGRESS_EVENT_MS = 500;
-/** Watcher hints kept before falling back to one full scan. */
-export const MAX_PENDING_HINTS = 10_000;
 /** Shortest accepted periodic rescan interval. */
 export const MIN_RESCAN_INTERVAL_MS = 1000;
-/** Watcher debounce when the caller gives none. */
-export const DEFAULT_DEBOUNCE_MS = 250;
+/**
+ * The folder's watcher debounce when the caller gives none (the folder always
+ * passes one; fs/folder-watcher's DEFAULT_DEBOUNCE_MS is for bare watchers).
+ */
+export const LOCAL_FOLDER_DEBOUNCE_MS = 250;
 /** File that holds the folder's ignore rules; a change to it triggers a full scan. */
 export const IGNORE_FILE_NAME = '.sealignore';
 /**
@@ -154,7 +156,7 @@ export class LocalFolder extends EventEmitter {
   private counts: Counts = { localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, localChanges: [] };
   private busy: { has(path: string): boolean } | null = null;
   private statsAt = 0;
-  private statsGapMs = STATS_REFRESH_MS;
+  private statsGapMs = SCAN_STATS_REFRESH_MS;
   private progressAt = 0;
   private run: ScanRun | null = null;
   private unreadable = new Set<string>();
@@ -197,7 +199,7 @@ export class LocalFolder extends EventEmitter {
     this.folder = init.folderRowId;
     this.rescanIntervalMs = init.rescanIntervalMs;
     this.watch = init.watch;
-    this.debounceMs = init.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.debounceMs = init.debounceMs ?? LOCAL_FOLDER_DEBOUNCE_MS;
     this.folderIdText = folderIdText(init.keys.folderId);
     this.batch = new LocalWriteBatch(
       this.index,
@@ -323,7 +325,7 @@ export class LocalFolder extends EventEmitter {
     this.committedSinceCounts = false;
     // The global count is a window query over every record: on a big folder keep
     // its share of a scan's time near 10% by spacing refreshes by 10× its cost.
-    this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
+    this.statsGapMs = Math.max(SCAN_STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
   }
 
   /**
@@ -727,7 +729,7 @@ export class LocalFolder extends EventEmitter {
       const local = this.index.localStats(this.folder);
       this.counts = { ...this.counts, localFiles: local.files, localBytes: local.bytes };
       this.statsAt = this.now();
-      this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
+      this.statsGapMs = Math.max(SCAN_STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'reading folder counts failed');
     }

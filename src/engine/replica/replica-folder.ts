@@ -65,7 +65,7 @@ export const GC_INTERVAL_MS = 60 * 60 * 1000;
 /** A GC pass runs this long after records were replaced (batches a burst of edits). */
 export const GC_DEBOUNCE_MS = 10_000;
 /** Status counts are recomputed at most this often… */
-export const STATS_REFRESH_MS = 500;
+export const REPLICA_STATS_REFRESH_MS = 500;
 /** …and, on a large folder, leave at least this many times the last walk's duration idle between walks. */
 export const STATS_WALK_DUTY_FACTOR = 10;
 
@@ -582,7 +582,7 @@ export class ReplicaFolder {
     this.statsTimer = setTimeout(() => {
       this.statsTimer = null;
       this.refreshStats();
-    }, Math.max(STATS_REFRESH_MS, this.lastWalkMs * STATS_WALK_DUTY_FACTOR));
+    }, Math.max(REPLICA_STATS_REFRESH_MS, this.lastWalkMs * STATS_WALK_DUTY_FACTOR));
     this.statsTimer.unref?.();
     this.emitStatusIfChanged();
   }
