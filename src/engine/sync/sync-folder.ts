@@ -33,8 +33,6 @@ import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
 import { cleanStaleTemps } from '../../fs/atomic-apply.js';
 import { readAndSealBlock } from '../../fs/block-reader.js';
-import { BlockCryptoPool } from '../../fs/block-crypto-pool.js';
-import { noteBlockBytes } from '../../memory/young-gc.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
 import { resolveSafe } from '../../fs/safe-fs.js';
 import type { Index, PutRecordResult } from '../../index/index.js';
@@ -106,22 +104,9 @@ export interface SyncFolderOptions {
   /** Timers, for tests. */
   readonly pullRetryMs?: number;
   readonly blockRequestTimeoutMs?: number;
-  /**
-   * Read and seal served blocks on a worker thread (default false). Measured in
-   * bench (a) on a 2-core machine with two daemons: slower (runs of 2.3-5.2 s
-   * against 2.6-3.2 s on the main thread), since both cores are busy anyway and
-   * the hop adds work; worth trying again on machines with more cores.
-   */
-  readonly offloadBlockCrypto?: boolean;
   /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
   readonly recordChecker?: RecordChecker;
 }
-
-/**
- * Served blocks up to this size are read and sealed on the main thread: that takes
- * less CPU than the worker round trip (~200 µs per batch message here).
- */
-export const INLINE_BLOCK_CRYPTO_MAX_BYTES = 32 * 1024;
 
 export class SyncFolder {
   readonly path: string;
@@ -137,8 +122,6 @@ export class SyncFolder {
   private readonly relay: IndexRelay;
   private readonly scheduler: BlockScheduler;
   private readonly puller: Puller;
-  /** Reading and sealing of served blocks larger than INLINE_BLOCK_CRYPTO_MAX_BYTES, off the main thread. */
-  private readonly blockCrypto: BlockCryptoPool | null;
   private readonly recordChecker: RecordChecker | null;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
@@ -161,17 +144,16 @@ export class SyncFolder {
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
-    this.blockCrypto = opts.offloadBlockCrypto === true ? new BlockCryptoPool() : null;
     this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
       // Every ref here comes from a file record signed with the folder's write
       // key, so its id fixes the ciphertext and the AEAD tag covers the rest:
       // the second (plaintext) hash would only catch a write-key holder.
-      // Opened on this thread, not on the block-crypto worker: without the plaintext
-      // re-hash an open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than
-      // the copy and postMessage a worker needs; in bench (a) on 2 cores the worker
-      // variant was slower (median 4.2 s against 2.8 s over five runs each).
+      // Opened on this thread, not on a worker: without the plaintext re-hash an
+      // open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than the copy
+      // and postMessage a worker needs; in bench (a) on 2 cores a block-crypto worker
+      // (since removed, docs/performance.md) was slower (median 4.2 s against 2.8 s).
       //
       // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
       // applyFile gives back once it is written; the sealed frame (pooled by the session's
@@ -232,7 +214,6 @@ export class SyncFolder {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.blockCrypto?.start();
     this.local.on('changed', this.onLocalChanged);
     this.local.on('status', this.onLocalStatus);
     this.local.setBusyPaths?.(this.puller.busyPaths);
@@ -254,7 +235,6 @@ export class SyncFolder {
     this.relay.clear();
     this.scheduler.stop();
     await this.puller.stop();
-    await this.blockCrypto?.stop();
     trimBlockBuffers();
   }
 
@@ -466,11 +446,6 @@ export class SyncFolder {
       const abs = await resolveSafe(this.path, loc.path);
       // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
       const expected = { id: blockId, hash: loc.hash };
-      if (this.blockCrypto && loc.size > INLINE_BLOCK_CRYPTO_MAX_BYTES) {
-        const sealed = await this.blockCrypto.seal(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
-        noteBlockBytes(sealed.byteLength); // dead once framed: see young-gc.ts
-        return sealed;
-      }
       return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
     } catch (err) {
       if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
