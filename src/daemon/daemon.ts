@@ -38,6 +38,7 @@ import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
+import { toHex } from '../crypto/bytes.js';
 
 
 export interface DaemonInit {
@@ -471,9 +472,9 @@ export class Daemon {
   private folderDirectory(): FolderDirectory {
     return {
       lookup: (folderId) => {
-        const hexId = Buffer.from(folderId).toString('hex');
+        const hexId = toHex(folderId);
         for (const f of this.folders.values()) {
-          if (f.routed && Buffer.from(f.keys.folderId).toString('hex') === hexId) return { accessSecret: f.keys.accessSecret };
+          if (f.routed && toHex(f.keys.folderId) === hexId) return { accessSecret: f.keys.accessSecret };
         }
         return undefined;
       },
@@ -528,7 +529,7 @@ export class Daemon {
 
   /** The folder's index row; a row left with another path or key type is reset (its data no longer applies). */
   private folderRow(index: Index, path: string, keys: FolderKeys): number {
-    const hexId = Buffer.from(keys.folderId).toString('hex');
+    const hexId = toHex(keys.folderId);
     const row = index.folderByFolderId(hexId);
     if (row && row.path === path && row.type === keys.type) return row.rowId;
     if (row) index.removeFolder(row.rowId);

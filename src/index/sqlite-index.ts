@@ -30,6 +30,7 @@ import type {
   RecordInput,
   StoredRecord,
 } from './types.js';
+import { toHex } from '../crypto/bytes.js';
 
 /** Concurrent versions kept per path; more is abuse by a write-key holder, not editing. */
 export const MAX_CONCURRENT_VERSIONS = 32;
@@ -238,10 +239,10 @@ export class SqliteIndex {
   currentRecordsOf(folder: number, locators: readonly Uint8Array[]): Map<string, StoredRecord[]> {
     const out = new Map<string, StoredRecord[]>();
     // Distinct keys only: a locator in two batches would list its versions twice.
-    const distinct = [...new Map(locators.map((l) => [Buffer.from(l.buffer, l.byteOffset, l.byteLength).toString('hex'), l])).values()];
+    const distinct = [...new Map(locators.map((l) => [toHex(l), l])).values()];
     for (const row of batchedAll<RecordRow>(this.s.recordsForLocators, folder, distinct)) {
       const rec = toStoredRecord(row);
-      const key = Buffer.from(rec.locator.buffer, rec.locator.byteOffset, rec.locator.byteLength).toString('hex');
+      const key = toHex(rec.locator);
       const list = out.get(key);
       if (list) list.push(rec);
       else out.set(key, [rec]);

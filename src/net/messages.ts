@@ -28,6 +28,7 @@ import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.j
 import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { ByteReader, ByteWriter, protocolError } from './byte-codec.js';
 import { MAX_FRAME_BYTES } from './frame-codec.js';
+import { toHex, fromHex } from '../crypto/bytes.js';
 
 export const PROTOCOL_VERSION = 1;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
@@ -171,11 +172,11 @@ export function indexIdToBytes(indexId: string): Uint8Array {
   if (!/^[0-9a-f]{16}$/.test(indexId)) {
     throw new SealsyncError('ERR_INVALID_ARGUMENT', `'indexId' must be 16 lowercase hex characters`);
   }
-  return Buffer.from(indexId, 'hex');
+  return fromHex(indexId);
 }
 
 function indexIdFromBytes(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
+  return toHex(bytes);
 }
 
 // ---------------------------------------------------------------------------

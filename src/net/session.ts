@@ -54,6 +54,7 @@ import { TokenBucket } from './token-bucket.js';
 import { Semaphore } from './semaphore.js';
 import type { SecureConnection } from './transport.js';
 import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
+import { toHex } from '../crypto/bytes.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const KEEPALIVE_MS = 30_000;
@@ -150,7 +151,6 @@ interface PendingRequest {
   reject: (err: unknown) => void;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const NORMAL_CLOSES: ReadonlySet<CloseReasonName> = new Set(['normal', 'shutdown', 'duplicate']);
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -312,7 +312,7 @@ export class PeerSession extends EventEmitter {
   }
 
   isJoined(folderId: Uint8Array): boolean {
-    return this.joined.has(hex(folderId));
+    return this.joined.has(toHex(folderId));
   }
 
   get isOpen(): boolean {
@@ -335,7 +335,7 @@ export class PeerSession extends EventEmitter {
     }
     if (this.direction === 'outgoing') {
       for (const folderId of this.opts.directory.folderIds()) {
-        const key = hex(folderId);
+        const key = toHex(folderId);
         if (this.joined.has(key) || this.pendingJoins.has(key) || this.refusedByPeer.has(key)) continue;
         const entry = this.opts.directory.lookup(folderId);
         if (!entry) continue;
@@ -594,7 +594,7 @@ export class PeerSession extends EventEmitter {
       this.penalize('too many Join messages', this.limits.maxMisbehaviour + 1);
       return;
     }
-    const key = hex(msg.folderId);
+    const key = toHex(msg.folderId);
     // A repeated Join is legal (the dialler left the folder and added it again).
     const entry = this.opts.directory.lookup(msg.folderId);
     // Same work and same answer for "unknown folder" and "wrong proof".
@@ -627,7 +627,7 @@ export class PeerSession extends EventEmitter {
 
   private onJoinResult(msg: JoinResult): void {
     if (this.direction !== 'outgoing') throw new SealsyncError('ERR_PROTOCOL', 'protocol violation: JoinResult sent by the dialler');
-    const key = hex(msg.folderId);
+    const key = toHex(msg.folderId);
     const asked = this.pendingJoins.has(key) || this.refusedByPeer.has(key);
     if (!asked || this.joined.has(key)) return this.penalize('unsolicited JoinResult', PENALTY.unsolicited);
     this.pendingJoins.delete(key);
@@ -674,7 +674,7 @@ export class PeerSession extends EventEmitter {
    * that folder during this session (the peer cannot know yet).
    */
   private notJoined(folderId: Uint8Array, reason: string): void {
-    if (!this.leftFolders.has(hex(folderId))) this.penalize(reason, PENALTY.notJoined);
+    if (!this.leftFolders.has(toHex(folderId))) this.penalize(reason, PENALTY.notJoined);
   }
 
   private onBlockRequestMessage(msg: BlockRequest): void {

@@ -81,6 +81,7 @@ import type { PackBackend } from './pack-backend.js';
 import { PackCommit } from './pack-commit.js';
 import { PackSpace, type CompactReport } from './pack-space.js';
 import { PACKS_DIR, PackFiles, STORE_DIR_MODE, STORE_FILE_MODE } from './pack-files.js';
+import { toHex, fromHex } from '../crypto/bytes.js';
 
 
 /**
@@ -114,9 +115,8 @@ export const sealedBlockVerifier: BlockVerifier = (sealed, id) => {
 };
 
 export { STORE_DB_FILE, type BlockArea };
-export { MAX_UNCOMMITTED_BLOCKS } from './pack-commit.js';
-export { COMPACT_DEAD_FRACTION, type CompactReport } from './pack-space.js';
-export { MAX_OPEN_READ_PACKS, PACKS_DIR, STORE_DIR_MODE, STORE_FILE_MODE, STORE_SYNC_WRITE_MAX_BYTES } from './pack-files.js';
+export type { CompactReport } from './pack-space.js';
+export { PACKS_DIR, STORE_DIR_MODE, STORE_FILE_MODE, STORE_SYNC_WRITE_MAX_BYTES } from './pack-files.js';
 
 export interface StoredBlockInfo {
   readonly id: string;
@@ -170,12 +170,12 @@ export interface PutOptions {
 
 export function blockIdToHex(id: Uint8Array): string {
   if (id.length !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `block id must be ${BLOCK_ID_BYTES} bytes`);
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+  return toHex(id);
 }
 
 export function blockIdFromHex(hex: string): Uint8Array {
   checkHex(hex);
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  return fromHex(hex);
 }
 
 function checkHex(hex: string): void {

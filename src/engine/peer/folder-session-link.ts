@@ -28,6 +28,7 @@ import type { Logger } from '../../logger.js';
 import type { IndexAck } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
 import type { FolderLink, LinkedFolder } from './folder-link.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
@@ -70,7 +71,7 @@ export class FolderSessionLink {
     this.folder = opts.folder;
     this.session = opts.session;
     this.folderId = opts.folderId;
-    this.folderHex = Buffer.from(opts.folderId).toString('hex');
+    this.folderHex = toHex(opts.folderId);
     this.index = opts.index;
     this.log = opts.logger;
     this.ackWaitMs = opts.initialAckWaitMs ?? INITIAL_ACK_WAIT_MS;
@@ -98,7 +99,7 @@ export class FolderSessionLink {
   }
 
   private isOurs(folderId: Uint8Array): boolean {
-    return Buffer.from(folderId).toString('hex') === this.folderHex;
+    return toHex(folderId) === this.folderHex;
   }
 
   private join(): void {

@@ -21,6 +21,7 @@ import type { Logger } from '../../logger.js';
 import type { PeerSession } from '../../net/session.js';
 import type { LinkedFolder } from './folder-link.js';
 import { FolderSessionLink } from './folder-session-link.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** A folder engine the router can bind: the link surface plus block serving. */
 export interface RoutedFolder extends LinkedFolder {
@@ -40,7 +41,6 @@ interface Entry {
   readonly engine: RoutedFolder;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export class FolderSessionRouter {
   private readonly folders = new Map<string, Entry>();
@@ -57,7 +57,7 @@ export class FolderSessionRouter {
     this.sessions.add(session);
     this.links.set(session, new Map());
     session.onBlockRequest((folderId, blockId) => {
-      const entry = this.folders.get(hex(folderId));
+      const entry = this.folders.get(toHex(folderId));
       return entry ? entry.engine.serveBlock(blockId) : Promise.resolve(null);
     });
     session.once('closed', () => this.dropSession(session));
@@ -67,7 +67,7 @@ export class FolderSessionRouter {
   /** Registers a running folder engine; it is bound to every open session. */
   addFolder(folderId: Uint8Array, engine: RoutedFolder): void {
     if (this.closed) return;
-    const key = hex(folderId);
+    const key = toHex(folderId);
     if (this.folders.has(key)) this.removeFolder(folderId);
     const entry: Entry = { folderId: new Uint8Array(folderId), engine };
     this.folders.set(key, entry);
@@ -79,7 +79,7 @@ export class FolderSessionRouter {
 
   /** Unbinds a folder from every session (its engine is being stopped or removed). */
   removeFolder(folderId: Uint8Array): void {
-    const key = hex(folderId);
+    const key = toHex(folderId);
     if (!this.folders.delete(key)) return;
     for (const [session, map] of this.links) {
       map.get(key)?.close();
@@ -106,7 +106,7 @@ export class FolderSessionRouter {
   private bind(session: PeerSession, entry: Entry): void {
     const map = this.links.get(session);
     if (!map) return;
-    const key = hex(entry.folderId);
+    const key = toHex(entry.folderId);
     map.get(key)?.close();
     map.set(key, new FolderSessionLink({
       folder: entry.engine,

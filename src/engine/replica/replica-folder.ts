@@ -55,6 +55,7 @@ import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcR
 import { ReplicaRecordStore } from './replica-records.js';
 import type { RecordChecker } from '../peer/record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** Blocks being fetched at once (the scheduler spreads them over peers). */
 export const MAX_PENDING_FETCHES = 64;
@@ -161,7 +162,7 @@ export class ReplicaFolder {
   constructor(opts: ReplicaFolderOptions) {
     this.path = opts.path;
     this.keys = opts.keys;
-    this.folderIdHex = Buffer.from(opts.keys.folderId).toString('hex');
+    this.folderIdHex = toHex(opts.keys.folderId);
     this.folderIdText = folderIdText(opts.keys.folderId);
     this.index = opts.index;
     this.log = opts.logger;
@@ -596,7 +597,7 @@ export class ReplicaFolder {
     const blocks = new Set<string>();
     for (const r of records.walk()) {
       if (r.blockIds.length === 0) continue;
-      const loc = Buffer.from(r.locator).toString('hex');
+      const loc = toHex(r.locator);
       let complete = locators.get(loc) ?? true;
       for (const id of r.blockIds) {
         const hex = blockIdToHex(id);

@@ -28,6 +28,7 @@ import { SealsyncError, isSealsyncError } from '../../errors.js';
 import { O_NOFOLLOW, resolveSafe } from '../../fs/safe-fs.js';
 import { readAt } from '../../fs/atomic-apply.js';
 import type { BlockRef } from '../../model/types.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** Requests one peer may have outstanding (pipelining window). */
 export const MAX_BLOCKS_IN_FLIGHT = 32;
@@ -400,7 +401,7 @@ export class BlockAvailability {
     let set = this.byPeer.get(peerId);
     if (!set) this.byPeer.set(peerId, (set = new Set()));
     for (const id of blockIds) {
-      set.add(Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex'));
+      set.add(toHex(id));
       if (set.size > this.maxPerPeer) {
         this.byPeer.delete(peerId);
         this.unbounded.add(peerId);
@@ -416,7 +417,7 @@ export class BlockAvailability {
 
   /** Peers that may hold the block. */
   holders(blockId: Uint8Array): ReadonlySet<string> {
-    const hex = Buffer.from(blockId.buffer, blockId.byteOffset, blockId.byteLength).toString('hex');
+    const hex = toHex(blockId);
     const out = new Set(this.unbounded);
     for (const [peer, set] of this.byPeer) if (set.has(hex)) out.add(peer);
     return out;

@@ -45,7 +45,6 @@ import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
 import { IndexRelay } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
 
-export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from '../peer/index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
