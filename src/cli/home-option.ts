@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ControlClient } from '../api/control-client.js';
-import { homePaths, resolveHome, type HomePaths } from '../daemon/home.js';
+import { homePaths, resolveHome, type HomePaths } from '../api/offline.js';
 
 export function homeOf(cmd: Command): HomePaths {
   const opts = cmd.optsWithGlobals<{ home?: string }>();

@@ -5,7 +5,7 @@
  * SIGTERM or `sealsync stop`.
  */
 import type { Command } from 'commander';
-import { applyDaemonHeapFlags } from '../../memory/daemon-heap.js';
+import { applyDaemonHeapFlags, loadDaemonHost, loadInitHome } from '../../api/offline.js';
 import { homeOf } from '../home-option.js';
 import type { CliIo } from '../main.js';
 
@@ -22,8 +22,8 @@ export function registerStartCommand(program: Command, io: CliIo): void {
       // Before the daemon's modules load, while the young generation is still small (see daemon-heap.ts).
       applyDaemonHeapFlags();
       // Loaded here, not at the top: every other command would pay for the whole daemon's start-up.
-      const { initHome, isInitialised } = await import('../../daemon/init-home.js');
-      const { startDaemonHost } = await import('../../api/daemon-host.js');
+      const { initHome, isInitialised } = await loadInitHome();
+      const { startDaemonHost } = await loadDaemonHost();
       const { createLogger } = await import('../../logger.js');
       if (!(await isInitialised(paths.home))) {
         const result = await initHome({ home: paths.home });
