@@ -153,7 +153,7 @@ export class FolderWatcher {
     if (code === 'ENOENT' || code === 'ENOTDIR' || this.#reportedWatchError) return;
     this.#reportedWatchError = true;
     const hint = code === 'ENOSPC' ? ' (inotify watch limit reached: raise fs.inotify.max_user_watches)' : '';
-    this.#init.onError?.(new Error(`cannot watch ${JSON.stringify(rel || '.')}: ${code ?? String(err)}${hint}; relying on periodic rescans there`));
+    this.#init.onError?.(new SealsyncError('ERR_PATH_UNREADABLE', `cannot watch ${JSON.stringify(rel || '.')}: ${code ?? String(err)}${hint}; relying on periodic rescans there`));
   }
 
   #unwatchTree(rel: string): void {
@@ -242,7 +242,7 @@ export class FolderWatcher {
     try {
       this.#init.onChange(paths);
     } catch (err) {
-      this.#init.onError?.(err instanceof Error ? err : new Error(String(err)));
+      this.#init.onError?.(err instanceof Error ? err : new SealsyncError('ERR_INTERNAL', String(err)));
     }
   }
 }

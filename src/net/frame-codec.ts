@@ -28,7 +28,7 @@ export function encodeFrame(type: number, payload: Uint8Array): Buffer {
   if (length > MAX_FRAME_BYTES) {
     throw new SealsyncError('ERR_FRAME_TOO_LARGE', undefined, { length, max: MAX_FRAME_BYTES });
   }
-  if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new RangeError(`frame type out of range: ${type}`);
+  if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new SealsyncError('ERR_INVALID_ARGUMENT', `frame type out of range: ${type}`);
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   out.writeUInt32BE(length, 0);
   out[FRAME_HEADER_BYTES] = type;

@@ -198,7 +198,7 @@ export function encodeJoin(m: Omit<Join, 'type'>): Buffer {
 export function encodeJoinResult(m: Omit<JoinResult, 'type'>): Buffer {
   const w = new ByteWriter().fixed(m.folderId, FOLDER_ID_BYTES).u8(m.ok ? 1 : 0);
   if (m.ok) {
-    if (!m.proof) throw new RangeError('JoinResult ok needs a proof');
+    if (!m.proof) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'JoinResult ok needs a proof');
     w.fixed(m.proof, PROOF_BYTES);
   }
   return w.finish();
@@ -221,7 +221,7 @@ export function encodeBlockRequest(m: Omit<BlockRequest, 'type'>): Buffer {
 }
 
 export function encodeBlockResponse(m: Omit<BlockResponse, 'type'>): Buffer {
-  if (m.status === 'missing' && m.data.length !== 0) throw new RangeError('a missing block carries no data');
+  if (m.status === 'missing' && m.data.length !== 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'a missing block carries no data');
   if (m.data.length > MAX_SEALED_BLOCK_BYTES) {
     throw new SealsyncError('ERR_FRAME_TOO_LARGE', 'block exceeds the maximum block size');
   }
