@@ -34,7 +34,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME } from '../model/path.js';
-import { TEMP_PREFIX } from './atomic-apply.js';
+import { TEMP_PREFIX } from './temp-files.js';
 
 export const DEFAULT_DEBOUNCE_MS = 200;
 /** A pending hint waits at most this many debounce periods. */

@@ -26,7 +26,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import { O_NOFOLLOW, resolveSafe } from '../../fs/safe-fs.js';
-import { readAt } from '../../fs/atomic-apply.js';
+import { readAt } from '../../fs/block-writer.js';
 import type { BlockRef } from '../../model/types.js';
 import { toHex } from '../../crypto/bytes.js';
 

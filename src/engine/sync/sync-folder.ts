@@ -31,7 +31,7 @@
 import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
-import { cleanStaleTemps } from '../../fs/atomic-apply.js';
+import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock } from '../../fs/block-reader.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
 import { resolveSafe } from '../../fs/safe-fs.js';
