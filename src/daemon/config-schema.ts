@@ -85,3 +85,11 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 export type FolderConfig = z.infer<typeof folderConfigSchema>;
 export type PeerConfig = z.infer<typeof peerConfigSchema>;
+
+/** config.bandwidth (KiB/s, 0 = unlimited) as the sessions' byte rates (absent = unlimited). */
+export function rateLimitOf(bw: { maxSendKBps: number; maxRecvKBps: number }): { inBytesPerSec?: number; outBytesPerSec?: number } {
+  return {
+    ...(bw.maxRecvKBps > 0 ? { inBytesPerSec: bw.maxRecvKBps * 1024 } : {}),
+    ...(bw.maxSendKBps > 0 ? { outBytesPerSec: bw.maxSendKBps * 1024 } : {}),
+  };
+}
