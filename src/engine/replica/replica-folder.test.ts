@@ -10,7 +10,8 @@ import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
 import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
-import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder } from './replica-folder.js';
+import { MAX_PENDING_FETCHES, ReplicaFolder } from './replica-folder.js';
+import { createReplicaFolder } from './create-replica-folder.js';
 import type { FolderLink } from '../peer/folder-link.js';
 import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from '../../store/testing/store-helpers.js';
 
