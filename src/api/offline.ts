@@ -7,8 +7,9 @@
  * - `init`, and `start` on a fresh machine: loadInitHome;
  * - `start`: applyDaemonHeapFlags (before the daemon's modules load), loadDaemonHost;
  * - `stop`: readLockPid, isProcessAlive (waiting until the daemon let go of the home);
- * - `passwd` with no daemon running: acquireLock, loadConfig, saveConfig and
- *   the password rules and hash of the dashboard (web-auth/password-hash.ts).
+ * - `passwd` and `config set` with no daemon running: acquireLock, loadConfig,
+ *   saveConfig (cli/commands/config-file.ts), and the password rules and hash
+ *   of the dashboard (web-auth/password-hash.ts).
  *
  * It lives in src/api, not src/daemon, because `start` runs the daemon host
  * (api/daemon-host.ts), which is above the daemon. The loaders are functions:
@@ -18,6 +19,7 @@
 export { homePaths, resolveHome, type HomePaths } from '../daemon/home.js';
 export { acquireLock, isProcessAlive, readLockPid } from '../daemon/lock.js';
 export { loadConfig, saveConfig } from '../daemon/config-store.js';
+export type { Config } from '../daemon/config-schema.js';
 export { applyDaemonHeapFlags } from '../memory/daemon-heap.js';
 export { hashPassword, validateNewPassword, MAX_PASSWORD_BYTES } from './web-auth/password-hash.js';
 

@@ -11,6 +11,7 @@ import type { Logger } from '../../logger.js';
 import type { Index } from '../../index/index.js';
 import type { FileStat, LocalFileInput, RecordInput, StoredRecord } from '../../index/types.js';
 import { compareVectors, bumpVector, mergeVectors } from '../../model/version-vector.js';
+import { sameSyncedMode } from '../../model/file-mode.js';
 import { pickWinner, sameContent } from '../../model/needs.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
 import { decodeSealedRecord, locatorFor, openRecord, sealRecordBytes, type FolderKeys } from '../../crypto/index.js';
@@ -132,7 +133,7 @@ export class LocalChangeRecorder {
   }
 }
 
-/** Same content and, for live files and directories, the same permission bits. */
+/** Same content and, for live files, the same exec bit (the only mode bit that is synced). */
 function sameState(a: FileRecord, b: FileRecord): boolean {
-  return sameContent(a, b) && (a.deleted || a.kind === 'symlink' || a.mode === b.mode);
+  return sameContent(a, b) && (a.deleted || sameSyncedMode(a.kind, a.mode, b.mode));
 }
