@@ -26,7 +26,7 @@ const LAYERS = [
   ['crypto'],
   // Pure data rules; crypto's sealed records are made of model types.
   ['model'],
-  ['errors', 'logger'],
+  ['errors', 'logger', 'package-version'],
 ];
 
 const TEST_FILES = '(^|/)testing/|\\.test\\.ts$';
