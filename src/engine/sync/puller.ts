@@ -50,6 +50,7 @@ import { needFor, pickWinner, sameContent, sameFileState, type NeedAction } from
 import { lastWriter, vectorKey } from '../../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
+import { toHex, fromHex } from '../../crypto/bytes.js';
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
 export const PULL_FILES_IN_FLIGHT = 64;
@@ -132,10 +133,6 @@ interface PathWork {
   /** Concurrent live versions that lose to the winner (rw: kept as conflict copies). */
   readonly losers: readonly FileRecord[];
   readonly action: NeedAction;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
 function depth(path: string): number {
@@ -226,7 +223,7 @@ export class Puller {
   /** Marks paths (by locator) as changed; no argument re-examines the whole folder. */
   schedule(locators?: Iterable<Uint8Array>): void {
     if (locators === undefined) this.fullPass = true;
-    else for (const l of locators) this.dirty.add(hex(l));
+    else for (const l of locators) this.dirty.add(toHex(l));
     this.kick();
   }
 
@@ -236,13 +233,13 @@ export class Puller {
    */
   noteOpened(locator: Uint8Array, record: FileRecord): void {
     if (this.opened.size >= MAX_OPENED_CACHE) this.opened.clear();
-    this.opened.set(`${hex(locator)}|${vectorKey(record.version)}`, record);
+    this.opened.set(`${toHex(locator)}|${vectorKey(record.version)}`, record);
   }
 
   /** Re-examines only the paths that failed (a peer joined: it may have what was missing). */
   retryFailed(): void {
     if (this.failed.size === 0) return;
-    this.schedule([...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex')));
+    this.schedule([...this.failed.values()].map((f) => fromHex(f.locatorHex)));
   }
 
   status(): PullerStatus {
@@ -320,7 +317,7 @@ export class Puller {
         this.schedule();
         return;
       }
-      const locators = [...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex'));
+      const locators = [...this.failed.values()].map((f) => fromHex(f.locatorHex));
       this.schedule(locators);
     }, this.deps.retryMs ?? PULL_RETRY_MS);
     this.retryTimer.unref?.();
@@ -363,7 +360,7 @@ export class Puller {
     let since = 0;
     for (;;) {
       const page = this.deps.index.recordsSince(this.deps.folder, since, RECORDS_PAGE);
-      for (const r of page) out.add(hex(r.locator));
+      for (const r of page) out.add(toHex(r.locator));
       if (page.length < RECORDS_PAGE) break;
       since = page[page.length - 1]!.seq;
     }
@@ -371,7 +368,7 @@ export class Puller {
     if (this.reverting) {
       // Local additions have no record at all: they must go too.
       for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) {
-        const lh = hex(locatorFor(this.deps.keys, path));
+        const lh = toHex(locatorFor(this.deps.keys, path));
         this.revertPaths.set(lh, path);
         out.add(lh);
       }
@@ -382,7 +379,7 @@ export class Puller {
   private openVersions(records: readonly StoredRecord[]): FileRecord[] {
     const out: FileRecord[] = [];
     for (const r of records) {
-      const key = `${hex(r.locator)}|${vectorKey(r.version)}`;
+      const key = `${toHex(r.locator)}|${vectorKey(r.version)}`;
       const cached = this.opened.get(key);
       if (cached) {
         this.opened.delete(key);
@@ -414,7 +411,7 @@ export class Puller {
         if (signal.aborted) return [];
       }
       const slice = locatorHexes.slice(start, start + PLAN_SLICE);
-      const held = index.currentRecordsOf(folder, slice.map((lh) => Buffer.from(lh, 'hex')));
+      const held = index.currentRecordsOf(folder, slice.map((lh) => fromHex(lh)));
       const winners: { lh: string; winner: FileRecord; versions: FileRecord[] }[] = [];
       for (const lh of slice) {
         const versions = this.openVersions(held.get(lh) ?? []);
