@@ -46,7 +46,7 @@ import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal
 import { checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from '../../fs/safe-fs.js';
 import type { Index, LocalFile, LocalFileInput, RecordInput, StoredRecord } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import { needFor, pickWinner, sameContent, type NeedAction } from '../../model/needs.js';
+import { needFor, pickWinner, sameContent, sameFileState, type NeedAction } from '../../model/needs.js';
 import { lastWriter, vectorKey } from '../../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
@@ -555,9 +555,10 @@ export class Puller {
     this.budget.give(ref.size);
   };
 
-  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false): Promise<ApplyResult> {
+  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
     return applyRecord(root, record, {
       known,
+      archive,
       fetchBlock: this.fetchWithBudget,
       onBlockWritten: this.releaseBlock,
       hashBlock: this.deps.hashBlock,
@@ -593,7 +594,19 @@ export class Puller {
 
   /** fetch or delete; returns true if the path must be examined again. */
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
-    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
+    if (w.versions.length > 0 && w.local && sameFileState(w.local.record, w.winner)) {
+      // The same bytes, mtime and mode are already here under a concurrent version (a folder
+      // copied by hand before it was shared): adopt the version without rewriting the file.
+      const st = await lstatOrNull(await resolveSafe(this.deps.root, w.winner.path));
+      if (st !== null && matchesLocal(st, w.local) && (st.mode & 0o777) === (w.winner.mode & 0o777)) {
+        this.pendingRows.push({ record: w.winner, ...diskFields(st), localChange: false });
+        if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
+        return false;
+      }
+    }
+    // Replacing a file by the same bytes (only its mtime or mode differ) keeps nothing worth archiving.
+    const sameBytes = w.local !== undefined && !w.local.record.deleted && w.local.record.kind === 'file' && sameContent(w.local.record, w.winner);
+    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true, !sameBytes);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     const existed = w.local !== undefined && !w.local.record.deleted;
     this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added');
