@@ -28,7 +28,7 @@
  *   records were committed.
  */
 import { EventEmitter } from 'node:events';
-import { lstat, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
@@ -48,6 +48,8 @@ import {
   type FolderKeys,
 } from '../../crypto/index.js';
 import type { FolderState, FolderStatus, ScanProgress } from '../peer/folder-status.js';
+import { NO_PEER_FACTS } from '../peer/folder-truth.js';
+import { checkFolderRoot } from './folder-marker.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
 import { lstatOrNullSync } from '../../fs/safe-fs.js';
@@ -144,6 +146,7 @@ export class LocalFolder extends EventEmitter {
 
   private state: FolderState | 'stopped' = 'stopped';
   private error: string | null = null;
+  private errorCode: string | null = null;
   private abort: AbortController | null = null;
   private watcher: Watcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -283,6 +286,9 @@ export class LocalFolder extends EventEmitter {
       needFiles: 0,
       needBytes: 0,
       error: this.error,
+      // The scanner's own state; SyncFolder settles idle into up to date or not (folder-truth.ts).
+      ...NO_PEER_FACTS,
+      errorCode: this.errorCode,
       ...(scan ? { scan } : {}),
       ...(unreadable.length ? { unreadable } : {}),
       ...(this.keys.type === 'ro' ? { localChanges: this.counts.localChanges } : {}),
@@ -413,6 +419,7 @@ export class LocalFolder extends EventEmitter {
       this.batch.flush();
       this.unreadable = this.unreadableNext;
       this.error = null;
+      this.errorCode = null;
       if (this.state === 'scanning') this.state = 'idle';
     } catch (err) {
       if (isAbort(err) || signal.aborted) {
@@ -441,14 +448,8 @@ export class LocalFolder extends EventEmitter {
   }
 
   /** A missing or replaced root must never read as "every file was deleted". */
-  private async checkRoot(): Promise<void> {
-    let st: Stats;
-    try {
-      st = await lstat(this.root);
-    } catch (err) {
-      throw new SealsyncError('ERR_PATH_MISSING', `folder path ${this.root} does not exist`, undefined, { cause: err });
-    }
-    if (!st.isDirectory()) throw new SealsyncError('ERR_PATH_NOT_DIR', `folder path ${this.root} is not a directory`);
+  private checkRoot(): Promise<void> {
+    return checkFolderRoot(this.root, () => this.counts.localFiles > 0);
   }
 
   private async fullScan(ignore: IgnoreMatcher, signal: AbortSignal): Promise<void> {
@@ -761,6 +762,7 @@ export class LocalFolder extends EventEmitter {
     if (this.state === 'stopped') return;
     this.state = 'error';
     this.error = describeError(err);
+    this.errorCode = err instanceof SealsyncError ? err.code : null;
     this.log.error({ err: this.error }, 'folder scan failed');
     this.emitStatus();
   }
