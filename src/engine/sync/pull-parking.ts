@@ -13,7 +13,7 @@ import { MAX_PARKED_REPORTED, type ParkedPath } from '../peer/status-schema.js';
 /** First retry of a failed path (a block that was not there yet often is a moment later). */
 export const PULL_RETRY_MIN_MS = 250;
 /** Slowest retry of a path that keeps failing. */
-export const PULL_RETRY_MAX_MS = 60_000;
+export const PULL_RETRY_MAX_MS = 30_000;
 
 interface Parked {
   readonly locatorHex: string;
