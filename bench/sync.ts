@@ -25,7 +25,7 @@ import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { bigFiles, homeMix, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
-import { sealsyncTool, syncthingTool, waitFor, cleanMarkers, type Tool, type Member, type ToolNode } from './lib/tools.js';
+import { sealsyncTool, syncthingTool, waitFor, cleanMarkers, type Tool, type Member, type ShareHandle, type ToolNode } from './lib/tools.js';
 import { syncthingAvailable } from './lib/syncthing.js';
 import { ensureBuilt } from './lib/sealsync.js';
 import type { ProcStats } from './lib/proc-stats.js';
@@ -167,10 +167,13 @@ function treeTotals(dir: string): { files: number; bytes: number; lastChangeMs: 
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (e.name === '.stfolder' || e.name === '.stversions' || e.name === '.sealsync') continue;
+      // Transfers in progress (sealsync's temp files, Syncthing's .syncthing.*.tmp) are not the data yet.
+      if (e.name.startsWith('.sealsync-tmp-') || e.name.startsWith('.syncthing.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.isFile()) {
-        const st = statSync(p);
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (!st) continue; // renamed away between the listing and the stat
         t.files++;
         t.bytes += st.size;
         t.lastChangeMs = Math.max(t.lastChangeMs, st.ctimeMs);
@@ -227,6 +230,15 @@ async function twoPeersPolled(tool: Tool, work: string, source: string, data: Da
       return c.idle && c.files === data.files;
     }, SYNC_TIMEOUT_MS);
   }
+  try {
+    return await pollUntilUpToDate(tool, A, B, folderB, data, handle);
+  } finally {
+    // Stopped even when the run failed: no daemon outlives the bench.
+    await stopAll([a, b]).catch(() => undefined);
+  }
+}
+
+async function pollUntilUpToDate(tool: Tool, A: Member, B: Member, folderB: string, data: DataSet, handle: ShareHandle | undefined): Promise<PolledSync> {
   const t0 = Date.now();
   await tool.share([A, B], [[1, 0]], handle);
   let dataAt = 0;
@@ -245,8 +257,8 @@ async function twoPeersPolled(tool: Tool, work: string, source: string, data: Da
   }
   const totals = treeTotals(folderB);
   checkTree(folderB, data);
-  const sent = (await a.bytes()).outBytes;
-  const m = measurement(upToDateAt, sent, await stopAll([a, b]));
+  const sent = (await A.node.bytes()).outBytes;
+  const m = measurement(upToDateAt, sent, await stopAll([A.node, B.node]));
   return { dataAt, upToDateAt, lastRenameAt: totals.lastChangeMs - t0, m };
 }
 

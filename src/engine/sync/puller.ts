@@ -277,9 +277,10 @@ export class Puller {
       this.dirty = new Set();
       if (locators.length === 0) break;
       const work = await this.plan(locators, signal);
+      // Syncing before the needs show: a status read in between must not see needs with nothing running.
+      if (work.length > 0) this.setState('syncing');
       this.updateNeeds(work);
       if (work.length === 0) break;
-      this.setState('syncing');
       const passStarted = this.now();
       const again = await this.execute(work, signal);
       this.deps.logger?.debug({ paths: work.length, ms: this.now() - passStarted, again: again.length, parked: this.parked.size }, 'pull pass');
