@@ -105,16 +105,21 @@ interface TwoPeers {
   readonly syncMs: number;
 }
 
-/** Two peers with the source data on A, shared and synced to B. */
-async function twoPeersSynced(tool: Tool, work: string, source: string, data: DataSet): Promise<TwoPeers> {
+/** Two running nodes: A with a copy of the source data, B with an empty folder (nothing shared yet). */
+async function twoPeerNodes(tool: Tool, work: string, source: string): Promise<Omit<TwoPeers, 'syncMs'>> {
   const folderA = join(work, 'folder-a');
   const folderB = join(work, 'folder-b');
+  mkdirSync(work, { recursive: true });
   await copyTree(source, folderA);
   mkdirSync(folderB);
   const a = await tool.node(join(work, 'home-a'), 'a');
   const b = await tool.node(join(work, 'home-b'), 'b');
-  const A: Member = { node: a, path: folderA, role: 'full' };
-  const B: Member = { node: b, path: folderB, role: 'full' };
+  return { a, b, A: { node: a, path: folderA, role: 'full' }, B: { node: b, path: folderB, role: 'full' }, folderA, folderB };
+}
+
+/** Two peers with the source data on A, shared and synced to B. */
+async function twoPeersSynced(tool: Tool, work: string, source: string, data: DataSet): Promise<TwoPeers> {
+  const { a, b, A, B, folderA, folderB } = await twoPeerNodes(tool, work, source);
   const t0 = performance.now();
   await tool.share([A, B], [[1, 0]]);
   await waitFor(`${tool.name} initial sync`, async () => {
@@ -213,15 +218,7 @@ interface PolledSync {
 
 /** A and B share the source data; `scanFirst`: A finishes its scan alone before B joins (timed from B joining). */
 async function twoPeersPolled(tool: Tool, work: string, source: string, data: DataSet, scanFirst: boolean): Promise<PolledSync> {
-  const folderA = join(work, 'folder-a');
-  const folderB = join(work, 'folder-b');
-  mkdirSync(work, { recursive: true });
-  await copyTree(source, folderA);
-  mkdirSync(folderB);
-  const a = await tool.node(join(work, 'home-a'), 'a');
-  const b = await tool.node(join(work, 'home-b'), 'b');
-  const A: Member = { node: a, path: folderA, role: 'full' };
-  const B: Member = { node: b, path: folderB, role: 'full' };
+  const { a, b, A, B, folderB } = await twoPeerNodes(tool, work, source);
   let handle;
   if (scanFirst) {
     handle = await tool.share([A], []);

@@ -2,6 +2,7 @@
 import { mkdirSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
+import { prng } from '../../test/e2e/helpers/tree.js';
 
 const WRITE_CHUNK = 4 << 20;
 
@@ -51,24 +52,12 @@ export const HOME_MAX_BYTES = 64 << 20;
 const HOME_SIGMA = 1.8;
 const HOME_MAX_DEPTH = 6;
 
-/** A small seeded PRNG (mulberry32): the same mix on every machine and run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A home folder: `count` files with log-normal sizes (median HOME_MEDIAN_BYTES,
  * clamped to HOME_MIN_BYTES..HOME_MAX_BYTES) in directories nested up to 6 deep.
  */
 export function homeMix(dir: string, count: number, seed = 14): DataSet {
-  const rnd = seeded(seed);
+  const rnd = prng(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const names = ['Documents', 'Photos', 'src', 'notes', '2024', 'archive', 'music', 'projects', 'misc', 'old'];
   let bytes = 0;
