@@ -53,6 +53,7 @@ import { checkFolderRoot } from './folder-marker.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
 import { lstatOrNullSync } from '../../fs/safe-fs.js';
+import { sameSyncedMode } from '../../model/file-mode.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
@@ -772,9 +773,9 @@ export class LocalFolder extends EventEmitter {
   }
 }
 
-/** Same content and, for live files and directories, the same permission bits. */
+/** Same content and, for live files, the same exec bit (the only mode bit that is synced). */
 function sameState(a: FileRecord, b: FileRecord): boolean {
-  return sameContent(a, b) && (a.deleted || a.kind === 'symlink' || a.mode === b.mode);
+  return sameContent(a, b) && (a.deleted || sameSyncedMode(a.kind, a.mode, b.mode));
 }
 
 /**
