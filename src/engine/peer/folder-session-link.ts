@@ -15,7 +15,8 @@
  *     ignore records they already hold, so too early costs bytes, never data).
  *  3. Every IndexUpdate from the peer is verified and stored by the folder,
  *     then acknowledged with its toSeq. Updates from one peer are applied in
- *     order, one at a time.
+ *     order, one at a time, each held (ReceivedIndex.hold) until applied, so
+ *     the session stops reading while MAX_QUEUED_INDEX_UPDATES wait here.
  *  4. left/closed: the link is detached; its block requests move elsewhere.
  *
  * Block requests are not bound here: a session has one block handler for all
@@ -166,6 +167,9 @@ export class ReplicaSessionBinding {
   }
 
   private enqueueIndex(msg: ReceivedIndex): void {
+    // Counted against the session's index queue until applied: with the queue full the
+    // session stops reading, so a peer cannot pile updates up here faster than we apply them.
+    const release = msg.hold();
     this.applyChain = this.applyChain.then(async () => {
       if (this.closed) return;
       try {
@@ -176,7 +180,7 @@ export class ReplicaSessionBinding {
       } catch (err) {
         this.log.warn({ peer: this.peerId, err: describeError(err) }, 'applying an index update failed');
       }
-    });
+    }).finally(release);
   }
 
   private link(): ReplicaLink {
@@ -187,7 +191,7 @@ export class ReplicaSessionBinding {
       peerId: session.remoteDeviceId,
       sendIndex: (u) => session.sendIndex({ folderId, indexId, fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records }),
       requestBlock: (blockId, o) => session.requestBlock(folderId, blockId, o),
-      penalize: (reason) => session.penalize(reason),
+      penalize: (reason, cost) => session.penalize(reason, cost),
     };
   }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { openIndex } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
-import { IndexRelay, type PeerLink } from './index-relay.js';
+import { IndexRelay, chargeDominatedUpdate, type PeerLink } from './index-relay.js';
+import { MIN_RECORDS_FOR_DOMINATED_CHARGE, PENALTY } from '../../net/limits.js';
 
 function setup() {
   const index = openIndex(':memory:');
@@ -124,4 +125,20 @@ test('nothing is sent after detach or stop', async () => {
   } finally {
     index.close();
   }
+});
+
+test('an update is charged only when it is large and mostly dominated records', () => {
+  const charges: [string, number | undefined][] = [];
+  const link: PeerLink = {
+    peerId: 'p', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (reason, cost) => { charges.push([reason, cost]); },
+  };
+  const n = MIN_RECORDS_FOR_DOMINATED_CHARGE;
+  chargeDominatedUpdate(link, n - 1, n - 1); // small: an honest relay's catch-up
+  chargeDominatedUpdate(link, n * 2, n); // half, not most
+  chargeDominatedUpdate(link, 10_000, 10); // a few among many
+  assert.deepEqual(charges, []);
+  chargeDominatedUpdate(link, n, Math.floor(n / 2) + 1);
+  chargeDominatedUpdate(link, 10_000, 10_000);
+  assert.deepEqual(charges.map((c) => c[1]), [PENALTY.dominatedRecords, PENALTY.dominatedRecords]);
+  chargeDominatedUpdate(undefined, 10_000, 10_000); // a peer already detached: nothing to charge
 });

@@ -21,6 +21,7 @@
 import { describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
+import { MIN_RECORDS_FOR_DOMINATED_CHARGE, PENALTY } from '../../net/limits.js';
 
 /** Largest index message body we send (below the wire limit, with room for framing). */
 export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -35,8 +36,8 @@ export interface PeerLink {
   sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
   /** The sealed block, or null when the peer does not have it. */
   requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
-  /** Count one misbehaviour against the peer. */
-  penalize(reason: string): void;
+  /** Count misbehaviour against the peer (`cost` points, default 1). */
+  penalize(reason: string, cost?: number): void;
 }
 
 /** An index update from a peer. */
@@ -206,4 +207,16 @@ function allFromPeer(state: LinkState, top: number): boolean {
   if (state.fromPeer.size < top - state.sentSeq) return false;
   for (let seq = state.sentSeq + 1; seq <= top; seq++) if (!state.fromPeer.has(seq)) return false;
   return true;
+}
+
+/**
+ * Charges a peer whose index update was mostly records we already hold a
+ * newer version of: a replay of old records (which costs us a signature
+ * check each), not an honest relay, which sends such a record only when it
+ * learned an edit later than we did. Small updates are never charged.
+ */
+export function chargeDominatedUpdate(link: PeerLink | undefined, received: number, dominated: number): void {
+  if (received >= MIN_RECORDS_FOR_DOMINATED_CHARGE && dominated * 2 > received) {
+    link?.penalize('index update of mostly dominated records', PENALTY.dominatedRecords);
+  }
 }

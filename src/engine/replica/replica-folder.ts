@@ -51,7 +51,7 @@ import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
 import { FolderPresence, settledStatus } from '../peer/folder-truth.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
@@ -345,6 +345,7 @@ export class ReplicaFolder {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
+    chargeDominatedUpdate(link, update.records.length, intake.dominated);
     this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, intake.announced);
     if (intake.stored > 0) {

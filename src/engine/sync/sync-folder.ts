@@ -46,7 +46,7 @@ import type { FolderStatus } from '../peer/folder-status.js';
 import { IDLE_PULLER_STATUS, Puller, type AppliedAction, type PullerStatus } from './puller.js';
 import { FolderPresence, settledStatus, syncProgress } from '../peer/folder-truth.js';
 import { checkFolderRoot } from '../local/folder-marker.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
 
 export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from '../peer/index-relay.js';
@@ -384,6 +384,7 @@ export class SyncFolder {
     const link = this.relay.link(peerId);
     const stored: Uint8Array[] = [];
     const announced: Uint8Array[] = [];
+    const tally = { dominated: 0 };
     let rejected = 0;
     let firstCode: string | null = null;
     let localFailure: unknown = null;
@@ -403,7 +404,7 @@ export class SyncFolder {
           }
           good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
         });
-        const failed = this.storeRemoteRecords(peerId, good, stored, announced);
+        const failed = this.storeRemoteRecords(peerId, good, stored, announced, tally);
         if (failed) {
           rejected += failed.count;
           firstCode ??= failed.code;
@@ -422,6 +423,7 @@ export class SyncFolder {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
     }
+    if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
     if (localFailure === null) this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, announced);
@@ -452,6 +454,7 @@ export class SyncFolder {
     items: readonly StoreItem[],
     stored: Uint8Array[],
     announced: Uint8Array[],
+    tally: { dominated: number },
   ): { count: number; code: string; localError: unknown } | null {
     const put = (it: StoreItem) =>
       this.index.putRemoteRecord(this.folder, {
@@ -462,6 +465,7 @@ export class SyncFolder {
         plain: { kind: it.record.kind, size: it.record.size, mtimeMs: it.record.mtimeMs, deleted: it.record.deleted },
       });
     const effects = (it: StoreItem, res: PutRecordResult) => {
+      if (res.outcome === 'dominated') tally.dominated++;
       if (!res.stored) return;
       stored.push(it.sealed.locator);
       this.puller.noteOpened(it.sealed.locator, it.record);

@@ -240,9 +240,15 @@ export class TestHome {
     return r.stdout;
   }
 
-  /** Spawns `sealsync start` and waits until the control socket answers. */
-  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean } = {}): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'], {
+  /**
+   * Spawns `sealsync start` and waits until the control socket answers.
+   * `wrapper`: an argv the daemon's command line is appended to (it must exec
+   * it, so the pid stays the daemon's), e.g. a mount namespace to sandbox it.
+   */
+  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; wrapper?: readonly string[] } = {}): Promise<DaemonProcess> {
+    const argv = [process.execPath, ...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'];
+    const [command, ...args] = [...(opts.wrapper ?? []), ...argv] as [string, ...string[]];
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: process.env.SEALSYNC_LOG_LEVEL ?? 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
