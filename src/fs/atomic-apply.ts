@@ -118,9 +118,14 @@ export type ApplyResult =
  * `new Date(ms)` landed just below the millisecond for about half the values
  * (…987.99992 for …988): the file then read back one millisecond early. Half a
  * microsecond up keeps floor(mtimeMs) equal to the record's.
+ *
+ * Before 1970 the seconds go as a numeric string: Node's utimes replaces a
+ * negative number by "now" (a file from 1938 arrived dated today), while a
+ * numeric string is passed through as it is.
  */
-export function utimesSeconds(mtimeMs: number): number {
-  return (mtimeMs + MTIME_NUDGE_MS) / 1000;
+export function utimesSeconds(mtimeMs: number): number | string {
+  const seconds = (mtimeMs + MTIME_NUDGE_MS) / 1000;
+  return seconds < 0 ? String(seconds) : seconds;
 }
 /** Deterministic temp name for (path, version): a restart finds the same file. */
 export function tempNameFor(path: string, version: VersionVector): string {
@@ -355,7 +360,9 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
             if (data.byteLength !== b.size) {
               throw new SealsyncError('ERR_BLOCK_ID', 'block has the wrong size', { path: record.path, index: i });
             }
-            await writer.write(offsets[i]!, data);
+            // A fresh temp file reads zeros wherever nothing was written: skipping all-zero
+            // blocks keeps a sparse file's holes (and costs no disk for them).
+            if (resumed || !isAllZero(data)) await writer.write(offsets[i]!, data);
           } finally {
             opts.onBlockWritten?.(b);
             releaseBlockBuffer(data);
@@ -373,7 +380,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     // Metadata calls on the open descriptor block on purpose (microseconds each; the async forms
     // cost a thread-pool round trip apiece, which dominated applying many small files). Only
     // fsync, which waits for the disk, stays async.
-    if (resumed) ftruncateSync(fd, record.size); // a fresh temp file is exactly as long as its blocks
+    ftruncateSync(fd, record.size); // resumed: may be longer; fresh: trailing zero blocks were not written
     fchmodSync(fd, localFileMode(record.mode, opts.umask ?? process.umask()));
     const mtime = utimesSeconds(record.mtimeMs);
     futimesSync(fd, mtime, mtime);
@@ -392,10 +399,18 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
   closeSync(fd);
 
   // Last look before the rename: a local edit since we started wins a conflict, never an overwrite.
+  // A refused temp file goes: the path is rescanned and examined again, and when the local
+  // file turns out to hold the same content this version's temp file would never be renamed.
   const current = await lstatOrNull(abs);
-  if (!(await matchesKnownAt(abs, current, opts.known))) return { status: 'conflict', reason: 'local file changed during transfer' };
+  if (!(await matchesKnownAt(abs, current, opts.known))) {
+    await unlink(tmpAbs).catch(() => undefined);
+    return { status: 'conflict', reason: 'local file changed during transfer' };
+  }
   const prep = await prepareReplace(root, record.path, abs, 'file', opts, current);
-  if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
+  if ('conflict' in prep) {
+    await unlink(tmpAbs).catch(() => undefined);
+    return { status: 'conflict', reason: prep.conflict };
+  }
   try {
     renameSync(tmpAbs, abs); // blocking: see openTemp's caller
   } catch (err) {
@@ -601,6 +616,15 @@ async function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise
     const { bytesWritten } = await writeFd(fd, data, done, data.byteLength - done, offset + done);
     done += bytesWritten;
   }
+}
+
+let zeros = Buffer.alloc(0);
+
+/** True when every byte is 0 (memcmp against a shared zero buffer, grown as needed). */
+export function isAllZero(data: Uint8Array): boolean {
+  if (data.byteLength === 0 || data[0] !== 0 || data[data.byteLength - 1] !== 0) return data.byteLength === 0;
+  if (zeros.byteLength < data.byteLength) zeros = Buffer.alloc(data.byteLength);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(zeros.subarray(0, data.byteLength));
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

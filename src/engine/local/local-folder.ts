@@ -52,7 +52,7 @@ import { NO_PEER_FACTS } from '../peer/folder-truth.js';
 import { checkFolderRoot } from './folder-marker.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
-import { lstatOrNullSync } from '../../fs/safe-fs.js';
+import { lstatOrNullSync, parentOf } from '../../fs/safe-fs.js';
 import { sameSyncedMode } from '../../model/file-mode.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
@@ -70,6 +70,8 @@ export const STATS_MAX_AGE_MS = 5000;
 export const STATS_COST_FACTOR = 10;
 /** Least time between two progress 'status' events. */
 export const PROGRESS_EVENT_MS = 500;
+/** Other names of a hard-linked file rescanned with it (see addLinkSiblings). */
+const MAX_LINK_SIBLINGS = 64;
 /** Watcher hints kept before falling back to one full scan. */
 export const MAX_PENDING_HINTS = 10_000;
 /** Shortest accepted periodic rescan interval. */
@@ -469,14 +471,27 @@ export class LocalFolder extends EventEmitter {
     // Drop hints below another hinted directory: scanning that directory covers them.
     // (A lookup per ancestor, not a comparison with every root: a sync burst hints thousands of files.)
     const hinted = new Set(paths.map((p) => normalizePath(p)));
+    this.addLinkSiblings(hinted);
     const roots = [...hinted].sort().filter((p) => !hasAncestorIn(p, hinted));
     for (const rel of roots) {
       signal.throwIfAborted();
       if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
       const abs = join(this.root, rel);
-      const st = lstatOrNullSync(abs);
       const known = this.snapshot(this.index.loadFileStatsUnder(this.folder, rel));
       const skipped: string[] = [];
+      // Looked at again now: what is still unreadable below it is listed again; what became readable goes.
+      for (const u of this.unreadableNext) if (isUnder(u, rel)) this.unreadableNext.delete(u);
+      let st: Stats | null;
+      try {
+        st = lstatOrNullSync(abs);
+      } catch (err) {
+        // EACCES: a directory on the way cannot be searched (a watched directory chmodded
+        // 000 reports its own name below itself). List that directory; delete nothing under it.
+        const blocked = parentOf(rel) || rel;
+        this.onSkip({ path: blocked, reason: 'unreadable', detail: errnoCode(err) ?? describeError(err) }, '', skipped);
+        if (!skipped.includes(rel)) skipped.push(rel);
+        st = null;
+      }
       if (st && !ignore.ignores(rel, st.isDirectory())) {
         const entry = await entryFromStat(rel, abs, st);
         if (entry) {
@@ -487,11 +502,36 @@ export class LocalFolder extends EventEmitter {
           if (entry.kind === 'dir') {
             const sub: IgnoreMatcher = { ignores: (p, isDir) => ignore.ignores(`${rel}/${p}`, isDir) };
             const walk = this.fs.walk(abs, { ignore: sub, signal, onSkip: (n) => this.onSkip(n, rel, skipped) });
-            await this.scanEntries(walk, rel, known, signal);
+            try {
+              await this.scanEntries(walk, rel, known, signal);
+            } catch (err) {
+              // The hinted directory itself cannot be listed: a skipped path, not a folder error.
+              if (!isSealsyncError(err, 'ERR_PATH_UNREADABLE')) throw err;
+              this.onSkip({ path: rel, reason: 'unreadable', detail: describeError(err) }, '', skipped);
+            }
           }
         }
       }
       this.tombstoneMissing(known.rows, skipped, ignore);
+    }
+  }
+
+  /**
+   * A write through one name of a hard link changes every name, but the
+   * watcher reports only the one written: the other names the index knows
+   * for that inode are scanned with it.
+   */
+  private addLinkSiblings(hinted: Set<string>): void {
+    for (const rel of [...hinted]) {
+      if (isInternalPath(rel) || !isSafeRelativePath(rel)) continue;
+      let st: Stats | null;
+      try {
+        st = lstatOrNullSync(join(this.root, rel));
+      } catch {
+        continue; // cannot be looked at (EACCES on the way): partialScan lists it
+      }
+      if (st === null || !st.isFile() || st.nlink < 2) continue;
+      for (const other of this.index.pathsWithInode(this.folder, st.dev, st.ino, MAX_LINK_SIBLINGS)) hinted.add(other);
     }
   }
 

@@ -51,14 +51,14 @@ import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal } from '../../fs/atomic-apply.js';
 import { lstatOrNull, resolveSafe } from '../../fs/safe-fs.js';
 import type { LocalFile, LocalFileInput } from '../../index/index.js';
-import { needFor, pickWinner } from '../../model/needs.js';
+import { needFor, pickWinner, sameContent, sameFileState } from '../../model/needs.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { RateMeter } from '../../net/rate-meter.js';
 import { ConflictApplier } from './conflict-apply.js';
 import { conflictLosers } from './conflicts.js';
 import { ParkedPaths, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS } from './pull-parking.js';
 import type { PathWork, PullerDeps, PullerState, PullerStatus } from './pull-types.js';
-import { ByteBudget, depth, diskFields, hex, OpenedRecords, runLimited } from './pull-util.js';
+import { ByteBudget, depth, diskFields, hex, matchesLocal, OpenedRecords, runLimited } from './pull-util.js';
 export { MAX_OPENED_CACHE } from './pull-util.js';
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
@@ -516,9 +516,10 @@ export class Puller {
     this.budget.give(ref.size);
   };
 
-  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false): Promise<ApplyResult> {
+  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
     return applyRecord(root, record, {
       known,
+      archive,
       fetchBlock: this.fetchWithBudget,
       onBlockWritten: this.releaseBlock,
       hashBlock: this.deps.hashBlock,
@@ -554,7 +555,19 @@ export class Puller {
 
   /** fetch or delete; returns true if the path must be examined again. */
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
-    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
+    if (w.versions.length > 0 && w.local && sameFileState(w.local.record, w.winner)) {
+      // The same bytes, mtime and mode are already here under a concurrent version (a folder
+      // copied by hand before it was shared): adopt the version without rewriting the file.
+      const st = await lstatOrNull(await resolveSafe(this.deps.root, w.winner.path));
+      if (st !== null && matchesLocal(st, w.local) && (st.mode & 0o777) === (w.winner.mode & 0o777)) {
+        this.pendingRows.push({ record: w.winner, ...diskFields(st), localChange: false });
+        if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
+        return false;
+      }
+    }
+    // Replacing a file by the same bytes (only its mtime or mode differ) keeps nothing worth archiving.
+    const sameBytes = w.local !== undefined && !w.local.record.deleted && w.local.record.kind === 'file' && sameContent(w.local.record, w.winner);
+    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true, !sameBytes);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     const existed = w.local !== undefined && !w.local.record.deleted;
     this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added');

@@ -37,7 +37,7 @@ import { readAndSealBlock } from '../../fs/block-reader.js';
 import { BlockCryptoPool } from '../../fs/block-crypto-pool.js';
 import { noteBlockBytes } from '../../memory/young-gc.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
-import { resolveSafe } from '../../fs/safe-fs.js';
+import { resolveOnDisk } from '../../fs/safe-fs.js';
 import type { Index, PutRecordResult } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
@@ -508,7 +508,7 @@ export class SyncFolder {
     const loc = this.index.findBlockById(blockId);
     if (!loc || loc.folderRowId !== this.folder) return null;
     try {
-      const abs = await resolveSafe(this.path, loc.path);
+      const abs = await resolveOnDisk(this.path, loc.path);
       // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
       const expected = { id: blockId, hash: loc.hash };
       if (this.blockCrypto && loc.size > INLINE_BLOCK_CRYPTO_MAX_BYTES) {
