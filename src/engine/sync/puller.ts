@@ -4,11 +4,8 @@
  *
  * How this works (state machine):
  *
- *   idle ──schedule()──► pulling ──pass done, nothing dirty──► idle
- *                         ▲   │
- *                         └───┘ more became dirty during the pass (records
- *                               that arrived meanwhile): the next pass, at once
- *
+ *   idle ──schedule()──► pulling ──pass done, nothing dirty──► idle; more dirty
+ *   (records that arrived during the pass): the next pass, at once.
  * - schedule(locators) marks paths dirty (records that just arrived); with no
  *   argument the whole folder is re-examined (start, revert). Nothing waits on
  *   a timer that could go now: after MAX_PASSES_PER_RUN passes a run only
@@ -41,8 +38,7 @@
  *   up to ROWS_PER_FLUSH rows in one transaction, so the index never claims
  *   a rename a crash could undo. busyPaths lists paths being written until
  *   their row is in, for the scanner to skip.
- * - Memory: fetched plaintext counts against MAX_PULL_BYTES_IN_FLIGHT from the
- *   request until the block is on disk.
+ * - Memory: fetched plaintext counts against MAX_PULL_BYTES_IN_FLIGHT until on disk.
  */
 import { setMaxListeners } from 'node:events';
 import type { Stats } from 'node:fs';
