@@ -24,6 +24,9 @@ import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { untilAborted } from './until-aborted.js';
+import { withDevicesConnected } from '../engine/peer/folder-truth.js';
+import { STATUS_SCHEMA_VERSION } from '../engine/peer/status-schema.js';
+import { offlinePeer, peerStatusOf } from './peer-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
@@ -179,6 +182,7 @@ export class Daemon {
 
   status(): StatusReport {
     const report: StatusReport = {
+      schemaVersion: STATUS_SCHEMA_VERSION,
       device: {
         id: this.deviceId,
         name: this.config.device.name,
@@ -293,21 +297,9 @@ export class Daemon {
   }
 
   listPeers(): readonly PeerStatus[] {
-    if (!this.net) {
-      return this.config.peers.map((p) => ({
-        id: null, name: null, address: p.address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0,
-      }));
-    }
-    return this.net.peerStatus().map((p) => ({
-      id: p.id || null,
-      name: p.name || null,
-      address: p.address,
-      connected: p.connected,
-      inBytes: p.inBytes,
-      outBytes: p.outBytes,
-      inRate: p.inRate,
-      outRate: p.outRate,
-    }));
+    if (!this.net) return this.config.peers.map((p) => offlinePeer(p.address));
+    const folders = [...this.folders.values()];
+    return this.net.peerStatus().map((p) => peerStatusOf(p, p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).length : 0));
   }
 
   addPeer(address: string, _opts: OpOptions = {}): Promise<PeerStatus> {
@@ -460,7 +452,7 @@ export class Daemon {
     if (!factory) return null;
     try {
       entry.runner = await factory(init);
-      entry.runner.onStatus((status) => this.events.emit({ type: 'folder-status', folder: status }));
+      entry.runner.onStatus(() => this.events.emit({ type: 'folder-status', folder: this.folderStatus(entry) }));
       entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
       entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c }));
       await entry.runner.start();
@@ -503,7 +495,7 @@ export class Daemon {
       session: { logger: this.init.logger, rateLimit: rateLimitOf(this.config.bandwidth) },
     });
     const peerOf = (deviceId: string): PeerStatus => this.listPeers().find((p) => p.id === deviceId)
-      ?? { id: deviceId, name: null, address: '', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
+      ?? { ...offlinePeer(''), id: deviceId };
     net.on('session', (session) => {
       this.router?.addSession(session);
       // Registered before it starts: report once it is up, on the next turn.
@@ -548,9 +540,11 @@ export class Daemon {
     return index.addFolder({ path, folderId: hexId, type: keys.type }).rowId;
   }
 
+  /** A folder's status, settled with the number of devices connected at all (folder-truth.ts). */
   private folderStatus(f: RunningFolder): FolderStatus {
     const s = f.runner.status();
-    return f.startError ? { ...s, state: 'error', error: f.startError } : s;
+    if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
+    return withDevicesConnected(s, this.net?.connectedCount() ?? 0);
   }
 
   private async stopFolders(): Promise<void> {

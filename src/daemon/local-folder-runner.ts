@@ -108,6 +108,7 @@ class LocalFolderRunner implements FolderRunner {
   setRetentionDays(days: number): void { this.sync.setArchiveRetentionDays(days); }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
+  joinedPeers(): ReadonlySet<string> { return this.sync.joinedPeers; }
 
   onFileChanged(listener: (file: string, action: FileAction, source: FileChangeSource) => void): void {
     this.fileListeners.push(listener);
@@ -167,6 +168,7 @@ class ReplicaFolderRunner implements FolderRunner {
   verify(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport> { return this.replica.verify(opts); }
   setRetentionDays(days: number): void { this.replica.setRetentionDays(days); }
   get routed(): ReplicaFolder { return this.replica; }
+  joinedPeers(): ReadonlySet<string> { return this.replica.joinedPeers; }
 }
 
 /** Engine factories for every key type. */

@@ -47,10 +47,12 @@ import type { FolderState, FolderStatus, ScanProgress } from '../peer/folder-sta
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, type ScanEntry } from './scan-diff.js';
 import { LocalChangeRecorder } from './local-change-recorder.js';
 import { LocalFolderCounts } from './local-folder-counts.js';
+import { NO_PEER_FACTS } from '../peer/folder-truth.js';
+import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { LocalWriteBatch } from './local-write-batch.js';
 import { lstatOrNullSync, parentOf } from '../../fs/safe-fs.js';
 import { MAX_PENDING_HINTS } from '../../fs/folder-watcher.js';
-import { checkFolderRoot, entryFromStat, errnoCode, hasAncestorIn, isAbort, type ScanRun, type Snapshot } from './scan-entry.js';
+import { entryFromStat, errnoCode, hasAncestorIn, isAbort, type ScanRun, type Snapshot } from './scan-entry.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
@@ -117,6 +119,7 @@ export class LocalFolder extends EventEmitter {
 
   private state: FolderState | 'stopped' = 'stopped';
   private error: string | null = null;
+  private errorCode: string | null = null;
   private abort: AbortController | null = null;
   private watcher: Watcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -260,6 +263,9 @@ export class LocalFolder extends EventEmitter {
       needFiles: 0,
       needBytes: 0,
       error: this.error,
+      // The scanner's own state; SyncFolder settles idle into up to date or not (folder-truth.ts).
+      ...NO_PEER_FACTS,
+      errorCode: this.errorCode,
       ...(scan ? { scan } : {}),
       ...(unreadable.length ? { unreadable } : {}),
       ...(this.keys.type === 'ro' ? { localChanges: counts.localChanges } : {}),
@@ -368,7 +374,7 @@ export class LocalFolder extends EventEmitter {
     this.unreadableNext = new Set(full ? [] : this.unreadable);
     this.emitStatus();
     try {
-      await checkFolderRoot(this.root);
+      await this.checkRoot();
       const ignore = await this.fs.loadIgnore(this.root);
       this.ignoreRules = ignore;
       if (full) await this.fullScan(ignore, signal);
@@ -376,6 +382,7 @@ export class LocalFolder extends EventEmitter {
       this.batch.flush();
       this.unreadable = this.unreadableNext;
       this.error = null;
+      this.errorCode = null;
       if (this.state === 'scanning') this.state = 'idle';
     } catch (err) {
       if (isAbort(err) || signal.aborted) {
@@ -401,6 +408,11 @@ export class LocalFolder extends EventEmitter {
       }
       this.emitStatus();
     }
+  }
+
+  /** A missing or replaced root must never read as "every file was deleted". */
+  private checkRoot(): Promise<void> {
+    return checkFolderRoot(this.root, () => this.counts.current.localFiles > 0);
   }
 
   private async fullScan(ignore: IgnoreMatcher, signal: AbortSignal): Promise<void> {
@@ -630,6 +642,7 @@ export class LocalFolder extends EventEmitter {
     if (this.state === 'stopped') return;
     this.state = 'error';
     this.error = describeError(err);
+    this.errorCode = err instanceof SealsyncError ? err.code : null;
     this.log.error({ err: this.error }, 'folder scan failed');
     this.emitStatus();
   }

@@ -30,9 +30,11 @@
  * give is parked and retried when a peer joins or announces records, or every
  * RETRY_INTERVAL_MS.
  *
- * State: 'syncing' while blocks are being fetched or can be fetched; 'idle'
- * otherwise (needFiles may stay > 0 while no connected peer has the data:
- * waiting is not syncing). 'error' only when the store cannot be used.
+ * State: 'syncing' while blocks are being fetched or can be fetched; else the
+ * "up to date" rule of folder-truth.ts decides: 'waiting' while needFiles > 0
+ * and no connected peer has the data, 'unshared' when no sharing device is
+ * connected or seen since the last change, 'idle' only when up to date.
+ * 'error' only when the store cannot be used.
  *
  * Nothing here can see a name, a path or content; logs and status carry only
  * counts, sizes, block ids and peer ids.
@@ -53,6 +55,7 @@ import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
 import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
+import { FolderPresence, settledStatus } from '../peer/folder-truth.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { countReplica, statsRefreshDelayMs, type ReplicaStats } from './replica-counts.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
@@ -140,6 +143,9 @@ export class ReplicaFolder {
   private gcTimer: NodeJS.Timeout | null = null;
   private gcDebounce: NodeJS.Timeout | null = null;
   private error: string | null = null;
+  private errorCode: string | null = null;
+  /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
+  private readonly presence: FolderPresence;
   private running = false;
   private stopController = new AbortController();
   /** Serializes GC, verify and reconcile: they rewrite the live catalog. */
@@ -158,6 +164,7 @@ export class ReplicaFolder {
     this.index = opts.index;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.presence = new FolderPresence(this.now);
     this.verifyBlock = opts.verifyBlock ?? sealedBlockVerifier;
     this.recordChecker = opts.recordChecker;
     this.storeSyncFd = opts.storeSyncFd;
@@ -204,6 +211,7 @@ export class ReplicaFolder {
       this.error = null;
     } catch (err) {
       this.error = describeError(err);
+      this.errorCode = err instanceof SealsyncError ? err.code : null;
       this.log.error({ err: describeError(err) }, 'replica store could not start');
       this.emitStatus();
       throw err;
@@ -239,6 +247,11 @@ export class ReplicaFolder {
     this.parked.clear();
   }
 
+  /** Device ids of the peers joined to this folder now. */
+  get joinedPeers(): ReadonlySet<string> {
+    return this.presence.peerIds;
+  }
+
   onStatus(listener: (status: FolderStatus) => void): void {
     this.listeners.push(listener);
   }
@@ -248,7 +261,26 @@ export class ReplicaFolder {
   }
 
   status(): FolderStatus {
-    return { path: this.path, type: 'encrypted', folderId: this.folderIdText, state: this.state(), ...this.stats, error: this.error };
+    const s = this.stats;
+    return settledStatus({
+      path: this.path,
+      type: 'encrypted',
+      folderId: this.folderIdText,
+      activity: this.activity(),
+      localFiles: s.localFiles,
+      localBytes: s.localBytes,
+      globalFiles: s.globalFiles,
+      globalBytes: s.globalBytes,
+      needFiles: s.needFiles,
+      needBytes: s.needBytes,
+      error: this.error,
+      errorCode: this.error !== null ? this.errorCode : null,
+      // Blocks, not paths, wait here (an encrypted peer cannot name a path): needFiles counts them per file.
+      parked: [],
+      parkedCount: 0,
+      peers: this.presence.peers(),
+      lastChangeAt: this.presence.lastChangeAt,
+    });
   }
 
   /** Hex ids of blocks still wanted (needed, in flight or parked). For tests and diagnostics. */
@@ -262,6 +294,7 @@ export class ReplicaFolder {
   attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
+    this.presence.peerJoined(link.peerId);
     if (!this.running) return;
     this.scheduler?.addPeer(this.blockPeer(link));
     // Blocks wanted while nobody was connected, and those no one had before.
@@ -272,6 +305,7 @@ export class ReplicaFolder {
 
   detachPeer(peerId: string): void {
     if (!this.relay.detach(peerId)) return;
+    this.presence.peerLeft(peerId);
     this.scheduler?.removePeer(peerId);
     this.availability.forget(peerId);
     this.markDirty();
@@ -306,6 +340,7 @@ export class ReplicaFolder {
     this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, intake.announced);
     if (intake.stored > 0) {
+      this.presence.changed();
       this.log.debug({ peer: peerId, stored: intake.stored, ignored: intake.ignored }, 'records stored');
       for (const hex of intake.blockIds) await this.want(hex);
       this.relay.wake();
@@ -547,11 +582,16 @@ export class ReplicaFolder {
     this.log.warn({ err: describeError(err) }, `${what} failed`);
   }
 
-  private state(): FolderState {
+  /** What the replica is doing; the state the status shows is settled from it (folder-truth.ts). */
+  private activity(): 'error' | 'syncing' | 'idle' {
     if (this.error !== null) return 'error';
     if (this.inFlight.size > 0) return 'syncing';
     if (this.needed.size > 0 && this.relay.size > 0) return 'syncing';
     return 'idle';
+  }
+
+  private state(): FolderState {
+    return this.status().state;
   }
 
   private markDirty(): void {

@@ -23,8 +23,9 @@
  * - Blocks out. serveBlock(id): where the index says the plaintext lives,
  *   read it, seal it (deterministic) and answer only if the sealed id matches
  *   (the file may have changed since the scan).
- * - Status: LocalFolder's (counts, scanning) with the puller's needFiles /
- *   needBytes, and 'syncing' while the puller works.
+ * - Status: LocalFolder's (counts, scanning) with the puller's needs, parked
+ *   paths and progress, settled by the "up to date" rule of folder-truth.ts
+ *   (joined peers and the time of the last change: FolderPresence).
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
@@ -40,8 +41,10 @@ import type { Logger } from '../../logger.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from '../peer/folder-status.js';
-import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
+import { IDLE_PULLER_STATUS, Puller, type AppliedAction, type PullerStatus } from './puller.js';
 import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
+import { FolderPresence, settledStatus, syncProgress } from '../peer/folder-truth.js';
+import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
 
@@ -126,8 +129,13 @@ export class SyncFolder {
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
   private archiveTimer: NodeJS.Timeout | null = null;
-  private lastPull: PullerStatus = { state: 'idle', needFiles: 0, needBytes: 0, failed: [] };
-  private readonly onLocalChanged = () => this.wakePumps();
+  private lastPull: PullerStatus = IDLE_PULLER_STATUS;
+  /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
+  private readonly presence: FolderPresence;
+  private readonly onLocalChanged = () => {
+    this.presence.changed();
+    this.wakePumps();
+  };
   private readonly onLocalStatus = () => this.emitStatus();
 
   constructor(opts: SyncFolderOptions) {
@@ -141,6 +149,7 @@ export class SyncFolder {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
     this.recordChecker = opts.recordChecker ?? null;
@@ -190,7 +199,11 @@ export class SyncFolder {
       beforeRecord: () => this.local.flush?.(),
       onPublished: () => this.wakePumps(),
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
-      onApplied: (path, action) => this.emitChange({ type: 'applied', path, action }),
+      onApplied: (path, action) => {
+        this.presence.changed();
+        this.emitChange({ type: 'applied', path, action });
+      },
+      checkRoot: () => checkFolderRoot(this.path, () => this.local.status().localFiles > 0),
       onConflictCopy: (path, copyPath, writer) =>
         this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
       onStatus: (s) => {
@@ -237,6 +250,11 @@ export class SyncFolder {
     trimBlockBuffers();
   }
 
+  /** Device ids of the peers joined to this folder now. */
+  get joinedPeers(): ReadonlySet<string> {
+    return this.presence.peerIds;
+  }
+
   onStatus(listener: (status: FolderStatus) => void): void {
     this.listeners.push(listener);
   }
@@ -246,12 +264,29 @@ export class SyncFolder {
     this.changeListeners.push(listener);
   }
 
+  /**
+   * The scanner's counts and state with the puller's needs, parked paths and
+   * progress, settled by the one "up to date" rule (folder-truth.ts).
+   */
   status(): FolderStatus {
     const base = this.local.status();
     const pull = this.lastPull;
-    const state = base.state === 'idle' && pull.state === 'syncing' ? 'syncing' : base.state;
-    const failed = pull.failed.length > 0 ? `${pull.failed.length} path(s) could not be synced yet (first: ${pull.failed[0]!.path}: ${pull.failed[0]!.error})` : null;
-    return { ...base, state, needFiles: pull.needFiles, needBytes: pull.needBytes, error: base.error ?? (pull.state === 'idle' ? failed : null) };
+    const error = base.error ?? pull.error;
+    const activity = error !== null ? 'error' : base.state === 'scanning' ? 'scanning' : pull.state === 'syncing' ? 'syncing' : 'idle';
+    const syncing = pull.state === 'syncing' || pull.needFiles > 0;
+    return settledStatus({
+      ...base,
+      activity,
+      needFiles: pull.needFiles,
+      needBytes: pull.needBytes,
+      error,
+      errorCode: base.error !== null ? base.errorCode : null,
+      parked: pull.parked,
+      parkedCount: pull.parkedCount,
+      peers: this.presence.peers(),
+      lastChangeAt: this.presence.lastChangeAt,
+      ...(syncing ? { progress: syncProgress(pull) } : {}),
+    });
   }
 
   /** Paths being written by the puller (LocalFolder should not treat them as local edits). */
@@ -294,11 +329,15 @@ export class SyncFolder {
   attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
+    this.presence.peerJoined(link.peerId);
     if (this.running) this.startLink(link);
+    this.emitStatus();
   }
 
   detachPeer(peerId: string): void {
     if (!this.relay.detach(peerId)) return;
+    this.presence.peerLeft(peerId);
+    this.emitStatus();
     this.scheduler.removePeer(peerId);
     this.availability.forget(peerId);
   }
@@ -369,6 +408,7 @@ export class SyncFolder {
     if (announced.length > 0) this.scheduler.availabilityChanged();
     this.log.debug({ peer: peerId, records: update.records.length, stored: stored.length, rejected }, 'index update');
     if (stored.length > 0) {
+      this.presence.changed();
       this.puller.schedule(stored);
       this.wakePumps();
     }
