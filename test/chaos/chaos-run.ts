@@ -20,6 +20,8 @@ import { FAULT_KINDS, injectFault, type FaultKind } from './faults.js';
 export const DEFAULT_CONVERGE_TIMEOUT_MS = 120_000;
 const SEED_FILES = 20;
 const STDERR_TAIL_CHARS = 2000;
+/** The run stops when this many rounds in a row failed in the harness. */
+const MAX_FAILED_ROUNDS_IN_A_ROW = 3;
 
 export interface ChaosOptions {
   readonly rounds: number;
@@ -51,6 +53,8 @@ export interface ChaosSummary {
   readonly roNotReported: number;
   readonly leaks: number;
   readonly maxConvergeMs: number;
+  /** Rounds a harness step failed in (logged with the error). */
+  readonly errors: number;
   readonly durationMs: number;
 }
 
@@ -61,7 +65,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const rng = prng(opts.seed);
   const ledger = new EditLedger(rng);
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  const totals = { bytesMoved: 0, lostBytes: 0, corruptBytes: 0, stalls: 0, crashes: 0, roSpread: 0, roNotReported: 0, leaks: 0, maxConvergeMs: 0 };
+  const totals = { errors: 0, bytesMoved: 0, lostBytes: 0, corruptBytes: 0, stalls: 0, crashes: 0, roSpread: 0, roNotReported: 0, leaks: 0, maxConvergeMs: 0 };
   const emit = async (line: Record<string, unknown>) => {
     opts.onLine?.(line);
     if (opts.logPath) await appendFile(opts.logPath, `${JSON.stringify(line)}\n`);
@@ -78,7 +82,29 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     });
     if (!setup.converged) throw new Error(`the cluster did not converge after setup: ${setup.reason}`);
 
+    let failedInARow = 0;
     for (let round = 1; round <= opts.rounds && Date.now() < deadline && !opts.signal?.aborted; round++) {
+      try {
+        await playRound(round);
+        failedInARow = 0;
+      } catch (err) {
+        // A harness step failed (e.g. a daemon did not come back): say so, bring everything back, go on.
+        rounds = round;
+        totals.errors++;
+        await emit({ type: 'round', round, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+        await cluster.ensureRunning().catch(() => undefined);
+        if (++failedInARow >= MAX_FAILED_ROUNDS_IN_A_ROW) throw err;
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  const summary: ChaosSummary = { type: 'summary', seed: opts.seed, rounds, faults, ...totals, durationMs: Date.now() - started };
+  await emit({ ...summary });
+  return summary;
+
+  async function playRound(round: number): Promise<void> {
+    {
       const roundStart = Date.now();
       const bytesBefore = cluster.bytesMoved;
       const before = await readTree(cluster.device('a').dir);
@@ -128,10 +154,5 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
         leaks: check.leaks, anomalies: check.anomalies, crashed, roundMs: Date.now() - roundStart,
       });
     }
-  } finally {
-    await cluster.stop();
   }
-  const summary: ChaosSummary = { type: 'summary', seed: opts.seed, rounds, faults, ...totals, durationMs: Date.now() - started };
-  await emit({ ...summary });
-  return summary;
 }

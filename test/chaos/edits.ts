@@ -37,7 +37,7 @@ export interface Write {
 }
 
 export interface EditLogEntry {
-  readonly op: 'create' | 'modify' | 'rename' | 'delete' | 'concurrent';
+  readonly op: 'create' | 'modify' | 'rename' | 'delete' | 'concurrent' | 'skipped';
   readonly device: DeviceName | 'a+b';
   readonly path: string;
   readonly to?: string;
@@ -167,9 +167,23 @@ export class EditLedger {
     const edits = emptyEdits();
     // Pending writes per device, keyed by current path: later edits by the same device replace or drop them.
     const pending = new Map<string, Write>();
-    const key = (d: DeviceName, p: string) => `${d}\0${p}`;
     const count = randInt(this.rng, 1, 6);
     for (let i = 0; i < count; i++) {
+      try {
+        await this.oneEdit(cluster, round, edits, pending);
+      } catch (err) {
+        // The daemon moved the file away between listing and editing (a remote change landed): skip this edit.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        edits.log.push({ op: 'skipped', device: 'a+b', path: String((err as NodeJS.ErrnoException).path ?? '') });
+      }
+    }
+    edits.mustSurvive.push(...pending.values());
+    return edits;
+  }
+
+  private async oneEdit(cluster: ChaosCluster, round: number, edits: RoundEdits, pending: Map<string, Write>): Promise<void> {
+    const key = (d: DeviceName, p: string) => `${d}\0${p}`;
+    {
       const roEdit = this.rng() < 0.15;
       const d = roEdit ? cluster.device('c') : pick(this.rng, cluster.rwDevices);
       const files = await listTree(d.dir);
@@ -217,7 +231,7 @@ export class EditLedger {
         const [a, b] = cluster.rwDevices as [Device, Device];
         const onB = new Set(await listTree(b.dir));
         const shared = (await listTree(a.dir)).filter((p) => onB.has(p));
-        if (shared.length === 0) continue;
+        if (shared.length === 0) return;
         const rel = pick(this.rng, shared);
         const wa = await this.write(a, rel, round, edits);
         const wb = await this.write(b, rel, round, edits);
@@ -226,8 +240,6 @@ export class EditLedger {
         edits.log.push({ op, device: 'a+b', path: rel, bytes: wa.size + wb.size });
       }
     }
-    edits.mustSurvive.push(...pending.values());
-    return edits;
   }
 
   /**
