@@ -13,7 +13,7 @@
 import { appendFile } from 'node:fs/promises';
 import { prng } from '../e2e/helpers/tree.js';
 import { ChaosCluster } from './cluster.js';
-import { checkRound, readTree, waitConverged } from './checks.js';
+import { checkRound, readTree, verifyStores, waitConverged, type StoreVerdict } from './checks.js';
 import { EditLedger, pick } from './edits.js';
 import { FAULT_KINDS, injectFault, type FaultKind } from './faults.js';
 
@@ -53,6 +53,10 @@ export interface ChaosSummary {
   readonly roNotReported: number;
   readonly leaks: number;
   readonly maxConvergeMs: number;
+  /** Corrupt or missing blocks `folder verify` found on the encrypted devices (after a kill -9 of one, and at the end). */
+  readonly storeDamage: number;
+  /** `folder verify` of both encrypted devices at the end of the run. */
+  readonly finalStores: readonly StoreVerdict[];
   /** Rounds a harness step failed in (logged with the error). */
   readonly errors: number;
   readonly durationMs: number;
@@ -64,7 +68,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const rng = prng(opts.seed);
   const ledger = new EditLedger(rng);
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  const totals = { errors: 0, bytesMoved: 0, lostBytes: 0, corruptBytes: 0, stalls: 0, crashes: 0, roSpread: 0, roNotReported: 0, leaks: 0, maxConvergeMs: 0 };
+  const totals = { errors: 0, storeDamage: 0, finalStores: [] as StoreVerdict[], bytesMoved: 0, lostBytes: 0, corruptBytes: 0, stalls: 0, crashes: 0, roSpread: 0, roNotReported: 0, leaks: 0, maxConvergeMs: 0 };
   const emit = async (line: Record<string, unknown>) => {
     opts.onLine?.(line);
     if (opts.logPath) await appendFile(opts.logPath, `${JSON.stringify(line)}\n`);
@@ -97,6 +101,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
         if (++failedInARow >= MAX_FAILED_ROUNDS_IN_A_ROW) throw err;
       }
     }
+    // The end: both encrypted stores re-hashed in full.
+    if ((await waitConverged(cluster, new Set(), timeoutMs)).converged) {
+      totals.finalStores = await verifyStores(cluster.encryptedDevices);
+      for (const v of totals.finalStores) totals.storeDamage += v.corruptCount + v.missingCount;
+    }
   } finally {
     await cluster.stop();
   }
@@ -105,55 +114,57 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   return summary;
 
   async function playRound(round: number): Promise<void> {
-    {
-      const roundStart = Date.now();
-      const bytesBefore = cluster.bytesMoved;
-      const before = await readTree(cluster.device('a').dir);
-      const edits = await ledger.batch(cluster, round);
-      const kind = opts.faultOrder === 'cycle' ? FAULT_KINDS[(round - 1) % FAULT_KINDS.length] as FaultKind : pick(rng, FAULT_KINDS);
-      const fault = await injectFault(cluster, rng, kind, ledger, edits);
-      faults[kind]++;
-      const crashed: { device: string; stderr: string }[] = [];
-      for (const d of cluster.devices.values()) {
-        if (d.daemon.running) continue;
-        crashed.push({ device: d.name, stderr: d.daemon.logs().stderr.slice(-STDERR_TAIL_CHARS) });
-        await cluster.restart(d);
-      }
-      const conv = await waitConverged(cluster, edits.roPaths, timeoutMs);
-      const checkStart = Date.now();
-      const check = await checkRound(cluster, ledger, edits, before, roundStart);
-      const checkMs = Date.now() - checkStart;
-      let roReverted: boolean | null = null;
-      let revertReason: string | null = null;
-      let revertMs = 0;
-      if (edits.roPaths.size > 0) {
-        const c = cluster.device('c');
-        await c.home.client.request('POST', '/api/folders/revert', { path: c.dir });
-        const after = await waitConverged(cluster, new Set(), timeoutMs);
-        roReverted = after.converged;
-        revertReason = after.reason;
-        revertMs = after.ms;
-      }
-      const bytesMoved = cluster.bytesMoved - bytesBefore;
-      rounds = round;
-      totals.bytesMoved += bytesMoved;
-      totals.lostBytes += check.lostBytes;
-      totals.corruptBytes += check.corruptBytes;
-      totals.stalls += conv.converged && roReverted !== false ? 0 : 1;
-      totals.crashes += crashed.length;
-      totals.roSpread += check.roSpread.length;
-      totals.roNotReported += check.roNotReported.length;
-      totals.leaks += check.leaks.length;
-      totals.maxConvergeMs = Math.max(totals.maxConvergeMs, conv.ms);
-      await emit({
-        type: 'round', round, edits: edits.log, fault,
-        bytesMoved, convergeMs: conv.ms, converged: conv.converged, reason: conv.reason, waitedOn: conv.seen, checkMs, revertMs,
-        mustSurvive: edits.mustSurvive.length, lostBytes: check.lostBytes, lost: check.lost,
-        corruptBytes: check.corruptBytes, corrupt: check.corrupt,
-        roEdits: edits.roPaths.size,
-        roSpread: check.roSpread, roNotReported: check.roNotReported, roReverted, revertReason,
-        leaks: check.leaks, anomalies: check.anomalies, crashed, roundMs: Date.now() - roundStart,
-      });
+    const roundStart = Date.now();
+    const bytesBefore = cluster.bytesMoved;
+    const before = await readTree(cluster.device('a').dir);
+    const edits = await ledger.batch(cluster, round);
+    const kind = opts.faultOrder === 'cycle' ? FAULT_KINDS[(round - 1) % FAULT_KINDS.length] as FaultKind : pick(rng, FAULT_KINDS);
+    const fault = await injectFault(cluster, rng, kind, ledger, edits);
+    faults[kind]++;
+    const crashed: { device: string; stderr: string }[] = [];
+    for (const d of cluster.devices.values()) {
+      if (d.daemon.running) continue;
+      crashed.push({ device: d.name, stderr: d.daemon.logs().stderr.slice(-STDERR_TAIL_CHARS) });
+      await cluster.restart(d);
     }
+    const conv = await waitConverged(cluster, edits.roPaths, timeoutMs);
+    const checkStart = Date.now();
+    const check = await checkRound(cluster, ledger, edits, before, roundStart);
+    // A daemon killed while it wrote its store: every block must still be whole.
+    const killedStore = fault.kind === 'kill9' ? cluster.encryptedDevices.filter((d) => d.name === fault.target) : [];
+    const stores = conv.converged ? await verifyStores(killedStore) : [];
+    const checkMs = Date.now() - checkStart;
+    let roReverted: boolean | null = null;
+    let revertReason: string | null = null;
+    let revertMs = 0;
+    if (edits.roPaths.size > 0) {
+      const c = cluster.device('c');
+      await c.home.client.request('POST', '/api/folders/revert', { path: c.dir });
+      const after = await waitConverged(cluster, new Set(), timeoutMs);
+      roReverted = after.converged;
+      revertReason = after.reason;
+      revertMs = after.ms;
+    }
+    const bytesMoved = cluster.bytesMoved - bytesBefore;
+    rounds = round;
+    totals.bytesMoved += bytesMoved;
+    totals.lostBytes += check.lostBytes;
+    totals.corruptBytes += check.corruptBytes;
+    totals.stalls += conv.converged && roReverted !== false ? 0 : 1;
+    totals.crashes += crashed.length;
+    totals.roSpread += check.roSpread.length;
+    totals.roNotReported += check.roNotReported.length;
+    totals.leaks += check.leaks.length;
+    for (const v of stores) totals.storeDamage += v.corruptCount + v.missingCount;
+    totals.maxConvergeMs = Math.max(totals.maxConvergeMs, conv.ms);
+    await emit({
+      type: 'round', round, edits: edits.log, fault,
+      bytesMoved, convergeMs: conv.ms, converged: conv.converged, reason: conv.reason, waitedOn: conv.seen, checkMs, revertMs,
+      mustSurvive: edits.mustSurvive.length, lostBytes: check.lostBytes, lost: check.lost,
+      corruptBytes: check.corruptBytes, corrupt: check.corrupt,
+      roEdits: edits.roPaths.size,
+      roSpread: check.roSpread, roNotReported: check.roNotReported, roReverted, revertReason,
+      leaks: check.leaks, anomalies: check.anomalies, crashed, stores, roundMs: Date.now() - roundStart,
+    });
   }
 }

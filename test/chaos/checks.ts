@@ -202,3 +202,22 @@ export async function checkRound(
   const leaks = await findPlaintext(files, edits.names, edits.contents);
   return { lostBytes, lost, corruptBytes, corrupt, roSpread, roNotReported, leaks, anomalies };
 }
+
+export interface StoreVerdict {
+  readonly device: string;
+  readonly checkedBlocks: number;
+  readonly corruptCount: number;
+  readonly missingCount: number;
+}
+
+/** `folder verify` on encrypted devices: every stored block re-hashed, every referenced block present. */
+export async function verifyStores(devices: readonly Device[]): Promise<StoreVerdict[]> {
+  const out: StoreVerdict[] = [];
+  for (const d of devices) {
+    const { report } = await d.home.client.request<{ report: { checkedBlocks: number; corruptCount: number; missingCount: number } }>(
+      'POST', '/api/folders/verify', { path: d.dir },
+    );
+    out.push({ device: d.name, checkedBlocks: report.checkedBlocks, corruptCount: report.corruptCount, missingCount: report.missingCount });
+  }
+  return out;
+}

@@ -183,62 +183,60 @@ export class EditLedger {
 
   private async oneEdit(cluster: ChaosCluster, round: number, edits: RoundEdits, pending: Map<string, Write>): Promise<void> {
     const key = (d: DeviceName, p: string) => `${d}\0${p}`;
-    {
-      const roEdit = this.rng() < 0.15;
-      const d = roEdit ? cluster.device('c') : pick(this.rng, cluster.rwDevices);
-      const files = await listTree(d.dir);
-      const r = this.rng();
-      const op = files.length < MIN_FILES ? 'create'
-        : files.length > MAX_FILES && r < 0.5 ? 'delete'
-          : roEdit ? (r < 0.4 ? 'create' : r < 0.8 ? 'modify' : 'delete')
-            : r < 0.3 ? 'create' : r < 0.55 ? 'modify' : r < 0.7 ? 'rename' : r < 0.82 ? 'delete' : 'concurrent';
-      if (op === 'create' || op === 'modify') {
-        const rel = op === 'create' ? this.newPath() : pick(this.rng, files);
-        if (op === 'create') edits.names.push(rel.split('/').pop() as string);
-        const w = await this.write(d, rel, round, edits);
-        edits.log.push({ op, device: d.name, path: rel, bytes: w.size });
-        if (d.kind === 'ro') {
-          edits.readOnly.push(w);
-          edits.roPaths.add(rel);
-        } else {
-          pending.set(key(d.name, rel), w);
-          edits.touched.add(rel);
-        }
-      } else if (op === 'delete') {
-        const rel = pick(this.rng, files);
-        await unlink(join(d.dir, rel));
-        edits.log.push({ op, device: d.name, path: rel });
-        if (d.kind === 'ro') edits.roPaths.add(rel);
-        else {
-          pending.delete(key(d.name, rel));
-          edits.touched.add(rel);
-        }
-      } else if (op === 'rename') {
-        const rel = pick(this.rng, files);
-        const to = this.newPath();
-        edits.names.push(to.split('/').pop() as string);
-        await mkdir(dirname(join(d.dir, to)), { recursive: true });
-        await rename(join(d.dir, rel), join(d.dir, to));
-        edits.log.push({ op, device: d.name, path: rel, to });
-        edits.touched.add(rel).add(to);
-        const w = pending.get(key(d.name, rel));
-        if (w) {
-          pending.delete(key(d.name, rel));
-          pending.set(key(d.name, to), { ...w, path: to });
-        }
+    const roEdit = this.rng() < 0.15;
+    const d = roEdit ? cluster.device('c') : pick(this.rng, cluster.rwDevices);
+    const files = await listTree(d.dir);
+    const r = this.rng();
+    const op = files.length < MIN_FILES ? 'create'
+      : files.length > MAX_FILES && r < 0.5 ? 'delete'
+        : roEdit ? (r < 0.4 ? 'create' : r < 0.8 ? 'modify' : 'delete')
+          : r < 0.3 ? 'create' : r < 0.55 ? 'modify' : r < 0.7 ? 'rename' : r < 0.82 ? 'delete' : 'concurrent';
+    if (op === 'create' || op === 'modify') {
+      const rel = op === 'create' ? this.newPath() : pick(this.rng, files);
+      if (op === 'create') edits.names.push(rel.split('/').pop() as string);
+      const w = await this.write(d, rel, round, edits);
+      edits.log.push({ op, device: d.name, path: rel, bytes: w.size });
+      if (d.kind === 'ro') {
+        edits.readOnly.push(w);
+        edits.roPaths.add(rel);
       } else {
-        // The same file changed on both read-write devices before either hears of the other.
-        const [a, b] = cluster.rwDevices as [Device, Device];
-        const onB = new Set(await listTree(b.dir));
-        const shared = (await listTree(a.dir)).filter((p) => onB.has(p));
-        if (shared.length === 0) return;
-        const rel = pick(this.rng, shared);
-        const wa = await this.write(a, rel, round, edits);
-        const wb = await this.write(b, rel, round, edits);
-        pending.set(key('a', rel), wa).set(key('b', rel), wb);
+        pending.set(key(d.name, rel), w);
         edits.touched.add(rel);
-        edits.log.push({ op, device: 'a+b', path: rel, bytes: wa.size + wb.size });
       }
+    } else if (op === 'delete') {
+      const rel = pick(this.rng, files);
+      await unlink(join(d.dir, rel));
+      edits.log.push({ op, device: d.name, path: rel });
+      if (d.kind === 'ro') edits.roPaths.add(rel);
+      else {
+        pending.delete(key(d.name, rel));
+        edits.touched.add(rel);
+      }
+    } else if (op === 'rename') {
+      const rel = pick(this.rng, files);
+      const to = this.newPath();
+      edits.names.push(to.split('/').pop() as string);
+      await mkdir(dirname(join(d.dir, to)), { recursive: true });
+      await rename(join(d.dir, rel), join(d.dir, to));
+      edits.log.push({ op, device: d.name, path: rel, to });
+      edits.touched.add(rel).add(to);
+      const w = pending.get(key(d.name, rel));
+      if (w) {
+        pending.delete(key(d.name, rel));
+        pending.set(key(d.name, to), { ...w, path: to });
+      }
+    } else {
+      // The same file changed on both read-write devices before either hears of the other.
+      const [a, b] = cluster.rwDevices as [Device, Device];
+      const onB = new Set(await listTree(b.dir));
+      const shared = (await listTree(a.dir)).filter((p) => onB.has(p));
+      if (shared.length === 0) return;
+      const rel = pick(this.rng, shared);
+      const wa = await this.write(a, rel, round, edits);
+      const wb = await this.write(b, rel, round, edits);
+      pending.set(key('a', rel), wa).set(key('b', rel), wb);
+      edits.touched.add(rel);
+      edits.log.push({ op, device: 'a+b', path: rel, bytes: wa.size + wb.size });
     }
   }
 

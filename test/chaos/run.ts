@@ -61,5 +61,5 @@ const summary = await runChaos({
     }
   },
 });
-const bad = summary.errors + summary.lostBytes + summary.corruptBytes + summary.roSpread + summary.leaks + summary.stalls + summary.crashes + summary.roNotReported;
+const bad = summary.storeDamage + summary.errors + summary.lostBytes + summary.corruptBytes + summary.roSpread + summary.leaks + summary.stalls + summary.crashes + summary.roNotReported;
 process.exit(bad > 0 ? 1 : 0);
