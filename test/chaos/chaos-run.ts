@@ -70,8 +70,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const totals = { errors: 0, storeDamage: 0, finalStores: [] as StoreVerdict[], bytesMoved: 0, lostBytes: 0, corruptBytes: 0, stalls: 0, crashes: 0, roSpread: 0, roNotReported: 0, leaks: 0, maxConvergeMs: 0 };
   const emit = async (line: Record<string, unknown>) => {
-    opts.onLine?.(line);
     if (opts.logPath) await appendFile(opts.logPath, `${JSON.stringify(line)}\n`);
+    opts.onLine?.(line);
   };
 
   const cluster = await ChaosCluster.create();

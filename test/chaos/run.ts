@@ -51,7 +51,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 const summary = await runChaos({
   rounds, seed, minutes, convergeTimeoutMs, faultOrder, logPath: values.log || null, signal: abort.signal,
   onLine: (line) => {
-    if (line.type === 'round') {
+    if (line.type === 'round' && typeof line.error === 'string') {
+      console.log(`round ${String(line.round)}: HARNESS ERROR ${line.error}`);
+    } else if (line.type === 'round') {
       const f = line.fault as { kind: string; target: string };
       console.log(`round ${String(line.round)}: ${(line.edits as unknown[]).length} edits, ${f.kind} ${f.target}, ` +
         `${String(line.bytesMoved)} B moved, ${line.converged ? `converged in ${String(line.convergeMs)} ms` : `NOT converged: ${String(line.reason)}`}, ` +
