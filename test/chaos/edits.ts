@@ -12,8 +12,9 @@
  * device must never spread.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rename, lstat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { mkdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { listFiles } from '../e2e/helpers/replica-checks.js';
 import type { ChaosCluster, Device, DeviceName } from './cluster.js';
 
 export type Rng = () => number;
@@ -102,26 +103,12 @@ export function makeContent(rng: Rng, id: string, size: number): Buffer {
   return buf;
 }
 
-/** Relative paths of the regular files under `root` (sealsync's private entries skipped). */
+/** Relative paths of the regular files under `root`, sorted (sealsync's private and temp entries skipped). */
 export async function listTree(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const name of names.sort()) {
-      if (name.startsWith('.sealsync')) continue;
-      const full = join(dir, name);
-      const st = await lstat(full).catch(() => null);
-      if (st?.isDirectory()) await walk(full);
-      else if (st?.isFile()) out.push(relative(root, full));
-    }
-  };
-  await walk(root);
-  return out;
+  return (await listFiles([root]))
+    .map((f) => relative(root, f))
+    .filter((rel) => !rel.split(sep).some((segment) => segment.startsWith('.sealsync')))
+    .sort();
 }
 
 export class EditLedger {
