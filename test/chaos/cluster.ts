@@ -20,7 +20,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
-import { TestHome, makeTempDir, pollUntil, type DaemonProcess } from '../e2e/helpers/harness.js';
+import { PollGiveUp, TestHome, makeTempDir, pollUntil, type DaemonProcess } from '../e2e/helpers/harness.js';
 import { LinkProxy } from './link-proxy.js';
 
 export const TMPFS_BYTES = 64 * 1024 * 1024;
@@ -37,6 +37,8 @@ export const LINKS: readonly (readonly [DeviceName, DeviceName])[] = [
 ];
 const KINDS: Record<DeviceName, DeviceKind> = { a: 'rw', b: 'rw', c: 'ro', s1: 'encrypted', s2: 'encrypted' };
 const DAEMON_ENV = { SEALSYNC_LOG_LEVEL: 'warn' };
+/** A restart on a loaded machine (tsx compiles on every start) may take longer than the e2e harness's 20 s. */
+const RESTART_TIMEOUT_MS = 90_000;
 
 export interface Device {
   readonly name: DeviceName;
@@ -134,8 +136,20 @@ export class ChaosCluster {
     return this.links.reduce((n, l) => n + l.proxy.bytes, 0);
   }
 
-  async restart(d: Device): Promise<void> {
-    d.daemon = await d.home.startDaemon({ env: DAEMON_ENV });
+  /**
+   * Starts `d`'s daemon again and waits until it answers; returns how long that took.
+   * The new process is `d.daemon` at once, so a slow start is never started twice.
+   */
+  async restart(d: Device): Promise<number> {
+    const started = Date.now();
+    const daemon = await d.home.startDaemon({ env: DAEMON_ENV, waitReady: false });
+    d.daemon = daemon;
+    await pollUntil(async () => {
+      if (!daemon.running) throw new PollGiveUp(`${d.name}'s daemon exited while starting: ${daemon.logs().stderr.trim().slice(-500)}`);
+      await d.home.client.status({ timeoutMs: 2000 });
+      return true;
+    }, { timeoutMs: RESTART_TIMEOUT_MS, intervalMs: 250, description: `${d.name}'s daemon to answer after a restart` });
+    return Date.now() - started;
   }
 
   /** Every daemon answers, and every dialer is connected through its proxy. */

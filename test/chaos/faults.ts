@@ -73,8 +73,8 @@ export async function injectFault(cluster: ChaosCluster, rng: Rng, kind: FaultKi
       await d.daemon.kill9();
       const heldMs = randInt(rng, 0, 2000);
       await sleep(heldMs);
-      await cluster.restart(d);
-      return { kind, target: d.name, heldMs };
+      const restartMs = await cluster.restart(d);
+      return { kind, target: d.name, heldMs, detail: { restartMs } };
     }
     case 'cut': {
       const l = pick(rng, cluster.links);
