@@ -11,6 +11,7 @@
  * after setup, and each wait has its own timeout.
  */
 import { appendFile } from 'node:fs/promises';
+import { REPO_ROOT } from '../e2e/helpers/harness.js';
 import { prng } from '../e2e/helpers/tree.js';
 import { ChaosCluster } from './cluster.js';
 import { checkRound, readTree, verifyStores, waitConverged, type StoreVerdict } from './checks.js';
@@ -69,12 +70,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const ledger = new EditLedger(rng);
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const totals = { errors: 0, storeDamage: 0, finalStores: [] as StoreVerdict[], bytesMoved: 0, lostBytes: 0, corruptBytes: 0, stalls: 0, crashes: 0, roSpread: 0, roNotReported: 0, leaks: 0, maxConvergeMs: 0 };
+  // Paths of this machine (the checkout, the temp root) stay out of the log, which gets committed.
+  let tempRoot: string | null = null;
+  const scrub = (text: string) => {
+    let out = text.split(`${REPO_ROOT}/`).join('');
+    if (tempRoot) out = out.split(tempRoot).join('<root>');
+    return out;
+  };
   const emit = async (line: Record<string, unknown>) => {
-    if (opts.logPath) await appendFile(opts.logPath, `${JSON.stringify(line)}\n`);
+    if (opts.logPath) await appendFile(opts.logPath, `${scrub(JSON.stringify(line))}\n`);
     opts.onLine?.(line);
   };
 
   const cluster = await ChaosCluster.create();
+  tempRoot = cluster.root;
   let rounds = 0;
   try {
     await ledger.seed(cluster.device('a'), SEED_FILES);
