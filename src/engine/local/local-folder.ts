@@ -649,7 +649,8 @@ export class LocalFolder extends EventEmitter {
     }
     // Identical to the global winner (already synced, copied in by hand, or a delete
     // the sync engine has not applied yet): adopt the winner's version, publish nothing.
-    const winner = this.globalWinner(held);
+    const opened = this.openHeld(held);
+    const winner = pickWinner(opened);
     if (winner && sameState(winner, content) && (!prev || compareVectors(winner.version, prev.record.version) !== 'lesser')) {
       this.batch.add({ file: { record: { ...content, version: winner.version }, ...diskFields } });
       return;
@@ -663,7 +664,7 @@ export class LocalFolder extends EventEmitter {
       return;
     }
 
-    const version = this.nextVersion(prev?.record.version ?? [], held);
+    const version = this.nextVersion(seenVersion(prev?.record, opened), held);
     const record: FileRecord = { ...content, version };
     const sealed: RecordInput = {
       locator,
@@ -692,7 +693,7 @@ export class LocalFolder extends EventEmitter {
     return bumpVector(held.reduce<VersionVector>((acc, h) => mergeVectors(acc, h.version), base), this.index.vectorId);
   }
 
-  private globalWinner(held: readonly StoredRecord[]): FileRecord | undefined {
+  private openHeld(held: readonly StoredRecord[]): FileRecord[] {
     const opened: FileRecord[] = [];
     for (const h of held) {
       try {
@@ -701,7 +702,7 @@ export class LocalFolder extends EventEmitter {
         this.log.warn({ err: describeError(err) }, 'a stored record could not be opened');
       }
     }
-    return pickWinner(opened);
+    return opened;
   }
 
   // ---- status plumbing -----------------------------------------------------------
@@ -771,6 +772,23 @@ export class LocalFolder extends EventEmitter {
 }
 
 /** Same content and, for live files and directories, the same permission bits. */
+/**
+ * The version a local change is made on top of: the indexed one, merged with
+ * every held version of the same content. Two devices that resolve the same
+ * conflict at once (or get the same file by hand) hold concurrent versions of
+ * identical content, and nothing ever merges them; a delete or edit built on
+ * the local version alone stayed concurrent with the other, so the other
+ * (live) one won and the delete was undone — everywhere but here (found by
+ * the chaos run). The user saw that content, so the change supersedes it;
+ * versions with other content are left concurrent (they are real conflicts).
+ */
+function seenVersion(prev: FileRecord | undefined, held: readonly FileRecord[]): VersionVector {
+  if (!prev) return [];
+  let base = prev.version;
+  for (const h of held) if (!prev.deleted && !h.deleted && sameState(h, prev)) base = mergeVectors(base, h.version);
+  return base;
+}
+
 function sameState(a: FileRecord, b: FileRecord): boolean {
   return sameContent(a, b) && (a.deleted || a.kind === 'symlink' || a.mode === b.mode);
 }
