@@ -9,7 +9,8 @@
  * - Each block comes from the caller's fetchBlock (the block scheduler, which
  *   returns plaintext already verified by openBlock or read and re-hashed from
  *   local disk). Up to FILE_BLOCK_WINDOW blocks of one file are in flight.
- * - The temp file gets its mode and mtime, is fsynced, and then — right before
+ * - The temp file gets its mode (only the exec bit comes from the record, see
+ *   model/file-mode.ts) and mtime, is fsynced, and then — right before
  *   the rename — the target is re-stat'ed and compared with what the index
  *   knows (`known`). If the local file changed meanwhile, nothing is
  *   overwritten: the result is 'conflict' and the caller keeps both (the temp
@@ -29,6 +30,7 @@ import { promisify } from 'node:util';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
+import { localDirMode, localFileMode } from '../model/file-mode.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
 import { noteBlockBytes } from '../memory/young-gc.js';
@@ -96,6 +98,8 @@ export interface ApplyOptions {
    * once, before it records the new state anywhere.
    */
   readonly syncDir?: (dir: string) => Promise<void> | void;
+  /** This device's umask, which masks every mode applied (default: the process's). */
+  readonly umask?: number;
 }
 
 export type ApplyResult =
@@ -370,7 +374,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     // cost a thread-pool round trip apiece, which dominated applying many small files). Only
     // fsync, which waits for the disk, stays async.
     if (resumed) ftruncateSync(fd, record.size); // a fresh temp file is exactly as long as its blocks
-    fchmodSync(fd, record.mode & 0o777);
+    fchmodSync(fd, localFileMode(record.mode, opts.umask ?? process.umask()));
     const mtime = utimesSeconds(record.mtimeMs);
     futimesSync(fd, mtime, mtime);
     await fsyncFd(fd);
@@ -419,8 +423,9 @@ export async function applyDirectory(root: string, record: FileRecord, opts: App
     }
     const again = await lstatOrNull(abs);
     if (again === null || !again.isDirectory()) throw new SealsyncError('ERR_PATH_UNSAFE', 'directory could not be created', { path: record.path });
+    // The local default, never the peer's bits (model/file-mode.ts); an existing directory keeps its own.
+    await chmod(abs, localDirMode(opts.umask ?? process.umask()));
   }
-  await chmod(abs, record.mode & 0o777);
   return { status: 'applied', reusedBytes: 0, archived };
 }
 

@@ -51,6 +51,7 @@ import type { FolderState, FolderStatus, ScanProgress } from '../peer/folder-sta
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
 import { LocalWriteBatch } from './local-write-batch.js';
 import { lstatOrNullSync } from '../../fs/safe-fs.js';
+import { sameSyncedMode } from '../../model/file-mode.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
@@ -771,7 +772,6 @@ export class LocalFolder extends EventEmitter {
   }
 }
 
-/** Same content and, for live files and directories, the same permission bits. */
 /**
  * The version a local change is made on top of: the indexed one, merged with
  * every held version of the same content. Two devices that resolve the same
@@ -789,8 +789,9 @@ function seenVersion(prev: FileRecord | undefined, held: readonly FileRecord[]):
   return base;
 }
 
+/** Same content and, for live files, the same exec bit (the only mode bit that is synced). */
 function sameState(a: FileRecord, b: FileRecord): boolean {
-  return sameContent(a, b) && (a.deleted || a.kind === 'symlink' || a.mode === b.mode);
+  return sameContent(a, b) && (a.deleted || sameSyncedMode(a.kind, a.mode, b.mode));
 }
 
 /**

@@ -43,7 +43,9 @@ test('internal paths and subtree tests', () => {
   assert.equal(isInternalPath('.sealsync/archive/x'), true);
   assert.equal(isInternalPath('d/.sealsync-tmp-abc'), true);
   assert.equal(isInternalPath('.sealsync-tmp-abc'), true);
-  assert.equal(isInternalPath('d/.sealsync/x'), false);
+  assert.equal(isInternalPath('d/.sealsync/x'), true, "a nested folder's state directory");
+  assert.equal(isInternalPath('.SEALSYNC/ignore'), true);
+  assert.equal(isInternalPath('d/.sealsyncx'), false);
   assert.equal(isInternalPath('.sealignore'), false);
   assert.equal(isUnder('a/b', 'a'), true);
   assert.equal(isUnder('a', 'a'), true);

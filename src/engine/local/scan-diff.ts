@@ -4,7 +4,8 @@
  * its hash result becomes a FileRecord.
  */
 import type { FileStat } from '../../index/types.js';
-import { STATE_DIR_NAME } from '../../model/path.js';
+import { isInStateDir } from '../../model/path.js';
+import { sameSyncedMode } from '../../model/file-mode.js';
 import { TEMP_PREFIX } from '../../fs/atomic-apply.js';
 import type { WalkEntry } from '../../fs/walk.js';
 import type { BlockRef, FileRecord, VersionVector } from '../../model/types.js';
@@ -23,8 +24,8 @@ export function permissionBits(mode: number): number {
 
 /**
  * True when `entry` needs no re-read: same kind, size, mtime, inode and
- * permission bits as indexed. Directories only need to exist with the same
- * mode. The device number is not compared: it can change across a remount
+ * exec bit as indexed (the only mode bit that is synced: model/file-mode.ts).
+ * Directories only need to exist. The device number is not compared: it can change across a remount
  * without any content change.
  *
  * mtimes are compared in whole milliseconds (floor), the walker's resolution
@@ -35,7 +36,7 @@ export function permissionBits(mode: number): number {
  */
 export function isUnchanged(prev: FileStat | undefined, entry: ScanEntry): boolean {
   if (prev === undefined || prev.deleted || prev.kind !== entry.kind) return false;
-  if (prev.mode !== permissionBits(entry.mode)) return false;
+  if (!sameSyncedMode(prev.kind, prev.mode, entry.mode)) return false;
   if (entry.kind === 'dir') return true;
   return prev.size === entry.size && Math.floor(prev.diskMtimeMs) === Math.floor(entry.mtimeMs) && prev.ino === entry.ino;
 }
@@ -67,11 +68,12 @@ export function isUnder(path: string, dir: string): boolean {
 
 /**
  * Paths that belong to sealsync itself and are never indexed: the folder's
- * `.sealsync/` state directory and the puller's in-progress temp files (a
- * half-downloaded file must never be published as a local edit).
+ * `.sealsync/` state directory (or a nested folder's, in any spelling) and
+ * the puller's in-progress temp files (a half-downloaded file must never be
+ * published as a local edit).
  */
 export function isInternalPath(path: string): boolean {
-  if (path === STATE_DIR_NAME || path.startsWith(`${STATE_DIR_NAME}/`)) return true;
+  if (isInStateDir(path)) return true;
   const slash = path.lastIndexOf('/');
   return path.startsWith(TEMP_PREFIX, slash + 1);
 }

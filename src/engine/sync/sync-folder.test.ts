@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, type FolderKeys } from '../../crypto/index.js';
 import { silentLogger } from '../../logger.js';
@@ -334,6 +334,75 @@ test('a local edit made while a newer remote version is being pulled survives as
     assert.ok(contents.some((c) => c.equals(v2)), 'the remote version survives');
   } finally {
     await stopNode(a);
+    await stopNode(b);
+  }
+});
+
+/** Sealed records from a folder member that writes what it likes (a W key signs anything). */
+function memberRecords(keys: FolderKeys, records: ReadonlyArray<{ path: string; kind: 'file' | 'dir'; mode: number }>): Uint8Array[] {
+  return records.map((r) => encodeSealedRecord(sealRecord(keys, {
+    path: r.path, kind: r.kind, size: 0, mtimeMs: 1_700_000_000_000, mode: r.mode, blocks: [], version: [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }], deleted: false,
+  })));
+}
+
+test('a member cannot write into a .sealsync state directory: any case, any depth', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const b = await makeNode('B', keys);
+  try {
+    await startNode(b);
+    b.sync.attachPeer({ peerId: 'MEMBER', sendIndex: async () => undefined, requestBlock: async () => null, penalize: () => undefined });
+    const hostile = ['.SEALSYNC', '.SEALSYNC/ignore', '.SealSync/archive', 'sub', 'sub/.sealsync', 'sub/.sealsync/ignore', 'sub/.Sealsync', 'sub/.Sealsync/ignore'];
+    const records = memberRecords(keys, [
+      ...hostile.map((path) => ({ path, kind: (path.endsWith('ignore') ? 'file' : 'dir') as 'file' | 'dir', mode: 0o644 })),
+      { path: 'fine.txt', kind: 'file', mode: 0o644 },
+    ]);
+    await b.sync.receiveIndex('MEMBER', { indexId: '1111111111111111', fromSeq: 0, toSeq: records.length, records });
+    await b.sync.whenPulled();
+    const tree = await snapshotTree(b.dev.root);
+    assert.ok('fine.txt' in tree, 'the ordinary record was applied');
+    assert.deepEqual(Object.keys(tree).filter((p) => /\.sealsync/i.test(p)), [], 'nothing written under any spelling of .sealsync');
+    assert.deepEqual((await readdir(b.dev.root)).filter((n) => n.toLowerCase() === '.sealsync' && n !== '.sealsync'), [], 'no other spelling of it');
+    await assert.rejects(stat(join(b.dev.root, '.sealsync', 'ignore')), 'no ignore file planted in ours');
+  } finally {
+    await stopNode(b);
+  }
+});
+
+test("a member's mode bits: files take only the exec bit (under the local umask), directories the local default; a rescan publishes nothing", async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const b = await makeNode('B', keys);
+  const umask = process.umask(0o022);
+  try {
+    await startNode(b);
+    b.sync.attachPeer({ peerId: 'MEMBER', sendIndex: async () => undefined, requestBlock: async () => null, penalize: () => undefined });
+    const records = memberRecords(keys, [
+      { path: 'open', kind: 'dir', mode: 0o777 },
+      { path: 'closed', kind: 'dir', mode: 0o500 },
+      { path: 'open/all.txt', kind: 'file', mode: 0o777 },
+      { path: 'open/rw.txt', kind: 'file', mode: 0o666 },
+      { path: 'open/private.txt', kind: 'file', mode: 0o600 },
+      { path: 'open/gx.sh', kind: 'file', mode: 0o610 },
+    ]);
+    await b.sync.receiveIndex('MEMBER', { indexId: '1111111111111111', fromSeq: 0, toSeq: records.length, records });
+    await b.sync.whenPulled();
+    const modes: Record<string, string> = {};
+    for (const p of ['open', 'closed', 'open/all.txt', 'open/rw.txt', 'open/private.txt', 'open/gx.sh']) {
+      modes[p] = ((await stat(join(b.dev.root, p))).mode & 0o7777).toString(8);
+    }
+    assert.deepEqual(modes, { open: '755', closed: '755', 'open/all.txt': '755', 'open/rw.txt': '644', 'open/private.txt': '644', 'open/gx.sh': '644' });
+    // The disk now differs from the records in every bit but the exec bit: that is no local edit.
+    const held = b.dev.index.recordsSince(b.dev.folder, 0, 100).length;
+    await b.local.scanNow();
+    assert.equal(b.dev.index.recordsSince(b.dev.folder, 0, 100).length, held, 'no new version published');
+    assert.deepEqual(b.dev.index.getFile(b.dev.folder, 'open/all.txt')?.record.version, [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }]);
+    // A local chmod that flips the exec bit is an edit; one that keeps it is not.
+    await chmod(join(b.dev.root, 'open/rw.txt'), 0o600);
+    await chmod(join(b.dev.root, 'open/private.txt'), 0o755);
+    await b.local.scanNow();
+    assert.deepEqual(b.dev.index.getFile(b.dev.folder, 'open/rw.txt')?.record.version, [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }]);
+    assert.notDeepEqual(b.dev.index.getFile(b.dev.folder, 'open/private.txt')?.record.version, [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }]);
+  } finally {
+    process.umask(umask);
     await stopNode(b);
   }
 });

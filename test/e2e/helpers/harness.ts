@@ -10,7 +10,8 @@
  *   await d.kill9();                         // or: await d.stop() (runs `sealsync stop`, waits for exit)
  *   await other.cliOk(['peer', 'add', await h.listenAddress()]);   // connect two homes
  *
- * - `cli(args)` runs `node --import tsx src/cli/main.ts --home H …` and returns
+ * - `cli(args)` runs the real entry point, `node bin/sealsync.js --home H …`, on
+ *   the current sources (dist-to-src.mjs: no build needed, never a stale one), and returns
  *   { code, stdout, stderr } (never throws on a non-zero exit); `cliOk` throws
  *   with stderr when the exit code is not 0.
  * - `status()` / `waitForStatus()` poll the daemon through the control socket
@@ -31,7 +32,9 @@ import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
 import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const CLI_ENTRY = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+export const CLI_ENTRY = join(REPO_ROOT, 'bin', 'sealsync.js');
+/** Node arguments that run CLI_ENTRY on the sources: tsx, and dist/… resolved to src/…. */
+export const CLI_NODE_ARGS: readonly string[] = ['--import', 'tsx', '--import', join(REPO_ROOT, 'test', 'e2e', 'helpers', 'dist-to-src.mjs')];
 export const DEFAULT_CLI_TIMEOUT_MS = 30_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 20_000;
 export const DEFAULT_POLL_INTERVAL_MS = 100;
@@ -72,7 +75,7 @@ export function makeTempDir(prefix = 'ss-'): Promise<string> {
 /** Runs the CLI with the given arguments (no --home added). */
 export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, CLI_ENTRY, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: 'warn', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -233,7 +236,7 @@ export class TestHome {
 
   /** Spawns `sealsync start` and waits until the control socket answers. */
   async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean } = {}): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, '--home', this.home, 'start'], {
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'], {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: process.env.SEALSYNC_LOG_LEVEL ?? 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
