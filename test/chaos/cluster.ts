@@ -37,7 +37,7 @@ export const LINKS: readonly (readonly [DeviceName, DeviceName])[] = [
 ];
 const KINDS: Record<DeviceName, DeviceKind> = { a: 'rw', b: 'rw', c: 'ro', s1: 'encrypted', s2: 'encrypted' };
 const DAEMON_ENV = { SEALSYNC_LOG_LEVEL: 'warn' };
-/** A restart on a loaded machine (tsx compiles on every start) may take longer than the e2e harness's 20 s. */
+/** A start on a loaded machine (tsx compiles on every start) may take longer than the e2e harness's 20 s. */
 const RESTART_TIMEOUT_MS = 90_000;
 
 export interface Device {
@@ -56,6 +56,21 @@ export interface Link {
   readonly from: Device;
   readonly to: Device;
   readonly proxy: LinkProxy;
+}
+
+/**
+ * Spawns `home`'s daemon and waits until it answers (up to RESTART_TIMEOUT_MS);
+ * `spawned` gets the process at once, so a slow start is never started twice.
+ */
+async function startDaemon(home: TestHome, name: string, spawned: (d: DaemonProcess) => void): Promise<DaemonProcess> {
+  const daemon = await home.startDaemon({ env: DAEMON_ENV, waitReady: false });
+  spawned(daemon);
+  await pollUntil(async () => {
+    if (!daemon.running) throw new PollGiveUp(`${name}'s daemon exited while starting: ${daemon.logs().stderr.trim().slice(-500)}`);
+    await home.client.status({ timeoutMs: 2000 });
+    return true;
+  }, { timeoutMs: RESTART_TIMEOUT_MS, intervalMs: 250, description: `${name}'s daemon to answer` });
+  return daemon;
 }
 
 export class ChaosCluster {
@@ -107,7 +122,7 @@ export class ChaosCluster {
         dir = join(mount, 'folder');
       }
       await mkdir(dir);
-      const daemon = await home.startDaemon({ env: DAEMON_ENV });
+      const daemon = await startDaemon(home, name, () => undefined);
       const id = (await home.status()).device.id;
       this.devices.set(name, { name, kind: KINDS[name], home, dir, daemon, id, ...(mount ? { mount } : {}) });
     }
@@ -142,13 +157,7 @@ export class ChaosCluster {
    */
   async restart(d: Device): Promise<number> {
     const started = Date.now();
-    const daemon = await d.home.startDaemon({ env: DAEMON_ENV, waitReady: false });
-    d.daemon = daemon;
-    await pollUntil(async () => {
-      if (!daemon.running) throw new PollGiveUp(`${d.name}'s daemon exited while starting: ${daemon.logs().stderr.trim().slice(-500)}`);
-      await d.home.client.status({ timeoutMs: 2000 });
-      return true;
-    }, { timeoutMs: RESTART_TIMEOUT_MS, intervalMs: 250, description: `${d.name}'s daemon to answer after a restart` });
+    await startDaemon(d.home, d.name, (daemon) => { d.daemon = daemon; });
     return Date.now() - started;
   }
 
