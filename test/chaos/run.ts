@@ -41,9 +41,11 @@ if (faultOrder !== 'random' && faultOrder !== 'cycle') {
 }
 
 const abort = new AbortController();
+// Every signal is caught (tsx forwards one, a user may send another): the run always
+// ends through its cleanup, which unmounts the tmpfs and stops the daemons.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    console.error(`chaos: ${sig}: stopping after this round (the cluster is cleaned up)`);
+  process.on(sig, () => {
+    if (!abort.signal.aborted) console.error(`chaos: ${sig}: stopping after this round (the cluster is cleaned up)`);
     abort.abort();
   });
 }
