@@ -367,6 +367,16 @@ test('an unreadable file is listed in the status, skipped, and not taken for a d
   assert.equal(h.index.getFile(h.folderRowId, 'secret.txt')?.record.size, 9);
 });
 
+/** Stores `record` as if a peer had sent it (sealed with the folder's keys). */
+function holdRemote(h: Harness, record: FileRecord): void {
+  const locator = locatorFor(h.keys, record.path);
+  h.index.putRemoteRecord(h.folderRowId, {
+    locator, version: record.version, blockIds: record.blocks.map((b) => b.id),
+    sealed: sealRecordBytes(h.keys, record, locator),
+    plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+  });
+}
+
 test('a delete supersedes every held version of the content it removed, not only the local one (chaos run)', async (t) => {
   const h = setup(t);
   writeFileSync(join(h.root, 'copy.txt'), 'the same conflict copy, made on two devices');
@@ -376,11 +386,7 @@ test('a delete supersedes every held version of the content it removed, not only
   // Another device made the same file on its own: same content, a concurrent version.
   const locator = locatorFor(h.keys, 'copy.txt');
   const theirs: FileRecord = { ...mine.record, version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
-  h.index.putRemoteRecord(h.folderRowId, {
-    locator, version: theirs.version, blockIds: theirs.blocks.map((b) => b.id),
-    sealed: sealRecordBytes(h.keys, theirs, locator),
-    plain: { kind: theirs.kind, size: theirs.size, mtimeMs: theirs.mtimeMs, deleted: false },
-  });
+  holdRemote(h, theirs);
   assert.equal(h.index.currentRecords(h.folderRowId, locator).length, 2, 'both versions held');
   unlinkSync(join(h.root, 'copy.txt'));
   await h.folder.scanNow();
@@ -398,12 +404,8 @@ test('a local edit leaves a held version with other content concurrent (a real c
   await started(h);
   const mine = h.index.getFile(h.folderRowId, 'f.txt');
   assert.ok(mine);
-  const locator = locatorFor(h.keys, 'f.txt');
-  const theirs: FileRecord = { ...mine.record, size: 5, version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
-  h.index.putRemoteRecord(h.folderRowId, {
-    locator, version: theirs.version, blockIds: [], sealed: sealRecordBytes(h.keys, { ...theirs, blocks: [] }, locator),
-    plain: { kind: 'file', size: 5, mtimeMs: theirs.mtimeMs, deleted: false },
-  });
+  const theirs: FileRecord = { ...mine.record, size: 5, blocks: [], version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
+  holdRemote(h, theirs);
   writeFileSync(join(h.root, 'f.txt'), 'edited here');
   await h.folder.scanNow();
   const row = h.index.getFile(h.folderRowId, 'f.txt');
