@@ -43,6 +43,7 @@ export const ERROR_CATALOG = {
   ERR_PATH_MISSING: { status: 400, message: 'path does not exist' },
   ERR_PATH_NOT_DIR: { status: 400, message: 'path is not a directory' },
   ERR_PATH_UNREADABLE: { status: 400, message: 'path cannot be read' },
+  ERR_PATH_UNWRITABLE: { status: 400, message: 'path cannot be written' },
   ERR_PATH_UNSAFE: { status: 400, message: 'path is not a safe relative path' },
   ERR_FILE_TOO_LARGE: { status: 413, message: 'file is larger than sealsync can sync' },
   ERR_FILE_CHANGED: { status: 409, message: 'file changed on disk while it was being read' },

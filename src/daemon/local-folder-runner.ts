@@ -12,7 +12,8 @@ import type { LocalFolderFs, FileHasher } from '../engine/local/local-folder-fs.
 import type { RecordChecker } from '../engine/peer/record-check.js';
 import { LocalFolder } from '../engine/local/local-folder.js';
 import type { FolderStatus } from '../engine/peer/folder-status.js';
-import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
+import { createReplicaFolder } from '../engine/replica/create-replica-folder.js';
+import type { ReplicaFolder } from '../engine/replica/replica-folder.js';
 import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync/sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
 import { describeError } from '../errors.js';

@@ -17,7 +17,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { TestHome, type DaemonProcess } from './helpers/harness.js';
-import { flipStoredByte, storedBlocks } from '../../src/engine/replica/test-helpers.js';
+import { flipStoredByte, storedBlocks } from '../../src/store/testing/store-helpers.js';
 import { findLeaks, listFiles, treeSnapshot } from './helpers/replica-checks.js';
 
 const SYNC_TIMEOUT_MS = 30_000;

@@ -15,7 +15,8 @@
  *     ignore records they already hold, so too early costs bytes, never data).
  *  3. Every IndexUpdate from the peer is verified and stored by the folder,
  *     then acknowledged with its toSeq. Updates from one peer are applied in
- *     order, one at a time.
+ *     order, one at a time, each held (ReceivedIndex.hold) until applied, so
+ *     the session stops reading while MAX_QUEUED_INDEX_UPDATES wait here.
  *  4. left/closed: the link is detached; its block requests move elsewhere.
  *
  * Block requests are not bound here: a session has one block handler for all
@@ -27,27 +28,15 @@ import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { IndexAck } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
-import type { IncomingIndex, ReplicaLink } from '../replica/replica-folder.js';
+import type { FolderLink, LinkedFolder } from './folder-link.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
 /** The index id we acknowledge when we hold nothing of a peer's index. */
 export const ZERO_INDEX_ID = '0000000000000000';
 
-/**
- * The link-shaped surface a folder engine offers to the owner of the sessions.
- * ReplicaFolder and the full peer's SyncFolder both have it, so one binding
- * serves both.
- */
-export interface LinkedFolder {
-  attachPeer(link: ReplicaLink, opts?: { since?: number }): void;
-  detachPeer(peerId: string): void;
-  acknowledge(peerId: string, seq: number): void;
-  receiveIndex(peerId: string, update: IncomingIndex, opts?: { signal?: AbortSignal }): Promise<number | null>;
-  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
-}
-
-export interface ReplicaSessionBindingOptions {
+export interface FolderSessionLinkOptions {
   readonly folder: LinkedFolder;
   readonly session: PeerSession;
   readonly folderId: Uint8Array;
@@ -58,7 +47,7 @@ export interface ReplicaSessionBindingOptions {
 }
 
 /** One folder on one session. `close()` removes every listener and detaches the peer. */
-export class ReplicaSessionBinding {
+export class FolderSessionLink {
   private readonly folder: LinkedFolder;
   private readonly session: PeerSession;
   private readonly folderId: Uint8Array;
@@ -79,11 +68,11 @@ export class ReplicaSessionBinding {
   private readonly onIndex = (msg: ReceivedIndex) => { if (this.isOurs(msg.folderId)) this.enqueueIndex(msg); };
   private readonly onAck = (msg: IndexAck) => { if (this.isOurs(msg.folderId)) this.handleAck(msg); };
 
-  constructor(opts: ReplicaSessionBindingOptions) {
+  constructor(opts: FolderSessionLinkOptions) {
     this.folder = opts.folder;
     this.session = opts.session;
     this.folderId = opts.folderId;
-    this.folderHex = Buffer.from(opts.folderId).toString('hex');
+    this.folderHex = toHex(opts.folderId);
     this.index = opts.index;
     this.log = opts.logger;
     this.ackWaitMs = opts.initialAckWaitMs ?? INITIAL_ACK_WAIT_MS;
@@ -111,7 +100,7 @@ export class ReplicaSessionBinding {
   }
 
   private isOurs(folderId: Uint8Array): boolean {
-    return Buffer.from(folderId).toString('hex') === this.folderHex;
+    return toHex(folderId) === this.folderHex;
   }
 
   private join(): void {
@@ -166,6 +155,9 @@ export class ReplicaSessionBinding {
   }
 
   private enqueueIndex(msg: ReceivedIndex): void {
+    // Counted against the session's index queue until applied: with the queue full the
+    // session stops reading, so a peer cannot pile updates up here faster than we apply them.
+    const release = msg.hold();
     this.applyChain = this.applyChain.then(async () => {
       if (this.closed) return;
       try {
@@ -176,10 +168,10 @@ export class ReplicaSessionBinding {
       } catch (err) {
         this.log.warn({ peer: this.peerId, err: describeError(err) }, 'applying an index update failed');
       }
-    });
+    }).finally(release);
   }
 
-  private link(): ReplicaLink {
+  private link(): FolderLink {
     const session = this.session;
     const folderId = this.folderId;
     const indexId = this.index.indexId;
@@ -187,7 +179,7 @@ export class ReplicaSessionBinding {
       peerId: session.remoteDeviceId,
       sendIndex: (u) => session.sendIndex({ folderId, indexId, fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records }),
       requestBlock: (blockId, o) => session.requestBlock(folderId, blockId, o),
-      penalize: (reason) => session.penalize(reason),
+      penalize: (reason, cost) => session.penalize(reason, cost),
     };
   }
 }

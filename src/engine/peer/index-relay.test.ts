@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { openIndex } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
-import { IndexRelay, type PeerLink } from './index-relay.js';
+import { IndexRelay, chargeDominatedUpdate } from './index-relay.js';
+import type { FolderLink } from './folder-link.js';
+import { MIN_RECORDS_FOR_DOMINATED_CHARGE, PENALTY } from '../../net/limits.js';
 
 function setup() {
   const index = openIndex(':memory:');
@@ -22,7 +24,7 @@ function setup() {
   };
   const link = (peerId: string) => {
     const sent: { fromSeq: number; toSeq: number; records: number }[] = [];
-    const l: PeerLink = {
+    const l: FolderLink = {
       peerId,
       sendIndex: async (u) => { sent.push({ fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records.length }); },
       requestBlock: async () => null,
@@ -124,4 +126,20 @@ test('nothing is sent after detach or stop', async () => {
   } finally {
     index.close();
   }
+});
+
+test('an update is charged only when it is large and mostly dominated records', () => {
+  const charges: [string, number | undefined][] = [];
+  const link: FolderLink = {
+    peerId: 'p', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (reason, cost) => { charges.push([reason, cost]); },
+  };
+  const n = MIN_RECORDS_FOR_DOMINATED_CHARGE;
+  chargeDominatedUpdate(link, n - 1, n - 1); // small: an honest relay's catch-up
+  chargeDominatedUpdate(link, n * 2, n); // half, not most
+  chargeDominatedUpdate(link, 10_000, 10); // a few among many
+  assert.deepEqual(charges, []);
+  chargeDominatedUpdate(link, n, Math.floor(n / 2) + 1);
+  chargeDominatedUpdate(link, 10_000, 10_000);
+  assert.deepEqual(charges.map((c) => c[1]), [PENALTY.dominatedRecords, PENALTY.dominatedRecords]);
+  chargeDominatedUpdate(undefined, 10_000, 10_000); // a peer already detached: nothing to charge
 });

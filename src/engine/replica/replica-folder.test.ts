@@ -10,8 +10,10 @@ import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
 import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
-import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from './test-helpers.js';
+import { MAX_PENDING_FETCHES, ReplicaFolder } from './replica-folder.js';
+import { createReplicaFolder } from './create-replica-folder.js';
+import type { FolderLink } from '../peer/folder-link.js';
+import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from '../../store/testing/store-helpers.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';
@@ -36,7 +38,7 @@ class FakeFullPeer {
   }
 }
 
-class FakeLink implements ReplicaLink {
+class FakeLink implements FolderLink {
   readonly sent: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }[] = [];
   readonly penalties: string[] = [];
   requests = 0;

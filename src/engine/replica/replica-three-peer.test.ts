@@ -16,9 +16,9 @@ import { SyncFolder } from '../sync/sync-folder.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '../testing/sync-device.js';
 import { findLeaks, listFiles } from '../../../test/e2e/helpers/replica-checks.js';
 import { PACKS_DIR } from '../../store/block-store.js';
-import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { flipStoredByte, storedBlocks } from './test-helpers.js';
-import type { LinkedFolder } from '../peer/folder-session-link.js';
+import { ReplicaFolder } from './replica-folder.js';
+import { flipStoredByte, storedBlocks } from '../../store/testing/store-helpers.js';
+import type { FolderLink, LinkedFolder } from '../peer/folder-link.js';
 
 // Generous bounds: CI runs two test files at once on two cores; a stuck
 // folder still fails, it just has to be stuck for this long.
@@ -50,7 +50,7 @@ async function fullNode(id: string, keys: FolderKeys): Promise<FullNode> {
 }
 
 /** A direct link from `from` to `to`, as a session binding would make it. */
-function link(from: Node, to: Node, state: { up: boolean }): ReplicaLink {
+function link(from: Node, to: Node, state: { up: boolean }): FolderLink {
   const closed = () => new SealsyncError('ERR_CONNECTION_CLOSED');
   return {
     peerId: to.id,

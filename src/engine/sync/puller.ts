@@ -46,10 +46,11 @@ import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal
 import { checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from '../../fs/safe-fs.js';
 import type { Index, LocalFile, LocalFileInput, RecordInput, StoredRecord } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import { needFor, pickWinner, sameContent, type NeedAction } from '../../model/needs.js';
+import { needFor, pickWinner, sameContent, sameFileState, type NeedAction } from '../../model/needs.js';
 import { lastWriter, vectorKey } from '../../model/version-vector.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
+import { toHex, fromHex } from '../../crypto/bytes.js';
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
 export const PULL_FILES_IN_FLIGHT = 64;
@@ -132,10 +133,6 @@ interface PathWork {
   /** Concurrent live versions that lose to the winner (rw: kept as conflict copies). */
   readonly losers: readonly FileRecord[];
   readonly action: NeedAction;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
 function depth(path: string): number {
@@ -226,7 +223,7 @@ export class Puller {
   /** Marks paths (by locator) as changed; no argument re-examines the whole folder. */
   schedule(locators?: Iterable<Uint8Array>): void {
     if (locators === undefined) this.fullPass = true;
-    else for (const l of locators) this.dirty.add(hex(l));
+    else for (const l of locators) this.dirty.add(toHex(l));
     this.kick();
   }
 
@@ -236,13 +233,13 @@ export class Puller {
    */
   noteOpened(locator: Uint8Array, record: FileRecord): void {
     if (this.opened.size >= MAX_OPENED_CACHE) this.opened.clear();
-    this.opened.set(`${hex(locator)}|${vectorKey(record.version)}`, record);
+    this.opened.set(`${toHex(locator)}|${vectorKey(record.version)}`, record);
   }
 
   /** Re-examines only the paths that failed (a peer joined: it may have what was missing). */
   retryFailed(): void {
     if (this.failed.size === 0) return;
-    this.schedule([...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex')));
+    this.schedule([...this.failed.values()].map((f) => fromHex(f.locatorHex)));
   }
 
   status(): PullerStatus {
@@ -320,7 +317,7 @@ export class Puller {
         this.schedule();
         return;
       }
-      const locators = [...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex'));
+      const locators = [...this.failed.values()].map((f) => fromHex(f.locatorHex));
       this.schedule(locators);
     }, this.deps.retryMs ?? PULL_RETRY_MS);
     this.retryTimer.unref?.();
@@ -363,7 +360,7 @@ export class Puller {
     let since = 0;
     for (;;) {
       const page = this.deps.index.recordsSince(this.deps.folder, since, RECORDS_PAGE);
-      for (const r of page) out.add(hex(r.locator));
+      for (const r of page) out.add(toHex(r.locator));
       if (page.length < RECORDS_PAGE) break;
       since = page[page.length - 1]!.seq;
     }
@@ -371,7 +368,7 @@ export class Puller {
     if (this.reverting) {
       // Local additions have no record at all: they must go too.
       for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) {
-        const lh = hex(locatorFor(this.deps.keys, path));
+        const lh = toHex(locatorFor(this.deps.keys, path));
         this.revertPaths.set(lh, path);
         out.add(lh);
       }
@@ -382,7 +379,7 @@ export class Puller {
   private openVersions(records: readonly StoredRecord[]): FileRecord[] {
     const out: FileRecord[] = [];
     for (const r of records) {
-      const key = `${hex(r.locator)}|${vectorKey(r.version)}`;
+      const key = `${toHex(r.locator)}|${vectorKey(r.version)}`;
       const cached = this.opened.get(key);
       if (cached) {
         this.opened.delete(key);
@@ -414,7 +411,7 @@ export class Puller {
         if (signal.aborted) return [];
       }
       const slice = locatorHexes.slice(start, start + PLAN_SLICE);
-      const held = index.currentRecordsOf(folder, slice.map((lh) => Buffer.from(lh, 'hex')));
+      const held = index.currentRecordsOf(folder, slice.map((lh) => fromHex(lh)));
       const winners: { lh: string; winner: FileRecord; versions: FileRecord[] }[] = [];
       for (const lh of slice) {
         const versions = this.openVersions(held.get(lh) ?? []);
@@ -555,9 +552,10 @@ export class Puller {
     this.budget.give(ref.size);
   };
 
-  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false): Promise<ApplyResult> {
+  private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
     return applyRecord(root, record, {
       known,
+      archive,
       fetchBlock: this.fetchWithBudget,
       onBlockWritten: this.releaseBlock,
       hashBlock: this.deps.hashBlock,
@@ -593,7 +591,19 @@ export class Puller {
 
   /** fetch or delete; returns true if the path must be examined again. */
   private async applyWinner(w: PathWork, signal: AbortSignal): Promise<boolean> {
-    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true);
+    if (w.versions.length > 0 && w.local && sameFileState(w.local.record, w.winner)) {
+      // The same bytes, mtime and mode are already here under a concurrent version (a folder
+      // copied by hand before it was shared): adopt the version without rewriting the file.
+      const st = await lstatOrNull(await resolveSafe(this.deps.root, w.winner.path));
+      if (st !== null && matchesLocal(st, w.local) && (st.mode & 0o777) === (w.winner.mode & 0o777)) {
+        this.pendingRows.push({ record: w.winner, ...diskFields(st), localChange: false });
+        if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
+        return false;
+      }
+    }
+    // Replacing a file by the same bytes (only its mtime or mode differ) keeps nothing worth archiving.
+    const sameBytes = w.local !== undefined && !w.local.record.deleted && w.local.record.kind === 'file' && sameContent(w.local.record, w.winner);
+    const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true, !sameBytes);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     const existed = w.local !== undefined && !w.local.record.deleted;
     this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added');

@@ -3,7 +3,7 @@
  * between LocalFolder (disk → index), the index, the puller (index → disk)
  * and the connected peers. The daemon creates one per rw/ro folder once the
  * network is up; it has the same link-shaped surface as ReplicaFolder, so the
- * owner of the sessions treats both alike (ReplicaSessionBinding).
+ * owner of the sessions treats both alike (FolderSessionLink).
  *
  * How this works
  * - Links. attachPeer(link, {since}) when a peer joined the folder (access
@@ -31,22 +31,20 @@
 import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
-import { cleanStaleTemps } from '../../fs/atomic-apply.js';
+import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock } from '../../fs/block-reader.js';
-import { BlockCryptoPool } from '../../fs/block-crypto-pool.js';
-import { noteBlockBytes } from '../../memory/young-gc.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
-import { resolveSafe } from '../../fs/safe-fs.js';
+import { resolveOnDisk } from '../../fs/safe-fs.js';
 import type { Index, PutRecordResult } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from '../peer/folder-status.js';
 import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
+import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
 
-export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from '../peer/index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
@@ -60,8 +58,6 @@ interface StoreItem {
 }
 
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
-export type SyncLink = PeerLink;
-export type { IncomingIndex };
 
 /** What the puller did on disk for peers' records: a path applied, or a losing version kept as a conflict copy. */
 export type RemoteChange =
@@ -107,22 +103,9 @@ export interface SyncFolderOptions {
   /** Timers, for tests. */
   readonly pullRetryMs?: number;
   readonly blockRequestTimeoutMs?: number;
-  /**
-   * Read and seal served blocks on a worker thread (default false). Measured in
-   * bench (a) on a 2-core machine with two daemons: slower (runs of 2.3-5.2 s
-   * against 2.6-3.2 s on the main thread), since both cores are busy anyway and
-   * the hop adds work; worth trying again on machines with more cores.
-   */
-  readonly offloadBlockCrypto?: boolean;
   /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
   readonly recordChecker?: RecordChecker;
 }
-
-/**
- * Served blocks up to this size are read and sealed on the main thread: that takes
- * less CPU than the worker round trip (~200 µs per batch message here).
- */
-export const INLINE_BLOCK_CRYPTO_MAX_BYTES = 32 * 1024;
 
 export class SyncFolder {
   readonly path: string;
@@ -138,8 +121,6 @@ export class SyncFolder {
   private readonly relay: IndexRelay;
   private readonly scheduler: BlockScheduler;
   private readonly puller: Puller;
-  /** Reading and sealing of served blocks larger than INLINE_BLOCK_CRYPTO_MAX_BYTES, off the main thread. */
-  private readonly blockCrypto: BlockCryptoPool | null;
   private readonly recordChecker: RecordChecker | null;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
@@ -162,17 +143,16 @@ export class SyncFolder {
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
-    this.blockCrypto = opts.offloadBlockCrypto === true ? new BlockCryptoPool() : null;
     this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
       // Every ref here comes from a file record signed with the folder's write
       // key, so its id fixes the ciphertext and the AEAD tag covers the rest:
       // the second (plaintext) hash would only catch a write-key holder.
-      // Opened on this thread, not on the block-crypto worker: without the plaintext
-      // re-hash an open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than
-      // the copy and postMessage a worker needs; in bench (a) on 2 cores the worker
-      // variant was slower (median 4.2 s against 2.8 s over five runs each).
+      // Opened on this thread, not on a worker: without the plaintext re-hash an
+      // open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than the copy
+      // and postMessage a worker needs; in bench (a) on 2 cores a block-crypto worker
+      // (since removed, docs/performance.md) was slower (median 4.2 s against 2.8 s).
       //
       // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
       // applyFile gives back once it is written; the sealed frame (pooled by the session's
@@ -233,7 +213,6 @@ export class SyncFolder {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.blockCrypto?.start();
     this.local.on('changed', this.onLocalChanged);
     this.local.on('status', this.onLocalStatus);
     this.local.setBusyPaths?.(this.puller.busyPaths);
@@ -255,7 +234,6 @@ export class SyncFolder {
     this.relay.clear();
     this.scheduler.stop();
     await this.puller.stop();
-    await this.blockCrypto?.stop();
     trimBlockBuffers();
   }
 
@@ -313,7 +291,7 @@ export class SyncFolder {
 
   // ---- links -------------------------------------------------------------------
 
-  attachPeer(link: SyncLink, opts: { since?: number } = {}): void {
+  attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
     if (this.running) this.startLink(link);
@@ -345,6 +323,7 @@ export class SyncFolder {
     const link = this.relay.link(peerId);
     const stored: Uint8Array[] = [];
     const announced: Uint8Array[] = [];
+    const tally = { dominated: 0 };
     let rejected = 0;
     let firstCode: string | null = null;
     let localFailure: unknown = null;
@@ -364,7 +343,7 @@ export class SyncFolder {
           }
           good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
         });
-        const failed = this.storeRemoteRecords(peerId, good, stored, announced);
+        const failed = this.storeRemoteRecords(peerId, good, stored, announced, tally);
         if (failed) {
           rejected += failed.count;
           firstCode ??= failed.code;
@@ -383,6 +362,7 @@ export class SyncFolder {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
     }
+    if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
     if (localFailure === null) this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, announced);
@@ -412,6 +392,7 @@ export class SyncFolder {
     items: readonly StoreItem[],
     stored: Uint8Array[],
     announced: Uint8Array[],
+    tally: { dominated: number },
   ): { count: number; code: string; localError: unknown } | null {
     const put = (it: StoreItem) =>
       this.index.putRemoteRecord(this.folder, {
@@ -422,6 +403,7 @@ export class SyncFolder {
         plain: { kind: it.record.kind, size: it.record.size, mtimeMs: it.record.mtimeMs, deleted: it.record.deleted },
       });
     const effects = (it: StoreItem, res: PutRecordResult) => {
+      if (res.outcome === 'dominated') tally.dominated++;
       if (!res.stored) return;
       stored.push(it.sealed.locator);
       this.puller.noteOpened(it.sealed.locator, it.record);
@@ -464,14 +446,9 @@ export class SyncFolder {
     const loc = this.index.findBlockById(blockId);
     if (!loc || loc.folderRowId !== this.folder) return null;
     try {
-      const abs = await resolveSafe(this.path, loc.path);
+      const abs = await resolveOnDisk(this.path, loc.path);
       // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
       const expected = { id: blockId, hash: loc.hash };
-      if (this.blockCrypto && loc.size > INLINE_BLOCK_CRYPTO_MAX_BYTES) {
-        const sealed = await this.blockCrypto.seal(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
-        noteBlockBytes(sealed.byteLength); // dead once framed: see young-gc.ts
-        return sealed;
-      }
       return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
     } catch (err) {
       if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
@@ -481,7 +458,7 @@ export class SyncFolder {
 
   // ---- internals -------------------------------------------------------------------
 
-  private startLink(link: SyncLink): void {
+  private startLink(link: FolderLink): void {
     this.scheduler.addPeer({
       id: link.peerId,
       requestBlock: (id, o) => link.requestBlock(id, o),
@@ -537,7 +514,7 @@ export interface SyncFolderInit {
 /**
  * The daemon's factory for the sync side of a rw/ro folder: one SyncFolder
  * next to the folder's LocalFolder. Start it after the LocalFolder, stop it
- * before; bind it to sessions with ReplicaSessionBinding and route block
+ * before; bind it to sessions with FolderSessionLink and route block
  * requests for the folder to serveBlock().
  */
 export function createSyncFolder(

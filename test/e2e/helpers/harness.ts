@@ -188,6 +188,8 @@ export interface TestHomeOptions {
   readonly name?: string;
   /** Run every CLI call and daemon of this home as this user (root only; the temp root is chowned). */
   readonly asUser?: { readonly uid: number; readonly gid: number };
+  /** Timeout of each CLI call of this home, `init` included (default DEFAULT_CLI_TIMEOUT_MS). */
+  readonly cliTimeoutMs?: number;
 }
 
 export class TestHome {
@@ -199,6 +201,7 @@ export class TestHome {
     readonly home: string,
     private readonly ownsRoot: boolean,
     readonly asUser: { readonly uid: number; readonly gid: number } | undefined,
+    private readonly cliTimeoutMs?: number,
   ) {
     this.client = new ControlClient(join(home, 'control.sock'));
   }
@@ -208,7 +211,7 @@ export class TestHome {
     const root = opts.root ?? (await makeTempDir());
     const home = join(root, opts.name ?? 'h');
     if (opts.asUser) await chown(root, opts.asUser.uid, opts.asUser.gid);
-    const h = new TestHome(root, home, opts.root === undefined, opts.asUser);
+    const h = new TestHome(root, home, opts.root === undefined, opts.asUser, opts.cliTimeoutMs);
     if (opts.init !== null) await h.cliOk(['init', ...(opts.init ?? ['--listen', '127.0.0.1:0', '--no-ui', '--no-discovery'])]);
     return h;
   }
@@ -225,7 +228,7 @@ export class TestHome {
   }
 
   cli(args: readonly string[], opts?: CliOptions): Promise<CliResult> {
-    return runCli(['--home', this.home, ...args], { ...this.userOpts(), ...opts });
+    return runCli(['--home', this.home, ...args], { ...(this.cliTimeoutMs ? { timeoutMs: this.cliTimeoutMs } : {}), ...this.userOpts(), ...opts });
   }
 
   async cliOk(args: readonly string[], opts?: CliOptions): Promise<string> {
@@ -234,9 +237,16 @@ export class TestHome {
     return r.stdout;
   }
 
-  /** Spawns `sealsync start` and waits until the control socket answers. */
-  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean } = {}): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'], {
+  /**
+   * Spawns `sealsync start` and waits until the control socket answers.
+   * `wrapper`: an argv the daemon's command line is appended to (it must exec
+   * it, so the pid stays the daemon's), e.g. a mount namespace to sandbox it.
+   * `timeoutMs`: how long to wait for the socket (default DAEMON_START_TIMEOUT_MS).
+   */
+  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; wrapper?: readonly string[]; timeoutMs?: number } = {}): Promise<DaemonProcess> {
+    const argv = [process.execPath, ...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'];
+    const [command, ...args] = [...(opts.wrapper ?? []), ...argv] as [string, ...string[]];
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: process.env.SEALSYNC_LOG_LEVEL ?? 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -250,7 +260,7 @@ export class TestHome {
       if (!d.running) throw new PollGiveUp(`daemon exited early: ${d.logs().stderr.trim()}`);
       await this.client.status({ timeoutMs: 2000 });
       return true;
-    }, { timeoutMs: DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
+    }, { timeoutMs: opts.timeoutMs ?? DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
     return d;
   }
 
