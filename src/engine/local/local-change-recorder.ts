@@ -64,7 +64,8 @@ export class LocalChangeRecorder {
     }
     // Identical to the global winner (already synced, copied in by hand, or a delete
     // the sync engine has not applied yet): adopt the winner's version, publish nothing.
-    const winner = this.globalWinner(held);
+    const opened = this.openHeld(held);
+    const winner = pickWinner(opened);
     if (winner && sameState(winner, content) && (!prev || compareVectors(winner.version, prev.record.version) !== 'lesser')) {
       this.deps.batch.add({ file: { record: { ...content, version: winner.version }, ...diskFields } });
       return;
@@ -78,7 +79,7 @@ export class LocalChangeRecorder {
       return;
     }
 
-    const version = this.nextVersion(prev?.record.version ?? [], held);
+    const version = this.nextVersion(seenVersion(prev?.record, opened), held);
     const record: FileRecord = { ...content, version };
     const sealed: RecordInput = {
       locator,
@@ -107,7 +108,7 @@ export class LocalChangeRecorder {
     return bumpVector(held.reduce<VersionVector>((acc, h) => mergeVectors(acc, h.version), base), this.deps.index.vectorId);
   }
 
-  private globalWinner(held: readonly StoredRecord[]): FileRecord | undefined {
+  private openHeld(held: readonly StoredRecord[]): FileRecord[] {
     const opened: FileRecord[] = [];
     for (const h of held) {
       try {
@@ -116,7 +117,7 @@ export class LocalChangeRecorder {
         this.deps.log.warn({ err: describeError(err) }, 'a stored record could not be opened');
       }
     }
-    return pickWinner(opened);
+    return opened;
   }
 
   /** Deletions: `known` holds the index rows the scan did not see (scanEntries removes the ones it saw). */
@@ -131,6 +132,23 @@ export class LocalChangeRecorder {
       this.record(tombstoneFor(prev.record, [], now), { path, kind: prev.record.kind, size: 0, mtimeMs: 0, mode: prev.record.mode, ino: 0, dev: 0 });
     }
   }
+}
+
+/**
+ * The version a local change is made on top of: the indexed one, merged with
+ * every held version of the same content. Two devices that resolve the same
+ * conflict at once (or get the same file by hand) hold concurrent versions of
+ * identical content, and nothing ever merges them; a delete or edit built on
+ * the local version alone stayed concurrent with the other, so the other
+ * (live) one won and the delete was undone — everywhere but here (found by
+ * the chaos run). The user saw that content, so the change supersedes it;
+ * versions with other content are left concurrent (they are real conflicts).
+ */
+function seenVersion(prev: FileRecord | undefined, held: readonly FileRecord[]): VersionVector {
+  if (!prev) return [];
+  let base = prev.version;
+  for (const h of held) if (!prev.deleted && !h.deleted && sameState(h, prev)) base = mergeVectors(base, h.version);
+  return base;
 }
 
 /** Same content and, for live files, the same exec bit (the only mode bit that is synced). */
