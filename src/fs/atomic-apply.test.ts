@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import type { BlockRef, FileRecord } from '../model/types.js';
 import { ARCHIVE_REL } from './archive.js';
-import { KNOWN_MISSING, RESUME_MIN_BYTES, TEMP_PREFIX, applyRecord, cleanStaleTemps, tempNameFor, type BlockFetcher, type KnownLocal } from './atomic-apply.js';
+import { KNOWN_MISSING, RESUME_MIN_BYTES, applyRecord, tempNameFor, type BlockFetcher, type KnownLocal } from './atomic-apply.js';
+import { TEMP_PREFIX, cleanStaleTemps } from './temp-files.js';
 
 const sha = (d: Uint8Array): Uint8Array => createHash('sha256').update(d).digest();
 const NOW = () => new Date(Date.UTC(2026, 10, 26, 12, 0, 0));
@@ -75,6 +76,38 @@ test("a file's whole-millisecond mtime reads back as that millisecond (utimes ta
   }
 });
 
+test('extreme mtimes (the epoch, before 1970, 2100, 2400) read back exactly: a negative one is not turned into now', async () => {
+  const root = await tmpRoot();
+  try {
+    const cases = [0, -1, -999_999_999_750, -86_400_000 * 365 * 60 + 7, 4_102_444_800_250, 13_569_465_600_500];
+    for (const [i, mtimeMs] of cases.entries()) {
+      const f = fileRecord(`x${i}.txt`, Buffer.from(`extreme ${i}`), 64 * 1024, { mtimeMs });
+      assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, now: NOW })).status, 'applied');
+      assert.equal(Math.floor((await stat(join(root, `x${i}.txt`))).mtimeMs), mtimeMs, String(mtimeMs));
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('all-zero blocks are not written: a sparse file keeps its holes (middle and end) and its exact content', async () => {
+  const root = await tmpRoot();
+  try {
+    const block = 1024 * 1024;
+    const data = Buffer.alloc(6 * block);
+    data.fill(0x5a, 0, block);
+    data.fill(0x33, 3 * block, 4 * block);
+    const f = fileRecord('sparse.img', data, block);
+    assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, now: NOW })).status, 'applied');
+    assert.deepEqual(await readFile(join(root, 'sparse.img')), data);
+    const st = await stat(join(root, 'sparse.img'));
+    assert.equal(st.size, data.length, 'trailing zero blocks still count in the size');
+    assert.ok(st.blocks * 512 <= 2 * block + 64 * 1024, `allocated ${st.blocks * 512} bytes for 2 MiB of data`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('an empty file has no blocks and needs no fetcher', async () => {
   const root = await tmpRoot();
   try {
@@ -101,7 +134,7 @@ test('replacing a file archives the previous content', async () => {
   }
 });
 
-test('a local edit during the transfer is a conflict, never an overwrite', async () => {
+test('a local edit during the transfer is a conflict, never an overwrite, and leaves no temp file', async () => {
   const root = await tmpRoot();
   try {
     await writeFile(join(root, 'a.txt'), 'original');
@@ -123,6 +156,8 @@ test('a local edit during the transfer is a conflict, never an overwrite', async
     const g = fileRecord('b.txt', Buffer.from('remote'));
     assert.equal((await applyRecord(root, g.record, { known: KNOWN_MISSING, fetchBlock: g.fetchBlock, now: NOW })).status, 'conflict');
     assert.equal(await readFile(join(root, 'b.txt'), 'utf8'), 'new local');
+    // The refused transfers leave no temp file (a later pass may find the local file identical and never rename it).
+    assert.deepEqual((await readdir(root)).filter((n) => n.startsWith(TEMP_PREFIX)), []);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

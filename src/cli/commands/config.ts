@@ -12,7 +12,6 @@ import type { Settings, SettingsPatch } from '../../api/daemon-api.js';
 import { isSealsyncError, SealsyncError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
 import { clientOf, homeOf, sealsyncCommand } from '../home-option.js';
-import { updateConfigOffline } from './config-file.js';
 
 type Kind = 'string' | 'boolean' | 'integer' | 'path' | 'secret';
 
@@ -139,6 +138,7 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
       } catch (err) {
         if (!isSealsyncError(err, 'ERR_DAEMON_NOT_RUNNING')) throw err;
         const { configSchema } = await import('../../daemon/config-schema.js');
+        const { updateConfigOffline } = await import('./config-file.js');
         await updateConfigOffline(paths, (c) => {
           const r = configSchema.safeParse(merge(c as unknown as Json, patch));
           if (!r.success) {

@@ -7,11 +7,10 @@
  */
 import type { Command } from 'commander';
 import type { Readable, Writable } from 'node:stream';
+import { hashPassword, MAX_PASSWORD_BYTES, validateNewPassword } from '../../api/offline.js';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
-import { hashPassword, validateNewPassword, MAX_PASSWORD_BYTES } from '../../api/web-auth/password-hash.js';
 import { clientOf, homeOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
-import { updateConfigOffline } from './config-file.js';
 
 /** Bytes read from a piped stdin before giving up (a password is one short line). */
 export const MAX_PASSWORD_INPUT_BYTES = MAX_PASSWORD_BYTES + 2;
@@ -73,6 +72,7 @@ async function readNewPassword(): Promise<string> {
 /** Stores the hash in config.json directly (no daemon running). */
 async function writeHashOffline(cmd: Command, password: string): Promise<void> {
   const passwordHash = await hashPassword(password);
+  const { updateConfigOffline } = await import('./config-file.js');
   await updateConfigOffline(homeOf(cmd), (config) => ({ ...config, webui: { ...config.webui, passwordHash } }));
 }
 

@@ -4,7 +4,7 @@
  * SSH tunnel when the dashboard is on, and how to check health.
  */
 import { shellQuote } from '../home-option.js';
-import { SERVER_HOME } from './server-setup.js';
+import { SERVER_HOME } from './server-paths.js';
 
 export interface FirewallRules {
   readonly ufw: string;

@@ -24,11 +24,9 @@ import { initHome, isInitialised } from '../../daemon/init-home.js';
 import { pickFreePort } from '../../daemon/pick-port.js';
 import { describeError, SealsyncError } from '../../errors.js';
 import { updateConfigOffline } from './config-file.js';
+import { SERVER_STORE, SERVER_USER } from './server-paths.js';
 import { readUnitTemplate, renderUnit, UNIT_NAME } from './server-unit.js';
 
-export const SERVER_USER = 'sealsync';
-export const SERVER_HOME = '/var/lib/sealsync';
-export const SERVER_STORE = '/srv/sealsync';
 export const UNIT_PATH = `/etc/systemd/system/${UNIT_NAME}`;
 const NOLOGIN_SHELL = '/usr/sbin/nologin';
 const SYNC_HOST = '0.0.0.0';

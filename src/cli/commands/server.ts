@@ -16,8 +16,8 @@ import { ExitStatus } from '../exit-codes.js';
 import { homeFlagOf } from '../home-option.js';
 import { readKeyLines } from '../key-input.js';
 import { packageVersion } from '../../package-version.js';
-import { firewallRules, serverCli, tunnelCommand, whatIsLeft } from './server-report.js';
-import { at, planSetup, planUndo, SERVER_HOME, SERVER_STORE, SERVER_USER, type Step } from './server-setup.js';
+import { SERVER_HOME, SERVER_STORE, SERVER_USER } from './server-paths.js';
+import type { Step } from './server-setup.js';
 import { formatStatus, statusExitCode } from './status.js';
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]{1,200}$/;
@@ -59,6 +59,9 @@ async function runSteps(steps: readonly Step[], dryRun: boolean, io: CliIo, quie
 }
 
 async function setup(flags: SetupFlags, cmd: Command, io: CliIo): Promise<void> {
+  // Loaded here: the plan needs the daemon's config and identity code, which other commands need not pay for.
+  const { at, planSetup, planUndo } = await import('./server-setup.js');
+  const { firewallRules, tunnelCommand, whatIsLeft } = await import('./server-report.js');
   const dryRun = flags.dryRun === true;
   const quiet = flags.json === true;
   const root = flags.root;
@@ -126,6 +129,7 @@ async function status(flags: { json?: boolean }, cmd: Command, io: CliIo): Promi
     report = await new ControlClient(homePaths(home).controlSocket).status();
   } catch (err) {
     const denied = /EACCES|EPERM/.test(describeError(err));
+    const { serverCli } = await import('./server-report.js');
     throw new SealsyncError(denied ? 'ERR_FORBIDDEN' : 'ERR_DAEMON_NOT_RUNNING', denied
       ? `no access to the daemon in ${home}: run it as root (\`sudo ${serverCli(home)} server status\`)`
       : `the daemon in ${home} does not answer (service: ${service}; see \`journalctl -u sealsync\`)`);

@@ -1,15 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { linkSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { walkFolder } from '../../fs/walk.js';
 import { LocalFolder } from './local-folder.js';
 import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
 import type { ScanEntry } from './scan-diff.js';
 import { openIndex, type Index } from '../../index/index.js';
-import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, type FolderKeys } from '../../crypto/index.js';
+import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, sealRecordBytes, type FolderKeys } from '../../crypto/index.js';
+import type { FileRecord } from '../../model/types.js';
 import { silentLogger } from '../../logger.js';
 import { compareVectors } from '../../model/version-vector.js';
 import type { FolderStatus } from '../peer/folder-status.js';
@@ -364,4 +366,100 @@ test('an unreadable file is listed in the status, skipped, and not taken for a d
   await h.folder.scanNow();
   assert.equal(h.folder.status().unreadable, undefined);
   assert.equal(h.index.getFile(h.folderRowId, 'secret.txt')?.record.size, 9);
+});
+
+test('a write through one name of a hard link rescans the other names too (the watcher reports one)', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const h = setup(t, 'rw', watchers);
+  writeFileSync(join(h.root, 'one.txt'), 'shared inode');
+  linkSync(join(h.root, 'one.txt'), join(h.root, 'two.txt'));
+  mkdirSync(join(h.root, 'sub'));
+  linkSync(join(h.root, 'one.txt'), join(h.root, 'sub', 'three.txt'));
+  writeFileSync(join(h.root, 'other.txt'), 'not linked');
+  await started(h);
+  writeFileSync(join(h.root, 'one.txt'), 'SHARED INODE, edited'); // same inode: all three names change
+  watchers[0]?.onChange(['one.txt']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  for (const p of ['one.txt', 'two.txt', 'sub/three.txt']) assert.equal(h.index.getFile(h.folderRowId, p)?.record.size, 20, p);
+  assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10);
+});
+
+test('a hinted directory that cannot be listed is listed as unreadable, not a folder error, and its files are kept', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  let locked = false;
+  // The real walker, with its readdir seam failing like EACCES (tests run as root, where chmod 000 does not).
+  const h = setup(t, 'rw', watchers, (fs) => ({
+    ...fs,
+    walk: (root, opts) => walkFolder(root, {
+      ...opts,
+      readdir: async (abs) => {
+        if (locked && abs.endsWith(`${sep}locked`)) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+        return readdir(abs);
+      },
+    }),
+  }));
+  mkdirSync(join(h.root, 'locked'));
+  writeFileSync(join(h.root, 'locked', 'in.txt'), 'inside');
+  writeFileSync(join(h.root, 'other.txt'), 'v1');
+  await started(h);
+  locked = true;
+  writeFileSync(join(h.root, 'other.txt'), 'v2, edited');
+  watchers[0]?.onChange(['locked', 'other.txt']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.error, s.unreadable], ['idle', null, ['locked']]);
+  assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.deleted, false, 'not taken for a delete');
+  assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10, 'the rest is still recorded');
+  // Readable again: the next hint for it clears the listing (not only the next full scan).
+  locked = false;
+  writeFileSync(join(h.root, 'locked', 'in.txt'), 'inside, edited');
+  watchers[0]?.onChange(['locked']);
+  await h.folder.scanNow({ paths: [] });
+  assert.equal(h.folder.status().unreadable, undefined);
+  assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.size, 14);
+});
+
+/** Stores `record` as if a peer had sent it (sealed with the folder's keys). */
+function holdRemote(h: Harness, record: FileRecord): void {
+  const locator = locatorFor(h.keys, record.path);
+  h.index.putRemoteRecord(h.folderRowId, {
+    locator, version: record.version, blockIds: record.blocks.map((b) => b.id),
+    sealed: sealRecordBytes(h.keys, record, locator),
+    plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+  });
+}
+
+test('a delete supersedes every held version of the content it removed, not only the local one (chaos run)', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'copy.txt'), 'the same conflict copy, made on two devices');
+  await started(h);
+  const mine = h.index.getFile(h.folderRowId, 'copy.txt');
+  assert.ok(mine);
+  // Another device made the same file on its own: same content, a concurrent version.
+  const locator = locatorFor(h.keys, 'copy.txt');
+  const theirs: FileRecord = { ...mine.record, version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
+  holdRemote(h, theirs);
+  assert.equal(h.index.currentRecords(h.folderRowId, locator).length, 2, 'both versions held');
+  unlinkSync(join(h.root, 'copy.txt'));
+  await h.folder.scanNow();
+  const held = h.index.currentRecords(h.folderRowId, locator);
+  assert.equal(held.length, 1, 'the tombstone dominates both versions, so neither stays to win over it');
+  const tomb = openRecord(h.keys, decodeSealedRecord(held[0]!.sealed));
+  assert.equal(tomb.deleted, true);
+  assert.equal(compareVectors(tomb.version, theirs.version), 'greater');
+  assert.equal(compareVectors(tomb.version, mine.record.version), 'greater');
+});
+
+test('a local edit leaves a held version with other content concurrent (a real conflict stays one)', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'f.txt'), 'base');
+  await started(h);
+  const mine = h.index.getFile(h.folderRowId, 'f.txt');
+  assert.ok(mine);
+  const theirs: FileRecord = { ...mine.record, size: 5, blocks: [], version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
+  holdRemote(h, theirs);
+  writeFileSync(join(h.root, 'f.txt'), 'edited here');
+  await h.folder.scanNow();
+  const row = h.index.getFile(h.folderRowId, 'f.txt');
+  assert.equal(compareVectors(row!.record.version, theirs.version), 'concurrent', 'their different content is not swallowed');
 });

@@ -26,8 +26,8 @@ import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { MAX_TRACKED_BLOCK_IDS_PER_PEER } from '../../net/limits.js';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
-import { O_NOFOLLOW, resolveSafe } from '../../fs/safe-fs.js';
-import { readAt } from '../../fs/atomic-apply.js';
+import { O_NOFOLLOW, resolveOnDisk } from '../../fs/safe-fs.js';
+import { readAt } from '../../fs/block-writer.js';
 import type { BlockRef } from '../../model/types.js';
 
 /** Requests one peer may have outstanding (pipelining window). */
@@ -482,7 +482,7 @@ export class DiskBlockSource implements LocalBlockSource {
 export async function readLocalRange(root: string, rel: string, offset: number, size: number): Promise<Uint8Array | null> {
   let abs: string;
   try {
-    abs = await resolveSafe(root, rel);
+    abs = await resolveOnDisk(root, rel);
   } catch {
     return null;
   }

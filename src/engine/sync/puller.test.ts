@@ -7,6 +7,7 @@ import { deriveReadOnly, keysFromSecret, newFolderSecret, openBlock, type Folder
 import { silentLogger } from '../../logger.js';
 import type { BlockRef } from '../../model/types.js';
 import { compareVectors } from '../../model/version-vector.js';
+import { needFor, pickWinner } from '../../model/needs.js';
 import { BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import { Puller } from './puller.js';
 import { diskPeer, exchangeRecords, hashBlock, makeDevice, scanPath, snapshotTree, type TestDevice } from '../testing/sync-device.js';
@@ -273,7 +274,7 @@ test('a directory replaced by a file: children are deleted first, then the file 
     await scanPath(a, 'thing');
     await sync(a, b, p);
     assert.equal(await readFile(join(b.root, 'thing'), 'utf8'), 'now a file');
-    assert.deepEqual(p.puller.status().failed, []);
+    assert.deepEqual([p.puller.status().parked, p.puller.status().parkedCount], [[], 0]);
     assert.deepEqual(await snapshotTree(b.root), await snapshotTree(a.root));
   } finally {
     await p.stop();
@@ -337,6 +338,49 @@ test('the puller reports each path it applied and each conflict copy it kept (fo
   } finally {
     await pa.stop();
     await pb.stop();
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a file already on disk with the same content, mtime and mode (copied by hand) is adopted, not rewritten', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeDevice('A', keys);
+  const b = await makeDevice('B', keys);
+  const p = makePuller(b, [a]);
+  const pa = makePuller(a, [b]);
+  try {
+    const data = randomBytes(200_000);
+    const when = new Date(1_700_000_000_123);
+    for (const dev of [a, b]) {
+      await writeFile(join(dev.root, 'same.bin'), data);
+      await utimes(join(dev.root, 'same.bin'), when, when);
+      await writeFile(join(dev.root, 'touched.txt'), 'same bytes, other mtime');
+      await scanPath(dev, 'same.bin');
+    }
+    const later = new Date(when.getTime() + 60_000); // A's touched.txt is newer: it wins, and its mtime must land on B
+    await utimes(join(a.root, 'touched.txt'), later, later);
+    await utimes(join(b.root, 'touched.txt'), when, when);
+    await scanPath(a, 'touched.txt');
+    await scanPath(b, 'touched.txt');
+    const inoBefore = [(await lstat(join(a.root, 'same.bin'))).ino, (await lstat(join(b.root, 'same.bin'))).ino];
+    // Both ways: whichever side's version loses the tie rule must adopt the other's without a rewrite.
+    await sync(a, b, p);
+    await sync(b, a, pa);
+    assert.deepEqual([(await lstat(join(a.root, 'same.bin'))).ino, (await lstat(join(b.root, 'same.bin'))).ino], inoBefore, 'same.bin rewritten on neither side');
+    assert.equal(p.counters.requests + pa.counters.requests, 0, 'nothing fetched');
+    const row = b.index.getFile(b.folder, 'same.bin');
+    const held = a.index.getFile(a.folder, 'same.bin');
+    // B holds the winner of the two versions (its own or A's, by the tie rule): nothing is left to do.
+    assert.equal(needFor(row!.record, pickWinner([row!.record, held!.record])), 'nothing', 'B adopted the global version');
+    const aTouched = Math.floor((await lstat(join(a.root, 'touched.txt'))).mtimeMs);
+    assert.equal(Math.floor((await lstat(join(b.root, 'touched.txt'))).mtimeMs), aTouched, 'a winner with another mtime is still applied');
+    const archived = await readdir(join(b.root, '.sealsync/archive')).catch(() => [] as string[]);
+    assert.deepEqual(archived.filter((n) => n.startsWith('touched')), [], 'the same bytes are not archived when only the mtime changes');
+    assert.deepEqual(await snapshotTree(b.root), await snapshotTree(a.root));
+  } finally {
+    await pa.stop();
+    await p.stop();
     await a.close();
     await b.close();
   }

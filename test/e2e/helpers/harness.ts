@@ -6,7 +6,7 @@
  *   after(() => h.cleanup());                // kills its daemons (-9), removes the temp dir
  *   const d = await h.startDaemon();         // spawns `sealsync start`, waits until the socket answers
  *   await h.cliOk(['folder', 'add', dir, '--key', key]);
- *   await h.waitForFolder(dir, (f) => f.state === 'idle', { description: 'first scan' });
+ *   await h.waitForFolder(dir, scanSettled, { description: 'first scan' });
  *   await d.kill9();                         // or: await d.stop() (runs `sealsync stop`, waits for exit)
  *   await other.cliOk(['peer', 'add', await h.listenAddress()]);   // connect two homes
  *
@@ -30,6 +30,12 @@ import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
 import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
 import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
+
+/**
+ * A folder that finished its scan and needs nothing: up to date ('idle') or,
+ * with no device sharing it connected yet, 'unshared'.
+ */
+export const scanSettled = (f: FolderStatus): boolean => (f.state === 'idle' || f.state === 'unshared') && f.needFiles === 0 && f.error === null;
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI_ENTRY = join(REPO_ROOT, 'bin', 'sealsync.js');
@@ -188,6 +194,8 @@ export interface TestHomeOptions {
   readonly name?: string;
   /** Run every CLI call and daemon of this home as this user (root only; the temp root is chowned). */
   readonly asUser?: { readonly uid: number; readonly gid: number };
+  /** Timeout of each CLI call of this home, `init` included (default DEFAULT_CLI_TIMEOUT_MS). */
+  readonly cliTimeoutMs?: number;
 }
 
 export class TestHome {
@@ -199,6 +207,7 @@ export class TestHome {
     readonly home: string,
     private readonly ownsRoot: boolean,
     readonly asUser: { readonly uid: number; readonly gid: number } | undefined,
+    private readonly cliTimeoutMs?: number,
   ) {
     this.client = new ControlClient(join(home, 'control.sock'));
   }
@@ -208,7 +217,7 @@ export class TestHome {
     const root = opts.root ?? (await makeTempDir());
     const home = join(root, opts.name ?? 'h');
     if (opts.asUser) await chown(root, opts.asUser.uid, opts.asUser.gid);
-    const h = new TestHome(root, home, opts.root === undefined, opts.asUser);
+    const h = new TestHome(root, home, opts.root === undefined, opts.asUser, opts.cliTimeoutMs);
     if (opts.init !== null) await h.cliOk(['init', ...(opts.init ?? ['--listen', '127.0.0.1:0', '--no-ui', '--no-discovery'])]);
     return h;
   }
@@ -225,7 +234,7 @@ export class TestHome {
   }
 
   cli(args: readonly string[], opts?: CliOptions): Promise<CliResult> {
-    return runCli(['--home', this.home, ...args], { ...this.userOpts(), ...opts });
+    return runCli(['--home', this.home, ...args], { ...(this.cliTimeoutMs ? { timeoutMs: this.cliTimeoutMs } : {}), ...this.userOpts(), ...opts });
   }
 
   async cliOk(args: readonly string[], opts?: CliOptions): Promise<string> {
@@ -238,8 +247,9 @@ export class TestHome {
    * Spawns `sealsync start` and waits until the control socket answers.
    * `wrapper`: an argv the daemon's command line is appended to (it must exec
    * it, so the pid stays the daemon's), e.g. a mount namespace to sandbox it.
+   * `timeoutMs`: how long to wait for the socket (default DAEMON_START_TIMEOUT_MS).
    */
-  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; wrapper?: readonly string[] } = {}): Promise<DaemonProcess> {
+  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; wrapper?: readonly string[]; timeoutMs?: number } = {}): Promise<DaemonProcess> {
     const argv = [process.execPath, ...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'];
     const [command, ...args] = [...(opts.wrapper ?? []), ...argv] as [string, ...string[]];
     const child = spawn(command, args, {
@@ -256,7 +266,7 @@ export class TestHome {
       if (!d.running) throw new PollGiveUp(`daemon exited early: ${d.logs().stderr.trim()}`);
       await this.client.status({ timeoutMs: 2000 });
       return true;
-    }, { timeoutMs: DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
+    }, { timeoutMs: opts.timeoutMs ?? DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
     return d;
   }
 
