@@ -72,7 +72,8 @@ async function daemonWith(key: string, joinKeys: FolderKeys): Promise<Daemon> {
   if (key.startsWith('W')) await writeFile(join(dir, 'hello.txt'), 'hello from the daemon');
   const process = await h.startDaemon();
   await h.cliOk(['folder', 'add', dir, '--key', key]);
-  await h.waitForFolder(dir, (f) => f.state === 'idle', { description: 'folder ready' });
+  // Scanned and waiting for a peer (no device that shares it is connected yet).
+  await h.waitForFolder(dir, (f) => f.state === 'unshared', { description: 'folder ready' });
   const address = (await h.status()).device.listen[0] as string;
   // A record to announce, so an honest peer has an index to receive from a replica too.
   const seed = await joinedAttacker(address, joinKeys, 'seeder', '127.0.4.250');

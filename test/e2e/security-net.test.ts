@@ -56,7 +56,7 @@ before(async () => {
   await writeFile(join(dir, 'hello.txt'), 'hello from the daemon');
   daemon = await h.startDaemon();
   await h.cliOk(['folder', 'add', dir, '--key', key]);
-  await h.waitForFolder(dir, (f) => f.state === 'idle' && f.localFiles >= 1, { description: 'first scan' });
+  await h.waitForFolder(dir, (f) => f.state === 'unshared' && f.localFiles >= 1, { description: 'first scan' });
   address = (await h.status()).device.listen[0] as string;
   assert.match(address, /^tcp:\/\/127\.0\.0\.1:\d+$/);
   // One honest join first, so the baseline includes a session's worth of warm-up.
