@@ -1,0 +1,211 @@
+/**
+ * The fuzz loop for one target, in the current process. Input `index` of a
+ * run with seed `seed` is fully determined by (seed, index): a structure-aware
+ * sample from the target's generator (fast-check, in batches seeded from
+ * `seed`), sent as it is one time in VALID_SHARE, else stacked byte mutations
+ * of it (mutate.ts) with another sample of the batch as splice donor.
+ *
+ * A crash is:
+ *  - throw:   the decoder threw something that is not a SealsyncError;
+ *  - oracle:  the target's own check of a decoded value failed;
+ *  - time:    one input took longer than bounds.msPerInput. The machine is
+ *             shared, so an input over the bound is run TIME_RETRIES more
+ *             times and judged by its fastest run: load and GC pauses only
+ *             ever add time, so the minimum is the input's own cost;
+ *  - memory:  the process's RSS went over bounds.rssMiB (checked every
+ *             RSS_CHECK_EVERY inputs and after every slow one, after a GC).
+ * Separately, a valid sample that the decoder refuses is `rejectedValid`: the
+ * generator no longer matches the format, and fuzzing would silently degrade.
+ */
+import fc from 'fast-check';
+import { SealsyncError } from '../../src/errors.js';
+import { saveCrash } from './corpus.js';
+import { Rng, mutate } from './mutate.js';
+import { DEFAULT_MAX_INPUT_BYTES, OracleFailure, bytesOf, type FuzzDecoder, type FuzzTarget } from './target.js';
+
+/** Samples drawn from fast-check at once (one seed per batch). */
+export const BATCH_SIZE = 1000;
+/** Share of inputs that are unmutated valid samples. */
+export const VALID_SHARE = 0.1;
+export const TIME_RETRIES = 3;
+export const RSS_CHECK_EVERY = 64;
+/** Distinct crashes (by kind and first line of the message) saved per target before it stops. */
+export const MAX_CRASHES = 20;
+const MIB = 1024 * 1024;
+
+export type CrashKind = 'throw' | 'oracle' | 'time' | 'memory';
+
+export interface Crash {
+  readonly kind: CrashKind;
+  readonly message: string;
+  readonly index: number;
+  readonly hex: string;
+  readonly file?: string;
+}
+
+export interface FuzzRunOptions {
+  readonly seed: number;
+  /** Inputs to run (the run also stops at the deadline). */
+  readonly inputs: number;
+  /** First input index (to reproduce input I of a seed: start I, inputs 1). */
+  readonly start?: number;
+  /** Epoch ms at which to stop, whatever the count. */
+  readonly deadline?: number;
+  /** Where crashing inputs are saved (none: not saved). */
+  readonly corpusDir?: string;
+  /** Called with a one-line report for every crash. */
+  readonly onCrash?: (crash: Crash) => void;
+  /** Called now and then with the inputs done so far. */
+  readonly onProgress?: (done: number) => void;
+}
+
+export interface FuzzRunResult {
+  readonly target: string;
+  readonly seed: number;
+  readonly inputs: number;
+  readonly crashes: readonly Crash[];
+  readonly rejectedValid: number;
+  /** First refusal of a valid sample, to say why. */
+  readonly rejectedValidExample?: string;
+  readonly slowestMs: number;
+  readonly peakRssMiB: number;
+  readonly seconds: number;
+}
+
+/** Seed of fast-check batch `batch` of run `seed`. */
+function batchSeed(seed: number, batch: number): number {
+  return Rng.derive(seed ^ 0x5eed, batch).u32() | 0;
+}
+
+/** The input at `index` of run `seed`, and whether it is an unmutated valid sample. */
+export function inputAt(target: FuzzTarget, seed: number, index: number, cache?: Map<number, Uint8Array[]>): { input: Uint8Array; valid: boolean } {
+  const batch = Math.floor(index / BATCH_SIZE);
+  let samples = cache?.get(batch);
+  if (!samples) {
+    samples = fc.sample(target.valid, { seed: batchSeed(seed, batch), numRuns: BATCH_SIZE });
+    if (cache) {
+      cache.clear();
+      cache.set(batch, samples);
+    }
+  }
+  const sample = samples[index % BATCH_SIZE] as Uint8Array;
+  const rng = Rng.derive(seed, index);
+  if (rng.chance(VALID_SHARE)) return { input: sample, valid: true };
+  const dictionary = target.dictionary?.map(bytesOf);
+  const { bytes } = mutate(sample, rng, {
+    donor: samples[rng.below(samples.length)],
+    maxLength: target.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+    ...(dictionary ? { dictionary } : {}),
+  });
+  return { input: bytes, valid: false };
+}
+
+type Outcome = { ok: true } | { ok: false; catalog: boolean; oracle: boolean; message: string };
+
+async function runOnce(decoder: FuzzDecoder, input: Uint8Array): Promise<Outcome> {
+  try {
+    const r = decoder.decode(input);
+    if (r instanceof Promise) await r;
+    return { ok: true };
+  } catch (err) {
+    if (err instanceof SealsyncError) return { ok: false, catalog: true, oracle: false, message: `${err.code}: ${err.message}` };
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : `non-error thrown: ${String(err)}`;
+    return { ok: false, catalog: false, oracle: err instanceof OracleFailure, message };
+  }
+}
+
+/** Runs `decoder` on `input` and says how long it took: the fastest of up to 1 + TIME_RETRIES runs when over the bound. */
+async function timed(decoder: FuzzDecoder, input: Uint8Array, boundMs: number): Promise<{ outcome: Outcome; ms: number }> {
+  let t0 = performance.now();
+  const outcome = await runOnce(decoder, input);
+  let ms = performance.now() - t0;
+  for (let i = 0; i < TIME_RETRIES && ms > boundMs; i++) {
+    t0 = performance.now();
+    await runOnce(decoder, input);
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return { outcome, ms };
+}
+
+function rssMiB(): number {
+  return process.memoryUsage.rss() / MIB;
+}
+
+/** RSS after a full GC when the process runs with --expose-gc (transient garbage is not a leak). */
+function settledRssMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return rssMiB();
+}
+
+export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Promise<FuzzRunResult> {
+  const started = performance.now();
+  const decoder = await target.open();
+  const crashes: Crash[] = [];
+  const seen = new Set<string>();
+  const cache = new Map<number, Uint8Array[]>();
+  let rejectedValid = 0;
+  let rejectedValidExample: string | undefined;
+  let slowestMs = 0;
+  let peakRssMiB = rssMiB();
+  let done = 0;
+  let lastProgress = Date.now();
+  const start = opts.start ?? 0;
+
+  const record = (kind: CrashKind, message: string, index: number, input: Uint8Array): void => {
+    const bucket = `${kind}\0${message.split('\n')[0]}`;
+    if (seen.has(bucket)) return;
+    seen.add(bucket);
+    const notes = [`kind: ${kind}`, `found: seed ${opts.seed} index ${index}`, `error: ${message.split('\n')[0]}`];
+    const file = opts.corpusDir ? saveCrash(opts.corpusDir, target.name, input, notes) : undefined;
+    const crash: Crash = { kind, message, index, hex: Buffer.from(input).toString('hex'), ...(file ? { file } : {}) };
+    crashes.push(crash);
+    opts.onCrash?.(crash);
+  };
+
+  try {
+    for (let index = start; index < start + opts.inputs; index++) {
+      if (opts.deadline !== undefined && Date.now() >= opts.deadline) break;
+      if (crashes.length >= MAX_CRASHES) break;
+      const { input, valid } = inputAt(target, opts.seed, index, cache);
+      const { outcome, ms } = await timed(decoder, input, target.bounds.msPerInput);
+      done++;
+      if (ms > slowestMs) slowestMs = ms;
+      if (!outcome.ok) {
+        if (!outcome.catalog) record(outcome.oracle ? 'oracle' : 'throw', outcome.message, index, input);
+        else if (valid) {
+          rejectedValid++;
+          rejectedValidExample ??= `index ${index}: ${outcome.message}`;
+        }
+      }
+      if (ms > target.bounds.msPerInput) {
+        record('time', `${ms.toFixed(1)} ms for one input of ${input.length} bytes (bound ${target.bounds.msPerInput} ms)`, index, input);
+      }
+      if (done % RSS_CHECK_EVERY === 0 || ms > 5) {
+        let rss = rssMiB();
+        if (rss > target.bounds.rssMiB) rss = settledRssMiB();
+        if (rss > peakRssMiB) peakRssMiB = rss;
+        if (rss > target.bounds.rssMiB) {
+          record('memory', `RSS ${rss.toFixed(0)} MiB after this input (bound ${target.bounds.rssMiB} MiB)`, index, input);
+          break; // the process is past its bound: nothing after this is measured fairly
+        }
+      }
+      if (opts.onProgress && Date.now() - lastProgress >= 30_000) {
+        lastProgress = Date.now();
+        opts.onProgress(done);
+      }
+    }
+  } finally {
+    await decoder.close?.();
+  }
+  return {
+    target: target.name,
+    seed: opts.seed,
+    inputs: done,
+    crashes,
+    rejectedValid,
+    ...(rejectedValidExample !== undefined ? { rejectedValidExample } : {}),
+    slowestMs,
+    peakRssMiB: Math.max(peakRssMiB, rssMiB()),
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * Every fuzz target, one module each under targets/. A new decoder or a new
+ * format version adds its module here; `npm run fuzz`, the CI smoke run and
+ * the corpus replay pick it up from this list.
+ */
+import type { FuzzTarget } from './target.js';
+import { framesTarget } from './targets/frames.js';
+
+export const FUZZ_TARGETS: readonly FuzzTarget[] = [
+  framesTarget,
+];
+
+export function targetNamed(name: string): FuzzTarget | undefined {
+  return FUZZ_TARGETS.find((t) => t.name === name);
+}

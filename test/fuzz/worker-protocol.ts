@@ -1,0 +1,12 @@
+/** What run.ts tells a worker process (one JSON argument) and how the worker answers (its last stdout line). */
+export interface WorkerArgs {
+  readonly target: string;
+  readonly seed: number;
+  readonly inputs: number;
+  readonly start: number;
+  /** Epoch ms at which the worker stops, whatever the count. */
+  readonly deadline: number;
+  readonly corpusDir: string | null;
+}
+
+export const RESULT_PREFIX = 'RESULT ';
