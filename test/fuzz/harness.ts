@@ -1,17 +1,18 @@
 /**
  * The fuzz loop for one target, in the current process. Input `index` of a
  * run with seed `seed` is fully determined by (seed, index): a structure-aware
- * sample from the target's generator (fast-check, in batches seeded from
- * `seed`), sent as it is one time in VALID_SHARE, else stacked byte mutations
- * of it (mutate.ts) with another sample of the batch as splice donor.
+ * sample from the target's generators (fast-check, in batches seeded from
+ * `seed`): a valid sample as it is (VALID_SHARE of inputs), a hostile one as
+ * it is (HOSTILE_SHARE, when the target has them), else stacked byte
+ * mutations (mutate.ts) of either, with another sample as splice donor.
  *
  * A crash is:
  *  - throw:   the decoder threw something that is not a SealsyncError;
  *  - oracle:  the target's own check of a decoded value failed;
- *  - time:    one input took longer than bounds.msPerInput. The machine is
- *             shared, so an input over the bound is run TIME_RETRIES more
- *             times and judged by its fastest run: load and GC pauses only
- *             ever add time, so the minimum is the input's own cost;
+ *  - time:    one input took more than bounds.msPerInput of CPU time (the
+ *             process's, all threads: zlib's thread pool work counts). An
+ *             input over the bound is run TIME_RETRIES more times and judged
+ *             by its cheapest run: GC and cache misses only ever add time;
  *  - memory:  the process's RSS went over bounds.rssMiB (checked every
  *             RSS_CHECK_EVERY inputs and after every slow one, after a GC).
  * Separately, a valid sample that the decoder refuses is `rejectedValid`: the
@@ -27,6 +28,8 @@ import { DEFAULT_MAX_INPUT_BYTES, OracleFailure, bytesOf, type FuzzDecoder, type
 export const BATCH_SIZE = 1000;
 /** Share of inputs that are unmutated valid samples. */
 export const VALID_SHARE = 0.1;
+/** Share of inputs that are unmutated hostile samples, and of mutations that start from one. */
+export const HOSTILE_SHARE = 0.1;
 export const TIME_RETRIES = 3;
 export const RSS_CHECK_EVERY = 64;
 /** Distinct crashes (by kind and first line of the message) saved per target before it stops. */
@@ -68,6 +71,8 @@ export interface FuzzRunResult {
   /** First refusal of a valid sample, to say why. */
   readonly rejectedValidExample?: string;
   readonly slowestMs: number;
+  /** Index of the slowest input (reproduce it with --start). */
+  readonly slowestIndex: number;
   readonly peakRssMiB: number;
   readonly seconds: number;
 }
@@ -77,23 +82,35 @@ function batchSeed(seed: number, batch: number): number {
   return Rng.derive(seed ^ 0x5eed, batch).u32() | 0;
 }
 
-/** The input at `index` of run `seed`, and whether it is an unmutated valid sample. */
-export function inputAt(target: FuzzTarget, seed: number, index: number, cache?: Map<number, Uint8Array[]>): { input: Uint8Array; valid: boolean } {
-  const batch = Math.floor(index / BATCH_SIZE);
-  let samples = cache?.get(batch);
+type SampleCache = Map<string, Uint8Array[]>;
+
+function batchOf(arb: fc.Arbitrary<Uint8Array>, kind: string, seed: number, batch: number, cache?: SampleCache): Uint8Array[] {
+  const key = `${kind}:${batch}`;
+  let samples = cache?.get(key);
   if (!samples) {
-    samples = fc.sample(target.valid, { seed: batchSeed(seed, batch), numRuns: BATCH_SIZE });
+    samples = fc.sample(arb, { seed: batchSeed(seed ^ (kind === 'hostile' ? 0x4057 : 0), batch), numRuns: BATCH_SIZE });
     if (cache) {
-      cache.clear();
-      cache.set(batch, samples);
+      for (const k of cache.keys()) if (k.startsWith(`${kind}:`)) cache.delete(k);
+      cache.set(key, samples);
     }
   }
-  const sample = samples[index % BATCH_SIZE] as Uint8Array;
+  return samples;
+}
+
+/** The input at `index` of run `seed`, and whether it is an unmutated valid sample. */
+export function inputAt(target: FuzzTarget, seed: number, index: number, cache?: SampleCache): { input: Uint8Array; valid: boolean } {
+  const batch = Math.floor(index / BATCH_SIZE);
   const rng = Rng.derive(seed, index);
-  if (rng.chance(VALID_SHARE)) return { input: sample, valid: true };
+  const valid = batchOf(target.valid, 'valid', seed, batch, cache);
+  const hostile = target.hostile ? batchOf(target.hostile, 'hostile', seed, batch, cache) : null;
+  const pick = (from: Uint8Array[]): Uint8Array => from[index % BATCH_SIZE] as Uint8Array;
+  const roll = rng.u32() / 0x1_0000_0000;
+  if (roll < VALID_SHARE) return { input: pick(valid), valid: true };
+  if (hostile && roll < VALID_SHARE + HOSTILE_SHARE) return { input: pick(hostile), valid: false };
+  const base = hostile && rng.chance(HOSTILE_SHARE) ? pick(hostile) : pick(valid);
   const dictionary = target.dictionary?.map(bytesOf);
-  const { bytes } = mutate(sample, rng, {
-    donor: samples[rng.below(samples.length)],
+  const { bytes } = mutate(base, rng, {
+    donor: rng.pick(hostile && rng.chance(HOSTILE_SHARE) ? hostile : valid),
     maxLength: target.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
     ...(dictionary ? { dictionary } : {}),
   });
@@ -114,15 +131,26 @@ async function runOnce(decoder: FuzzDecoder, input: Uint8Array): Promise<Outcome
   }
 }
 
-/** Runs `decoder` on `input` and says how long it took: the fastest of up to 1 + TIME_RETRIES runs when over the bound. */
+/** CPU time (user + system, every thread of the process) in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Runs `decoder` on `input` and says what it cost: CPU time, not wall time,
+ * since on a shared machine wall time mostly measures the neighbours (the same
+ * input was seen to take 9 ms and 260 ms of wall time in five runs). Over the
+ * bound, the fastest of up to 1 + TIME_RETRIES runs counts.
+ */
 async function timed(decoder: FuzzDecoder, input: Uint8Array, boundMs: number): Promise<{ outcome: Outcome; ms: number }> {
-  let t0 = performance.now();
+  let t0 = cpuMs();
   const outcome = await runOnce(decoder, input);
-  let ms = performance.now() - t0;
+  let ms = cpuMs() - t0;
   for (let i = 0; i < TIME_RETRIES && ms > boundMs; i++) {
-    t0 = performance.now();
+    t0 = cpuMs();
     await runOnce(decoder, input);
-    ms = Math.min(ms, performance.now() - t0);
+    ms = Math.min(ms, cpuMs() - t0);
   }
   return { outcome, ms };
 }
@@ -142,10 +170,11 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
   const decoder = await target.open();
   const crashes: Crash[] = [];
   const seen = new Set<string>();
-  const cache = new Map<number, Uint8Array[]>();
+  const cache: SampleCache = new Map();
   let rejectedValid = 0;
   let rejectedValidExample: string | undefined;
   let slowestMs = 0;
+  let slowestIndex = -1;
   let peakRssMiB = rssMiB();
   let done = 0;
   let lastProgress = Date.now();
@@ -169,7 +198,10 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
       const { input, valid } = inputAt(target, opts.seed, index, cache);
       const { outcome, ms } = await timed(decoder, input, target.bounds.msPerInput);
       done++;
-      if (ms > slowestMs) slowestMs = ms;
+      if (ms > slowestMs) {
+        slowestMs = ms;
+        slowestIndex = index;
+      }
       if (!outcome.ok) {
         if (!outcome.catalog) record(outcome.oracle ? 'oracle' : 'throw', outcome.message, index, input);
         else if (valid) {
@@ -205,6 +237,7 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
     rejectedValid,
     ...(rejectedValidExample !== undefined ? { rejectedValidExample } : {}),
     slowestMs,
+    slowestIndex,
     peakRssMiB: Math.max(peakRssMiB, rssMiB()),
     seconds: (performance.now() - started) / 1000,
   };

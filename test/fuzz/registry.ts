@@ -5,9 +5,11 @@
  */
 import type { FuzzTarget } from './target.js';
 import { framesTarget } from './targets/frames.js';
+import { messagesTarget } from './targets/messages.js';
 
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   framesTarget,
+  messagesTarget,
 ];
 
 export function targetNamed(name: string): FuzzTarget | undefined {

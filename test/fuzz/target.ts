@@ -17,7 +17,7 @@ import { Rng } from './mutate.js';
 
 /** The limits whose breach is a crash. */
 export interface FuzzBounds {
-  /** Longest a single input may take to decode (the lowest of a few repeated runs, see harness.ts). */
+  /** Most CPU time a single input may take to decode (the lowest of a few repeated runs, see harness.ts). */
   readonly msPerInput: number;
   /** Resident set size of the fuzzing process the target runs in. */
   readonly rssMiB: number;
@@ -48,6 +48,12 @@ export interface FuzzTarget {
   readonly description: string;
   /** Structure-aware generator of valid encodings; every sample must decode without error. */
   readonly valid: fc.Arbitrary<Uint8Array>;
+  /**
+   * Structure-aware inputs built to be refused (a zip bomb, a count past its
+   * limit, nesting past any sane depth): attacks that random mutation of a
+   * valid sample would rarely hit. Refusing them with a catalog error passes.
+   */
+  readonly hostile?: fc.Arbitrary<Uint8Array>;
   readonly bounds: FuzzBounds;
   /** Tokens of the format that byte mutation inserts (JSON punctuation, glob syntax, ...). */
   readonly dictionary?: readonly string[];
