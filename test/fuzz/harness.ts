@@ -26,6 +26,12 @@ import { DEFAULT_MAX_INPUT_BYTES, OracleFailure, bytesOf, type FuzzDecoder, type
 
 /** Samples drawn from fast-check at once (one seed per batch). */
 export const BATCH_SIZE = 1000;
+/**
+ * Inputs made from each batch: every sample is the base of this many inputs
+ * on average, since generating one (sealing and signing a record, say) can
+ * cost more than decoding several mutations of it.
+ */
+export const INPUTS_PER_BATCH = 4 * BATCH_SIZE;
 /** Share of inputs that are unmutated valid samples. */
 export const VALID_SHARE = 0.1;
 /** Share of inputs that are unmutated hostile samples, and of mutations that start from one. */
@@ -99,11 +105,11 @@ function batchOf(arb: fc.Arbitrary<Uint8Array>, kind: string, seed: number, batc
 
 /** The input at `index` of run `seed`, and whether it is an unmutated valid sample. */
 export function inputAt(target: FuzzTarget, seed: number, index: number, cache?: SampleCache): { input: Uint8Array; valid: boolean } {
-  const batch = Math.floor(index / BATCH_SIZE);
+  const batch = Math.floor(index / INPUTS_PER_BATCH);
   const rng = Rng.derive(seed, index);
   const valid = batchOf(target.valid, 'valid', seed, batch, cache);
   const hostile = target.hostile ? batchOf(target.hostile, 'hostile', seed, batch, cache) : null;
-  const pick = (from: Uint8Array[]): Uint8Array => from[index % BATCH_SIZE] as Uint8Array;
+  const pick = (from: Uint8Array[]): Uint8Array => from[rng.below(from.length)] as Uint8Array;
   const roll = rng.u32() / 0x1_0000_0000;
   if (roll < VALID_SHARE) return { input: pick(valid), valid: true };
   if (hostile && roll < VALID_SHARE + HOSTILE_SHARE) return { input: pick(hostile), valid: false };

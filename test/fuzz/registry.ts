@@ -6,10 +6,14 @@
 import type { FuzzTarget } from './target.js';
 import { framesTarget } from './targets/frames.js';
 import { messagesTarget } from './targets/messages.js';
+import { recordBodiesTarget } from './targets/record-bodies.js';
+import { sealedRecordsTarget } from './targets/sealed-records.js';
 
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   framesTarget,
   messagesTarget,
+  sealedRecordsTarget,
+  recordBodiesTarget,
 ];
 
 export function targetNamed(name: string): FuzzTarget | undefined {
