@@ -5,13 +5,24 @@
  * of docs/crypto.md (4.2) on purpose, to build bodies sealRecord never would;
  * tests that seal a body sealRecord also seals prove the two agree.
  */
-import { createCipheriv, createDecipheriv, createHmac, sign } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, sign, type KeyObject } from 'node:crypto';
 import { concatBytes, utf8 } from '../bytes.js';
 import { ed25519PrivateKey, type FolderKeys } from '../keys.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from '../sealed-block.js';
 import { encodeSealedRecord, SIGNATURE_BYTES, type SealedRecord } from '../sealed-record.js';
 
 const SIGNATURE_LABEL = utf8.encode('sealsync/v1/record\0');
+/** Building a KeyObject costs more than signing with it (the fuzzer seals thousands). */
+const signingKeys = new WeakMap<Uint8Array, KeyObject>();
+
+function signingKeyOf(seed: Uint8Array): KeyObject {
+  let key = signingKeys.get(seed);
+  if (!key) {
+    key = ed25519PrivateKey(seed);
+    signingKeys.set(seed, key);
+  }
+  return key;
+}
 
 function metadataKeyOf(keys: FolderKeys): Uint8Array {
   if (!keys.metadataKey) throw new Error('these keys cannot open record bodies');
@@ -37,6 +48,6 @@ export function sealRecordBody(keys: FolderKeys, plain: Uint8Array, outer: Omit<
   const body = new Uint8Array(Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]));
   const encoded = encodeSealedRecord({ ...outer, body, signature: new Uint8Array(SIGNATURE_BYTES) });
   const unsigned = encoded.subarray(0, encoded.length - SIGNATURE_BYTES);
-  const signature = sign(null, concatBytes([SIGNATURE_LABEL, keys.folderId, unsigned]), ed25519PrivateKey(keys.signingSeed));
+  const signature = sign(null, concatBytes([SIGNATURE_LABEL, keys.folderId, unsigned]), signingKeyOf(keys.signingSeed));
   return { ...outer, body, signature: new Uint8Array(signature) };
 }
