@@ -5,8 +5,11 @@
  */
 import type { FuzzTarget } from './target.js';
 import { framesTarget } from './targets/frames.js';
+import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
+import { peerAddressesTarget } from './targets/peer-addresses.js';
 import { recordBodiesTarget } from './targets/record-bodies.js';
+import { sealedBlocksTarget } from './targets/sealed-blocks.js';
 import { sealedRecordsTarget } from './targets/sealed-records.js';
 
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
@@ -14,6 +17,9 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   messagesTarget,
   sealedRecordsTarget,
   recordBodiesTarget,
+  sealedBlocksTarget,
+  keyTextTarget,
+  peerAddressesTarget,
 ];
 
 export function targetNamed(name: string): FuzzTarget | undefined {
