@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import { formatKey, keysFromSecret, newFolderSecret } from '../crypto/index.js';
-import { configSchema } from './config-schema.js';
+import { configSchema, MAX_FOLDERS } from './config-schema.js';
 import { loadConfig, parseConfigText, saveConfig } from './config-store.js';
 import { removeStaleTempFiles } from './atomic-write.js';
 
@@ -54,6 +54,24 @@ test('a bad key and a duplicate folder are reported at their lines', () => {
   const text = JSON.stringify({ folders: [dup, dup] }, null, 2);
   const err2 = errorOf(() => parseConfigText(text));
   assert.match(err2.message, /^config\.json line 8: folders\[1\]\.path: the same folder is listed twice/);
+});
+
+// Found by fuzzing (test/fuzz, target config-file): the schema checked each key by
+// deriving it (an Ed25519 key per read-write folder), so a config with the most folders
+// allowed took 0.25-1.4 s of CPU to validate; checking the text alone takes a few ms.
+test('a config with the most folders allowed validates within 100 ms of CPU', () => {
+  const folders = Array.from({ length: MAX_FOLDERS }, (_, i) => ({ path: `/data/f${i}`, key: VALID_KEY }));
+  const text = JSON.stringify({ folders });
+  let cheapest = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const before = process.cpuUsage();
+    assert.equal(parseConfigText(text).folders.length, MAX_FOLDERS);
+    const used = process.cpuUsage(before);
+    cheapest = Math.min(cheapest, (used.user + used.system) / 1000);
+  }
+  assert.ok(cheapest < 100, `cheapest of 3 took ${cheapest.toFixed(0)} ms of CPU`);
+  const tooMany = JSON.stringify({ folders: [...folders, { path: '/data/one-more', key: VALID_KEY }] });
+  assert.match(errorOf(() => parseConfigText(tooMany)).message, /folders: Array must contain at most 1000/);
 });
 
 test('JSON syntax errors give a line, on one line', () => {

@@ -36,6 +36,8 @@ export const INPUTS_PER_BATCH = 4 * BATCH_SIZE;
 export const VALID_SHARE = 0.1;
 /** Share of inputs that are unmutated hostile samples, and of mutations that start from one. */
 export const HOSTILE_SHARE = 0.1;
+/** Hostile samples drawn per batch: they can be megabytes each (a config at its size limit), and a batch is held in memory. */
+export const HOSTILE_BATCH_SIZE = 32;
 export const TIME_RETRIES = 3;
 export const RSS_CHECK_EVERY = 64;
 /** Distinct crashes (by kind and first line of the message) saved per target before it stops. */
@@ -90,11 +92,12 @@ function batchSeed(seed: number, batch: number): number {
 
 type SampleCache = Map<string, Uint8Array[]>;
 
-function batchOf(arb: fc.Arbitrary<Uint8Array>, kind: string, seed: number, batch: number, cache?: SampleCache): Uint8Array[] {
+function batchOf(arb: fc.Arbitrary<Uint8Array>, kind: 'valid' | 'hostile', seed: number, batch: number, cache?: SampleCache): Uint8Array[] {
   const key = `${kind}:${batch}`;
   let samples = cache?.get(key);
   if (!samples) {
-    samples = fc.sample(arb, { seed: batchSeed(seed ^ (kind === 'hostile' ? 0x4057 : 0), batch), numRuns: BATCH_SIZE });
+    const numRuns = kind === 'hostile' ? HOSTILE_BATCH_SIZE : BATCH_SIZE;
+    samples = fc.sample(arb, { seed: batchSeed(seed ^ (kind === 'hostile' ? 0x4057 : 0), batch), numRuns });
     if (cache) {
       for (const k of cache.keys()) if (k.startsWith(`${kind}:`)) cache.delete(k);
       cache.set(key, samples);
@@ -123,17 +126,32 @@ export function inputAt(target: FuzzTarget, seed: number, index: number, cache?:
   return { input: bytes, valid: false };
 }
 
-type Outcome = { ok: true } | { ok: false; catalog: boolean; oracle: boolean; message: string };
+type Outcome = { ok: true; value: unknown } | { ok: false; catalog: boolean; oracle: boolean; message: string };
+
+function failure(err: unknown): Outcome {
+  if (err instanceof SealsyncError) return { ok: false, catalog: true, oracle: false, message: `${err.code}: ${err.message}` };
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : `non-error thrown: ${String(err)}`;
+  return { ok: false, catalog: false, oracle: err instanceof OracleFailure, message };
+}
 
 async function runOnce(decoder: FuzzDecoder, input: Uint8Array): Promise<Outcome> {
   try {
     const r = decoder.decode(input);
-    if (r instanceof Promise) await r;
-    return { ok: true };
+    return { ok: true, value: r instanceof Promise ? await r : r };
   } catch (err) {
-    if (err instanceof SealsyncError) return { ok: false, catalog: true, oracle: false, message: `${err.code}: ${err.message}` };
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : `non-error thrown: ${String(err)}`;
-    return { ok: false, catalog: false, oracle: err instanceof OracleFailure, message };
+    return failure(err);
+  }
+}
+
+/** The oracle on a decoded value; any throw of it is a crash (a SealsyncError too: the decoder said yes). */
+async function runCheck(decoder: FuzzDecoder, input: Uint8Array, value: unknown): Promise<Outcome> {
+  try {
+    const r = decoder.check?.(input, value);
+    if (r instanceof Promise) await r;
+    return { ok: true, value };
+  } catch (err) {
+    const f = failure(err);
+    return f.ok ? f : { ...f, catalog: false, oracle: true };
   }
 }
 
@@ -187,7 +205,8 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
   const start = opts.start ?? 0;
 
   const record = (kind: CrashKind, message: string, index: number, input: Uint8Array): void => {
-    const bucket = `${kind}\0${message.split('\n')[0]}`;
+    // One saved input per kind of failure: numbers (times, sizes, offsets) do not make a new kind.
+    const bucket = `${kind}\0${(message.split('\n')[0] ?? '').replace(/\d+(?:\.\d+)?/g, '#')}`;
     if (seen.has(bucket)) return;
     seen.add(bucket);
     const notes = [`kind: ${kind}`, `found: seed ${opts.seed} index ${index}`, `error: ${message.split('\n')[0]}`];
@@ -202,7 +221,9 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
       if (opts.deadline !== undefined && Date.now() >= opts.deadline) break;
       if (crashes.length >= MAX_CRASHES) break;
       const { input, valid } = inputAt(target, opts.seed, index, cache);
-      const { outcome, ms } = await timed(decoder, input, target.bounds.msPerInput);
+      const timedRun = await timed(decoder, input, target.bounds.msPerInput);
+      const { ms } = timedRun;
+      const outcome = timedRun.outcome.ok ? await runCheck(decoder, input, timedRun.outcome.value) : timedRun.outcome;
       done++;
       if (ms > slowestMs) {
         slowestMs = ms;

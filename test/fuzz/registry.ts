@@ -4,6 +4,7 @@
  * the corpus replay pick it up from this list.
  */
 import type { FuzzTarget } from './target.js';
+import { configFileTarget } from './targets/config-file.js';
 import { framesTarget } from './targets/frames.js';
 import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
@@ -20,6 +21,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   sealedBlocksTarget,
   keyTextTarget,
   peerAddressesTarget,
+  configFileTarget,
 ];
 
 export function targetNamed(name: string): FuzzTarget | undefined {

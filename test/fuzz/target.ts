@@ -33,11 +33,16 @@ export const DEFAULT_MAX_INPUT_BYTES = 256 * 1024;
 /** A decoder ready to take inputs; `close` releases what `open` set up. */
 export interface FuzzDecoder {
   /**
-   * Decodes one input. Returning (whatever it returns) or throwing a
-   * SealsyncError is a pass; an oracle that finds a decoded value wrong throws
-   * an OracleFailure (a crash).
+   * Decodes one input, as the code under test does (this is what the time
+   * bound measures). Returning or throwing a SealsyncError is a pass.
    */
   decode(input: Uint8Array): unknown;
+  /**
+   * The oracle, run after a successful decode and not timed: throws an
+   * OracleFailure when the decoded value breaks a property the decoder
+   * promises (re-encoding gives other bytes, say).
+   */
+  check?(input: Uint8Array, decoded: unknown): unknown;
   close?(): Promise<void> | void;
 }
 
