@@ -68,6 +68,8 @@ export interface FuzzRunOptions {
   readonly onCrash?: (crash: Crash) => void;
   /** Called now and then with the inputs done so far. */
   readonly onProgress?: (done: number) => void;
+  /** Told when each input starts and ends (hang detection, see watchdog.ts). */
+  readonly watchdog?: { started(index: number): void; finished(): void };
 }
 
 export interface FuzzRunResult {
@@ -221,7 +223,9 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
       if (opts.deadline !== undefined && Date.now() >= opts.deadline) break;
       if (crashes.length >= MAX_CRASHES) break;
       const { input, valid } = inputAt(target, opts.seed, index, cache);
+      opts.watchdog?.started(index);
       const timedRun = await timed(decoder, input, target.bounds.msPerInput);
+      opts.watchdog?.finished();
       const { ms } = timedRun;
       const outcome = timedRun.outcome.ok ? await runCheck(decoder, input, timedRun.outcome.value) : timedRun.outcome;
       done++;

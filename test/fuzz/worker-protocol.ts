@@ -7,6 +7,8 @@ export interface WorkerArgs {
   /** Epoch ms at which the worker stops, whatever the count. */
   readonly deadline: number;
   readonly corpusDir: string | null;
+  /** A module whose `fuzzTarget` export is the target, instead of the registry's (the harness's own tests). */
+  readonly module?: string;
 }
 
 export const RESULT_PREFIX = 'RESULT ';

@@ -4,8 +4,11 @@
  * figures). Arguments: one JSON object (WorkerArgs). Crashes are printed as
  * they are found; the last stdout line is `RESULT <json>`.
  */
+import { pathToFileURL } from 'node:url';
 import { fuzzTarget, type Crash } from './harness.js';
+import type { FuzzTarget } from './target.js';
 import { targetNamed } from './registry.js';
+import { Watchdog } from './watchdog.js';
 import { RESULT_PREFIX, type WorkerArgs } from './worker-protocol.js';
 /** Crash input hex printed in full up to this many characters (the corpus file has all of it). */
 const HEX_PRINT_CHARS = 1024;
@@ -20,7 +23,7 @@ function printCrash(target: string, seed: number, c: Crash): void {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
-  const target = targetNamed(args.target);
+  const target = args.module ? ((await import(pathToFileURL(args.module).href)) as { fuzzTarget: FuzzTarget }).fuzzTarget : targetNamed(args.target);
   if (!target) throw new Error(`unknown fuzz target '${args.target}'`);
   // A decoder that leaves a rejected promise or a throw behind (after it returned) has crashed too.
   const late = (err: unknown): void => {
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
   };
   process.on('unhandledRejection', late);
   process.on('uncaughtException', late);
+  const watchdog = new Watchdog(target.name, args.seed, args.corpusDir, args.module ?? null);
   const result = await fuzzTarget(target, {
     seed: args.seed,
     inputs: args.inputs,
@@ -37,7 +41,9 @@ async function main(): Promise<void> {
     ...(args.corpusDir !== null ? { corpusDir: args.corpusDir } : {}),
     onCrash: (c) => printCrash(target.name, args.seed, c),
     onProgress: (done) => process.stderr.write(`  ${target.name}: ${done} inputs\n`),
+    watchdog,
   });
+  await watchdog.stop();
   console.log(`${RESULT_PREFIX}${JSON.stringify({ ...result, crashes: result.crashes.map(({ hex: _hex, ...c }) => c) })}`);
 }
 

@@ -48,20 +48,27 @@ const config = fc.record({
 const indent = fc.constantFrom(undefined, 2, 4, '\t');
 const valid = fc.tuple(config, indent).map(([c, i]) => bytesOf(JSON.stringify(c, null, i)));
 
+const nesting = fc.tuple(fc.constantFrom('folders', 'device', 'webui', 'unknown'), fc.integer({ min: 10, max: 100_000 }), fc.constantFrom('[', '{"a":'))
+  .map(([field, depth, open]) => bytesOf(`{"${field}": ${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`));
+const mostFolders = fc.tuple(fc.constantFrom(MAX_FOLDERS, MAX_FOLDERS + 1), fc.constantFrom(...KEY_POOL))
+  .map(([n, key]) => bytesOf(JSON.stringify({ folders: Array.from({ length: n }, (_, i) => ({ path: `/data/folder-${i}`, key })) })));
+const mostPeers = fc.constantFrom(MAX_PEERS, MAX_PEERS + 1)
+  .map((n) => bytesOf(JSON.stringify({ peers: Array.from({ length: n }, (_, i) => ({ address: `tcp://10.0.${i >> 8}.${i & 255}:22000` })) })));
+const longLists = fc.tuple(fc.constantFrom('folders', 'peers'), fc.integer({ min: 1000, max: 100_000 }), fc.constantFrom('1', '{}', '"x"', '[]'))
+  .map(([field, n, item]) => bytesOf(`{"${field}": [${Array(n).fill(item).join(',')}]}`));
+const longStrings = fc.tuple(fc.constantFrom('device', 'listen', 'path', 'key'), fc.integer({ min: 4097, max: 256 * 1024 })).map(([field, n]) => {
+  const long = 'x'.repeat(n);
+  const c = field === 'device' ? { device: { name: long } } : field === 'listen' ? { listen: long } : { folders: [{ path: field === 'path' ? `/${long}` : '/a', key: field === 'key' ? long : KEY_POOL[0] }] };
+  return bytesOf(JSON.stringify(c));
+});
+
+/** Shapes past every limit. The largest (most folders) cost tens of ms each, so they are the rarest. */
 const hostile = fc.oneof(
-  // Nesting: JSON.parse, zod and the line finder all walk it.
-  fc.tuple(fc.constantFrom('folders', 'device', 'webui', 'unknown'), fc.integer({ min: 1000, max: 200_000 }), fc.constantFrom('[', '{"a":'))
-    .map(([field, depth, open]) => bytesOf(`{"${field}": ${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`)),
-  // The most folders and peers the schema allows, and one more.
-  fc.tuple(fc.constantFrom(MAX_FOLDERS, MAX_FOLDERS + 1), fc.constantFrom(...KEY_POOL))
-    .map(([n, key]) => bytesOf(JSON.stringify({ folders: Array.from({ length: n }, (_, i) => ({ path: `/data/folder-${i}`, key })) }))),
-  fc.constantFrom(MAX_PEERS, MAX_PEERS + 1).map((n) => bytesOf(JSON.stringify({ peers: Array.from({ length: n }, (_, i) => ({ address: `tcp://10.0.${i >> 8}.${i & 255}:22000` })) }))),
-  // Long strings where short ones belong.
-  fc.constantFrom('device', 'listen', 'path', 'key').map((field) => {
-    const long = 'x'.repeat(1024 * 1024);
-    const c = field === 'device' ? { device: { name: long } } : field === 'listen' ? { listen: long } : { folders: [{ path: field === 'path' ? `/${long}` : '/a', key: field === 'key' ? long : KEY_POOL[0] }] };
-    return bytesOf(JSON.stringify(c));
-  }),
+  { weight: 4, arbitrary: nesting },
+  { weight: 4, arbitrary: longLists },
+  { weight: 4, arbitrary: longStrings },
+  { weight: 1, arbitrary: mostFolders },
+  { weight: 1, arbitrary: mostPeers },
 );
 
 export const configFileTarget: FuzzTarget = {
