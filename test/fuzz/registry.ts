@@ -11,6 +11,7 @@ import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
 import { peerAddressesTarget } from './targets/peer-addresses.js';
 import { recordBodiesTarget } from './targets/record-bodies.js';
+import { restBodiesTarget } from './targets/rest-bodies.js';
 import { sealedBlocksTarget } from './targets/sealed-blocks.js';
 import { sealedRecordsTarget } from './targets/sealed-records.js';
 
@@ -24,6 +25,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   peerAddressesTarget,
   configFileTarget,
   ignoreFilesTarget,
+  restBodiesTarget,
 ];
 
 export function targetNamed(name: string): FuzzTarget | undefined {
