@@ -60,8 +60,9 @@ export interface FuzzRunOptions {
   readonly inputs: number;
   /** First input index (to reproduce input I of a seed: start I, inputs 1). */
   readonly start?: number;
-  /** Epoch ms at which to stop, whatever the count. */
+  /** Epoch ms at which to stop, whatever the count, once `minInputs` (default 0) have run. */
   readonly deadline?: number;
+  readonly minInputs?: number;
   /** Where crashing inputs are saved (none: not saved). */
   readonly corpusDir?: string;
   /** Called with a one-line report for every crash. */
@@ -220,7 +221,7 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzRunOptions): Prom
 
   try {
     for (let index = start; index < start + opts.inputs; index++) {
-      if (opts.deadline !== undefined && Date.now() >= opts.deadline) break;
+      if (opts.deadline !== undefined && done >= (opts.minInputs ?? 0) && Date.now() >= opts.deadline) break;
       if (crashes.length >= MAX_CRASHES) break;
       const { input, valid } = inputAt(target, opts.seed, index, cache);
       opts.watchdog?.started(index);

@@ -27,6 +27,8 @@ import type { FuzzTarget } from './target.js';
 import { RESULT_PREFIX, type WorkerArgs } from './worker-protocol.js';
 
 export const DEFAULT_INPUTS = 1_000_000;
+/** Inputs every target runs even when its share of --seconds is gone (slow start on a loaded machine). */
+const MIN_INPUTS_PER_TARGET = 50;
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -137,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
     const deadline = Number.isFinite(opts.seconds) ? Date.now() + Math.max(0, end - Date.now()) / left : Number.MAX_SAFE_INTEGER;
     const { result, died } = await runWorker(target, {
       target: target.name, seed: opts.seed, inputs: opts.inputs, start: opts.start, deadline, corpusDir: opts.corpusDir,
+      minInputs: Math.min(opts.inputs, MIN_INPUTS_PER_TARGET),
     });
     if (died) console.log(`CRASH ${target.name} [died] ${died}`);
     if (result && result.rejectedValid > 0) {

@@ -4,8 +4,10 @@ export interface WorkerArgs {
   readonly seed: number;
   readonly inputs: number;
   readonly start: number;
-  /** Epoch ms at which the worker stops, whatever the count. */
+  /** Epoch ms at which the worker stops, whatever the count... */
   readonly deadline: number;
+  /** ...once it has run at least this many (so a short share on a slow machine still tests something). */
+  readonly minInputs: number;
   readonly corpusDir: string | null;
   /** A module whose `fuzzTarget` export is the target, instead of the registry's (the harness's own tests). */
   readonly module?: string;

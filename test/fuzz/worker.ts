@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     inputs: args.inputs,
     start: args.start,
     deadline: args.deadline,
+    minInputs: args.minInputs,
     ...(args.corpusDir !== null ? { corpusDir: args.corpusDir } : {}),
     onCrash: (c) => printCrash(target.name, args.seed, c),
     onProgress: (done) => process.stderr.write(`  ${target.name}: ${done} inputs\n`),
