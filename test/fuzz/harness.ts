@@ -25,7 +25,7 @@ import { Rng, mutate } from './mutate.js';
 import { DEFAULT_MAX_INPUT_BYTES, OracleFailure, bytesOf, type FuzzDecoder, type FuzzTarget } from './target.js';
 
 /** Samples drawn from fast-check at once (one seed per batch). */
-export const BATCH_SIZE = 1000;
+export const BATCH_SIZE = 256;
 /**
  * Inputs made from each batch: every sample is the base of this many inputs
  * on average, since generating one (sealing and signing a record, say) can
