@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlockStore } from '../src/engine/replica/block-store.js';
+import { BlockStore } from '../src/store/block-store.js';
 import { sha256Verifier } from '../src/engine/replica/test-helpers.js';
 
 const count = Number(process.argv[2] ?? 2048);

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { FolderStatus } from '../src/engine/folder-status.js';
+import type { FolderStatus } from '../src/engine/peer/folder-status.js';
 import { TestHome } from '../test/e2e/helpers/harness.js';
 import { findLeaks, listFiles, treeSnapshot } from '../test/e2e/helpers/replica-checks.js';
 

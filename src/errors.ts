@@ -12,6 +12,8 @@ export const ERROR_CATALOG = {
   ERR_ABORTED: { status: 499, message: 'operation aborted' },
   ERR_TIMEOUT: { status: 504, message: 'operation timed out' },
   ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  ERR_USAGE: { status: 400, message: 'bad usage (see --help)' },
+  ERR_COMMAND_FAILED: { status: 500, message: 'a system command failed' },
   // keys
   ERR_KEY_EMPTY: { status: 400, message: 'key is empty' },
   ERR_KEY_TYPE: { status: 400, message: 'unknown key type (a key starts with W, R or E)' },
@@ -32,6 +34,7 @@ export const ERROR_CATALOG = {
   ERR_CONFIG_INVALID: { status: 500, message: 'config file is invalid' },
   ERR_CONFIG_MISSING: { status: 500, message: 'no config: run `sealsync init` first' },
   ERR_HOME_EXISTS: { status: 409, message: 'home is already initialised' },
+  ERR_HOME_MISSING: { status: 404, message: 'no sealsync home there (create one with `sealsync init`)' },
   ERR_DAEMON_RUNNING: { status: 409, message: 'a daemon is already running on this home' },
   ERR_DAEMON_NOT_RUNNING: { status: 503, message: 'the daemon is not running (start it with `sealsync start`)' },
   ERR_LISTEN: { status: 500, message: 'cannot listen on address' },
@@ -40,6 +43,7 @@ export const ERROR_CATALOG = {
   ERR_PATH_MISSING: { status: 400, message: 'path does not exist' },
   ERR_PATH_NOT_DIR: { status: 400, message: 'path is not a directory' },
   ERR_PATH_UNREADABLE: { status: 400, message: 'path cannot be read' },
+  ERR_PATH_UNWRITABLE: { status: 400, message: 'path cannot be written' },
   ERR_PATH_UNSAFE: { status: 400, message: 'path is not a safe relative path' },
   ERR_FILE_TOO_LARGE: { status: 413, message: 'file is larger than sealsync can sync' },
   ERR_FILE_CHANGED: { status: 409, message: 'file changed on disk while it was being read' },
@@ -69,6 +73,7 @@ export const ERROR_CATALOG = {
   ERR_UI_UNSAFE_LISTEN: { status: 400, message: 'the dashboard may listen beyond loopback only with HTTPS and a password' },
   ERR_LOGIN_THROTTLED: { status: 429, message: 'too many login attempts: wait a moment and try again' },
   ERR_UI_DISABLED: { status: 409, message: 'the dashboard is disabled (webui.enabled is false)' },
+  ERR_PATH_NOT_CANONICAL: { status: 400, message: 'the request path is not in canonical form' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -1,7 +1,8 @@
 /**
  * The control API on the home's Unix socket (mode 0600: only the owner can
  * drive the daemon). Same routes as the dashboard, no auth: the file mode is
- * the access check. Refuses to start when a live daemon answers on the socket;
+ * the access check. Paths must be canonical (canonical-path.ts), as on the
+ * dashboard. Refuses to start when a live daemon answers on the socket;
  * removes a stale socket left by a crash.
  */
 import { chmod, lstat, unlink } from 'node:fs/promises';
@@ -11,6 +12,8 @@ import { SealsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DaemonApi } from './daemon-api.js';
 import { MAX_BODY_BYTES, registerApiRoutes } from './routes.js';
+import { refuseNonCanonicalPaths } from './canonical-path.js';
+import { trackRoutes, type RouteEntry } from './route-table.js';
 
 /** sun_path is 108 bytes on Linux, 104 on macOS; keep under both. */
 export const MAX_SOCKET_PATH_BYTES = 103;
@@ -19,6 +22,8 @@ const PROBE_TIMEOUT_MS = 1000;
 export interface ControlServer {
   readonly path: string;
   readonly app: FastifyInstance;
+  /** Every route and method the socket answers, as Fastify registered them. */
+  routes(): readonly RouteEntry[];
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,9 @@ export async function startControlServer(
     await unlink(path); // stale: its daemon died without cleaning up
   }
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
+  const routes = trackRoutes(app);
+  // The socket needs no login, but a path still has one spelling here, as on the dashboard.
+  refuseNonCanonicalPaths(app);
   await registerApiRoutes(app, api);
   if (extraRoutes) await extraRoutes(app);
   try {
@@ -65,6 +73,7 @@ export async function startControlServer(
   return {
     path,
     app,
+    routes,
     async stop() {
       // Open SSE streams would keep close() waiting: end them first.
       app.server.closeAllConnections?.();

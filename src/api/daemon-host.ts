@@ -11,10 +11,11 @@
 import { Daemon, type DaemonService } from '../daemon/daemon.js';
 import type { FolderRunnerFactories } from '../daemon/folder-runner.js';
 import { folderEngines } from '../daemon/local-folder-runner.js';
-import { createLocalFolderServices } from '../engine/local-folder-services.js';
+import { createLocalFolderServices } from '../engine/local/local-folder-services.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DashboardHost } from './dashboard-host.js';
+import type { MetricsServer } from './metrics-server.js';
 
 export interface DaemonHostOptions {
   readonly home: string;
@@ -52,10 +53,13 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   // also sees the dashboard's URL; it stops before the control socket.
   const dashboard = new DashboardHost(daemon, opts.logger, opts.uiListen !== undefined ? { uiListen: opts.uiListen } : {});
   let control: ControlServer;
+  let metrics: MetricsServer | null = null;
   try {
     await dashboard.start();
+    metrics = await startMetrics(daemon, opts.logger);
     control = await startControlServer(daemon.paths.controlSocket, daemon, componentLogger(opts.logger, 'api:control'), dashboard.registerControlRoutes);
   } catch (err) {
+    await metrics?.stop().catch(() => undefined);
     await dashboard.stop().catch(() => undefined);
     await daemon.stop();
     throw err;
@@ -64,6 +68,7 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       opts.signal?.removeEventListener('abort', onAbort);
+      await metrics?.stop().catch((err: unknown) => opts.logger.warn({ err }, 'metrics close failed'));
       await dashboard.stop().catch((err: unknown) => opts.logger.warn({ err }, 'dashboard close failed'));
       await control.stop().catch((err: unknown) => opts.logger.warn({ err }, 'control socket close failed'));
       await daemon.stop();
@@ -75,4 +80,15 @@ export async function startDaemonHost(opts: DaemonHostOptions): Promise<RunningD
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const done = daemon.stopRequested.then(stop);
   return { daemon, done, stop };
+}
+
+/** The Prometheus endpoint when `metrics.enabled`; its code (prom-client) loads only then. */
+async function startMetrics(daemon: Daemon, logger: Logger): Promise<MetricsServer | null> {
+  const m = daemon.currentConfig().metrics;
+  if (!m.enabled || m.token === null) return null;
+  const { MetricsServer } = await import('./metrics-server.js');
+  const { packageVersion } = await import('../package-version.js');
+  const server = new MetricsServer(daemon, componentLogger(logger, 'api:metrics'), { listen: m.listen, token: m.token, version: packageVersion() });
+  await server.start();
+  return server;
 }

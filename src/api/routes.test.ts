@@ -12,6 +12,7 @@ import { ControlClient } from './control-client.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import type { DaemonApi, FolderInfo, StatusReport } from './daemon-api.js';
 import { registerApiRoutes } from './routes.js';
+import { attackEverySpelling } from './testing/spelling-attacks.js';
 
 /** A fake DaemonApi that records calls. */
 function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number } {
@@ -167,6 +168,28 @@ test('control socket: 0600, client round trip, errors come back as SealsyncError
   } finally {
     await server?.stop();
     await assert.rejects(stat(sock), 'stop removes the socket');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('control socket: every route and method refuses every non-canonical spelling before its handler', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-cs-'));
+  const sock = join(dir, 'control.sock');
+  const local = fakeApi();
+  const server = await startControlServer(sock, local, silentLogger());
+  try {
+    const routes = server.routes();
+    assert.ok(routes.some((r) => r.method === 'POST' && r.url === '/api/folders/share'));
+    const report = await attackEverySpelling(routes, {
+      host: 'localhost', port: 80, socketPath: sock, concurrency: 8,
+      bodies: { 'POST /api/folders': { path: '/f', key: 'good' }, 'POST /api/folders/share': { path: '/f', type: 'rw' }, 'POST /api/stop': {} },
+    });
+    assert.deepEqual(report.accepted, []);
+    assert.deepEqual(local.calls, []);
+    assert.equal(local.stops, 0);
+    assert.equal((await new ControlClient(sock).status()).device.id, 'ID', 'the canonical spelling still answers');
+  } finally {
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

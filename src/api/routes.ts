@@ -15,6 +15,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
+import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -53,6 +54,11 @@ const settingsPatchBody = z.object({
   bandwidth: z.object({
     maxSendKBps: z.number().int().min(0).optional(),
     maxRecvKBps: z.number().int().min(0).optional(),
+  }).strict().optional(),
+  metrics: z.object({
+    enabled: z.boolean().optional(),
+    listen: z.string().max(MAX_ADDRESS).optional(),
+    token: z.string().max(MAX_METRICS_TOKEN_LENGTH).nullable().optional(),
   }).strict().optional(),
 }).strict();
 

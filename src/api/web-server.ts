@@ -2,45 +2,42 @@
  * The dashboard's HTTP(S) server: the same REST routes the CLI uses over the
  * control socket, plus the built web app, behind a session login.
  *
- * How a request is handled (onRequest, before any body is read):
- *   1. security headers are set on the raw response (so even rejections carry them);
- *   2. `Host` must be one of the bound addresses (DNS rebinding) -> 421;
- *   3. `Origin`, when present, must be our own origin; API calls marked
- *      `Sec-Fetch-Site: cross-site` are refused -> 403;
- *   4. `/api/*` other than `POST /api/login` needs a live session cookie -> 401,
- *      and every POST/PATCH/PUT/DELETE needs the session's CSRF token in
- *      `X-CSRF-Token` -> 403. `/api/ui/*` (token minting, password) exists only
- *      on the control socket and is refused here.
+ * Every request passes the request guard (web-auth/request-guard.ts) before
+ * any body is read: security headers, one canonical spelling of the path,
+ * `Host` (DNS rebinding), `Origin`, and then the access rule of the route the
+ * router matched: a session for every route that does not declare itself a
+ * page or public, and the session's CSRF token for POST/PATCH/PUT/DELETE.
+ * `/api/ui/*` (token minting, password, logout-all) exists only on the
+ * control socket; the guard refuses to build a table that contains it.
  * Errors are `{ error: SealsyncError.toJSON() }`, as on the control socket.
  *
  * Safe by default: loopback unless the user binds elsewhere, and then only
  * with HTTPS and a password (ERR_UI_UNSAFE_LISTEN otherwise). No default
- * password: the first login is a one-time URL from `sealsync ui`.
+ * password: the first login is a one-time URL from `sealsync ui`, which logs
+ * in whatever the login throttle says (the token is 256 random bits, and a
+ * local user failing passwords on purpose must not lock the owner out).
  */
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DaemonApi } from './daemon-api.js';
 import type { Logger } from '../logger.js';
-import { SealsyncError, isSealsyncError, listenFailure, type ErrorCode } from '../errors.js';
+import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { AuthStore } from './web-auth/auth-store.js';
 import { readCookie, sessionCookie, sessionCookieName } from './web-auth/cookies.js';
-import { safeEqualStrings } from './web-auth/timing-safe.js';
 import { SESSION_ABSOLUTE_TIMEOUT_MS, type Session } from './web-auth/sessions.js';
 import { MAX_PASSWORD_BYTES } from './web-auth/password-hash.js';
 import {
-  allowedHostHeaders, hostPort, isAllowedHost, isAllowedOrigin, isLoopbackHost, isWildcardHost,
-  parseListenAddress, type ListenAddress,
+  allowedHostHeaders, hostPort, isLoopbackHost, isWildcardHost, parseListenAddress, type ListenAddress,
 } from './web-auth/host-origin.js';
-import { applySecurityHeaders } from './security-headers.js';
+import { PAGE_ROUTE, PUBLIC_ROUTE, installRequestGuard, sendError } from './web-auth/request-guard.js';
+import { trackRoutes, type RouteEntry } from './route-table.js';
+import { rawPathOf } from './canonical-path.js';
 import { StaticFiles } from './web-static.js';
 import { loadOrCreateSelfSigned, type TlsMaterial } from './web-tls.js';
 import { formatKey, keysFromSecret, newFolderSecret } from '../crypto/index.js';
 
 export const WEB_BODY_LIMIT_BYTES = 64 * 1024;
 export const WEB_REQUEST_TIMEOUT_MS = 30_000;
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Routes reachable without a session. */
-const PUBLIC_API = new Set(['POST /api/login']);
 /** Pages that are the web app itself (client-side views). */
 const APP_PAGES = new Set(['/', '/login', '/index.html']);
 
@@ -97,23 +94,14 @@ const passwordBody = z.object({
   password: z.string().max(MAX_PASSWORD_BYTES),
 }).strict();
 
-function sendError(reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
-  const err = new SealsyncError(code, message);
-  return reply.code(err.status).type('application/json; charset=utf-8').send({ error: err.toJSON() });
-}
-
-function pathOf(request: FastifyRequest): string {
-  const url = request.raw.url ?? '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
-
 export class WebServer {
   readonly #deps: WebServerDeps;
   readonly #init: WebServerInit;
   readonly #log: Logger;
   readonly #static: StaticFiles;
   #bound: Bound | null = null;
+  /** Reads the route table as Fastify built it (every method and path the server answers). */
+  #routes: () => readonly RouteEntry[] = () => [];
   #stopping: AbortController | null = null;
 
   constructor(deps: WebServerDeps, init: WebServerInit) {
@@ -143,6 +131,11 @@ export class WebServer {
     return this.#bound?.app ?? null;
   }
 
+  /** Every route and method of the running server, read from Fastify as it registered them (HEAD included). */
+  routes(): readonly RouteEntry[] {
+    return this.#routes();
+  }
+
   get running(): boolean {
     return this.#bound !== null;
   }
@@ -168,8 +161,14 @@ export class WebServer {
     const scheme = tls ? 'https' : 'http';
     // Filled in once the port is known (port 0): hooks read it per request.
     const state: { allowedHosts: ReadonlySet<string>; cookieName: string } = { allowedHosts: new Set(), cookieName: '' };
-    this.#installGuards(app, scheme, state);
-    await this.#installRoutes(app, scheme, state);
+    try {
+      this.#installGuards(app, scheme, state);
+      await this.#installRoutes(app, scheme, state);
+    } catch (err) {
+      // A route the guard refuses (web-auth/request-guard.ts): nothing listens yet.
+      await app.close().catch(() => undefined);
+      throw err;
+    }
     try {
       await app.listen({ host: requested.host, port: requested.port });
     } catch (err) {
@@ -216,27 +215,12 @@ export class WebServer {
   }
 
   #installGuards(app: FastifyInstance, scheme: 'http' | 'https', state: { allowedHosts: ReadonlySet<string>; cookieName: string }): void {
-    app.addHook('onRequest', async (request, reply) => {
-      const path = pathOf(request);
-      const isApi = path === '/api' || path.startsWith('/api/');
-      applySecurityHeaders(reply.raw, { noStore: isApi || path === '/login', hsts: scheme === 'https' });
-      const host = request.headers.host;
-      if (!isAllowedHost(host, state.allowedHosts)) {
-        this.#log.warn({ host: String(host ?? '').slice(0, 100), source: request.ip }, 'dashboard request with a foreign Host refused');
-        return sendError(reply, 'ERR_HOST');
-      }
-      if (!isAllowedOrigin(request.headers.origin, scheme, host as string)) {
-        return sendError(reply, 'ERR_ORIGIN');
-      }
-      if (!isApi) return;
-      if (request.headers['sec-fetch-site'] === 'cross-site') return sendError(reply, 'ERR_ORIGIN');
-      if (path === '/api/ui' || path.startsWith('/api/ui/')) return sendError(reply, 'ERR_NOT_FOUND');
-      if (PUBLIC_API.has(`${request.method} ${path}`)) return;
-      const found = this.#session(request, state.cookieName);
-      if (!found) return sendError(reply, 'ERR_UNAUTHORIZED');
-      if (UNSAFE_METHODS.has(request.method) && !safeEqualStrings(request.headers['x-csrf-token'], found.session.csrfToken)) {
-        return sendError(reply, 'ERR_CSRF');
-      }
+    this.#routes = trackRoutes(app);
+    installRequestGuard(app, {
+      scheme,
+      state,
+      sessionOf: (request) => this.#session(request, state.cookieName)?.session ?? null,
+      log: this.#log,
     });
 
     app.setErrorHandler((err, request, reply) => {
@@ -245,7 +229,7 @@ export class WebServer {
       if (typeof status === 'number' && status >= 400 && status < 500) {
         return reply.code(status).send({ error: new SealsyncError('ERR_INVALID_ARGUMENT', (err as Error).message.slice(0, 200)).toJSON() });
       }
-      this.#log.error({ err, path: pathOf(request) }, 'dashboard request failed');
+      this.#log.error({ err, path: rawPathOf(request.raw.url).slice(0, 200) }, 'dashboard request failed');
       return reply.code(500).send({ error: new SealsyncError('ERR_INTERNAL').toJSON() });
     });
     // No root not-found handler: the API routes plugin sets its own (Fastify allows one per prefix);
@@ -264,9 +248,16 @@ export class WebServer {
     };
 
     const tryLogin = async (request: FastifyRequest, how: 'password' | 'token', secret: string): Promise<'ok' | 'failed' | 'busy'> => {
+      // A live one-time token logs in whatever the throttle says: it is 256 random bits minted
+      // over the 0600 control socket, so no one guesses it, while the throttle is per address
+      // and every local user shares 127.0.0.1. Only a failed token counts as a failure.
+      if (how === 'token' && auth.tokens.consume(secret)) {
+        this.#log.info({ source: request.ip, how }, 'dashboard login');
+        return 'ok';
+      }
       const outcome = await auth.throttle.attempt(
         request.ip,
-        async () => (how === 'token' ? auth.tokens.consume(secret) : auth.checkPassword(secret)),
+        async () => (how === 'token' ? false : auth.checkPassword(secret)),
         { signal: this.#stopping?.signal },
       );
       if (outcome !== 'ok') {
@@ -277,7 +268,7 @@ export class WebServer {
       return outcome;
     };
 
-    app.post('/api/login', async (request, reply) => {
+    app.post('/api/login', PUBLIC_ROUTE, async (request, reply) => {
       const parsed = loginBody.safeParse(request.body);
       if (!parsed.success) return sendError(reply, 'ERR_INVALID_ARGUMENT', 'expected {"password"} or {"token"}');
       const how = 'token' in parsed.data ? 'token' : 'password';
@@ -292,7 +283,7 @@ export class WebServer {
     });
 
     // `?token=` form of the one-time URL: log in and land on the dashboard.
-    app.get('/login', async (request, reply) => {
+    app.get('/login', PAGE_ROUTE, async (request, reply) => {
       const token = (request.query as Record<string, unknown>).token;
       if (typeof token === 'string' && token.length > 0 && token.length <= 128) {
         const outcome = await tryLogin(request, 'token', token);
@@ -339,9 +330,9 @@ export class WebServer {
       await this.#deps.registerRoutes(scope, this.#deps.api);
     });
 
-    app.get('/*', async (request, reply) => {
-      const path = pathOf(request);
-      if (path.startsWith('/api/')) return sendError(reply, 'ERR_NOT_FOUND');
+    // Pages and static files (the guard keeps this route away from any path under /api).
+    app.get('/*', PAGE_ROUTE, async (request, reply) => {
+      const path = rawPathOf(request.raw.url);
       if (APP_PAGES.has(path)) return this.#sendPage(reply);
       const file = await this.#static.read(path);
       if (!file) return sendError(reply, 'ERR_NOT_FOUND');

@@ -16,6 +16,7 @@ import { SealsyncError } from '../errors.js';
 import { base32Encode, base32Length, base32Symbol, bytesToSymbols, symbolsToBytes, symbolsToText } from './base32.js';
 import { CHECKSUM_SYMBOLS, checksumSymbols, checksumValid } from './checksum.js';
 import { concatBytes } from './bytes.js';
+import { parseDeviceId } from './device-id.js';
 import {
   PUBLIC_KEY_BYTES,
   SECRET_BYTES,
@@ -30,6 +31,8 @@ import {
 export const MAX_KEY_TEXT_LENGTH = 2048;
 export const MAX_NAME_HINT_LENGTH = 255;
 export const FOLDER_ID_TEXT_BYTES = 20;
+/** A key letter and at least half the shortest key body in base32: a key, maybe mistyped. */
+const KEY_LOOKALIKE = /^[WRE][A-Z2-7]{26,}$/i;
 const FOLDER_ID_GROUP = 4;
 const LINK_SCHEME = 'sealsync:';
 const LINK_HOST = 'join';
@@ -143,6 +146,26 @@ function decodeKeyText(text: string): { type: KeyType; bytes: Uint8Array } {
   // A correct checksum over non-canonical trailing bits can only come from a forged string.
   if (!bytes) throw new SealsyncError('ERR_KEY_CHARACTER', 'key body is not canonical base32');
   return { type, bytes };
+}
+
+/**
+ * True when text typed somewhere else (a peer address, a device id) is, or
+ * nearly is, a folder key or a sealsync:// link: a key letter followed by a
+ * long run of base32, grouped or not, checksum right or wrong. Callers then
+ * refuse it without echoing it, since a key is a secret.
+ */
+export function looksLikeKeyText(text: unknown): boolean {
+  if (typeof text !== 'string' || text.length > MAX_KEY_TEXT_LENGTH) return false;
+  const compact = text.replace(/[\s-]+/g, '');
+  if (/^sealsync:/i.test(compact)) return true;
+  if (!KEY_LOOKALIKE.test(compact)) return false;
+  // A device id (56 base32 characters with 4 check characters) may start with W, R or E too.
+  try {
+    parseDeviceId(compact);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** A printable stand-in for a character in an error message (never echo control chars). */

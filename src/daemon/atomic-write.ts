@@ -2,8 +2,10 @@
  * Atomic file replacement: write a temp file next to the target, fsync it,
  * rename it over the target, fsync the directory. A crash leaves the old file
  * or the new one, never a torn mix; the temp file is removed on failure.
+ * Run as root (`sudo sealsync config set …` on a server), the new file keeps
+ * the replaced file's owner, so the service user can still read its config.
  */
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -12,9 +14,11 @@ const TEMP_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  const replaced = process.getuid?.() === 0 ? await lstat(path).catch(() => null) : null;
   let fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
+    if (replaced?.isFile()) await fh.chown(replaced.uid, replaced.gid);
     await fh.chmod(mode); // umask may have narrowed or the file may pre-exist: be explicit
     await fh.sync();
     await fh.close();

@@ -8,7 +8,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { checkKeyText } from '../crypto/key-text.js';
 import { describeError } from '../errors.js';
-import { parseHostPort, parsePeerAddress } from './address.js';
+import { LOOPBACK_HOSTS, parseHostPort, parsePeerAddress } from './address.js';
 
 export const CONFIG_VERSION = 1;
 export const MAX_DEVICE_NAME_LENGTH = 64;
@@ -22,6 +22,10 @@ export const MAX_RESCAN_INTERVAL_S = 7 * 24 * 3600;
 export const DEFAULT_RETENTION_DAYS = 30;
 export const MAX_RETENTION_DAYS = 3650;
 export const MAX_BANDWIDTH_KBPS = 10_000_000;
+/** The metrics endpoint's default address (the port Prometheus exporters commonly use). */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464';
+export const MIN_METRICS_TOKEN_LENGTH = 32;
+export const MAX_METRICS_TOKEN_LENGTH = 256;
 
 const hostPort = (allowZero: boolean) =>
   z.string().max(300).refine((s) => {
@@ -58,6 +62,23 @@ export const webuiConfigSchema = z.object({
   certificateKeyPath: z.string().max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }).optional(),
 }).strict();
 
+/**
+ * Prometheus metrics (off by default). Loopback only and behind a bearer token:
+ * other local users can reach loopback too.
+ */
+export const metricsConfigSchema = z.object({
+  enabled: z.boolean().default(false),
+  listen: hostPort(false).refine((s) => {
+    try { return LOOPBACK_HOSTS.has(parseHostPort(s).host); } catch { return false; }
+  }, { message: 'the metrics endpoint listens on loopback only (127.0.0.1, ::1 or localhost)' }).default(DEFAULT_METRICS_LISTEN),
+  token: z.string().min(MIN_METRICS_TOKEN_LENGTH).max(MAX_METRICS_TOKEN_LENGTH)
+    .regex(/^[A-Za-z0-9._~+/=-]+$/, { message: 'only letters, digits and ._~+/=- (a bearer token)' }).nullable().default(null),
+}).strict().superRefine((m, ctx) => {
+  if (m.enabled && m.token === null) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['token'], message: 'is required when metrics are enabled' });
+  }
+});
+
 export const configSchema = z.object({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   device: z.object({ name: deviceNameSchema.default('sealsync') }).strict().default({}),
@@ -80,8 +101,10 @@ export const configSchema = z.object({
     maxSendKBps: z.number().int().min(0).max(MAX_BANDWIDTH_KBPS).default(0),
     maxRecvKBps: z.number().int().min(0).max(MAX_BANDWIDTH_KBPS).default(0),
   }).strict().default({}),
+  metrics: metricsConfigSchema.default({}),
 }).strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type FolderConfig = z.infer<typeof folderConfigSchema>;
 export type PeerConfig = z.infer<typeof peerConfigSchema>;
+export type MetricsConfig = z.infer<typeof metricsConfigSchema>;

@@ -6,7 +6,7 @@
  *
  * Nothing here ever carries a folder key or the dashboard password hash.
  */
-import type { FolderStatus, FolderType } from '../engine/folder-status.js';
+import type { FolderStatus, FolderType } from '../engine/peer/folder-status.js';
 
 export type { FolderStatus };
 import type { GcReport } from '../engine/replica/replica-gc.js';
@@ -82,10 +82,12 @@ export interface Settings {
   };
   readonly archive: { readonly retentionDays: number };
   readonly bandwidth: { readonly maxSendKBps: number; readonly maxRecvKBps: number };
+  /** The Prometheus endpoint; whether a token is set (the token itself is read with `sealsync config get`). */
+  readonly metrics?: { readonly enabled: boolean; readonly listen: string; readonly tokenSet: boolean };
   /**
    * Saved settings the running daemon does not use yet: they apply on the next
    * start (dotted names: 'listen', 'discovery', 'webui.enabled', 'webui.listen',
-   * 'webui.https'). Device name, bandwidth and archive retention apply at once.
+   * 'webui.https', 'metrics.enabled', 'metrics.listen', 'metrics.token'). Device name, bandwidth and archive retention apply at once.
    */
   readonly restartRequired?: readonly string[];
 }
@@ -98,6 +100,7 @@ export interface SettingsPatch {
   readonly webui?: { readonly enabled?: boolean; readonly listen?: string; readonly https?: boolean };
   readonly archive?: { readonly retentionDays?: number };
   readonly bandwidth?: { readonly maxSendKBps?: number; readonly maxRecvKBps?: number };
+  readonly metrics?: { readonly enabled?: boolean; readonly listen?: string; readonly token?: string | null };
 }
 
 /** Events on the daemon's bus, in the order they happened. `seq` increases by one per event. */

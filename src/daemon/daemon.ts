@@ -17,11 +17,11 @@
  */
 import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
-import type { FolderStatus } from '../engine/folder-status.js';
+import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
-import { formatPeerAddress, parseHostPort, parsePeerAddress } from './address.js';
+import { formatPeerAddress, parseHostPort, parsePeerAddress, refuseKeyAsAddress } from './address.js';
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
@@ -34,7 +34,7 @@ import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
 import type { FolderDirectory } from '../net/session.js';
-import { FolderSessionRouter } from '../engine/replica/folder-session-router.js';
+import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
@@ -88,7 +88,7 @@ export class Daemon {
   private router: FolderSessionRouter | null = null;
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
-  private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui'> | null = null;
+  private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
 
   constructor(private readonly init: DaemonInit) {
     this.paths = homePaths(init.home);
@@ -103,7 +103,7 @@ export class Daemon {
     try {
       await removeStaleTempFiles(this.paths.home);
       this.config = await loadConfig(this.paths.config);
-      this.startedWith = { listen: this.config.listen, discovery: this.config.discovery, webui: this.config.webui };
+      this.startedWith = { listen: this.config.listen, discovery: this.config.discovery, webui: this.config.webui, metrics: this.config.metrics };
       const credentials = await loadDeviceCredentials(this.paths);
       this.deviceId = credentials.deviceId;
       this.index = openIndex(this.paths.index);
@@ -318,6 +318,7 @@ export class Daemon {
 
   removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
     return this.exclusive(async () => {
+      refuseKeyAsAddress(idOrAddress); // "no peer <key>" would print it
       let normal = idOrAddress;
       try { normal = formatPeerAddress(parsePeerAddress(idOrAddress)); } catch { /* maybe a device id */ }
       // A device id removes every address that led to that device.
@@ -346,6 +347,7 @@ export class Daemon {
       webui: { enabled: c.webui.enabled, listen: c.webui.listen, https: c.webui.https, passwordSet: c.webui.passwordHash !== null },
       archive: { retentionDays: c.archive.retentionDays },
       bandwidth: { maxSendKBps: c.bandwidth.maxSendKBps, maxRecvKBps: c.bandwidth.maxRecvKBps },
+      metrics: { enabled: c.metrics.enabled, listen: c.metrics.listen, tokenSet: c.metrics.token !== null },
       restartRequired: this.restartRequired(),
     };
   }
@@ -361,6 +363,7 @@ export class Daemon {
     if (c.webui.enabled !== was.webui.enabled) out.push('webui.enabled');
     if (c.webui.listen !== was.webui.listen) out.push('webui.listen');
     if (c.webui.https !== was.webui.https) out.push('webui.https');
+    for (const k of ['enabled', 'listen', 'token'] as const) if (c.metrics[k] !== was.metrics[k]) out.push(`metrics.${k}`);
     return out;
   }
 
@@ -381,6 +384,7 @@ export class Daemon {
         webui: { ...c.webui, ...patch.webui },
         archive: { ...c.archive, ...patch.archive },
         bandwidth: { ...c.bandwidth, ...patch.bandwidth },
+        metrics: { ...c.metrics, ...patch.metrics },
       };
       const r = configSchema.safeParse(merged);
       if (!r.success) {

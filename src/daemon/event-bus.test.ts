@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FolderStatus } from '../engine/folder-status.js';
+import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { EventBus, MAX_RECENT_EVENTS } from './event-bus.js';
 
 const status = (path: string, localFiles: number): FolderStatus => ({

@@ -6,8 +6,8 @@
  * placeholder below, which reports zero counts.
  */
 import type { FolderKeys } from '../crypto/keys.js';
-import type { FolderStatus, FolderType } from '../engine/folder-status.js';
-import type { RoutedFolder } from '../engine/replica/folder-session-router.js';
+import type { FolderStatus, FolderType } from '../engine/peer/folder-status.js';
+import type { RoutedFolder } from '../engine/peer/folder-session-router.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { FolderConfig } from './config-schema.js';

@@ -14,6 +14,8 @@ export interface HomePaths {
   readonly index: string;
   readonly controlSocket: string;
   readonly lock: string;
+  /** `sealsync ui --open`'s redirect page (0600): it carries the one-time login URL. */
+  readonly uiLoginPage: string;
 }
 
 export interface HomeEnv {
@@ -50,5 +52,6 @@ export function homePaths(home: string): HomePaths {
     index: join(home, 'index.db'),
     controlSocket: join(home, 'control.sock'),
     lock: join(home, 'daemon.lock'),
+    uiLoginPage: join(home, 'ui-login.html'),
   };
 }

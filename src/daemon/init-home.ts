@@ -7,7 +7,7 @@
 import { mkdir, stat, chmod } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SealsyncError } from '../errors.js';
-import { formatHostPort, parseHostPort } from './address.js';
+import { formatHostPort, LOOPBACK_HOSTS, parseHostPort } from './address.js';
 import { configSchema, deviceNameSchema, type Config } from './config-schema.js';
 import { saveConfig } from './config-store.js';
 import { homePaths, type HomePaths } from './home.js';
@@ -16,7 +16,7 @@ import { pickFreePort } from './pick-port.js';
 
 export const DEFAULT_SYNC_HOST = '0.0.0.0';
 export const DEFAULT_UI_HOST = '127.0.0.1';
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
+export { LOOPBACK_HOSTS };
 
 export interface InitOptions {
   readonly home: string;

@@ -8,12 +8,12 @@
  *   encrypted ones included (src/engine/record-check.ts).
  * - encrypted: ReplicaFolder (sealed records and blocks only).
  */
-import type { LocalFolderFs, FileHasher } from '../engine/local-folder-fs.js';
-import type { RecordChecker } from '../engine/record-check.js';
-import { LocalFolder } from '../engine/local-folder.js';
-import type { FolderStatus } from '../engine/folder-status.js';
+import type { LocalFolderFs, FileHasher } from '../engine/local/local-folder-fs.js';
+import type { RecordChecker } from '../engine/peer/record-check.js';
+import { LocalFolder } from '../engine/local/local-folder.js';
+import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
-import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync-folder.js';
+import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync/sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
 import { describeError } from '../errors.js';
 import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
@@ -75,6 +75,38 @@ test("a file's whole-millisecond mtime reads back as that millisecond (utimes ta
   }
 });
 
+test('extreme mtimes (the epoch, before 1970, 2100, 2400) read back exactly: a negative one is not turned into now', async () => {
+  const root = await tmpRoot();
+  try {
+    const cases = [0, -1, -999_999_999_750, -86_400_000 * 365 * 60 + 7, 4_102_444_800_250, 13_569_465_600_500];
+    for (const [i, mtimeMs] of cases.entries()) {
+      const f = fileRecord(`x${i}.txt`, Buffer.from(`extreme ${i}`), 64 * 1024, { mtimeMs });
+      assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, now: NOW })).status, 'applied');
+      assert.equal(Math.floor((await stat(join(root, `x${i}.txt`))).mtimeMs), mtimeMs, String(mtimeMs));
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('all-zero blocks are not written: a sparse file keeps its holes (middle and end) and its exact content', async () => {
+  const root = await tmpRoot();
+  try {
+    const block = 1024 * 1024;
+    const data = Buffer.alloc(6 * block);
+    data.fill(0x5a, 0, block);
+    data.fill(0x33, 3 * block, 4 * block);
+    const f = fileRecord('sparse.img', data, block);
+    assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, now: NOW })).status, 'applied');
+    assert.deepEqual(await readFile(join(root, 'sparse.img')), data);
+    const st = await stat(join(root, 'sparse.img'));
+    assert.equal(st.size, data.length, 'trailing zero blocks still count in the size');
+    assert.ok(st.blocks * 512 <= 2 * block + 64 * 1024, `allocated ${st.blocks * 512} bytes for 2 MiB of data`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('an empty file has no blocks and needs no fetcher', async () => {
   const root = await tmpRoot();
   try {
@@ -101,7 +133,7 @@ test('replacing a file archives the previous content', async () => {
   }
 });
 
-test('a local edit during the transfer is a conflict, never an overwrite', async () => {
+test('a local edit during the transfer is a conflict, never an overwrite, and leaves no temp file', async () => {
   const root = await tmpRoot();
   try {
     await writeFile(join(root, 'a.txt'), 'original');
@@ -123,6 +155,8 @@ test('a local edit during the transfer is a conflict, never an overwrite', async
     const g = fileRecord('b.txt', Buffer.from('remote'));
     assert.equal((await applyRecord(root, g.record, { known: KNOWN_MISSING, fetchBlock: g.fetchBlock, now: NOW })).status, 'conflict');
     assert.equal(await readFile(join(root, 'b.txt'), 'utf8'), 'new local');
+    // The refused transfers leave no temp file (a later pass may find the local file identical and never rename it).
+    assert.deepEqual((await readdir(root)).filter((n) => n.startsWith(TEMP_PREFIX)), []);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -209,13 +243,43 @@ test('symlinks are created verbatim and replace an existing link, not its target
   }
 });
 
-test('directories get their mode; tombstones archive files and remove empty directories', async () => {
+test('a file from a peer takes only the exec bit of its mode, masked by the local umask', async () => {
+  const root = await tmpRoot();
+  try {
+    const cases: Array<[number, number, number]> = [
+      // record mode, umask, expected mode on disk
+      [0o777, 0o022, 0o755], [0o666, 0o022, 0o644], [0o700, 0o022, 0o755], [0o600, 0o022, 0o644],
+      [0o755, 0o077, 0o700], [0o644, 0o002, 0o664], [0o011, 0o022, 0o644], [0o777, 0o000, 0o777],
+    ];
+    for (const [mode, umask, expected] of cases) {
+      const name = `m${mode.toString(8)}-u${umask.toString(8)}`;
+      const f = fileRecord(name, Buffer.from(name), 1000, { mode });
+      assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, umask })).status, 'applied');
+      assert.equal((await stat(join(root, name))).mode & 0o7777, expected, name);
+    }
+    // setuid, setgid and sticky never reach the disk, even if a record carried them.
+    const f = fileRecord('suid', Buffer.from('x'), 1000, { mode: 0o7777 });
+    assert.equal((await applyRecord(root, f.record, { known: KNOWN_MISSING, fetchBlock: f.fetchBlock, umask: 0 })).status, 'applied');
+    assert.equal((await stat(join(root, 'suid'))).mode & 0o7777, 0o777);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('directories get the local default mode, whatever the record says; tombstones archive files and remove empty directories', async () => {
   const root = await tmpRoot();
   try {
     const v = [{ id: 'aaaaaaaaaaaaaaaa', value: 2 }];
     const dir: FileRecord = { path: 'd/e', kind: 'dir', size: 0, mtimeMs: MTIME, mode: 0o750, blocks: [], version: v, deleted: false };
-    assert.equal((await applyRecord(root, dir, { known: KNOWN_MISSING })).status, 'applied');
+    assert.equal((await applyRecord(root, dir, { known: KNOWN_MISSING, umask: 0o027 })).status, 'applied');
     assert.equal((await stat(join(root, 'd/e'))).mode & 0o777, 0o750);
+    const open: FileRecord = { ...dir, path: 'd/open', mode: 0o777 };
+    assert.equal((await applyRecord(root, open, { known: KNOWN_MISSING, umask: 0o022 })).status, 'applied');
+    assert.equal((await stat(join(root, 'd/open'))).mode & 0o777, 0o755, 'a peer cannot make a directory world-writable');
+    await chmod(join(root, 'd/open'), 0o700);
+    assert.equal((await applyRecord(root, { ...open, version: [{ id: 'aaaaaaaaaaaaaaaa', value: 3 }] }, { known: { kind: 'dir' }, umask: 0 })).status, 'applied');
+    assert.equal((await stat(join(root, 'd/open'))).mode & 0o777, 0o700, 'an existing directory keeps its mode');
+    await rm(join(root, 'd/open'), { recursive: true });
     await writeFile(join(root, 'd/e/f.txt'), 'bye');
     const tomb = (path: string, kind: FileRecord['kind']): FileRecord => ({ path, kind, size: 0, mtimeMs: MTIME, mode: 0, blocks: [], version: v, deleted: true });
     // directory not empty: conflict, nothing removed
@@ -309,6 +373,7 @@ test('entries are written into and removed from a read-only directory (as a non-
       const { createHash } = await import('node:crypto');
       const block = { id: new Uint8Array(32), hash: createHash('sha256').update(data).digest(), size: data.length };
       await applyRecord(root, { path: 'ro', kind: 'dir', size: 0, mtimeMs: 0, mode: 0o555, blocks: [], version: v, deleted: false }, { known: { kind: 'missing' } });
+      await chmod(join(root, 'ro'), 0o555); // made read-only here (a peer's mode bits never reach a directory)
       const f = { path: 'ro/f.txt', kind: 'file', size: data.length, mtimeMs: 1_700_000_000_000, mode: 0o444, blocks: [block], version: v, deleted: false };
       const r1 = await applyRecord(root, f, { known: { kind: 'missing' }, fetchBlock: async () => data });
       const r2 = await applyRecord(root, { ...f, deleted: true, blocks: [], size: 0 }, { known: { kind: 'file' } });

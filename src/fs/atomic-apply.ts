@@ -9,7 +9,8 @@
  * - Each block comes from the caller's fetchBlock (the block scheduler, which
  *   returns plaintext already verified by openBlock or read and re-hashed from
  *   local disk). Up to FILE_BLOCK_WINDOW blocks of one file are in flight.
- * - The temp file gets its mode and mtime, is fsynced, and then — right before
+ * - The temp file gets its mode (only the exec bit comes from the record, see
+ *   model/file-mode.ts) and mtime, is fsynced, and then — right before
  *   the rename — the target is re-stat'ed and compared with what the index
  *   knows (`known`). If the local file changed meanwhile, nothing is
  *   overwritten: the result is 'conflict' and the caller keeps both (the temp
@@ -29,10 +30,11 @@ import { promisify } from 'node:util';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
+import { localDirMode, localFileMode } from '../model/file-mode.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { archiveFile } from './archive.js';
-import { noteBlockBytes } from './young-gc.js';
-import { releaseBlockBuffer } from './block-buffer-pool.js';
+import { noteBlockBytes } from '../memory/young-gc.js';
+import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, parentOf, resolveSafe } from './safe-fs.js';
 
 /** Prefix of our temp files; the scanner ignores names that start with it. */
@@ -96,6 +98,8 @@ export interface ApplyOptions {
    * once, before it records the new state anywhere.
    */
   readonly syncDir?: (dir: string) => Promise<void> | void;
+  /** This device's umask, which masks every mode applied (default: the process's). */
+  readonly umask?: number;
 }
 
 export type ApplyResult =
@@ -114,9 +118,14 @@ export type ApplyResult =
  * `new Date(ms)` landed just below the millisecond for about half the values
  * (…987.99992 for …988): the file then read back one millisecond early. Half a
  * microsecond up keeps floor(mtimeMs) equal to the record's.
+ *
+ * Before 1970 the seconds go as a numeric string: Node's utimes replaces a
+ * negative number by "now" (a file from 1938 arrived dated today), while a
+ * numeric string is passed through as it is.
  */
-export function utimesSeconds(mtimeMs: number): number {
-  return (mtimeMs + MTIME_NUDGE_MS) / 1000;
+export function utimesSeconds(mtimeMs: number): number | string {
+  const seconds = (mtimeMs + MTIME_NUDGE_MS) / 1000;
+  return seconds < 0 ? String(seconds) : seconds;
 }
 /** Deterministic temp name for (path, version): a restart finds the same file. */
 export function tempNameFor(path: string, version: VersionVector): string {
@@ -351,7 +360,9 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
             if (data.byteLength !== b.size) {
               throw new SealsyncError('ERR_BLOCK_ID', 'block has the wrong size', { path: record.path, index: i });
             }
-            await writer.write(offsets[i]!, data);
+            // A fresh temp file reads zeros wherever nothing was written: skipping all-zero
+            // blocks keeps a sparse file's holes (and costs no disk for them).
+            if (resumed || !isAllZero(data)) await writer.write(offsets[i]!, data);
           } finally {
             opts.onBlockWritten?.(b);
             releaseBlockBuffer(data);
@@ -369,8 +380,8 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
     // Metadata calls on the open descriptor block on purpose (microseconds each; the async forms
     // cost a thread-pool round trip apiece, which dominated applying many small files). Only
     // fsync, which waits for the disk, stays async.
-    if (resumed) ftruncateSync(fd, record.size); // a fresh temp file is exactly as long as its blocks
-    fchmodSync(fd, record.mode & 0o777);
+    ftruncateSync(fd, record.size); // resumed: may be longer; fresh: trailing zero blocks were not written
+    fchmodSync(fd, localFileMode(record.mode, opts.umask ?? process.umask()));
     const mtime = utimesSeconds(record.mtimeMs);
     futimesSync(fd, mtime, mtime);
     await fsyncFd(fd);
@@ -388,10 +399,18 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
   closeSync(fd);
 
   // Last look before the rename: a local edit since we started wins a conflict, never an overwrite.
+  // A refused temp file goes: the path is rescanned and examined again, and when the local
+  // file turns out to hold the same content this version's temp file would never be renamed.
   const current = await lstatOrNull(abs);
-  if (!(await matchesKnownAt(abs, current, opts.known))) return { status: 'conflict', reason: 'local file changed during transfer' };
+  if (!(await matchesKnownAt(abs, current, opts.known))) {
+    await unlink(tmpAbs).catch(() => undefined);
+    return { status: 'conflict', reason: 'local file changed during transfer' };
+  }
   const prep = await prepareReplace(root, record.path, abs, 'file', opts, current);
-  if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
+  if ('conflict' in prep) {
+    await unlink(tmpAbs).catch(() => undefined);
+    return { status: 'conflict', reason: prep.conflict };
+  }
   try {
     renameSync(tmpAbs, abs); // blocking: see openTemp's caller
   } catch (err) {
@@ -419,8 +438,9 @@ export async function applyDirectory(root: string, record: FileRecord, opts: App
     }
     const again = await lstatOrNull(abs);
     if (again === null || !again.isDirectory()) throw new SealsyncError('ERR_PATH_UNSAFE', 'directory could not be created', { path: record.path });
+    // The local default, never the peer's bits (model/file-mode.ts); an existing directory keeps its own.
+    await chmod(abs, localDirMode(opts.umask ?? process.umask()));
   }
-  await chmod(abs, record.mode & 0o777);
   return { status: 'applied', reusedBytes: 0, archived };
 }
 
@@ -596,6 +616,15 @@ async function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise
     const { bytesWritten } = await writeFd(fd, data, done, data.byteLength - done, offset + done);
     done += bytesWritten;
   }
+}
+
+let zeros = Buffer.alloc(0);
+
+/** True when every byte is 0 (memcmp against a shared zero buffer, grown as needed). */
+export function isAllZero(data: Uint8Array): boolean {
+  if (data.byteLength === 0 || data[0] !== 0 || data[data.byteLength - 1] !== 0) return data.byteLength === 0;
+  if (zeros.byteLength < data.byteLength) zeros = Buffer.alloc(data.byteLength);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(zeros.subarray(0, data.byteLength));
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,7 +9,7 @@
  * block buffers (they live off the JS heap and barely fill the young
  * generation).
  */
-import { loadMinorGc } from './young-gc.js';
+import { loadMinorGc } from '../memory/young-gc.js';
 import { parentPort } from 'node:worker_threads';
 import { SealsyncError, type SealsyncErrorJSON } from '../errors.js';
 import { openBlock } from '../crypto/sealed-block.js';

@@ -19,10 +19,10 @@ import { open } from 'node:fs/promises';
 import { SealsyncError } from '../errors.js';
 import { bytesEqual } from '../crypto/bytes.js';
 import { SEALED_BLOCK_OVERHEAD, sealBlock } from '../crypto/sealed-block.js';
-import { acquireBlockBuffer, releaseBlockBuffer } from './block-buffer-pool.js';
+import { acquireBlockBuffer, releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { MAX_CHUNK_SIZE } from './chunker.js';
 import { fsErrorToSealsync } from './hash-file-sync.js';
-import { noteBlockBytes } from './young-gc.js';
+import { noteBlockBytes } from '../memory/young-gc.js';
 
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 /** Largest block read with blocking calls (see the header). */

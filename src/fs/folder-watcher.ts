@@ -33,7 +33,7 @@ import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealsyncError } from '../errors.js';
-import { STATE_DIR_NAME } from '../model/path.js';
+import { isInStateDir } from '../model/path.js';
 import { TEMP_PREFIX } from './atomic-apply.js';
 
 export const DEFAULT_DEBOUNCE_MS = 200;
@@ -109,7 +109,7 @@ export class FolderWatcher {
   }
 
   #skipDir(rel: string): boolean {
-    if (rel === STATE_DIR_NAME) return true;
+    if (isInStateDir(rel)) return true;
     return this.#init.ignore?.ignores(rel, true) ?? false;
   }
 
@@ -170,7 +170,7 @@ export class FolderWatcher {
     const n = name === null ? null : String(name);
     const rel = n === null || n === '' ? dir : dir === '' ? n : `${dir}/${n}`;
     if (rel === '') return this.#addHint('');
-    if (rel === STATE_DIR_NAME || rel.startsWith(`${STATE_DIR_NAME}/`)) return;
+    if (isInStateDir(rel)) return;
     if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf('/') + 1)) return;
     const path = rel.normalize('NFC');
     if (this.#init.ignore?.ignores(path, false) && this.#init.ignore.ignores(path, true)) return;

@@ -22,7 +22,7 @@
  * a fresh context (the flag is process-wide; it only exposes a function to
  * new contexts). If that ever fails the worker simply runs without it.
  */
-import { loadMinorGc } from './young-gc.js';
+import { loadMinorGc } from '../memory/young-gc.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SealsyncError, type SealsyncErrorJSON } from '../errors.js';
 import { checkRecordBytes, type RecordCheckKeys } from '../crypto/sealed-record.js';

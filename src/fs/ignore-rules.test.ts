@@ -15,7 +15,8 @@ test('built-in ignores: state dir, temp files and OS junk, at any depth', () => 
     assert.equal(r.ignores(p, false), true, p);
   }
   assert.equal(r.ignores('.sealsync', true), true);
-  for (const p of ['readme.md', 'a/b/c', 'sub/.sealsync', '.sealignore', 'photo._jpg', 'DS_Store']) {
+  for (const p of ['sub/.sealsync', 'sub/.SEALSYNC/ignore', '.SealSync', '.SEALSYNC/ignore']) assert.equal(r.ignores(p, false), true, p);
+  for (const p of ['readme.md', 'a/b/c', 'sub/.sealsyncx', '.sealignore', 'photo._jpg', 'DS_Store']) {
     assert.equal(r.ignores(p, false), false, p);
   }
   assert.equal(isTempName(`${TEMP_PREFIX}0123`), true);

@@ -1,7 +1,8 @@
 /**
  * Which paths a folder does not sync. Three layers, checked in this order:
  *
- * 1. Fixed: sealsync's own `.sealsync/` state directory at the folder root
+ * 1. Fixed: sealsync's own `.sealsync/` state directory (any depth, any
+ *    spelling a file system may take for it: model/path.ts isStateDirName)
  *    and the puller's temp files (`.sealsync-tmp-*`) are always ignored;
  *    `.sealignore` itself is never ignored (it syncs like any file, so every
  *    device shares the rules).
@@ -23,7 +24,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { SealsyncError } from '../errors.js';
-import { STATE_DIR_NAME } from '../model/path.js';
+import { STATE_DIR_NAME, isInStateDir } from '../model/path.js';
 import { TEMP_PREFIX } from './atomic-apply.js';
 
 export { TEMP_PREFIX };
@@ -74,7 +75,7 @@ export class IgnoreRules {
 
   /** `relPath`: '/'-separated, relative to the folder root, NFC. */
   ignores(relPath: string, isDir: boolean): boolean {
-    if (relPath === STATE_DIR_NAME || relPath.startsWith(`${STATE_DIR_NAME}/`)) return true;
+    if (isInStateDir(relPath)) return true;
     if (relPath === SHARED_IGNORE_FILE) return false;
     const slash = relPath.lastIndexOf('/');
     if (relPath.startsWith(TEMP_PREFIX, slash + 1)) return true;

@@ -12,7 +12,7 @@
  * see src/v8-flags.ts.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { reassertV8Flags } from '../v8-flags.js';
+import { reassertV8Flags } from '../memory/v8-flags.js';
 
 function workerEntry(poolModuleUrl: string, name: string): { entry: URL | string; evalCode: boolean } {
   if (!poolModuleUrl.endsWith('.ts')) return { entry: new URL(`./${name}.js`, poolModuleUrl), evalCode: false };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import { MAX_PATH_BYTES } from '../model/path.js';
-import { checkRelativePath, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
+import { checkRelativePath, mkdirParentsSafe, resolveOnDisk, resolveSafe } from './safe-fs.js';
 
 async function tmpRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'sealsync-safefs-'));
@@ -60,6 +60,29 @@ test('mkdirParentsSafe creates missing parents and reports them', async () => {
     assert.equal(abs, join(root, 'a', 'b', 'c', 'file.txt'));
     assert.deepEqual(created, [join(root, 'a', 'b'), join(root, 'a', 'b', 'c')]);
     assert.ok((await lstat(join(root, 'a/b/c'))).isDirectory());
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('resolveOnDisk finds a name spelled NFD on disk from its NFC path (and refuses a linked parent)', async () => {
+  const root = await tmpRoot();
+  try {
+    const dirNfd = 'Re\u0301sume\u0301';
+    const fileNfd = 'cafe\u0301.txt';
+    await mkdir(join(root, dirNfd));
+    await writeFile(join(root, dirNfd, fileNfd), 'x');
+    const nfc = `${dirNfd}/${fileNfd}`.normalize('NFC');
+    assert.equal(await resolveOnDisk(root, nfc), join(root, dirNfd, fileNfd));
+    // An NFC spelling present on disk is preferred; a missing name resolves to its NFC path.
+    await writeFile(join(root, 'plain.txt'), 'y');
+    assert.equal(await resolveOnDisk(root, 'plain.txt'), join(root, 'plain.txt'));
+    assert.equal(await resolveOnDisk(root, 'gone/absent.txt'), join(root, 'gone/absent.txt'));
+    // A parent found by its NFD spelling that is a symlink is refused like any linked parent.
+    await mkdir(join(root, 'real'));
+    await writeFile(join(root, 'real', 'f'), 'z');
+    await symlink(join(root, 'real'), join(root, 'lin\u0303k'));
+    await assert.rejects(resolveOnDisk(root, 'lin\u0303k/f'.normalize('NFC')), (e) => isSealsyncError(e, 'ERR_PATH_UNSAFE'));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

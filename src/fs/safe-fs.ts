@@ -101,6 +101,36 @@ export async function resolveSafe(root: string, rel: string): Promise<string> {
 }
 
 /**
+ * Like resolveSafe, for reading an existing entry: when `rel` (NFC) is not on
+ * disk under that spelling, each missing component is looked up among its
+ * directory's names by NFC form, so a file a Mac or a user wrote in NFD (the
+ * scanner indexes it under its NFC path) can still be opened to serve or
+ * reuse its blocks. Components found that way are checked like resolveSafe
+ * checks parents. Returns the NFC path when nothing matches.
+ */
+export async function resolveOnDisk(root: string, rel: string): Promise<string> {
+  const abs = await resolveSafe(root, rel);
+  if (lstatOrNullSync(abs) !== null) return abs;
+  const segments = rel.split('/');
+  let cur = resolve(root);
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    let next = join(cur, seg);
+    let st = lstatOrNullSync(next);
+    if (st === null) {
+      const spelled = (await readdirOrEmpty(cur)).find((name) => name !== seg && name.normalize('NFC') === seg);
+      if (spelled === undefined) return abs;
+      next = join(cur, spelled);
+      st = lstatOrNullSync(next);
+      if (st === null) return abs;
+    }
+    if (i < segments.length - 1 && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(rel, 'parent is not a real directory');
+    cur = next;
+  }
+  return cur;
+}
+
+/**
  * Creates the missing parent directories of `rel` one component at a time,
  * refusing symlinks and non-directories on the way. Returns the absolute path
  * of `rel` and the directories it created (outermost first), so a caller can

@@ -17,7 +17,8 @@
  *   notice; both are still reported (this file system holds both, but a
  *   case-insensitive peer cannot).
  * - Ignored paths (IgnoreRules) are not reported and ignored directories are
- *   not entered. The `.sealsync/` state directory at the root never is.
+ *   not entered. A `.sealsync/` state directory (at the root, or a nested
+ *   folder's) never is.
  *
  * Order: depth-first, names sorted by UTF-16 code unit within a directory,
  * a directory before its contents.
@@ -161,7 +162,9 @@ function acceptNames(dir: PendingDir, names: string[], onSkip: (n: SkipNotice) =
   const byNfc = new Map<string, Named>();
   const byFold = new Map<string, string>();
   for (const name of names) {
-    if (dir.path === '' && name === STATE_DIR_NAME) continue;
+    // A state directory, ours at the root or a nested folder's below: never walked, no notice.
+    // Other spellings of the name are refused by validateRelativePath with a notice.
+    if (name === STATE_DIR_NAME) continue;
     const diskPath = dir.diskPath === '' ? name : `${dir.diskPath}/${name}`;
     const nfc = name.normalize('NFC');
     const rel = dir.path === '' ? nfc : `${dir.path}/${nfc}`;

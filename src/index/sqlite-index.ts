@@ -297,6 +297,16 @@ export class SqliteIndex {
     return r ? toFileStat(r) : undefined;
   }
 
+  /**
+   * Live file paths last seen on disk as inode `ino` of device `dev`: the other
+   * names of a hard link (a write through one name changes them all, but the
+   * watcher reports only the name written). Scans the folder's rows; callers
+   * ask only for files with more than one link.
+   */
+  pathsWithInode(folder: number, dev: number, ino: number, limit: number): string[] {
+    return (this.s.pathsWithInode.all(folder, ino, dev, limit) as { path: string }[]).map((r) => r.path);
+  }
+
   getFile(folder: number, path: string): LocalFile | undefined {
     const r = this.s.getFile.get(folder, path) as FileRow | undefined;
     return r ? toLocalFile(r) : undefined;
@@ -574,6 +584,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))`,
     ),
     fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
+    pathsWithInode: db.prepare('SELECT path FROM files WHERE folder = ? AND ino = ? AND dev = ? AND deleted = 0 AND kind = \'file\' LIMIT ?'),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
     getFiles: db.prepare(`SELECT * FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
     upsertFile: db.prepare(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conflictName, conflictTimeFromMs, needFor, pickWinner, compareByWinnerRule } from './needs.js';
+import { conflictName, conflictTimeFromMs, needFor, pickWinner, compareByWinnerRule, sameFileState } from './needs.js';
 import { MAX_NAME_BYTES } from './path.js';
 import type { FileRecord, VersionVector } from './types.js';
 
@@ -64,4 +64,15 @@ test('conflictName formats the name and keeps the extension', () => {
   const name = long.slice(2);
   assert.ok(new TextEncoder().encode(name).length <= MAX_NAME_BYTES);
   assert.ok(name.endsWith('.sync-conflict-20260102-030405-DEV.txt'));
+});
+
+test('sameFileState: same content, whole-millisecond mtime and mode; anything else differs', async () => {
+  const v = [{ id: A, value: 1 }];
+  const w = [{ id: B, value: 1 }];
+  assert.equal(sameFileState(rec(v), rec(w, { mtimeMs: 1000.7 })), true, 'versions and sub-millisecond mtime do not matter');
+  assert.equal(sameFileState(rec(v), rec(w, { mtimeMs: 1001 })), false, 'mtime');
+  assert.equal(sameFileState(rec(v), rec(w, { mode: 0o755 })), false, 'mode');
+  assert.equal(sameFileState(rec(v), rec(w, { size: 2 })), false, 'content');
+  assert.equal(sameFileState(rec(v), tomb(w)), false, 'deleted');
+  assert.equal(sameFileState(rec(v, { kind: 'symlink', blocks: [], size: 0 }), rec(w, { kind: 'symlink', blocks: [], size: 0 })), false, 'files only');
 });

@@ -37,6 +37,16 @@ export function sameContent(a: FileRecord, b: FileRecord): boolean {
 }
 
 /**
+ * Two live files with the same content, whole-millisecond mtime and mode: a
+ * file in this state needs no write to take the other's version (e.g. a
+ * folder copied by hand to both devices before it was shared).
+ */
+export function sameFileState(a: FileRecord, b: FileRecord): boolean {
+  return a.kind === 'file' && b.kind === 'file' && !a.deleted && !b.deleted && sameContent(a, b)
+    && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs) && (a.mode & 0o777) === (b.mode & 0o777);
+}
+
+/**
  * Compares two concurrent candidates by the winner rule: > 0 when `a` wins.
  * Also usable as a sort comparator (descending by preference when negated).
  */

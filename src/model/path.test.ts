@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_NAME_BYTES, MAX_PATH_BYTES, caseFoldKey, utf8Length, validateRelativePath, isSafeRelativePath } from './path.js';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, caseFoldKey, isInStateDir, isStateDirName, utf8Length, validateRelativePath, isSafeRelativePath } from './path.js';
 import { isSealsyncError } from '../errors.js';
 
 test('accepts and normalises ordinary relative paths', () => {
   assert.equal(validateRelativePath('a/b/c.txt'), 'a/b/c.txt');
   assert.equal(validateRelativePath('.sealignore'), '.sealignore');
   assert.equal(validateRelativePath('docs/.sealsync-notes'), 'docs/.sealsync-notes');
-  assert.equal(validateRelativePath('sub/.sealsync/x'), 'sub/.sealsync/x');
+  assert.equal(validateRelativePath('sub/.sealsyncx/x'), 'sub/.sealsyncx/x');
+  assert.equal(validateRelativePath('sub/sealsync/x'), 'sub/sealsync/x');
   // NFD "é" becomes NFC.
   assert.equal(validateRelativePath('caf\u0065\u0301'), 'caf\u00e9');
 });
@@ -23,6 +24,27 @@ test('rejects unsafe paths with ERR_PATH_UNSAFE', () => {
     assert.equal(isSafeRelativePath(p), false);
   }
   assert.equal(isSafeRelativePath('x'.repeat(MAX_NAME_BYTES)), true);
+});
+
+test('a .sealsync state directory in any spelling, at any depth, is refused', () => {
+  // Each of these names is the state directory on some file system: case-insensitive ones
+  // (macOS, Windows), HFS+ (ignores format characters), Windows (drops trailing dots and spaces).
+  const spellings = [
+    '.sealsync', '.SEALSYNC', '.SealSync', '.sealsynC', '.\u017fealsync', '.sea\u200blsync', '\u200c.sealsync', '.sealsync\ufeff',
+    '.sealsync.', '.sealsync ', '.SEALSYNC. .', '.se\u0041lsync',
+  ];
+  for (const name of spellings) {
+    assert.equal(isStateDirName(name), true, JSON.stringify(name));
+    for (const path of [name, `${name}/ignore`, `a/${name}`, `a/b/${name}/archive/x`]) {
+      assert.equal(isInStateDir(path), true, JSON.stringify(path));
+      assert.throws(() => validateRelativePath(path), (e) => isSealsyncError(e, 'ERR_PATH_UNSAFE') && /\.sealsync state directory/.test(e.message), JSON.stringify(path));
+    }
+  }
+  for (const name of ['.sealsyncx', 'sealsync', '.sealsync-tmp-abc', '.sealignore', '.sealsyn', '..sealsync', '.sea lsync', 'x.sealsync']) {
+    assert.equal(isStateDirName(name), false, JSON.stringify(name));
+    assert.equal(isInStateDir(`a/${name}/b`), false, JSON.stringify(name));
+    assert.equal(validateRelativePath(`a/${name}/b`), `a/${name}/b`);
+  }
 });
 
 test('caseFoldKey makes case variants collide and keeps others apart', () => {

@@ -1,8 +1,10 @@
 /**
  * Path rules for names inside a folder. Every path that comes from a peer, a
  * sealed record or the disk walker goes through `validateRelativePath` before
- * it is used: NFC, '/'-separated, relative, bounded, and never inside the
- * folder's own `.sealsync/` state directory.
+ * it is used: NFC, '/'-separated, relative, bounded, and never inside a
+ * `.sealsync/` state directory: at any depth (a folder shared inside another
+ * folder has its own) and in any spelling a file system may take for it
+ * (`.SEALSYNC` on macOS and Windows, see isStateDirName).
  */
 import { SealsyncError } from '../errors.js';
 
@@ -14,6 +16,34 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_PATH_DEPTH = 256;
 /** sealsync's own per-folder state directory: never synced. */
 export const STATE_DIR_NAME = '.sealsync';
+
+/**
+ * Code points that HFS+ drops when it compares names (Unicode default-ignorable
+ * format characters), so `.sea\u200Blsync` is `.sealsync` there.
+ */
+const HFS_IGNORED = /[\u200b-\u200f\u202a-\u202e\u2060-\u2063\u206a-\u206f\ufeff]/g;
+/** Windows drops trailing dots and spaces from a name. */
+const WINDOWS_TRAILING = /[. ]+$/;
+/** Cheap pre-check: a path that can hold no such name (almost every path) skips the per-name work. */
+const STATE_DIR_HINT = /\.[sS\u017f]|[\u0080-\uffff]/;
+
+/**
+ * True when some file system would take `name` for the state directory: any
+ * case (`.SEALSYNC`, `.ſealsync`, whose long s folds to s), HFS+-ignored code
+ * points, Windows' trailing dots and spaces.
+ */
+export function isStateDirName(name: string): boolean {
+  if (name === STATE_DIR_NAME) return true;
+  if (name.length < STATE_DIR_NAME.length || !STATE_DIR_HINT.test(name)) return false;
+  return caseFoldKey(name.replace(HFS_IGNORED, '')).replace(WINDOWS_TRAILING, '') === STATE_DIR_NAME;
+}
+
+/** True when any name along `path` ('/'-separated) is a state directory (see isStateDirName). */
+export function isInStateDir(path: string): boolean {
+  if (!STATE_DIR_HINT.test(path)) return false;
+  for (const name of path.split('/')) if (isStateDirName(name)) return true;
+  return false;
+}
 
 /**
  * UTF-8 length of a string without encoding it (a lone surrogate counts as
@@ -42,7 +72,8 @@ export function normalizePath(path: string): string {
 /**
  * Returns the canonical (NFC) form of `path` or throws ERR_PATH_UNSAFE.
  * Rejected: empty, absolute, backslash, NUL or other C0 control characters,
- * '.', '..' or empty segments, too long, too deep, inside `.sealsync/`.
+ * '.', '..' or empty segments, too long, too deep, any name that is
+ * `.sealsync` in some spelling (isStateDirName), at any depth.
  */
 export function validateRelativePath(path: unknown): string {
   if (typeof path !== 'string') throw unsafe('path must be a string', path);
@@ -60,8 +91,8 @@ export function validateRelativePath(path: unknown): string {
   for (const s of segments) {
     if (s === '' || s === '.' || s === '..') throw unsafe('path has an empty, "." or ".." segment', p);
     if (utf8Length(s) > MAX_NAME_BYTES) throw unsafe('a name in the path is too long', p);
+    if (isStateDirName(s)) throw unsafe('path names a .sealsync state directory (in some spelling)', p);
   }
-  if (segments[0] === STATE_DIR_NAME) throw unsafe('path is inside the .sealsync state directory', p);
   return p;
 }
 

@@ -16,7 +16,12 @@
  * Dedupe: when two devices dial each other at the same time, both end up with
  * two sessions. Both keep the one dialled by the device with the smaller id
  * (each side computes the same answer without talking) and close the other
- * with Close(duplicate).
+ * with Close(duplicate): MAX_SESSIONS_PER_DEVICE is one, whatever the address.
+ *
+ * Incoming connections that joined no folder are capped by the listener's
+ * admission (total and per source address, transport.ts); sessions among them
+ * past their Hello are further limited to MAX_IDLE_INCOMING_SESSIONS, oldest
+ * closed first. Refusals and failed handshakes go to one rate-limited log.
  *
  * Lifecycle: 'session' fires when a session is registered, before it is
  * started, so listeners attached in the handler see every 'joined' and
@@ -28,23 +33,18 @@ import { EventEmitter } from 'node:events';
 import { SealsyncError, describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS } from './backoff.js';
+import { ConnectionAdmission } from './admission.js';
+import { MAX_IDLE_INCOMING_SESSIONS } from './limits.js';
 import { normalizePeerAddress } from './peer-address.js';
+import { RefusalLog } from './refusal-log.js';
 import { PeerSession, type FolderDirectory, type PeerSessionOptions } from './session.js';
 import { SyncListener, dial, type DeviceCredentials, type SecureConnection } from './transport.js';
 
 /** A session that lasted this long resets its target's backoff when it ends. */
 export const STABLE_SESSION_MS = 10_000;
-/** Bound on simultaneous incoming handshakes (a slow-loris guard on top of the TLS timeout). */
-export const MAX_PENDING_HANDSHAKES = 64;
 export const MAX_PEER_ADDRESSES = 1024;
 /** Byte totals are kept for this many devices that have disconnected (oldest forgotten first). */
 export const MAX_REMEMBERED_DEVICES = 1024;
-/**
- * Incoming sessions that share no folder with us cost a socket and pings but
- * carry nothing; anyone can mint device certificates and hold many open.
- * Beyond this many, the oldest such session is closed.
- */
-export const MAX_IDLE_INCOMING_SESSIONS = 32;
 
 export interface PeerTarget {
   address: string;
@@ -80,6 +80,8 @@ export interface ConnectionManagerOptions {
   backoffMaxMs?: number;
   dialTimeoutMs?: number;
   random?: () => number;
+  /** Caps on incoming connections that joined no folder (tests pass smaller ones). */
+  admission?: ConnectionAdmission;
 }
 
 interface DialTarget {
@@ -119,10 +121,14 @@ export class ConnectionManager extends EventEmitter {
   private readonly inFlight = new Set<Promise<unknown>>();
   private listener: SyncListener | null = null;
   private running = false;
+  private readonly refusals: RefusalLog;
+  readonly admission: ConnectionAdmission;
 
   constructor(private readonly opts: ConnectionManagerOptions) {
     super();
     this.log = (opts.logger ?? silentLogger()).child({ component: 'net' });
+    this.refusals = new RefusalLog(this.log);
+    this.admission = opts.admission ?? new ConnectionAdmission();
     this.setAddresses(opts.addresses ?? []);
   }
 
@@ -137,6 +143,9 @@ export class ConnectionManager extends EventEmitter {
         listen: this.opts.listen,
         identity: this.opts.identity,
         logger: this.log,
+        admission: this.admission,
+        refusals: this.refusals,
+        ...(this.opts.session?.limits?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.session.limits.handshakeTimeoutMs } : {}),
         onConnection: (conn) => this.onIncoming(conn),
       });
       await listener.start(opts);
@@ -380,7 +389,8 @@ export class ConnectionManager extends EventEmitter {
   // incoming
 
   private onIncoming(conn: SecureConnection): void {
-    if (!this.running || this.handshakes.size >= MAX_PENDING_HANDSHAKES || conn.remoteDeviceId === this.localDeviceId) {
+    if (!this.running || conn.remoteDeviceId === this.localDeviceId) {
+      if (this.running) this.refusals.note('a connection from this device itself', conn.address, 'debug');
       conn.socket.destroy();
       return;
     }
@@ -389,7 +399,7 @@ export class ConnectionManager extends EventEmitter {
     this.track(
       PeerSession.open(conn, this.sessionOptions(), { signal: abort.signal })
         .then((s) => (this.running ? this.adopt(s) : void s.close('shutdown')))
-        .catch((err) => this.log.debug({ address: conn.address, err: describeError(err) }, 'incoming handshake failed'))
+        .catch((err) => this.refusals.note(`handshake failed: ${describeError(err)}`, conn.address, 'debug'))
         .finally(() => this.handshakes.delete(abort)),
     );
   }

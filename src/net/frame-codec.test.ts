@@ -74,3 +74,31 @@ test('encodeFrame refuses payloads over the maximum', () => {
   assert.throws(() => encodeFrame(1, Buffer.alloc(MAX_FRAME_BYTES)), (e) => isSealsyncError(e, 'ERR_FRAME_TOO_LARGE'));
   assert.equal(encodeFrame(1, Buffer.alloc(MAX_FRAME_BYTES - 1)).length, MAX_FRAME_BYTES + 4);
 });
+
+test('a limit by type: refused from the length alone when no type may be that large, else at the type byte', () => {
+  // Type 7 may be 1000 bytes, any other 10.
+  const limit = (type: number | undefined) => (type === undefined || type === 7 ? 1000 : 10);
+  const big = Buffer.alloc(4);
+  big.writeUInt32BE(1001);
+  assert.throws(() => new FrameDecoder(limit).push(big), (e) => isSealsyncError(e, 'ERR_FRAME_TOO_LARGE'));
+  const dec = new FrameDecoder(limit);
+  const small = encodeFrame(3, randomBytes(50));
+  assert.deepEqual(dec.push(small.subarray(0, 4)), [], 'the length alone is within what some type may have');
+  assert.throws(() => dec.push(small.subarray(4, 5)), (e) => isSealsyncError(e, 'ERR_FRAME_TOO_LARGE') && e.data?.type === 3);
+  same(new FrameDecoder(limit).push(encodeFrame(7, Buffer.alloc(999))), [{ type: 7, payload: Buffer.alloc(999) }]);
+});
+
+test('next() applies the limit in force when each frame is reached; a failed decoder stays failed', () => {
+  let max = 10;
+  const dec = new FrameDecoder(() => max);
+  dec.append(Buffer.concat([encodeFrame(1, Buffer.alloc(5)), encodeFrame(2, Buffer.alloc(500))]));
+  assert.equal(dec.next()?.type, 1);
+  max = 1000; // the reader widened the limit after handling the first frame
+  assert.equal(dec.next()?.payload.length, 500);
+  assert.equal(dec.next(), null);
+  dec.append(encodeFrame(3, Buffer.alloc(2000)));
+  assert.throws(() => dec.next(), (e) => isSealsyncError(e, 'ERR_FRAME_TOO_LARGE'));
+  assert.equal(dec.pendingBytes, 0, 'nothing kept after a failure');
+  dec.append(encodeFrame(1, Buffer.alloc(1)));
+  assert.throws(() => dec.next(), (e) => isSealsyncError(e, 'ERR_FRAME_TOO_LARGE'), 'the stream is out of sync for good');
+});

@@ -19,10 +19,9 @@ export {
   type CloseReasonName,
 } from './messages.js';
 export { SyncListener, dial, ALPN_PROTOCOL, type DeviceCredentials, type SecureConnection, type DialOptions } from './transport.js';
+export { MAX_INFLIGHT_REQUESTS, MAX_PEER_UNANSWERED_REQUESTS } from './limits.js';
 export {
   PeerSession,
-  MAX_INFLIGHT_REQUESTS,
-  MAX_PEER_UNANSWERED_REQUESTS,
   type FolderDirectory,
   type ReceivedIndex,
   type BlockRequestHandler,

@@ -4,9 +4,9 @@
  * past `max` is over budget. A peer that trips up now and then (a garbled
  * record relayed once) survives; a peer that keeps doing it is dropped.
  */
+import { MAX_MISBEHAVIOUR, MISBEHAVIOUR_DECAY_MS } from './limits.js';
 
-export const MAX_MISBEHAVIOUR = 16;
-export const MISBEHAVIOUR_DECAY_MS = 60_000;
+export { MAX_MISBEHAVIOUR, MISBEHAVIOUR_DECAY_MS };
 
 export class MisbehaviourBudget {
   private score = 0;

@@ -115,3 +115,19 @@ export class TokenBucket {
     });
   }
 }
+
+/** Burst of a rate-limited session: a second's worth, at least 64 KiB. */
+export const MIN_RATE_BURST_BYTES = 64 * 1024;
+
+/** The bucket for a (new) rate: created, retuned in place (waiters keep their bucket), or unlimited (null). */
+export function retuneBucket(bucket: TokenBucket | null, bytesPerSec: number | undefined): TokenBucket | null {
+  if (!bytesPerSec || bytesPerSec <= 0) {
+    // Anyone sleeping on the old bucket wakes and passes; no new take reaches it.
+    bucket?.setRate(null);
+    return null;
+  }
+  const burst = Math.max(bytesPerSec, MIN_RATE_BURST_BYTES);
+  if (!bucket) return new TokenBucket(bytesPerSec, burst);
+  bucket.setRate(bytesPerSec, burst);
+  return bucket;
+}

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { dial, SyncListener, ALPN_PROTOCOL, type SecureConnection } from './transport.js';
-import { testIdentity } from './testing/fixtures.js';
+import { testIdentity, waitUntil } from './testing/fixtures.js';
+import { ConnectionAdmission } from './admission.js';
 import { isSealsyncError } from '../errors.js';
 
 async function listener(onConnection: (c: SecureConnection) => void = (c) => c.socket.destroy()) {
@@ -104,4 +105,46 @@ test('listening on a port in use is ERR_LISTEN; stop is idempotent', async () =>
   await l.stop();
   await l.stop();
   assert.deepEqual(l.addresses(), []);
+});
+
+test('a TLS handshake not done by the deadline is destroyed; past the per-address cap a connection is closed at once', async (t) => {
+  const admission = new ConnectionAdmission(10, 2);
+  const handed: SecureConnection[] = [];
+  const l = new SyncListener({
+    listen: '127.0.0.1:0', identity: await testIdentity('server'), handshakeTimeoutMs: 300, admission, onConnection: (c) => handed.push(c),
+  });
+  await l.start();
+  t.after(() => l.stop());
+  const port = l.port();
+  const open = (localAddress: string) => new Promise<{ socket: net.Socket; closed: Promise<number> }>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+    socket.on('error', () => undefined);
+    socket.resume();
+    let t0 = 0;
+    const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now() - t0)));
+    socket.once('connect', () => {
+      t0 = Date.now();
+      resolve({ socket, closed });
+    });
+  });
+  const [a, b] = [await open('127.0.0.21'), await open('127.0.0.21')];
+  const third = await open('127.0.0.21');
+  assert.ok(await third.closed < 250, 'the third from one address is closed at once');
+  const other = await open('127.0.0.22');
+  other.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01])); // the start of a ClientHello, then silence
+  for (const s of [a, b, other]) {
+    const ms = await s.closed;
+    assert.ok(ms >= 250 && ms < 2000, `closed after ${ms} ms`);
+  }
+  // The listener sees each close a moment after the client does.
+  await waitUntil(() => admission.size === 0, 2000, 'every place given back');
+  // A peer that finishes TLS in time gets its ticket and the rest of the deadline with the connection.
+  const out = await dial(l.addresses()[0] as string, { identity: await testIdentity('client'), timeoutMs: 5000, localAddress: '127.0.0.21' });
+  await waitUntil(() => handed.length === 1, 2000, 'the connection handed over');
+  const conn = handed[0] as SecureConnection;
+  assert.ok(conn.admission && conn.handshakeDeadline !== undefined && conn.handshakeDeadline <= Date.now() + 300);
+  assert.equal(admission.countFrom('127.0.0.21'), 1);
+  conn.admission.release();
+  assert.equal(admission.countFrom('127.0.0.21'), 0);
+  out.socket.destroy();
 });

@@ -9,6 +9,13 @@
  *
  * The ALPN protocol id keeps a stray TLS client (a browser, a scanner) from
  * being mistaken for a peer before the first frame.
+ *
+ * Incoming connections are bounded before they cost anything: each needs an
+ * admission ticket at the TCP accept (admission.ts: caps in total and per
+ * source address, until it joins a folder), and one that has not finished
+ * its TLS handshake by the handshake deadline is destroyed (the session
+ * enforces the rest of the same deadline for the Hello). Refusals are logged
+ * at a bounded rate (refusal-log.ts).
  */
 import tls, { type TLSSocket } from 'node:tls';
 import { type Socket } from 'node:net';
@@ -17,11 +24,11 @@ import { SealsyncError, listenFailure } from '../errors.js';
 import { deviceIdFromCertificate } from '../crypto/index.js';
 import type { Logger } from '../logger.js';
 import { formatPeerAddress, parseListenAddress, parsePeerAddress } from './peer-address.js';
+import { ConnectionAdmission, type AdmissionTicket } from './admission.js';
+import { DIAL_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, MAX_INCOMING_CONNECTIONS } from './limits.js';
+import { RefusalLog } from './refusal-log.js';
 
 export const ALPN_PROTOCOL = 'sealsync/1';
-export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
-export const DIAL_TIMEOUT_MS = 15_000;
-export const MAX_INCOMING_CONNECTIONS = 256;
 /**
  * TLS 1.3 cipher suites in order of preference, the same on both ends so the
  * first one is what two sealsync peers use. AES-128-GCM leads because it is
@@ -52,6 +59,10 @@ export interface SecureConnection {
   readonly address: string;
   /** Outgoing = we are the TLS client (we send Join). */
   readonly direction: 'outgoing' | 'incoming';
+  /** Incoming: the place among unjoined connections; the session releases it when a folder is joined. */
+  readonly admission?: AdmissionTicket;
+  /** Incoming: when (Date.now() ms) the peer's Hello must have arrived; the TCP accept plus the handshake timeout. */
+  readonly handshakeDeadline?: number;
 }
 
 function tlsOptions(identity: DeviceCredentials) {
@@ -86,8 +97,7 @@ export function peerDeviceId(socket: TLSSocket): string {
 }
 
 function remoteAddressOf(socket: Socket): string {
-  const host = socket.remoteAddress ?? 'unknown';
-  return formatPeerAddress({ host: host.startsWith('::ffff:') ? host.slice(7) : host, port: socket.remotePort ?? 0 });
+  return formatPeerAddress({ host: unmapped(socket.remoteAddress ?? 'unknown'), port: socket.remotePort ?? 0 });
 }
 
 export interface DialOptions {
@@ -96,6 +106,8 @@ export interface DialOptions {
   expectedDeviceId?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Source address to connect from (tests use 127.0.0.x to act as several hosts). */
+  localAddress?: string;
 }
 
 /** Connects to `tcp://HOST:PORT` and completes the TLS handshake and the identity check. */
@@ -112,6 +124,7 @@ export async function dial(address: string, opts: DialOptions): Promise<SecureCo
       ...tlsOptions(opts.identity),
       host,
       port,
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
       // No SNI: the hostname would travel in clear and tells the peer nothing it needs.
       servername: '',
       checkServerIdentity: () => undefined,
@@ -166,8 +179,21 @@ export interface SyncListenerOptions {
   /** Called once per authenticated incoming connection; the callee owns the socket from then on. */
   onConnection: (conn: SecureConnection) => void;
   logger?: Logger;
+  /** From the TCP accept to the peer's Hello (HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
   maxConnections?: number;
+  /** Caps on connections that joined no folder yet (a default ConnectionAdmission when absent). */
+  admission?: ConnectionAdmission;
+  /** Where refusals are logged (a RefusalLog over `logger` when absent). */
+  refusals?: RefusalLog;
+}
+
+/** A TCP connection whose TLS handshake is not done yet. */
+interface Handshaking {
+  readonly raw: Socket;
+  readonly ticket: AdmissionTicket;
+  readonly deadline: number;
+  readonly timer: NodeJS.Timeout;
 }
 
 /** Accepts TLS connections from peers. stop() closes the server and destroys every socket it accepted. */
@@ -175,9 +201,15 @@ export class SyncListener {
   private server: tls.Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly secured = new Set<TLSSocket>();
+  /** By `remoteAddress|remotePort` (unique among live connections; the TLS socket reports the same). */
+  private readonly handshaking = new Map<string, Handshaking>();
+  private readonly admission: ConnectionAdmission;
+  private readonly refusals: RefusalLog | null;
 
   constructor(private readonly opts: SyncListenerOptions) {
     parseListenAddress(opts.listen);
+    this.admission = opts.admission ?? new ConnectionAdmission();
+    this.refusals = opts.refusals ?? (opts.logger ? new RefusalLog(opts.logger) : null);
   }
 
   async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -187,16 +219,20 @@ export class SyncListener {
     const server = tls.createServer({
       ...tlsOptions(this.opts.identity),
       requestCert: true,
-      handshakeTimeout: this.opts.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+      // Node's own handshake timeout only raises 'tlsClientError'; admit() destroys the socket
+      // at the deadline instead (this one is left at its default, 120 s, as a backstop).
     });
     server.maxConnections = this.opts.maxConnections ?? MAX_INCOMING_CONNECTIONS;
-    // Raw TCP sockets, tracked from the start so stop() also ends half-done handshakes
-    // (the TLS sockets wrapping them are tracked too, in accept()).
-    server.on('connection', (raw: Socket) => {
-      this.sockets.add(raw);
-      raw.once('close', () => this.sockets.delete(raw));
+    server.on('connection', (raw: Socket) => this.admit(raw));
+    server.on('drop', (d?: { remoteAddress?: string }) => this.refusals?.note('too many connections', d?.remoteAddress ?? 'unknown'));
+    // Node only reports a failed or timed-out handshake here; the socket would stay open.
+    server.on('tlsClientError', (err, socket: TLSSocket) => {
+      // Only for connections we admitted (a refused one fails here too, as we closed it).
+      if (this.handshaking.has(`${socket.remoteAddress}|${socket.remotePort}`)) {
+        this.refusals?.note(`TLS handshake failed: ${err.message}`, unmapped(socket.remoteAddress ?? 'unknown'), 'debug');
+      }
+      socket.destroy();
     });
-    server.on('tlsClientError', (err) => this.opts.logger?.debug({ err: err.message }, 'TLS handshake failed'));
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
@@ -238,28 +274,79 @@ export class SyncListener {
     if (!server) return;
     this.server = null;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const h of this.handshaking.values()) clearTimeout(h.timer);
+    this.handshaking.clear();
     for (const s of this.secured) s.destroy();
     this.secured.clear();
     // Raw sockets still in their TLS handshake.
     for (const s of this.sockets) if (!s.destroyed) s.destroy();
     this.sockets.clear();
+    this.refusals?.flush();
     await closed;
   }
 
+  private handshakeTimeoutMs(): number {
+    return this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  }
+
+  /**
+   * A raw TCP connection: admitted (a ticket) or closed at once, tracked from
+   * the start so stop() also ends half-done handshakes, and destroyed if its
+   * TLS handshake is not done by the deadline.
+   */
+  private admit(raw: Socket): void {
+    const host = unmapped(raw.remoteAddress ?? 'unknown');
+    const ticket = this.admission.admit(host);
+    if (typeof ticket === 'string') {
+      this.refusals?.note(ticket, host);
+      raw.destroy();
+      return;
+    }
+    this.sockets.add(raw);
+    const key = `${raw.remoteAddress}|${raw.remotePort}`;
+    const timeoutMs = this.handshakeTimeoutMs();
+    const timer = setTimeout(() => {
+      this.refusals?.note('TLS handshake not done in time', host, 'debug');
+      raw.destroy();
+    }, timeoutMs);
+    this.handshaking.set(key, { raw, ticket, deadline: Date.now() + timeoutMs, timer });
+    raw.once('close', () => {
+      clearTimeout(timer);
+      if (this.handshaking.get(key)?.raw === raw) this.handshaking.delete(key);
+      this.sockets.delete(raw);
+      ticket.release();
+    });
+  }
+
   private accept(socket: TLSSocket): void {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    const h = this.handshaking.get(key);
+    if (!h) {
+      // Its TCP side is gone already (or it was never admitted): nothing to hand out.
+      socket.destroy();
+      return;
+    }
+    this.handshaking.delete(key);
+    clearTimeout(h.timer);
     this.secured.add(socket);
     socket.once('close', () => this.secured.delete(socket));
     let remoteDeviceId: string;
     try {
       remoteDeviceId = peerDeviceId(socket);
     } catch (err) {
-      this.opts.logger?.debug({ err: (err as Error).message }, 'refused incoming connection');
+      this.refusals?.note(`bad peer identity: ${(err as Error).message}`, unmapped(socket.remoteAddress ?? 'unknown'), 'debug');
       socket.destroy();
       return;
     }
     // Until the owner attaches its own handler, an error must not crash the process.
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
-    this.opts.onConnection({ socket, remoteDeviceId, address: remoteAddressOf(socket), direction: 'incoming' });
+    this.opts.onConnection({
+      socket, remoteDeviceId, address: remoteAddressOf(socket), direction: 'incoming', admission: h.ticket, handshakeDeadline: h.deadline,
+    });
   }
+}
+
+function unmapped(host: string): string {
+  return host.startsWith('::ffff:') ? host.slice(7) : host;
 }

@@ -105,16 +105,19 @@ describe('daemon lifecycle', () => {
   });
 });
 
-describe('start on a fresh home initialises it first', () => {
+describe('start on a --home that holds no home', () => {
   let h: TestHome;
   before(async () => { h = await TestHome.create({ init: null }); });
   after(() => h.cleanup());
 
-  test('says so and runs', async () => {
-    const d = await h.startDaemon();
-    assert.match(d.logs().stderr, /initialised a new one/);
-    assert.match((await h.status()).device.id, /^[A-Z2-7-]{63}$/);
-    assert.equal(await d.stop(), 0);
+  // Only the default home is created on a first run (test/e2e/cli.test.ts): a
+  // mistyped --home must never become a new device.
+  test('refuses with one line and creates nothing', async () => {
+    const r = await h.cli(['start']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, ONE_LINE);
+    assert.match(r.stderr, /no sealsync home at .*`sealsync --home \S+ init`/);
+    assert.equal(await exists(h.home), false);
   });
 });
 

@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FolderStatus } from '../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { openIndex } from '../../src/index/index.js';
 import { TestHome, pollUntil } from './helpers/harness.js';
 

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FolderStatus } from '../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { TestHome, type DaemonProcess } from './helpers/harness.js';
 import { flipStoredByte, storedBlocks } from '../../src/engine/replica/test-helpers.js';
 import { findLeaks, listFiles, treeSnapshot } from './helpers/replica-checks.js';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StatusReport } from '../../src/api/daemon-api.js';
-import type { FolderStatus } from '../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { pollUntil, TestHome, type DaemonProcess } from './helpers/harness.js';
 
 const FULL = process.env.SEALSYNC_E2E_FULL === '1';

@@ -16,9 +16,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FolderStatus } from '../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { snapshotTree } from '../../src/engine/testing/sync-device.js';
 import { pollUntil, TestHome, type DaemonProcess } from './helpers/harness.js';
 
@@ -27,6 +27,8 @@ const BIG_BYTES = (FULL ? 100 : 20) * 1024 * 1024;
 const SMALL_FILES = FULL ? 5000 : 500;
 const SYNC_TIMEOUT_MS = FULL ? 300_000 : 60_000;
 const DEEP_LEVELS = 24;
+/** The daemons inherit this process's umask. */
+const LOCAL_UMASK = process.umask();
 
 const synced = (f: FolderStatus) => f.state === 'idle' && f.needFiles === 0 && f.error === null;
 
@@ -118,10 +120,13 @@ describe('two full peers', () => {
     await b.waitForFolder(dirB, (f) => synced(f) && f.localFiles >= SMALL_FILES + 5, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B has everything' });
     const tree = await converge(dirA, dirB, 'B identical to A');
     t.diagnostic(`initial sync of ${SMALL_FILES} small files + ${BIG_BYTES >> 20} MiB: ${Date.now() - started} ms`);
-    assert.equal(tree['run.sh']?.startsWith('file:755:'), true, 'exec bit kept');
-    assert.equal(tree['private.txt']?.startsWith('file:600:'), true, 'private mode kept');
+    assert.equal(tree['run.sh']?.startsWith('file:x:'), true, 'exec bit kept');
+    // Only the exec bit travels (model/file-mode.ts): B's copy gets B's own default mode.
+    assert.equal((await stat(join(dirB, 'run.sh'))).mode & 0o777, 0o777 & ~LOCAL_UMASK);
+    assert.equal((await stat(join(dirA, 'private.txt'))).mode & 0o777, 0o600);
+    assert.equal((await stat(join(dirB, 'private.txt'))).mode & 0o777, 0o666 & ~LOCAL_UMASK, "A's private bits are not B's business");
     assert.equal(tree['dangling-link'], 'link:../outside/absent', 'symlink stored verbatim');
-    assert.equal(tree['empty-dir/nested-empty']?.startsWith('dir:'), true, 'empty directories');
+    assert.equal(tree['empty-dir/nested-empty'], 'dir', 'empty directories');
     const fb = (await b.status()).folders.find((f) => f.path === dirB);
     const fa = (await a.status()).folders.find((f) => f.path === dirA);
     assert.deepEqual([fb?.localFiles, fb?.localBytes], [fa?.localFiles, fa?.localBytes]);

@@ -8,7 +8,7 @@ import type {
 } from '../../src/api/daemon-api.js';
 
 export type { DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
-export type { FolderStatus } from '../../src/engine/folder-status.js';
+export type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {

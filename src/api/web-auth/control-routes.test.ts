@@ -38,3 +38,22 @@ test('login-token mints a single-use URL; disabled dashboard is ERR_UI_DISABLED;
     await app.close();
   }
 });
+
+test('logout-all ends every dashboard session at once and says how many', async () => {
+  const auth = new AuthStore({ passwords: memoryPasswordStore() });
+  const app = fastify();
+  await registerUiControlRoutes(app, { auth, loginUrl: (t) => `http://127.0.0.1:1/login#token=${t}` });
+  try {
+    const a = auth.sessions.create();
+    const b = auth.sessions.create();
+    const res = await app.inject({ method: 'POST', url: '/api/ui/logout-all', payload: {} });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { loggedOut: 2 });
+    assert.equal(auth.sessions.get(a.id), undefined);
+    assert.equal(auth.sessions.get(b.id), undefined);
+    const again = await app.inject({ method: 'POST', url: '/api/ui/logout-all', payload: {} });
+    assert.deepEqual(again.json(), { loggedOut: 0 });
+  } finally {
+    await app.close();
+  }
+});

@@ -1,8 +1,9 @@
 /**
  * Dashboard routes that exist ONLY on the control socket (file mode 0600 is
- * their access check): minting a one-time login URL for `sealsync ui` and
- * setting the password for `sealsync passwd`. The WebServer refuses
- * `/api/ui/*` outright, so a browser session can never mint tokens.
+ * their access check): minting a one-time login URL for `sealsync ui`,
+ * ending every dashboard session for `sealsync ui --logout-all`, and setting
+ * the password for `sealsync passwd`. The WebServer refuses to mount
+ * `/api/ui/*`, so a browser session can never mint tokens.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -19,6 +20,11 @@ export interface UiControlDeps {
 export interface LoginTokenResponse {
   readonly url: string;
   readonly expiresAt: number;
+}
+
+export interface LogoutAllResponse {
+  /** Sessions that were live and are now ended. */
+  readonly loggedOut: number;
 }
 
 const passwordBody = z.object({ password: z.string().max(MAX_PASSWORD_BYTES) }).strict();
@@ -42,6 +48,11 @@ export async function registerUiControlRoutes(app: FastifyInstance, deps: UiCont
     if (url === null) throw new SealsyncError('ERR_UI_DISABLED');
     return { url, expiresAt };
   }));
+
+  // Every browser that is logged in (a lost laptop, a session someone else started) is out at once.
+  app.post('/api/ui/logout-all', (_request, reply) => answer(reply, async (): Promise<LogoutAllResponse> => ({
+    loggedOut: deps.auth.sessions.clear(),
+  })));
 
   app.post('/api/ui/password', (request, reply) => answer(reply, async () => {
     const parsed = passwordBody.safeParse(request.body ?? {});

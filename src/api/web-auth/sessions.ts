@@ -75,9 +75,12 @@ export class SessionStore {
     if (typeof id === 'string' && id.length > 0 && id.length <= MAX_SESSION_ID_LENGTH) this.#sessions.delete(secretDigest(id));
   }
 
-  /** Logs every session out (used when the password changes). */
-  clear(): void {
+  /** Logs every session out (password change, `sealsync ui --logout-all`); returns how many were live. */
+  clear(): number {
+    this.#prune();
+    const live = this.#sessions.size;
     this.#sessions.clear();
+    return live;
   }
 
   get size(): number {

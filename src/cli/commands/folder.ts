@@ -11,7 +11,7 @@ import type { ControlClient } from '../../api/control-client.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf } from '../home-option.js';
 import { readKeyArgument } from '../key-input.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 import { createProgress } from '../progress.js';
 import { table } from './status.js';
 

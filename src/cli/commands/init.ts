@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { SealsyncError } from '../../errors.js';
-import { homeOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import { homeOf, sealsyncCommand } from '../home-option.js';
+import type { CliIo } from '../cli-io.js';
 
 interface InitFlags {
   name?: string;
@@ -41,6 +41,6 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       io.stdout(`Home:      ${paths.home}\n`);
       io.stdout(`Sync:      tcp://${result.config.listen}\n`);
       io.stdout(result.config.webui.enabled ? `Dashboard: http://${result.config.webui.listen}/\n` : 'Dashboard: off\n');
-      io.stdout('Start the daemon with `sealsync start`.\n');
+      io.stdout(`Start the daemon with \`${sealsyncCommand(cmd)} start\`.\n`);
     });
 }

@@ -5,7 +5,7 @@
  */
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 import { SealsyncError } from '../../errors.js';
 // Imported module by module (not crypto/index) so `key` commands start fast:
 // they need neither X.509 nor, until `key qr`, the QR encoder.

@@ -7,12 +7,10 @@
  */
 import type { Command } from 'commander';
 import type { Readable, Writable } from 'node:stream';
-import { acquireLock } from '../../daemon/lock.js';
-import { loadConfig, saveConfig } from '../../daemon/config-store.js';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import { hashPassword, validateNewPassword, MAX_PASSWORD_BYTES } from '../../api/web-auth/password-hash.js';
 import { clientOf, homeOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 
 /** Bytes read from a piped stdin before giving up (a password is one short line). */
 export const MAX_PASSWORD_INPUT_BYTES = MAX_PASSWORD_BYTES + 2;
@@ -73,15 +71,9 @@ async function readNewPassword(): Promise<string> {
 
 /** Stores the hash in config.json directly (no daemon running). */
 async function writeHashOffline(cmd: Command, password: string): Promise<void> {
-  const paths = homeOf(cmd);
-  const lock = await acquireLock(paths.lock);
-  try {
-    const config = await loadConfig(paths.config);
-    const passwordHash = await hashPassword(password);
-    await saveConfig(paths.config, { ...config, webui: { ...config.webui, passwordHash } });
-  } finally {
-    await lock.release();
-  }
+  const passwordHash = await hashPassword(password);
+  const { updateConfigOffline } = await import('./config-file.js');
+  await updateConfigOffline(homeOf(cmd), (config) => ({ ...config, webui: { ...config.webui, passwordHash } }));
 }
 
 export function registerPasswdCommand(program: Command, io: CliIo): void {

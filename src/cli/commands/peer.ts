@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { PeerStatus } from '../../api/daemon-api.js';
 import { clientOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 import { formatBytes, table } from './status.js';
 
 export function registerPeerCommands(program: Command, io: CliIo): void {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { readLockPid, isProcessAlive } from '../../daemon/lock.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf, homeOf } from '../home-option.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 
 export const STOP_WAIT_MS = 15_000;
 const STOP_POLL_MS = 50;

@@ -44,15 +44,15 @@ import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import { noteBlockBytes } from '../../fs/young-gc.js';
-import { releaseBlockBuffer } from '../../fs/block-buffer-pool.js';
-import { BlockAvailability, BlockScheduler } from '../block-scheduler.js';
-import type { FolderState, FolderStatus } from '../folder-status.js';
-import { IndexRelay, type IncomingIndex, type PeerLink } from '../index-relay.js';
-import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from './block-store.js';
+import { noteBlockBytes } from '../../memory/young-gc.js';
+import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
+import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
+import type { FolderState, FolderStatus } from '../peer/folder-status.js';
+import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
-import type { RecordChecker } from '../record-check.js';
+import type { RecordChecker } from '../peer/record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
 
 /** Blocks being fetched at once (the scheduler spreads them over peers). */
@@ -324,6 +324,7 @@ export class ReplicaFolder {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
+    chargeDominatedUpdate(link, update.records.length, intake.dominated);
     this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, intake.announced);
     if (intake.stored > 0) {

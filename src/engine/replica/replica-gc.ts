@@ -14,7 +14,7 @@
  * one after every batch of records and every GC_INTERVAL_MS).
  */
 import { SealsyncError } from '../../errors.js';
-import type { BlockStore } from './block-store.js';
+import type { BlockStore } from '../../store/block-store.js';
 
 export const DEFAULT_RETENTION_DAYS = 30;
 /** Ten years: beyond this a number is a typo, not a policy. */

@@ -17,9 +17,9 @@
 import { isSealsyncError, SealsyncError } from '../../errors.js';
 import type { SealedRecord } from '../../crypto/sealed-record.js';
 import type { FolderKeys } from '../../crypto/keys.js';
-import { forEachCheckedChunk, type CheckedRecord, type RecordChecker } from '../record-check.js';
+import { forEachCheckedChunk, type CheckedRecord, type RecordChecker } from '../peer/record-check.js';
 import type { Index } from '../../index/index.js';
-import { blockIdToHex } from './block-store.js';
+import { blockIdToHex } from '../../store/block-store.js';
 
 /** Records read per page when walking the whole folder (GC, verify, status). */
 export const RECORD_SCAN_PAGE = 2000;
@@ -29,6 +29,8 @@ export interface RecordIntake {
   readonly stored: number;
   /** Already held, or dominated by a held version: nothing to do. */
   readonly ignored: number;
+  /** Of those, dominated by a held version (an old record). */
+  readonly dominated: number;
   /** Failed decoding or the signature check: the sender misbehaved. */
   readonly rejected: number;
   /** The first rejection's code, for the penalty reason. */
@@ -75,6 +77,7 @@ export class ReplicaRecordStore {
   ): Promise<RecordIntake> {
     let stored = 0;
     let ignored = 0;
+    let dominated = 0;
     let rejected = 0;
     let replaced = 0;
     let rejectCode: string | null = null;
@@ -110,6 +113,7 @@ export class ReplicaRecordStore {
             for (const id of sealed.blockIds) blockIds.add(blockIdToHex(id));
           } else {
             ignored++;
+            if (r.outcome === 'dominated') dominated++;
           }
         }
       });
@@ -127,7 +131,7 @@ export class ReplicaRecordStore {
       if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
       throw err;
     }
-    return { stored, ignored, rejected, rejectCode, blockIds: [...blockIds], replaced, storedSeqs, announced };
+    return { stored, ignored, dominated, rejected, rejectCode, blockIds: [...blockIds], replaced, storedSeqs, announced };
   }
 
   /** Every current record's locator and block ids, page by page (bounded memory per page). */

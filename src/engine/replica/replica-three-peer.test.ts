@@ -11,14 +11,14 @@ import { deriveEncrypted, keysFromSecret, newFolderSecret, type FolderKeys } fro
 import { SealsyncError } from '../../errors.js';
 import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
-import { LocalFolder } from '../local-folder.js';
-import { SyncFolder } from '../sync-folder.js';
+import { LocalFolder } from '../local/local-folder.js';
+import { SyncFolder } from '../sync/sync-folder.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '../testing/sync-device.js';
 import { findLeaks, listFiles } from '../../../test/e2e/helpers/replica-checks.js';
-import { PACKS_DIR } from './block-store.js';
+import { PACKS_DIR } from '../../store/block-store.js';
 import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
 import { flipStoredByte, storedBlocks } from './test-helpers.js';
-import type { LinkedFolder } from './replica-session-link.js';
+import type { LinkedFolder } from '../peer/folder-session-link.js';
 
 // Generous bounds: CI runs two test files at once on two cores; a stuck
 // folder still fails, it just has to be stuck for this long.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyStore } from './replica-verify.js';
-import type { BlockLocation } from './block-store.js';
+import type { BlockLocation } from '../../store/block-store.js';
 import { fakeBlock, flipStoredByte, tempStore } from './test-helpers.js';
 
 test('a flipped byte on disk is detected, quarantined and reported by id; missing blocks are reported', async () => {

@@ -8,7 +8,7 @@
  * The report names only block ids (hashes of ciphertext) and counts: never a
  * file name, a path or any content.
  */
-import type { BlockStore } from './block-store.js';
+import type { BlockStore } from '../../store/block-store.js';
 
 /** Reports list at most this many ids per kind; counts are always exact. */
 export const MAX_REPORTED_IDS = 1000;

@@ -21,10 +21,11 @@ import {
 import { openIndex, type Index, type RecordInput } from '../../index/index.js';
 import { bumpVector } from '../../model/version-vector.js';
 import { sameContent } from '../../model/needs.js';
+import { isExecutable } from '../../model/file-mode.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
-import type { BlockPeer } from '../block-scheduler.js';
-import type { FileHasher, LocalFolderFs, WalkOptions } from '../local-folder-fs.js';
-import type { ScanEntry } from '../scan-diff.js';
+import type { BlockPeer } from '../sync/block-scheduler.js';
+import type { FileHasher, LocalFolderFs, WalkOptions } from '../local/local-folder-fs.js';
+import type { ScanEntry } from '../local/scan-diff.js';
 import { TEMP_PREFIX } from '../../fs/atomic-apply.js';
 
 export const TEST_BLOCK_SIZE = 64 * 1024;
@@ -151,7 +152,7 @@ export function diskPeer(dev: TestDevice, counters = { requests: 0 }): BlockPeer
 
 export const hashBlock = (d: Uint8Array): Uint8Array => digest(d);
 
-/** A comparable snapshot of a tree: kind, mode (files/dirs), content digest or link target. Skips `.sealsync`. */
+/** A comparable snapshot of a tree: what is synced (kind, a file's exec bit and content digest, a link's target). Skips `.sealsync`. */
 export async function snapshotTree(root: string): Promise<Record<string, string>> {
   const { readdir } = await import('node:fs/promises');
   const out: Record<string, string> = {};
@@ -163,9 +164,9 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
       const st = await lstat(join(root, r));
       if (st.isSymbolicLink()) out[r] = `link:${await readlink(join(root, r))}`;
       else if (st.isDirectory()) {
-        out[r] = `dir:${(st.mode & 0o777).toString(8)}`;
+        out[r] = 'dir';
         await walk(r);
-      } else out[r] = `file:${(st.mode & 0o777).toString(8)}:${toHex(digest(await readFile(join(root, r))))}`;
+      } else out[r] = `file:${isExecutable(st.mode) ? 'x' : '-'}:${toHex(digest(await readFile(join(root, r))))}`;
     }
   };
   await walk('');

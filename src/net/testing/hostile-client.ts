@@ -34,8 +34,9 @@ export class HostileClient {
     });
   }
 
-  static async connect(address: string, identity: DeviceCredentials): Promise<HostileClient> {
-    const conn = await dial(address, { identity, timeoutMs: 5000 });
+  /** `localAddress`: connect from another loopback address (127.0.0.x), to act as another host. */
+  static async connect(address: string, identity: DeviceCredentials, opts: { localAddress?: string } = {}): Promise<HostileClient> {
+    const conn = await dial(address, { identity, timeoutMs: 5000, ...opts });
     return new HostileClient(conn.socket);
   }
 

@@ -10,7 +10,8 @@
  *   await d.kill9();                         // or: await d.stop() (runs `sealsync stop`, waits for exit)
  *   await other.cliOk(['peer', 'add', await h.listenAddress()]);   // connect two homes
  *
- * - `cli(args)` runs `node --import tsx src/cli/main.ts --home H …` and returns
+ * - `cli(args)` runs the real entry point, `node bin/sealsync.js --home H …`, on
+ *   the current sources (dist-to-src.mjs: no build needed, never a stale one), and returns
  *   { code, stdout, stderr } (never throws on a non-zero exit); `cliOk` throws
  *   with stderr when the exit code is not 0.
  * - `status()` / `waitForStatus()` poll the daemon through the control socket
@@ -28,10 +29,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
 import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
-import type { FolderStatus } from '../../../src/engine/folder-status.js';
+import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const CLI_ENTRY = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+export const CLI_ENTRY = join(REPO_ROOT, 'bin', 'sealsync.js');
+/** Node arguments that run CLI_ENTRY on the sources: tsx, and dist/… resolved to src/…. */
+export const CLI_NODE_ARGS: readonly string[] = ['--import', 'tsx', '--import', join(REPO_ROOT, 'test', 'e2e', 'helpers', 'dist-to-src.mjs')];
 export const DEFAULT_CLI_TIMEOUT_MS = 30_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 20_000;
 export const DEFAULT_POLL_INTERVAL_MS = 100;
@@ -72,7 +75,7 @@ export function makeTempDir(prefix = 'ss-'): Promise<string> {
 /** Runs the CLI with the given arguments (no --home added). */
 export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, CLI_ENTRY, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: 'warn', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -185,6 +188,8 @@ export interface TestHomeOptions {
   readonly name?: string;
   /** Run every CLI call and daemon of this home as this user (root only; the temp root is chowned). */
   readonly asUser?: { readonly uid: number; readonly gid: number };
+  /** Timeout of each CLI call of this home, `init` included (default DEFAULT_CLI_TIMEOUT_MS). */
+  readonly cliTimeoutMs?: number;
 }
 
 export class TestHome {
@@ -196,6 +201,7 @@ export class TestHome {
     readonly home: string,
     private readonly ownsRoot: boolean,
     readonly asUser: { readonly uid: number; readonly gid: number } | undefined,
+    private readonly cliTimeoutMs?: number,
   ) {
     this.client = new ControlClient(join(home, 'control.sock'));
   }
@@ -205,7 +211,7 @@ export class TestHome {
     const root = opts.root ?? (await makeTempDir());
     const home = join(root, opts.name ?? 'h');
     if (opts.asUser) await chown(root, opts.asUser.uid, opts.asUser.gid);
-    const h = new TestHome(root, home, opts.root === undefined, opts.asUser);
+    const h = new TestHome(root, home, opts.root === undefined, opts.asUser, opts.cliTimeoutMs);
     if (opts.init !== null) await h.cliOk(['init', ...(opts.init ?? ['--listen', '127.0.0.1:0', '--no-ui', '--no-discovery'])]);
     return h;
   }
@@ -222,7 +228,7 @@ export class TestHome {
   }
 
   cli(args: readonly string[], opts?: CliOptions): Promise<CliResult> {
-    return runCli(['--home', this.home, ...args], { ...this.userOpts(), ...opts });
+    return runCli(['--home', this.home, ...args], { ...(this.cliTimeoutMs ? { timeoutMs: this.cliTimeoutMs } : {}), ...this.userOpts(), ...opts });
   }
 
   async cliOk(args: readonly string[], opts?: CliOptions): Promise<string> {
@@ -231,9 +237,16 @@ export class TestHome {
     return r.stdout;
   }
 
-  /** Spawns `sealsync start` and waits until the control socket answers. */
-  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean } = {}): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, '--home', this.home, 'start'], {
+  /**
+   * Spawns `sealsync start` and waits until the control socket answers.
+   * `wrapper`: an argv the daemon's command line is appended to (it must exec
+   * it, so the pid stays the daemon's), e.g. a mount namespace to sandbox it.
+   * `timeoutMs`: how long to wait for the socket (default DAEMON_START_TIMEOUT_MS).
+   */
+  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; wrapper?: readonly string[]; timeoutMs?: number } = {}): Promise<DaemonProcess> {
+    const argv = [process.execPath, ...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'];
+    const [command, ...args] = [...(opts.wrapper ?? []), ...argv] as [string, ...string[]];
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, SEALSYNC_LOG_LEVEL: process.env.SEALSYNC_LOG_LEVEL ?? 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -247,7 +260,7 @@ export class TestHome {
       if (!d.running) throw new PollGiveUp(`daemon exited early: ${d.logs().stderr.trim()}`);
       await this.client.status({ timeoutMs: 2000 });
       return true;
-    }, { timeoutMs: DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
+    }, { timeoutMs: opts.timeoutMs ?? DAEMON_START_TIMEOUT_MS, description: 'the daemon to answer on its socket', last: () => d.logs().stderr.trim() });
     return d;
   }
 

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FolderStatus, StatusReport } from '../../api/daemon-api.js';
+import { EXIT_FOLDER_ERROR, EXIT_OK, EXIT_SYNCING } from '../exit-codes.js';
+import { statusExitCode } from './status.js';
+
+function folder(over: Partial<FolderStatus>): FolderStatus {
+  return {
+    path: '/f', type: 'rw', folderId: 'x', state: 'idle', localFiles: 1, localBytes: 1, globalFiles: 1, globalBytes: 1,
+    needFiles: 0, needBytes: 0, error: null, ...over,
+  };
+}
+
+function report(folders: FolderStatus[]): StatusReport {
+  return { device: { id: 'D', name: 'n', listen: [] }, folders, peers: [] };
+}
+
+test('status exit code: 0 in sync, 3 while anything is left to do, 4 on any folder error', () => {
+  assert.equal(statusExitCode(report([])), EXIT_OK);
+  assert.equal(statusExitCode(report([folder({}), folder({ type: 'encrypted' })])), EXIT_OK);
+  for (const f of [{ state: 'scanning' }, { state: 'syncing' }, { needFiles: 2 }, { needBytes: 5 }] as Partial<FolderStatus>[]) {
+    assert.equal(statusExitCode(report([folder({}), folder(f)])), EXIT_SYNCING, JSON.stringify(f));
+  }
+  // An encrypted folder idle with blocks no connected peer has: not in sync.
+  assert.equal(statusExitCode(report([folder({ type: 'encrypted', needFiles: 1 })])), EXIT_SYNCING);
+  assert.equal(statusExitCode(report([folder({ state: 'syncing' }), folder({ state: 'error', error: 'gone' })])), EXIT_FOLDER_ERROR);
+  assert.equal(statusExitCode(report([folder({ state: 'idle', error: 'unreadable' })])), EXIT_FOLDER_ERROR);
+  assert.deepEqual([EXIT_OK, EXIT_SYNCING, EXIT_FOLDER_ERROR], [0, 3, 4]);
+});

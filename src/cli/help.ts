@@ -1,0 +1,134 @@
+/**
+ * Help text conventions: every command's `--help` ends with examples (all of
+ * them in this one table, keyed by the command's path), and the global
+ * `--home` shows under every command (commander's showGlobalOptions).
+ */
+import type { Command } from 'commander';
+
+/** One example: the command line after `sealsync`, and what it does. */
+export type Example = readonly [args: string, what: string];
+
+export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
+  '': [
+    ['init --name laptop', 'create this device\'s identity and config'],
+    ['start', 'run the daemon in the foreground'],
+    ['folder add ~/Documents --key W…', 'share a folder'],
+    ['--home /var/lib/sealsync status', 'look at another home'],
+    ['--version', 'print the version'],
+  ],
+  config: [
+    ['config get', 'every setting and its value'],
+    ['config set archive.retentionDays 90', 'change a setting'],
+    ['config set metrics.enabled true', 'the Prometheus endpoint (makes a token)'],
+  ],
+  'config get': [
+    ['config get', 'all settings (the metrics token shows as "(set)")'],
+    ['config get webui.listen', 'one setting'],
+    ['config get metrics.token', 'the token Prometheus must send'],
+  ],
+  'config set': [
+    ['config set device.name vps', 'rename this device'],
+    ['config set bandwidth.maxSendKBps 2048', 'limit uploads to 2 MiB/s (0 = unlimited)'],
+    ['config set webui.enabled false', 'no dashboard (applies on restart)'],
+    ['config set webui.certificatePath ""', 'remove an optional path'],
+  ],
+  folder: [
+    ['folder add ~/Documents --key W…', 'share a folder'],
+    ['folder list', 'what this device shares'],
+    ['folder share ~/Documents --type encrypted', 'a key for an untrusted server'],
+  ],
+  'folder add': [
+    ['folder add ~/Documents --key W…', 'read-write (the key decides the type)'],
+    ['folder add /srv/sealsync/docs --key - < e-key.txt', 'a key from stdin, out of the shell history'],
+    ['folder add ~/Photos --key R… --wait', 'wait for the first scan, with a progress bar'],
+  ],
+  'folder list': [['folder list', 'a table'], ['folder list --json', 'for scripts']],
+  'folder remove': [['folder remove ~/Documents', 'stop sharing it (the files stay)']],
+  'folder share': [
+    ['folder share ~/Documents --type ro', 'a read-only key'],
+    ['folder share ~/Documents --type encrypted --qr', 'an encrypted key, also as a QR code'],
+  ],
+  'folder gc': [
+    ['folder gc /srv/sealsync/docs', 'drop unreferenced blocks past the retention'],
+    ['folder gc /srv/sealsync/docs --retention-days 0', 'drop every unreferenced block now'],
+  ],
+  'folder rescan': [
+    ['folder rescan ~/Documents', 'start a full scan'],
+    ['folder rescan ~/Documents --wait', 'return when it has finished'],
+  ],
+  'folder revert': [['folder revert ~/Shared', 'undo local edits in a read-only folder']],
+  'folder verify': [['folder verify /srv/sealsync/docs', 're-hash every stored block (exit 1 on damage)']],
+  init: [
+    ['init', 'defaults: a random sync port, the dashboard on loopback'],
+    ['init --name vps --no-ui --no-discovery', 'a server: no dashboard, no LAN announcements'],
+    ['--home ~/second init --listen 127.0.0.1:0', 'a second home for testing'],
+  ],
+  key: [
+    ['key new', 'a new read-write key'],
+    ['key derive --encrypted W…', 'the encrypted key for a server'],
+    ['key inspect R…', 'type and folder id (never a secret)'],
+  ],
+  'key new': [['key new', 'prints W…']],
+  'key derive': [
+    ['key derive --read-only W…', 'the read-only key'],
+    ['key derive --encrypted - < key.txt', 'from stdin, out of the process list'],
+  ],
+  'key inspect': [['key inspect E…', 'what this key lets its holder do'], ['key inspect R… --json', 'for scripts']],
+  'key qr': [['key qr R…', 'a QR code in the terminal'], ['key qr R… --png key.png', 'a PNG file (mode 0600)']],
+  passwd: [
+    ['passwd', 'asks twice, without echo'],
+    ['passwd < password.txt', 'the first line of stdin'],
+  ],
+  peer: [
+    ['peer add tcp://203.0.113.7:41873', 'dial a peer'],
+    ['peer list', 'known peers and their traffic'],
+  ],
+  'peer add': [['peer add tcp://203.0.113.7:41873', 'an IPv4 peer'], ['peer add tcp://[2001:db8::7]:41873', 'an IPv6 peer']],
+  'peer list': [['peer list', 'a table'], ['peer list --json', 'for scripts']],
+  'peer remove': [['peer remove tcp://203.0.113.7:41873', 'by address'], ['peer remove ABCDEFG-…', 'by device id']],
+  server: [
+    ['server setup --dry-run', 'see what setup would do'],
+    ['server setup', 'as root on a fresh server'],
+    ['server status', 'health, over SSH'],
+  ],
+  'server setup': [
+    ['server setup --dry-run', 'print the steps, the unit and the firewall rule'],
+    ['server setup', 'set up this server (as root)'],
+    ['server setup --ui', 'the same, with a dashboard on loopback'],
+    ['server setup --key - < e-keys.txt', 'join encrypted folders, keys one a line'],
+    ['server setup --undo', 'remove the service, keep the data'],
+  ],
+  'server status': [['server status', 'as root, over SSH'], ['server status --json', 'for scripts']],
+  start: [
+    ['start', 'the default home; created with defaults on the very first run'],
+    ['--home ~/second start', 'another home (made with `init` first)'],
+    ['start --ui-listen 127.0.0.1:9000', 'the dashboard on another port for this run'],
+  ],
+  status: [
+    ['status', 'a table of folders and peers'],
+    ['status --json', 'the same for scripts'],
+    ['status >/dev/null; echo $?', 'only the exit code (0 in sync, 3 syncing, 4 error)'],
+  ],
+  stop: [['stop', 'stop the daemon and wait until it is gone']],
+  ui: [['ui', 'a one-time login link (2 minutes, single use)'], ['ui --open', 'open the dashboard in a browser']],
+};
+
+function examplesText(examples: readonly Example[]): string {
+  const width = Math.max(...examples.map(([args]) => args.length));
+  const lines = examples.map(([args, what]) => `  $ sealsync ${args.padEnd(width)}  # ${what}`);
+  return `\nExamples:\n${lines.join('\n')}\n`;
+}
+
+/** The command's path below the program: '' for the program, 'folder add' for a subcommand. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Adds each command's examples after its help (the tests check that none is missing). */
+export function addExamples(cmd: Command): void {
+  const examples = EXAMPLES[commandPath(cmd)];
+  if (examples) cmd.addHelpText('after', examplesText(examples));
+  for (const sub of cmd.commands) addExamples(sub);
+}

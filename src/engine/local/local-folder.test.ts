@@ -1,0 +1,419 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { linkSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync, renameSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import { walkFolder } from '../../fs/walk.js';
+import { LocalFolder } from './local-folder.js';
+import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
+import type { ScanEntry } from './scan-diff.js';
+import { openIndex, type Index } from '../../index/index.js';
+import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, type FolderKeys } from '../../crypto/index.js';
+import { silentLogger } from '../../logger.js';
+import { compareVectors } from '../../model/version-vector.js';
+import type { FolderStatus } from '../peer/folder-status.js';
+
+/** Minimal stand-ins for src/fs: recursive readdir walker, exact-name ignore, one block per file. */
+class FakeHasher implements FileHasher {
+  readonly workerCount = 2;
+  calls = 0;
+  changeOnce = new Set<string>();
+  failWith = new Map<string, string>();
+  async hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal }): Promise<HashResult> {
+    opts.signal?.throwIfAborted();
+    this.calls++;
+    const code = this.failWith.get(absPath);
+    if (code) throw Object.assign(new Error(`${code}: cannot open ${absPath}`), { code });
+    const data = await readFile(absPath);
+    const st = await lstat(absPath);
+    const hash = new Uint8Array(createHash('sha256').update(data).digest());
+    const id = new Uint8Array(createHash('sha256').update(contentKey).update(hash).digest());
+    if (this.changeOnce.delete(absPath)) return { blocks: [], size: 0, mtimeMs: 0, changed: true };
+    return { blocks: data.length ? [{ id, hash, size: data.length }] : [], size: data.length, mtimeMs: st.mtimeMs, changed: false };
+  }
+}
+
+function fakeFs(watchers: { onChange: (p: string[]) => void }[] = []): LocalFolderFs {
+  async function* walk(root: string, opts: WalkOptions, rel = ''): AsyncIterable<ScanEntry> {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const p = rel ? `${rel}/${name}` : name;
+      if (p === '.sealsync') continue;
+      const st = await lstat(join(root, p));
+      if (opts.ignore.ignores(p, st.isDirectory())) continue;
+      const base = { path: p, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, ino: st.ino, dev: st.dev };
+      if (st.isDirectory()) {
+        yield { ...base, kind: 'dir', size: 0 };
+        try {
+          yield* walk(root, opts, p);
+        } catch (err) {
+          opts.onSkip?.({ path: p, reason: 'unreadable', detail: String(err) });
+        }
+      } else if (st.isSymbolicLink()) yield { ...base, kind: 'symlink', symlinkTarget: await readlink(join(root, p)) };
+      else if (st.isFile()) yield { ...base, kind: 'file' };
+    }
+  }
+  return {
+    walk: (root, opts) => walk(root, opts),
+    async loadIgnore(root): Promise<IgnoreMatcher> {
+      let names: string[] = [];
+      try {
+        names = (await readFile(join(root, '.sealignore'), 'utf8')).split('\n').filter(Boolean);
+      } catch { /* no rules */ }
+      return { ignores: (p) => names.some((n) => p === n || p.startsWith(`${n}/`)) };
+    },
+    createWatcher(_root, opts) {
+      return { start: () => { watchers.push(opts); }, stop: () => undefined };
+    },
+  };
+}
+
+interface Harness {
+  dir: string;
+  root: string;
+  index: Index;
+  folder: LocalFolder;
+  keys: FolderKeys;
+  hasher: FakeHasher;
+  folderRowId: number;
+}
+
+function setup(
+  t: { after: (fn: () => Promise<void> | void) => void },
+  type: 'rw' | 'ro' = 'rw',
+  watchers?: { onChange: (p: string[]) => void }[],
+  wrapFs: (fs: LocalFolderFs) => LocalFolderFs = (fs) => fs,
+): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-'));
+  const root = join(dir, 'data');
+  mkdirSync(root);
+  const rw = keysFromSecret(newFolderSecret());
+  const keys = type === 'rw' ? rw : deriveReadOnly(rw);
+  const index = openIndex(join(dir, 'index.db'));
+  const folderRowId = index.addFolder({ path: root, folderId: toHex(keys.folderId), type }).rowId;
+  const hasher = new FakeHasher();
+  const folder = new LocalFolder(
+    { index, pool: hasher, logger: silentLogger(), fs: wrapFs(fakeFs(watchers)) },
+    { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: watchers !== undefined },
+  );
+  t.after(async () => {
+    await folder.stop();
+    index.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, root, index, folder, keys, hasher, folderRowId };
+}
+
+async function started(h: Harness): Promise<void> {
+  await h.folder.start();
+  await h.folder.scanNow(); // queued after the initial scan: resolves when both are done
+}
+
+test('initial scan indexes files, dirs and symlinks with exact counts and sealed records', async (t) => {
+  const h = setup(t);
+  mkdirSync(join(h.root, 'sub'));
+  writeFileSync(join(h.root, 'a.txt'), 'hello');
+  writeFileSync(join(h.root, 'sub', 'b.bin'), Buffer.alloc(1000, 7));
+  writeFileSync(join(h.root, 'empty'), '');
+  symlinkSync('a.txt', join(h.root, 'link'));
+  const changed: number[] = [];
+  const ranges: [number, number][] = [];
+  h.folder.on('changed', (e: { seq: number; fromSeq: number }) => { changed.push(e.seq); ranges.push([e.fromSeq, e.seq]); });
+  await started(h);
+  // Each commit names its own records' range; together they cover every record once (1..5).
+  const covered = ranges.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
+  assert.deepEqual(covered, [1, 2, 3, 4, 5]);
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.localFiles, s.localBytes, s.globalFiles, s.globalBytes, s.error], ['idle', 3, 1005, 3, 1005, null]);
+  assert.ok(changed.length > 0 && changed.at(-1) === 5, `changed events ${changed}`);
+  const held = h.index.currentRecords(h.folderRowId, locatorFor(h.keys, 'sub/b.bin'));
+  assert.equal(held.length, 1);
+  const rec = openRecord(h.keys, decodeSealedRecord(held[0]?.sealed as Uint8Array));
+  assert.equal(rec.size, 1000);
+  assert.deepEqual(rec.version, [{ id: h.index.vectorId, value: 1 }]);
+  assert.equal(h.index.getFile(h.folderRowId, 'link')?.record.symlinkTarget, 'a.txt');
+});
+
+test('rescan of an unchanged tree hashes nothing; edits, deletes and renames are versioned', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  writeFileSync(join(h.root, 'b.txt'), 'two');
+  await started(h);
+  const calls = h.hasher.calls;
+  await h.folder.scanNow();
+  assert.equal(h.hasher.calls, calls, 'unchanged files are not re-hashed');
+
+  writeFileSync(join(h.root, 'a.txt'), 'one, edited');
+  unlinkSync(join(h.root, 'b.txt'));
+  mkdirSync(join(h.root, 'd'));
+  writeFileSync(join(h.root, 'd', 'c.txt'), 'three');
+  await h.folder.scanNow();
+  const a = h.index.getFile(h.folderRowId, 'a.txt')?.record;
+  assert.equal(a?.size, 11);
+  assert.deepEqual(a?.version, [{ id: h.index.vectorId, value: 2 }], 'own counter becomes max+1');
+  const b = h.index.getFile(h.folderRowId, 'b.txt')?.record;
+  assert.equal(b?.deleted, true);
+  assert.deepEqual(b?.blocks, []);
+  assert.equal(h.index.currentRecords(h.folderRowId, locatorFor(h.keys, 'b.txt')).length, 1, 'the tombstone replaced the old record');
+
+  renameSync(join(h.root, 'd'), join(h.root, 'e'));
+  await h.folder.scanNow({ paths: ['d', 'e'] });
+  assert.equal(h.index.getFile(h.folderRowId, 'd/c.txt')?.record.deleted, true);
+  assert.equal(h.index.getFile(h.folderRowId, 'e/c.txt')?.record.deleted, false);
+  const s = h.folder.status();
+  assert.deepEqual([s.localFiles, s.localBytes, s.globalFiles, s.globalBytes], [2, 16, 2, 16]);
+});
+
+test('a touch without content change gets no new version', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'same');
+  await started(h);
+  const seq = h.index.folderSeq(h.folderRowId);
+  const later = new Date(Date.now() + 5000);
+  const { utimesSync } = await import('node:fs');
+  utimesSync(join(h.root, 'a.txt'), later, later);
+  await h.folder.scanNow();
+  assert.equal(h.index.folderSeq(h.folderRowId), seq);
+  assert.equal(h.index.getFile(h.folderRowId, 'a.txt')?.diskMtimeMs, statSync(join(h.root, 'a.txt')).mtimeMs);
+});
+
+test('a file that changes while hashed is hashed again, never half indexed', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'busy.log'), 'data');
+  h.hasher.changeOnce.add(join(h.root, 'busy.log'));
+  await started(h);
+  assert.equal(h.index.getFile(h.folderRowId, 'busy.log')?.record.size, 4);
+  assert.equal(h.hasher.changeOnce.size, 0);
+});
+
+test('ignored paths are skipped and a missing root is an error, not a mass delete', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, '.sealignore'), 'tmp\n');
+  mkdirSync(join(h.root, 'tmp'));
+  writeFileSync(join(h.root, 'tmp', 'x'), 'ignored');
+  writeFileSync(join(h.root, 'keep'), 'kept');
+  await started(h);
+  assert.equal(h.index.getFile(h.folderRowId, 'tmp/x'), undefined);
+  assert.equal(h.folder.status().localFiles, 2, '.sealignore counts as a file');
+  // The same rules, for the puller.
+  assert.equal(h.folder.ignores('tmp', true), true);
+  assert.equal(h.folder.ignores('tmp/x', false), true);
+  assert.equal(h.folder.ignores('keep', false), false);
+  writeFileSync(join(h.root, '.sealignore'), 'keep\n');
+  await h.folder.scanNow();
+  assert.deepEqual([h.folder.ignores('tmp/x', false), h.folder.ignores('keep', false)], [false, true], 'reloaded by the next scan');
+  writeFileSync(join(h.root, '.sealignore'), 'tmp\n');
+  await h.folder.scanNow();
+  const statuses: FolderStatus[] = [];
+  h.folder.on('status', (s: FolderStatus) => statuses.push(s));
+  renameSync(h.root, `${h.root}.moved`);
+  await assert.rejects(h.folder.scanNow());
+  assert.equal(h.folder.status().state, 'error');
+  assert.match(h.folder.status().error ?? '', /does not exist/);
+  assert.equal(h.index.getFile(h.folderRowId, 'keep')?.record.deleted, false);
+  renameSync(`${h.root}.moved`, h.root);
+  await h.folder.scanNow();
+  assert.deepEqual([h.folder.status().state, h.folder.status().error], ['idle', null]);
+  assert.ok(statuses.some((s) => s.state === 'error'));
+});
+
+test('read-only folder: local edits are not sealed, they are listed as local changes', async (t) => {
+  const h = setup(t, 'ro');
+  writeFileSync(join(h.root, 'mine.txt'), 'local');
+  await started(h);
+  assert.equal(h.index.folderSeq(h.folderRowId), 0, 'nothing sealed');
+  const s = h.folder.status();
+  assert.deepEqual(s.localChanges, ['mine.txt']);
+  assert.equal(s.localFiles, 1);
+  assert.equal(s.globalFiles, 0);
+});
+
+test('stop aborts a running scan and leaves no work running', async (t) => {
+  const h = setup(t);
+  for (let i = 0; i < 300; i++) writeFileSync(join(h.root, `f${i}`), `content ${i}`);
+  await h.folder.start();
+  await h.folder.stop();
+  const calls = h.hasher.calls;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.hasher.calls, calls, 'no hashing after stop');
+  await assert.rejects(h.folder.scanNow(), /stopped/);
+  assert.ok(readFileSync(join(h.root, 'f0'), 'utf8') === 'content 0');
+});
+
+test('paths the puller is writing are neither recorded nor deleted while busy', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  writeFileSync(join(h.root, 'b.txt'), 'two');
+  await started(h);
+  const busy = new Set(['a.txt', 'b.txt']);
+  h.folder.setBusyPaths(busy);
+  writeFileSync(join(h.root, 'a.txt'), 'half-written by the puller');
+  unlinkSync(join(h.root, 'b.txt'));
+  const seq = h.index.folderSeq(h.folderRowId);
+  await h.folder.scanNow();
+  assert.equal(h.index.folderSeq(h.folderRowId), seq);
+  assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, false);
+  busy.clear();
+  await h.folder.scanNow();
+  assert.equal(h.index.getFile(h.folderRowId, 'a.txt')?.record.size, 26);
+  assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.deleted, true);
+});
+
+/** A folder whose walk runs `hook.run` once, right after it yields `afterPath` (before the next entry). */
+function setupWithWalkHook(t: Parameters<typeof setup>[0], afterPath: string) {
+  const hook: { run: (() => void) | null } = { run: null };
+  const h = setup(t, 'rw', undefined, (fs) => ({
+    ...fs,
+    async *walk(root, opts) {
+      for await (const e of fs.walk(root, opts)) {
+        yield e;
+        const run = e.path === afterPath ? hook.run : null;
+        if (run) {
+          hook.run = null;
+          run();
+        }
+      }
+    },
+  }));
+  return { h, hook };
+}
+
+test('a path another writer recorded while the scan walked is not hashed again (the puller echo)', async (t) => {
+  const { h, hook } = setupWithWalkHook(t, 'a.txt'); // runs before the walk reaches p.txt
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  // The scan's snapshot is loaded while the puller is applying p.txt: renamed into
+  // place, busy, its row not written yet.
+  const busy = new Set(['p.txt']);
+  h.folder.setBusyPaths(busy);
+  writeFileSync(join(h.root, 'p.txt'), 'pulled');
+  hook.run = () => {
+    // The puller records it during the walk: flush() before its row, then not busy.
+    const st = statSync(join(h.root, 'p.txt'));
+    h.folder.flush();
+    h.index.writeLocalFile(h.folderRowId, {
+      record: { path: 'p.txt', kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o777, blocks: [], version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }], deleted: false },
+      diskMtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, localChange: false,
+    });
+    busy.delete('p.txt');
+  };
+  const calls = h.hasher.calls;
+  await h.folder.scanNow();
+  assert.equal(hook.run, null, 'the hook ran');
+  assert.equal(h.hasher.calls, calls, 'the file the puller recorded is not read again');
+  // A real edit after that is still found.
+  writeFileSync(join(h.root, 'p.txt'), 'edited locally');
+  await h.folder.scanNow();
+  assert.equal(h.hasher.calls, calls + 1);
+  assert.equal(h.index.getFile(h.folderRowId, 'p.txt')?.record.size, 14);
+});
+
+test('a new path that another writer recorded while the scan walked gets a version above that row', async (t) => {
+  const { h, hook } = setupWithWalkHook(t, 'a.txt');
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  // p.txt is new: the next scan's snapshot has no row for it.
+  writeFileSync(join(h.root, 'p.txt'), 'local content');
+  const theirs = [{ id: 'bbbbbbbbbbbbbbbb', value: 3 }];
+  hook.run = () => {
+    // Another writer records p.txt (with a stat that differs from the disk) before the walk gets there.
+    h.folder.flush();
+    h.index.writeLocalFile(h.folderRowId, {
+      record: { path: 'p.txt', kind: 'file', size: 1, mtimeMs: 1000, mode: 0o644, blocks: [], version: theirs, deleted: false },
+      diskMtimeMs: 1000, ino: 1, dev: 1, localChange: false,
+    });
+  };
+  await h.folder.scanNow();
+  assert.equal(hook.run, null, 'the hook ran');
+  const row = h.index.getFile(h.folderRowId, 'p.txt');
+  assert.equal(row?.record.size, 13);
+  // The scan looked the row up (the snapshot was stale): its version follows that row's.
+  assert.equal(compareVectors(row!.record.version, theirs), 'greater');
+});
+
+test('watcher hints become partial scans; hints outside the folder or internal are dropped', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const h = setup(t, 'rw', watchers);
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  assert.equal(watchers.length, 1);
+  const calls = h.hasher.calls;
+  writeFileSync(join(h.root, 'b.txt'), 'two');
+  writeFileSync(join(h.root, '..x'), 'legal name');
+  watchers[0]?.onChange(['b.txt', join(h.root, '..x'), '../outside', '.sealsync/state', '.sealsync-tmp-1']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  assert.equal(h.index.getFile(h.folderRowId, 'b.txt')?.record.size, 3);
+  assert.equal(h.index.getFile(h.folderRowId, '..x')?.record.size, 10);
+  assert.equal(h.hasher.calls, calls + 2, 'only the hinted files were read');
+});
+
+test('an unreadable file is listed in the status, skipped, and not taken for a delete', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'ok.txt'), 'fine');
+  writeFileSync(join(h.root, 'secret.txt'), 'v1');
+  await started(h);
+  writeFileSync(join(h.root, 'secret.txt'), 'v2 edited');
+  h.hasher.failWith.set(join(h.root, 'secret.txt'), 'EACCES');
+  await h.folder.scanNow();
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.unreadable], ['idle', ['secret.txt']]);
+  const rec = h.index.getFile(h.folderRowId, 'secret.txt')?.record;
+  assert.deepEqual([rec?.deleted, rec?.size], [false, 2], 'the last readable version stays');
+  h.hasher.failWith.clear();
+  await h.folder.scanNow();
+  assert.equal(h.folder.status().unreadable, undefined);
+  assert.equal(h.index.getFile(h.folderRowId, 'secret.txt')?.record.size, 9);
+});
+
+test('a write through one name of a hard link rescans the other names too (the watcher reports one)', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const h = setup(t, 'rw', watchers);
+  writeFileSync(join(h.root, 'one.txt'), 'shared inode');
+  linkSync(join(h.root, 'one.txt'), join(h.root, 'two.txt'));
+  mkdirSync(join(h.root, 'sub'));
+  linkSync(join(h.root, 'one.txt'), join(h.root, 'sub', 'three.txt'));
+  writeFileSync(join(h.root, 'other.txt'), 'not linked');
+  await started(h);
+  writeFileSync(join(h.root, 'one.txt'), 'SHARED INODE, edited'); // same inode: all three names change
+  watchers[0]?.onChange(['one.txt']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  for (const p of ['one.txt', 'two.txt', 'sub/three.txt']) assert.equal(h.index.getFile(h.folderRowId, p)?.record.size, 20, p);
+  assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10);
+});
+
+test('a hinted directory that cannot be listed is listed as unreadable, not a folder error, and its files are kept', async (t) => {
+  const watchers: { onChange: (p: string[]) => void }[] = [];
+  let locked = false;
+  // The real walker, with its readdir seam failing like EACCES (tests run as root, where chmod 000 does not).
+  const h = setup(t, 'rw', watchers, (fs) => ({
+    ...fs,
+    walk: (root, opts) => walkFolder(root, {
+      ...opts,
+      readdir: async (abs) => {
+        if (locked && abs.endsWith(`${sep}locked`)) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+        return readdir(abs);
+      },
+    }),
+  }));
+  mkdirSync(join(h.root, 'locked'));
+  writeFileSync(join(h.root, 'locked', 'in.txt'), 'inside');
+  writeFileSync(join(h.root, 'other.txt'), 'v1');
+  await started(h);
+  locked = true;
+  writeFileSync(join(h.root, 'other.txt'), 'v2, edited');
+  watchers[0]?.onChange(['locked', 'other.txt']);
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint scan
+  const s = h.folder.status();
+  assert.deepEqual([s.state, s.error, s.unreadable], ['idle', null, ['locked']]);
+  assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.deleted, false, 'not taken for a delete');
+  assert.equal(h.index.getFile(h.folderRowId, 'other.txt')?.record.size, 10, 'the rest is still recorded');
+  // Readable again: the next hint for it clears the listing (not only the next full scan).
+  locked = false;
+  writeFileSync(join(h.root, 'locked', 'in.txt'), 'inside, edited');
+  watchers[0]?.onChange(['locked']);
+  await h.folder.scanNow({ paths: [] });
+  assert.equal(h.folder.status().unreadable, undefined);
+  assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.size, 14);
+});

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deriveEncrypted, keysFromSecret, newFolderSecret, type FolderKeys } from '../../crypto/keys.js';
+import { sealBlock } from '../../crypto/sealed-block.js';
+import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
+import { openIndex, type Index } from '../../index/index.js';
+import { silentLogger } from '../../logger.js';
+import { PeerSession } from '../../net/session.js';
+import { dial, SyncListener } from '../../net/transport.js';
+import { MemoryDirectory, testIdentity, waitUntil } from '../../net/testing/fixtures.js';
+import { ReplicaFolder } from '../replica/replica-folder.js';
+import { ReplicaSessionBinding } from './folder-session-link.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function makeRecords(rw: FolderKeys, files: number, size: number, prefix: string) {
+  const blocks = new Map<string, Uint8Array>();
+  const records: Uint8Array[] = [];
+  for (let i = 0; i < files; i++) {
+    const b = sealBlock(rw.contentKey as Uint8Array, new Uint8Array(randomBytes(size)));
+    blocks.set(hex(b.id), b.sealed);
+    records.push(encodeSealedRecord(sealRecord(rw, {
+      path: `${prefix}/file-${i}.bin`, kind: 'file', size, mtimeMs: 1_700_000_000_000, mode: 0o600,
+      blocks: [{ id: b.id, hash: b.hash, size }], version: [{ id: 'abcdefabcdefabcd', value: i + 1 }], deleted: false,
+    })));
+  }
+  return { blocks, records };
+}
+
+test('a replica relays records and blocks to another replica over a real session, and resumes by delta', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sealsync-rlink-'));
+  const rw = keysFromSecret(newFolderSecret());
+  const enc = deriveEncrypted(rw);
+  const indexes: Index[] = [openIndex(':memory:'), openIndex(':memory:')];
+  const [i1, i2] = indexes as [Index, Index];
+  const f1 = new ReplicaFolder({ path: join(dir, 's1'), keys: enc, index: i1, logger: silentLogger() });
+  const f2 = new ReplicaFolder({ path: join(dir, 's2'), keys: enc, index: i2, logger: silentLogger() });
+  await f1.start();
+  await f2.start();
+  const directory = new MemoryDirectory([{ folderId: enc.folderId, accessSecret: enc.accessSecret }]);
+  const sessions: PeerSession[] = [];
+  const bindings: ReplicaSessionBinding[] = [];
+  const listener = new SyncListener({
+    listen: '127.0.0.1:0',
+    identity: await testIdentity('replica-2'),
+    onConnection: (conn) => {
+      void PeerSession.open(conn, { localName: 's2', directory }).then((s) => {
+        sessions.push(s);
+        s.onBlockRequest((_fid, bid) => f2.serveBlock(bid));
+        bindings.push(new ReplicaSessionBinding({ folder: f2, session: s, folderId: enc.folderId, index: i2, logger: silentLogger() }));
+        s.start();
+      });
+    },
+  });
+  await listener.start();
+  const connect = async () => {
+    const conn = await dial(`tcp://127.0.0.1:${listener.port()}`, { identity: await testIdentity('replica-1') });
+    const s = await PeerSession.open(conn, { localName: 's1', directory });
+    sessions.push(s);
+    s.onBlockRequest((_fid, bid) => f1.serveBlock(bid));
+    bindings.push(new ReplicaSessionBinding({ folder: f1, session: s, folderId: enc.folderId, index: i1, logger: silentLogger() }));
+    s.start();
+    return s;
+  };
+  try {
+    // Seed S1 as if a full peer had uploaded to it.
+    const first = makeRecords(rw, 20, 3000, 'first');
+    const seeder = { peerId: 'seed', sendIndex: async () => undefined, requestBlock: async (id: Uint8Array) => first.blocks.get(hex(id)) ?? null, penalize: () => undefined };
+    f1.attachPeer(seeder);
+    await f1.receiveIndex('seed', { indexId: '5eed5eed5eed5eed', fromSeq: 0, toSeq: 20, records: first.records });
+    await waitUntil(() => f1.wantedBlocks().length === 0, 5000, 'S1 has every block');
+    f1.detachPeer('seed');
+
+    const s = await connect();
+    await waitUntil(() => { f2.refreshStats(); return f2.status().localFiles === 20; }, 10_000, 'S2 has all 20 files');
+    for (const [id, data] of first.blocks) assert.deepEqual(await f2.serveBlock(Buffer.from(id, 'hex')), data);
+    const s1Id = (await testIdentity('replica-1')).deviceId;
+    assert.equal(f2.peerProgress(s1Id)?.maxSeq, 20, 'S2 remembers how far it got');
+    assert.equal(s.remoteDeviceId, (await testIdentity('replica-2')).deviceId);
+
+    // Reconnect after more records: only the delta travels.
+    for (const b of bindings.splice(0)) b.close();
+    for (const x of sessions.splice(0)) await x.close();
+    const more = makeRecords(rw, 5, 1000, 'more');
+    f1.attachPeer({ ...seeder, requestBlock: async (id: Uint8Array) => more.blocks.get(hex(id)) ?? null });
+    await f1.receiveIndex('seed', { indexId: '5eed5eed5eed5eed', fromSeq: 20, toSeq: 25, records: more.records });
+    await waitUntil(() => f1.wantedBlocks().length === 0, 5000, 'S1 has the new blocks');
+    f1.detachPeer('seed');
+    const sent: number[] = [];
+    const s2 = await connect();
+    const origSend = s2.sendIndex.bind(s2);
+    s2.sendIndex = async (m) => { sent.push(m.records.length); return origSend(m); };
+    await waitUntil(() => { f2.refreshStats(); return f2.status().localFiles === 25; }, 10_000, 'S2 has all 25 files');
+    assert.deepEqual(sent, [5], 'only the 5 new records were sent on reconnect');
+  } finally {
+    for (const b of bindings) b.close();
+    for (const x of sessions) await x.close();
+    await listener.stop();
+    await f1.stop();
+    await f2.stop();
+    for (const i of indexes) i.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,197 @@
+/**
+ * Binds a folder engine (ReplicaFolder, or any LinkedFolder such as the full
+ * peer's SyncFolder) to one PeerSession: the session's events become the
+ * folder's attach/receive/detach calls, and the folder's sends go out as
+ * frames of this session.
+ *
+ * How this works (index exchange as seen from the replica)
+ * ---------------------------------------------------------
+ *  1. joined: we send IndexAck{their index id, seq} with what we hold of the
+ *     peer's index (peers table), or {ZERO_INDEX_ID, 0} when we know nothing.
+ *     That tells the peer where to resume its deltas.
+ *  2. We wait for the peer's own first IndexAck (at most INITIAL_ACK_WAIT_MS)
+ *     and start sending our records after the seq it names, when it names our
+ *     current index id; otherwise, or when no ack comes, from 0 (receivers
+ *     ignore records they already hold, so too early costs bytes, never data).
+ *  3. Every IndexUpdate from the peer is verified and stored by the folder,
+ *     then acknowledged with its toSeq. Updates from one peer are applied in
+ *     order, one at a time, each held (ReceivedIndex.hold) until applied, so
+ *     the session stops reading while MAX_QUEUED_INDEX_UPDATES wait here.
+ *  4. left/closed: the link is detached; its block requests move elsewhere.
+ *
+ * Block requests are not bound here: a session has one block handler for all
+ * folders, so the owner of the sessions dispatches by folder id to the
+ * engine's `serveBlock`.
+ */
+import { describeError } from '../../errors.js';
+import type { Index } from '../../index/index.js';
+import type { Logger } from '../../logger.js';
+import type { IndexAck } from '../../net/messages.js';
+import type { PeerSession, ReceivedIndex } from '../../net/session.js';
+import type { IncomingIndex, ReplicaLink } from '../replica/replica-folder.js';
+
+/** How long to wait for the peer's first IndexAck before sending everything. */
+export const INITIAL_ACK_WAIT_MS = 2000;
+/** The index id we acknowledge when we hold nothing of a peer's index. */
+export const ZERO_INDEX_ID = '0000000000000000';
+
+/**
+ * The link-shaped surface a folder engine offers to the owner of the sessions.
+ * ReplicaFolder and the full peer's SyncFolder both have it, so one binding
+ * serves both.
+ */
+export interface LinkedFolder {
+  attachPeer(link: ReplicaLink, opts?: { since?: number }): void;
+  detachPeer(peerId: string): void;
+  acknowledge(peerId: string, seq: number): void;
+  receiveIndex(peerId: string, update: IncomingIndex, opts?: { signal?: AbortSignal }): Promise<number | null>;
+  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
+}
+
+export interface ReplicaSessionBindingOptions {
+  readonly folder: LinkedFolder;
+  readonly session: PeerSession;
+  readonly folderId: Uint8Array;
+  /** Our index (for our index id). */
+  readonly index: Index;
+  readonly logger: Logger;
+  readonly initialAckWaitMs?: number;
+}
+
+/** One folder on one session. `close()` removes every listener and detaches the peer. */
+export class ReplicaSessionBinding {
+  private readonly folder: LinkedFolder;
+  private readonly session: PeerSession;
+  private readonly folderId: Uint8Array;
+  private readonly folderHex: string;
+  private readonly index: Index;
+  private readonly log: Logger;
+  private readonly ackWaitMs: number;
+  private attached = false;
+  private closed = false;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private firstAck: IndexAck | null = null;
+  private waitingForAck = false;
+  /** Index updates from this peer are applied strictly in order. */
+  private applyChain: Promise<void> = Promise.resolve();
+  private readonly onJoined = (folderId: Uint8Array) => { if (this.isOurs(folderId)) this.join(); };
+  private readonly onLeft = (folderId: Uint8Array) => { if (this.isOurs(folderId)) this.leave(); };
+  private readonly onClosed = () => this.close();
+  private readonly onIndex = (msg: ReceivedIndex) => { if (this.isOurs(msg.folderId)) this.enqueueIndex(msg); };
+  private readonly onAck = (msg: IndexAck) => { if (this.isOurs(msg.folderId)) this.handleAck(msg); };
+
+  constructor(opts: ReplicaSessionBindingOptions) {
+    this.folder = opts.folder;
+    this.session = opts.session;
+    this.folderId = opts.folderId;
+    this.folderHex = Buffer.from(opts.folderId).toString('hex');
+    this.index = opts.index;
+    this.log = opts.logger;
+    this.ackWaitMs = opts.initialAckWaitMs ?? INITIAL_ACK_WAIT_MS;
+    this.session.on('joined', this.onJoined);
+    this.session.on('left', this.onLeft);
+    this.session.on('closed', this.onClosed);
+    this.session.on('index', this.onIndex);
+    this.session.on('indexAck', this.onAck);
+    if (this.session.isJoined(this.folderId)) this.join();
+  }
+
+  get peerId(): string {
+    return this.session.remoteDeviceId;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.removeListener('joined', this.onJoined);
+    this.session.removeListener('left', this.onLeft);
+    this.session.removeListener('closed', this.onClosed);
+    this.session.removeListener('index', this.onIndex);
+    this.session.removeListener('indexAck', this.onAck);
+    this.leave();
+  }
+
+  private isOurs(folderId: Uint8Array): boolean {
+    return Buffer.from(folderId).toString('hex') === this.folderHex;
+  }
+
+  private join(): void {
+    if (this.closed || this.attached || this.waitingForAck) return;
+    const known = this.folder.peerProgress(this.peerId);
+    try {
+      this.session.sendIndexAck({ folderId: this.folderId, indexId: known?.indexId ?? ZERO_INDEX_ID, seq: known?.maxSeq ?? 0 });
+    } catch (err) {
+      this.log.debug({ err: describeError(err) }, 'could not send the initial index ack');
+      return;
+    }
+    if (this.firstAck !== null) {
+      this.attach(this.firstAck);
+      return;
+    }
+    this.waitingForAck = true;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      this.attach(null);
+    }, this.ackWaitMs);
+    this.ackTimer.unref?.();
+  }
+
+  private handleAck(msg: IndexAck): void {
+    if (this.attached) {
+      if (msg.indexId === this.index.indexId) this.folder.acknowledge(this.peerId, msg.seq);
+      return;
+    }
+    this.firstAck ??= msg;
+    if (this.waitingForAck) this.attach(msg);
+  }
+
+  private attach(ack: IndexAck | null): void {
+    if (this.closed || this.attached) return;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.waitingForAck = false;
+    this.attached = true;
+    const since = ack !== null && ack.indexId === this.index.indexId ? ack.seq : 0;
+    this.folder.attachPeer(this.link(), { since });
+  }
+
+  private leave(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.waitingForAck = false;
+    this.firstAck = null;
+    if (this.attached) {
+      this.attached = false;
+      this.folder.detachPeer(this.peerId);
+    }
+  }
+
+  private enqueueIndex(msg: ReceivedIndex): void {
+    // Counted against the session's index queue until applied: with the queue full the
+    // session stops reading, so a peer cannot pile updates up here faster than we apply them.
+    const release = msg.hold();
+    this.applyChain = this.applyChain.then(async () => {
+      if (this.closed) return;
+      try {
+        const ack = await this.folder.receiveIndex(this.peerId, msg);
+        if (ack !== null && this.session.isOpen && this.session.isJoined(this.folderId)) {
+          this.session.sendIndexAck({ folderId: this.folderId, indexId: msg.indexId, seq: ack });
+        }
+      } catch (err) {
+        this.log.warn({ peer: this.peerId, err: describeError(err) }, 'applying an index update failed');
+      }
+    }).finally(release);
+  }
+
+  private link(): ReplicaLink {
+    const session = this.session;
+    const folderId = this.folderId;
+    const indexId = this.index.indexId;
+    return {
+      peerId: session.remoteDeviceId,
+      sendIndex: (u) => session.sendIndex({ folderId, indexId, fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records }),
+      requestBlock: (blockId, o) => session.requestBlock(folderId, blockId, o),
+      penalize: (reason, cost) => session.penalize(reason, cost),
+    };
+  }
+}

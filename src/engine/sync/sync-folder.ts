@@ -1,0 +1,563 @@
+/**
+ * SyncFolder: the per-folder sync coordinator of a full (rw or ro) peer,
+ * between LocalFolder (disk → index), the index, the puller (index → disk)
+ * and the connected peers. The daemon creates one per rw/ro folder once the
+ * network is up; it has the same link-shaped surface as ReplicaFolder, so the
+ * owner of the sessions treats both alike (ReplicaSessionBinding).
+ *
+ * How this works
+ * - Links. attachPeer(link, {since}) when a peer joined the folder (access
+ *   proven both ways); `since` is what the peer acknowledged of our index.
+ *   The shared IndexRelay (index-relay.ts) keeps a cursor per link and sends
+ *   our records with seq > cursor in bounded IndexUpdate batches — our own changes and what we received from others
+ *   (full peers relay too; the signature makes a record trustworthy). Records
+ *   the peer itself sent are not echoed back. LocalFolder's 'changed' event and
+ *   the puller's publications wake every pump.
+ * - Records in. receiveIndex() decodes, verifies and opens every record
+ *   (signature, AEAD, locator = HMAC(path), canonical path) — on the daemon's
+ *   hash workers for a large update, in order (record-check.ts); a bad one is
+ *   dropped and the sender penalised. Good ones go to the index, which keeps
+ *   only versions nothing dominates. Their block ids are remembered as "this
+ *   peer has them" for swarming, the locators stored are handed to the puller,
+ *   and the returned toSeq is acknowledged by the binding.
+ * - Blocks out. serveBlock(id): where the index says the plaintext lives,
+ *   read it, seal it (deterministic) and answer only if the sealed id matches
+ *   (the file may have changed since the scan).
+ * - Status: LocalFolder's (counts, scanning) with the puller's needFiles /
+ *   needBytes, and 'syncing' while the puller works.
+ * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
+ *   retention and temp files of transfers that will never resume are removed.
+ */
+import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
+import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
+import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
+import { cleanStaleTemps } from '../../fs/atomic-apply.js';
+import { readAndSealBlock } from '../../fs/block-reader.js';
+import { BlockCryptoPool } from '../../fs/block-crypto-pool.js';
+import { noteBlockBytes } from '../../memory/young-gc.js';
+import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
+import { resolveOnDisk } from '../../fs/safe-fs.js';
+import type { Index, PutRecordResult } from '../../index/index.js';
+import type { Logger } from '../../logger.js';
+import type { BlockRef, FileRecord } from '../../model/types.js';
+import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
+import type { FolderStatus } from '../peer/folder-status.js';
+import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
+import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
+
+export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from '../peer/index-relay.js';
+/** Bad records from one update that are charged to the sender (more are only logged). */
+export const MAX_PENALTIES_PER_UPDATE = 4;
+/** How often archived copies past retention are removed. */
+export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
+
+/** A checked record from a peer, on its way into the index. */
+interface StoreItem {
+  readonly raw: Uint8Array;
+  readonly sealed: SealedRecord;
+  readonly record: FileRecord;
+}
+
+/** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
+export type SyncLink = PeerLink;
+export type { IncomingIndex };
+
+/** What the puller did on disk for peers' records: a path applied, or a losing version kept as a conflict copy. */
+export type RemoteChange =
+  | { readonly type: 'applied'; readonly path: string; readonly action: AppliedAction }
+  | {
+      readonly type: 'conflict';
+      readonly path: string;
+      readonly copyPath: string;
+      /** The losing version was this device's own edit (its last writer is this index's vector id). */
+      readonly thisDevice: boolean;
+      /** Vector id of the losing version's last writer (its first characters are in the copy's name). */
+      readonly writer: string;
+    };
+
+/** What SyncFolder needs of LocalFolder (the real class satisfies it). */
+export interface LocalFolderHooks {
+  scanNow(opts?: { signal?: AbortSignal; paths?: readonly string[] }): Promise<void>;
+  status(): FolderStatus;
+  refreshStats(): void;
+  on(event: 'changed', listener: (e: { seq: number }) => void): unknown;
+  on(event: 'status', listener: (s: FolderStatus) => void): unknown;
+  removeListener(event: 'changed', listener: (e: { seq: number }) => void): unknown;
+  removeListener(event: 'status', listener: (s: FolderStatus) => void): unknown;
+  /** Paths the puller is writing: the scanner skips them (they are not local edits). */
+  setBusyPaths?(paths: { has(path: string): boolean } | null): void;
+  /** Commits scan results still queued, before the puller writes rows. */
+  flush?(): void;
+  /** This device's ignore rules as last loaded by the scanner (the puller neither writes nor deletes ignored paths). */
+  ignores?(path: string, isDir: boolean): boolean;
+}
+
+export interface SyncFolderOptions {
+  readonly path: string;
+  readonly keys: FolderKeys;
+  readonly index: Index;
+  readonly folderRowId: number;
+  readonly localFolder: LocalFolderHooks;
+  readonly logger: Logger;
+  readonly archiveRetentionDays?: number;
+  /** This device's ignore rules; ignored paths are neither written nor deleted by the puller. */
+  readonly isIgnored?: (path: string, isDir: boolean) => boolean;
+  readonly now?: () => number;
+  /** Timers, for tests. */
+  readonly pullRetryMs?: number;
+  readonly blockRequestTimeoutMs?: number;
+  /**
+   * Read and seal served blocks on a worker thread (default false). Measured in
+   * bench (a) on a 2-core machine with two daemons: slower (runs of 2.3-5.2 s
+   * against 2.6-3.2 s on the main thread), since both cores are busy anyway and
+   * the hop adds work; worth trying again on machines with more cores.
+   */
+  readonly offloadBlockCrypto?: boolean;
+  /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
+  readonly recordChecker?: RecordChecker;
+}
+
+/**
+ * Served blocks up to this size are read and sealed on the main thread: that takes
+ * less CPU than the worker round trip (~200 µs per batch message here).
+ */
+export const INLINE_BLOCK_CRYPTO_MAX_BYTES = 32 * 1024;
+
+export class SyncFolder {
+  readonly path: string;
+  private readonly keys: FolderKeys;
+  private readonly index: Index;
+  private readonly folder: number;
+  private readonly local: LocalFolderHooks;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private retentionDays: number;
+  private readonly availability = new BlockAvailability();
+  /** Index exchange with the joined peers (shared with ReplicaFolder). */
+  private readonly relay: IndexRelay;
+  private readonly scheduler: BlockScheduler;
+  private readonly puller: Puller;
+  /** Reading and sealing of served blocks larger than INLINE_BLOCK_CRYPTO_MAX_BYTES, off the main thread. */
+  private readonly blockCrypto: BlockCryptoPool | null;
+  private readonly recordChecker: RecordChecker | null;
+  private readonly listeners: ((s: FolderStatus) => void)[] = [];
+  private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
+  private running = false;
+  private archiveTimer: NodeJS.Timeout | null = null;
+  private lastPull: PullerStatus = { state: 'idle', needFiles: 0, needBytes: 0, failed: [] };
+  private readonly onLocalChanged = () => this.wakePumps();
+  private readonly onLocalStatus = () => this.emitStatus();
+
+  constructor(opts: SyncFolderOptions) {
+    const keys = opts.keys;
+    if (keys.type === 'encrypted' || !keys.contentKey) throw new SealsyncError('ERR_FOLDER_TYPE', 'a full sync folder needs a read-write or read-only key');
+    this.path = opts.path;
+    this.keys = keys;
+    this.index = opts.index;
+    this.folder = opts.folderRowId;
+    this.local = opts.localFolder;
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
+    const contentKey = keys.contentKey;
+    this.blockCrypto = opts.offloadBlockCrypto === true ? new BlockCryptoPool() : null;
+    this.recordChecker = opts.recordChecker ?? null;
+    const hashBlock = (d: Uint8Array) => digest(d);
+    this.scheduler = new BlockScheduler({
+      // Every ref here comes from a file record signed with the folder's write
+      // key, so its id fixes the ciphertext and the AEAD tag covers the rest:
+      // the second (plaintext) hash would only catch a write-key holder.
+      // Opened on this thread, not on the block-crypto worker: without the plaintext
+      // re-hash an open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than
+      // the copy and postMessage a worker needs; in bench (a) on 2 cores the worker
+      // variant was slower (median 4.2 s against 2.8 s over five runs each).
+      //
+      // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
+      // applyFile gives back once it is written; the sealed frame (pooled by the session's
+      // frame decoder) is given back here, as nothing reads it after the open.
+      openBlock: (sealed: Uint8Array, ref: BlockRef) => {
+        // A size that does not match the record fails the id check or applyFile's size
+        // check anyway; it just gets no pooled buffer.
+        const output = sealed.byteLength === ref.size + SEALED_BLOCK_OVERHEAD ? acquireBlockBuffer(ref.size) : undefined;
+        try {
+          return openBlock(contentKey, sealed, ref, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
+        } catch (err) {
+          if (output) releaseBlockBuffer(output);
+          throw err;
+        } finally {
+          releaseBlockBuffer(sealed);
+        }
+      },
+      local: new DiskBlockSource(
+        this.path,
+        (hash) => this.index.findBlocksByHash(hash).filter((l) => l.folderRowId === this.folder),
+        hashBlock,
+      ),
+      holders: (id) => this.availability.holders(id),
+      ...(opts.blockRequestTimeoutMs !== undefined ? { requestTimeoutMs: opts.blockRequestTimeoutMs } : {}),
+    });
+    this.puller = new Puller({
+      root: this.path,
+      folder: this.folder,
+      type: keys.type,
+      keys,
+      index: this.index,
+      fetchBlock: (ref, o) => this.scheduler.fetch(ref, o),
+      hashBlock,
+      localChanged: (path, o) => this.local.scanNow({ paths: [path], ...(o.signal ? { signal: o.signal } : {}) }),
+      beforeRecord: () => this.local.flush?.(),
+      onPublished: () => this.wakePumps(),
+      isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
+      onApplied: (path, action) => this.emitChange({ type: 'applied', path, action }),
+      onConflictCopy: (path, copyPath, writer) =>
+        this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
+      onStatus: (s) => {
+        const wasSyncing = this.lastPull.state === 'syncing';
+        this.lastPull = s;
+        if (wasSyncing && s.state === 'idle') {
+          this.local.refreshStats();
+          trimBlockBuffers(); // nothing to receive for now: do not keep the pool's memory
+        }
+        this.emitStatus();
+      },
+      now: this.now,
+      logger: this.log,
+      ...(opts.pullRetryMs !== undefined ? { retryMs: opts.pullRetryMs } : {}),
+    });
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.blockCrypto?.start();
+    this.local.on('changed', this.onLocalChanged);
+    this.local.on('status', this.onLocalStatus);
+    this.local.setBusyPaths?.(this.puller.busyPaths);
+    for (const link of this.relay.allLinks()) this.startLink(link);
+    // Whatever arrived before a restart and was not applied yet.
+    this.puller.start();
+    this.archiveTimer = setInterval(() => void this.cleanArchive(), ARCHIVE_CLEAN_INTERVAL_MS);
+    this.archiveTimer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.archiveTimer) clearInterval(this.archiveTimer);
+    this.archiveTimer = null;
+    this.local.removeListener('changed', this.onLocalChanged);
+    this.local.removeListener('status', this.onLocalStatus);
+    this.local.setBusyPaths?.(null);
+    this.relay.clear();
+    this.scheduler.stop();
+    await this.puller.stop();
+    await this.blockCrypto?.stop();
+    trimBlockBuffers();
+  }
+
+  onStatus(listener: (status: FolderStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Every change the puller makes on disk for peers (the daemon turns them into events). */
+  onRemoteChange(listener: (change: RemoteChange) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  status(): FolderStatus {
+    const base = this.local.status();
+    const pull = this.lastPull;
+    const state = base.state === 'idle' && pull.state === 'syncing' ? 'syncing' : base.state;
+    const failed = pull.failed.length > 0 ? `${pull.failed.length} path(s) could not be synced yet (first: ${pull.failed[0]!.path}: ${pull.failed[0]!.error})` : null;
+    return { ...base, state, needFiles: pull.needFiles, needBytes: pull.needBytes, error: base.error ?? (pull.state === 'idle' ? failed : null) };
+  }
+
+  /** Paths being written by the puller (LocalFolder should not treat them as local edits). */
+  get busyPaths(): ReadonlySet<string> {
+    return this.puller.busyPaths;
+  }
+
+  setArchiveRetentionDays(days: number): void {
+    if (!Number.isFinite(days) || days < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'retentionDays' must be a non-negative number");
+    this.retentionDays = days;
+  }
+
+  async cleanArchive(): Promise<void> {
+    try {
+      const r = await cleanArchive(this.path, new Date(this.now()), this.retentionDays);
+      if (r.removed > 0) this.log.info({ removed: r.removed }, 'archive cleaned');
+      const temps = await cleanStaleTemps(this.path, this.now());
+      if (temps > 0) this.log.info({ removed: temps }, 'stale temp files removed');
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'archive cleanup failed');
+    }
+  }
+
+  /** Read-only folders: restore the global state (re-fetch / delete local edits). */
+  async revert(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.keys.type !== 'ro') throw new SealsyncError('ERR_FOLDER_TYPE', 'only read-only folders can be reverted');
+    await this.local.scanNow(opts.signal ? { signal: opts.signal } : {});
+    await this.puller.revert(opts);
+    this.local.refreshStats();
+    this.emitStatus();
+  }
+
+  /** Resolves when the puller has nothing left to do (tests, CLI). */
+  whenPulled(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.puller.whenIdle(opts);
+  }
+
+  // ---- links -------------------------------------------------------------------
+
+  attachPeer(link: SyncLink, opts: { since?: number } = {}): void {
+    if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
+    this.relay.attach(link, opts.since ?? 0);
+    if (this.running) this.startLink(link);
+  }
+
+  detachPeer(peerId: string): void {
+    if (!this.relay.detach(peerId)) return;
+    this.scheduler.removePeer(peerId);
+    this.availability.forget(peerId);
+  }
+
+  /** The peer has everything of ours up to `seq` (an IndexAck after attach). */
+  acknowledge(peerId: string, seq: number): void {
+    this.relay.acknowledge(peerId, seq);
+  }
+
+  /** What a peer last told us of its index (to ask for the delta on reconnect). */
+  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
+    return this.relay.peerProgress(peerId);
+  }
+
+  /**
+   * Records from a peer: verify + open each, store the good ones, penalise
+   * the sender for bad ones, schedule the puller. Returns the seq to
+   * acknowledge, or null when stopped.
+   */
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+    if (!this.running) return null;
+    const link = this.relay.link(peerId);
+    const stored: Uint8Array[] = [];
+    const announced: Uint8Array[] = [];
+    const tally = { dominated: 0 };
+    let rejected = 0;
+    let firstCode: string | null = null;
+    let localFailure: unknown = null;
+    // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
+    await forEachCheckedChunk(
+      update.records,
+      { keys: this.keys, open: true, checker: this.recordChecker, ...(opts.signal ? { signal: opts.signal } : {}) },
+      (start, outcomes) => {
+        if (!this.running) return false;
+        const good: StoreItem[] = [];
+        outcomes.forEach((outcome, j) => {
+          if (!outcome.ok || !outcome.record) {
+            rejected++;
+            const err = outcome.ok ? new SealsyncError('ERR_INTERNAL', 'record was not opened') : outcome.error;
+            firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+            return;
+          }
+          good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
+        });
+        const failed = this.storeRemoteRecords(peerId, good, stored, announced, tally);
+        if (failed) {
+          rejected += failed.count;
+          firstCode ??= failed.code;
+          localFailure = failed.localError;
+        }
+        return localFailure === null;
+      },
+    );
+    if (!this.running) return null;
+    if (localFailure !== null) {
+      // Our own index failed (disk full, I/O error): not the peer's fault, so no
+      // penalty, and no acknowledgement or progress either, so the peer sends the
+      // rest again later. What was stored before the failure is still pulled.
+      this.log.error({ peer: peerId, err: describeError(localFailure) }, 'storing an index update failed');
+    } else if (rejected > 0) {
+      this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
+      for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
+    }
+    if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
+    // Progress moves only over a contiguous range; after a gap the delta is asked again.
+    if (localFailure === null) this.relay.recordProgress(peerId, update);
+    this.availability.announce(peerId, announced);
+    if (announced.length > 0) this.scheduler.availabilityChanged();
+    this.log.debug({ peer: peerId, records: update.records.length, stored: stored.length, rejected }, 'index update');
+    if (stored.length > 0) {
+      this.puller.schedule(stored);
+      this.wakePumps();
+    }
+    return localFailure === null ? update.toSeq : null;
+  }
+
+  /**
+   * Stores checked records, in order, in one transaction (a commit per record
+   * cost ~75 µs of the main thread). putRemoteRecord is atomic only as its own
+   * transaction (nested calls join the outer one without a savepoint), so if
+   * one throws, the whole batch is rolled back and stored again record by
+   * record, each on its own: the outcome is then the same as storing one at a
+   * time had been from the start. Side effects (relay marks, the puller's
+   * cache, announcements) happen only after the rows are committed, still in
+   * the same synchronous turn. Returns how many failed to store, if any; an
+   * error that is not a SealsyncError (the records were checked, so it is our
+   * own database failing) stops the batch and comes back as `localError`.
+   */
+  private storeRemoteRecords(
+    peerId: string,
+    items: readonly StoreItem[],
+    stored: Uint8Array[],
+    announced: Uint8Array[],
+    tally: { dominated: number },
+  ): { count: number; code: string; localError: unknown } | null {
+    const put = (it: StoreItem) =>
+      this.index.putRemoteRecord(this.folder, {
+        locator: it.sealed.locator,
+        version: it.sealed.version,
+        blockIds: it.sealed.blockIds,
+        sealed: it.raw,
+        plain: { kind: it.record.kind, size: it.record.size, mtimeMs: it.record.mtimeMs, deleted: it.record.deleted },
+      });
+    const effects = (it: StoreItem, res: PutRecordResult) => {
+      if (res.outcome === 'dominated') tally.dominated++;
+      if (!res.stored) return;
+      stored.push(it.sealed.locator);
+      this.puller.noteOpened(it.sealed.locator, it.record);
+      if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
+    };
+    let results: PutRecordResult[] | null = null;
+    try {
+      results = this.index.transaction(() => items.map(put));
+    } catch {
+      results = null; // rolled back: one at a time below
+    }
+    if (results) {
+      items.forEach((it, i) => {
+        announced.push(...it.sealed.blockIds);
+        effects(it, results[i]!);
+      });
+      return null;
+    }
+    let count = 0;
+    let code: string | null = null;
+    for (const it of items) {
+      let res: PutRecordResult;
+      try {
+        res = put(it);
+      } catch (err) {
+        if (!isSealsyncError(err)) return { count, code: code ?? 'local', localError: err };
+        count++;
+        code ??= err.code;
+        continue;
+      }
+      announced.push(...it.sealed.blockIds);
+      effects(it, res);
+    }
+    return count > 0 ? { count, code: code ?? 'invalid', localError: null } : null;
+  }
+
+  /** A peer asks for a block: sealed from the plaintext on disk, or null. */
+  async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+    if (!this.running) return null;
+    const loc = this.index.findBlockById(blockId);
+    if (!loc || loc.folderRowId !== this.folder) return null;
+    try {
+      const abs = await resolveOnDisk(this.path, loc.path);
+      // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
+      const expected = { id: blockId, hash: loc.hash };
+      if (this.blockCrypto && loc.size > INLINE_BLOCK_CRYPTO_MAX_BYTES) {
+        const sealed = await this.blockCrypto.seal(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
+        noteBlockBytes(sealed.byteLength); // dead once framed: see young-gc.ts
+        return sealed;
+      }
+      return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
+    } catch (err) {
+      if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
+      return null;
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private startLink(link: SyncLink): void {
+    this.scheduler.addPeer({
+      id: link.peerId,
+      requestBlock: (id, o) => link.requestBlock(id, o),
+      penalize: (r) => link.penalize(r),
+    });
+    // A new peer may have what failed before.
+    this.puller.retryFailed();
+    this.relay.wake(link.peerId);
+  }
+
+  private wakePumps(): void {
+    this.relay.wake();
+  }
+
+  private emitChange(change: RemoteChange): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(change);
+      } catch (err) {
+        // A listener's bug must never fail a pull.
+        this.log.warn({ err: describeError(err) }, 'remote change listener failed');
+      }
+    }
+  }
+
+  private emitStatus(): void {
+    const s = this.status();
+    for (const l of this.listeners) {
+      try {
+        l(s);
+      } catch (err) {
+        this.log.warn({ err: describeError(err) }, 'status listener failed');
+      }
+    }
+  }
+
+  /** For logs: the folder id text (public). */
+  get folderIdText(): string {
+    return folderIdText(this.keys.folderId);
+  }
+}
+
+
+/** What the daemon hands a folder engine (a structural subset of its FolderRunnerInit). */
+export interface SyncFolderInit {
+  readonly folder: { readonly path: string };
+  readonly keys: FolderKeys;
+  readonly index: Index;
+  readonly folderRowId: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The daemon's factory for the sync side of a rw/ro folder: one SyncFolder
+ * next to the folder's LocalFolder. Start it after the LocalFolder, stop it
+ * before; bind it to sessions with ReplicaSessionBinding and route block
+ * requests for the folder to serveBlock().
+ */
+export function createSyncFolder(
+  init: SyncFolderInit,
+  localFolder: LocalFolderHooks,
+  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
+): SyncFolder {
+  return new SyncFolder({
+    path: init.folder.path,
+    keys: init.keys,
+    index: init.index,
+    folderRowId: init.folderRowId,
+    localFolder,
+    logger: init.logger,
+    ...(opts.archiveRetentionDays !== undefined ? { archiveRetentionDays: opts.archiveRetentionDays } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
+  });
+}

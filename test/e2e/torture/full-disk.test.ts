@@ -1,0 +1,73 @@
+/**
+ * Torture: the receiver's disk fills up. B's folder is a 16 MiB tmpfs mounted
+ * by the test (root only; unmounted in `after`); B's home (index) is on the
+ * normal disk. A holds small files and a 24 MiB file that cannot fit.
+ *
+ * What a careful user expects on Linux:
+ * - B's daemon keeps running and says why (an error naming the full disk or
+ *   the path, needFiles > 0) instead of hanging or crashing.
+ * - Nothing half-written under a real name: the big file is either absent on
+ *   B or complete; every file B shows under a real name has A's content.
+ * - Once there is space again (the tmpfs grows), everything arrives, the
+ *   error clears, and no temp file is left behind.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { converge, readTree, startPair, SYNC_TIMEOUT_MS, type Pair } from './pair.js';
+
+const TMPFS_MIB = 16;
+const BIG_BYTES = 24 * 1024 * 1024;
+const SMALL = 40;
+const canMount = process.getuid?.() === 0;
+
+describe('torture: a full disk on the receiver', { timeout: 300_000, skip: canMount ? false : 'needs root to mount a tmpfs' }, () => {
+  let p: Pair;
+  let mountPoint = '';
+
+  before(async () => {
+    p = await startPair({
+      dirB: async (root) => {
+        mountPoint = join(root, 'fb');
+        await mkdir(mountPoint);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MIB}m,mode=0755`, 'tmpfs', mountPoint]);
+        return mountPoint;
+      },
+      onFailedStart: unmount,
+      seedA: async (dir) => {
+        for (let i = 0; i < SMALL; i++) await writeFile(join(dir, `small-${i}.txt`), `small ${i}\n`.repeat(100));
+        await writeFile(join(dir, 'big.bin'), randomBytes(BIG_BYTES));
+      },
+    });
+  });
+  const unmount = (): void => {
+    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+    mountPoint = '';
+  };
+  after(async () => {
+    if (!p) return; // a failed start unmounted already (onFailedStart)
+    await p.b.cleanup(); // the daemon must let go of the mount first
+    await p.a.cleanup();
+    unmount();
+    await p.cleanup();
+  });
+
+  test('B says the disk is full, shows nothing half-written, and finishes once there is space', async () => {
+    const fb = await p.b.waitForFolder(p.dirB, (f) => f.state === 'idle' && f.error !== null && f.needFiles > 0, {
+      timeoutMs: SYNC_TIMEOUT_MS, description: 'B reports what it cannot write',
+    });
+    assert.match(fb.error ?? '', /ENOSPC|space|full|big\.bin/i, `a clear error: ${fb.error}`);
+    assert.ok(p.dB.running, 'B keeps running');
+    const [treeA, treeB] = await Promise.all([readTree(p.dirA), readTree(p.dirB)]);
+    for (const [path, e] of treeB) {
+      if (e.kind !== 'file' || path.split('/').pop()!.startsWith('.sealsync-tmp-')) continue;
+      assert.equal(e.digest, treeA.get(path)?.digest, `${path} on B is complete`);
+    }
+    execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
+    await converge(p.dirA, p.dirB, 'everything once there is space');
+    await p.b.waitForFolder(p.dirB, (f) => f.state === 'idle' && f.error === null && f.needFiles === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B clean' });
+  });
+});
