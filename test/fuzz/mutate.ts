@@ -5,6 +5,7 @@
  * dictionary tokens. Several mutations are stacked per input. Everything is
  * driven by a seeded PRNG, so (seed, index) reproduces an input exactly.
  */
+import { concatBytes } from '../../src/crypto/bytes.js';
 
 /** A small, fast, seedable PRNG (mulberry32): reproducible inputs, not cryptography. */
 export class Rng {
@@ -184,13 +185,5 @@ function repeatTail(bytes: Uint8Array, rng: Rng): Uint8Array {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
