@@ -28,6 +28,18 @@ export interface IncomingIndex {
   readonly records: readonly Uint8Array[];
 }
 
+/** How a folder engine is handed an index update. */
+export interface ReceiveIndexOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Charges the sender. The session link passes its session's, so an update
+   * that arrives before the peer's link is attached (the first
+   * INITIAL_ACK_WAIT_MS after a join) is charged like any other; without it
+   * the engine charges through the attached link, if any.
+   */
+  readonly penalize?: (reason: string, cost?: number) => void;
+}
+
 /**
  * The link-shaped surface a folder engine offers to the owner of the sessions.
  * ReplicaFolder and the full peer's SyncFolder both have it, so one
@@ -37,6 +49,6 @@ export interface LinkedFolder {
   attachPeer(link: FolderLink, opts?: { since?: number }): void;
   detachPeer(peerId: string): void;
   acknowledge(peerId: string, seq: number): void;
-  receiveIndex(peerId: string, update: IncomingIndex, opts?: { signal?: AbortSignal }): Promise<number | null>;
+  receiveIndex(peerId: string, update: IncomingIndex, opts?: ReceiveIndexOptions): Promise<number | null>;
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
 }

@@ -161,7 +161,7 @@ export class FolderSessionLink {
     this.applyChain = this.applyChain.then(async () => {
       if (this.closed) return;
       try {
-        const ack = await this.folder.receiveIndex(this.peerId, msg);
+        const ack = await this.folder.receiveIndex(this.peerId, msg, { penalize: (reason, cost) => this.session.penalize(reason, cost) });
         if (ack !== null && this.session.isOpen && this.session.isJoined(this.folderId)) {
           this.session.sendIndexAck({ folderId: this.folderId, indexId: msg.indexId, seq: ack });
         }

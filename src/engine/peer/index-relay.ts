@@ -195,7 +195,7 @@ function allFromPeer(state: LinkState, top: number): boolean {
  * check each), not an honest relay, which sends such a record only when it
  * learned an edit later than we did. Small updates are never charged.
  */
-export function chargeDominatedUpdate(link: FolderLink | undefined, received: number, dominated: number): void {
+export function chargeDominatedUpdate(link: Pick<FolderLink, 'penalize'> | undefined, received: number, dominated: number): void {
   if (received >= MIN_RECORDS_FOR_DOMINATED_CHARGE && dominated * 2 > received) {
     link?.penalize('index update of mostly dominated records', PENALTY.dominatedRecords);
   }

@@ -53,7 +53,7 @@ import { noteBlockBytes } from '../../memory/young-gc.js';
 import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
-import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
+import type { FolderLink, IncomingIndex, ReceiveIndexOptions } from '../peer/folder-link.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
 import { FolderPresence, settledStatus } from '../peer/folder-truth.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
@@ -321,10 +321,10 @@ export class ReplicaFolder {
    * Returns the sequence to acknowledge (the update's toSeq), or null when the
    * update was not applied (stopped).
    */
-  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: ReceiveIndexOptions = {}): Promise<number | null> {
     const records = this.records;
     if (!this.running || records === null) return null;
-    const link = this.relay.link(peerId);
+    const link = { penalize: opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)) };
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.stopController.signal]) : this.stopController.signal;
     const intake = await records.accept(update.records, {
       signal,
@@ -334,7 +334,7 @@ export class ReplicaFolder {
     });
     if (intake.rejected > 0) {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
-      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
+      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
     chargeDominatedUpdate(link, update.records.length, intake.dominated);
     this.relay.recordProgress(peerId, update);

@@ -42,7 +42,7 @@ import type { BlockRef, FileRecord } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from '../peer/folder-status.js';
 import { IDLE_PULLER_STATUS, Puller, type AppliedAction, type PullerStatus } from './puller.js';
-import type { FolderLink, IncomingIndex } from '../peer/folder-link.js';
+import type { FolderLink, IncomingIndex, ReceiveIndexOptions } from '../peer/folder-link.js';
 import { FolderPresence, settledStatus, syncProgress } from '../peer/folder-truth.js';
 import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
@@ -357,9 +357,9 @@ export class SyncFolder {
    * the sender for bad ones, schedule the puller. Returns the seq to
    * acknowledge, or null when stopped.
    */
-  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: ReceiveIndexOptions = {}): Promise<number | null> {
     if (!this.running) return null;
-    const link = this.relay.link(peerId);
+    const link = { penalize: opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)) };
     const stored: Uint8Array[] = [];
     const announced: Uint8Array[] = [];
     const tally = { dominated: 0 };
@@ -399,7 +399,7 @@ export class SyncFolder {
       this.log.error({ peer: peerId, err: describeError(localFailure) }, 'storing an index update failed');
     } else if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
-      for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
+      for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link.penalize(`bad record: ${firstCode}`);
     }
     if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
