@@ -79,7 +79,7 @@ async function waitIdle(node: SealsyncNode, path: string, want: DataSet): Promis
   while (Date.now() < deadline) {
     const f = await node.folder(path);
     if (f?.error) throw new Error(`folder error: ${f.error}`);
-    if (f && f.state === 'idle' && f.localFiles === want.files && f.localBytes === want.bytes) return;
+    if (f && (f.state === 'idle' || f.state === 'unshared') && f.localFiles === want.files && f.localBytes === want.bytes) return;
     last = f ? `${f.state} ${f.localFiles} files ${f.localBytes} bytes` : 'not listed';
     await sleep(POLL_MS);
   }

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockStore } from '../src/store/block-store.js';
-import { sha256Verifier } from '../src/engine/replica/test-helpers.js';
+import { sha256Verifier } from '../src/store/testing/store-helpers.js';
 
 const count = Number(process.argv[2] ?? 2048);
 const size = Number(process.argv[3] ?? 128) * 1024;

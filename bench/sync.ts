@@ -10,6 +10,11 @@
  *   d  100 bytes inserted at the start of a 256 MiB file
  *   e  scenario a through an encrypted / untrusted peer (A -> S, then B pulls from S)
  *   f  rescan of an unchanged 100,000-file tree
+ *   g  home-folder mix (2,000 files, log-normal sizes 16 B..64 MiB, median ~32 KiB,
+ *      nested 6 deep) added on A while B is connected: time until the data is
+ *      complete on B, time until B's status says up to date (polled every 100 ms)
+ *      and how long after B's last rename; then the same data pulled from a peer
+ *      that had finished scanning, for the "whole sync <= that + 20 %" check
  *
  * Options: --runs N (default 3), --scale X (multiplies data sizes, default 1),
  * --only a,b,… , --tools sealsync,syncthing.
@@ -19,8 +24,8 @@ import { pipeline } from 'node:stream/promises';
 import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { bigFiles, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
-import { sealsyncTool, syncthingTool, waitFor, cleanMarkers, type Tool, type Member, type ToolNode } from './lib/tools.js';
+import { bigFiles, homeMix, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
+import { sealsyncTool, syncthingTool, waitFor, cleanMarkers, type Tool, type Member, type ShareHandle, type ToolNode } from './lib/tools.js';
 import { syncthingAvailable } from './lib/syncthing.js';
 import { ensureBuilt } from './lib/sealsync.js';
 import type { ProcStats } from './lib/proc-stats.js';
@@ -50,7 +55,7 @@ function parseArgs(argv: string[]) {
   return {
     runs: Math.max(1, Number(get('--runs') ?? 3)),
     scale: Number(get('--scale') ?? 1),
-    only: (get('--only') ?? 'a,b,c,d,e,f').split(','),
+    only: (get('--only') ?? 'a,b,c,d,e,f,g').split(','),
     tools: (get('--tools') ?? 'sealsync,syncthing').split(','),
   };
 }
@@ -100,21 +105,26 @@ interface TwoPeers {
   readonly syncMs: number;
 }
 
-/** Two peers with the source data on A, shared and synced to B. */
-async function twoPeersSynced(tool: Tool, work: string, source: string, data: DataSet): Promise<TwoPeers> {
+/** Two running nodes: A with a copy of the source data, B with an empty folder (nothing shared yet). */
+async function twoPeerNodes(tool: Tool, work: string, source: string): Promise<Omit<TwoPeers, 'syncMs'>> {
   const folderA = join(work, 'folder-a');
   const folderB = join(work, 'folder-b');
+  mkdirSync(work, { recursive: true });
   await copyTree(source, folderA);
   mkdirSync(folderB);
   const a = await tool.node(join(work, 'home-a'), 'a');
   const b = await tool.node(join(work, 'home-b'), 'b');
-  const A: Member = { node: a, path: folderA, role: 'full' };
-  const B: Member = { node: b, path: folderB, role: 'full' };
+  return { a, b, A: { node: a, path: folderA, role: 'full' }, B: { node: b, path: folderB, role: 'full' }, folderA, folderB };
+}
+
+/** Two peers with the source data on A, shared and synced to B. */
+async function twoPeersSynced(tool: Tool, work: string, source: string, data: DataSet): Promise<TwoPeers> {
+  const { a, b, A, B, folderA, folderB } = await twoPeerNodes(tool, work, source);
   const t0 = performance.now();
   await tool.share([A, B], [[1, 0]]);
   await waitFor(`${tool.name} initial sync`, async () => {
     const c = await tool.counts(B);
-    return c.idle && c.files === data.files;
+    return c.upToDate && c.files === data.files;
   }, SYNC_TIMEOUT_MS);
   const syncMs = performance.now() - t0;
   checkTree(folderB, data);
@@ -145,7 +155,7 @@ async function editSync(
   await tool.rescan(A);
   await waitFor(`${tool.name} edit sync`, async () => {
     const c = await tool.counts(B);
-    return c.idle && statSync(join(folderB, 'big-0.bin')).size === size && check(join(folderB, 'big-0.bin'));
+    return c.upToDate && statSync(join(folderB, 'big-0.bin')).size === size && check(join(folderB, 'big-0.bin'));
   }, SYNC_TIMEOUT_MS);
   const wall = performance.now() - t0;
   const after = await a.bytes();
@@ -154,6 +164,99 @@ async function editSync(
   // CPU of the edit phase only
   m.cpu = { a: stats.a!.cpuSeconds - cpuBefore.a, b: stats.b!.cpuSeconds - cpuBefore.b };
   return m;
+}
+
+/** Regular files and bytes outside the tools' marker folders, and the newest ctime (the last rename into place). */
+function treeTotals(dir: string): { files: number; bytes: number; lastChangeMs: number } {
+  const t = { files: 0, bytes: 0, lastChangeMs: 0 };
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name === '.stfolder' || e.name === '.stversions' || e.name === '.sealsync') continue;
+      // Transfers in progress (sealsync's temp files, Syncthing's .syncthing.*.tmp) are not the data yet.
+      if (e.name.startsWith('.sealsync-tmp-') || e.name.startsWith('.syncthing.')) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (!st) continue; // renamed away between the listing and the stat
+        t.files++;
+        t.bytes += st.size;
+        t.lastChangeMs = Math.max(t.lastChangeMs, st.ctimeMs);
+      }
+    }
+  };
+  walk(dir);
+  return t;
+}
+
+/** Polling period of scenario g's status checks (the acceptance: up to date within 1 s of the last rename). */
+const STATUS_POLL_MS = 100;
+
+/**
+ * Scenario g: the home mix shared from A while B is connected, B polled every
+ * 100 ms; then the same data pulled by a new B from an A that had finished
+ * scanning. wallMs is the whole first sync (until B says up to date).
+ */
+async function homeFolderSync(tool: Tool, work: string, source: string, data: DataSet): Promise<Measurement> {
+  const first = await twoPeersPolled(tool, join(work, 'live'), source, data, false);
+  const finished = await twoPeersPolled(tool, join(work, 'finished'), source, data, true);
+  const lag = first.upToDateAt - first.lastRenameAt;
+  const ratio = first.upToDateAt / finished.upToDateAt;
+  console.log(`  ${tool.name} g: data complete ${(first.dataAt / 1000).toFixed(2)} s, up to date ${(first.upToDateAt / 1000).toFixed(2)} s ` +
+    `(${Math.round(lag)} ms after the last rename); from a finished peer ${(finished.upToDateAt / 1000).toFixed(2)} s; ` +
+    `ratio ${ratio.toFixed(2)} (acceptance: lag <= 1000 ms, ratio <= 1.20)`);
+  return first.m;
+}
+
+interface PolledSync {
+  /** Milliseconds from sharing until the data was complete on B, until B said up to date, and B's last rename. */
+  readonly dataAt: number;
+  readonly upToDateAt: number;
+  readonly lastRenameAt: number;
+  readonly m: Measurement;
+}
+
+/** A and B share the source data; `scanFirst`: A finishes its scan alone before B joins (timed from B joining). */
+async function twoPeersPolled(tool: Tool, work: string, source: string, data: DataSet, scanFirst: boolean): Promise<PolledSync> {
+  const { a, b, A, B, folderB } = await twoPeerNodes(tool, work, source);
+  let handle;
+  if (scanFirst) {
+    handle = await tool.share([A], []);
+    await waitFor(`${tool.name} A scanned`, async () => {
+      const c = await tool.counts(A);
+      return c.idle && c.files === data.files;
+    }, SYNC_TIMEOUT_MS);
+  }
+  try {
+    return await pollUntilUpToDate(tool, A, B, folderB, data, handle);
+  } finally {
+    // Stopped even when the run failed: no daemon outlives the bench.
+    await stopAll([a, b]).catch(() => undefined);
+  }
+}
+
+async function pollUntilUpToDate(tool: Tool, A: Member, B: Member, folderB: string, data: DataSet, handle: ShareHandle | undefined): Promise<PolledSync> {
+  const t0 = Date.now();
+  await tool.share([A, B], [[1, 0]], handle);
+  let dataAt = 0;
+  let upToDateAt = 0;
+  const deadline = t0 + SYNC_TIMEOUT_MS;
+  while (upToDateAt === 0 || dataAt === 0) {
+    if (Date.now() > deadline) throw new Error(`${tool.name} g: no sync within ${SYNC_TIMEOUT_MS} ms`);
+    const c = await tool.counts(B);
+    const now = Date.now();
+    if (dataAt === 0) {
+      const t = treeTotals(folderB);
+      if (t.files === data.files && t.bytes === data.bytes) dataAt = now - t0;
+    }
+    if (upToDateAt === 0 && c.upToDate && c.files === data.files) upToDateAt = now - t0;
+    await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
+  }
+  const totals = treeTotals(folderB);
+  checkTree(folderB, data);
+  const sent = (await A.node.bytes()).outBytes;
+  const m = measurement(upToDateAt, sent, await stopAll([A.node, B.node]));
+  return { dataAt, upToDateAt, lastRenameAt: totals.lastChangeMs - t0, m };
 }
 
 /** Counts regular files and bytes outside the tools' marker folders and fails on a mismatch. */
@@ -270,7 +373,7 @@ const SCENARIOS: ScenarioDef[] = [
       await tool.share([S, B], [[1, 0]], handle);
       await waitFor(`${tool.name} S->B`, async () => {
         const c = await tool.counts(B);
-        return c.idle && c.files === data.files;
+        return c.upToDate && c.files === data.files;
       }, SYNC_TIMEOUT_MS);
       const phase2 = performance.now() - t1;
       console.log(`  ${tool.name} e: A->S ${(phase1 / 1000).toFixed(2)} s, S->B ${(phase2 / 1000).toFixed(2)} s`);
@@ -299,6 +402,12 @@ const SCENARIOS: ScenarioDef[] = [
       const wall = performance.now() - t0;
       return measurement(wall, 0, await stopAll([a]));
     },
+  },
+  {
+    id: 'g',
+    title: 'home-folder mix, 2,000 files 16 B..64 MiB nested 6 deep, added while B is connected',
+    prepare: (dir, scale) => homeMix(dir, Math.max(1, Math.round(2000 * scale))),
+    run: homeFolderSync,
   },
 ];
 

@@ -12,7 +12,7 @@ import {
   HASH_BLAKE2B_256, HASH_SHA256, accessProof, createDeviceIdentity, deriveEncrypted, deviceIdFromCertificate, deriveReadOnly, digest,
   encodeSealedRecord, folderIdText, formatDeviceId, formatKey, keyLink, keysFromSecret, sealBlock, sealRecord, toHex,
 } from '../src/crypto/index.js';
-import { recordFromJson, type RecordJson } from '../src/crypto/vector-format.js';
+import { recordFromJson, type RecordJson } from '../src/crypto/testing/vector-format.js';
 
 const DIR = join(import.meta.dirname, '..', 'test', 'vectors');
 const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17 + 7) & 0xff);

@@ -52,6 +52,7 @@ export const ERROR_CATALOG = {
   ERR_FOLDER_EXISTS: { status: 409, message: 'folder is already shared' },
   ERR_FOLDER_UNKNOWN: { status: 404, message: 'no such folder' },
   ERR_FOLDER_TYPE: { status: 400, message: 'operation not possible for this folder type' },
+  ERR_FOLDER_MARKER_MISSING: { status: 409, message: 'the folder is empty and its marker is gone (unmounted or emptied?)' },
   ERR_STORE_IN_USE: { status: 409, message: 'the block store is in use by another sealsync process' },
   ERR_PEER_EXISTS: { status: 409, message: 'peer is already known' },
   ERR_PEER_UNKNOWN: { status: 404, message: 'no such peer' },

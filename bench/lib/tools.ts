@@ -20,7 +20,10 @@ export interface Member {
 export interface FolderCounts {
   readonly files: number;
   readonly bytes: number;
+  /** Nothing to do and nothing needed (a lone sealsync folder is 'unshared': idle too). */
   readonly idle: boolean;
+  /** The tool says "up to date" (sealsync: state 'idle', which needs a connected or recently seen peer). */
+  readonly upToDate: boolean;
 }
 
 export interface ShareHandle {
@@ -93,7 +96,8 @@ export const syncthingTool: Tool = {
   },
   async counts(m) {
     const s = await (m.node as SyncthingNode).folderStatus(FOLDER_ID);
-    return { files: s.localFiles, bytes: s.localBytes, idle: s.state === 'idle' && s.needFiles === 0 && s.needBytes === 0 };
+    const idle = s.state === 'idle' && s.needFiles === 0 && s.needBytes === 0;
+    return { files: s.localFiles, bytes: s.localBytes, idle, upToDate: idle };
   },
   async rescan(m) {
     await (m.node as SyncthingNode).rescan(FOLDER_ID);
@@ -151,8 +155,9 @@ export const sealsyncTool: Tool = {
   },
   async counts(m) {
     const f = await (m.node as SealsyncNode).folder(m.path);
-    if (!f) return { files: 0, bytes: 0, idle: false };
-    return { files: f.localFiles, bytes: f.localBytes, idle: f.state === 'idle' && f.needFiles === 0 && f.needBytes === 0 };
+    if (!f) return { files: 0, bytes: 0, idle: false, upToDate: false };
+    const needsNothing = f.needFiles === 0 && f.needBytes === 0;
+    return { files: f.localFiles, bytes: f.localBytes, idle: (f.state === 'idle' || f.state === 'unshared') && needsNothing, upToDate: f.state === 'idle' && needsNothing };
   },
   async rescan(m) {
     const node = m.node as SealsyncNode;

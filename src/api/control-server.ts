@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { SealsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DaemonApi } from './daemon-api.js';
-import { MAX_BODY_BYTES, registerApiRoutes } from './routes.js';
+import { MAX_REQUEST_BODY_BYTES, registerApiRoutes } from './routes.js';
 import { refuseNonCanonicalPaths } from './canonical-path.js';
 import { trackRoutes, type RouteEntry } from './route-table.js';
 
@@ -56,7 +56,7 @@ export async function startControlServer(
     if (await probeSocket(path)) throw new SealsyncError('ERR_DAEMON_RUNNING');
     await unlink(path); // stale: its daemon died without cleaning up
   }
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
+  const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BODY_BYTES });
   const routes = trackRoutes(app);
   // The socket needs no login, but a path still has one spelling here, as on the dashboard.
   refuseNonCanonicalPaths(app);

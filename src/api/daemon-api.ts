@@ -12,6 +12,7 @@ import type {
 } from '../daemon/daemon-types.js';
 
 export type * from '../daemon/daemon-types.js';
+export { STATUS_SCHEMA_VERSION } from '../daemon/daemon-types.js';
 
 export interface DaemonApi {
   status(): StatusReport;

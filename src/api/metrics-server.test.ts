@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { silentLogger } from '../logger.js';
-import type { FolderStatus, PeerStatus, StatusReport } from './daemon-api.js';
+import { STATUS_SCHEMA_VERSION, type FolderStatus, type PeerStatus, type StatusReport } from './daemon-api.js';
 import { MetricsServer } from './metrics-server.js';
 
 const TOKEN = 'a'.repeat(20) + 'B-_.~+/=' + 'z'.repeat(20);
@@ -13,10 +13,12 @@ function folder(path: string, type: FolderStatus['type'], state: FolderStatus['s
   return {
     path, type, folderId: `id-${path}`, state, localFiles: n, localBytes: n * 100, globalFiles: n + 1, globalBytes: (n + 1) * 100,
     needFiles: 1, needBytes: 100, error: state === 'error' ? `${path} is gone` : null,
+    errorCode: null, notice: null, parked: [], parkedCount: 0, peers: { connected: 0, devicesConnected: 0, lastSeenAt: null }, lastChangeAt: null,
   };
 }
 
 const status: StatusReport = {
+  schemaVersion: STATUS_SCHEMA_VERSION,
   device: { id: DEVICE_ID, name: 'secret-laptop-name', listen: ['tcp://127.0.0.1:1'] },
   folders: [folder('/home/me/Private', 'rw', 'idle', 3), folder('/srv/x', 'encrypted', 'syncing', 5), folder('/srv/y', 'encrypted', 'error', 2)],
   peers: [

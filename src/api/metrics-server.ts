@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { parseHostPort } from '../daemon/address.js';
 import { listenFailure } from '../errors.js';
+import { folderStateSchema } from '../engine/peer/status-schema.js';
 import type { Logger } from '../logger.js';
 import type { DaemonApi, StatusReport } from './daemon-api.js';
 
@@ -23,7 +24,8 @@ export const METRICS_PATH = '/metrics';
 const MAX_CONNECTIONS = 8;
 const REQUEST_TIMEOUT_MS = 10_000;
 const FOLDER_TYPES = ['rw', 'ro', 'encrypted'] as const;
-const FOLDER_STATES = ['scanning', 'idle', 'syncing', 'error'] as const;
+/** Every state of the status schema (status-schema.ts), so a new state is counted without a change here. */
+const FOLDER_STATES = folderStateSchema.options;
 
 export interface MetricsOptions {
   /** HOST:PORT on loopback. */

@@ -10,7 +10,7 @@ import { SealsyncError, isSealsyncError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { ControlClient } from './control-client.js';
 import { startControlServer, type ControlServer } from './control-server.js';
-import type { DaemonApi, FolderInfo, StatusReport } from './daemon-api.js';
+import { STATUS_SCHEMA_VERSION, type DaemonApi, FolderInfo, StatusReport } from './daemon-api.js';
 import { registerApiRoutes } from './routes.js';
 import { attackEverySpelling } from './testing/spelling-attacks.js';
 
@@ -18,7 +18,7 @@ import { attackEverySpelling } from './testing/spelling-attacks.js';
 function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number } {
   const bus = new EventBus(() => 1000);
   const folder: FolderInfo = { path: '/f', type: 'rw', folderId: 'abcd', rescanIntervalS: 60, watch: true };
-  const status: StatusReport = { device: { id: 'ID', name: 'n', listen: ['tcp://127.0.0.1:1'] }, folders: [], peers: [] };
+  const status: StatusReport = { schemaVersion: STATUS_SCHEMA_VERSION, device: { id: 'ID', name: 'n', listen: ['tcp://127.0.0.1:1'] }, folders: [], peers: [] };
   const api = {
     calls: [] as string[],
     bus,
@@ -34,7 +34,7 @@ function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number 
     removeFolder: async (path: string) => { api.calls.push(`remove ${path}`); },
     shareFolder: (path: string, type: string) => { api.calls.push(`share ${path} ${type}`); return 'RKEY'; },
     listPeers: () => [],
-    addPeer: async (address: string) => ({ id: null, name: null, address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 }),
+    addPeer: async (address: string) => ({ id: null, name: null, address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0, sharedFolders: 0, problem: null }),
     removePeer: async (p: string) => { api.calls.push(`rmpeer ${p}`); },
     getSettings: () => ({
       device: { name: 'n' }, listen: '0.0.0.0:1', discovery: true,
@@ -47,7 +47,7 @@ function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number 
       api.calls.push(`rescan ${path} wait=${String(opts.wait)} signal=${String(opts.signal !== undefined)}`);
       if (path === '/enc') throw new SealsyncError('ERR_FOLDER_TYPE', 'rescan applies to rw and ro folders');
       return { path, type: 'rw' as const, folderId: 'abcd', state: 'idle' as const, localFiles: 2, localBytes: 9, globalFiles: 2, globalBytes: 9,
-        needFiles: 0, needBytes: 0, error: null };
+        needFiles: 0, needBytes: 0, error: null, errorCode: null, notice: null, parked: [], parkedCount: 0, peers: { connected: 0, devicesConnected: 0, lastSeenAt: null }, lastChangeAt: null };
     },
   };
   return api;

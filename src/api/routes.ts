@@ -21,7 +21,7 @@ import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
 export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
-export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 const MAX_PATH = 4096;
 const MAX_KEY = 512;
 const MAX_ADDRESS = 310;

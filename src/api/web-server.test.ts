@@ -11,14 +11,14 @@ import { hashPassword } from './web-auth/password-hash.js';
 import { CONTENT_SECURITY_POLICY } from './security-headers.js';
 import { silentLogger } from '../logger.js';
 import { isSealsyncError } from '../errors.js';
-import type { DaemonApi } from './daemon-api.js';
+import { STATUS_SCHEMA_VERSION, type DaemonApi } from './daemon-api.js';
 
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 
 /** Just enough of the daemon for the guard tests, behind the real REST routes plugin. */
 function fakeApi(calls: string[]): DaemonApi {
   return {
-    status: () => ({ device: { id: 'DEV', name: '<img src=x onerror=alert(1)>', listen: [] }, folders: [], peers: [] }),
+    status: () => ({ schemaVersion: STATUS_SCHEMA_VERSION, device: { id: 'DEV', name: '<img src=x onerror=alert(1)>', listen: [] }, folders: [], peers: [] }),
     listFolders: () => [],
     addFolder: async (req) => { calls.push(`add ${req.path}`); return { path: req.path, type: 'rw', folderId: 'f', rescanIntervalS: 60, watch: true }; },
     removeFolder: async (p) => { calls.push(`remove ${p}`); },

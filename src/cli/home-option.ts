@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { ControlClient } from '../api/control-client.js';
-import { homePaths, resolveHome, type HomePaths } from '../daemon/home.js';
+import { homePaths, resolveHome, type HomePaths } from '../api/offline.js';
 
 /** Where the home came from: `--home`, `$SEALSYNC_HOME`, or the platform default. */
 export type HomeSource = 'flag' | 'env' | 'default';

@@ -3,13 +3,14 @@
  * and constant-time comparison. Pure.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { SealsyncError } from '../errors.js';
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) throw new TypeError('invalid hex');
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'invalid hex');
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 

@@ -25,6 +25,14 @@ export const SEALED_BLOCK_HEADER_BYTES = 3;
 export const GCM_TAG_BYTES = 16;
 export const GCM_NONCE_BYTES = 12;
 export const SEALED_BLOCK_OVERHEAD = SEALED_BLOCK_HEADER_BYTES + GCM_TAG_BYTES;
+/** A block's id is the hash of its sealed bytes. */
+export const BLOCK_ID_BYTES = DIGEST_BYTES;
+/**
+ * Largest sealed block anyone sends, stores or accepts: the largest chunk
+ * (16 MiB, fs/chunker.ts MAX_CHUNK_SIZE) plus SEALED_BLOCK_OVERHEAD, with room
+ * to spare. Anything larger is hostile.
+ */
+export const MAX_SEALED_BLOCK_BYTES = 16 * 1024 * 1024 + 1024;
 /** Pieces in which ciphertext is produced and hashed (fits in L2 cache). */
 const SEAL_SLICE_BYTES = 256 * 1024;
 /** Slices for sealedBlockId: small enough that the dropped ciphertext is recycled, not retained. */

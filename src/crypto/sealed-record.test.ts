@@ -3,17 +3,10 @@ import assert from 'node:assert/strict';
 import { isSealsyncError } from '../errors.js';
 import type { FileRecord } from '../model/types.js';
 import { deriveEncrypted, deriveReadOnly, keysFromSecret } from './keys.js';
+import { MAX_PATH_BYTES } from '../model/path.js';
+import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import {
-  MAX_PATH_BYTES,
-  MAX_VECTOR_ENTRIES,
-  decodeSealedRecord,
-  encodeSealedRecord,
-  locatorFor,
-  openRecord,
-  sealRecord,
-  sealRecordBytes,
-  verifyRecord,
-  type SealedRecord,
+  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, sealRecord, sealRecordBytes, verifyRecord, type SealedRecord,
 } from './sealed-record.js';
 import { HASH_BLAKE2B_256 } from './hash.js';
 import { recordBodyPlaintext, sealRecordBody } from './testing/record-body.js';

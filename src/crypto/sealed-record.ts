@@ -22,18 +22,17 @@ import { bytesEqual, concatBytes, fromHex, toHex, utf8, utf8Strict } from './byt
 import { ByteReader, ByteWriter } from './codec.js';
 import { DEFAULT_HASH, DIGEST_BYTES } from './hash.js';
 import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey, type FolderKeys } from './keys.js';
-import { AEAD_AES_256_GCM, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
+import { MAX_PATH_BYTES } from '../model/path.js';
+import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
+import { AEAD_AES_256_GCM, BLOCK_ID_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
 
 export const SEALED_RECORD_VERSION = 1;
 export const RECORD_BODY_VERSION = 1;
 export const SIG_ED25519 = 1;
 export const LOCATOR_BYTES = 32;
-export const BLOCK_ID_BYTES = DIGEST_BYTES;
 export const SIGNATURE_BYTES = 64;
 export const VECTOR_ID_BYTES = 8;
-export const MAX_PATH_BYTES = 4096;
 export const MAX_SYMLINK_TARGET_BYTES = 4096;
-export const MAX_VECTOR_ENTRIES = 1024;
 export const MAX_BLOCKS_PER_RECORD = 65536;
 /** Largest plaintext block a record may describe (chunker maximum is far below). */
 export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
@@ -42,6 +41,9 @@ const BODY_FIXED_BYTES = 1 + 1 + 1 + 1 + 2 + 8 + 8 + 2 + 2 + 4;
 const BLOCK_ENTRY_BYTES = DIGEST_BYTES + 4;
 export const MAX_BODY_BYTES =
   GCM_NONCE_BYTES + GCM_TAG_BYTES + BODY_FIXED_BYTES + MAX_PATH_BYTES + MAX_SYMLINK_TARGET_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ENTRY_BYTES;
+/** The largest sealed record the format allows (every field at its maximum): the wire's and the index's bound. */
+export const MAX_SEALED_RECORD_BYTES =
+  3 + LOCATOR_BYTES + 2 + MAX_VECTOR_ENTRIES * (VECTOR_ID_BYTES + 8) + 4 + MAX_BLOCKS_PER_RECORD * BLOCK_ID_BYTES + 4 + MAX_BODY_BYTES + SIGNATURE_BYTES;
 const SIGNATURE_LABEL = utf8.encode('sealsync/v1/record\0');
 const KIND_CODE: Record<FileKind, number> = { file: 0, dir: 1, symlink: 2 };
 const KIND_OF_CODE: readonly FileKind[] = ['file', 'dir', 'symlink'];

@@ -12,7 +12,7 @@ import {
   folderIdText, formatDeviceId, formatKey, fromHex, keyLink, keysFromSecret, openBlock, openRecord, parseDeviceId, parseKey,
   sealBlock, sealRecord, toHex, verifyAccessProof, verifySealedBlock,
 } from './index.js';
-import { recordFromJson, type RecordJson } from './vector-format.js';
+import { recordFromJson, type RecordJson } from './testing/vector-format.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'test', 'vectors');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -6,21 +6,21 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { MAX_DEVICE_NAME_LENGTH } from '../crypto/device.js';
 import { checkKeyText } from '../crypto/key-text.js';
+import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
 import { describeError } from '../errors.js';
 import { LOOPBACK_HOSTS, parseHostPort, parsePeerAddress } from './address.js';
 
 export const CONFIG_VERSION = 1;
-export const MAX_DEVICE_NAME_LENGTH = 64;
 export const MAX_FOLDERS = 1000;
 export const MAX_PEERS = 1000;
 export const MAX_PATH_LENGTH = 4096;
-export const MAX_KEY_TEXT_LENGTH = 512;
+/** A folder key in the config is its canonical text (no link, no name hint): far below key-text's MAX_KEY_TEXT_LENGTH. */
+export const MAX_CONFIG_KEY_TEXT_LENGTH = 512;
 export const DEFAULT_RESCAN_INTERVAL_S = 3600;
 export const MIN_RESCAN_INTERVAL_S = 1;
 export const MAX_RESCAN_INTERVAL_S = 7 * 24 * 3600;
-export const DEFAULT_RETENTION_DAYS = 30;
-export const MAX_RETENTION_DAYS = 3650;
 export const MAX_BANDWIDTH_KBPS = 10_000_000;
 /** The metrics endpoint's default address (the port Prometheus exporters commonly use). */
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464';
@@ -39,7 +39,7 @@ export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LEN
 export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
   // A hand-edited key that does not parse is reported at its line, with the key's own reason.
-  key: z.string().min(1).max(MAX_KEY_TEXT_LENGTH).superRefine((text, ctx) => {
+  key: z.string().min(1).max(MAX_CONFIG_KEY_TEXT_LENGTH).superRefine((text, ctx) => {
     try { checkKeyText(text); } catch (err) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: describeError(err) }); }
   }),
   rescanIntervalS: z.number().int().min(MIN_RESCAN_INTERVAL_S).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
@@ -108,3 +108,11 @@ export type Config = z.infer<typeof configSchema>;
 export type FolderConfig = z.infer<typeof folderConfigSchema>;
 export type PeerConfig = z.infer<typeof peerConfigSchema>;
 export type MetricsConfig = z.infer<typeof metricsConfigSchema>;
+
+/** config.bandwidth (KiB/s, 0 = unlimited) as the sessions' byte rates (absent = unlimited). */
+export function rateLimitOf(bw: { maxSendKBps: number; maxRecvKBps: number }): { inBytesPerSec?: number; outBytesPerSec?: number } {
+  return {
+    ...(bw.maxRecvKBps > 0 ? { inBytesPerSec: bw.maxRecvKBps * 1024 } : {}),
+    ...(bw.maxSendKBps > 0 ? { outBytesPerSec: bw.maxSendKBps * 1024 } : {}),
+  };
+}

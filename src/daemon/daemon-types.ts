@@ -17,36 +17,10 @@ export type FolderGcReport = GcReport;
 /** `folder verify` on an encrypted folder: counts and block ids (hashes of ciphertext) only. */
 export type FolderVerifyReport = VerifyReport;
 import type { SealsyncErrorJSON } from '../errors.js';
+import type { PeerStatus } from '../engine/peer/status-schema.js';
 
-export interface DeviceInfo {
-  /** Device id text form. */
-  readonly id: string;
-  readonly name: string;
-  /** The real bound sync addresses, `tcp://HOST:PORT`. */
-  readonly listen: readonly string[];
-}
-
-export interface PeerStatus {
-  /** Device id text form, or null until the first connection told us. */
-  readonly id: string | null;
-  readonly name: string | null;
-  /** `tcp://HOST:PORT` as configured. */
-  readonly address: string;
-  readonly connected: boolean;
-  readonly inBytes: number;
-  readonly outBytes: number;
-  /** Bytes per second. */
-  readonly inRate: number;
-  readonly outRate: number;
-}
-
-export interface StatusReport {
-  readonly device: DeviceInfo;
-  /** Present when the dashboard is enabled. */
-  readonly ui?: { readonly url: string };
-  readonly folders: readonly FolderStatus[];
-  readonly peers: readonly PeerStatus[];
-}
+export type { DeviceInfo, PeerProblem, PeerProblemReason, PeerStatus, StatusReport } from '../engine/peer/status-schema.js';
+export { STATUS_SCHEMA_VERSION } from '../engine/peer/status-schema.js';
 
 /** A folder as configured (never its key). */
 export interface FolderInfo {

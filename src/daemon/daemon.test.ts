@@ -10,6 +10,7 @@ import type { DaemonEvent } from './daemon-types.js';
 import { Daemon } from './daemon.js';
 import { IdleFolderRunner, type FolderRunnerInit } from './folder-runner.js';
 import { initHome } from './init-home.js';
+import { NO_DEVICE_NOTICE } from '../engine/peer/folder-truth.js';
 
 let root: string;
 let daemon: Daemon;
@@ -69,7 +70,8 @@ test('add, share and remove a folder; events and config follow', async () => {
   assert.deepEqual(started, [dir]);
   const config = JSON.parse(await readFile(daemon.paths.config, 'utf8'));
   assert.equal(config.folders[0].key, key);
-  assert.equal(daemon.status().folders[0]?.state, 'idle');
+  // Scanned, but no device shares it: not "up to date".
+  assert.deepEqual([daemon.status().folders[0]?.state, daemon.status().folders[0]?.notice], ['unshared', NO_DEVICE_NOTICE]);
   assert.ok(!JSON.stringify(daemon.listFolders()).includes(key));
 
   await assert.rejects(daemon.addFolder({ path: join(dir, 'inner'), key: formatKey(keysFromSecret(newFolderSecret())) }),
@@ -97,7 +99,7 @@ test('an encrypted folder runs the idle placeholder and cannot share upward', as
   await daemon.addFolder({ path: dir, key: formatKey(deriveEncrypted(parseKey(e))) });
   const f = daemon.status().folders.find((x) => x.path === dir);
   assert.equal(f?.type, 'encrypted');
-  assert.equal(f?.state, 'idle');
+  assert.equal(f?.state, 'unshared');
   assert.equal(f?.localFiles, 0);
   assert.throws(() => daemon.shareFolder(dir, 'ro'), (err: unknown) => isSealsyncError(err, 'ERR_KEY_DERIVE'));
   await daemon.removeFolder(dir);

@@ -14,15 +14,24 @@
  * - stop(): stop runners, release the lock. `stopRequested` resolves when
  *   someone asked for a stop (REST /api/stop or a signal), so the host can
  *   close the control socket first and then call stop().
+ *
+ * Why one class of over 400 lines: it is the DaemonApi, one method per REST
+ * call, and every change goes through the same mutex, config write and apply
+ * step; the parts with a life of their own are apart (folder runners,
+ * config-store.ts, the event bus, lock.ts, identity.ts).
  */
 import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
 import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus } from '../engine/peer/folder-status.js';
+import { untilAborted } from './until-aborted.js';
+import { withDevicesConnected } from '../engine/peer/folder-truth.js';
+import { STATUS_SCHEMA_VERSION } from '../engine/peer/status-schema.js';
+import { offlinePeer, peerStatusOf } from './peer-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { formatPeerAddress, parseHostPort, parsePeerAddress, refuseKeyAsAddress } from './address.js';
-import { configSchema, DEFAULT_RESCAN_INTERVAL_S, type Config, type FolderConfig } from './config-schema.js';
+import { configSchema, DEFAULT_RESCAN_INTERVAL_S, rateLimitOf, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
   AddFolderRequest, FolderGcReport, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
@@ -38,6 +47,7 @@ import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
+import { toHex } from '../crypto/bytes.js';
 
 
 export interface DaemonInit {
@@ -172,6 +182,7 @@ export class Daemon {
 
   status(): StatusReport {
     const report: StatusReport = {
+      schemaVersion: STATUS_SCHEMA_VERSION,
       device: {
         id: this.deviceId,
         name: this.config.device.name,
@@ -286,21 +297,9 @@ export class Daemon {
   }
 
   listPeers(): readonly PeerStatus[] {
-    if (!this.net) {
-      return this.config.peers.map((p) => ({
-        id: null, name: null, address: p.address, connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0,
-      }));
-    }
-    return this.net.peerStatus().map((p) => ({
-      id: p.id || null,
-      name: p.name || null,
-      address: p.address,
-      connected: p.connected,
-      inBytes: p.inBytes,
-      outBytes: p.outBytes,
-      inRate: p.inRate,
-      outRate: p.outRate,
-    }));
+    if (!this.net) return this.config.peers.map((p) => offlinePeer(p.address));
+    const folders = [...this.folders.values()];
+    return this.net.peerStatus().map((p) => peerStatusOf(p, p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).length : 0));
   }
 
   addPeer(address: string, _opts: OpOptions = {}): Promise<PeerStatus> {
@@ -453,7 +452,7 @@ export class Daemon {
     if (!factory) return null;
     try {
       entry.runner = await factory(init);
-      entry.runner.onStatus((status) => this.events.emit({ type: 'folder-status', folder: status }));
+      entry.runner.onStatus(() => this.events.emit({ type: 'folder-status', folder: this.folderStatus(entry) }));
       entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
       entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c }));
       await entry.runner.start();
@@ -475,9 +474,9 @@ export class Daemon {
   private folderDirectory(): FolderDirectory {
     return {
       lookup: (folderId) => {
-        const hexId = Buffer.from(folderId).toString('hex');
+        const hexId = toHex(folderId);
         for (const f of this.folders.values()) {
-          if (f.routed && Buffer.from(f.keys.folderId).toString('hex') === hexId) return { accessSecret: f.keys.accessSecret };
+          if (f.routed && toHex(f.keys.folderId) === hexId) return { accessSecret: f.keys.accessSecret };
         }
         return undefined;
       },
@@ -496,7 +495,7 @@ export class Daemon {
       session: { logger: this.init.logger, rateLimit: rateLimitOf(this.config.bandwidth) },
     });
     const peerOf = (deviceId: string): PeerStatus => this.listPeers().find((p) => p.id === deviceId)
-      ?? { id: deviceId, name: null, address: '', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
+      ?? { ...offlinePeer(''), id: deviceId };
     net.on('session', (session) => {
       this.router?.addSession(session);
       // Registered before it starts: report once it is up, on the next turn.
@@ -532,7 +531,7 @@ export class Daemon {
 
   /** The folder's index row; a row left with another path or key type is reset (its data no longer applies). */
   private folderRow(index: Index, path: string, keys: FolderKeys): number {
-    const hexId = Buffer.from(keys.folderId).toString('hex');
+    const hexId = toHex(keys.folderId);
     const row = index.folderByFolderId(hexId);
     if (row && row.path === path && row.type === keys.type) return row.rowId;
     if (row) index.removeFolder(row.rowId);
@@ -541,9 +540,11 @@ export class Daemon {
     return index.addFolder({ path, folderId: hexId, type: keys.type }).rowId;
   }
 
+  /** A folder's status, settled with the number of devices connected at all (folder-truth.ts). */
   private folderStatus(f: RunningFolder): FolderStatus {
     const s = f.runner.status();
-    return f.startError ? { ...s, state: 'error', error: f.startError } : s;
+    if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
+    return withDevicesConnected(s, this.net?.connectedCount() ?? 0);
   }
 
   private async stopFolders(): Promise<void> {
@@ -578,29 +579,3 @@ export class Daemon {
     return f;
   }
 }
-
-/** Waits for `work` unless `signal` aborts first (the work itself goes on; its failure is still reported to the caller when awaited). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(new SealsyncError('ERR_ABORTED', 'stopped waiting'));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => undefined);
-      reject(new SealsyncError('ERR_ABORTED', 'stopped waiting'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** config.bandwidth (KiB/s, 0 = unlimited) as the sessions' byte rates (absent = unlimited). */
-function rateLimitOf(bw: { maxSendKBps: number; maxRecvKBps: number }): { inBytesPerSec?: number; outBytesPerSec?: number } {
-  return {
-    ...(bw.maxRecvKBps > 0 ? { inBytesPerSec: bw.maxRecvKBps * 1024 } : {}),
-    ...(bw.maxSendKBps > 0 ? { outBytesPerSec: bw.maxSendKBps * 1024 } : {}),
-  };
-}
-

@@ -6,6 +6,7 @@ import { EventBus, MAX_RECENT_EVENTS } from './event-bus.js';
 const status = (path: string, localFiles: number): FolderStatus => ({
   path, type: 'rw', folderId: 'x', state: 'scanning', localFiles, localBytes: 0,
   globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0, error: null,
+  errorCode: null, notice: null, parked: [], parkedCount: 0, peers: { connected: 0, devicesConnected: 0, lastSeenAt: null }, lastChangeAt: null,
 });
 
 test('consecutive seq, time from the injected clock, bounded ring', () => {

@@ -2,11 +2,12 @@
  * What the daemon runs for each configured folder, chosen by key type. The
  * registry is pluggable (DaemonInit.engines): the host wires LocalFolder +
  * SyncFolder for rw/ro keys and ReplicaFolder for encrypted keys
- * (local-folder-runner.ts); a key type without an engine runs the idle
+ * (local-folder-runner.ts); a key type without an engine runs the
  * placeholder below, which reports zero counts.
  */
 import type { FolderKeys } from '../crypto/keys.js';
 import type { FolderStatus, FolderType } from '../engine/peer/folder-status.js';
+import { NO_PEER_FACTS, settledStatus } from '../engine/peer/folder-truth.js';
 import type { RoutedFolder } from '../engine/peer/folder-session-router.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
@@ -33,6 +34,8 @@ export interface FolderRunner {
   rescan?(opts: { signal?: AbortSignal }): Promise<void>;
   /** Read-only folders: restore the global state over local edits (`folder revert`). */
   revert?(opts: { signal?: AbortSignal }): Promise<void>;
+  /** Device ids of the peers joined to this folder now (access proven both ways). */
+  joinedPeers?(): ReadonlySet<string>;
   /** The engine peers talk to (index exchange, block serving); absent: the folder is local only. */
   readonly routed?: RoutedFolder;
 }
@@ -53,20 +56,21 @@ export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Pro
 
 export type FolderRunnerFactories = Partial<Record<FolderType, FolderRunnerFactory>>;
 
-/** A folder with no engine yet: idle, zero counts. */
+/** A folder with no engine yet: zero counts, and 'unshared' (no device can have it). */
 export class IdleFolderRunner implements FolderRunner {
   constructor(private readonly init: FolderRunnerInit) {}
   async start(): Promise<void> { /* nothing to run */ }
   async stop(): Promise<void> { /* nothing to stop */ }
   onStatus(): void { /* never changes */ }
   status(): FolderStatus {
-    return {
+    return settledStatus({
       path: this.init.folder.path,
       type: this.init.keys.type,
       folderId: this.init.folderId,
-      state: 'idle',
+      activity: 'idle',
       localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0,
       error: null,
-    };
+      ...NO_PEER_FACTS,
+    });
   }
 }

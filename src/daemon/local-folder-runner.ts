@@ -12,7 +12,8 @@ import type { LocalFolderFs, FileHasher } from '../engine/local/local-folder-fs.
 import type { RecordChecker } from '../engine/peer/record-check.js';
 import { LocalFolder } from '../engine/local/local-folder.js';
 import type { FolderStatus } from '../engine/peer/folder-status.js';
-import { createReplicaFolder, type ReplicaFolder } from '../engine/replica/replica-folder.js';
+import { createReplicaFolder } from '../engine/replica/create-replica-folder.js';
+import type { ReplicaFolder } from '../engine/replica/replica-folder.js';
 import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync/sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
 import { describeError } from '../errors.js';
@@ -107,6 +108,7 @@ class LocalFolderRunner implements FolderRunner {
   setRetentionDays(days: number): void { this.sync.setArchiveRetentionDays(days); }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
+  joinedPeers(): ReadonlySet<string> { return this.sync.joinedPeers; }
 
   onFileChanged(listener: (file: string, action: FileAction, source: FileChangeSource) => void): void {
     this.fileListeners.push(listener);
@@ -166,6 +168,7 @@ class ReplicaFolderRunner implements FolderRunner {
   verify(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport> { return this.replica.verify(opts); }
   setRetentionDays(days: number): void { this.replica.setRetentionDays(days); }
   get routed(): ReplicaFolder { return this.replica; }
+  joinedPeers(): ReadonlySet<string> { return this.replica.joinedPeers; }
 }
 
 /** Engine factories for every key type. */

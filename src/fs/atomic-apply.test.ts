@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import type { BlockRef, FileRecord } from '../model/types.js';
 import { ARCHIVE_REL } from './archive.js';
-import { KNOWN_MISSING, RESUME_MIN_BYTES, TEMP_PREFIX, applyRecord, cleanStaleTemps, tempNameFor, type BlockFetcher, type KnownLocal } from './atomic-apply.js';
+import { KNOWN_MISSING, RESUME_MIN_BYTES, applyRecord, tempNameFor, type BlockFetcher, type KnownLocal } from './atomic-apply.js';
+import { TEMP_PREFIX, cleanStaleTemps } from './temp-files.js';
 
 const sha = (d: Uint8Array): Uint8Array => createHash('sha256').update(d).digest();
 const NOW = () => new Date(Date.UTC(2026, 10, 26, 12, 0, 0));

@@ -22,13 +22,12 @@
  *   written through. Deletes move files to the archive.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, fsync, ftruncateSync, futimesSync, open as fsOpen, openSync, read, renameSync, write, writeSync, writev } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, fsync, ftruncateSync, futimesSync, open as fsOpen, openSync, renameSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { chmod, lutimes, mkdir, readdir, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, lutimes, mkdir, readlink, rename, rmdir, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealsyncError } from '../errors.js';
-import { STATE_DIR_NAME } from '../model/path.js';
 import { vectorKey } from '../model/version-vector.js';
 import { localDirMode, localFileMode } from '../model/file-mode.js';
 import type { BlockRef, FileKind, FileRecord, VersionVector } from '../model/types.js';
@@ -36,24 +35,14 @@ import { archiveFile } from './archive.js';
 import { noteBlockBytes } from '../memory/young-gc.js';
 import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { O_NOFOLLOW, lstatOrNull, mkdirParentsSafe, parentOf, resolveSafe } from './safe-fs.js';
+import { BlockWriter, readAt } from './block-writer.js';
+import { TEMP_PREFIX } from './temp-files.js';
+import { bytesEqual } from '../crypto/bytes.js';
 
-/** Prefix of our temp files; the scanner ignores names that start with it. */
-export const TEMP_PREFIX = '.sealsync-tmp-';
 /** An interrupted transfer of at least this many bytes keeps its temp file for resuming. */
 export const RESUME_MIN_BYTES = 1024 * 1024;
 /** Blocks of one file fetched concurrently (the scheduler spreads them over peers). */
 export const FILE_BLOCK_WINDOW = 32;
-/**
- * Blocks up to this size (small files, mostly) are written with a blocking
- * write(2): it lands in the page cache in microseconds, while the async form
- * cost ~300 µs of event-loop CPU per block on a 2-core VM (thread-pool
- * hand-off under load). Larger blocks stay async: with 1 MiB here, writeback
- * throttling during a 256 MiB transfer through an encrypted peer (which was
- * writing its own 256 MiB) blocked the receiver's event loop for 1.3 s.
- */
-export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
-/** Most blocks one positional writev takes (well under IOV_MAX; FILE_BLOCK_WINDOW bounds it anyway). */
-export const MAX_WRITEV_BUFFERS = 64;
 /** Mode of a temp file while it is written (the record's mode is set before rename). */
 const TEMP_MODE = 0o600;
 /** Added to a record's mtime before utimes (see utimesSeconds): above a double's resolution near the epoch (~0.24 µs), far below 1 ms. */
@@ -191,9 +180,6 @@ async function openTemp(tmpAbs: string, path: string): Promise<{ fd: number; res
 
 const openFd = promisify(fsOpen);
 const fsyncFd = promisify(fsync);
-const readFd = promisify(read);
-const writeFd = promisify(write);
-const writevFd = promisify(writev);
 
 function aborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new SealsyncError('ERR_ABORTED', undefined, undefined, { cause: signal.reason });
@@ -333,7 +319,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
         aborted(signal);
         const b = record.blocks[i]!;
         const have = await readAt(fd, offsets[i]!, b.size);
-        if (have !== null && equalBytes(opts.hashBlock(have), b.hash)) {
+        if (have !== null && bytesEqual(opts.hashBlock(have), b.hash)) {
           reusedBytes += b.size;
           opts.onBytes?.(b.size);
         } else {
@@ -501,123 +487,6 @@ export async function applyDelete(root: string, record: FileRecord, opts: ApplyO
   return { status: 'applied', reusedBytes: 0, archived };
 }
 
-/** Reads exactly `size` bytes at `offset` of an open file (handle or descriptor); null when the file ends first. */
-export async function readAt(file: FileHandle | number, offset: number, size: number): Promise<Uint8Array | null> {
-  const buf = Buffer.allocUnsafe(size);
-  let got = 0;
-  while (got < size) {
-    const { bytesRead } =
-      typeof file === 'number' ? await readFd(file, buf, got, size - got, offset + got) : await file.read(buf, got, size - got, offset + got);
-    if (bytesRead === 0) return null;
-    got += bytesRead;
-  }
-  return buf;
-}
-
-/**
- * The writes of one file, one at a time: concurrent positional writes to one
- * descriptor contend in the kernel and libuv's pool and, measured, cost the
- * event loop ~3x the CPU of the same writes in sequence. Blocks that arrive
- * while a write is running wait, and then go out together: those that are
- * contiguous in the file as one positional writev (at most
- * MAX_WRITEV_BUFFERS). Each async write is a thread-pool round trip, which on
- * a loaded 2-core machine costs the event loop far more than the copy into
- * the page cache itself (bench (a), 256 MiB received: ~1,500 async writes,
- * 0.35 s of the receiver's main thread in writeBuffer).
- *
- * With `batch` (a file of several blocks), an idle writer also waits for the
- * end of the current event-loop turn before it starts: one turn reads
- * everything the socket has (often many blocks), so the blocks completed in
- * it go out as one writev instead of the first alone and the rest after it.
- * Waiting one turn cannot stall anything (setImmediate always runs).
- */
-class BlockWriter {
-  private queue: { offset: number; data: Uint8Array; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private running = false;
-
-  constructor(
-    private readonly fd: number,
-    private readonly batch = false,
-  ) {}
-
-  /** Resolves once `data` is written at `offset`; rejects with that write's error. */
-  write(offset: number, data: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ offset, data, resolve, reject });
-      if (this.running) return;
-      if (this.batch) {
-        this.running = true; // the scheduled drain owns the queue from here
-        setImmediate(() => void this.drain());
-      } else {
-        void this.drain();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.sort((a, b) => a.offset - b.offset);
-      this.queue = [];
-      for (let i = 0; i < batch.length; ) {
-        let end = batch[i]!.offset + batch[i]!.data.byteLength;
-        let j = i + 1;
-        while (j < batch.length && j - i < MAX_WRITEV_BUFFERS && batch[j]!.offset === end) end += batch[j++]!.data.byteLength;
-        const run = batch.slice(i, j);
-        try {
-          await writeRunAt(this.fd, run.map((r) => r.data), run[0]!.offset);
-          for (const r of run) r.resolve();
-        } catch (err) {
-          for (const r of run) r.reject(err);
-        }
-        i = j;
-      }
-    }
-    this.running = false;
-  }
-}
-
-/** Writes contiguous buffers starting at `offset`: one writev when there are several. */
-async function writeRunAt(fd: number, bufs: Uint8Array[], offset: number): Promise<void> {
-  if (bufs.length === 1) return writeAllAt(fd, bufs[0]!, offset);
-  const total = bufs.reduce((n, b) => n + b.byteLength, 0);
-  if (total <= SYNC_WRITE_MAX_BYTES) {
-    // Small enough for a blocking write (see SYNC_WRITE_MAX_BYTES); one per buffer.
-    let at = offset;
-    for (const b of bufs) {
-      await writeAllAt(fd, b, at);
-      at += b.byteLength;
-    }
-    return;
-  }
-  const { bytesWritten } = await writevFd(fd, bufs, offset);
-  if (bytesWritten === total) return;
-  // A short writev (rare for regular files): finish buffer by buffer.
-  let at = offset;
-  for (const b of bufs) {
-    const end = at + b.byteLength;
-    if (end > offset + bytesWritten) {
-      const skip = Math.max(0, offset + bytesWritten - at);
-      await writeAllAt(fd, b.subarray(skip), at + skip);
-    }
-    at = end;
-  }
-}
-
-async function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise<void> {
-  if (data.byteLength <= SYNC_WRITE_MAX_BYTES) {
-    // See SYNC_WRITE_MAX_BYTES: a blocking write into the page cache is cheaper than a pool round trip.
-    let written = 0;
-    while (written < data.byteLength) written += writeSync(fd, data, written, data.byteLength - written, offset + written);
-    return;
-  }
-  let done = 0;
-  while (done < data.byteLength) {
-    const { bytesWritten } = await writeFd(fd, data, done, data.byteLength - done, offset + done);
-    done += bytesWritten;
-  }
-}
-
 let zeros = Buffer.alloc(0);
 
 /** True when every byte is 0 (memcmp against a shared zero buffer, grown as needed). */
@@ -625,51 +494,4 @@ export function isAllZero(data: Uint8Array): boolean {
   if (data.byteLength === 0 || data[0] !== 0 || data[data.byteLength - 1] !== 0) return data.byteLength === 0;
   if (zeros.byteLength < data.byteLength) zeros = Buffer.alloc(data.byteLength);
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(zeros.subarray(0, data.byteLength));
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Temp files untouched this long belong to transfers that will not resume (a newer version superseded them). */
-export const STALE_TEMP_AGE_MS = 24 * 60 * 60 * 1000;
-/** Upper bound on entries visited by one cleanStaleTemps() pass. */
-export const MAX_TEMP_CLEAN_ENTRIES = 1_000_000;
-
-/**
- * Removes our temp files older than `maxAgeMs` anywhere under `root` (never
- * following symlinks, skipping the private directory). Returns how many were
- * removed. Interrupted transfers keep their temp file for resuming; this
- * bounds what superseded ones cost on disk.
- */
-export async function cleanStaleTemps(root: string, now: number, opts: { maxAgeMs?: number; signal?: AbortSignal } = {}): Promise<number> {
-  const maxAge = opts.maxAgeMs ?? STALE_TEMP_AGE_MS;
-  let removed = 0;
-  let visited = 0;
-  const walk = async (dir: string, top: boolean): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      opts.signal?.throwIfAborted();
-      if (++visited > MAX_TEMP_CLEAN_ENTRIES) return;
-      if (top && e.name === STATE_DIR_NAME) continue;
-      const full = join(dir, e.name);
-      if (e.isDirectory()) await walk(full, false);
-      else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
-        const st = await lstatOrNull(full);
-        if (st !== null && now - st.mtimeMs > maxAge) {
-          await unlink(full).catch(() => undefined);
-          removed++;
-        }
-      }
-    }
-  };
-  await walk(root, true);
-  return removed;
 }

@@ -1,10 +1,9 @@
 /**
  * Reads one block of a local file and seals it, for serving a peer's block
  * request. One block is at most MAX_CHUNK_SIZE, so this runs on the main
- * thread (or on a block-crypto worker, readAndSealBlockSync). The file may
- * have changed since it was indexed: the sealed id is checked against what
- * the index says (see sealChecked), and a mismatch
- * is ERR_FILE_CHANGED (the caller drops the block location and answers "not
+ * thread. The file may have changed since it was indexed: the sealed id is
+ * checked against what the index says (see sealChecked), and a mismatch is
+ * ERR_FILE_CHANGED (the caller drops the block location and answers "not
  * found"), never a wrong block.
  *
  * Blocks up to SYNC_READ_MAX_BYTES are read with synchronous calls: the block
@@ -128,21 +127,6 @@ function sealChecked(
     throw new SealsyncError('ERR_FILE_CHANGED', `block content changed on disk: ${absPath}`, { path: absPath, offset });
   }
   return sealed.sealed;
-}
-
-/**
- * The whole job with blocking calls, whatever the size: for a worker thread
- * (src/fs/block-crypto-worker.ts), where blocking only that thread is the point.
- */
-export function readAndSealBlockSync(
-  absPath: string,
-  offset: number,
-  size: number,
-  contentKey: Uint8Array,
-  expected: { readonly id: Uint8Array; readonly hash: Uint8Array },
-): Uint8Array {
-  checkRange(offset, size);
-  return sealChecked(absPath, offset, readBlockSync(absPath, offset, size), contentKey, expected);
 }
 
 export async function readAndSealBlock(

@@ -7,7 +7,7 @@ import {
 } from './chunker.js';
 import { MAX_BLOCKS_PER_RECORD } from '../crypto/sealed-record.js';
 import { GEAR_TABLE, GEAR_TABLE_VERSION } from './gear-table.js';
-import { pseudoRandomBytes } from './test-data.js';
+import { pseudoRandomBytes } from './testing/test-data.js';
 
 const MiB = 1024 * 1024;
 

@@ -34,12 +34,12 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealsyncError } from '../errors.js';
 import { isInStateDir } from '../model/path.js';
-import { TEMP_PREFIX } from './atomic-apply.js';
+import { TEMP_PREFIX } from './temp-files.js';
 
 export const DEFAULT_DEBOUNCE_MS = 200;
 /** A pending hint waits at most this many debounce periods. */
 export const MAX_WAIT_DEBOUNCES = 10;
-/** Pending hints that trigger an immediate flush (matches the engine's full-scan fallback). */
+/** Pending hints that trigger an immediate flush; the local folder falls back to one full scan at the same count. */
 export const MAX_PENDING_HINTS = 10_000;
 
 export interface FolderWatcherInit {
@@ -153,7 +153,7 @@ export class FolderWatcher {
     if (code === 'ENOENT' || code === 'ENOTDIR' || this.#reportedWatchError) return;
     this.#reportedWatchError = true;
     const hint = code === 'ENOSPC' ? ' (inotify watch limit reached: raise fs.inotify.max_user_watches)' : '';
-    this.#init.onError?.(new Error(`cannot watch ${JSON.stringify(rel || '.')}: ${code ?? String(err)}${hint}; relying on periodic rescans there`));
+    this.#init.onError?.(new SealsyncError('ERR_PATH_UNREADABLE', `cannot watch ${JSON.stringify(rel || '.')}: ${code ?? String(err)}${hint}; relying on periodic rescans there`));
   }
 
   #unwatchTree(rel: string): void {
@@ -242,7 +242,7 @@ export class FolderWatcher {
     try {
       this.#init.onChange(paths);
     } catch (err) {
-      this.#init.onError?.(err instanceof Error ? err : new Error(String(err)));
+      this.#init.onError?.(err instanceof Error ? err : new SealsyncError('ERR_INTERNAL', String(err)));
     }
   }
 }

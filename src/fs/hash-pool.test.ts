@@ -13,7 +13,7 @@ import { chunkBuffer, chunkParamsForSize } from './chunker.js';
 import { HashPool, INLINE_HASH_MAX_BYTES, type HashResult } from './hash-pool.js';
 import { ReadBuffer, READ_BYTES, hashFileSync } from './hash-file-sync.js';
 import { readAndSealBlock } from './block-reader.js';
-import { pseudoRandomBytes } from './test-data.js';
+import { pseudoRandomBytes } from './testing/test-data.js';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'sealsync-hashpool-'));

@@ -56,7 +56,7 @@ export type HashReplyMessage =
   | { readonly jobId: number; readonly ok: false; readonly aborted: boolean; readonly error?: unknown };
 
 const port = parentPort;
-if (!port) throw new Error('hash-worker must run as a worker thread');
+if (!port) throw new SealsyncError('ERR_INTERNAL', 'hash-worker must run as a worker thread');
 const cancel = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
 const buffer = new ReadBuffer();
 const minorGc = loadMinorGc() ?? undefined;

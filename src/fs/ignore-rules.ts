@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME, isInStateDir } from '../model/path.js';
-import { TEMP_PREFIX } from './atomic-apply.js';
+import { TEMP_PREFIX } from './temp-files.js';
 
 export { TEMP_PREFIX };
 export const SHARED_IGNORE_FILE = '.sealignore';

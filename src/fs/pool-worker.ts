@@ -1,5 +1,5 @@
 /**
- * Starting a worker thread for a pool (hash-pool.ts, block-crypto-pool.ts).
+ * Starting a worker thread for a pool (hash-pool.ts; the one pool today).
  *
  * Where the worker's code is: from dist/ it is the compiled `<name>.js` next
  * to the pool's module. From source (tsx) Node 20 does not apply `--import`
@@ -9,7 +9,7 @@
  * Every pool worker also gets the daemon's V8 flags set again once it is up:
  * making its isolate resets the young-generation flag for the whole process,
  * and so may isolates it starts while loading (tsx's loader thread in dev);
- * see src/v8-flags.ts.
+ * see src/memory/v8-flags.ts.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { reassertV8Flags } from '../memory/v8-flags.js';

@@ -11,7 +11,7 @@
  * O_NOFOLLOW | O_EXCL and re-checking parents right before each rename.
  */
 import { constants as fsConstants, lstatSync } from 'node:fs';
-import { lstat, mkdir, readdir, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { SealsyncError } from '../errors.js';
@@ -157,17 +157,6 @@ export async function mkdirParentsSafe(root: string, rel: string): Promise<{ abs
     if (!st.isDirectory()) throw unsafe(rel, 'parent is not a directory');
   }
   return { abs: join(absRoot, ...segments), created };
-}
-
-/** Removes directories created by mkdirParentsSafe if they are still empty. */
-export async function removeEmptyDirs(created: readonly string[]): Promise<void> {
-  for (const dir of [...created].reverse()) {
-    try {
-      await rmdir(dir);
-    } catch {
-      return; // not empty or gone: keep the rest
-    }
-  }
 }
 
 /** The parent directory of a validated relative path ('' for the root). */

@@ -2,6 +2,7 @@
  * Compact BLOB encodings for the index: block lists and id lists. Fixed-width
  * little-endian so decoding is a bounds check plus slicing.
  */
+import { SealsyncError } from '../errors.js';
 import type { BlockRef } from '../model/types.js';
 
 export const ID_BYTES = 32;
@@ -21,7 +22,7 @@ export function encodeBlockList(blocks: readonly BlockRef[]): Uint8Array {
 }
 
 export function decodeBlockList(buf: Uint8Array): BlockRef[] {
-  if (buf.length % BLOCK_ENTRY_BYTES !== 0) throw new Error('corrupt block list in index');
+  if (buf.length % BLOCK_ENTRY_BYTES !== 0) throw new SealsyncError('ERR_INTERNAL', 'corrupt block list in index');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: BlockRef[] = [];
   for (let at = 0; at < buf.length; at += BLOCK_ENTRY_BYTES) {
@@ -42,14 +43,14 @@ export function encodeIdList(ids: readonly Uint8Array[]): Uint8Array {
 }
 
 export function decodeIdList(buf: Uint8Array): Uint8Array[] {
-  if (buf.length % ID_BYTES !== 0) throw new Error('corrupt id list in index');
+  if (buf.length % ID_BYTES !== 0) throw new SealsyncError('ERR_INTERNAL', 'corrupt id list in index');
   const out: Uint8Array[] = [];
   for (let at = 0; at < buf.length; at += ID_BYTES) out.push(copyOf(buf, at, at + ID_BYTES));
   return out;
 }
 
 function checkId(id: Uint8Array): Uint8Array {
-  if (id.length !== ID_BYTES) throw new Error(`id must be ${ID_BYTES} bytes`);
+  if (id.length !== ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `id must be ${ID_BYTES} bytes`);
   return id;
 }
 

@@ -1,5 +1,5 @@
 /** Public entry of the index layer. */
-export { openIndex, SqliteIndex, MAX_CONCURRENT_VERSIONS, MAX_RECORDS_PAGE, MAX_SEALED_RECORD_BYTES } from './sqlite-index.js';
+export { openIndex, SqliteIndex, MAX_CONCURRENT_VERSIONS, MAX_RECORDS_PAGE } from './sqlite-index.js';
 export type { Index } from './sqlite-index.js';
 export { SCHEMA_VERSION } from './migrations.js';
 export type * from './types.js';

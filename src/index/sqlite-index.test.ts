@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openIndex, MAX_CONCURRENT_VERSIONS, SCHEMA_VERSION, type RecordInput } from './index.js';
-import { LOOKUP_BATCH } from './sqlite-index.js';
+import {  } from './sqlite-index.js';
+import { LOOKUP_BATCH } from './sqlite-statements.js';
 import type { FileRecord, VersionVector } from '../model/types.js';
 import { isSealsyncError } from '../errors.js';
 

@@ -115,18 +115,6 @@ export function caseFoldKey(path: string): string {
   return normalizePath(path).toUpperCase().toLowerCase();
 }
 
-/** Parent directory of a relative path, '' for a top-level name. */
-export function parentPath(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
-/** Last segment of a relative path. */
-export function baseName(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? path : path.slice(i + 1);
-}
-
 function unsafe(message: string, path: unknown): SealsyncError {
   // Bound what goes into the error data: the path may be hostile and huge.
   const shown = typeof path === 'string' ? path.slice(0, 200) : typeof path;

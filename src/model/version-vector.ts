@@ -17,10 +17,6 @@ export const MAX_VECTOR_ENTRIES = 1024;
 
 const VECTOR_ID_RE = /^[0-9a-f]{16}$/;
 
-export function isVectorId(id: string): boolean {
-  return VECTOR_ID_RE.test(id);
-}
-
 /** Throws ERR_INVALID_ARGUMENT unless `v` is a well-formed vector (sorted, unique, bounded). */
 export function validateVector(v: unknown): VersionVector {
   if (!Array.isArray(v)) throw invalid('version vector must be an array');
@@ -68,9 +64,6 @@ export function compareVectors(a: VersionVector, b: VersionVector): VectorOrder 
   return 'equal';
 }
 
-/** Alias kept short for callers: `compare(a, b)`. */
-export const compare = compareVectors;
-
 /** Element-wise maximum: the smallest vector that dominates or equals both. */
 export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
   const out: Counter[] = [];
@@ -93,8 +86,6 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
   }
   return out;
 }
-
-export const merge = mergeVectors;
 
 /**
  * A new version written by `vectorId`: its counter becomes max(all counters)+1,
@@ -121,8 +112,6 @@ export function bumpVector(v: VersionVector, vectorId: string): VersionVector {
   if (out.length > MAX_VECTOR_ENTRIES) throw invalid(`version vector would exceed ${MAX_VECTOR_ENTRIES} entries`);
   return out;
 }
-
-export const bump = bumpVector;
 
 /** The id of the counter with the highest value (the most recent writer), or '' for an empty vector. */
 export function lastWriter(v: VersionVector): string {

@@ -14,9 +14,9 @@
 import { SealsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
-import { MAX_SEALED_BLOCK_BYTES } from './frame-codec.js';
+import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
 import { MAX_PEER_UNANSWERED_REQUESTS, MAX_REMEMBERED_EXPIRED_REQUESTS, PENALTY, SERVE_CONCURRENCY } from './limits.js';
-import { BLOCK_ID_BYTES, FrameType, type BlockRequest, type BlockResponse, type IndexUpdate, type Message } from './messages.js';
+import { FrameType, type BlockRequest, type BlockResponse, type IndexUpdate, type Message } from './messages.js';
 import { Semaphore } from './semaphore.js';
 import type { BlockRequestHandler } from './session-types.js';
 

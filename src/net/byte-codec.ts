@@ -32,7 +32,7 @@ export class ByteWriter {
 
   /** Unsigned 64-bit, from a safe integer (sequence numbers never exceed 2^53). */
   u64(v: number): this {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`u64 out of range: ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', `u64 out of range: ${v}`);
     const b = Buffer.allocUnsafe(8);
     b.writeBigUInt64BE(BigInt(v));
     return this.push(b);
@@ -40,13 +40,13 @@ export class ByteWriter {
 
   /** Raw bytes of a length both sides know (ids, proofs). */
   fixed(bytes: Uint8Array, length: number): this {
-    if (bytes.length !== length) throw new RangeError(`expected ${length} bytes, got ${bytes.length}`);
+    if (bytes.length !== length) throw new SealsyncError('ERR_INVALID_ARGUMENT', `expected ${length} bytes, got ${bytes.length}`);
     return this.push(bytes);
   }
 
   /** u8 length + bytes. */
   bytes8(bytes: Uint8Array): this {
-    if (bytes.length > 0xff) throw new RangeError('bytes8 too long');
+    if (bytes.length > 0xff) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'bytes8 too long');
     return this.u8(bytes.length).push(bytes);
   }
 

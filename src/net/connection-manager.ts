@@ -35,6 +35,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS } from './backoff.js';
 import { ConnectionAdmission } from './admission.js';
 import { MAX_IDLE_INCOMING_SESSIONS } from './limits.js';
+import { dialFailureReason, type DialFailureReason } from './peer-problem.js';
 import { normalizePeerAddress } from './peer-address.js';
 import { RefusalLog } from './refusal-log.js';
 import { PeerSession, type FolderDirectory, type PeerSessionOptions } from './session.js';
@@ -64,6 +65,11 @@ export interface PeerStatus {
   outRate: number;
   /** Last dial error for an address that is not connected. */
   lastError?: string;
+  /** Its kind (peer-problem.ts). */
+  lastErrorReason?: DialFailureReason;
+  /** Last dial attempt and the next one scheduled (ms since the epoch), for an address that is not connected. */
+  lastAttemptAt?: number;
+  nextAttemptAt?: number;
 }
 
 export interface ConnectionManagerOptions {
@@ -93,6 +99,9 @@ interface DialTarget {
   timer: NodeJS.Timeout | null;
   abort: AbortController | null;
   lastError: string | undefined;
+  lastErrorReason: DialFailureReason | undefined;
+  lastAttemptAt: number | undefined;
+  nextAttemptAt: number | undefined;
   isSelf: boolean;
 }
 
@@ -201,6 +210,9 @@ export class ConnectionManager extends EventEmitter {
         timer: null,
         abort: null,
         lastError: undefined,
+        lastErrorReason: undefined,
+        lastAttemptAt: undefined,
+        nextAttemptAt: undefined,
         isSelf: false,
       };
       this.targets.set(address, t);
@@ -273,6 +285,11 @@ export class ConnectionManager extends EventEmitter {
     await this.bySession.get(deviceId)?.close('normal');
   }
 
+  /** Devices with an open session now. */
+  connectedCount(): number {
+    return this.bySession.size;
+  }
+
   peerStatus(): PeerStatus[] {
     const rows: PeerStatus[] = [];
     const seen = new Set<string>();
@@ -307,6 +324,9 @@ export class ConnectionManager extends EventEmitter {
         outRate: 0,
       };
       if (t.lastError) row.lastError = t.lastError;
+      if (t.lastErrorReason) row.lastErrorReason = t.lastErrorReason;
+      if (t.lastAttemptAt !== undefined) row.lastAttemptAt = t.lastAttemptAt;
+      if (t.timer && t.nextAttemptAt !== undefined) row.nextAttemptAt = t.nextAttemptAt;
       rows.push(row);
     }
     return rows;
@@ -317,6 +337,7 @@ export class ConnectionManager extends EventEmitter {
 
   private schedule(t: DialTarget, delayMs: number): void {
     if (!this.running || this.targets.get(t.address) !== t || t.timer || t.abort) return;
+    t.nextAttemptAt = Date.now() + delayMs;
     t.timer = setTimeout(() => {
       t.timer = null;
       this.track(this.attempt(t));
@@ -345,6 +366,7 @@ export class ConnectionManager extends EventEmitter {
     if (t.learnedId && this.bySession.has(t.learnedId)) return;
     const abort = new AbortController();
     t.abort = abort;
+    t.lastAttemptAt = Date.now();
     try {
       const conn = await dial(t.address, {
         identity: this.opts.identity,
@@ -367,6 +389,7 @@ export class ConnectionManager extends EventEmitter {
       }
       t.lastName = session.remoteName;
       t.lastError = undefined;
+      t.lastErrorReason = undefined;
       t.abort = null;
       this.adopt(session);
       // Closed before it could be registered, and no other connection to that device: try again later.
@@ -375,6 +398,7 @@ export class ConnectionManager extends EventEmitter {
       t.abort = null;
       if (!this.running || abort.signal.aborted) return;
       t.lastError = describeError(err);
+      t.lastErrorReason = dialFailureReason(err);
       const delay = t.isSelf ? (this.opts.backoffMaxMs ?? BACKOFF_MAX_MS) : t.backoff.next();
       this.log.debug({ address: t.address, err: t.lastError, retryMs: delay }, 'dial failed');
       this.schedule(t, delay);

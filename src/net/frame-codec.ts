@@ -13,11 +13,10 @@
  * pool (fs/block-buffer-pool.ts), which a consumer done with it may give back.
  */
 import { SealsyncError } from '../errors.js';
+import { MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
 import { acquireBlockBuffer } from '../memory/block-buffer-pool.js';
 
-/** Largest sealed block on the wire: a 16 MiB chunk plus its sealing header and tag (with room to spare). */
-export const MAX_SEALED_BLOCK_BYTES = 16 * 1024 * 1024 + 1024;
-/** Largest frame (type byte + payload) either side may send. */
+/** Largest frame (type byte + payload) either side may send: a sealed block and its message header. */
 export const MAX_FRAME_BYTES = MAX_SEALED_BLOCK_BYTES + 64 * 1024;
 export const FRAME_HEADER_BYTES = 4;
 
@@ -32,7 +31,7 @@ export function encodeFrame(type: number, payload: Uint8Array): Buffer {
   if (length > MAX_FRAME_BYTES) {
     throw new SealsyncError('ERR_FRAME_TOO_LARGE', undefined, { length, max: MAX_FRAME_BYTES });
   }
-  if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new RangeError(`frame type out of range: ${type}`);
+  if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new SealsyncError('ERR_INVALID_ARGUMENT', `frame type out of range: ${type}`);
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   out.writeUInt32BE(length, 0);
   out[FRAME_HEADER_BYTES] = type;

@@ -9,8 +9,10 @@
  * record: the same for every peer, part of the protocol) stay with their
  * codecs and are re-exported here, so this module is the whole list.
  */
-import { MAX_FRAME_BYTES, MAX_SEALED_BLOCK_BYTES } from './frame-codec.js';
-import { MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, MAX_SEALED_RECORD_BYTES } from './messages.js';
+import { MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
+import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
+import { MAX_FRAME_BYTES } from './frame-codec.js';
+import { MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE } from './messages.js';
 
 export { MAX_FRAME_BYTES, MAX_SEALED_BLOCK_BYTES, MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, MAX_SEALED_RECORD_BYTES };
 

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import {
   encodeMessage, decodeMessage, FrameType, type Message, MAX_DEVICE_NAME_BYTES, PROTOCOL_VERSION,
-  MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, MAX_SEALED_RECORD_BYTES, sanitizeDeviceName, encodeIndexUpdate, indexBodySize,
+  MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, sanitizeDeviceName, encodeIndexUpdate, indexBodySize,
 } from './messages.js';
 import { ByteWriter } from './byte-codec.js';
 import { MAX_FRAME_BYTES } from './frame-codec.js';

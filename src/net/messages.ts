@@ -23,27 +23,22 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw, constants as zlibConstants } from 'node:zlib';
 import { SealsyncError } from '../errors.js';
-import {
-  LOCATOR_BYTES, MAX_VECTOR_ENTRIES, VECTOR_ID_BYTES, MAX_BLOCKS_PER_RECORD, BLOCK_ID_BYTES as RECORD_BLOCK_ID_BYTES,
-  MAX_BODY_BYTES, SIGNATURE_BYTES,
-} from '../crypto/index.js';
+import { FOLDER_ID_BYTES } from '../crypto/keys.js';
+import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
+import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { ByteReader, ByteWriter, protocolError } from './byte-codec.js';
-import { MAX_SEALED_BLOCK_BYTES, MAX_FRAME_BYTES } from './frame-codec.js';
+import { MAX_FRAME_BYTES } from './frame-codec.js';
+import { toHex, fromHex } from '../crypto/bytes.js';
 
 export const PROTOCOL_VERSION = 1;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
 export const MAX_DEVICE_NAME_BYTES = 64;
 export const MAX_CLIENT_VERSION_BYTES = 32;
-export const FOLDER_ID_BYTES = 32;
 export const PROOF_BYTES = 32;
-export const BLOCK_ID_BYTES = 32;
 export const INDEX_ID_BYTES = 8;
 /** Largest uncompressed IndexUpdate body; it also fits a frame uncompressed. */
 export const MAX_INDEX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_RECORDS_PER_INDEX_MESSAGE = 10_000;
-/** The largest sealed record the crypto format allows (every field at its maximum). */
-export const MAX_SEALED_RECORD_BYTES =
-  3 + LOCATOR_BYTES + 2 + MAX_VECTOR_ENTRIES * (VECTOR_ID_BYTES + 8) + 4 + MAX_BLOCKS_PER_RECORD * RECORD_BLOCK_ID_BYTES + 4 + MAX_BODY_BYTES + SIGNATURE_BYTES;
 /**
  * Output piece size when inflating an IndexUpdate body. zlib's default (16 KiB)
  * costs one thread-pool round trip and one Buffer per piece: 15-110 ms of CPU to
@@ -183,11 +178,11 @@ export function indexIdToBytes(indexId: string): Uint8Array {
   if (!/^[0-9a-f]{16}$/.test(indexId)) {
     throw new SealsyncError('ERR_INVALID_ARGUMENT', `'indexId' must be 16 lowercase hex characters`);
   }
-  return Buffer.from(indexId, 'hex');
+  return fromHex(indexId);
 }
 
 function indexIdFromBytes(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
+  return toHex(bytes);
 }
 
 // ---------------------------------------------------------------------------
@@ -209,7 +204,7 @@ export function encodeJoin(m: Omit<Join, 'type'>): Buffer {
 export function encodeJoinResult(m: Omit<JoinResult, 'type'>): Buffer {
   const w = new ByteWriter().fixed(m.folderId, FOLDER_ID_BYTES).u8(m.ok ? 1 : 0);
   if (m.ok) {
-    if (!m.proof) throw new RangeError('JoinResult ok needs a proof');
+    if (!m.proof) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'JoinResult ok needs a proof');
     w.fixed(m.proof, PROOF_BYTES);
   }
   return w.finish();
@@ -232,7 +227,7 @@ export function encodeBlockRequest(m: Omit<BlockRequest, 'type'>): Buffer {
 }
 
 export function encodeBlockResponse(m: Omit<BlockResponse, 'type'>): Buffer {
-  if (m.status === 'missing' && m.data.length !== 0) throw new RangeError('a missing block carries no data');
+  if (m.status === 'missing' && m.data.length !== 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'a missing block carries no data');
   if (m.data.length > MAX_SEALED_BLOCK_BYTES) {
     throw new SealsyncError('ERR_FRAME_TOO_LARGE', 'block exceeds the maximum block size');
   }

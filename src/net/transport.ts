@@ -144,13 +144,16 @@ export async function dial(address: string, opts: DialOptions): Promise<SecureCo
       resolve({ socket, remoteDeviceId: remoteId, address: canonical, direction: 'outgoing' });
     };
     let remoteId = '';
+    // `stage` tells status why a peer is down (peer-problem.ts): the TCP connect or the TLS handshake after it.
+    let stage: 'connect' | 'tls' = 'connect';
+    socket.once('connect', () => { stage = 'tls'; });
     const onAbort = () => finish(new SealsyncError('ERR_ABORTED'));
-    const onError = (err: Error) =>
-      finish(new SealsyncError('ERR_CONNECTION_CLOSED', `cannot connect to ${canonical}: ${err.message}`, { address: canonical }));
-    const timer = setTimeout(() => finish(new SealsyncError('ERR_TIMEOUT', `connecting to ${canonical} timed out`)), timeoutMs);
+    const onError = (err: NodeJS.ErrnoException) =>
+      finish(new SealsyncError('ERR_CONNECTION_CLOSED', `cannot connect to ${canonical}: ${err.message}`, { address: canonical, errno: err.code ?? null, stage }));
+    const timer = setTimeout(() => finish(new SealsyncError('ERR_TIMEOUT', `connecting to ${canonical} timed out`, { address: canonical, stage })), timeoutMs);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', onError);
-    socket.once('close', () => finish(new SealsyncError('ERR_CONNECTION_CLOSED', `${canonical} closed the connection`)));
+    socket.once('close', () => finish(new SealsyncError('ERR_CONNECTION_CLOSED', `${canonical} closed the connection`, { address: canonical, stage })));
     socket.once('secureConnect', () => {
       try {
         remoteId = peerDeviceId(socket);

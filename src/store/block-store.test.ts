@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
-import { appendFile, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSealsyncError } from '../errors.js';
-import { BlockStore, MIGRATION_BATCH_BLOCKS, PACKS_DIR, STORE_DB_FILE, STORE_LOCK_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
-import { fakeBlock, flipStoredByte, fsyncGate, readStoredBytes, sha256Verifier, storedBlocks, tempStore } from '../engine/replica/test-helpers.js';
+import { BlockStore, PACKS_DIR, STORE_DB_FILE, STORE_LOCK_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
+import { fakeBlock, flipStoredByte, fsyncGate, readStoredBytes, sha256Verifier, storedBlocks, tempStore } from './testing/store-helpers.js';
 
 test('put appends a verified block to a pack, files mode 0600, and get returns it', async () => {
   const { store, root, cleanup } = await tempStore();
@@ -132,30 +132,26 @@ test('ids are validated before they are looked up', async () => {
   }
 });
 
-test('list skips stray files and open clears crash leftovers of the old layout (removeStaleTemps counts them)', async () => {
+test('list skips stray files; open leaves what is not ours where it is and counts no leftovers', async () => {
   const { store, root, cleanup } = await tempStore();
   try {
     const b = fakeBlock();
     await store.put(b.id, b.data);
-    const dir = join(root, 'blocks', b.hex.slice(0, 2));
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, '.tmp-deadbeef'), 'partial');
-    await writeFile(join(dir, 'notes.txt'), 'x');
     await writeFile(join(root, PACKS_DIR, 'notes.txt'), 'x');
+    await writeFile(join(root, 'notes.txt'), 'x');
+    await store.close();
     const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
     const ids = [];
     for await (const r of reopened.list('live')) ids.push(r.id);
     assert.deepEqual(ids, [b.hex]);
-    assert.equal(await reopened.removeStaleTemps(), 1);
-    assert.equal(await reopened.removeStaleTemps(), 0, 'counted once');
-    assert.deepEqual(await readdir(dir), ['notes.txt'], 'what is not ours stays');
+    assert.equal(reopened.takeLeftoversCleanedAtOpen(), 0);
+    assert.deepEqual((await readdir(join(root, PACKS_DIR))).sort(), ['1.pack', 'notes.txt'], 'what is not ours stays');
     assert.deepEqual(await reopened.get(b.id), b.data);
     await reopened.close();
   } finally {
     await cleanup();
   }
 });
-
 test('an aborted put writes nothing', async () => {
   const { store, cleanup } = await tempStore();
   try {
@@ -192,7 +188,7 @@ test('a block is not claimed until its batch is fsynced; a crash before that lea
     // again): the next start finds a pack no row points at, and deletes it.
     assert.equal((await stat(join(root, PACKS_DIR, '1.pack'))).size, 18_000, 'the bytes were written');
     const restarted = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-    assert.equal(await restarted.removeStaleTemps(), 1);
+    assert.equal(restarted.takeLeftoversCleanedAtOpen(), 1);
     assert.deepEqual(await restarted.totals('live'), { blocks: 0, bytes: 0 });
     for (const b of blocks) assert.equal(await restarted.get(b.id), null);
     assert.deepEqual(await readdir(join(root, PACKS_DIR)), []);
@@ -283,47 +279,6 @@ test('a failed fdatasync fails the put and claims nothing; the pack is dropped o
   }
 });
 
-test('open moves blocks of the old layouts (ab/cd/<id> and ab/<id>) into packs, keeping retained mtimes', async () => {
-  const { root, cleanup } = await tempStore();
-  try {
-    const live = fakeBlock(1000);
-    const retained = fakeBlock(2000);
-    const both = fakeBlock(3000);
-    const legacy = (area: string, hex: string) => join(root, area, hex.slice(0, 2), hex.slice(2, 4));
-    for (const [area, b] of [['blocks', live], ['retained', retained], ['blocks', both]] as const) {
-      await mkdir(legacy(area, b.hex), { recursive: true });
-      await writeFile(join(legacy(area, b.hex), b.hex), b.data);
-    }
-    await writeFile(join(legacy('blocks', live.hex), '.tmp-0123'), 'partial');
-    const when = new Date(Date.UTC(2021, 5, 1));
-    await utimes(join(legacy('retained', retained.hex), retained.hex), when, when);
-    // An interrupted earlier migration already moved `both`.
-    await mkdir(join(root, 'blocks', both.hex.slice(0, 2)), { recursive: true });
-    await writeFile(join(root, 'blocks', both.hex.slice(0, 2), both.hex), both.data);
-
-    const store = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-    assert.deepEqual(await store.get(live.id), live.data);
-    assert.deepEqual(await store.get(both.id), both.data);
-    assert.equal(await store.has(retained.id), false);
-    const kept = [];
-    for await (const r of store.list('retained')) kept.push(r);
-    assert.deepEqual(kept.map((r) => [r.id, Math.round(r.mtimeMs)]), [[retained.hex, when.getTime()]]);
-    assert.deepEqual(await store.totals('live'), { blocks: 2, bytes: 4000 });
-    for (const [area, b] of [['blocks', live], ['retained', retained], ['blocks', both]] as const) {
-      await assert.rejects(stat(legacy(area, b.hex)), /ENOENT/, 'old directories removed');
-    }
-    for (const area of ['blocks', 'retained']) await assert.rejects(stat(join(root, area)), /ENOENT/, 'old areas removed');
-    // `both` is stored once: the packs hold the three blocks' bytes and nothing else.
-    const packs = await readdir(join(root, PACKS_DIR));
-    let packBytes = 0;
-    for (const p of packs) packBytes += (await stat(join(root, PACKS_DIR, p))).size;
-    assert.equal(packBytes, 6000);
-    await store.close();
-  } finally {
-    await cleanup();
-  }
-});
-
 /** Polls `cond` every 2 ms for up to `tries` times (the default is about a second). */
 async function waitUntil(cond: () => boolean, tries = 500): Promise<void> {
   for (let i = 0; i < tries && !cond(); i++) await new Promise((res) => setTimeout(res, 2));
@@ -394,7 +349,7 @@ test('open truncates a pack to its committed length: a half-written tail is drop
     await appendFile(loc.file, Buffer.alloc(777, 0x55));
     const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
     assert.equal((await stat(loc.file)).size, 3000, 'cut back to the committed length');
-    assert.equal(await reopened.removeStaleTemps(), 1);
+    assert.equal(reopened.takeLeftoversCleanedAtOpen(), 1);
     assert.deepEqual(await reopened.get(a.id), a.data);
     const b = fakeBlock(2000);
     assert.equal(await reopened.put(b.id, b.data), 'stored');
@@ -537,56 +492,6 @@ test('a crash during compaction before its commit: the rows still point at the o
 });
 
 /** Writes blocks in the file-per-block layout (live under blocks/ab/<id>). */
-async function legacyStore(root: string, count: number): Promise<ReturnType<typeof fakeBlock>[]> {
-  const blocks = Array.from({ length: count }, (_, i) => fakeBlock(1000 + i));
-  for (const b of blocks) {
-    await mkdir(join(root, 'blocks', b.hex.slice(0, 2)), { recursive: true });
-    await writeFile(join(root, 'blocks', b.hex.slice(0, 2), b.hex), b.data);
-  }
-  return blocks;
-}
-
-test('a crash mid-migration after a batch committed (its files not yet deleted): the reopen ends with every block exactly once', async () => {
-  const { root, cleanup } = await tempStore();
-  try {
-    const blocks = await legacyStore(root, 12);
-    const total = blocks.reduce((n, b) => n + b.data.byteLength, 0);
-    const freeze = freezeAt('migrate-committed');
-    void BlockStore.open({ root, verifyBlock: sha256Verifier, crashPoint: freeze.crashPoint });
-    await waitUntil(() => freeze.reached);
-    // "kill -9": the rows are committed, the old files still there.
-    assert.equal(storedBlocks(root).length, 12);
-    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
-    assert.deepEqual(await reopened.totals('live'), { blocks: 12, bytes: total });
-    assert.equal(await packBytes(root), total, 'no block copied twice');
-    await assert.rejects(stat(join(root, 'blocks')), /ENOENT/, 'old files removed');
-    await reopened.close();
-  } finally {
-    await cleanup();
-  }
-});
-
-test('a crash mid-migration before the batch committed: the reopen migrates again, nothing lost or doubled', async () => {
-  const { root, cleanup } = await tempStore();
-  try {
-    const blocks = await legacyStore(root, 12);
-    const total = blocks.reduce((n, b) => n + b.data.byteLength, 0);
-    const gate = fsyncGate();
-    void BlockStore.open({ root, verifyBlock: sha256Verifier, syncFd: gate.syncFd });
-    await waitUntil(() => gate.calls === 1);
-    // "kill -9" with the copies written, not durable, no rows.
-    assert.equal(storedBlocks(root).length, 0);
-    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
-    assert.deepEqual(await reopened.totals('live'), { blocks: 12, bytes: total });
-    assert.equal(await packBytes(root), total, 'the first attempt\'s copies were dropped');
-    await reopened.close();
-  } finally {
-    await cleanup();
-  }
-});
-
 test('kill -9 of a process storing, removing and compacting: after reopening, every block it was told is stored is there and whole', async () => {
   const { store, root, cleanup } = await tempStore();
   try {
@@ -650,32 +555,6 @@ test('a lost database next to packs: open refuses (and keeps refusing) instead o
     const fresh = await BlockStore.open({ root, verifyBlock: sha256Verifier });
     assert.deepEqual(await fresh.totals('live'), { blocks: 0, bytes: 0 });
     await fresh.close();
-  } finally {
-    await cleanup();
-  }
-});
-
-test('migration goes batch by batch: a crash after the first of two batches, then a reopen, ends with every block exactly once', async () => {
-  const { root, cleanup } = await tempStore();
-  try {
-    const count = MIGRATION_BATCH_BLOCKS + 40;
-    const blocks = Array.from({ length: count }, () => fakeBlock(100));
-    for (const b of blocks) {
-      await mkdir(join(root, 'retained', b.hex.slice(0, 2)), { recursive: true });
-      await writeFile(join(root, 'retained', b.hex.slice(0, 2), b.hex), b.data);
-    }
-    const freeze = freezeAt('migrate-committed');
-    void BlockStore.open({ root, verifyBlock: sha256Verifier, crashPoint: freeze.crashPoint });
-    // A thousand files read one by one: allow up to ~30 s on a loaded machine.
-    await waitUntil(() => freeze.reached, 15_000);
-    assert.equal(storedBlocks(root).length, MIGRATION_BATCH_BLOCKS, 'one batch committed');
-    const reopened = await BlockStore.open({ root, verifyBlock: sha256Verifier });
-    assert.deepEqual(await reopened.totals('retained'), { blocks: count, bytes: count * 100 });
-    assert.deepEqual(await reopened.totals('live'), { blocks: 0, bytes: 0 });
-    for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
-    assert.equal(await packBytes(root), count * 100, 'no block copied twice');
-    await assert.rejects(stat(join(root, 'retained')), /ENOENT/);
-    await reopened.close();
   } finally {
     await cleanup();
   }

@@ -1,42 +1,36 @@
 /**
- * The pack files of the block store (<root>/packs/<n>.pack): sealed blocks
+ * The local pack files of the block store (<root>/packs/<n>.pack): the
+ * PackBackend (pack-backend.ts) of a store on a local disk. Sealed blocks
  * appended back to back, nothing else (no names, no lengths, no plaintext).
  * Which bytes of a pack are a block is only in the store's database
  * (src/index/block-store-db.ts); this module knows files, offsets and
- * descriptors, and nothing of rows or batches (block-store.ts decides what is
+ * descriptors, and nothing of rows or batches (the store decides what is
  * written and committed when).
  *
  * - `create` makes a new pack 0600 (O_EXCL: a number is never reused within
  *   an open); `openForAppend` reopens the newest one after a restart.
  * - `writeAt` / `read` are positional, blocking for small blocks (see
- *   STORE_SYNC_WRITE_MAX_BYTES, SYNC_READ_MAX_BYTES) and in the thread pool
- *   for large ones.
- * - `cutToCommitted` runs at open: each pack is truncated to its committed
- *   length (the largest offset + length of its rows) and packs without rows
- *   are deleted, so an uncommitted tail never outlives a restart.
+ *   STORE_SYNC_WRITE_MAX_BYTES, and SYNC_READ_MAX_BYTES in fs/block-reader.ts:
+ *   the same thread-pool cost as there) and in the thread pool
+ *   for large ones; `sync` is an fdatasync.
  * - Read descriptors are cached per pack, least recently used closed first.
  */
 import {
-  closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync, read, readSync, write, writeSync,
+  closeSync, constants as fsConstants, fdatasync, fstatSync, ftruncateSync, openSync, read, readSync, write, writeSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { fsyncDir } from '../fs/atomic-apply.js';
+import { SYNC_READ_MAX_BYTES } from '../fs/block-reader.js';
 import { readdirOrEmpty } from '../fs/safe-fs.js';
+import type { PackAppender, PackBackend } from './pack-backend.js';
 
 /** Directory and file modes: the store is the replica's private data. */
 export const STORE_DIR_MODE = 0o700;
 export const STORE_FILE_MODE = 0o600;
 /** Directory of the pack files under the store root. */
 export const PACKS_DIR = 'packs';
-/**
- * Blocks up to this size are read with blocking calls: these run once per
- * block served, and each async fs call costs a thread-pool round trip
- * (measured ~30 µs of event-loop CPU on a 2-core VM against ~2 µs for the
- * blocking call), which made the encrypted peer CPU-bound in the sync
- * benchmark. Larger blocks are read asynchronously.
- */
-export const SYNC_READ_MAX_BYTES = 1024 * 1024;
 /**
  * Blocks up to this size are appended with a blocking write (into the page
  * cache): the same thread-pool round-trip cost as above. Dirty data stays
@@ -55,86 +49,75 @@ const PACK_RE = /^([0-9]{1,9})\.pack$/;
 const NEW_PACK_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL;
 const writeFd = promisify(write);
 const readFd = promisify(read);
+const fdatasyncFd = promisify(fdatasync);
 
-/** Whether a packs directory holds any pack. */
-export async function containsPacks(dir: string): Promise<boolean> {
-  return (await readdirOrEmpty(dir)).some((name) => PACK_RE.test(name));
+export interface PackFilesOptions {
+  /** fdatasync of a pack; tests hold or fail it to check what a crash mid-batch leaves. */
+  readonly syncFd?: (fd: number) => Promise<void>;
 }
 
-export class PackFiles {
+export class PackFiles implements PackBackend {
   readonly dir: string;
+  private readonly syncFd: (fd: number) => Promise<void>;
   /** Read descriptors by pack, least recently used first. */
   private readonly readFds = new Map<number, number>();
 
-  constructor(root: string) {
+  private constructor(root: string, opts: PackFilesOptions) {
     this.dir = join(root, PACKS_DIR);
+    this.syncFd = opts.syncFd ?? fdatasyncFd;
   }
 
-  path(n: number): string {
+  /** The packs under `root` (the directory is created 0700 when missing). */
+  static async open(root: string, opts: PackFilesOptions = {}): Promise<PackFiles> {
+    const packs = new PackFiles(root, opts);
+    await mkdir(packs.dir, { recursive: true, mode: STORE_DIR_MODE });
+    return packs;
+  }
+
+  locationOf(n: number): string {
     return join(this.dir, `${n}.pack`);
   }
 
-  /** Creates pack `n` (which must not exist), 0600; returns a read-write descriptor. */
-  create(n: number): number {
-    return openSync(this.path(n), NEW_PACK_FLAGS, STORE_FILE_MODE);
+  create(n: number): PackAppender {
+    return this.appender(openSync(this.locationOf(n), NEW_PACK_FLAGS, STORE_FILE_MODE));
   }
 
-  /** A read-write descriptor of an existing pack (appends go on at its committed end). */
-  openForAppend(n: number): number {
-    return openSync(this.path(n), fsConstants.O_RDWR);
+  openForAppend(n: number): PackAppender {
+    return this.appender(openSync(this.locationOf(n), fsConstants.O_RDWR));
   }
 
-  /**
-   * Truncates every pack to `committedEnd(n)` and deletes those whose
-   * committed end is 0 (no row points into them). Returns the packs left,
-   * the highest pack number seen (0 when none) and how many files it cut or
-   * deleted.
-   */
-  async cutToCommitted(committedEnd: (n: number) => number): Promise<{ kept: Set<number>; highest: number; cleaned: number }> {
-    const kept = new Set<number>();
-    let highest = 0;
-    let cleaned = 0;
+  private appender(fd: number): PackAppender {
+    return {
+      writeAt: (data, position) => writeAllAt(fd, data, position),
+      sync: () => this.syncFd(fd),
+      close: () => closeSync(fd),
+    };
+  }
+
+  syncCreated(): Promise<void> {
+    return fsyncDir(this.dir);
+  }
+
+  async list(): Promise<number[]> {
+    const found: number[] = [];
     for (const name of await readdirOrEmpty(this.dir)) {
       const m = PACK_RE.exec(name);
-      if (m === null) continue;
-      const n = Number(m[1]);
-      highest = Math.max(highest, n);
-      const file = join(this.dir, name);
-      const end = committedEnd(n);
-      if (end === 0) {
-        await rm(file, { force: true });
-        cleaned++;
-        continue;
-      }
-      kept.add(n);
-      const fd = openSync(file, fsConstants.O_RDWR);
-      try {
-        if (fstatSync(fd).size > end) {
-          ftruncateSync(fd, end);
-          cleaned++;
-        }
-      } finally {
-        closeSync(fd);
-      }
+      if (m !== null) found.push(Number(m[1]));
     }
-    return { kept, highest, cleaned };
+    return found;
   }
 
-  /** Writes all of `data` at `position` of the pack open as `fd`. */
-  async writeAt(fd: number, data: Uint8Array, position: number): Promise<void> {
-    let off = 0;
-    while (off < data.byteLength) {
-      const n = data.byteLength <= STORE_SYNC_WRITE_MAX_BYTES
-        ? writeSync(fd, data, off, data.byteLength - off, position + off)
-        : (await writeFd(fd, data, off, data.byteLength - off, position + off)).bytesWritten;
-      off += n;
+  async truncate(n: number, length: number): Promise<boolean> {
+    const fd = openSync(this.locationOf(n), fsConstants.O_RDWR);
+    try {
+      if (fstatSync(fd).size <= length) return false;
+      ftruncateSync(fd, length);
+      return true;
+    } finally {
+      closeSync(fd);
     }
   }
 
-  /**
-   * Reads `into.length` bytes of pack `n` at `position` into `into`; a pack
-   * shorter than that gives fewer bytes (the returned view is shorter).
-   */
   async read(n: number, position: number, into: Uint8Array): Promise<Uint8Array> {
     const length = into.length;
     if (length <= SYNC_READ_MAX_BYTES) {
@@ -149,7 +132,7 @@ export class PackFiles {
     }
     // A read that awaits gets a descriptor of its own: a cached one may be closed
     // meanwhile (LRU, compaction) and its number reused for another file.
-    const fd = openSync(this.path(n), fsConstants.O_RDONLY);
+    const fd = openSync(this.locationOf(n), fsConstants.O_RDONLY);
     try {
       let off = 0;
       while (off < length) {
@@ -170,7 +153,7 @@ export class PackFiles {
       this.readFds.set(pack, cached);
       return cached;
     }
-    const fd = openSync(this.path(pack), fsConstants.O_RDONLY);
+    const fd = openSync(this.locationOf(pack), fsConstants.O_RDONLY);
     this.readFds.set(pack, fd);
     if (this.readFds.size > MAX_OPEN_READ_PACKS) {
       const [oldest, oldFd] = this.readFds.entries().next().value as [number, number];
@@ -180,19 +163,28 @@ export class PackFiles {
     return fd;
   }
 
-  /** Deletes a pack (closing its cached read descriptor first). */
   async remove(n: number): Promise<void> {
     const fd = this.readFds.get(n);
     if (fd !== undefined) {
       this.readFds.delete(n);
       closeSync(fd);
     }
-    await rm(this.path(n), { force: true });
+    await rm(this.locationOf(n), { force: true });
   }
 
-  /** Closes the cached read descriptors. */
   close(): void {
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
+  }
+}
+
+/** Writes all of `data` at `position` of the file open as `fd`. */
+async function writeAllAt(fd: number, data: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) {
+    const n = data.byteLength <= STORE_SYNC_WRITE_MAX_BYTES
+      ? writeSync(fd, data, off, data.byteLength - off, position + off)
+      : (await writeFd(fd, data, off, data.byteLength - off, position + off)).bytesWritten;
+    off += n;
   }
 }

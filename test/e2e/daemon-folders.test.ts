@@ -51,7 +51,7 @@ describe(`first scan and live changes (${TREE_FILES} files)`, () => {
     const out = await h.cliOk(['folder', 'add', dir, '--key', await h.newKey(), '--wait'], { timeoutMs: SCAN_TIMEOUT_MS });
     const ms = Date.now() - t0;
     assert.match(out, /Added rw folder/);
-    const f = await h.waitForFolder(dir, (x) => x.state === 'idle', { timeoutMs: SCAN_TIMEOUT_MS });
+    const f = await h.waitForFolder(dir, (x) => x.state === 'unshared', { timeoutMs: SCAN_TIMEOUT_MS });
     assert.equal(f.error, null);
     assert.equal(f.localFiles, totals.files);
     assert.equal(f.localBytes, totals.bytes);
@@ -64,7 +64,7 @@ describe(`first scan and live changes (${TREE_FILES} files)`, () => {
     const step = async (what: string, change: () => Promise<void>): Promise<void> => {
       const t0 = Date.now();
       await change();
-      const f = await h.waitForFolder(dir, (x) => x.state === 'idle' && x.localFiles === files && x.localBytes === bytes,
+      const f = await h.waitForFolder(dir, (x) => x.state === 'unshared' && x.localFiles === files && x.localBytes === bytes,
         { timeoutMs: CHANGE_DEADLINE_MS, intervalMs: 50, description: `${what}: ${files} files / ${bytes} bytes` });
       assert.equal(f.localFiles, files);
       console.log(`# ${what} seen after ${Date.now() - t0} ms`);
@@ -98,7 +98,7 @@ describe(`first scan and live changes (${TREE_FILES} files)`, () => {
     }
     assert.ok(seen, 'the index shows the renamed path and not the old one within 5 s');
     console.log(`# rename seen after ${Date.now() - t0} ms`);
-    const f = await h.waitForFolder(dir, (x) => x.state === 'idle');
+    const f = await h.waitForFolder(dir, (x) => x.state === 'unshared');
     assert.equal(f.localFiles, files);
     assert.equal(f.localBytes, bytes);
     // Each small change also went out as a file-changed event (the 2,000-file first scan did not, by design).
@@ -110,22 +110,22 @@ describe(`first scan and live changes (${TREE_FILES} files)`, () => {
   });
 
   test('a .sealignore change is applied to new files', async () => {
-    const before = await h.waitForFolder(dir, (x) => x.state === 'idle');
+    const before = await h.waitForFolder(dir, (x) => x.state === 'unshared');
     const oldIgnore = '*.tmp\nbuild/\n';
     const newIgnore = `${oldIgnore}later/\n`;
     await writeFile(join(dir, '.sealignore'), newIgnore);
     const grown = Buffer.byteLength(newIgnore) - Buffer.byteLength(oldIgnore);
-    await h.waitForFolder(dir, (x) => x.state === 'idle' && x.localBytes === before.localBytes + grown,
+    await h.waitForFolder(dir, (x) => x.state === 'unshared' && x.localBytes === before.localBytes + grown,
       { timeoutMs: CHANGE_DEADLINE_MS, description: '.sealignore edit' });
     // Newly ignored: not counted. Still allowed: counted.
     await mkdir(join(dir, 'later'));
     await writeFile(join(dir, 'later', 'x.bin'), Buffer.alloc(999, 2));
     await writeFile(join(dir, 'kept.bin'), Buffer.alloc(77, 3));
-    const f = await h.waitForFolder(dir, (x) => x.state === 'idle' && x.localFiles === before.localFiles + 1,
+    const f = await h.waitForFolder(dir, (x) => x.state === 'unshared' && x.localFiles === before.localFiles + 1,
       { timeoutMs: CHANGE_DEADLINE_MS, description: 'kept.bin counted' });
     // Give the watcher time to (wrongly) pick up the ignored file too, then check it did not.
     await new Promise((r) => setTimeout(r, 1000));
-    const after = await h.waitForFolder(dir, (x) => x.state === 'idle');
+    const after = await h.waitForFolder(dir, (x) => x.state === 'unshared');
     assert.equal(after.localFiles, f.localFiles);
     assert.equal(after.localBytes, before.localBytes + grown + 77);
   });
@@ -150,7 +150,7 @@ describe('kill -9 in the middle of a scan', () => {
     await d.kill9();
     assert.ok(mid.localFiles < totals.files, `killed mid-scan (${mid.localFiles}/${totals.files} indexed)`);
     await h.startDaemon();
-    const f = await h.waitForFolder(dir, (x) => x.state === 'idle' && x.localFiles === totals.files, { timeoutMs: SCAN_TIMEOUT_MS });
+    const f = await h.waitForFolder(dir, (x) => x.state === 'unshared' && x.localFiles === totals.files, { timeoutMs: SCAN_TIMEOUT_MS });
     assert.equal(f.localBytes, totals.bytes);
     assert.equal(f.error, null);
     console.log(`# killed at ${mid.scan?.files ?? 0} files scanned, ${mid.localFiles} indexed; after restart ${f.localFiles} files`);

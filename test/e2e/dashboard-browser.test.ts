@@ -127,7 +127,7 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
     await shot('folders-empty');
   });
 
-  test('add a folder with a new key; it reaches idle', async () => {
+  test('add a folder with a new key; with no device sharing it, it says so (not "up to date")', async () => {
     for (const dir of [docsDir, xssDir]) {
       await page.click('[data-testid=add-folder]');
       await page.fill('[data-testid=add-folder-dialog] input[name=path]', dir);
@@ -135,8 +135,10 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
       await page.waitForSelector('[data-testid=add-folder-dialog]', { state: 'detached' });
     }
     const folder = page.locator('[data-testid=folder]', { hasText: 'Documents' });
-    await folder.and(page.locator('[data-state=idle]')).waitFor({ timeout: 30_000 });
-    await page.locator('[data-testid=folder][data-state=idle]').nth(1).waitFor({ timeout: 30_000 });
+    await folder.and(page.locator('[data-state=unshared]')).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=folder][data-state=unshared]').nth(1).waitFor({ timeout: 30_000 });
+    assert.equal(await folder.locator('[data-testid=folder-state]').textContent(), 'Not shared yet');
+    assert.equal(await folder.locator('[data-testid=folder-notice]').textContent(), 'no device that shares this folder is connected');
     const status = await a.status();
     assert.deepEqual(status.folders.map((f) => f.path).sort(), [docsDir, xssDir].sort());
     assert.ok(status.folders.every((f) => f.type === 'rw'));
@@ -353,7 +355,8 @@ describe('dashboard in Chromium', { skip: skipReason }, () => {
       // The README image shows a folder with files here and a connected peer.
       await p.locator('[data-testid=peer-summary].on').waitFor({ timeout: SYNC_WAIT_MS });
       await p.locator('[data-testid=folder][data-state=idle]', { hasText: 'Documents' }).locator('dd', { hasText: /^7 files/ }).first().waitFor();
-      await p.locator('[data-testid=folder][data-state=idle]', { hasText: 'Photos' }).locator('dd', { hasText: /^3 files/ }).first().waitFor();
+      // Photos is on this device only: scanned, and honest that no device has it.
+      await p.locator('[data-testid=folder][data-state=unshared]', { hasText: 'Photos' }).locator('dd', { hasText: /^3 files/ }).first().waitFor();
       const file = join(SCREENSHOT_DIR, 'dashboard.png');
       await p.setViewportSize(README_VIEWPORT);
       await p.screenshot({ path: file });

@@ -26,7 +26,7 @@ before(async () => {
 after(() => h.cleanup());
 
 test('a change made with the watcher off shows right after folder rescan --wait', async () => {
-  const start = await h.waitForFolder(dir, (f) => f.state === 'idle');
+  const start = await h.waitForFolder(dir, (f) => f.state === 'unshared');
   assert.equal(start.localFiles, 1);
   assert.equal(start.localBytes, 5);
   await writeFile(join(dir, 'b.txt'), 'second!');
@@ -48,7 +48,7 @@ test('without --wait the rescan starts and the command returns at once', async (
   await writeFile(join(dir, 'c.txt'), 'third');
   const out = await h.cliOk(['folder', 'rescan', dir]);
   assert.match(out, /^Rescan of .* started$/m);
-  await h.waitForFolder(dir, (f) => f.state === 'idle' && f.localFiles === 3, { timeoutMs: 5000, description: 'c.txt indexed' });
+  await h.waitForFolder(dir, (f) => f.state === 'unshared' && f.localFiles === 3, { timeoutMs: 5000, description: 'c.txt indexed' });
 });
 
 test('encrypted folders and unknown paths are refused with one line', async () => {

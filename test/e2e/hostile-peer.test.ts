@@ -288,7 +288,7 @@ describe('against a real daemon', () => {
     await writeFile(join(dir, 'hello.txt'), 'hello from the daemon');
     await h.startDaemon();
     await h.cliOk(['folder', 'add', dir, '--key', key]);
-    await h.waitForFolder(dir, (f) => f.state === 'idle' && f.localFiles >= 1, { description: 'first scan' });
+    await h.waitForFolder(dir, (f) => f.state === 'unshared' && f.localFiles >= 1, { description: 'first scan' });
     daemonAddress = (await h.status()).device.listen[0] as string;
     assert.match(daemonAddress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
   });

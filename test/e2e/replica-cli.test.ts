@@ -31,7 +31,7 @@ describe('encrypted folder on one daemon', () => {
     eKey = e;
     const out = await h.cliOk(['folder', 'add', store, '--key', e]);
     assert.match(out, /Added encrypted folder/);
-    const f = await h.waitForFolder(store, (x) => x.state === 'idle');
+    const f = await h.waitForFolder(store, (x) => x.state === 'unshared');
     assert.equal(f.type, 'encrypted');
     assert.equal(f.error, null);
     assert.deepEqual([f.globalFiles, f.globalBytes, f.needFiles], [0, 0, 0]);

@@ -17,7 +17,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { TestHome, type DaemonProcess } from './helpers/harness.js';
-import { flipStoredByte, storedBlocks } from '../../src/engine/replica/test-helpers.js';
+import { flipStoredByte, storedBlocks } from '../../src/store/testing/store-helpers.js';
 import { findLeaks, listFiles, treeSnapshot } from './helpers/replica-checks.js';
 
 const SYNC_TIMEOUT_MS = 30_000;
@@ -116,7 +116,7 @@ describe('encrypted always-on peer', () => {
     // B got the W key out of band; it knows only S's address.
     await b.cliOk(['folder', 'add', dirB, '--key', wKey]);
     await b.cliOk(['peer', 'add', await listenAddress(s)]);
-    const fb = await b.waitForFolder(dirB, (f) => f.state === 'idle' && f.localFiles >= 2 && f.needFiles === 1,
+    const fb = await b.waitForFolder(dirB, (f) => f.state === 'waiting' && f.localFiles >= 2 && f.needFiles === 1,
       { timeoutMs: SYNC_TIMEOUT_MS, description: 'B has all but the damaged file' });
     assert.equal(fb.needFiles, 1);
     const treeA = await treeSnapshot(dirA);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newFolderSecret } from '../../src/crypto/index.js';
-import { TEMP_PREFIX } from '../../src/fs/atomic-apply.js';
+import { TEMP_PREFIX } from '../../src/fs/temp-files.js';
 import { makeTempDir, REPO_ROOT } from './helpers/harness.js';
 
 const CHILD = join(REPO_ROOT, 'test', 'e2e', 'fixtures', 'sync-resume-child.ts');

@@ -12,7 +12,7 @@ import { lstat, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StatusReport } from '../../src/api/daemon-api.js';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
-import { pollUntil, TestHome, type DaemonProcess } from './helpers/harness.js';
+import { pollUntil, scanSettled, TestHome, type DaemonProcess } from './helpers/harness.js';
 
 const FULL = process.env.SEALSYNC_E2E_FULL === '1';
 const SYNC_TIMEOUT_MS = FULL ? 600_000 : 60_000;
@@ -83,7 +83,7 @@ describe('three full peers', () => {
   test('B pulls a large file from A and C at the same time', async (t) => {
     const key = (await a.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
     await a.cliOk(['folder', 'add', dirA, '--key', key]);
-    await a.waitForFolder(dirA, (f) => f.state === 'idle' && f.localFiles === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'A scanned' });
+    await a.waitForFolder(dirA, (f) => scanSettled(f) && f.localFiles === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'A scanned' });
     await c.cliOk(['folder', 'add', dirC, '--key', key]);
     await c.cliOk(['peer', 'add', await a.listenAddress()]);
     await c.waitForFolder(dirC, (f) => synced(f) && f.localFiles === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'C has the file' });

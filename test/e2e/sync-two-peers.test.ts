@@ -20,7 +20,7 @@ import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, utimes, wri
 import { join } from 'node:path';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { snapshotTree } from '../../src/engine/testing/sync-device.js';
-import { pollUntil, TestHome, type DaemonProcess } from './helpers/harness.js';
+import { pollUntil, scanSettled, TestHome, type DaemonProcess } from './helpers/harness.js';
 
 const FULL = process.env.SEALSYNC_E2E_FULL === '1';
 const BIG_BYTES = (FULL ? 100 : 20) * 1024 * 1024;
@@ -113,7 +113,7 @@ describe('two full peers', () => {
     wKey = (await a.cliOk(['key', 'new'])).split('\n')[0]?.trim() ?? '';
     assert.match(wKey, /^W/);
     await a.cliOk(['folder', 'add', dirA, '--key', wKey]);
-    await a.waitForFolder(dirA, (f) => f.state === 'idle' && f.localFiles >= SMALL_FILES, { timeoutMs: SYNC_TIMEOUT_MS, description: 'A scanned' });
+    await a.waitForFolder(dirA, (f) => scanSettled(f) && f.localFiles >= SMALL_FILES, { timeoutMs: SYNC_TIMEOUT_MS, description: 'A scanned' });
     await b.cliOk(['folder', 'add', dirB, '--key', wKey]);
     const started = Date.now();
     await b.cliOk(['peer', 'add', await a.listenAddress()]);
@@ -154,7 +154,7 @@ describe('two full peers', () => {
     await writeFile(join(dirB, file), 'edit made on B, later');
     await utimes(join(dirB, file), new Date('2026-01-02T00:00:00Z'), new Date('2026-01-02T00:00:00Z'));
     // A must have recorded its edit before B comes back.
-    await pollUntil(async () => ((await a.status()).folders.find((f) => f.path === dirA)?.state === 'idle' ? true : undefined), { description: 'A idle' });
+    await pollUntil(async () => ((await a.status()).folders.find((f) => f.path === dirA)?.state === 'unshared' ? true : undefined), { description: 'A scanned its edit (B is down: unshared)' });
     await new Promise((res) => setTimeout(res, 1500));
     dB = await b.startDaemon();
     const tree = await converge(dirA, dirB, 'both sides agree after the conflict');

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import type { FolderStatus } from './api.js';
 import { api } from './api.js';
-import { bytes, count, TYPE_NAMES } from './format.js';
+import { bytes, count, duration, TYPE_NAMES } from './format.js';
 import { AddFolderDialog } from './add-folder.js';
 import { ShareDialog } from './share-dialog.js';
 import { Dialog } from './dialog.js';
@@ -11,14 +11,28 @@ const STATE_WORDS: Record<FolderStatus['state'], string> = {
   scanning: 'Scanning',
   idle: 'Up to date',
   syncing: 'Syncing',
+  waiting: 'Waiting',
+  unshared: 'Not shared yet',
   error: 'Problem',
 };
 const MAX_LISTED_PATHS = 10;
 
-/** Share of the global bytes that are present locally, 0–100. */
+/**
+ * Share of the folder that is here, 0–100: the daemon's own progress while
+ * it syncs (the CLI shows the same number), else the global bytes present;
+ * never 100 while a file is still needed.
+ */
 export function syncedPercent(f: FolderStatus): number {
-  if (f.globalBytes <= 0) return f.needFiles > 0 ? 0 : 100;
-  return Math.max(0, Math.min(100, Math.floor(((f.globalBytes - f.needBytes) / f.globalBytes) * 100)));
+  if (f.progress) return f.progress.percent;
+  if (f.needFiles === 0) return 100;
+  if (f.globalBytes <= 0) return 0;
+  return Math.max(0, Math.min(99, Math.floor(((f.globalBytes - f.needBytes) / f.globalBytes) * 100)));
+}
+
+/** "12.0 MiB/s, 3 s left" for a sync in progress. */
+export function progressWords(p: NonNullable<FolderStatus['progress']>): string {
+  const left = p.etaSeconds === null ? 'time left unknown' : `${duration(p.etaSeconds)} left`;
+  return `${bytes(p.rate)}/s, ${left}`;
 }
 
 function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove: () => void }) {
@@ -43,8 +57,17 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
         <progress max={100} value={pct} aria-label="synced" />
         <span class="pct" data-testid="folder-progress">{pct}%</span>
       </div>
+      {f.progress && <p class="muted small" data-testid="folder-rate">{progressWords(f.progress)}</p>}
+      {f.notice && <p class="notice small" data-testid="folder-notice">{f.notice}</p>}
       {f.scan && <p class="muted small">Scanning: {count(f.scan.files, 'file')}, {bytes(f.scan.bytes)} at {bytes(f.scan.rate)}/s</p>}
       {f.error && <p class="alert small" data-testid="folder-error">{f.error}</p>}
+      {f.parkedCount > 0 && (
+        <details class="small" data-testid="folder-parked">
+          <summary>{count(f.parkedCount, 'path')} not synced yet</summary>
+          {/* Paths and reasons come from peers: rendered as text only (Preact escapes them). */}
+          <ul class="paths">{f.parked.slice(0, MAX_LISTED_PATHS).map((p) => <li key={p.path}>{p.path}: {p.reason}</li>)}</ul>
+        </details>
+      )}
       {!encrypted && f.unreadable && f.unreadable.length > 0 && (
         <details class="small">
           <summary>{count(f.unreadable.length, 'file')} could not be read</summary>

@@ -46,6 +46,7 @@ function status(seq: number, state: FolderStatus['state'], error: string | null 
   const folder: FolderStatus = {
     path: FOLDER, type: 'rw', folderId: 'f', state, error,
     localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0,
+    errorCode: null, notice: null, parked: [], parkedCount: 0, peers: { connected: 0, devicesConnected: 0, lastSeenAt: null }, lastChangeAt: null,
   };
   return { seq, time: 0, type: 'folder-status', folder };
 }
@@ -62,7 +63,7 @@ test('the history keeps changes and a folder\'s new errors, not its status ticks
 });
 
 test('a peer without a name is named by its address', () => {
-  const peer = { id: null, name: '', address: 'tcp://127.0.0.1:22000', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0 };
+  const peer = { id: null, name: '', address: 'tcp://127.0.0.1:22000', connected: false, inBytes: 0, outBytes: 0, inRate: 0, outRate: 0, sharedFolders: 0, problem: null };
   assert.equal(describeEvent({ ...base, type: 'peer-disconnected', peer }), 'Disconnected from tcp://127.0.0.1:22000');
   assert.equal(describeEvent({ ...base, type: 'peer-connected', peer: { ...peer, name: 'laptop', connected: true } }), 'Connected to laptop');
 });

@@ -1,5 +1,5 @@
 /** Plain-words formatting for sizes, rates, times and event descriptions. */
-import type { DaemonEvent } from './api.js';
+import type { DaemonEvent, PeerStatus } from './api.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -22,6 +22,31 @@ export function count(n: number, one: string, many = `${one}s`): string {
 export function time(ms: number): string {
   return new Date(ms).toLocaleTimeString();
 }
+
+/** Whole seconds as "45 s", "3 min 5 s", "2 h 10 min". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Plain words for a peer's state, with its problem (status-schema.ts) and the next try. */
+export function peerStateWords(p: PeerStatus, now: number): string {
+  if (!p.problem) return 'connected';
+  const next = p.problem.nextAttemptAt !== null ? `; next try in ${duration((p.problem.nextAttemptAt - now) / 1000)}` : '';
+  const last = p.problem.lastAttemptAt !== null ? ` (tried ${time(p.problem.lastAttemptAt)}${next})` : '';
+  return `${PROBLEM_WORDS[p.problem.reason]}: ${p.problem.message}${last}`;
+}
+
+const PROBLEM_WORDS = {
+  'refused': 'refused',
+  'unreachable': 'unreachable',
+  'tls': 'TLS failed',
+  'protocol': 'handshake failed',
+  'no-shared-folder': 'shares no folder',
+  'other': 'not connected',
+} as const;
 
 export const TYPE_NAMES = { rw: 'read-write', ro: 'read-only', encrypted: 'encrypted' } as const;
 

@@ -1,7 +1,7 @@
 /** Known devices: name, device id, address, connection, live rates and totals; add and remove. */
 import { useState } from 'preact/hooks';
 import { api, type PeerStatus } from './api.js';
-import { bytes, rate } from './format.js';
+import { bytes, peerStateWords, rate } from './format.js';
 
 export function Peers(props: { peers: readonly PeerStatus[] | null; listen: readonly string[]; onChange: () => void; onError: (e: unknown) => void }) {
   const [address, setAddress] = useState('');
@@ -52,7 +52,11 @@ export function Peers(props: { peers: readonly PeerStatus[] | null; listen: read
                   <td data-testid="peer-name">{p.name ?? <span class="muted">unknown</span>}</td>
                   <td><code class="devid">{p.id ?? '–'}</code></td>
                   <td><code>{p.address}</code></td>
-                  <td><span class={p.connected ? 'badge ok' : 'badge'}>{p.connected ? 'connected' : 'not connected'}</span></td>
+                  <td>
+                    <span class={p.problem ? 'badge' : 'badge ok'} data-testid="peer-state">{p.connected ? 'connected' : 'not connected'}</span>
+                    {/* The message may quote a peer's words: rendered as text only. */}
+                    {p.problem && <><br /><span class="muted small" data-testid="peer-problem">{peerStateWords(p, Date.now())}</span></>}
+                  </td>
                   <td>{rate(p.inRate)}<br /><span class="muted small">{bytes(p.inBytes)} total</span></td>
                   <td>{rate(p.outRate)}<br /><span class="muted small">{bytes(p.outBytes)} total</span></td>
                   <td><button type="button" class="danger small-btn" onClick={() => remove(p)}>Remove</button></td>

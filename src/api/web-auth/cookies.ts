@@ -1,4 +1,5 @@
 /** Minimal, strict cookie handling for the one session cookie the dashboard sets. */
+import { SealsyncError } from '../../errors.js';
 
 export const MAX_COOKIE_HEADER_LENGTH = 8192;
 
@@ -22,7 +23,7 @@ export interface SessionCookieOptions {
 
 /** A Set-Cookie value: HttpOnly, SameSite=Strict, Path=/, Secure on HTTPS. Values are base64url. */
 export function sessionCookie(value: string, opts: SessionCookieOptions): string {
-  if (!/^[A-Za-z0-9_-]*$/.test(value)) throw new Error('cookie value must be base64url');
+  if (!/^[A-Za-z0-9_-]*$/.test(value)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'cookie value must be base64url');
   const parts = [`${opts.name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
   if (opts.secure) parts.push('Secure');
   if (opts.maxAgeS !== undefined) parts.push(`Max-Age=${Math.max(0, Math.floor(opts.maxAgeS))}`);

@@ -3,10 +3,7 @@
  * the home lock, so a daemon cannot start in between and overwrite it; the
  * file is written atomically with mode 0600 by saveConfig.
  */
-import type { Config } from '../../daemon/config-schema.js';
-import { loadConfig, saveConfig } from '../../daemon/config-store.js';
-import type { HomePaths } from '../../daemon/home.js';
-import { acquireLock } from '../../daemon/lock.js';
+import { acquireLock, loadConfig, saveConfig, type Config, type HomePaths } from '../../api/offline.js';
 
 export async function updateConfigOffline(paths: HomePaths, change: (config: Config) => Config | Promise<Config>): Promise<Config> {
   const lock = await acquireLock(paths.lock);

@@ -3,6 +3,7 @@
  * and dashboard ports once. Refuses an initialised home (ERR_HOME_EXISTS).
  */
 import type { Command } from 'commander';
+import { loadInitHome } from '../../api/offline.js';
 import { SealsyncError } from '../../errors.js';
 import { homeOf, sealsyncCommand } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
@@ -28,8 +29,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       if (!flags.ui && flags.uiListen !== undefined) {
         throw new SealsyncError('ERR_INVALID_ARGUMENT', 'use either --ui-listen or --no-ui, not both');
       }
-      // loaded on use: identity and config schema are heavy for the other commands
-      const { initHome } = await import('../../daemon/init-home.js');
+      const { initHome } = await loadInitHome();
       const result = await initHome({
         home: paths.home,
         ...(flags.name !== undefined ? { name: flags.name } : {}),

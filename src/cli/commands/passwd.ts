@@ -7,8 +7,8 @@
  */
 import type { Command } from 'commander';
 import type { Readable, Writable } from 'node:stream';
+import { hashPassword, MAX_PASSWORD_BYTES, validateNewPassword } from '../../api/offline.js';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
-import { hashPassword, validateNewPassword, MAX_PASSWORD_BYTES } from '../../api/web-auth/password-hash.js';
 import { clientOf, homeOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
 

@@ -7,7 +7,7 @@
  * becomes a new device. Stops on SIGINT, SIGTERM or `sealsync stop`.
  */
 import type { Command } from 'commander';
-import { applyDaemonHeapFlags } from '../../memory/daemon-heap.js';
+import { applyDaemonHeapFlags, loadDaemonHost, loadInitHome } from '../../api/offline.js';
 import { SealsyncError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_FORCED } from '../exit-codes.js';
@@ -34,8 +34,8 @@ export function registerStartCommand(program: Command, io: CliIo): void {
       // Before the daemon's modules load, while the young generation is still small (see daemon-heap.ts).
       applyDaemonHeapFlags();
       // Loaded here, not at the top: every other command would pay for the whole daemon's start-up.
-      const { initHome, isInitialised } = await import('../../daemon/init-home.js');
-      const { startDaemonHost } = await import('../../api/daemon-host.js');
+      const { initHome, isInitialised } = await loadInitHome();
+      const { startDaemonHost } = await loadDaemonHost();
       const { createLogger, createTerminalLogger } = await import('../../logger.js');
       if (!(await isInitialised(paths.home))) {
         const source = homeSourceOf(cmd);

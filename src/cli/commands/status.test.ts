@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FolderStatus, StatusReport } from '../../api/daemon-api.js';
+import { STATUS_SCHEMA_VERSION, type FolderStatus, type StatusReport } from '../../api/daemon-api.js';
 import { EXIT_FOLDER_ERROR, EXIT_OK, EXIT_SYNCING } from '../exit-codes.js';
 import { statusExitCode } from './status.js';
 
 function folder(over: Partial<FolderStatus>): FolderStatus {
   return {
     path: '/f', type: 'rw', folderId: 'x', state: 'idle', localFiles: 1, localBytes: 1, globalFiles: 1, globalBytes: 1,
-    needFiles: 0, needBytes: 0, error: null, ...over,
+    needFiles: 0, needBytes: 0, error: null,
+    errorCode: null, notice: null, parked: [], parkedCount: 0, peers: { connected: 0, devicesConnected: 0, lastSeenAt: null }, lastChangeAt: null, ...over,
   };
 }
 
 function report(folders: FolderStatus[]): StatusReport {
-  return { device: { id: 'D', name: 'n', listen: [] }, folders, peers: [] };
+  return { schemaVersion: STATUS_SCHEMA_VERSION, device: { id: 'D', name: 'n', listen: [] }, folders, peers: [] };
 }
 
 test('status exit code: 0 in sync, 3 while anything is left to do, 4 on any folder error', () => {

@@ -1,17 +1,22 @@
 /**
  * `sealsync status [--json]`: the daemon's device, dashboard, folders and
- * peers. `--json` is the contract scripts and tests rely on (DESIGN.md);
- * the human form is a compact table. The exit code tells scripts and
- * monitoring where things stand: 0 in sync, 3 syncing, 4 a folder error
- * (1 when the daemon cannot be asked at all).
+ * peers. `--json` is the contract scripts and tests rely on: the status
+ * schema (src/engine/peer/status-schema.ts, with `schemaVersion`; fields in
+ * docs/daemon.md); the human form is a compact table of the same values.
+ * The exit code tells scripts and monitoring where things stand: 0 in sync
+ * (every folder up to date), 3 not yet (syncing, waiting, unshared,
+ * scanning), 4 a folder error (1 when the daemon cannot be asked at all).
  */
 import type { Command } from 'commander';
-import type { StatusReport } from '../../api/daemon-api.js';
+import type { FolderStatus, PeerStatus, StatusReport } from '../../api/daemon-api.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_FOLDER_ERROR, EXIT_OK, EXIT_SYNCING, ExitStatus } from '../exit-codes.js';
 import { clientOf, sealsyncCommand } from '../home-option.js';
 
-/** In sync means every folder is idle with nothing left to fetch (its need list is empty). */
+/** Parked paths listed per folder in the table (all of them, up to the schema's bound, are in --json). */
+const MAX_PARKED_SHOWN = 5;
+
+/** In sync means every folder is up to date ('idle') with nothing left to fetch (its need list is empty). */
 export function statusExitCode(s: StatusReport): number {
   if (s.folders.some((f) => f.state === 'error' || f.error !== null)) return EXIT_FOLDER_ERROR;
   if (s.folders.some((f) => f.state !== 'idle' || f.needFiles > 0 || f.needBytes > 0)) return EXIT_SYNCING;
@@ -41,19 +46,50 @@ export function formatStatus(s: StatusReport, cli = 'sealsync'): string {
     lines.push(`No folders (add one with \`${cli} folder add PATH --key KEY\`).`);
   } else {
     lines.push(...table(['FOLDER', 'TYPE', 'STATE', 'FILES', 'SIZE', 'NEED'], s.folders.map((f) => [
-      f.path, f.type, f.error ? `${f.state}: ${f.error}` : f.state, String(f.localFiles), formatBytes(f.localBytes),
+      printable(f.path), f.type, folderStateText(f), String(f.localFiles), formatBytes(f.localBytes),
       f.needFiles ? `${f.needFiles} (${formatBytes(f.needBytes)})` : '-',
     ])));
+    for (const f of s.folders) {
+      for (const p of f.parked.slice(0, MAX_PARKED_SHOWN)) lines.push(`  ${printable(f.path)}: waiting: ${printable(p.path)}: ${printable(p.reason)}`);
+      if (f.parkedCount > MAX_PARKED_SHOWN) lines.push(`  ${printable(f.path)}: and ${f.parkedCount - MAX_PARKED_SHOWN} more (see --json)`);
+    }
   }
   lines.push('');
   if (s.peers.length === 0) {
     lines.push('No peers.');
   } else {
-    lines.push(...table(['PEER', 'NAME', 'CONNECTED', 'IN', 'OUT'], s.peers.map((p) => [
-      p.address, p.name ?? '-', p.connected ? 'yes' : 'no', formatBytes(p.inBytes), formatBytes(p.outBytes),
+    lines.push(...table(['PEER', 'NAME', 'CONNECTED', 'IN', 'OUT', 'PROBLEM'], s.peers.map((p) => [
+      p.address, printable(p.name ?? '-'), p.connected ? 'yes' : 'no', formatBytes(p.inBytes), formatBytes(p.outBytes), peerProblemText(p),
     ])));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Control and direction characters (a hostile peer's file name, a device name) shown as escapes, never sent to the terminal. */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
+}
+
+/** State words for the table: "idle" is shown as "up to date"; errors and notices follow. */
+export function folderStateText(f: FolderStatus): string {
+  const state = f.state === 'idle' ? 'up to date' : f.state;
+  if (f.error) return `${state}: ${printable(f.error)}`;
+  if (f.progress) {
+    const eta = f.progress.etaSeconds === null ? '' : `, ${f.progress.etaSeconds} s left`;
+    return `${state} ${f.progress.percent}% (${formatBytes(f.progress.rate)}/s${eta})`;
+  }
+  return f.notice ? `${state}: ${printable(f.notice)}` : state;
+}
+
+/** "refused: … (last try 12:00:01, next 12:00:05)" or "-". */
+export function peerProblemText(p: PeerStatus): string {
+  const problem = p.problem;
+  if (!problem) return '-';
+  const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().slice(11, 19));
+  const last = at(problem.lastAttemptAt);
+  const next = at(problem.nextAttemptAt);
+  const when = last || next ? ` (${[last && `last try ${last}`, next && `next ${next}`].filter(Boolean).join(', ')})` : '';
+  return `${problem.reason}: ${printable(problem.message)}${when}`;
 }
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {

@@ -3,7 +3,7 @@
  * it has released the home, so a following `start` never races it.
  */
 import type { Command } from 'commander';
-import { readLockPid, isProcessAlive } from '../../daemon/lock.js';
+import { isProcessAlive, readLockPid } from '../../api/offline.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf, homeOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';

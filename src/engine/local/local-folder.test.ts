@@ -10,7 +10,8 @@ import { LocalFolder } from './local-folder.js';
 import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
 import type { ScanEntry } from './scan-diff.js';
 import { openIndex, type Index } from '../../index/index.js';
-import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, type FolderKeys } from '../../crypto/index.js';
+import { keysFromSecret, newFolderSecret, deriveReadOnly, locatorFor, toHex, openRecord, decodeSealedRecord, sealRecordBytes, type FolderKeys } from '../../crypto/index.js';
+import type { FileRecord } from '../../model/types.js';
 import { silentLogger } from '../../logger.js';
 import { compareVectors } from '../../model/version-vector.js';
 import type { FolderStatus } from '../peer/folder-status.js';
@@ -416,4 +417,49 @@ test('a hinted directory that cannot be listed is listed as unreadable, not a fo
   await h.folder.scanNow({ paths: [] });
   assert.equal(h.folder.status().unreadable, undefined);
   assert.equal(h.index.getFile(h.folderRowId, 'locked/in.txt')?.record.size, 14);
+});
+
+/** Stores `record` as if a peer had sent it (sealed with the folder's keys). */
+function holdRemote(h: Harness, record: FileRecord): void {
+  const locator = locatorFor(h.keys, record.path);
+  h.index.putRemoteRecord(h.folderRowId, {
+    locator, version: record.version, blockIds: record.blocks.map((b) => b.id),
+    sealed: sealRecordBytes(h.keys, record, locator),
+    plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
+  });
+}
+
+test('a delete supersedes every held version of the content it removed, not only the local one (chaos run)', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'copy.txt'), 'the same conflict copy, made on two devices');
+  await started(h);
+  const mine = h.index.getFile(h.folderRowId, 'copy.txt');
+  assert.ok(mine);
+  // Another device made the same file on its own: same content, a concurrent version.
+  const locator = locatorFor(h.keys, 'copy.txt');
+  const theirs: FileRecord = { ...mine.record, version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
+  holdRemote(h, theirs);
+  assert.equal(h.index.currentRecords(h.folderRowId, locator).length, 2, 'both versions held');
+  unlinkSync(join(h.root, 'copy.txt'));
+  await h.folder.scanNow();
+  const held = h.index.currentRecords(h.folderRowId, locator);
+  assert.equal(held.length, 1, 'the tombstone dominates both versions, so neither stays to win over it');
+  const tomb = openRecord(h.keys, decodeSealedRecord(held[0]!.sealed));
+  assert.equal(tomb.deleted, true);
+  assert.equal(compareVectors(tomb.version, theirs.version), 'greater');
+  assert.equal(compareVectors(tomb.version, mine.record.version), 'greater');
+});
+
+test('a local edit leaves a held version with other content concurrent (a real conflict stays one)', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'f.txt'), 'base');
+  await started(h);
+  const mine = h.index.getFile(h.folderRowId, 'f.txt');
+  assert.ok(mine);
+  const theirs: FileRecord = { ...mine.record, size: 5, blocks: [], version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }] };
+  holdRemote(h, theirs);
+  writeFileSync(join(h.root, 'f.txt'), 'edited here');
+  await h.folder.scanNow();
+  const row = h.index.getFile(h.folderRowId, 'f.txt');
+  assert.equal(compareVectors(row!.record.version, theirs.version), 'concurrent', 'their different content is not swallowed');
 });

@@ -26,56 +26,50 @@
  * - Emits 'status' (FolderStatus) on every state change and at most every
  *   PROGRESS_EVENT_MS during a scan, and 'changed' ({ seq }) after sealed
  *   records were committed.
+ *
+ * Why one class of over 400 lines: the state machine, the scan queue, the
+ * watcher hints, the rescan timer and stop() share one abort controller and
+ * one promise chain, and splitting them would spread that lifecycle over
+ * several objects. What stands alone lives apart: how a change is recorded
+ * (local-change-recorder.ts), the counts (local-folder-counts.ts), the scan
+ * helpers (scan-entry.ts, scan-diff.ts) and the write batch.
  */
 import { EventEmitter } from 'node:events';
-import { lstat, readlink } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Stats } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Index } from '../../index/index.js';
-import type { FileStat, LocalFileInput, RecordInput, StoredRecord } from '../../index/types.js';
-import { compareVectors, bumpVector, mergeVectors } from '../../model/version-vector.js';
+import type { FileStat } from '../../index/types.js';
 import { isSafeRelativePath, normalizePath } from '../../model/path.js';
-import { pickWinner, sameContent } from '../../model/needs.js';
-import type { FileRecord, VersionVector } from '../../model/types.js';
-import {
-  decodeSealedRecord,
-  folderIdText,
-  locatorFor,
-  openRecord,
-  sealRecordBytes,
-  type FolderKeys,
-} from '../../crypto/index.js';
+import { folderIdText, type FolderKeys } from '../../crypto/index.js';
 import type { FolderState, FolderStatus, ScanProgress } from '../peer/folder-status.js';
-import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, type ScanEntry } from './scan-diff.js';
+import { isInternalPath, isUnchanged, isUnder, recordForEntry, type ScanEntry } from './scan-diff.js';
+import { LocalChangeRecorder } from './local-change-recorder.js';
+import { LocalFolderCounts } from './local-folder-counts.js';
+import { NO_PEER_FACTS } from '../peer/folder-truth.js';
+import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { LocalWriteBatch } from './local-write-batch.js';
 import { lstatOrNullSync, parentOf } from '../../fs/safe-fs.js';
-import { sameSyncedMode } from '../../model/file-mode.js';
+import { MAX_PENDING_HINTS } from '../../fs/folder-watcher.js';
+import { entryFromStat, errnoCode, hasAncestorIn, isAbort, type ScanRun, type Snapshot } from './scan-entry.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice, Watcher } from './local-folder-fs.js';
 
 /** Times a file that keeps changing while it is hashed is retried within one scan. */
 export const MAX_HASH_RETRIES = 3;
 /** Unreadable paths listed in the status (the count beyond is only logged). */
 export const MAX_UNREADABLE_LISTED = 100;
-/** Local changes of a read-only folder listed in the status. */
-export const MAX_LOCAL_CHANGES_LISTED = 100;
-/** Least time between recomputing the folder's counts during a scan. */
-export const STATS_REFRESH_MS = 1000;
-/** Counts older than this are recomputed when the status is read while idle. */
-export const STATS_MAX_AGE_MS = 5000;
-/** Refreshes during a scan are spaced by this many times their own cost. */
-export const STATS_COST_FACTOR = 10;
 /** Least time between two progress 'status' events. */
 export const PROGRESS_EVENT_MS = 500;
 /** Other names of a hard-linked file rescanned with it (see addLinkSiblings). */
 const MAX_LINK_SIBLINGS = 64;
-/** Watcher hints kept before falling back to one full scan. */
-export const MAX_PENDING_HINTS = 10_000;
 /** Shortest accepted periodic rescan interval. */
 export const MIN_RESCAN_INTERVAL_MS = 1000;
-/** Watcher debounce when the caller gives none. */
-export const DEFAULT_DEBOUNCE_MS = 250;
+/**
+ * The folder's watcher debounce when the caller gives none (the folder always
+ * passes one; fs/folder-watcher's DEFAULT_DEBOUNCE_MS is for bare watchers).
+ */
+export const LOCAL_FOLDER_DEBOUNCE_MS = 250;
 /** File that holds the folder's ignore rules; a change to it triggers a full scan. */
 export const IGNORE_FILE_NAME = '.sealignore';
 /**
@@ -108,28 +102,6 @@ export interface LocalFolderInit {
   readonly debounceMs?: number;
 }
 
-interface Counts {
-  localFiles: number;
-  localBytes: number;
-  globalFiles: number;
-  globalBytes: number;
-  localChanges: string[];
-}
-
-/** The index's rows for the scanned part of the folder, as loaded when the scan began. */
-interface Snapshot {
-  /** path → row; a scan removes each path it sees. */
-  readonly rows: Map<string, FileStat>;
-  /** LocalFolder.externalWrites when the rows were read. */
-  readonly externalWrites: number;
-}
-
-interface ScanRun {
-  files: number;
-  bytes: number;
-  startedAt: number;
-}
-
 export class LocalFolder extends EventEmitter {
   private readonly index: Index;
   private readonly pool: FileHasher;
@@ -147,6 +119,7 @@ export class LocalFolder extends EventEmitter {
 
   private state: FolderState | 'stopped' = 'stopped';
   private error: string | null = null;
+  private errorCode: string | null = null;
   private abort: AbortController | null = null;
   private watcher: Watcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -154,17 +127,14 @@ export class LocalFolder extends EventEmitter {
   private hints = new Set<string>();
   private hintScanQueued = false;
   private hintOverflow = false;
-  private counts: Counts = { localFiles: 0, localBytes: 0, globalFiles: 0, globalBytes: 0, localChanges: [] };
   private busy: { has(path: string): boolean } | null = null;
-  private statsAt = 0;
-  private statsGapMs = STATS_REFRESH_MS;
   private progressAt = 0;
   private run: ScanRun | null = null;
   private unreadable = new Set<string>();
   private unreadableNext = new Set<string>();
   /**
    * Walked files that the scan's snapshot held no row for, with the snapshot's
-   * externalWrites count (see recordChange). Weak: an entry that is never
+   * externalWrites count (see LocalChangeRecorder.record). Weak: an entry that is never
    * recorded (unreadable, gone) leaves nothing behind.
    */
   private readonly absentFromSnapshot = new WeakMap<ScanEntry, number>();
@@ -176,8 +146,8 @@ export class LocalFolder extends EventEmitter {
    * than the last bump re-reads a row before hashing (see triage()).
    */
   private externalWrites = 0;
-  /** A scan committed index rows since the counts were last all computed. */
-  private committedSinceCounts = false;
+  private readonly counts: LocalFolderCounts;
+  private readonly recorder: LocalChangeRecorder;
 
   constructor(deps: LocalFolderDeps, init: LocalFolderInit) {
     super();
@@ -200,7 +170,7 @@ export class LocalFolder extends EventEmitter {
     this.folder = init.folderRowId;
     this.rescanIntervalMs = init.rescanIntervalMs;
     this.watch = init.watch;
-    this.debounceMs = init.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.debounceMs = init.debounceMs ?? LOCAL_FOLDER_DEBOUNCE_MS;
     this.folderIdText = folderIdText(init.keys.folderId);
     this.batch = new LocalWriteBatch(
       this.index,
@@ -209,6 +179,12 @@ export class LocalFolder extends EventEmitter {
       (err) => this.fail(err),
       (path) => this.busy?.has(path) === true,
     );
+    this.counts = new LocalFolderCounts({ index: this.index, folder: this.folder, readOnly: init.keys.type === 'ro', now: this.now, log: this.log });
+    this.recorder = new LocalChangeRecorder({
+      index: this.index, folder: this.folder, keys: this.keys, batch: this.batch, log: this.log,
+      isBusy: (path) => this.busy?.has(path) === true,
+      externalWrites: () => this.externalWrites,
+    });
   }
 
   // ---- lifecycle -----------------------------------------------------------
@@ -269,26 +245,30 @@ export class LocalFolder extends EventEmitter {
 
   status(): FolderStatus {
     // Records from peers change the global counts without a scan: refresh when stale.
-    if (this.state === 'idle' && this.now() - this.statsAt >= Math.max(STATS_MAX_AGE_MS, this.statsGapMs)) this.refreshStatsSafe();
+    if (this.state === 'idle' && this.counts.staleWhenIdle()) this.counts.refreshAllSafe();
     const run = this.run;
     const elapsed = run ? Math.max(1, this.now() - run.startedAt) : 1;
     const scan: ScanProgress | undefined = run ? { files: run.files, bytes: run.bytes, rate: Math.round((run.bytes * 1000) / elapsed) } : undefined;
     const unreadable = [...this.unreadable];
+    const counts = this.counts.current;
     return {
       path: this.root,
       type: this.keys.type,
       folderId: this.folderIdText,
       state: this.state === 'stopped' ? 'idle' : this.state,
-      localFiles: this.counts.localFiles,
-      localBytes: this.counts.localBytes,
-      globalFiles: this.counts.globalFiles,
-      globalBytes: this.counts.globalBytes,
+      localFiles: counts.localFiles,
+      localBytes: counts.localBytes,
+      globalFiles: counts.globalFiles,
+      globalBytes: counts.globalBytes,
       needFiles: 0,
       needBytes: 0,
       error: this.error,
+      // The scanner's own state; SyncFolder settles idle into up to date or not (folder-truth.ts).
+      ...NO_PEER_FACTS,
+      errorCode: this.errorCode,
       ...(scan ? { scan } : {}),
       ...(unreadable.length ? { unreadable } : {}),
-      ...(this.keys.type === 'ro' ? { localChanges: this.counts.localChanges } : {}),
+      ...(this.keys.type === 'ro' ? { localChanges: counts.localChanges } : {}),
     };
   }
 
@@ -312,21 +292,7 @@ export class LocalFolder extends EventEmitter {
 
   /** Recomputes the counts from the index now (the sync engine calls this after applying records). */
   refreshStats(): void {
-    const started = performance.now();
-    const local = this.index.localStats(this.folder);
-    const global = this.index.globalStats(this.folder);
-    this.counts = {
-      localFiles: local.files,
-      localBytes: local.bytes,
-      globalFiles: global.files,
-      globalBytes: global.bytes,
-      localChanges: this.keys.type === 'ro' ? this.index.localChangePaths(this.folder, MAX_LOCAL_CHANGES_LISTED) : [],
-    };
-    this.statsAt = this.now();
-    this.committedSinceCounts = false;
-    // The global count is a window query over every record: on a big folder keep
-    // its share of a scan's time near 10% by spacing refreshes by 10× its cost.
-    this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
+    this.counts.refreshAll();
   }
 
   /**
@@ -416,6 +382,7 @@ export class LocalFolder extends EventEmitter {
       this.batch.flush();
       this.unreadable = this.unreadableNext;
       this.error = null;
+      this.errorCode = null;
       if (this.state === 'scanning') this.state = 'idle';
     } catch (err) {
       if (isAbort(err) || signal.aborted) {
@@ -435,8 +402,8 @@ export class LocalFolder extends EventEmitter {
         // they were (peers' records refresh them when the puller goes idle, and status()
         // when they are old): the local counts suffice. A sync burst's hints run several
         // such scans, and the global count is a window query over every record.
-        if (full || this.committedSinceCounts) this.refreshStatsSafe();
-        else this.refreshLocalStatsSafe();
+        if (full || this.counts.committedSinceAll) this.counts.refreshAllSafe();
+        else this.counts.refreshLocalSafe();
         if (full) this.armRescan();
       }
       this.emitStatus();
@@ -444,21 +411,15 @@ export class LocalFolder extends EventEmitter {
   }
 
   /** A missing or replaced root must never read as "every file was deleted". */
-  private async checkRoot(): Promise<void> {
-    let st: Stats;
-    try {
-      st = await lstat(this.root);
-    } catch (err) {
-      throw new SealsyncError('ERR_PATH_MISSING', `folder path ${this.root} does not exist`, undefined, { cause: err });
-    }
-    if (!st.isDirectory()) throw new SealsyncError('ERR_PATH_NOT_DIR', `folder path ${this.root} is not a directory`);
+  private checkRoot(): Promise<void> {
+    return checkFolderRoot(this.root, () => this.counts.current.localFiles > 0);
   }
 
   private async fullScan(ignore: IgnoreMatcher, signal: AbortSignal): Promise<void> {
     const known = this.snapshot(this.index.loadFileStats(this.folder));
     const skipped: string[] = [];
     await this.scanEntries(this.fs.walk(this.root, { ignore, signal, onSkip: (n) => this.onSkip(n, '', skipped) }), '', known, signal);
-    this.tombstoneMissing(known.rows, skipped, ignore);
+    this.recorder.recordMissing(known.rows, skipped, ignore, this.now());
   }
 
   /** Index rows loaded now, tagged with the external-writes count they reflect. */
@@ -511,7 +472,7 @@ export class LocalFolder extends EventEmitter {
           }
         }
       }
-      this.tombstoneMissing(known.rows, skipped, ignore);
+      this.recorder.recordMissing(known.rows, skipped, ignore, this.now());
     }
   }
 
@@ -598,7 +559,7 @@ export class LocalFolder extends EventEmitter {
     // A local edit still differs from the current row, so it is hashed as before.
     if (known.externalWrites !== this.externalWrites && isUnchanged(this.index.getFileStat(this.folder, path), entry)) return null;
     if (entry.kind !== 'file') {
-      this.recordChange(recordForEntry(entry, []), entry, absentSince);
+      this.recorder.record(recordForEntry(entry, []), entry, absentSince);
       return null;
     }
     if (absentSince !== undefined) this.absentFromSnapshot.set(entry, absentSince);
@@ -621,23 +582,10 @@ export class LocalFolder extends EventEmitter {
       if (this.run) this.run.bytes += res.size;
       this.maybeProgress();
       const read: ScanEntry = { ...entry, size: res.size, mtimeMs: res.mtimeMs, ino: res.ino ?? entry.ino };
-      this.recordChange(recordForEntry(read, [], res.blocks), read, this.absentFromSnapshot.get(entry));
+      this.recorder.record(recordForEntry(read, [], res.blocks), read, this.absentFromSnapshot.get(entry));
       return;
     }
     this.log.info({ path: entry.path }, 'file kept changing while hashed; will retry on the next scan');
-  }
-
-  /** `known`: the index rows the scan did not see (scanEntries removes the ones it saw). */
-  private tombstoneMissing(known: Map<string, FileStat>, skipped: readonly string[], ignore: IgnoreMatcher): void {
-    for (const [path, st] of known) {
-      if (st.deleted || this.busy?.has(path)) continue;
-      if (skipped.some((d) => isUnder(path, d))) continue;
-      // A path that is now ignored is left alone, not deleted on every peer.
-      if (ignore.ignores(path, st.kind === 'dir')) continue;
-      const prev = this.getFileFresh(path);
-      if (!prev || prev.record.deleted) continue;
-      this.recordChange(tombstoneFor(prev.record, [], this.now()), { path, kind: prev.record.kind, size: 0, mtimeMs: 0, mode: prev.record.mode, ino: 0, dev: 0 });
-    }
   }
 
   private onSkip(notice: SkipNotice, prefix: string, skipped: string[]): void {
@@ -658,119 +606,19 @@ export class LocalFolder extends EventEmitter {
     this.log.warn({ path, reason }, 'path skipped');
   }
 
-  // ---- recording changes ---------------------------------------------------------
-
-  /** The index row for `path`, after committing a pending write for it (so versions chain). */
-  private getFileFresh(path: string) {
-    if (this.batch.has(path)) this.batch.flush();
-    return this.index.getFile(this.folder, path);
-  }
-
-  /**
-   * Queues the index write for one changed path. `content` carries everything
-   * but the version; the version is decided here. `disk` is the stat the
-   * content was read under (for the next rescan's shortcut).
-   */
-  private recordChange(content: FileRecord, disk: ScanEntry, absentSince?: number): void {
-    const path = content.path;
-    if (this.busy?.has(path)) return; // hashing took a while; the puller took the path over
-    // A path the scan's snapshot had no row for has none now either, unless another
-    // writer (the puller) wrote rows since or this scan's own batch holds it: skip the
-    // lookup (one query per new file, ~16 µs each: 3-4% of an initial scan's main thread).
-    const known = absentSince !== undefined && absentSince === this.externalWrites && !this.batch.has(path);
-    const prev = known ? undefined : this.getFileFresh(path);
-    const locator = locatorFor(this.keys, path);
-    const held = this.index.currentRecords(this.folder, locator);
-    const diskFields = { diskMtimeMs: disk.mtimeMs, ino: disk.ino, dev: disk.dev };
-
-    // Same content as indexed (a touch, an inode change): refresh the stat only, no new version.
-    if (prev && !prev.record.deleted && sameState(prev.record, content)) {
-      this.batch.add({ file: { record: prev.record, ...diskFields, localChange: prev.localChange } });
-      return;
-    }
-    // Identical to the global winner (already synced, copied in by hand, or a delete
-    // the sync engine has not applied yet): adopt the winner's version, publish nothing.
-    const winner = this.globalWinner(held);
-    if (winner && sameState(winner, content) && (!prev || compareVectors(winner.version, prev.record.version) !== 'lesser')) {
-      this.batch.add({ file: { record: { ...content, version: winner.version }, ...diskFields } });
-      return;
-    }
-
-    if (this.keys.type === 'ro') {
-      // Cannot sign: keep the last synced version and flag the difference.
-      const record = { ...content, version: prev?.record.version ?? [] };
-      const localChange = !(content.deleted && !winner);
-      this.batch.add({ file: { record, ...diskFields, localChange } });
-      return;
-    }
-
-    const version = this.nextVersion(prev?.record.version ?? [], held);
-    const record: FileRecord = { ...content, version };
-    const sealed: RecordInput = {
-      locator,
-      version,
-      blockIds: record.blocks.map((b) => b.id),
-      sealed: sealRecordBytes(this.keys, record, locator),
-      plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
-    };
-    const file: LocalFileInput = { record, ...diskFields };
-    this.batch.add({ file, sealed });
-  }
-
-  /**
-   * bump(previous local version). If some held record is not concurrent with
-   * or dominated by that (e.g. our own older record for a path whose file row
-   * was forgotten), bump the merge of everything held instead, so the new
-   * local version always supersedes what this device itself wrote before.
-   */
-  private nextVersion(base: VersionVector, held: readonly StoredRecord[]): VersionVector {
-    const candidate = bumpVector(base, this.index.vectorId);
-    const ok = held.every((h) => {
-      const order = compareVectors(candidate, h.version);
-      return order === 'greater' || order === 'concurrent';
-    });
-    if (ok) return candidate;
-    return bumpVector(held.reduce<VersionVector>((acc, h) => mergeVectors(acc, h.version), base), this.index.vectorId);
-  }
-
-  private globalWinner(held: readonly StoredRecord[]): FileRecord | undefined {
-    const opened: FileRecord[] = [];
-    for (const h of held) {
-      try {
-        opened.push(openRecord(this.keys, decodeSealedRecord(h.sealed)));
-      } catch (err) {
-        this.log.warn({ err: describeError(err) }, 'a stored record could not be opened');
-      }
-    }
-    return pickWinner(opened);
-  }
-
   // ---- status plumbing -----------------------------------------------------------
 
   /** 'changed' carries the commit's record range [fromSeq, seq]: records outside it came from peers. */
   private afterCommit(seq: number, count: number, fromSeq: number): void {
-    if (count > 0) this.committedSinceCounts = true;
+    if (count > 0) this.counts.committedSinceAll = true;
     if (seq > 0) this.emit('changed', { seq, fromSeq });
-    if (this.now() - this.statsAt >= this.statsGapMs) {
+    if (this.counts.due()) {
       // While scanning only the local counts move the progress; the global count is a
       // window query over every record (~2 s of a 100k-file initial scan), so it waits
       // for the scan's end (runScan refreshes everything then).
-      if (this.state === 'scanning') this.refreshLocalStatsSafe();
-      else this.refreshStatsSafe();
+      if (this.state === 'scanning') this.counts.refreshLocalSafe();
+      else this.counts.refreshAllSafe();
       this.emitStatus();
-    }
-  }
-
-  /** The local counts only (cheap: one pass over the files table). */
-  private refreshLocalStatsSafe(): void {
-    try {
-      const started = performance.now();
-      const local = this.index.localStats(this.folder);
-      this.counts = { ...this.counts, localFiles: local.files, localBytes: local.bytes };
-      this.statsAt = this.now();
-      this.statsGapMs = Math.max(STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
-    } catch (err) {
-      this.log.warn({ err: describeError(err) }, 'reading folder counts failed');
     }
   }
 
@@ -779,14 +627,6 @@ export class LocalFolder extends EventEmitter {
     if (t - this.progressAt < PROGRESS_EVENT_MS) return;
     this.progressAt = t;
     this.emitStatus();
-  }
-
-  private refreshStatsSafe(): void {
-    try {
-      this.refreshStats();
-    } catch (err) {
-      this.log.warn({ err: describeError(err) }, 'reading folder counts failed');
-    }
   }
 
   private safeFlush(): void {
@@ -802,6 +642,7 @@ export class LocalFolder extends EventEmitter {
     if (this.state === 'stopped') return;
     this.state = 'error';
     this.error = describeError(err);
+    this.errorCode = err instanceof SealsyncError ? err.code : null;
     this.log.error({ err: this.error }, 'folder scan failed');
     this.emitStatus();
   }
@@ -809,41 +650,4 @@ export class LocalFolder extends EventEmitter {
   private emitStatus(): void {
     this.emit('status', this.status());
   }
-}
-
-/** Same content and, for live files, the same exec bit (the only mode bit that is synced). */
-function sameState(a: FileRecord, b: FileRecord): boolean {
-  return sameContent(a, b) && (a.deleted || sameSyncedMode(a.kind, a.mode, b.mode));
-}
-
-/**
- * lstat, or null when missing. Blocking on purpose, like the walk's: one
- * inode-cache lookup (~2 µs), while the async form costs the event loop a
- * thread-pool round trip (~30 µs on a 2-core VM), once per watcher hint.
- */
-/** True when a proper ancestor directory of `path` is in `set`. */
-function hasAncestorIn(path: string, set: ReadonlySet<string>): boolean {
-  for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) if (set.has(path.slice(0, i))) return true;
-  return false;
-}
-
-/** A ScanEntry for one path from its lstat, or null for sockets, FIFOs and devices. */
-async function entryFromStat(path: string, abs: string, st: Stats): Promise<ScanEntry | null> {
-  // whole milliseconds, as the walker and the hash pool report them, so a hinted
-  // rescan of an unchanged file compares equal and is not re-hashed
-  const base = { path, size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode, ino: st.ino, dev: st.dev };
-  if (st.isFile()) return { ...base, kind: 'file' };
-  if (st.isDirectory()) return { ...base, kind: 'dir', size: 0 };
-  if (st.isSymbolicLink()) return { ...base, kind: 'symlink', symlinkTarget: await readlink(abs) };
-  return null;
-}
-
-/** The errno code of a node error, or of a SealsyncError that wraps one (the hash pool reports ERR_PATH_MISSING with data.errno). */
-function errnoCode(err: unknown): string | undefined {
-  if (isSealsyncError(err) && typeof err.data?.errno === 'string') return err.data.errno;
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-}
-
-function isAbort(err: unknown): boolean {
-  return isSealsyncError(err, 'ERR_ABORTED') || (err instanceof Error && err.name === 'AbortError');
 }

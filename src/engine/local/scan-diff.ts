@@ -6,7 +6,7 @@
 import type { FileStat } from '../../index/types.js';
 import { isInStateDir } from '../../model/path.js';
 import { sameSyncedMode } from '../../model/file-mode.js';
-import { TEMP_PREFIX } from '../../fs/atomic-apply.js';
+import { TEMP_PREFIX } from '../../fs/temp-files.js';
 import type { WalkEntry } from '../../fs/walk.js';
 import type { BlockRef, FileRecord, VersionVector } from '../../model/types.js';
 

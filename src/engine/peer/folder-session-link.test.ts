@@ -13,7 +13,7 @@ import { PeerSession } from '../../net/session.js';
 import { dial, SyncListener } from '../../net/transport.js';
 import { MemoryDirectory, testIdentity, waitUntil } from '../../net/testing/fixtures.js';
 import { ReplicaFolder } from '../replica/replica-folder.js';
-import { ReplicaSessionBinding } from './folder-session-link.js';
+import { FolderSessionLink } from './folder-session-link.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -43,7 +43,7 @@ test('a replica relays records and blocks to another replica over a real session
   await f2.start();
   const directory = new MemoryDirectory([{ folderId: enc.folderId, accessSecret: enc.accessSecret }]);
   const sessions: PeerSession[] = [];
-  const bindings: ReplicaSessionBinding[] = [];
+  const bindings: FolderSessionLink[] = [];
   const listener = new SyncListener({
     listen: '127.0.0.1:0',
     identity: await testIdentity('replica-2'),
@@ -51,7 +51,7 @@ test('a replica relays records and blocks to another replica over a real session
       void PeerSession.open(conn, { localName: 's2', directory }).then((s) => {
         sessions.push(s);
         s.onBlockRequest((_fid, bid) => f2.serveBlock(bid));
-        bindings.push(new ReplicaSessionBinding({ folder: f2, session: s, folderId: enc.folderId, index: i2, logger: silentLogger() }));
+        bindings.push(new FolderSessionLink({ folder: f2, session: s, folderId: enc.folderId, index: i2, logger: silentLogger() }));
         s.start();
       });
     },
@@ -62,7 +62,7 @@ test('a replica relays records and blocks to another replica over a real session
     const s = await PeerSession.open(conn, { localName: 's1', directory });
     sessions.push(s);
     s.onBlockRequest((_fid, bid) => f1.serveBlock(bid));
-    bindings.push(new ReplicaSessionBinding({ folder: f1, session: s, folderId: enc.folderId, index: i1, logger: silentLogger() }));
+    bindings.push(new FolderSessionLink({ folder: f1, session: s, folderId: enc.folderId, index: i1, logger: silentLogger() }));
     s.start();
     return s;
   };

@@ -28,27 +28,15 @@ import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { IndexAck } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
-import type { IncomingIndex, ReplicaLink } from '../replica/replica-folder.js';
+import type { FolderLink, LinkedFolder } from './folder-link.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
 /** The index id we acknowledge when we hold nothing of a peer's index. */
 export const ZERO_INDEX_ID = '0000000000000000';
 
-/**
- * The link-shaped surface a folder engine offers to the owner of the sessions.
- * ReplicaFolder and the full peer's SyncFolder both have it, so one binding
- * serves both.
- */
-export interface LinkedFolder {
-  attachPeer(link: ReplicaLink, opts?: { since?: number }): void;
-  detachPeer(peerId: string): void;
-  acknowledge(peerId: string, seq: number): void;
-  receiveIndex(peerId: string, update: IncomingIndex, opts?: { signal?: AbortSignal }): Promise<number | null>;
-  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
-}
-
-export interface ReplicaSessionBindingOptions {
+export interface FolderSessionLinkOptions {
   readonly folder: LinkedFolder;
   readonly session: PeerSession;
   readonly folderId: Uint8Array;
@@ -59,7 +47,7 @@ export interface ReplicaSessionBindingOptions {
 }
 
 /** One folder on one session. `close()` removes every listener and detaches the peer. */
-export class ReplicaSessionBinding {
+export class FolderSessionLink {
   private readonly folder: LinkedFolder;
   private readonly session: PeerSession;
   private readonly folderId: Uint8Array;
@@ -80,11 +68,11 @@ export class ReplicaSessionBinding {
   private readonly onIndex = (msg: ReceivedIndex) => { if (this.isOurs(msg.folderId)) this.enqueueIndex(msg); };
   private readonly onAck = (msg: IndexAck) => { if (this.isOurs(msg.folderId)) this.handleAck(msg); };
 
-  constructor(opts: ReplicaSessionBindingOptions) {
+  constructor(opts: FolderSessionLinkOptions) {
     this.folder = opts.folder;
     this.session = opts.session;
     this.folderId = opts.folderId;
-    this.folderHex = Buffer.from(opts.folderId).toString('hex');
+    this.folderHex = toHex(opts.folderId);
     this.index = opts.index;
     this.log = opts.logger;
     this.ackWaitMs = opts.initialAckWaitMs ?? INITIAL_ACK_WAIT_MS;
@@ -112,7 +100,7 @@ export class ReplicaSessionBinding {
   }
 
   private isOurs(folderId: Uint8Array): boolean {
-    return Buffer.from(folderId).toString('hex') === this.folderHex;
+    return toHex(folderId) === this.folderHex;
   }
 
   private join(): void {
@@ -173,7 +161,7 @@ export class ReplicaSessionBinding {
     this.applyChain = this.applyChain.then(async () => {
       if (this.closed) return;
       try {
-        const ack = await this.folder.receiveIndex(this.peerId, msg);
+        const ack = await this.folder.receiveIndex(this.peerId, msg, { penalize: (reason, cost) => this.session.penalize(reason, cost) });
         if (ack !== null && this.session.isOpen && this.session.isJoined(this.folderId)) {
           this.session.sendIndexAck({ folderId: this.folderId, indexId: msg.indexId, seq: ack });
         }
@@ -183,7 +171,7 @@ export class ReplicaSessionBinding {
     }).finally(release);
   }
 
-  private link(): ReplicaLink {
+  private link(): FolderLink {
     const session = this.session;
     const folderId = this.folderId;
     const indexId = this.index.indexId;

@@ -59,17 +59,17 @@ test('the router binds folder engines to ConnectionManager sessions, also a fold
   try {
     await cmX.start();
     await waitUntil(() => cmS.sessions().length === 1, 5000, 'connected');
-    assert.equal(routerS.bindingCount, 0);
+    assert.equal(routerS.linkCount, 0);
     // S shares the folder now: directory first, then the engine.
     dirS.folders.push(folderEntry);
     routerS.addFolder(enc.folderId, s);
     await waitUntil(() => { s.refreshStats(); return s.status().localFiles === 10; }, 10_000, 'S has all 10 files');
     for (const [id, data] of blocks) assert.deepEqual(await s.serveBlock(Buffer.from(id, 'hex')), data);
-    assert.equal(routerS.bindingCount, 1);
+    assert.equal(routerS.linkCount, 1);
     // A folder the other side removes is unbound.
     dirS.folders.length = 0;
     routerS.removeFolder(enc.folderId);
-    assert.equal(routerS.bindingCount, 0);
+    assert.equal(routerS.linkCount, 0);
   } finally {
     await cmX.stop();
     await cmS.stop();

@@ -5,13 +5,13 @@
  * How this works
  * --------------
  * - addSession(s), called from the ConnectionManager's 'session' event (before
- *   the session starts): one ReplicaSessionBinding per registered folder, and
+ *   the session starts): one FolderSessionLink per registered folder, and
  *   one block handler that routes each request by folder id to that folder's
  *   engine (a session has a single handler for all folders).
  * - addFolder(id, engine) binds the new engine to every open session and asks
  *   the sessions to re-read the folder directory (the dialler joins it, the
  *   acceptor re-checks joins it refused). removeFolder undoes both.
- * - A binding ends by itself when its session closes; close() ends all.
+ * - A link ends by itself when its session closes; close() ends all.
  *
  * The session only emits events and accepts block requests for folders joined
  * with a valid access proof, so nothing reaches an engine unproven.
@@ -19,7 +19,9 @@
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { PeerSession } from '../../net/session.js';
-import { ReplicaSessionBinding, type LinkedFolder } from './folder-session-link.js';
+import type { LinkedFolder } from './folder-link.js';
+import { FolderSessionLink } from './folder-session-link.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** A folder engine the router can bind: the link surface plus block serving. */
 export interface RoutedFolder extends LinkedFolder {
@@ -30,7 +32,7 @@ export interface FolderSessionRouterOptions {
   /** The device's index (its index id goes out in every index update). */
   readonly index: Index;
   readonly logger: Logger;
-  /** Passed to each binding (tests shorten it). */
+  /** Passed to each link (tests shorten it). */
   readonly initialAckWaitMs?: number;
 }
 
@@ -39,13 +41,12 @@ interface Entry {
   readonly engine: RoutedFolder;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export class FolderSessionRouter {
   private readonly folders = new Map<string, Entry>();
   private readonly sessions = new Set<PeerSession>();
-  /** session → folder hex → binding */
-  private readonly bindings = new Map<PeerSession, Map<string, ReplicaSessionBinding>>();
+  /** session → folder hex → link */
+  private readonly links = new Map<PeerSession, Map<string, FolderSessionLink>>();
   private closed = false;
 
   constructor(private readonly opts: FolderSessionRouterOptions) {}
@@ -54,9 +55,9 @@ export class FolderSessionRouter {
   addSession(session: PeerSession): void {
     if (this.closed || this.sessions.has(session)) return;
     this.sessions.add(session);
-    this.bindings.set(session, new Map());
+    this.links.set(session, new Map());
     session.onBlockRequest((folderId, blockId) => {
-      const entry = this.folders.get(hex(folderId));
+      const entry = this.folders.get(toHex(folderId));
       return entry ? entry.engine.serveBlock(blockId) : Promise.resolve(null);
     });
     session.once('closed', () => this.dropSession(session));
@@ -66,7 +67,7 @@ export class FolderSessionRouter {
   /** Registers a running folder engine; it is bound to every open session. */
   addFolder(folderId: Uint8Array, engine: RoutedFolder): void {
     if (this.closed) return;
-    const key = hex(folderId);
+    const key = toHex(folderId);
     if (this.folders.has(key)) this.removeFolder(folderId);
     const entry: Entry = { folderId: new Uint8Array(folderId), engine };
     this.folders.set(key, entry);
@@ -78,36 +79,36 @@ export class FolderSessionRouter {
 
   /** Unbinds a folder from every session (its engine is being stopped or removed). */
   removeFolder(folderId: Uint8Array): void {
-    const key = hex(folderId);
+    const key = toHex(folderId);
     if (!this.folders.delete(key)) return;
-    for (const [session, map] of this.bindings) {
+    for (const [session, map] of this.links) {
       map.get(key)?.close();
       map.delete(key);
       session.refreshFolders();
     }
   }
 
-  /** Number of live bindings (for tests and status). */
-  get bindingCount(): number {
+  /** Number of live links (for tests and status). */
+  get linkCount(): number {
     let n = 0;
-    for (const map of this.bindings.values()) n += map.size;
+    for (const map of this.links.values()) n += map.size;
     return n;
   }
 
   close(): void {
     this.closed = true;
-    for (const map of this.bindings.values()) for (const b of map.values()) b.close();
-    this.bindings.clear();
+    for (const map of this.links.values()) for (const b of map.values()) b.close();
+    this.links.clear();
     this.sessions.clear();
     this.folders.clear();
   }
 
   private bind(session: PeerSession, entry: Entry): void {
-    const map = this.bindings.get(session);
+    const map = this.links.get(session);
     if (!map) return;
-    const key = hex(entry.folderId);
+    const key = toHex(entry.folderId);
     map.get(key)?.close();
-    map.set(key, new ReplicaSessionBinding({
+    map.set(key, new FolderSessionLink({
       folder: entry.engine,
       session,
       folderId: entry.folderId,
@@ -118,9 +119,9 @@ export class FolderSessionRouter {
   }
 
   private dropSession(session: PeerSession): void {
-    const map = this.bindings.get(session);
+    const map = this.links.get(session);
     if (map) for (const b of map.values()) b.close();
-    this.bindings.delete(session);
+    this.links.delete(session);
     this.sessions.delete(session);
   }
 }

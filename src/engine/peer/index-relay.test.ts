@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { openIndex } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
-import { IndexRelay, chargeDominatedUpdate, type PeerLink } from './index-relay.js';
+import { IndexRelay, chargeDominatedUpdate } from './index-relay.js';
+import type { FolderLink } from './folder-link.js';
 import { MIN_RECORDS_FOR_DOMINATED_CHARGE, PENALTY } from '../../net/limits.js';
 
 function setup() {
@@ -23,7 +24,7 @@ function setup() {
   };
   const link = (peerId: string) => {
     const sent: { fromSeq: number; toSeq: number; records: number }[] = [];
-    const l: PeerLink = {
+    const l: FolderLink = {
       peerId,
       sendIndex: async (u) => { sent.push({ fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records.length }); },
       requestBlock: async () => null,
@@ -129,7 +130,7 @@ test('nothing is sent after detach or stop', async () => {
 
 test('an update is charged only when it is large and mostly dominated records', () => {
   const charges: [string, number | undefined][] = [];
-  const link: PeerLink = {
+  const link: FolderLink = {
     peerId: 'p', sendIndex: async () => undefined, requestBlock: async () => null, penalize: (reason, cost) => { charges.push([reason, cost]); },
   };
   const n = MIN_RECORDS_FOR_DOMINATED_CHARGE;

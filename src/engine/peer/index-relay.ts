@@ -16,41 +16,21 @@
  *
  * recordProgress() keeps, per peer, how far we hold its index: it only moves
  * over a contiguous range, so after a gap the delta is asked again on the next
- * connection (peerProgress() is what the session binding acknowledges).
+ * connection (peerProgress() is what the FolderSessionLink acknowledges).
  */
 import { describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import { MIN_RECORDS_FOR_DOMINATED_CHARGE, PENALTY } from '../../net/limits.js';
+import type { FolderLink, IncomingIndex } from './folder-link.js';
 
 /** Largest index message body we send (below the wire limit, with room for framing). */
 export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Records per index message we send. */
 export const MAX_INDEX_BATCH_RECORDS = 2000;
 
-/** One joined peer, as a folder engine needs it. The session binding adapts a PeerSession to this. */
-export interface PeerLink {
-  /** Device id text of the peer. */
-  readonly peerId: string;
-  /** Sends our records with fromSeq < seq <= toSeq. */
-  sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
-  /** The sealed block, or null when the peer does not have it. */
-  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
-  /** Count misbehaviour against the peer (`cost` points, default 1). */
-  penalize(reason: string, cost?: number): void;
-}
-
-/** An index update from a peer. */
-export interface IncomingIndex {
-  /** The sender's index id (16 hex). */
-  readonly indexId: string;
-  readonly fromSeq: number;
-  readonly toSeq: number;
-  readonly records: readonly Uint8Array[];
-}
-
 interface LinkState {
-  readonly link: PeerLink;
+  readonly link: FolderLink;
   sentSeq: number;
   /** Our sequence numbers of records this peer sent us: never echoed back to it. */
   readonly fromPeer: Set<number>;
@@ -78,16 +58,16 @@ export class IndexRelay {
   }
 
   /** Links of every attached peer. */
-  allLinks(): PeerLink[] {
+  allLinks(): FolderLink[] {
     return [...this.links.values()].map((s) => s.link);
   }
 
-  link(peerId: string): PeerLink | undefined {
+  link(peerId: string): FolderLink | undefined {
     return this.links.get(peerId)?.link;
   }
 
   /** Adds (or replaces) a peer's link; `since` is what it acknowledged of our index. Does not pump: call wake(). */
-  attach(link: PeerLink, since = 0): void {
+  attach(link: FolderLink, since = 0): void {
     this.detach(link.peerId);
     this.links.set(link.peerId, {
       link, sentSeq: Math.max(0, since), fromPeer: new Set(), pumping: false, again: false, abort: new AbortController(),
@@ -134,7 +114,7 @@ export class IndexRelay {
     for (const state of this.links.values()) void this.pump(state);
   }
 
-  /** What we hold of a peer's index (what the binding acknowledges on join). */
+  /** What we hold of a peer's index (what the FolderSessionLink acknowledges on join). */
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
     return this.opts.index.peerState(this.opts.folderRowId(), peerId) ?? null;
   }
@@ -215,7 +195,7 @@ function allFromPeer(state: LinkState, top: number): boolean {
  * check each), not an honest relay, which sends such a record only when it
  * learned an edit later than we did. Small updates are never charged.
  */
-export function chargeDominatedUpdate(link: PeerLink | undefined, received: number, dominated: number): void {
+export function chargeDominatedUpdate(link: Pick<FolderLink, 'penalize'> | undefined, received: number, dominated: number): void {
   if (received >= MIN_RECORDS_FOR_DOMINATED_CHARGE && dominated * 2 > received) {
     link?.penalize('index update of mostly dominated records', PENALTY.dominatedRecords);
   }

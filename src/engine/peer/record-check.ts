@@ -113,7 +113,7 @@ async function offload(checker: RecordChecker, records: readonly Uint8Array[], o
     return checkInline(records, opts);
   }
   return results.map((r, i): CheckedRecord => {
-    if (!r.ok) return { ok: false, error: r.error ? SealsyncError.fromJSON(r.error) : new Error(r.message) };
+    if (!r.ok) return { ok: false, error: r.error ? SealsyncError.fromJSON(r.error) : new SealsyncError('ERR_INTERNAL', r.message) };
     // Verified on the worker; decoding again here (~10 µs) is what gives the caller the
     // locator, version and block ids without a second copy of each across threads.
     try {

@@ -10,8 +10,11 @@ import { encodeSealedRecord, sealRecord } from '../../crypto/sealed-record.js';
 import { openIndex, type Index } from '../../index/index.js';
 import { silentLogger } from '../../logger.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
-import { createReplicaFolder, MAX_PENDING_FETCHES, ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from './test-helpers.js';
+import { MAX_PENDING_FETCHES, ReplicaFolder } from './replica-folder.js';
+import { createReplicaFolder } from './create-replica-folder.js';
+import type { FolderLink } from '../peer/folder-link.js';
+import { flipStoredByte, forgetBlock, fsyncGate, readStoredBytes, storedBlocks } from '../../store/testing/store-helpers.js';
+import { NO_DEVICE_NOTICE } from '../peer/folder-truth.js';
 
 const W1 = '1111111111111111';
 const W2 = '2222222222222222';
@@ -36,7 +39,7 @@ class FakeFullPeer {
   }
 }
 
-class FakeLink implements ReplicaLink {
+class FakeLink implements FolderLink {
   readonly sent: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }[] = [];
   readonly penalties: string[] = [];
   requests = 0;
@@ -153,7 +156,8 @@ test('a bad record is dropped and the sender penalized; a bad block is penalized
     await replica.receiveIndex('L', { indexId: 'cccccccccccccccc', fromSeq: 0, toSeq: 2, records: [...a.records, ...forged.records] });
     assert.ok(liar.penalties.some((p) => p.includes('ERR_SIGNATURE')), 'forged record penalized');
     await waitFor(() => liar.penalties.some((p) => p.includes('bad block')), 'bad block penalized');
-    await waitFor(() => replica.status().state === 'idle', 'idle while nobody has the block');
+    // Needed and nobody has it: waiting (with the reason), never up to date.
+    await waitFor(() => replica.status().state === 'waiting', 'waiting while nobody has the block');
     replica.refreshStats();
     assert.equal(replica.status().globalFiles, 1, 'only the signed record is held');
     assert.equal(replica.status().needFiles, 1);
@@ -275,7 +279,8 @@ test('createReplicaFolder runs only encrypted keys and uses the row the daemon m
     const f = createReplicaFolder({ folder: { path: join(dir, 's') }, keys: enc, index, folderRowId: row.rowId, logger: silentLogger() }, { retentionDays: 7 });
     await f.start();
     assert.equal(index.listFolders().length, 1);
-    assert.equal(f.status().state, 'idle');
+    // No device shares it yet: not "up to date".
+    assert.deepEqual([f.status().state, f.status().notice], ['unshared', NO_DEVICE_NOTICE]);
     await f.stop();
   } finally {
     index.close();
@@ -310,7 +315,7 @@ test('a restarted replica finds its records and blocks again and wants only what
       again.refreshStats();
       assert.equal(again.status().globalFiles, 2);
       assert.equal(again.status().needFiles, 1);
-      assert.equal(again.status().state, 'idle', 'nothing to fetch from while no peer is connected');
+      assert.deepEqual([again.status().state, again.status().notice], ['waiting', NO_DEVICE_NOTICE], 'nothing to fetch from while no peer is connected');
       again.attachPeer(new FakeLink('A', (id) => a.blocks.get(id) ?? null));
       await waitFor(() => again.wantedBlocks().length === 0, 'the lost block fetched again');
       const stored = storedBlocks(storeRoot).find((b) => b.id === lost);

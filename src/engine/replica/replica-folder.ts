@@ -17,26 +17,31 @@
  * The block ids of every verified record are remembered as "this peer has it"
  * (BlockAvailability), so blocks are asked from peers that can answer.
  *
- * Records out. The shared IndexRelay (src/engine/index-relay.ts) keeps a
- * cursor per link and sends deltas in bounded messages; new records (from any
- * peer) wake every link, so the replica relays what it holds to everyone
- * joined. The signature, not the relay, makes a record
- * trustworthy, so relaying needs no key.
+ * Records out. The shared IndexRelay (peer/index-relay.ts) keeps a cursor
+ * per link and sends deltas in bounded messages; new records (from any peer)
+ * wake every link, so the replica relays what it holds to everyone joined.
+ * The signature, not the relay, makes a record trustworthy: relaying needs no key.
  *
- * Blocks in. A block referenced by a current record and not live in the store
- * is "needed". A retained copy is revived with a row update; otherwise the block is
- * fetched through the shared BlockScheduler (pipelined, each block from a peer
- * that announced it, bad data penalized), at most MAX_PENDING_FETCHES at once,
- * verified (id = hash of ciphertext) and written atomically. A block no peer
- * can give is parked and retried when a peer joins or announces records, or
- * every RETRY_INTERVAL_MS.
+ * Blocks in. A block referenced by a current record and not live in the
+ * store is "needed". A retained copy is revived with a row update; otherwise
+ * the block is fetched through the shared BlockScheduler (pipelined, each from
+ * a peer that announced it, bad data penalized), at most MAX_PENDING_FETCHES
+ * at once, verified (id = hash of ciphertext) and stored. A block no peer can
+ * give is parked and retried when a peer joins or announces records, or every
+ * RETRY_INTERVAL_MS.
  *
- * State: 'syncing' while blocks are being fetched or can be fetched; 'idle'
- * otherwise (needFiles may stay > 0 while no connected peer has the data:
- * waiting is not syncing). 'error' only when the store cannot be used.
+ * State: 'syncing' while blocks are being fetched or can be fetched; else the
+ * "up to date" rule of folder-truth.ts decides: 'waiting' while needFiles > 0
+ * and no connected peer has the data, 'unshared' when no sharing device is
+ * connected or seen since the last change, 'idle' only when up to date.
+ * 'error' only when the store cannot be used.
  *
  * Nothing here can see a name, a path or content; logs and status carry only
  * counts, sizes, block ids and peer ids.
+ *
+ * One class of over 400 lines because links, fetches, gc and stop share one
+ * lifecycle and one lock; the standalone parts are apart (replica-records,
+ * replica-gc, replica-verify, replica-counts, the store, the relay).
  */
 import type { FolderKeys } from '../../crypto/keys.js';
 import { folderIdText } from '../../crypto/key-text.js';
@@ -48,12 +53,16 @@ import { noteBlockBytes } from '../../memory/young-gc.js';
 import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
-import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import type { FolderLink, IncomingIndex, ReceiveIndexOptions } from '../peer/folder-link.js';
+import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
+import { FolderPresence, settledStatus } from '../peer/folder-truth.js';
 import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
+import { countReplica, statsRefreshDelayMs, type ReplicaStats } from './replica-counts.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
 import type { RecordChecker } from '../peer/record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
+import { toHex } from '../../crypto/bytes.js';
 
 /** Blocks being fetched at once (the scheduler spreads them over peers). */
 export const MAX_PENDING_FETCHES = 64;
@@ -63,16 +72,10 @@ export const RETRY_INTERVAL_MS = 30_000;
 export const GC_INTERVAL_MS = 60 * 60 * 1000;
 /** A GC pass runs this long after records were replaced (batches a burst of edits). */
 export const GC_DEBOUNCE_MS = 10_000;
-/** Status counts are recomputed at most this often… */
-export const STATS_REFRESH_MS = 500;
-/** …and, on a large folder, leave at least this many times the last walk's duration idle between walks. */
-export const STATS_WALK_DUTY_FACTOR = 10;
 
 const ZERO_HASH = new Uint8Array(32);
 
 /** One joined peer (the shared link shape of src/engine/index-relay.ts). */
-export type ReplicaLink = PeerLink;
-export type { IncomingIndex };
 
 export interface ReplicaFolderOptions {
   /** The store root (the PATH of `folder add PATH --key E…`). */
@@ -94,15 +97,6 @@ export interface ReplicaFolderOptions {
   readonly recordChecker?: RecordChecker;
   /** The block store's fdatasync of a pack; tests hold it (see BlockStoreOptions.syncFd). */
   readonly storeSyncFd?: (fd: number) => Promise<void>;
-}
-
-interface Stats {
-  globalFiles: number;
-  globalBytes: number;
-  localFiles: number;
-  localBytes: number;
-  needFiles: number;
-  needBytes: number;
 }
 
 export class ReplicaFolder {
@@ -143,12 +137,15 @@ export class ReplicaFolder {
   private fetching = 0;
   private readonly parked = new Set<string>();
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
-  private stats: Stats = { globalFiles: 0, globalBytes: 0, localFiles: 0, localBytes: 0, needFiles: 0, needBytes: 0 };
+  private stats: ReplicaStats = { globalFiles: 0, globalBytes: 0, localFiles: 0, localBytes: 0, needFiles: 0, needBytes: 0 };
   private statsTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private gcTimer: NodeJS.Timeout | null = null;
   private gcDebounce: NodeJS.Timeout | null = null;
   private error: string | null = null;
+  private errorCode: string | null = null;
+  /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
+  private readonly presence: FolderPresence;
   private running = false;
   private stopController = new AbortController();
   /** Serializes GC, verify and reconcile: they rewrite the live catalog. */
@@ -162,11 +159,12 @@ export class ReplicaFolder {
   constructor(opts: ReplicaFolderOptions) {
     this.path = opts.path;
     this.keys = opts.keys;
-    this.folderIdHex = Buffer.from(opts.keys.folderId).toString('hex');
+    this.folderIdHex = toHex(opts.keys.folderId);
     this.folderIdText = folderIdText(opts.keys.folderId);
     this.index = opts.index;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.presence = new FolderPresence(this.now);
     this.verifyBlock = opts.verifyBlock ?? sealedBlockVerifier;
     this.recordChecker = opts.recordChecker;
     this.storeSyncFd = opts.storeSyncFd;
@@ -184,7 +182,7 @@ export class ReplicaFolder {
     this.stopController = new AbortController();
     try {
       this.store = await BlockStore.open({ root: this.path, verifyBlock: this.verifyBlock, logger: this.log, syncFd: this.storeSyncFd });
-      const leftovers = await this.store.removeStaleTemps();
+      const leftovers = this.store.takeLeftoversCleanedAtOpen();
       if (leftovers > 0) this.log.info({ leftovers }, 'block store: crash leftovers removed at open');
       const row = (this.givenRowId !== undefined ? this.index.getFolder(this.givenRowId) : this.index.folderByFolderId(this.folderIdHex))
         ?? this.index.addFolder({ path: this.path, folderId: this.folderIdHex, type: 'encrypted' });
@@ -213,6 +211,7 @@ export class ReplicaFolder {
       this.error = null;
     } catch (err) {
       this.error = describeError(err);
+      this.errorCode = err instanceof SealsyncError ? err.code : null;
       this.log.error({ err: describeError(err) }, 'replica store could not start');
       this.emitStatus();
       throw err;
@@ -248,6 +247,11 @@ export class ReplicaFolder {
     this.parked.clear();
   }
 
+  /** Device ids of the peers joined to this folder now. */
+  get joinedPeers(): ReadonlySet<string> {
+    return this.presence.peerIds;
+  }
+
   onStatus(listener: (status: FolderStatus) => void): void {
     this.listeners.push(listener);
   }
@@ -258,11 +262,11 @@ export class ReplicaFolder {
 
   status(): FolderStatus {
     const s = this.stats;
-    return {
+    return settledStatus({
       path: this.path,
       type: 'encrypted',
       folderId: this.folderIdText,
-      state: this.state(),
+      activity: this.activity(),
       localFiles: s.localFiles,
       localBytes: s.localBytes,
       globalFiles: s.globalFiles,
@@ -270,7 +274,13 @@ export class ReplicaFolder {
       needFiles: s.needFiles,
       needBytes: s.needBytes,
       error: this.error,
-    };
+      errorCode: this.error !== null ? this.errorCode : null,
+      // Blocks, not paths, wait here (an encrypted peer cannot name a path): needFiles counts them per file.
+      parked: [],
+      parkedCount: 0,
+      peers: this.presence.peers(),
+      lastChangeAt: this.presence.lastChangeAt,
+    });
   }
 
   /** Hex ids of blocks still wanted (needed, in flight or parked). For tests and diagnostics. */
@@ -281,9 +291,10 @@ export class ReplicaFolder {
   // ---- links -----------------------------------------------------------------
 
   /** A peer joined this folder (access proven both ways). `since`: what it acknowledged of our index. */
-  attachPeer(link: ReplicaLink, opts: { since?: number } = {}): void {
+  attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
+    this.presence.peerJoined(link.peerId);
     if (!this.running) return;
     this.scheduler?.addPeer(this.blockPeer(link));
     // Blocks wanted while nobody was connected, and those no one had before.
@@ -294,6 +305,7 @@ export class ReplicaFolder {
 
   detachPeer(peerId: string): void {
     if (!this.relay.detach(peerId)) return;
+    this.presence.peerLeft(peerId);
     this.scheduler?.removePeer(peerId);
     this.availability.forget(peerId);
     this.markDirty();
@@ -309,10 +321,10 @@ export class ReplicaFolder {
    * Returns the sequence to acknowledge (the update's toSeq), or null when the
    * update was not applied (stopped).
    */
-  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: ReceiveIndexOptions = {}): Promise<number | null> {
     const records = this.records;
     if (!this.running || records === null) return null;
-    const link = this.relay.link(peerId);
+    const link = { penalize: opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)) };
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.stopController.signal]) : this.stopController.signal;
     const intake = await records.accept(update.records, {
       signal,
@@ -322,12 +334,13 @@ export class ReplicaFolder {
     });
     if (intake.rejected > 0) {
       this.log.warn({ peer: peerId, rejected: intake.rejected, code: intake.rejectCode }, 'dropped records that failed verification');
-      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link?.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
+      for (let i = 0; i < Math.min(intake.rejected, 4); i++) link.penalize(`bad record: ${intake.rejectCode ?? 'invalid'}`);
     }
     chargeDominatedUpdate(link, update.records.length, intake.dominated);
     this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, intake.announced);
     if (intake.stored > 0) {
+      this.presence.changed();
       this.log.debug({ peer: peerId, stored: intake.stored, ignored: intake.ignored }, 'records stored');
       for (const hex of intake.blockIds) await this.want(hex);
       this.relay.wake();
@@ -545,7 +558,7 @@ export class ReplicaFolder {
     this.fetchMore();
   }
 
-  private blockPeer(link: ReplicaLink) {
+  private blockPeer(link: FolderLink) {
     return {
       id: link.peerId,
       requestBlock: (blockId: Uint8Array, o: { signal?: AbortSignal }) => link.requestBlock(blockId, o),
@@ -569,11 +582,16 @@ export class ReplicaFolder {
     this.log.warn({ err: describeError(err) }, `${what} failed`);
   }
 
-  private state(): FolderState {
+  /** What the replica is doing; the state the status shows is settled from it (folder-truth.ts). */
+  private activity(): 'error' | 'syncing' | 'idle' {
     if (this.error !== null) return 'error';
     if (this.inFlight.size > 0) return 'syncing';
     if (this.needed.size > 0 && this.relay.size > 0) return 'syncing';
     return 'idle';
+  }
+
+  private state(): FolderState {
+    return this.status().state;
   }
 
   private markDirty(): void {
@@ -584,7 +602,7 @@ export class ReplicaFolder {
     this.statsTimer = setTimeout(() => {
       this.statsTimer = null;
       this.refreshStats();
-    }, Math.max(STATS_REFRESH_MS, this.lastWalkMs * STATS_WALK_DUTY_FACTOR));
+    }, statsRefreshDelayMs(this.lastWalkMs));
     this.statsTimer.unref?.();
     this.emitStatusIfChanged();
   }
@@ -594,33 +612,8 @@ export class ReplicaFolder {
     const records = this.records;
     if (records === null) return;
     const started = performance.now();
-    const locators = new Map<string, boolean>(); // locator -> complete
-    const blocks = new Set<string>();
-    for (const r of records.walk()) {
-      if (r.blockIds.length === 0) continue;
-      const loc = Buffer.from(r.locator).toString('hex');
-      let complete = locators.get(loc) ?? true;
-      for (const id of r.blockIds) {
-        const hex = blockIdToHex(id);
-        blocks.add(hex);
-        if (!this.live.has(hex)) complete = false;
-      }
-      locators.set(loc, complete);
-    }
-    let localBytes = 0;
-    for (const hex of blocks) localBytes += this.live.get(hex) ?? 0;
-    let needFiles = 0;
-    for (const complete of locators.values()) if (!complete) needFiles++;
-    this.stats = {
-      globalFiles: locators.size,
-      // Ciphertext sizes of blocks not yet here are unknown (the plaintext size
-      // is sealed): they count in needFiles, not in bytes.
-      globalBytes: localBytes,
-      localFiles: locators.size - needFiles,
-      localBytes,
-      needFiles,
-      needBytes: 0,
-    };
+    const { stats, referenced: blocks } = countReplica(records.walk(), this.live);
+    this.stats = stats;
     // Wanted blocks that no current record references any more (the record was
     // replaced before its blocks arrived): stop wanting them.
     for (const hex of [...this.needed]) if (!blocks.has(hex)) this.needed.delete(hex);
@@ -645,31 +638,4 @@ export class ReplicaFolder {
       }
     }
   }
-}
-
-/** What the daemon hands a folder engine (a structural subset of its FolderRunnerInit). */
-export interface ReplicaFolderInit {
-  readonly folder: { readonly path: string };
-  readonly keys: FolderKeys;
-  readonly index: Index;
-  readonly folderRowId: number;
-  readonly logger: Logger;
-}
-
-/** The daemon's engine factory for encrypted folders: `engines: { encrypted: (init) => createReplicaFolder(init, …) }`. */
-export function createReplicaFolder(
-  init: ReplicaFolderInit,
-  opts: { retentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
-): ReplicaFolder {
-  if (init.keys.type !== 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'the replica engine runs only folders added with an encrypted key');
-  return new ReplicaFolder({
-    path: init.folder.path,
-    keys: init.keys,
-    index: init.index,
-    folderRowId: init.folderRowId,
-    logger: init.logger,
-    ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
-  });
 }

@@ -16,9 +16,9 @@ import { SyncFolder } from '../sync/sync-folder.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '../testing/sync-device.js';
 import { findLeaks, listFiles } from '../../../test/e2e/helpers/replica-checks.js';
 import { PACKS_DIR } from '../../store/block-store.js';
-import { ReplicaFolder, type ReplicaLink } from './replica-folder.js';
-import { flipStoredByte, storedBlocks } from './test-helpers.js';
-import type { LinkedFolder } from '../peer/folder-session-link.js';
+import { ReplicaFolder } from './replica-folder.js';
+import { flipStoredByte, storedBlocks } from '../../store/testing/store-helpers.js';
+import type { FolderLink, LinkedFolder } from '../peer/folder-link.js';
 
 // Generous bounds: CI runs two test files at once on two cores; a stuck
 // folder still fails, it just has to be stuck for this long.
@@ -50,7 +50,7 @@ async function fullNode(id: string, keys: FolderKeys): Promise<FullNode> {
 }
 
 /** A direct link from `from` to `to`, as a session binding would make it. */
-function link(from: Node, to: Node, state: { up: boolean }): ReplicaLink {
+function link(from: Node, to: Node, state: { up: boolean }): FolderLink {
   const closed = () => new SealsyncError('ERR_CONNECTION_CLOSED');
   return {
     peerId: to.id,
@@ -83,14 +83,14 @@ function connect(x: Node, y: Node): () => void {
   };
 }
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = WAIT_MS): Promise<void> {
+async function until(cond: () => Promise<boolean> | boolean, what: string, ms = WAIT_MS, last?: () => Promise<string>): Promise<void> {
   const end = Date.now() + ms;
   for (let i = 0; i < 10_000; i++) {
     if (await cond()) return;
     if (Date.now() > end) break;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${last ? `; ${await last()}` : ''}`);
 }
 
 async function snap(root: string): Promise<string> {
@@ -222,13 +222,21 @@ test(`${ROUNDS} alternating rounds through S, A and B never connected together: 
       const n = round % 2 === 0 ? a : b;
       const off = connect(n, s);
       if (round > 0) {
-        await until(async () => (await readFile(join(n.dev.root, `r${round - 1}.txt`), 'utf8').catch(() => '')) === `round ${round - 1}\n`,
+        // Edit only once the node is up to date: log.txt of the previous round
+        // may land after r<round-1>.txt (files are applied in parallel), and
+        // writing it before then is a real concurrent edit (a conflict copy,
+        // one file too many on S). Under load that happened around round 10.
+        await until(async () => (await readFile(join(n.dev.root, 'log.txt'), 'utf8').catch(() => '')) === `last ${round - 1}\n`,
           `round ${round}: ${n.id} got the previous round`);
+        await n.sync.whenPulled();
+        await until(() => n.sync.status().state === 'idle' && n.sync.status().needFiles === 0, `round ${round}: ${n.id} up to date`);
+        assert.equal(await readFile(join(n.dev.root, `r${round - 1}.txt`), 'utf8'), `round ${round - 1}\n`);
       }
       await writeFile(join(n.dev.root, `r${round}.txt`), `round ${round}\n`);
       await writeFile(join(n.dev.root, 'log.txt'), `last ${round}\n`);
       await n.local.scanNow();
-      await until(async () => (await replicaSettled(replica)) && replica.status().globalFiles === round + 2, `round ${round}: S has it`);
+      await until(async () => (await replicaSettled(replica)) && replica.status().globalFiles === round + 2, `round ${round}: S has it`, WAIT_MS,
+        async () => `S ${JSON.stringify(replica.status())}; ${n.id} has ${(await readdir(n.dev.root)).join(',')}`);
       off();
     }
     for (const n of [a, b]) {

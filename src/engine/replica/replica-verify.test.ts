@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyStore } from './replica-verify.js';
 import type { BlockLocation } from '../../store/block-store.js';
-import { fakeBlock, flipStoredByte, tempStore } from './test-helpers.js';
+import { fakeBlock, flipStoredByte, tempStore } from '../../store/testing/store-helpers.js';
 
 test('a flipped byte on disk is detected, quarantined and reported by id; missing blocks are reported', async () => {
   const { store, root, cleanup } = await tempStore();

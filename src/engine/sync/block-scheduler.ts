@@ -27,7 +27,7 @@ import { open } from 'node:fs/promises';
 import { MAX_TRACKED_BLOCK_IDS_PER_PEER } from '../../net/limits.js';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import { O_NOFOLLOW, resolveOnDisk } from '../../fs/safe-fs.js';
-import { readAt } from '../../fs/atomic-apply.js';
+import { readAt } from '../../fs/block-writer.js';
 import type { BlockRef } from '../../model/types.js';
 
 /** Requests one peer may have outstanding (pipelining window). */

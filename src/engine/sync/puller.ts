@@ -4,15 +4,19 @@
  *
  * How this works (state machine):
  *
- *   idle ──schedule()──► pulling ──pass done, nothing dirty──► idle
- *                         ▲   │
- *                         └───┘ more became dirty during the pass / progress was
- *                               made and something waits for it (bounded passes)
- *
+ *   idle ──schedule()──► pulling ──pass done, nothing dirty──► idle; more dirty
+ *   (records that arrived during the pass): the next pass, at once.
  * - schedule(locators) marks paths dirty (records that just arrived); with no
- *   argument the whole folder is re-examined (start, revert). retryFailed()
- *   (a peer joined) and a retry timer re-examine paths that failed (a block
- *   no connected peer had); a pass that failed as a whole is retried in full.
+ *   argument the whole folder is re-examined (start, revert). Nothing waits on
+ *   a timer that could go now: after MAX_PASSES_PER_RUN passes a run only
+ *   yields, and the next run starts right away with what is dirty.
+ * - A path that fails (a block no connected peer had) is parked
+ *   (pull-parking.ts) with its path and reason and retried with a backoff from
+ *   PULL_RETRY_MIN_MS to PULL_RETRY_MAX_MS, at once when a peer joins
+ *   (retryFailed), and leaves the list when a pass finds it needs nothing. A
+ *   path found changed on disk MAX_LOCAL_CHANGE_PASSES times in a row is
+ *   parked as "still changing locally". A run that fails as a whole is
+ *   retried in full with the same backoff; its error is the status error.
  * - A pass opens the held versions of each dirty path, picks the global
  *   winner (model/needs.ts) and compares it with the local `files` row:
  *   nothing | fetch | delete | conflict. Work runs in phases so the tree stays
@@ -26,7 +30,7 @@
  *   `localChanged` (so the edit becomes a local version) and examined again,
  *   which turns it into a regular conflict — a local edit is never overwritten.
  * - Conflicts (rw only): the loser is kept as a sync-conflict copy and a
- *   version dominating both is sealed and published (conflicts.ts). Read-only
+ *   version dominating both is sealed and published (conflict-apply.ts). Read-only
  *   folders never publish: they take the global winner, and leave paths with
  *   local changes alone until revert().
  * - After applying, the files row is written with the disk stat so the
@@ -34,22 +38,25 @@
  *   up to ROWS_PER_FLUSH rows in one transaction, so the index never claims
  *   a rename a crash could undo. busyPaths lists paths being written until
  *   their row is in, for the scanner to skip.
- * - Memory: fetched plaintext counts against MAX_PULL_BYTES_IN_FLIGHT from the
- *   request until the block is on disk.
+ * - Memory: fetched plaintext counts against MAX_PULL_BYTES_IN_FLIGHT until on disk.
  */
 import { setMaxListeners } from 'node:events';
-import { constants as fsConstants, type Stats } from 'node:fs';
-import { copyFile, link, rename } from 'node:fs/promises';
-import { decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, sealRecord, type FolderKeys } from '../../crypto/index.js';
+import type { Stats } from 'node:fs';
+import { locatorFor } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal } from '../../fs/atomic-apply.js';
-import { checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from '../../fs/safe-fs.js';
-import type { Index, LocalFile, LocalFileInput, RecordInput, StoredRecord } from '../../index/index.js';
-import type { Logger } from '../../logger.js';
-import { needFor, pickWinner, sameContent, sameFileState, type NeedAction } from '../../model/needs.js';
-import { lastWriter, vectorKey } from '../../model/version-vector.js';
+import { lstatOrNull, resolveSafe } from '../../fs/safe-fs.js';
+import type { LocalFile, LocalFileInput } from '../../index/index.js';
+import { needFor, pickWinner, sameContent, sameFileState } from '../../model/needs.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
-import { conflictCopyPath, conflictCopyRecord, conflictLosers, resolvedRecord } from './conflicts.js';
+import { toHex, fromHex } from '../../crypto/bytes.js';
+import { RateMeter } from '../../net/rate-meter.js';
+import { ConflictApplier } from './conflict-apply.js';
+import { conflictLosers } from './conflicts.js';
+import { ParkedPaths, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS } from './pull-parking.js';
+import type { PathWork, PullerDeps, PullerState, PullerStatus } from './pull-types.js';
+import { ByteBudget, depth, diskFields, matchesLocal, OpenedRecords, runLimited } from './pull-util.js';
+export { MAX_OPENED_CACHE } from './pull-util.js';
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
 export const PULL_FILES_IN_FLIGHT = 64;
@@ -62,110 +69,23 @@ export const DIRS_IN_FLIGHT = 16;
  * receiver whose writes lag hold that much on top of its frames (peak RSS).
  */
 export const MAX_PULL_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
-/** Delay before paths that failed (e.g. no peer had a block) are tried again. */
-export const PULL_RETRY_MS = 10_000;
-/** Passes per run before yielding; work left over is picked up by the retry timer. */
+/** Passes per run before the run yields to the event loop; a new run takes what is left at once. */
 export const MAX_PASSES_PER_RUN = 8;
+/**
+ * A path that a pass finds changed on disk again (rescanned, examined again)
+ * this many times in a row is parked as "still changing locally" and tried
+ * again with the backoff: a file written continuously must not spin the puller.
+ */
+export const MAX_LOCAL_CHANGE_PASSES = 8;
 /** Paths planned between two yields to the event loop (opening a record costs ~60 µs); their index rows are read in batches. */
 const PLAN_SLICE = 256;
 /** Records read per page when the whole folder is examined. */
 const RECORDS_PAGE = 1000;
-/** Records opened on receipt kept for the next pass (saves a second signature check). */
-export const MAX_OPENED_CACHE = 50_000;
 /** Applied paths recorded in the index per transaction. */
 export const ROWS_PER_FLUSH = 256;
-/** Failed paths remembered for status. */
-export const MAX_FAILED_REPORTED = 100;
 
-export type PullerState = 'idle' | 'syncing';
-export type AppliedAction = 'added' | 'modified' | 'deleted';
+export { IDLE_PULLER_STATUS, type AppliedAction, type PullerDeps, type PullerState, type PullerStatus } from './pull-types.js';
 
-export interface PullerStatus {
-  readonly state: PullerState;
-  readonly needFiles: number;
-  readonly needBytes: number;
-  readonly failed: readonly { readonly path: string; readonly error: string }[];
-}
-
-export interface PullerDeps {
-  readonly root: string;
-  /** Index row id of the folder. */
-  readonly folder: number;
-  readonly type: 'rw' | 'ro';
-  readonly keys: FolderKeys;
-  readonly index: Index;
-  /** Plaintext of a block (the block scheduler: local reuse, then peers). */
-  readonly fetchBlock: (ref: BlockRef, opts: { signal?: AbortSignal }) => Promise<Uint8Array>;
-  /** Plaintext digest (re-verifies resumed temp files). */
-  readonly hashBlock: (data: Uint8Array) => Uint8Array;
-  /** Rescan one path so a local edit becomes a local version (LocalFolder). */
-  readonly localChanged?: (path: string, opts: { signal?: AbortSignal }) => Promise<void>;
-  /** Paths this device ignores (its .sealignore): never written, never deleted here. */
-  readonly isIgnored?: (path: string, isDir: boolean) => boolean;
-  /**
-   * Called right before the puller writes files rows: the scanner commits what
-   * it has queued (LocalFolder.flush), so a stale scan result can never land
-   * on top of a row the puller just wrote.
-   */
-  readonly beforeRecord?: () => void;
-  /** Called after the puller stored new local records (conflict resolution), so they go out. */
-  readonly onPublished?: () => void;
-  /** Called whenever state or need counts change. */
-  readonly onStatus?: (status: PullerStatus) => void;
-  /** Called after a path was made to match a peer's record on disk (the daemon's file-changed events). */
-  readonly onApplied?: (path: string, action: AppliedAction) => void;
-  /**
-   * Called after a losing concurrent version of `path` was kept at `copyPath`
-   * (the daemon's conflict events); `writer` is the vector id of its last writer.
-   */
-  readonly onConflictCopy?: (path: string, copyPath: string, writer: string) => void;
-  readonly now?: () => number;
-  readonly logger?: Logger;
-  readonly retryMs?: number;
-}
-
-interface PathWork {
-  readonly locatorHex: string;
-  readonly local: LocalFile | undefined;
-  readonly winner: FileRecord;
-  readonly versions: readonly FileRecord[];
-  /** Concurrent live versions that lose to the winner (rw: kept as conflict copies). */
-  readonly losers: readonly FileRecord[];
-  readonly action: NeedAction;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-function depth(path: string): number {
-  let n = 0;
-  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) n++;
-  return n;
-}
-
-/** A byte budget for fetched plaintext in memory (fair FIFO). */
-class ByteBudget {
-  private used = 0;
-  private readonly waiters: { n: number; resolve: () => void }[] = [];
-  constructor(private readonly limit: number) {}
-  async take(n: number): Promise<void> {
-    const want = Math.min(n, this.limit); // one huge block may still pass alone
-    if (this.used + want <= this.limit && this.waiters.length === 0) {
-      this.used += want;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push({ n: want, resolve }));
-  }
-  give(n: number): void {
-    this.used -= Math.min(n, this.limit);
-    while (this.waiters.length > 0 && this.used + this.waiters[0]!.n <= this.limit) {
-      const w = this.waiters.shift()!;
-      this.used += w.n;
-      w.resolve();
-    }
-  }
-}
 
 export class Puller {
   private state: PullerState = 'idle';
@@ -174,11 +94,18 @@ export class Puller {
   private running: Promise<void> | null = null;
   private stopped = true;
   private controller = new AbortController();
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryFull = false;
-  /** Why the last pass as a whole failed (cleared by a pass that completes). */
+  /** A run that failed as a whole is tried again in full after this (backing off). */
+  private runRetryTimer: NodeJS.Timeout | null = null;
+  private runFailures = 0;
+  /** Why the last run as a whole failed (cleared by a run that completes). */
   private lastRunError: string | null = null;
-  private readonly failed = new Map<string, { path: string; error: string; locatorHex: string }>();
+  private readonly parked: ParkedPaths;
+  /** locator hex → passes in a row that found the path changed on disk (MAX_LOCAL_CHANGE_PASSES). */
+  private readonly againCount = new Map<string, number>();
+  /** Bytes applied since the folder last needed nothing, and their rate. */
+  private doneBytes = 0;
+  private readonly rate: RateMeter;
+  private readonly conflicts: ConflictApplier;
   private readonly busy = new Set<string>();
   private needFiles = 0;
   private needBytes = 0;
@@ -189,14 +116,26 @@ export class Puller {
   private pendingRows: LocalFileInput[] = [];
   private dirsToSync = new Set<string>();
   private readonly now: () => number;
-  /** locator hex | version key → the record, as opened (verified) on receipt. */
-  private opened = new Map<string, FileRecord>();
+  private readonly opened: OpenedRecords;
   /** During revert: locator hex → local path, for local additions that have no record. */
   private readonly revertPaths = new Map<string, string>();
 
   constructor(private readonly deps: PullerDeps) {
     if (deps.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder has no files to pull');
     this.now = deps.now ?? Date.now;
+    this.rate = new RateMeter(this.now);
+    this.opened = new OpenedRecords(deps.keys, deps.logger);
+    this.conflicts = new ConflictApplier({
+      deps,
+      busy: this.busy,
+      now: this.now,
+      fetchBlock: this.fetchWithBudget,
+      releaseBlock: this.releaseBlock,
+      known: (local) => this.known(local),
+      applyTo: (root, record, known, signal) => this.applyTo(root, record, known, signal),
+      onLocalChange: (w, reason, signal) => this.onLocalChange(w, reason, signal),
+    });
+    this.parked = new ParkedPaths((due) => this.schedule(due.map((lh) => Buffer.from(lh, 'hex'))), this.now, deps.retryMs ?? PULL_RETRY_MIN_MS);
   }
 
   /** Paths being written right now; the scanner must not treat them as local edits. */
@@ -210,6 +149,7 @@ export class Puller {
     this.controller = new AbortController();
     // Every block in flight listens on this signal; that is by design, not a leak.
     setMaxListeners(0, this.controller.signal);
+    this.parked.start();
     this.schedule();
   }
 
@@ -217,8 +157,9 @@ export class Puller {
   async stop(): Promise<void> {
     this.stopped = true;
     this.controller.abort(new SealsyncError('ERR_ABORTED', 'puller stopped'));
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    if (this.runRetryTimer) clearTimeout(this.runRetryTimer);
+    this.runRetryTimer = null;
+    this.parked.stop();
     await this.running?.catch(() => undefined);
     this.setState('idle');
   }
@@ -226,7 +167,7 @@ export class Puller {
   /** Marks paths (by locator) as changed; no argument re-examines the whole folder. */
   schedule(locators?: Iterable<Uint8Array>): void {
     if (locators === undefined) this.fullPass = true;
-    else for (const l of locators) this.dirty.add(hex(l));
+    else for (const l of locators) this.dirty.add(toHex(l));
     this.kick();
   }
 
@@ -235,14 +176,13 @@ export class Puller {
    * pass uses it instead of verifying the signature again.
    */
   noteOpened(locator: Uint8Array, record: FileRecord): void {
-    if (this.opened.size >= MAX_OPENED_CACHE) this.opened.clear();
-    this.opened.set(`${hex(locator)}|${vectorKey(record.version)}`, record);
+    this.opened.note(locator, record);
   }
 
-  /** Re-examines only the paths that failed (a peer joined: it may have what was missing). */
+  /** Re-examines the parked paths now (a peer joined: it may have what was missing). */
   retryFailed(): void {
-    if (this.failed.size === 0) return;
-    this.schedule([...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex')));
+    if (this.parked.size === 0) return;
+    this.schedule(this.parked.retryAllNow().map((lh) => Buffer.from(lh, 'hex')));
   }
 
   status(): PullerStatus {
@@ -250,10 +190,11 @@ export class Puller {
       state: this.state,
       needFiles: this.needFiles,
       needBytes: this.needBytes,
-      failed: [
-        ...(this.lastRunError !== null ? [{ path: '', error: this.lastRunError }] : []),
-        ...[...this.failed.values()].slice(0, MAX_FAILED_REPORTED).map(({ path, error }) => ({ path, error })),
-      ],
+      parked: this.parked.report(),
+      parkedCount: this.parked.size,
+      error: this.lastRunError,
+      doneBytes: this.doneBytes,
+      rate: this.rate.rate(),
     };
   }
 
@@ -290,7 +231,7 @@ export class Puller {
         this.deps.logger?.error({ err: describeError(err) }, 'pull run failed');
         // Whatever the run was doing is unknown now: look at everything again later.
         this.lastRunError = describeError(err);
-        this.armRetry(true);
+        this.armRunRetry();
       })
       .finally(() => {
         this.running = null;
@@ -310,24 +251,21 @@ export class Puller {
     this.deps.onStatus?.(this.status());
   }
 
-  private armRetry(full = false): void {
-    if (full) this.retryFull = true;
-    if (this.stopped || this.retryTimer || (this.failed.size === 0 && !this.retryFull)) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.retryFull) {
-        this.retryFull = false;
-        this.schedule();
-        return;
-      }
-      const locators = [...this.failed.values()].map((f) => Buffer.from(f.locatorHex, 'hex'));
-      this.schedule(locators);
-    }, this.deps.retryMs ?? PULL_RETRY_MS);
-    this.retryTimer.unref?.();
+  /** After a run failed as a whole: a full pass later, backing off like a parked path. */
+  private armRunRetry(): void {
+    if (this.stopped || this.runRetryTimer) return;
+    const delay = Math.min(PULL_RETRY_MAX_MS, (this.deps.retryMs ?? PULL_RETRY_MIN_MS) * 2 ** Math.min(this.runFailures++, 30));
+    this.runRetryTimer = setTimeout(() => {
+      this.runRetryTimer = null;
+      this.schedule();
+    }, delay);
+    this.runRetryTimer.unref?.();
   }
 
   private async run(): Promise<void> {
     const signal = this.controller.signal;
+    // An unmounted or emptied folder: apply nothing into it (the scanner reports it too).
+    await this.deps.checkRoot?.();
     let pass = 0;
     for (; pass < MAX_PASSES_PER_RUN && !this.stopped; pass++) {
       const full = this.fullPass;
@@ -336,26 +274,39 @@ export class Puller {
       this.dirty = new Set();
       if (locators.length === 0) break;
       const work = await this.plan(locators, signal);
+      // Syncing before the needs show: a status read in between must not see needs with nothing running.
+      if (work.length > 0) this.setState('syncing');
       this.updateNeeds(work);
       if (work.length === 0) break;
-      this.setState('syncing');
       const passStarted = this.now();
       const again = await this.execute(work, signal);
-      this.deps.logger?.debug({ paths: work.length, ms: this.now() - passStarted, again: again.length, failed: this.failed.size }, 'pull pass');
-      for (const l of again) this.dirty.add(l);
+      this.deps.logger?.debug({ paths: work.length, ms: this.now() - passStarted, again: again.length, parked: this.parked.size }, 'pull pass');
+      this.examineAgain(again);
       if (this.dirty.size === 0 && !this.fullPass) break;
     }
-    if (pass === MAX_PASSES_PER_RUN && this.dirty.size > 0) {
-      // Paths that keep changing under us (a file being written continuously):
-      // leave them to the retry timer instead of spinning.
-      for (const lh of this.dirty) {
-        if (!this.failed.has(lh)) this.failed.set(lh, { path: '', error: 'still changing locally', locatorHex: lh });
-      }
-      this.dirty = new Set();
-    }
+    // Records that arrived during the last pass stay dirty: kick() starts the
+    // next run at once (no timer), after a turn of the event loop.
     this.lastRunError = null;
+    this.runFailures = 0;
     this.recountNeeds();
-    this.armRetry();
+  }
+
+  /**
+   * Paths a pass must look at again (the disk changed under the apply, or a
+   * delete freed their place). One that keeps changing (a file written
+   * continuously) is parked after MAX_LOCAL_CHANGE_PASSES instead of spinning.
+   */
+  private examineAgain(again: readonly PathWork[]): void {
+    for (const w of again) {
+      const n = (this.againCount.get(w.locatorHex) ?? 0) + 1;
+      if (n > MAX_LOCAL_CHANGE_PASSES) {
+        this.againCount.delete(w.locatorHex);
+        this.parked.park(w.locatorHex, w.winner.path, 'still changing locally', fetchBytes(w));
+      } else {
+        this.againCount.set(w.locatorHex, n);
+        this.dirty.add(w.locatorHex);
+      }
+    }
   }
 
   private allLocators(): string[] {
@@ -363,7 +314,7 @@ export class Puller {
     let since = 0;
     for (;;) {
       const page = this.deps.index.recordsSince(this.deps.folder, since, RECORDS_PAGE);
-      for (const r of page) out.add(hex(r.locator));
+      for (const r of page) out.add(toHex(r.locator));
       if (page.length < RECORDS_PAGE) break;
       since = page[page.length - 1]!.seq;
     }
@@ -371,32 +322,12 @@ export class Puller {
     if (this.reverting) {
       // Local additions have no record at all: they must go too.
       for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) {
-        const lh = hex(locatorFor(this.deps.keys, path));
+        const lh = toHex(locatorFor(this.deps.keys, path));
         this.revertPaths.set(lh, path);
         out.add(lh);
       }
     }
     return [...out];
-  }
-
-  private openVersions(records: readonly StoredRecord[]): FileRecord[] {
-    const out: FileRecord[] = [];
-    for (const r of records) {
-      const key = `${hex(r.locator)}|${vectorKey(r.version)}`;
-      const cached = this.opened.get(key);
-      if (cached) {
-        this.opened.delete(key);
-        out.push(cached);
-        continue;
-      }
-      try {
-        out.push(openRecord(this.deps.keys, decodeSealedRecord(r.sealed)));
-      } catch (err) {
-        // Verified when stored; a failure here means local corruption. Skip it.
-        this.deps.logger?.warn({ err: describeError(err) }, 'stored record does not open');
-      }
-    }
-    return out;
   }
 
   /**
@@ -414,16 +345,19 @@ export class Puller {
         if (signal.aborted) return [];
       }
       const slice = locatorHexes.slice(start, start + PLAN_SLICE);
-      const held = index.currentRecordsOf(folder, slice.map((lh) => Buffer.from(lh, 'hex')));
+      const held = index.currentRecordsOf(folder, slice.map((lh) => fromHex(lh)));
       const winners: { lh: string; winner: FileRecord; versions: FileRecord[] }[] = [];
       for (const lh of slice) {
-        const versions = this.openVersions(held.get(lh) ?? []);
+        const versions = this.opened.open(held.get(lh) ?? []);
         const winner = pickWinner(versions);
         if (winner === undefined) {
-          if (this.reverting) this.planRevertAddition(lh, work);
+          if (!(this.reverting && this.planRevertAddition(lh, work))) this.settled(lh);
           continue;
         }
-        if (this.deps.isIgnored?.(winner.path, winner.kind === 'dir')) continue;
+        if (this.deps.isIgnored?.(winner.path, winner.kind === 'dir')) {
+          this.settled(lh);
+          continue;
+        }
         winners.push({ lh, winner, versions });
       }
       const locals = index.getFiles(folder, winners.map((w) => w.winner.path));
@@ -444,35 +378,55 @@ export class Puller {
           if (losers.length > 0 && !winner.deleted && (action === 'nothing' || action === 'fetch')) action = 'conflict';
         }
         if (action !== 'nothing') work.push({ locatorHex: lh, local, winner, versions, losers, action });
+        else this.settled(lh);
       }
     }
     return work;
   }
 
-  private planRevertAddition(lh: string, work: PathWork[]): void {
-    const path = this.revertPaths.get(lh);
-    if (path === undefined) return;
-    const local = this.deps.index.getFile(this.deps.folder, path);
-    if (!local || local.record.deleted) return;
-    const tomb: FileRecord = { ...local.record, deleted: true, blocks: [], size: 0 };
-    work.push({ locatorHex: lh, local, winner: tomb, versions: [], losers: [], action: 'delete' });
+  /** A path that needs nothing now: it is no longer parked (its record was replaced, or it arrived another way). */
+  private settled(lh: string): void {
+    this.parked.clear(lh);
+    this.againCount.delete(lh);
   }
 
+  /** Plans the removal of a local addition during revert; false when there is none. */
+  private planRevertAddition(lh: string, work: PathWork[]): boolean {
+    const path = this.revertPaths.get(lh);
+    if (path === undefined) return false;
+    const local = this.deps.index.getFile(this.deps.folder, path);
+    if (!local || local.record.deleted) return false;
+    const tomb: FileRecord = { ...local.record, deleted: true, blocks: [], size: 0 };
+    work.push({ locatorHex: lh, local, winner: tomb, versions: [], losers: [], action: 'delete' });
+    return true;
+  }
+
+  /** Needs of a pass: its work, and the parked paths it does not cover. */
   private updateNeeds(work: readonly PathWork[]): void {
-    this.needFiles = work.length;
-    this.needBytes = work.reduce((n, w) => n + (w.action === 'fetch' && w.winner.kind === 'file' ? w.winner.size : 0), 0);
+    const inPass = new Set(work.map((w) => w.locatorHex));
+    let parkedFiles = 0;
+    let parkedBytes = 0;
+    for (const p of this.parked.entries()) {
+      if (inPass.has(p.locatorHex)) continue;
+      parkedFiles++;
+      parkedBytes += p.bytes;
+    }
+    this.needFiles = work.length + parkedFiles;
+    this.needBytes = work.reduce((n, w) => n + fetchBytes(w), 0) + parkedBytes;
     this.deps.onStatus?.(this.status());
   }
 
+  /** After a run: what is parked (and anything that arrived since, not sized yet). */
   private recountNeeds(): void {
-    this.needFiles = this.failed.size + this.dirty.size;
-    if (this.failed.size === 0 && this.dirty.size === 0) this.needBytes = 0;
+    this.needFiles = this.parked.size + this.dirty.size;
+    this.needBytes = this.parked.bytes();
+    if (this.needFiles === 0) this.doneBytes = 0; // the next sync's progress starts from zero
     this.deps.onStatus?.(this.status());
   }
 
   /** Runs one pass; returns locators to examine again. */
-  private async execute(work: PathWork[], signal: AbortSignal): Promise<string[]> {
-    const again: string[] = [];
+  private async execute(work: PathWork[], signal: AbortSignal): Promise<PathWork[]> {
+    const again: PathWork[] = [];
     const dirs = work.filter((w) => w.action === 'fetch' && w.winner.kind === 'dir').sort((a, b) => depth(a.winner.path) - depth(b.winner.path));
     const files = work.filter((w) => w.action === 'fetch' && w.winner.kind !== 'dir');
     const conflicts = work.filter((w) => w.action === 'conflict');
@@ -485,14 +439,18 @@ export class Puller {
       const path = w.winner.path;
       this.busy.add(path);
       try {
-        const retry = w.action === 'conflict' ? await this.resolveConflict(w, signal) : await this.applyWinner(w, signal);
-        if (retry) again.push(w.locatorHex);
-        this.failed.delete(w.locatorHex);
-        if (w.action === 'fetch' && w.winner.kind === 'file') this.needBytes = Math.max(0, this.needBytes - w.winner.size);
+        const retry = w.action === 'conflict' ? await this.conflicts.resolve(w, signal) : await this.applyWinner(w, signal);
+        if (retry) again.push(w);
+        else this.againCount.delete(w.locatorHex);
+        this.parked.clear(w.locatorHex);
+        const bytes = fetchBytes(w);
+        this.needBytes = Math.max(0, this.needBytes - bytes);
         this.needFiles = Math.max(0, this.needFiles - 1);
+        this.doneBytes += bytes;
+        this.rate.add(bytes);
       } catch (err) {
         if (signal.aborted || isSealsyncError(err, 'ERR_ABORTED')) return;
-        this.failed.set(w.locatorHex, { path, error: describeError(err), locatorHex: w.locatorHex });
+        this.parked.park(w.locatorHex, path, describeError(err), fetchBytes(w));
         this.deps.logger?.warn({ path, err: describeError(err) }, 'pull failed');
       } finally {
         // A path whose row is still pending stays busy until flushRows() records it.
@@ -514,16 +472,16 @@ export class Puller {
       await runLimited(files, PULL_FILES_IN_FLIGHT, one);
       await this.flushRows();
       for (const w of conflicts) await one(w);
-      const failedBefore = this.failed.size;
+      const failedBefore = this.parked.size;
       let deleted = 0;
       for (const w of deletes) {
         await one(w);
-        if (!this.failed.has(w.locatorHex)) deleted++;
+        if (!this.parked.has(w.locatorHex)) deleted++;
       }
       // A directory emptied by these deletes may have blocked a file or link
       // that replaces it: look at what failed once more in the next pass.
       if (deleted > 0 && failedBefore > 0) {
-        for (const w of [...dirs, ...files, ...conflicts]) if (this.failed.has(w.locatorHex)) again.push(w.locatorHex);
+        for (const w of [...dirs, ...files, ...conflicts]) if (this.parked.has(w.locatorHex)) again.push(w);
       }
     } finally {
       await this.flushRows();
@@ -642,142 +600,9 @@ export class Puller {
     throw new SealsyncError('ERR_INTERNAL', `local change in the way (${reason})`, { path: w.winner.path });
   }
 
-  /**
-   * Concurrent versions (rw only): keep every loser as a conflict copy — the
-   * local file by link/copy, remote losers by fetching them — put the
-   * winner's content at the path, and publish a version dominating them all.
-   */
-  private async resolveConflict(w: PathWork, signal: AbortSignal): Promise<boolean> {
-    const { root, index } = this.deps;
-    const vectorId = index.vectorId;
-    const { winner, local } = w;
-    const localLoses =
-      local !== undefined && !local.record.deleted && !sameContent(local.record, winner) && needFor(local.record, winner) === 'conflict';
-    if (local && !local.record.deleted) {
-      const st = await lstatOrNull(await resolveSafe(root, local.record.path));
-      if (!matchesLocal(st, local)) return this.onLocalChange(w, 'local file changed', signal);
-    }
-    const losers = [...w.losers];
-    if (localLoses && !losers.some((l) => sameContent(l, local.record))) losers.push(local.record);
-    for (const loser of losers) {
-      const fromDisk = localLoses && local !== undefined && sameContent(loser, local.record);
-      await this.keepConflictCopy(loser, fromDisk ? local : undefined, signal);
-    }
-    // The path gets the winner's content, with a version dominating everything held.
-    const resolved = resolvedRecord(winner, [...w.versions.map((v) => v.version), ...(local ? [local.record.version] : [])], vectorId);
-    if (!local || local.record.deleted || !sameContent(local.record, winner)) {
-      const known = localLoses && local.record.kind !== 'file' ? KNOWN_MISSING : this.known(local);
-      const res = await applyRecord(root, resolved, {
-        known,
-        fetchBlock: this.fetchWithBudget,
-        onBlockWritten: this.releaseBlock,
-        hashBlock: this.deps.hashBlock,
-        archive: !localLoses, // a losing local file is kept as its conflict copy already
-        now: () => new Date(this.now()),
-        signal,
-      });
-      if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
-      this.deps.onApplied?.(winner.path, local && !local.record.deleted ? 'modified' : 'added');
-    }
-    await this.recordLocal(resolved, true);
-    this.deps.logger?.info({ path: winner.path, copies: losers.length }, 'conflict resolved');
-    return false;
-  }
-
-  /** Keeps `loser` at its conflict-copy path (from the local file, or fetched) and publishes it. */
-  private async keepConflictCopy(loser: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {
-    const { index, folder } = this.deps;
-    const copyPath = conflictCopyPath(loser);
-    const existing = index.getFile(folder, copyPath);
-    if (existing && !existing.record.deleted && sameContent(existing.record, loser)) return; // kept already (here or by a peer)
-    const copy = conflictCopyRecord(loser, existing?.record.version ?? [], index.vectorId);
-    this.busy.add(copyPath); // the scanner must not record the copy before we do
-    try {
-      await this.writeConflictCopy(copy, fromLocal, signal);
-    } finally {
-      this.busy.delete(copyPath);
-    }
-    this.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version));
-  }
-
-  private async writeConflictCopy(copy: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {
-    const { root, index, folder } = this.deps;
-    const copyPath = copy.path;
-    const existing = index.getFile(folder, copyPath);
-    const { abs: copyAbs } = await mkdirParentsSafe(root, copyPath);
-    if (fromLocal) {
-      const localAbs = await resolveSafe(root, fromLocal.record.path);
-      if ((await lstatOrNull(copyAbs)) !== null) {
-        throw new SealsyncError('ERR_PATH_UNSAFE', 'conflict copy name is taken', { path: copyPath });
-      }
-      if (fromLocal.record.kind === 'file') {
-        // A link keeps the content at the path until the winner atomically replaces it.
-        try {
-          await link(localAbs, copyAbs);
-        } catch {
-          await copyFile(localAbs, copyAbs, fsConstants.COPYFILE_EXCL);
-        }
-      } else {
-        await rename(localAbs, copyAbs);
-      }
-    } else {
-      const res = await this.applyTo(root, copy, this.known(existing), signal);
-      if (res.status === 'conflict') throw new SealsyncError('ERR_PATH_UNSAFE', `conflict copy path is in use (${res.reason})`, { path: copyPath });
-    }
-    await this.recordLocal(copy, true);
-  }
-
-  /**
-   * Writes the files row for a path just applied (disk stat for the rescan
-   * shortcut) and, when `publish`, seals the record with the rw key so it goes
-   * out like any local change.
-   */
-  private async recordLocal(record: FileRecord, publish: boolean): Promise<void> {
-    const { index, folder, keys, root } = this.deps;
-    checkRelativePath(record.path);
-    let st: Stats | null = null;
-    if (!record.deleted) st = await lstatOrNull(await resolveSafe(root, record.path));
-    let sealed: RecordInput | undefined;
-    if (publish) {
-      if (this.deps.type !== 'rw') throw new SealsyncError('ERR_FOLDER_TYPE', 'a read-only folder never publishes');
-      const s = sealRecord(keys, record);
-      sealed = {
-        locator: s.locator,
-        version: s.version,
-        blockIds: s.blockIds,
-        sealed: encodeSealedRecord(s),
-        plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
-      };
-    }
-    this.deps.beforeRecord?.();
-    index.writeLocalFile(folder, { record, ...diskFields(st), localChange: false }, sealed);
-    if (publish) this.deps.onPublished?.();
-  }
 }
 
-/**
- * The stat fields of a files row, as the scanner takes them (whole
- * milliseconds, see fs/walk.ts): with the raw sub-millisecond mtime every
- * file the puller wrote looked changed to the next scan and was hashed again.
- */
-function diskFields(st: Stats | null): { diskMtimeMs: number; ino: number; dev: number } {
-  return { diskMtimeMs: st ? Math.floor(st.mtimeMs) : 0, ino: st?.ino ?? 0, dev: st?.dev ?? 0 };
+/** Bytes a path's work still has to transfer (a file fetched; nothing otherwise). */
+function fetchBytes(w: PathWork): number {
+  return w.action === 'fetch' && w.winner.kind === 'file' ? w.winner.size : 0;
 }
-
-function matchesLocal(st: Stats | null, local: LocalFile): boolean {
-  const r = local.record;
-  if (st === null) return r.deleted;
-  if (r.kind === 'file') return st.isFile() && st.size === r.size && Math.floor(st.mtimeMs) === Math.floor(local.diskMtimeMs);
-  if (r.kind === 'dir') return st.isDirectory();
-  return st.isSymbolicLink();
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time. */
-async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-

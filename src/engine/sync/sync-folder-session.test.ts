@@ -10,7 +10,8 @@ import { silentLogger } from '../../logger.js';
 import { PeerSession } from '../../net/session.js';
 import { dial, SyncListener } from '../../net/transport.js';
 import { MemoryDirectory, testIdentity } from '../../net/testing/fixtures.js';
-import { ReplicaSessionBinding, type LinkedFolder } from '../peer/folder-session-link.js';
+import { FolderSessionLink } from '../peer/folder-session-link.js';
+import type { LinkedFolder } from '../peer/folder-link.js';
 import { LocalFolder } from '../local/local-folder.js';
 import { SyncFolder } from './sync-folder.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '../testing/sync-device.js';
@@ -30,11 +31,11 @@ test('two full peers sync over real TLS sessions, both ways, and resume after a 
   void linked;
   const directory = new MemoryDirectory([{ folderId: keys.folderId, accessSecret: keys.accessSecret! }]);
   const sessions: PeerSession[] = [];
-  const bindings: ReplicaSessionBinding[] = [];
+  const bindings: FolderSessionLink[] = [];
   const bind = (n: typeof a, s: PeerSession) => {
     sessions.push(s);
     s.onBlockRequest((_fid, bid) => n.sync.serveBlock(bid));
-    bindings.push(new ReplicaSessionBinding({ folder: n.sync, session: s, folderId: keys.folderId, index: n.dev.index, logger: silentLogger() }));
+    bindings.push(new FolderSessionLink({ folder: n.sync, session: s, folderId: keys.folderId, index: n.dev.index, logger: silentLogger() }));
     s.start();
   };
   const listener = new SyncListener({

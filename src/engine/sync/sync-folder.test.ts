@@ -7,7 +7,8 @@ import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSeal
 import { silentLogger } from '../../logger.js';
 import { LocalFolder } from '../local/local-folder.js';
 import type { FolderStatus } from '../peer/folder-status.js';
-import { SyncFolder, type SyncLink } from './sync-folder.js';
+import { SyncFolder } from './sync-folder.js';
+import type { FolderLink } from '../peer/folder-link.js';
 import { HashPool } from '../../fs/hash-pool.js';
 import { makeDevice, snapshotTree, testLocalFolderFs, type TestDevice } from '../testing/sync-device.js';
 
@@ -34,7 +35,7 @@ async function makeNode(name: string, keys: FolderKeys): Promise<Node> {
 
 /** Links two nodes in process: what one sends, the other receives (acks included). */
 function connect(a: Node, b: Node): void {
-  const link = (from: Node, to: Node): SyncLink => ({
+  const link = (from: Node, to: Node): FolderLink => ({
     peerId: to.dev.name,
     async sendIndex(u) {
       const ack = await to.sync.receiveIndex(from.dev.name, { indexId: from.dev.index.indexId, ...u });

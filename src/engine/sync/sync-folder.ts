@@ -3,7 +3,7 @@
  * between LocalFolder (disk → index), the index, the puller (index → disk)
  * and the connected peers. The daemon creates one per rw/ro folder once the
  * network is up; it has the same link-shaped surface as ReplicaFolder, so the
- * owner of the sessions treats both alike (ReplicaSessionBinding).
+ * owner of the sessions treats both alike (FolderSessionLink).
  *
  * How this works
  * - Links. attachPeer(link, {since}) when a peer joined the folder (access
@@ -23,18 +23,17 @@
  * - Blocks out. serveBlock(id): where the index says the plaintext lives,
  *   read it, seal it (deterministic) and answer only if the sealed id matches
  *   (the file may have changed since the scan).
- * - Status: LocalFolder's (counts, scanning) with the puller's needFiles /
- *   needBytes, and 'syncing' while the puller works.
+ * - Status: LocalFolder's (counts, scanning) with the puller's needs, parked
+ *   paths and progress, settled by the "up to date" rule of folder-truth.ts
+ *   (joined peers and the time of the last change: FolderPresence).
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
 import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
-import { cleanStaleTemps } from '../../fs/atomic-apply.js';
+import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock } from '../../fs/block-reader.js';
-import { BlockCryptoPool } from '../../fs/block-crypto-pool.js';
-import { noteBlockBytes } from '../../memory/young-gc.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
 import { resolveOnDisk } from '../../fs/safe-fs.js';
 import type { Index, PutRecordResult } from '../../index/index.js';
@@ -42,11 +41,13 @@ import type { Logger } from '../../logger.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from '../peer/folder-status.js';
-import { Puller, type AppliedAction, type PullerStatus } from './puller.js';
-import { IndexRelay, chargeDominatedUpdate, type IncomingIndex, type PeerLink } from '../peer/index-relay.js';
+import { IDLE_PULLER_STATUS, Puller, type AppliedAction, type PullerStatus } from './puller.js';
+import type { FolderLink, IncomingIndex, ReceiveIndexOptions } from '../peer/folder-link.js';
+import { FolderPresence, settledStatus, syncProgress } from '../peer/folder-truth.js';
+import { checkFolderRoot } from '../../fs/folder-marker.js';
+import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
 
-export { MAX_INDEX_BATCH_BYTES, MAX_INDEX_BATCH_RECORDS } from '../peer/index-relay.js';
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
@@ -60,8 +61,6 @@ interface StoreItem {
 }
 
 /** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
-export type SyncLink = PeerLink;
-export type { IncomingIndex };
 
 /** What the puller did on disk for peers' records: a path applied, or a losing version kept as a conflict copy. */
 export type RemoteChange =
@@ -107,22 +106,9 @@ export interface SyncFolderOptions {
   /** Timers, for tests. */
   readonly pullRetryMs?: number;
   readonly blockRequestTimeoutMs?: number;
-  /**
-   * Read and seal served blocks on a worker thread (default false). Measured in
-   * bench (a) on a 2-core machine with two daemons: slower (runs of 2.3-5.2 s
-   * against 2.6-3.2 s on the main thread), since both cores are busy anyway and
-   * the hop adds work; worth trying again on machines with more cores.
-   */
-  readonly offloadBlockCrypto?: boolean;
   /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
   readonly recordChecker?: RecordChecker;
 }
-
-/**
- * Served blocks up to this size are read and sealed on the main thread: that takes
- * less CPU than the worker round trip (~200 µs per batch message here).
- */
-export const INLINE_BLOCK_CRYPTO_MAX_BYTES = 32 * 1024;
 
 export class SyncFolder {
   readonly path: string;
@@ -138,15 +124,18 @@ export class SyncFolder {
   private readonly relay: IndexRelay;
   private readonly scheduler: BlockScheduler;
   private readonly puller: Puller;
-  /** Reading and sealing of served blocks larger than INLINE_BLOCK_CRYPTO_MAX_BYTES, off the main thread. */
-  private readonly blockCrypto: BlockCryptoPool | null;
   private readonly recordChecker: RecordChecker | null;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
   private archiveTimer: NodeJS.Timeout | null = null;
-  private lastPull: PullerStatus = { state: 'idle', needFiles: 0, needBytes: 0, failed: [] };
-  private readonly onLocalChanged = () => this.wakePumps();
+  private lastPull: PullerStatus = IDLE_PULLER_STATUS;
+  /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
+  private readonly presence: FolderPresence;
+  private readonly onLocalChanged = () => {
+    this.presence.changed();
+    this.wakePumps();
+  };
   private readonly onLocalStatus = () => this.emitStatus();
 
   constructor(opts: SyncFolderOptions) {
@@ -160,19 +149,19 @@ export class SyncFolder {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
-    this.blockCrypto = opts.offloadBlockCrypto === true ? new BlockCryptoPool() : null;
     this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
       // Every ref here comes from a file record signed with the folder's write
       // key, so its id fixes the ciphertext and the AEAD tag covers the rest:
       // the second (plaintext) hash would only catch a write-key holder.
-      // Opened on this thread, not on the block-crypto worker: without the plaintext
-      // re-hash an open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than
-      // the copy and postMessage a worker needs; in bench (a) on 2 cores the worker
-      // variant was slower (median 4.2 s against 2.8 s over five runs each).
+      // Opened on this thread, not on a worker: without the plaintext re-hash an
+      // open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than the copy
+      // and postMessage a worker needs; in bench (a) on 2 cores a block-crypto worker
+      // (since removed, docs/performance.md) was slower (median 4.2 s against 2.8 s).
       //
       // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
       // applyFile gives back once it is written; the sealed frame (pooled by the session's
@@ -210,7 +199,11 @@ export class SyncFolder {
       beforeRecord: () => this.local.flush?.(),
       onPublished: () => this.wakePumps(),
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
-      onApplied: (path, action) => this.emitChange({ type: 'applied', path, action }),
+      onApplied: (path, action) => {
+        this.presence.changed();
+        this.emitChange({ type: 'applied', path, action });
+      },
+      checkRoot: () => checkFolderRoot(this.path, () => this.local.status().localFiles > 0),
       onConflictCopy: (path, copyPath, writer) =>
         this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
       onStatus: (s) => {
@@ -233,7 +226,6 @@ export class SyncFolder {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.blockCrypto?.start();
     this.local.on('changed', this.onLocalChanged);
     this.local.on('status', this.onLocalStatus);
     this.local.setBusyPaths?.(this.puller.busyPaths);
@@ -255,8 +247,12 @@ export class SyncFolder {
     this.relay.clear();
     this.scheduler.stop();
     await this.puller.stop();
-    await this.blockCrypto?.stop();
     trimBlockBuffers();
+  }
+
+  /** Device ids of the peers joined to this folder now. */
+  get joinedPeers(): ReadonlySet<string> {
+    return this.presence.peerIds;
   }
 
   onStatus(listener: (status: FolderStatus) => void): void {
@@ -268,12 +264,29 @@ export class SyncFolder {
     this.changeListeners.push(listener);
   }
 
+  /**
+   * The scanner's counts and state with the puller's needs, parked paths and
+   * progress, settled by the one "up to date" rule (folder-truth.ts).
+   */
   status(): FolderStatus {
     const base = this.local.status();
     const pull = this.lastPull;
-    const state = base.state === 'idle' && pull.state === 'syncing' ? 'syncing' : base.state;
-    const failed = pull.failed.length > 0 ? `${pull.failed.length} path(s) could not be synced yet (first: ${pull.failed[0]!.path}: ${pull.failed[0]!.error})` : null;
-    return { ...base, state, needFiles: pull.needFiles, needBytes: pull.needBytes, error: base.error ?? (pull.state === 'idle' ? failed : null) };
+    const error = base.error ?? pull.error;
+    const activity = error !== null ? 'error' : base.state === 'scanning' ? 'scanning' : pull.state === 'syncing' ? 'syncing' : 'idle';
+    const syncing = pull.state === 'syncing' || pull.needFiles > 0;
+    return settledStatus({
+      ...base,
+      activity,
+      needFiles: pull.needFiles,
+      needBytes: pull.needBytes,
+      error,
+      errorCode: base.error !== null ? base.errorCode : null,
+      parked: pull.parked,
+      parkedCount: pull.parkedCount,
+      peers: this.presence.peers(),
+      lastChangeAt: this.presence.lastChangeAt,
+      ...(syncing ? { progress: syncProgress(pull) } : {}),
+    });
   }
 
   /** Paths being written by the puller (LocalFolder should not treat them as local edits). */
@@ -313,14 +326,18 @@ export class SyncFolder {
 
   // ---- links -------------------------------------------------------------------
 
-  attachPeer(link: SyncLink, opts: { since?: number } = {}): void {
+  attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
+    this.presence.peerJoined(link.peerId);
     if (this.running) this.startLink(link);
+    this.emitStatus();
   }
 
   detachPeer(peerId: string): void {
     if (!this.relay.detach(peerId)) return;
+    this.presence.peerLeft(peerId);
+    this.emitStatus();
     this.scheduler.removePeer(peerId);
     this.availability.forget(peerId);
   }
@@ -340,9 +357,9 @@ export class SyncFolder {
    * the sender for bad ones, schedule the puller. Returns the seq to
    * acknowledge, or null when stopped.
    */
-  async receiveIndex(peerId: string, update: IncomingIndex, opts: { signal?: AbortSignal } = {}): Promise<number | null> {
+  async receiveIndex(peerId: string, update: IncomingIndex, opts: ReceiveIndexOptions = {}): Promise<number | null> {
     if (!this.running) return null;
-    const link = this.relay.link(peerId);
+    const link = { penalize: opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)) };
     const stored: Uint8Array[] = [];
     const announced: Uint8Array[] = [];
     const tally = { dominated: 0 };
@@ -382,7 +399,7 @@ export class SyncFolder {
       this.log.error({ peer: peerId, err: describeError(localFailure) }, 'storing an index update failed');
     } else if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
-      for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link?.penalize(`bad record: ${firstCode}`);
+      for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link.penalize(`bad record: ${firstCode}`);
     }
     if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
@@ -391,6 +408,7 @@ export class SyncFolder {
     if (announced.length > 0) this.scheduler.availabilityChanged();
     this.log.debug({ peer: peerId, records: update.records.length, stored: stored.length, rejected }, 'index update');
     if (stored.length > 0) {
+      this.presence.changed();
       this.puller.schedule(stored);
       this.wakePumps();
     }
@@ -471,11 +489,6 @@ export class SyncFolder {
       const abs = await resolveOnDisk(this.path, loc.path);
       // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
       const expected = { id: blockId, hash: loc.hash };
-      if (this.blockCrypto && loc.size > INLINE_BLOCK_CRYPTO_MAX_BYTES) {
-        const sealed = await this.blockCrypto.seal(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
-        noteBlockBytes(sealed.byteLength); // dead once framed: see young-gc.ts
-        return sealed;
-      }
       return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
     } catch (err) {
       if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
@@ -485,7 +498,7 @@ export class SyncFolder {
 
   // ---- internals -------------------------------------------------------------------
 
-  private startLink(link: SyncLink): void {
+  private startLink(link: FolderLink): void {
     this.scheduler.addPeer({
       id: link.peerId,
       requestBlock: (id, o) => link.requestBlock(id, o),
@@ -541,7 +554,7 @@ export interface SyncFolderInit {
 /**
  * The daemon's factory for the sync side of a rw/ro folder: one SyncFolder
  * next to the folder's LocalFolder. Start it after the LocalFolder, stop it
- * before; bind it to sessions with ReplicaSessionBinding and route block
+ * before; bind it to sessions with FolderSessionLink and route block
  * requests for the folder to serveBlock().
  */
 export function createSyncFolder(

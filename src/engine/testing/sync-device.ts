@@ -26,7 +26,7 @@ import type { BlockRef, FileRecord } from '../../model/types.js';
 import type { BlockPeer } from '../sync/block-scheduler.js';
 import type { FileHasher, LocalFolderFs, WalkOptions } from '../local/local-folder-fs.js';
 import type { ScanEntry } from '../local/scan-diff.js';
-import { TEMP_PREFIX } from '../../fs/atomic-apply.js';
+import { TEMP_PREFIX } from '../../fs/temp-files.js';
 
 export const TEST_BLOCK_SIZE = 64 * 1024;
 

@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { BlockStore } from '../block-store.js';
-import { fakeBlock, sha256Verifier } from '../../engine/replica/test-helpers.js';
+import { fakeBlock, sha256Verifier } from './store-helpers.js';
 
 /** Small packs, so rotation and compaction happen within a few dozen blocks. */
 const CHILD_PACK_BYTES = 256 * 1024;

@@ -6,7 +6,7 @@
  *   after(() => h.cleanup());                // kills its daemons (-9), removes the temp dir
  *   const d = await h.startDaemon();         // spawns `sealsync start`, waits until the socket answers
  *   await h.cliOk(['folder', 'add', dir, '--key', key]);
- *   await h.waitForFolder(dir, (f) => f.state === 'idle', { description: 'first scan' });
+ *   await h.waitForFolder(dir, scanSettled, { description: 'first scan' });
  *   await d.kill9();                         // or: await d.stop() (runs `sealsync stop`, waits for exit)
  *   await other.cliOk(['peer', 'add', await h.listenAddress()]);   // connect two homes
  *
@@ -30,6 +30,12 @@ import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
 import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
 import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
+
+/**
+ * A folder that finished its scan and needs nothing: up to date ('idle') or,
+ * with no device sharing it connected yet, 'unshared'.
+ */
+export const scanSettled = (f: FolderStatus): boolean => (f.state === 'idle' || f.state === 'unshared') && f.needFiles === 0 && f.error === null;
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI_ENTRY = join(REPO_ROOT, 'bin', 'sealsync.js');

@@ -17,7 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pollUntil } from '../helpers/harness.js';
 import { converge, DAEMON_START_TIMEOUT_MS, readTree, sleep, startPair, type Pair } from './pair.js';
-import { TEMP_PREFIX } from '../../../src/fs/atomic-apply.js';
+import { TEMP_PREFIX } from '../../../src/fs/temp-files.js';
 
 const BIG_BYTES = 32 * 1024 * 1024;
 const SMALL = 300;

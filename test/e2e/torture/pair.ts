@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { chown, lstat, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
-import { TEMP_PREFIX } from '../../../src/fs/atomic-apply.js';
+import { TEMP_PREFIX } from '../../../src/fs/temp-files.js';
 import { makeTempDir, pollUntil, TestHome, type DaemonProcess } from '../helpers/harness.js';
 
 export const SYNC_TIMEOUT_MS = 60_000;

@@ -8,7 +8,8 @@
  * the record-bodies target reaches the body decoder behind it.
  */
 import fc from 'fast-check';
-import { checkRecordBytes, decodeSealedRecord, encodeSealedRecord, sealRecordBytes, MAX_VECTOR_ENTRIES } from '../../../src/crypto/index.js';
+import { checkRecordBytes, decodeSealedRecord, encodeSealedRecord, sealRecordBytes } from '../../../src/crypto/index.js';
+import { MAX_VECTOR_ENTRIES } from '../../../src/model/version-vector.js';
 import { DEFAULT_BOUNDS, oracle, type FuzzTarget } from '../target.js';
 import { FUZZ_FOLDER_KEYS, fileRecord } from './folder-fixtures.js';
 

@@ -1,10 +1,10 @@
 /**
  * JSON shapes of the published test vectors (test/vectors/*.json) and the
- * conversion of file records to and from them. Shared by the generator
+ * conversion of file records from them. Shared by the generator
  * (scripts/gen-vectors.ts) and the test that recomputes them.
  */
-import type { FileRecord } from '../model/types.js';
-import { fromHex, toHex } from './bytes.js';
+import type { FileRecord } from '../../model/types.js';
+import { fromHex } from '../bytes.js';
 
 export interface RecordJson {
   path: string;
@@ -16,17 +16,6 @@ export interface RecordJson {
   symlinkTarget?: string;
   version: Array<{ id: string; value: number }>;
   deleted: boolean;
-}
-
-export function recordToJson(r: FileRecord): RecordJson {
-  const out: RecordJson = {
-    path: r.path, kind: r.kind, size: r.size, mtimeMs: r.mtimeMs, mode: r.mode,
-    blocks: r.blocks.map((b) => ({ id: toHex(b.id), hash: toHex(b.hash), size: b.size })),
-    version: r.version.map((c) => ({ id: c.id, value: c.value })),
-    deleted: r.deleted,
-  };
-  if (r.symlinkTarget !== undefined) out.symlinkTarget = r.symlinkTarget;
-  return out;
 }
 
 export function recordFromJson(j: RecordJson): FileRecord {

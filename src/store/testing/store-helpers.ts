@@ -1,5 +1,5 @@
 /**
- * Test helpers for the replica modules: a stand-in block verifier (id = SHA-256
+ * Test helpers for the block store and the replica modules: a stand-in block verifier (id = SHA-256
  * of the ciphertext) so the store can be tested without the crypto module, and
  * temp-dir stores. Not imported by production code.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SealsyncError } from '../../errors.js';
 import { areaName } from '../../index/block-store-db.js';
 import { forgetBlockRow, readAllBlockRows } from '../../index/testing/block-store-rows.js';
-import { BlockStore, PACKS_DIR, STORE_DB_FILE, type BlockLocation, type BlockVerifier } from '../../store/block-store.js';
+import { BlockStore, PACKS_DIR, STORE_DB_FILE, type BlockLocation, type BlockVerifier } from '../block-store.js';
 
 export const sha256Verifier: BlockVerifier = (sealed, id) => {
   const digest = createHash('sha256').update(sealed).digest();

@@ -1,0 +1,54 @@
+/**
+ * What a folder engine (the full peer's SyncFolder, the encrypted peer's
+ * ReplicaFolder) and the owner of the sessions know of each other: a joined
+ * peer as the folder sees it (FolderLink), an index update from a peer
+ * (IncomingIndex), and the surface a folder offers to the sessions
+ * (LinkedFolder). Defined here, below both kinds of folder, so the session
+ * plumbing in peer/ never imports from sync/ or replica/.
+ */
+
+/** One joined peer, as a folder engine needs it. FolderSessionLink adapts a PeerSession to this. */
+export interface FolderLink {
+  /** Device id text of the peer. */
+  readonly peerId: string;
+  /** Sends our records with fromSeq < seq <= toSeq. */
+  sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** The sealed block, or null when the peer does not have it. */
+  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /** Count misbehaviour against the peer (`cost` points, default 1). */
+  penalize(reason: string, cost?: number): void;
+}
+
+/** An index update from a peer. */
+export interface IncomingIndex {
+  /** The sender's index id (16 hex). */
+  readonly indexId: string;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly records: readonly Uint8Array[];
+}
+
+/** How a folder engine is handed an index update. */
+export interface ReceiveIndexOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Charges the sender. The session link passes its session's, so an update
+   * that arrives before the peer's link is attached (the first
+   * INITIAL_ACK_WAIT_MS after a join) is charged like any other; without it
+   * the engine charges through the attached link, if any.
+   */
+  readonly penalize?: (reason: string, cost?: number) => void;
+}
+
+/**
+ * The link-shaped surface a folder engine offers to the owner of the sessions.
+ * ReplicaFolder and the full peer's SyncFolder both have it, so one
+ * FolderSessionLink serves both.
+ */
+export interface LinkedFolder {
+  attachPeer(link: FolderLink, opts?: { since?: number }): void;
+  detachPeer(peerId: string): void;
+  acknowledge(peerId: string, seq: number): void;
+  receiveIndex(peerId: string, update: IncomingIndex, opts?: ReceiveIndexOptions): Promise<number | null>;
+  peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
+}

@@ -1,0 +1,171 @@
+/**
+ * The SQL of index.db (sqlite-index.ts): every prepared statement, and the
+ * conversion of its rows to the index's types. Kept apart from the methods
+ * that use them so each file has one job: this one the text of the queries.
+ */
+import type Database from 'better-sqlite3';
+import type { FileKind, FileRecord } from '../model/types.js';
+import { parseVectorKey } from '../model/version-vector.js';
+import { decodeBlockList, decodeIdList, toBytes } from './codec.js';
+import type { BlockLocation, FileStat, FolderRow, IndexFolderType, LocalFile, StoredRecord } from './types.js';
+
+/**
+ * Keys per statement of the batched lookups (currentRecordsOf, getFiles). The
+ * puller plans thousands of paths per pass; one query per path cost ~10 µs of
+ * statement overhead each. 64 bound parameters stay far below SQLite's limit.
+ */
+export const LOOKUP_BATCH = 64;
+export interface RecordRow {
+  locator: Buffer;
+  version_key: string;
+  block_ids: Buffer;
+  sealed: Buffer;
+  seq: number;
+  kind: string | null;
+  size: number | null;
+  mtime_ms: number | null;
+  deleted: number | null;
+}
+
+export interface FileRow {
+  path: string;
+  kind: string;
+  size: number;
+  mtime_ms: number;
+  mode: number;
+  symlink_target: string | null;
+  deleted: number;
+  version_key: string;
+  blocks: Buffer;
+  disk_mtime: number;
+  ino: number;
+  dev: number;
+  seq: number;
+  local_change: number;
+}
+
+export interface FolderRowDb { id: number; path: string; folder_id: string; type: string; seq: number }
+export interface FileStatRow { path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number }
+export interface BlockRowDb { folder: number; path: string; offset: number; size: number; hash: Buffer; id: Buffer }
+
+export function toFolder(r: FolderRowDb | undefined): FolderRow | undefined {
+  return r && { rowId: r.id, path: r.path, folderId: r.folder_id, type: r.type as IndexFolderType, seq: r.seq };
+}
+
+export function toFileStat(r: FileStatRow): FileStat {
+  return {
+    path: r.path, kind: r.kind as FileKind, size: r.size, mode: r.mode, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
+    deleted: r.deleted === 1, localChange: r.local_change === 1,
+  };
+}
+
+export function toStoredRecord(r: RecordRow): StoredRecord {
+  const base = {
+    locator: toBytes(r.locator),
+    version: parseVectorKey(r.version_key),
+    blockIds: decodeIdList(r.block_ids),
+    sealed: toBytes(r.sealed),
+    seq: r.seq,
+  };
+  if (r.kind === null || r.size === null || r.mtime_ms === null || r.deleted === null) return base;
+  return { ...base, plain: { kind: r.kind as FileKind, size: r.size, mtimeMs: r.mtime_ms, deleted: r.deleted === 1 } };
+}
+
+export function toLocalFile(r: FileRow): LocalFile {
+  const record: FileRecord = {
+    path: r.path,
+    kind: r.kind as FileKind,
+    size: r.size,
+    mtimeMs: r.mtime_ms,
+    mode: r.mode,
+    blocks: decodeBlockList(r.blocks),
+    ...(r.symlink_target !== null ? { symlinkTarget: r.symlink_target } : {}),
+    version: parseVectorKey(r.version_key),
+    deleted: r.deleted === 1,
+  };
+  return { record, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev, seq: r.seq, localChange: r.local_change === 1 };
+}
+
+export function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
+  return r && { folderRowId: r.folder, path: r.path, offset: r.offset, size: r.size, hash: toBytes(r.hash), id: toBytes(r.id) };
+}
+
+export const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
+export const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change';
+export const BLOCK_COLS = 'folder, path, offset, size, hash, id';
+export const LOOKUP_PARAMS = Array.from({ length: LOOKUP_BATCH }, () => '?').join(', ');
+
+export function prepareStatements(db: Database.Database) {
+  return {
+    insertFolder: db.prepare('INSERT INTO folders (path, folder_id, type) VALUES (?, ?, ?)'),
+    deleteFolder: db.prepare('DELETE FROM folders WHERE id = ?'),
+    folderById: db.prepare('SELECT * FROM folders WHERE id = ?'),
+    folderByFolderId: db.prepare('SELECT * FROM folders WHERE folder_id = ?'),
+    folderByPath: db.prepare('SELECT id FROM folders WHERE path = ?'),
+    listFolders: db.prepare('SELECT * FROM folders ORDER BY id'),
+    folderSeq: db.prepare('SELECT seq FROM folders WHERE id = ?'),
+    bumpSeq: db.prepare('UPDATE folders SET seq = seq + 1 WHERE id = ? RETURNING seq'),
+
+    versionsForLocator: db.prepare('SELECT version_key FROM records WHERE folder = ? AND locator = ?'),
+    // '+seq' keeps the planner on records_by_locator: plain 'ORDER BY seq' makes it
+    // walk records_by_seq over the whole folder to avoid a (tiny) sort.
+    recordsForLocator: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator = ? ORDER BY +seq`),
+    recordsForLocators: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator IN (${LOOKUP_PARAMS}) ORDER BY +seq`),
+    deleteRecord: db.prepare('DELETE FROM records WHERE folder = ? AND locator = ? AND version_key = ?'),
+    insertRecord: db.prepare(
+      `INSERT INTO records (folder, locator, version_key, last_writer, block_ids, sealed, seq, kind, size, mtime_ms, deleted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    recordsSince: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND seq > ? ORDER BY seq LIMIT ?`),
+    // One winner per locator by the winner rule (src/model/needs.ts); rows held
+    // for one locator are always mutually concurrent, so the rule alone decides.
+    globalStats: db.prepare(`
+      SELECT COUNT(*) AS records,
+             SUM(kind = 'file' AND deleted = 0) AS files,
+             SUM(CASE WHEN kind = 'file' AND deleted = 0 THEN size ELSE 0 END) AS bytes,
+             SUM(kind = 'dir' AND deleted = 0) AS dirs,
+             SUM(kind = 'symlink' AND deleted = 0) AS symlinks,
+             SUM(deleted = 1) AS deleted,
+             SUM(kind IS NULL) AS unknown
+      FROM (
+        SELECT kind, size, deleted, ROW_NUMBER() OVER (
+          PARTITION BY locator ORDER BY COALESCE(deleted, 0) ASC, mtime_ms DESC, last_writer DESC, version_key DESC
+        ) AS rn
+        FROM records WHERE folder = ?
+      ) WHERE rn = 1`),
+
+    fileStats: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ?`),
+    fileStatsUnder: db.prepare(
+      `SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))`,
+    ),
+    fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
+    pathsWithInode: db.prepare('SELECT path FROM files WHERE folder = ? AND ino = ? AND dev = ? AND deleted = 0 AND kind = \'file\' LIMIT ?'),
+    getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
+    getFiles: db.prepare(`SELECT * FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
+    upsertFile: db.prepare(
+      `INSERT OR REPLACE INTO files
+        (folder, path, kind, size, mtime_ms, mode, symlink_target, deleted, version_key, blocks, disk_mtime, ino, dev, seq, local_change)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deleteFile: db.prepare('DELETE FROM files WHERE folder = ? AND path = ?'),
+    localChanges: db.prepare('SELECT path FROM files WHERE folder = ? AND local_change = 1 ORDER BY path LIMIT ?'),
+    localStats: db.prepare(`
+      SELECT SUM(kind = 'file' AND deleted = 0) AS files,
+             SUM(CASE WHEN kind = 'file' AND deleted = 0 THEN size ELSE 0 END) AS bytes,
+             SUM(kind = 'dir' AND deleted = 0) AS dirs,
+             SUM(kind = 'symlink' AND deleted = 0) AS symlinks,
+             SUM(deleted = 1) AS deleted,
+             SUM(local_change = 1) AS local_changes
+      FROM files WHERE folder = ?`),
+
+    deleteBlocksOfPath: db.prepare('DELETE FROM blocks WHERE folder = ? AND path = ?'),
+    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (folder, path, offset, size, hash, id) VALUES (?, ?, ?, ?, ?, ?)'),
+    blockById: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE id = ? LIMIT 1`),
+    blockByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT 1`),
+    blocksByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT ?`),
+    allBlockHashes: db.prepare('SELECT hash FROM blocks').pluck(),
+
+    getPeer: db.prepare('SELECT index_id, max_seq FROM peers WHERE folder = ? AND device_id = ?'),
+    upsertPeer: db.prepare('INSERT OR REPLACE INTO peers (folder, device_id, index_id, max_seq) VALUES (?, ?, ?, ?)'),
+  };
+}
