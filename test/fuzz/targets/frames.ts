@@ -43,8 +43,10 @@ function feed(input: Uint8Array, chunks: readonly Uint8Array[], limit?: number):
     off += again.length;
   }
   // pendingBytes counts what is held of an incomplete frame; a header already read is not held.
+  // The decoder reads a header only once the type byte after it has arrived (the limit
+  // depends on the type), so a lone header is still held.
   const rest = input.length - off;
-  const held = rest >= FRAME_HEADER_BYTES ? rest - FRAME_HEADER_BYTES : rest;
+  const held = rest > FRAME_HEADER_BYTES ? rest - FRAME_HEADER_BYTES : rest;
   oracle(dec.pendingBytes === held, `pendingBytes ${dec.pendingBytes}, expected ${held}`);
   return { frames, pending: dec.pendingBytes };
 }
