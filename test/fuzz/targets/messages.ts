@@ -9,9 +9,13 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { CloseReason, FrameType, HELLO_MAGIC, INDEX_ID_BYTES, MAX_CLIENT_VERSION_BYTES, MAX_DEVICE_NAME_BYTES, MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE, decodeMessage, encodeIndexBody, encodeMessageSync, sanitizeDeviceName, type CloseReasonName, type Message } from '../../../src/net/messages.js';
-import { MAX_SEALED_RECORD_BYTES } from '../../../src/crypto/sealed-record.js';
+import {
+  CloseReason, FrameType, HELLO_MAGIC, INDEX_ID_BYTES, MAX_CLIENT_VERSION_BYTES, MAX_DEVICE_NAME_BYTES, MAX_INDEX_MESSAGE_BYTES,
+  MAX_RECORDS_PER_INDEX_MESSAGE, decodeMessage, encodeIndexBody, encodeMessageSync, sanitizeDeviceName,
+  type CloseReasonName, type Message,
+} from '../../../src/net/messages.js';
 import { ByteWriter } from '../../../src/net/byte-codec.js';
+import { MAX_SEALED_RECORD_BYTES } from '../../../src/net/limits.js';
 import { DEFAULT_BOUNDS, bulkBytes, oracle, type FuzzTarget } from '../target.js';
 
 const id32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
