@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isSealsyncError, type ErrorCode } from '../errors.js';
 import { BASE32_ALPHABET } from './base32.js';
 import { deriveEncrypted, deriveReadOnly, keysFromSecret } from './keys.js';
-import { folderIdText, formatKey, keyLink, keyTypeName, parseKey, parseKeyLink } from './key-text.js';
+import { checkKeyText, folderIdText, formatKey, keyLink, keyTypeName, parseKey, parseKeyLink } from './key-text.js';
 
 const W = keysFromSecret(Uint8Array.from({ length: 32 }, (_, i) => 255 - i));
 const KEYS = [W, deriveReadOnly(W), deriveEncrypted(W)];
@@ -76,6 +76,21 @@ test('each kind of mistake has its own code', () => {
   assert.equal(code('sealsync://join'), 'ERR_KEY_LINK');
   assert.equal(code('sealsync://join?key=' + encodeURIComponent('sealsync://join?key=' + text)), 'ERR_KEY_LINK');
   assert.equal(code('W'.repeat(5000)), 'ERR_KEY_LENGTH');
+});
+
+test('checkKeyText accepts and refuses exactly what parseKey does, with the same codes, and gives the type', () => {
+  const outcome = (f: () => unknown): string => { try { f(); return 'ok'; } catch (err) { return isSealsyncError(err) ? err.code : String(err); } };
+  for (const k of KEYS) {
+    const text = formatKey(k);
+    const spellings = [
+      text, text.toLowerCase(), ` ${text.match(/.{1,5}/g)?.join('-')}\n`, keyLink(k, { name: 'x' }),
+      '', ' - ', 'X' + text.slice(1), text.slice(0, -1), text + 'A', text.slice(0, 5) + '0' + text.slice(6),
+      text.slice(0, 5) + (text[5] === 'A' ? 'B' : 'A') + text.slice(6), 'sealsync://join', 'sealsync://other?key=' + text,
+      'sealsync://join?key=' + encodeURIComponent('sealsync://join?key=' + text), 'W'.repeat(5000),
+    ];
+    for (const t of spellings) assert.equal(outcome(() => checkKeyText(t)), outcome(() => parseKey(t)), JSON.stringify(t));
+    assert.equal(checkKeyText(text), k.type);
+  }
 });
 
 test('R↔E letter swap is caught by the checksum (same length)', () => {

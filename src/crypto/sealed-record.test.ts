@@ -8,6 +8,8 @@ import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import {
   decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, sealRecord, sealRecordBytes, verifyRecord, type SealedRecord,
 } from './sealed-record.js';
+import { HASH_BLAKE2B_256 } from './hash.js';
+import { recordBodyPlaintext, sealRecordBody } from './testing/record-body.js';
 
 const W = keysFromSecret(new Uint8Array(32).fill(0x42));
 const R = deriveReadOnly(W);
@@ -146,6 +148,21 @@ test('decoder is strict: versions, algorithms, trailing bytes, truncation', () =
   swapped.set(bytes.subarray(37, 53), 53);
   swapped.set(bytes.subarray(53, 69), 37);
   assert.equal(code(() => decodeSealedRecord(swapped)), 'ERR_FORMAT_TRUNCATED');
+});
+
+// Found by fuzzing (test/fuzz, target record-bodies): a body naming hash algorithm 2
+// opened as a record whose block hashes were then taken for SHA-256 digests, and that
+// sealed back to another body.
+test('a body whose block hashes name another hash algorithm is refused', () => {
+  const sealed = sealRecord(W, record);
+  const plain = recordBodyPlaintext(W, sealed);
+  const outer = { locator: sealed.locator, version: sealed.version, blockIds: sealed.blockIds };
+  // The helper seals exactly what sealRecord seals, so the altered body below differs in one byte only.
+  assert.deepEqual(sealRecordBody(W, plain, outer), sealed);
+  const blake = plain.slice();
+  blake[3] = HASH_BLAKE2B_256;
+  assert.equal(code(() => openRecord(W, sealRecordBody(W, blake, outer))), 'ERR_FORMAT_ALGORITHM');
+  assert.equal(code(() => openRecord(R, sealRecordBody(W, blake, outer))), 'ERR_FORMAT_ALGORITHM');
 });
 
 test('limits and invalid records are refused when sealing', () => {

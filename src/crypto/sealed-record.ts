@@ -20,7 +20,7 @@ import { SealsyncError } from '../errors.js';
 import type { BlockRef, Counter, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { bytesEqual, concatBytes, fromHex, toHex, utf8, utf8Strict } from './bytes.js';
 import { ByteReader, ByteWriter } from './codec.js';
-import { DEFAULT_HASH, DIGEST_BYTES, isKnownHash } from './hash.js';
+import { DEFAULT_HASH, DIGEST_BYTES } from './hash.js';
 import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey, type FolderKeys } from './keys.js';
 import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
@@ -231,7 +231,10 @@ function decodeBody(plain: Uint8Array): DecodedBody {
   const flags = r.u8();
   if ((flags & ~(FLAG_DELETED | FLAG_SYMLINK_TARGET)) !== 0) throw malformed('unknown record flags');
   const hashAlg = r.u8();
-  if (!isKnownHash(hashAlg)) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown hash algorithm id ${hashAlg}`);
+  // A FileRecord keeps no hash algorithm: block hashes are DEFAULT_HASH digests (the
+  // chunker's and the reuse lookup's). A body naming another algorithm would open
+  // as a record whose hashes mean something else, and seal back differently.
+  if (hashAlg !== DEFAULT_HASH) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unsupported record hash algorithm id ${hashAlg}`);
   const pathLength = r.u16();
   if (pathLength > MAX_PATH_BYTES) throw new SealsyncError('ERR_PATH_UNSAFE', 'record path is too long');
   let path: string;

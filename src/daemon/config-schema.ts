@@ -7,7 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { MAX_DEVICE_NAME_LENGTH } from '../crypto/device.js';
-import { parseKey } from '../crypto/key-text.js';
+import { checkKeyText } from '../crypto/key-text.js';
 import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
 import { describeError } from '../errors.js';
 import { LOOPBACK_HOSTS, parseHostPort, parsePeerAddress } from './address.js';
@@ -40,7 +40,7 @@ export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
   // A hand-edited key that does not parse is reported at its line, with the key's own reason.
   key: z.string().min(1).max(MAX_CONFIG_KEY_TEXT_LENGTH).superRefine((text, ctx) => {
-    try { parseKey(text); } catch (err) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: describeError(err) }); }
+    try { checkKeyText(text); } catch (err) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: describeError(err) }); }
   }),
   rescanIntervalS: z.number().int().min(MIN_RESCAN_INTERVAL_S).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
   watch: z.boolean().default(true),

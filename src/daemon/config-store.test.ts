@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSealsyncError } from '../errors.js';
 import { formatKey, keysFromSecret, newFolderSecret } from '../crypto/index.js';
-import { configSchema } from './config-schema.js';
+import { configSchema, MAX_FOLDERS } from './config-schema.js';
 import { loadConfig, parseConfigText, saveConfig } from './config-store.js';
 import { removeStaleTempFiles } from './atomic-write.js';
 
@@ -54,6 +54,54 @@ test('a bad key and a duplicate folder are reported at their lines', () => {
   const text = JSON.stringify({ folders: [dup, dup] }, null, 2);
   const err2 = errorOf(() => parseConfigText(text));
   assert.match(err2.message, /^config\.json line 8: folders\[1\]\.path: the same folder is listed twice/);
+});
+
+// Found by fuzzing (test/fuzz, target config-file): the schema checked each key by
+// deriving it (an Ed25519 key per read-write folder), so a config with the most folders
+// allowed took 0.25-1.4 s of CPU to validate; checking the text alone takes a few ms.
+test('a config with the most folders allowed validates within 100 ms of CPU', () => {
+  const folders = Array.from({ length: MAX_FOLDERS }, (_, i) => ({ path: `/data/f${i}`, key: VALID_KEY }));
+  const text = JSON.stringify({ folders });
+  let cheapest = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const before = process.cpuUsage();
+    assert.equal(parseConfigText(text).folders.length, MAX_FOLDERS);
+    const used = process.cpuUsage(before);
+    cheapest = Math.min(cheapest, (used.user + used.system) / 1000);
+  }
+  assert.ok(cheapest < 100, `cheapest of 3 took ${cheapest.toFixed(0)} ms of CPU`);
+  const tooMany = JSON.stringify({ folders: [...folders, { path: '/data/one-more', key: VALID_KEY }] });
+  assert.match(errorOf(() => parseConfigText(tooMany)).message, /folders: Array must contain at most 1000/);
+});
+
+// Found by fuzzing (test/fuzz, target config-file): a config's shape was bounded by its
+// size alone (4 MiB), and the schema's cost grows with every value: a 1 MiB list of
+// numbers cost 5 s of CPU (one zod issue per element), 200,000 levels of nesting cost
+// JSON.parse 100 ms. Now the shape is checked first, in one pass, with a line.
+test('configs too deep, too long or too many-valued are refused within 100 ms of CPU, at their line', () => {
+  const MB = 1024 * 1024;
+  const cases: Array<[string, RegExp]> = [
+    [`{"folders": ${'['.repeat(200_000)}1${']'.repeat(200_000)}}`, /^config\.json line 1: nested deeper than 16 levels$/],
+    [`{\n"webui": {"a":\n${'{"a":'.repeat(100_000)}1${'}'.repeat(100_001)}}`, /^config\.json line 3: nested deeper than 16 levels$/],
+    [`{"folders": [${Array(MB / 2).fill('1').join(',')}]}`, /^config\.json line 1: a list of more than 2000 items$/],
+    [`{"peers": [${Array(Math.floor(MB / 3)).fill('{}').join(',')}]}`, /^config\.json line 1: a list of more than 2000 items$/],
+    [`{"device": {${Array.from({ length: 30_000 }, (_, i) => `"k${i}": [1]`).join(',\n')}}}`, /^config\.json line \d+: more than 20000 values$/],
+  ];
+  for (const [text, message] of cases) {
+    let cheapest = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const before = process.cpuUsage();
+      const err = errorOf(() => parseConfigText(text));
+      const used = process.cpuUsage(before);
+      cheapest = Math.min(cheapest, (used.user + used.system) / 1000);
+      assert.ok(isSealsyncError(err, 'ERR_CONFIG_INVALID'));
+      assert.match(err.message, message);
+    }
+    assert.ok(cheapest < 100, `${message}: cheapest of 3 took ${cheapest.toFixed(0)} ms of CPU`);
+  }
+  // One list entry too many is still the schema's message, by name.
+  const peers = Array.from({ length: 1001 }, (_, i) => ({ address: `tcp://10.0.${i >> 8}.${i & 255}:22000` }));
+  assert.match(errorOf(() => parseConfigText(JSON.stringify({ peers }))).message, /peers: Array must contain at most 1000/);
 });
 
 test('JSON syntax errors give a line, on one line', () => {

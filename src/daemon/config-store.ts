@@ -8,16 +8,32 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ZodIssue } from 'zod';
 import { SealsyncError } from '../errors.js';
-import { configSchema, type Config } from './config-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { lineOfOffset, lineOfPath, lineOfSyntaxError } from './json-position.js';
+import { configSchema, MAX_FOLDERS, MAX_PEERS, type Config } from './config-schema.js';
+import { jsonShapeExcess, lineOfOffset, lineOfPath, lineOfSyntaxError, type JsonShapeLimits } from './json-position.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/**
+ * What a config may look like before JSON.parse and the schema see it: the
+ * schema nests 3 levels and lists at most MAX_FOLDERS folders (4 values each)
+ * and MAX_PEERS peers. Lists get twice the schema's limit, so one entry too
+ * many is still reported by the schema, by name.
+ */
+export const CONFIG_SHAPE_LIMITS: JsonShapeLimits = {
+  maxDepth: 16,
+  maxArrayItems: 2 * Math.max(MAX_FOLDERS, MAX_PEERS),
+  maxValues: 10 * (MAX_FOLDERS + MAX_PEERS),
+};
 
 /** Parses and validates config text; `name` is used in error messages. */
 export function parseConfigText(text: string, name = 'config.json'): Config {
   if (text.length > MAX_CONFIG_BYTES) {
     throw new SealsyncError('ERR_CONFIG_INVALID', `${name}: file is larger than ${MAX_CONFIG_BYTES} bytes`);
+  }
+  const excess = jsonShapeExcess(text, CONFIG_SHAPE_LIMITS);
+  if (excess) {
+    const line = lineOfOffset(text, excess.offset);
+    throw new SealsyncError('ERR_CONFIG_INVALID', `${name} line ${line}: ${excess.problem}`, { line });
   }
   let raw: unknown;
   try {

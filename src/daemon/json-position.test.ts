@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lineOfOffset, lineOfPath, lineOfSyntaxError } from './json-position.js';
+import { jsonShapeExcess, lineOfOffset, lineOfPath, lineOfSyntaxError } from './json-position.js';
 
 const TEXT = `{
   "a": 1,
@@ -44,4 +44,22 @@ test('garbage never throws', () => {
     assert.equal(typeof lineOfPath(t, ['a', 0, 'b']), 'number');
     assert.equal(typeof lineOfSyntaxError(t), 'number');
   }
+});
+
+test('jsonShapeExcess counts depth, list items and values outside strings only', () => {
+  const limits = { maxDepth: 3, maxArrayItems: 3, maxValues: 10 };
+  assert.equal(jsonShapeExcess(TEXT, { maxDepth: 6, maxArrayItems: 3, maxValues: 100 }), null);
+  assert.equal(jsonShapeExcess(TEXT, { maxDepth: 5, maxArrayItems: 3, maxValues: 100 })?.problem, 'nested deeper than 5 levels');
+  assert.equal(jsonShapeExcess('{"a": [[1]]}', limits), null);
+  assert.deepEqual(jsonShapeExcess('{"a": [[[1]]]}', limits), { offset: 8, problem: 'nested deeper than 3 levels' });
+  assert.equal(jsonShapeExcess('[1, 2, 3]', limits), null);
+  assert.deepEqual(jsonShapeExcess('[1, 2, 3, 4]', limits), { offset: 8, problem: 'a list of more than 3 items' });
+  // Commas of an object do not count as list items; they are values.
+  assert.equal(jsonShapeExcess('{"a":1,"b":2,"c":3,"d":4}', limits), null);
+  assert.deepEqual(jsonShapeExcess(`{${Array.from({ length: 12 }, (_, i) => `"k${i}":1`).join(',')}}`, limits)?.problem, 'more than 10 values');
+  // Brackets, commas and escaped quotes inside strings are text.
+  assert.equal(jsonShapeExcess('["[[[[,,,,\\", "\\"[[[[,,,,"]', limits), null);
+  // Unbalanced or garbage text is JSON.parse's to refuse, not this scanner's.
+  assert.equal(jsonShapeExcess(']]]}}}', limits), null);
+  assert.equal(jsonShapeExcess('"unterminated [[[[[', limits), null);
 });

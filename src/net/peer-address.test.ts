@@ -11,6 +11,15 @@ test('valid peer addresses parse and format canonically', () => {
   assert.equal(normalizePeerAddress('tcp://Host-1:0080'), 'tcp://host-1:80');
 });
 
+// Found by fuzzing (test/fuzz, target peer-addresses): IPv6 hosts kept their case, so
+// `[FE80::1]` and `[fe80::1]` were two canonical forms of one address.
+test('IPv6 hosts are lower case like every other host; a zone id keeps its case', () => {
+  assert.equal(normalizePeerAddress('tcp://[FE80::1]:22000'), 'tcp://[fe80::1]:22000');
+  assert.equal(normalizePeerAddress('tcp://[fE80::aB]:1'), normalizePeerAddress('tcp://[fe80::ab]:1'));
+  assert.deepEqual(parseListenAddress('[2001:DB8::1]:0'), { host: '2001:db8::1', port: 0 });
+  assert.deepEqual(parsePeerAddress('tcp://[FE80::1%ETH0]:1'), { host: 'fe80::1%ETH0', port: 1 });
+});
+
 test('invalid peer addresses are ERR_ADDRESS', () => {
   const bad: unknown[] = [
     '', 'tcp://', '127.0.0.1:80', 'http://a:1', 'tcp://a', 'tcp://a:', 'tcp://a:0', 'tcp://a:65536', 'tcp://a:-1',

@@ -37,6 +37,12 @@ function parsePort(text: string, allowZero: boolean, input: string): number {
   return port;
 }
 
+/** Hex digits in lower case, like every other host; a zone id (`%eth0`) names an interface, and those are case-sensitive. */
+function lowerIPv6(host: string): string {
+  const zone = host.indexOf('%');
+  return zone < 0 ? host.toLowerCase() : host.slice(0, zone).toLowerCase() + host.slice(zone);
+}
+
 /** Splits `HOST:PORT` / `[V6]:PORT` into host and port text. */
 function splitHostPort(rest: string, input: string): { host: string; portText: string } {
   if (rest.startsWith('[')) {
@@ -44,7 +50,7 @@ function splitHostPort(rest: string, input: string): { host: string; portText: s
     if (close < 0 || rest[close + 1] !== ':') throw new SealsyncError('ERR_ADDRESS', `invalid IPv6 address '${input}'`);
     const host = rest.slice(1, close);
     if (!isIPv6(host)) throw new SealsyncError('ERR_ADDRESS', `invalid IPv6 address '${input}'`);
-    return { host, portText: rest.slice(close + 2) };
+    return { host: lowerIPv6(host), portText: rest.slice(close + 2) };
   }
   const colon = rest.lastIndexOf(':');
   if (colon <= 0) throw new SealsyncError('ERR_ADDRESS', `address '${input}' needs HOST:PORT`);

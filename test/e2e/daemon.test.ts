@@ -262,8 +262,10 @@ describe('bad folder and peer input', () => {
     const list = JSON.parse(await h.cliOk(['folder', 'list', '--json']));
     assert.deepEqual(list.map((f: { type: string }) => f.type).sort(), ['ro', 'rw']);
     assert.ok(!JSON.stringify(list).includes(key), 'folder list never shows a key');
-    const status = await h.cliOk(['status', '--json']);
-    assert.ok(!status.includes(key), 'status never shows a key');
+    // Exit 3: both folders are shared with no device yet (docs/daemon.md, status exit codes).
+    const r = await h.cli(['status', '--json']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.ok(!r.stdout.includes(key), 'status never shows a key');
   });
 });
 

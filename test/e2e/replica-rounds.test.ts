@@ -18,7 +18,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { openIndex } from '../../src/index/index.js';
-import { TestHome, pollUntil } from './helpers/harness.js';
+import { TestHome, pollUntil, scanSettled } from './helpers/harness.js';
 
 const SYNC_TIMEOUT_MS = 20_000;
 const ROUNDS = 20;
@@ -79,7 +79,8 @@ describe('two writers that only meet through the encrypted server', () => {
     const dir = dirOf.get(h) as string;
     await pollUntil(async () => {
       const f = (await h.status()).folders.find((x) => x.path === dir);
-      return synced(f) && indexProgress(h, dir, sId).seq > seq ? true : undefined;
+      // Offline: the edit is not sent yet, so the folder rightly says unshared, not idle.
+      return f !== undefined && scanSettled(f) && indexProgress(h, dir, sId).seq > seq ? true : undefined;
     }, { timeoutMs: SYNC_TIMEOUT_MS, intervalMs: 50, description: 'local edit scanned' });
   };
 
@@ -102,7 +103,7 @@ describe('two writers that only meet through the encrypted server', () => {
     await a.cliOk(['folder', 'add', dirA, '--key', wKey]);
     await b.cliOk(['folder', 'add', dirB, '--key', wKey]);
     await s.cliOk(['folder', 'add', store, '--key', (await a.cliOk(['folder', 'share', dirA, '--type', 'encrypted'])).trim()]);
-    await a.waitForFolder(dirA, (f) => synced(f) && f.localFiles === 1);
+    await a.waitForFolder(dirA, (f) => scanSettled(f) && f.localFiles === 1);
   });
   after(async () => {
     await b.cleanup();

@@ -6,6 +6,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { EXIT_FOLDER_ERROR, ExitStatus } from '../exit-codes.js';
 import type { FolderGcReport, FolderInfo, FolderStatus, FolderVerifyReport, StatusReport } from '../../api/daemon-api.js';
 import type { ControlClient } from '../../api/control-client.js';
 import { SealsyncError } from '../../errors.js';
@@ -122,7 +123,10 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
         for (const id of report.missing) io.stdout(`missing ${id}\n`);
       }
       // Damage is a failure for scripts (cron, monitoring): non-zero exit with one line.
-      if (report.corruptCount > 0 || report.missingCount > 0) {
+      // Under --json the report is the whole output (one JSON document): exit 4, a folder error.
+      const damaged = report.corruptCount > 0 || report.missingCount > 0;
+      if (damaged && flags.json) throw new ExitStatus(EXIT_FOLDER_ERROR);
+      if (damaged) {
         throw new SealsyncError('ERR_BLOCK_ID', `${report.corruptCount} corrupt and ${report.missingCount} missing blocks `
           + '(corrupt ones are quarantined and fetched again from connected peers)');
       }

@@ -1,0 +1,41 @@
+/**
+ * Sealed records (src/crypto/sealed-record.ts) as a peer sends them: the
+ * input is one encoded record, checked as a full peer checks it
+ * (checkRecordBytes with open: decode, signature, decrypt, cross-checks).
+ * Oracle: whatever decodeSealedRecord accepts re-encodes to the same bytes,
+ * so a record has exactly one encoding (no malleable copies that dedupe as
+ * different records). Mutated records almost never carry a valid signature;
+ * the record-bodies target reaches the body decoder behind it.
+ */
+import fc from 'fast-check';
+import { checkRecordBytes, decodeSealedRecord, encodeSealedRecord, sealRecordBytes } from '../../../src/crypto/index.js';
+import { MAX_VECTOR_ENTRIES } from '../../../src/model/version-vector.js';
+import { DEFAULT_BOUNDS, oracle, type FuzzTarget } from '../target.js';
+import { FUZZ_FOLDER_KEYS, fileRecord } from './folder-fixtures.js';
+
+/** A header that claims the most of everything, and then stops: what a lying peer sends. */
+const overclaiming = fc.record({ vector: fc.constantFrom(MAX_VECTOR_ENTRIES, MAX_VECTOR_ENTRIES + 1, 0xffff), blocks: fc.constantFrom(65536, 65537, 0xffffffff) })
+  .map(({ vector, blocks }) => {
+    const head = Buffer.alloc(3 + 32 + 2);
+    head.set([1, 1, 1]);
+    head.writeUInt16BE(vector, 35);
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(blocks);
+    return new Uint8Array(Buffer.concat([head, count]));
+  });
+
+export const sealedRecordsTarget: FuzzTarget = {
+  name: 'sealed-records',
+  description: 'checkRecordBytes (src/crypto/sealed-record.ts): decode, verify, open one record from a peer',
+  valid: fileRecord.map((r) => sealRecordBytes(FUZZ_FOLDER_KEYS, r)),
+  hostile: overclaiming,
+  bounds: DEFAULT_BOUNDS,
+  open: () => ({
+    decode(input) {
+      return checkRecordBytes(FUZZ_FOLDER_KEYS, input, true);
+    },
+    check(input) {
+      oracle(Buffer.compare(encodeSealedRecord(decodeSealedRecord(input)), input) === 0, 'a decoded record does not re-encode to its bytes');
+    },
+  }),
+};
