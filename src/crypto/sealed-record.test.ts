@@ -136,7 +136,7 @@ test('a record signed by another folder fails, and so does one replayed into ano
 test('decoder is strict: versions, algorithms, trailing bytes, truncation', () => {
   const bytes = encodeSealedRecord(sealRecord(W, record));
   const set = (pos: number, v: number) => { const b = bytes.slice(); b[pos] = v; return b; };
-  assert.equal(code(() => decodeSealedRecord(set(0, 2))), 'ERR_FORMAT_VERSION');
+  assert.equal(code(() => decodeSealedRecord(set(0, 1))), 'ERR_FORMAT_VERSION'); // v1 (unpadded) records are refused
   assert.equal(code(() => decodeSealedRecord(set(1, 2))), 'ERR_FORMAT_ALGORITHM');
   assert.equal(code(() => decodeSealedRecord(set(2, 2))), 'ERR_FORMAT_ALGORITHM');
   const longer = new Uint8Array(bytes.byteLength + 1);

@@ -25,9 +25,10 @@ import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey,
 import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import { AEAD_AES_256_GCM, BLOCK_ID_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
+import { isBucketLength, padmeLength } from './size-buckets.js';
 
-export const SEALED_RECORD_VERSION = 1;
-export const RECORD_BODY_VERSION = 1;
+export const SEALED_RECORD_VERSION = 2;
+export const RECORD_BODY_VERSION = 2;
 export const SIG_ED25519 = 1;
 export const LOCATOR_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
@@ -39,11 +40,22 @@ export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 export const MAX_MODE = 0o777;
 const BODY_FIXED_BYTES = 1 + 1 + 1 + 1 + 2 + 8 + 8 + 2 + 2 + 4;
 const BLOCK_ENTRY_BYTES = DIGEST_BYTES + 4;
-export const MAX_BODY_BYTES =
+/** Version, algorithm ids, locator, vector count, block count, body length, signature: the outer bytes besides the lists and the body. */
+const OUTER_FIXED_BYTES = 3 + LOCATOR_BYTES + 2 + 4 + 4 + SIGNATURE_BYTES;
+const VECTOR_ENTRY_BYTES = VECTOR_ID_BYTES + 8;
+const MAX_UNPADDED_BODY_BYTES =
   GCM_NONCE_BYTES + GCM_TAG_BYTES + BODY_FIXED_BYTES + MAX_PATH_BYTES + MAX_SYMLINK_TARGET_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ENTRY_BYTES;
-/** The largest sealed record the format allows (every field at its maximum): the wire's and the index's bound. */
-export const MAX_SEALED_RECORD_BYTES =
-  3 + LOCATOR_BYTES + 2 + MAX_VECTOR_ENTRIES * (VECTOR_ID_BYTES + 8) + 4 + MAX_BLOCKS_PER_RECORD * BLOCK_ID_BYTES + 4 + MAX_BODY_BYTES + SIGNATURE_BYTES;
+const MAX_UNPADDED_RECORD_BYTES =
+  OUTER_FIXED_BYTES + MAX_VECTOR_ENTRIES * VECTOR_ENTRY_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ID_BYTES + MAX_UNPADDED_BODY_BYTES;
+/**
+ * The largest sealed record the format allows (every field at its maximum,
+ * padded to its bucket): the wire's and the index's bound. A record's encoded
+ * length is always a bucket value (size-buckets.ts): the body's plaintext ends
+ * in zero bytes up to it, so the record's size says little about its path.
+ */
+export const MAX_SEALED_RECORD_BYTES = padmeLength(MAX_UNPADDED_RECORD_BYTES);
+/** The largest body: the unpadded maximum plus the most padding a record can carry. */
+export const MAX_BODY_BYTES = MAX_UNPADDED_BODY_BYTES + (MAX_SEALED_RECORD_BYTES - MAX_UNPADDED_RECORD_BYTES);
 const SIGNATURE_LABEL = utf8.encode('sealsync/v1/record\0');
 const KIND_CODE: Record<FileKind, number> = { file: 0, dir: 1, symlink: 2 };
 const KIND_OF_CODE: readonly FileKind[] = ['file', 'dir', 'symlink'];
@@ -149,6 +161,8 @@ export function encodeSealedRecord(sealed: SealedRecord): Uint8Array {
 /** Strict decoder: checks versions, algorithm ids, limits, ordering, and rejects trailing bytes. */
 export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
   const r = new ByteReader(bytes, 'sealed record');
+  // Checked first and by every peer (an encrypted one too): an unpadded record would leak its path's length.
+  if (!isBucketLength(bytes.byteLength)) throw malformed('sealed record length is not a size bucket', { length: bytes.byteLength });
   const version = r.u8();
   if (version !== SEALED_RECORD_VERSION) throw new SealsyncError('ERR_FORMAT_VERSION', `unsupported sealed record version ${version}`);
   const sigAlg = r.u8();
@@ -211,6 +225,19 @@ function encodeBody(record: FileRecord): Uint8Array {
   return w.finish();
 }
 
+/** The encoded length of a record with these list lengths and this body plaintext length. */
+function sealedLength(vectorEntries: number, blocks: number, plainBytes: number): number {
+  return OUTER_FIXED_BYTES + vectorEntries * VECTOR_ENTRY_BYTES + blocks * BLOCK_ID_BYTES + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES;
+}
+
+/** The body plaintext followed by the zero bytes that make the whole sealed record a bucket length. */
+function padBody(plain: Uint8Array, vectorEntries: number, blocks: number): Uint8Array {
+  const unpadded = sealedLength(vectorEntries, blocks, plain.byteLength);
+  const padded = new Uint8Array(plain.byteLength + padmeLength(unpadded) - unpadded);
+  padded.set(plain);
+  return padded;
+}
+
 interface DecodedBody {
   path: string;
   kind: FileKind;
@@ -220,6 +247,8 @@ interface DecodedBody {
   mode: number;
   symlinkTarget?: string;
   blocks: Array<{ hash: Uint8Array; size: number }>;
+  /** Zero bytes after the fields. */
+  padding: number;
 }
 
 function decodeBody(plain: Uint8Array): DecodedBody {
@@ -272,8 +301,12 @@ function decodeBody(plain: Uint8Array): DecodedBody {
     if (bsize > MAX_BLOCK_BYTES) throw malformed('block size out of range');
     blocks.push({ hash, size: bsize });
   }
+  // Padding: only zero bytes, and exactly as many as the bucket needs (checked by the caller, which knows the outer length).
+  const padding = r.remaining;
+  const rest = r.bytes(padding);
+  if (rest.some((b) => b !== 0)) throw malformed('record body padding is not zero');
   r.end();
-  const out: DecodedBody = { path, kind, deleted: (flags & FLAG_DELETED) !== 0, size, mtimeMs, mode, blocks };
+  const out: DecodedBody = { path, kind, deleted: (flags & FLAG_DELETED) !== 0, size, mtimeMs, mode, blocks, padding };
   if (symlinkTarget !== undefined) out.symlinkTarget = symlinkTarget;
   return out;
 }
@@ -283,7 +316,7 @@ function sealUnsigned(keys: FolderKeys, record: FileRecord, knownLocator?: Uint8
     throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can seal records');
   }
   checkVector(record.version);
-  const plain = encodeBody(record);
+  const plain = padBody(encodeBody(record), record.version.length, record.blocks.length);
   const locator = knownLocator ?? locatorFor(keys, record.path);
   const nonce = createHmac('sha256', keys.metadataKey).update(plain).digest().subarray(0, GCM_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.metadataKey, nonce);
@@ -354,6 +387,11 @@ export function openRecord(keys: RecordCheckKeys, sealed: SealedRecord): FileRec
   const decoded = decodeBody(plain);
   if (!bytesEqual(locatorFor(keys, decoded.path), sealed.locator)) throw malformed('record locator does not match its path');
   if (decoded.blocks.length !== sealed.blockIds.length) throw malformed('record block list does not match its block ids');
+  // Canonical padding: the bucket of the unpadded length, not a larger one (a sealer can't choose its size).
+  const unpadded = sealedLength(sealed.version.length, sealed.blockIds.length, plain.byteLength - decoded.padding);
+  if (padmeLength(unpadded) !== sealedLength(sealed.version.length, sealed.blockIds.length, plain.byteLength)) {
+    throw malformed('record body padding is not the size bucket of the record');
+  }
   const blocks: BlockRef[] = decoded.blocks.map((b, i) => ({ id: new Uint8Array(sealed.blockIds[i] as Uint8Array), hash: b.hash, size: b.size }));
   const record: FileRecord = {
     path: decoded.path,

@@ -9,6 +9,7 @@ import { createCipheriv, createDecipheriv, createHmac, sign, type KeyObject } fr
 import { concatBytes, utf8 } from '../bytes.js';
 import { ed25519PrivateKey, type FolderKeys } from '../keys.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from '../sealed-block.js';
+import { padmeLength } from '../size-buckets.js';
 import { encodeSealedRecord, SIGNATURE_BYTES, type SealedRecord } from '../sealed-record.js';
 
 const SIGNATURE_LABEL = utf8.encode('sealsync/v1/record\0');
@@ -38,9 +39,25 @@ export function recordBodyPlaintext(keys: FolderKeys, sealed: SealedRecord): Uin
   return new Uint8Array(Buffer.concat([decipher.update(body.subarray(GCM_NONCE_BYTES, body.length - GCM_TAG_BYTES)), decipher.final()]));
 }
 
-/** Encrypts `plain` as a body (synthetic nonce, AAD folder id || locator) and signs the record with W keys. */
-export function sealRecordBody(keys: FolderKeys, plain: Uint8Array, outer: Omit<SealedRecord, 'body' | 'signature'>): SealedRecord {
+/** The zero bytes that make a record with this plaintext body a bucket length (docs/crypto.md 4.3). */
+export function bucketPadding(plainBytes: number, outer: Omit<SealedRecord, 'body' | 'signature'>): number {
+  const unpadded = 3 + 32 + 2 + 16 * outer.version.length + 4 + 32 * outer.blockIds.length + 4 + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES + SIGNATURE_BYTES;
+  return padmeLength(unpadded) - unpadded;
+}
+
+/**
+ * Encrypts `plain` as a body (synthetic nonce, AAD folder id || locator) and
+ * signs the record with W keys. The plaintext gets the zero bytes its bucket
+ * needs appended unless `pad` is false (to build a record with other padding).
+ */
+export function sealRecordBody(
+  keys: FolderKeys,
+  plainBody: Uint8Array,
+  outer: Omit<SealedRecord, 'body' | 'signature'>,
+  opts: { pad?: boolean } = {},
+): SealedRecord {
   if (!keys.signingSeed) throw new Error('only read-write keys can sign records');
+  const plain = opts.pad === false ? plainBody : concatBytes([plainBody, new Uint8Array(bucketPadding(plainBody.byteLength, outer))]);
   const metadataKey = metadataKeyOf(keys);
   const nonce = createHmac('sha256', metadataKey).update(plain).digest().subarray(0, GCM_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', metadataKey, nonce);
