@@ -445,6 +445,7 @@ export class Daemon {
       folder, keys, folderId, index, folderRowId,
       logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
       retentionDays: this.config.archive.retentionDays,
+      ...(this.deviceId ? { deviceId: this.deviceId } : {}),
     };
     const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
     this.folders.set(folder.path, entry);

@@ -50,6 +50,8 @@ export interface FolderRunnerInit {
   readonly logger: Logger;
   /** config archive.retentionDays (replaced versions, and unreferenced blocks on E peers). */
   readonly retentionDays: number;
+  /** This device's id (text form): rw folders sign their heads as this device. */
+  readonly deviceId?: string;
 }
 
 export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Promise<FolderRunner>;

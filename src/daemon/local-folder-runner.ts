@@ -16,6 +16,7 @@ import { createReplicaFolder } from '../engine/replica/create-replica-folder.js'
 import type { ReplicaFolder } from '../engine/replica/replica-folder.js';
 import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync/sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
+import { parseDeviceId } from '../crypto/device-id.js';
 import { describeError } from '../errors.js';
 import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
@@ -61,6 +62,17 @@ class WindowBudget {
   }
 }
 
+/** Shortest and longest SEALSYNC_HEAD_GRACE_MS (tests shorten the wait before withholding is reported). */
+const HEAD_GRACE_RANGE_MS = [500, 24 * 60 * 60 * 1000] as const;
+
+/** SEALSYNC_HEAD_GRACE_MS when set to a whole number of ms in range; anything else keeps the default. */
+export function headGraceFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.SEALSYNC_HEAD_GRACE_MS;
+  if (raw === undefined || !/^[0-9]{1,9}$/.test(raw)) return undefined;
+  const ms = Number(raw);
+  return ms >= HEAD_GRACE_RANGE_MS[0] && ms <= HEAD_GRACE_RANGE_MS[1] ? ms : undefined;
+}
+
 class LocalFolderRunner implements FolderRunner {
   private readonly local: LocalFolder;
   private readonly sync: SyncFolder;
@@ -82,9 +94,12 @@ class LocalFolderRunner implements FolderRunner {
         watch: init.folder.watch,
       },
     );
+    const headGraceMs = headGraceFromEnv(process.env);
     this.sync = createSyncFolder(init, this.local, {
       archiveRetentionDays: init.retentionDays,
       ...(services.records ? { recordChecker: services.records } : {}),
+      ...(init.deviceId ? { deviceId: parseDeviceId(init.deviceId) } : {}),
+      ...(headGraceMs !== undefined ? { headGraceMs } : {}),
     });
     this.init = init;
     this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));

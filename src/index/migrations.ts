@@ -95,6 +95,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Signed head pages (docs/crypto.md 5): per folder and writer, only the
+      -- pages of the newest head number seen. A writer's own head is stored here
+      -- before it is published, so its number is never used twice.
+      CREATE TABLE heads (
+        folder     INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        writer     TEXT NOT NULL,
+        number     INTEGER NOT NULL,
+        page_bits  INTEGER NOT NULL,
+        page_index INTEGER NOT NULL,
+        bytes      BLOB NOT NULL,
+        PRIMARY KEY (folder, writer, page_index)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

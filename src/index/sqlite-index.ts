@@ -31,6 +31,7 @@ import type {
   StoredRecord,
 } from './types.js';
 import { toHex } from '../crypto/bytes.js';
+import type { VersionVector } from '../model/types.js';
 
 /** Concurrent versions kept per path; more is abuse by a write-key holder, not editing. */
 export const MAX_CONCURRENT_VERSIONS = 32;
@@ -59,6 +60,8 @@ export const BUSY_TIMEOUT_MS = 5000;
  * or a false positive: ~12% of misses at a million blocks) runs the query.
  */
 export const BLOCK_HASH_FILTER_BITS = 1 << 23;
+
+export type HeadStoreOutcome = 'stored' | 'same' | 'stale' | 'conflict';
 
 const HEX16_RE = /^[0-9a-f]{16}$/;
 const FOLDER_ID_RE = /^[0-9a-f]{64}$/;
@@ -107,6 +110,45 @@ export class SqliteIndex {
 
   get isOpen(): boolean {
     return this.db.open;
+  }
+
+  /**
+   * Keeps one page of a writer's signed head (decoded and verified by the
+   * caller): 'stored' when it is new (a higher number drops the writer's
+   * older pages), 'same' when held already, 'stale' when the writer has a
+   * newer head here, 'conflict' when a different page of the same number and
+   * index (or page split) is held: two heads with one number, which an honest
+   * writer never makes.
+   */
+  storeHeadPage(folder: number, page: { writer: string; number: number; pageBits: number; pageIndex: number; bytes: Uint8Array }): HeadStoreOutcome {
+    return this.transaction(() => {
+      const held = this.db.prepare('SELECT number, page_bits AS pageBits FROM heads WHERE folder = ? AND writer = ? LIMIT 1')
+        .get(folder, page.writer) as { number: number; pageBits: number } | undefined;
+      if (held && page.number < held.number) return 'stale';
+      if (held && page.number === held.number) {
+        if (held.pageBits !== page.pageBits) return 'conflict';
+        const same = this.db.prepare('SELECT bytes FROM heads WHERE folder = ? AND writer = ? AND page_index = ?')
+          .get(folder, page.writer, page.pageIndex) as { bytes: Buffer } | undefined;
+        if (same) return Buffer.compare(same.bytes, page.bytes) === 0 ? 'same' : 'conflict';
+      } else if (held) {
+        this.db.prepare('DELETE FROM heads WHERE folder = ? AND writer = ?').run(folder, page.writer);
+      }
+      this.db.prepare('INSERT INTO heads (folder, writer, number, page_bits, page_index, bytes) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(folder, page.writer, page.number, page.pageBits, page.pageIndex, page.bytes);
+      return 'stored';
+    });
+  }
+
+  /** Every held record's locator and version (no sealed bytes), in locator order: what a head commits to. */
+  recordVersions(folder: number): Array<{ locator: Uint8Array; version: VersionVector }> {
+    const rows = this.db.prepare('SELECT locator, version_key AS versionKey FROM records WHERE folder = ?').all(folder) as Array<{ locator: Buffer; versionKey: string }>;
+    return rows.map((row) => ({ locator: new Uint8Array(row.locator), version: parseVectorKey(row.versionKey) }));
+  }
+
+  /** Every head page held for a folder (all writers), as stored. */
+  headPages(folder: number): Array<{ writer: string; number: number; bytes: Uint8Array }> {
+    const rows = this.db.prepare('SELECT writer, number, bytes FROM heads WHERE folder = ? ORDER BY writer, page_index').all(folder) as Array<{ writer: string; number: number; bytes: Buffer }>;
+    return rows.map((r) => ({ writer: r.writer, number: r.number, bytes: new Uint8Array(r.bytes) }));
   }
 
   get schemaVersion(): number {

@@ -11,6 +11,7 @@
  */
 import { MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
 import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
+import { MAX_HEAD_PAGE_BYTES } from '../crypto/signed-head.js';
 import { MAX_FRAME_BYTES } from './frame-codec.js';
 import { MAX_INDEX_MESSAGE_BYTES, MAX_RECORDS_PER_INDEX_MESSAGE } from './messages.js';
 
@@ -69,6 +70,8 @@ export const REFUSAL_LOG_WINDOW_MS = 60_000;
  * a Hello (108 bytes); the big frames need a joined folder.
  */
 export const MAX_UNJOINED_FRAME_BYTES = 4 * KIB;
+/** Largest Head frame: type byte, folder id and the largest signed head page (within the index frame's, so no new memory). */
+export const MAX_HEAD_FRAME_BYTES = 1 + 32 + MAX_HEAD_PAGE_BYTES;
 /** Largest IndexUpdate frame: type byte, header and the largest raw body. */
 export const MAX_INDEX_FRAME_BYTES = 1 + 57 + MAX_INDEX_MESSAGE_BYTES;
 /**

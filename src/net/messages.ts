@@ -1,5 +1,5 @@
 /**
- * The wire schema (protocol version 1). One encode/decode pair per message
+ * The wire schema (protocol version 2). One encode/decode pair per message
  * type; decoders are strict: exact lengths, known enum values, bounded counts
  * and no trailing bytes, or ERR_PROTOCOL. Frame type bytes are fixed forever;
  * a new message gets a new type byte and a new protocol version.
@@ -15,6 +15,7 @@
  *   BlockResponse u32 reqId | u8 status (0 ok, 1 missing) | data (to the end; empty when missing)
  *   Ping          (empty)
  *   Close         u16 reason
+ *   Head          folderId[32] | one signed head page (to the end; src/crypto/signed-head.ts)
  *
  * IndexUpdate bodies are compressed with deflate-raw when that helps, and
  * inflated with a hard output limit (MAX_INDEX_MESSAGE_BYTES) so a small frame
@@ -26,11 +27,12 @@ import { SealsyncError } from '../errors.js';
 import { FOLDER_ID_BYTES } from '../crypto/keys.js';
 import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
 import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
+import { MAX_HEAD_PAGE_BYTES } from '../crypto/signed-head.js';
 import { ByteReader, ByteWriter, protocolError } from './byte-codec.js';
 import { MAX_FRAME_BYTES } from './frame-codec.js';
 import { toHex, fromHex } from '../crypto/bytes.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
 export const MAX_DEVICE_NAME_BYTES = 64;
 export const MAX_CLIENT_VERSION_BYTES = 32;
@@ -59,6 +61,7 @@ export const FrameType = {
   blockResponse: 7,
   ping: 8,
   close: 9,
+  head: 10,
 } as const;
 export type MessageKind = keyof typeof FrameType;
 
@@ -131,7 +134,13 @@ export interface Close {
   readonly type: 'close';
   readonly reason: CloseReasonName;
 }
-export type Message = Hello | Join | JoinResult | IndexUpdate | IndexAck | BlockRequest | BlockResponse | Ping | Close;
+/** One page of a writer's signed head, relayed verbatim (verified by the engine, like a record). */
+export interface Head {
+  readonly type: 'head';
+  readonly folderId: Uint8Array;
+  readonly page: Uint8Array;
+}
+export type Message = Hello | Join | JoinResult | IndexUpdate | IndexAck | BlockRequest | BlockResponse | Ping | Close | Head;
 
 // ---------------------------------------------------------------------------
 // text fields
@@ -216,6 +225,11 @@ export function encodeIndexAck(m: Omit<IndexAck, 'type'>): Buffer {
     .fixed(indexIdToBytes(m.indexId), INDEX_ID_BYTES)
     .u64(m.seq)
     .finish();
+}
+
+export function encodeHead(m: Omit<Head, 'type'>): Buffer {
+  if (m.page.byteLength === 0 || m.page.byteLength > MAX_HEAD_PAGE_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `a head page is 1 to ${MAX_HEAD_PAGE_BYTES} bytes`);
+  return new ByteWriter().fixed(m.folderId, FOLDER_ID_BYTES).rest(m.page).finish();
 }
 
 export function encodeBlockRequest(m: Omit<BlockRequest, 'type'>): Buffer {
@@ -342,6 +356,15 @@ export function decodeIndexAck(payload: Uint8Array): IndexAck {
   return { type: 'indexAck', folderId, indexId, seq };
 }
 
+export function decodeHead(payload: Uint8Array): Head {
+  const r = new ByteReader(payload, 'Head');
+  const folderId = r.fixed(FOLDER_ID_BYTES);
+  const page = r.rest(MAX_HEAD_PAGE_BYTES);
+  if (page.byteLength === 0) throw protocolError('Head: empty page');
+  r.end();
+  return { type: 'head', folderId, page };
+}
+
 export function decodeBlockRequest(payload: Uint8Array): BlockRequest {
   const r = new ByteReader(payload, 'BlockRequest');
   const reqId = r.u32();
@@ -440,6 +463,8 @@ export function encodeMessageSync(m: Exclude<Message, IndexUpdate>): { type: num
       return { type: FrameType.ping, payload: encodePing() };
     case 'close':
       return { type: FrameType.close, payload: encodeClose(m) };
+    case 'head':
+      return { type: FrameType.head, payload: encodeHead(m) };
   }
 }
 
@@ -464,6 +489,8 @@ export async function decodeMessage(type: number, payload: Uint8Array): Promise<
       return decodePing(payload);
     case FrameType.close:
       return decodeClose(payload);
+    case FrameType.head:
+      return decodeHead(payload);
     default:
       throw protocolError(`unknown message type ${type}`);
   }

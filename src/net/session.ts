@@ -48,11 +48,11 @@ import { silentLogger, type Logger } from '../logger.js';
 import { MAX_FRAME_BYTES, type Frame } from './frame-codec.js';
 import {
   PROTOCOL_VERSION, FrameType, indexIdToBytes, decodeMessage, encodeIndexUpdate,
-  type CloseReasonName, type IndexUpdate, type IndexAck, type Hello, type Message,
+  type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message,
 } from './messages.js';
 import {
   HANDSHAKE_TIMEOUT_MS, KEEPALIVE_MS, IDLE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, MAX_INFLIGHT_REQUESTS, MAX_MISBEHAVIOUR,
-  MISBEHAVIOUR_DECAY_MS, CLOSE_GRACE_MS, MAX_UNJOINED_FRAME_BYTES, MAX_INDEX_FRAME_BYTES, PENALTY,
+  MISBEHAVIOUR_DECAY_MS, CLOSE_GRACE_MS, MAX_UNJOINED_FRAME_BYTES, MAX_INDEX_FRAME_BYTES, MAX_HEAD_FRAME_BYTES, PENALTY,
 } from './limits.js';
 import { MisbehaviourBudget } from './misbehaviour-budget.js';
 import { InboundFlow } from './inbound-flow.js';
@@ -82,6 +82,7 @@ export declare interface PeerSession {
   on(event: 'left', listener: (folderId: Uint8Array) => void): this;
   on(event: 'index', listener: (msg: ReceivedIndex) => void): this;
   on(event: 'indexAck', listener: (msg: IndexAck) => void): this;
+  on(event: 'head', listener: (msg: Head) => void): this;
   on(event: 'closed', listener: (err?: SealsyncError) => void): this;
   on(event: string, listener: (...args: never[]) => void): this;
 }
@@ -242,6 +243,12 @@ export class PeerSession extends EventEmitter {
     await this.writer.sendFrame(FrameType.indexUpdate, encodeIndexUpdate(msg));
   }
 
+  /** Sends one page of a signed head for a joined folder. */
+  async sendHead(folderId: Uint8Array, page: Uint8Array): Promise<void> {
+    this.requireJoined(folderId);
+    await this.writer.send({ type: 'head', folderId, page });
+  }
+
   sendIndexAck(msg: Omit<IndexAck, 'type'>): void {
     this.requireJoined(msg.folderId);
     indexIdToBytes(msg.indexId); // a bad id throws here, to the caller, not into the write chain
@@ -313,6 +320,7 @@ export class PeerSession extends EventEmitter {
     const blockSized = this.blocks.awaitsAnswers;
     if (type === undefined) return blockSized ? MAX_FRAME_BYTES : MAX_INDEX_FRAME_BYTES;
     if (type === FrameType.indexUpdate) return MAX_INDEX_FRAME_BYTES;
+    if (type === FrameType.head) return MAX_HEAD_FRAME_BYTES;
     if (type === FrameType.blockResponse && blockSized) return MAX_FRAME_BYTES;
     return MAX_UNJOINED_FRAME_BYTES;
   }
@@ -378,6 +386,11 @@ export class PeerSession extends EventEmitter {
         return this.blocks.onRequest(msg);
       case 'blockResponse':
         return this.blocks.onResponse(msg);
+      case 'head':
+        if (!this.joins.has(msg.folderId)) return this.notJoined(msg.folderId, 'head for a folder not joined');
+        // Verified by the folder's engine (signature, freshness), like a record.
+        this.emit('head', msg);
+        return;
       case 'ping':
         return;
       case 'close':

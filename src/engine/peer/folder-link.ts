@@ -17,6 +17,8 @@ export interface FolderLink {
   requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
   /** Count misbehaviour against the peer (`cost` points, default 1). */
   penalize(reason: string, cost?: number): void;
+  /** Sends one page of a signed head (absent on links that carry no heads, e.g. in unit tests). */
+  sendHead?(page: Uint8Array): Promise<void>;
 }
 
 /** An index update from a peer. */
@@ -51,4 +53,6 @@ export interface LinkedFolder {
   acknowledge(peerId: string, seq: number): void;
   receiveIndex(peerId: string, update: IncomingIndex, opts?: ReceiveIndexOptions): Promise<number | null>;
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;
+  /** A page of a signed head from a peer (verified, kept and forwarded by the folder). */
+  receiveHead?(peerId: string, page: Uint8Array, opts?: ReceiveIndexOptions): void;
 }

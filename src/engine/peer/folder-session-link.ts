@@ -26,7 +26,7 @@
 import { describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import type { IndexAck } from '../../net/messages.js';
+import type { Head, IndexAck } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
 import type { FolderLink, LinkedFolder } from './folder-link.js';
 import { toHex } from '../../crypto/bytes.js';
@@ -67,6 +67,7 @@ export class FolderSessionLink {
   private readonly onClosed = () => this.close();
   private readonly onIndex = (msg: ReceivedIndex) => { if (this.isOurs(msg.folderId)) this.enqueueIndex(msg); };
   private readonly onAck = (msg: IndexAck) => { if (this.isOurs(msg.folderId)) this.handleAck(msg); };
+  private readonly onHead = (msg: Head) => { if (this.isOurs(msg.folderId)) this.enqueueHead(msg); };
 
   constructor(opts: FolderSessionLinkOptions) {
     this.folder = opts.folder;
@@ -81,6 +82,7 @@ export class FolderSessionLink {
     this.session.on('closed', this.onClosed);
     this.session.on('index', this.onIndex);
     this.session.on('indexAck', this.onAck);
+    this.session.on('head', this.onHead);
     if (this.session.isJoined(this.folderId)) this.join();
   }
 
@@ -96,6 +98,7 @@ export class FolderSessionLink {
     this.session.removeListener('closed', this.onClosed);
     this.session.removeListener('index', this.onIndex);
     this.session.removeListener('indexAck', this.onAck);
+    this.session.removeListener('head', this.onHead);
     this.leave();
   }
 
@@ -171,6 +174,24 @@ export class FolderSessionLink {
     }).finally(release);
   }
 
+  /**
+   * A head page, applied in order with the peer's index updates: a writer
+   * sends its records before the head that lists them, and a head applied
+   * ahead of them would count them as missing (or older) for a moment.
+   */
+  private enqueueHead(msg: Head): void {
+    const receive = this.folder.receiveHead?.bind(this.folder);
+    if (!receive) return;
+    this.applyChain = this.applyChain.then(() => {
+      if (this.closed) return;
+      try {
+        receive(this.peerId, msg.page, { penalize: (reason, cost) => this.session.penalize(reason, cost) });
+      } catch (err) {
+        this.log.warn({ peer: this.peerId, err: describeError(err) }, 'applying a head failed');
+      }
+    });
+  }
+
   private link(): FolderLink {
     const session = this.session;
     const folderId = this.folderId;
@@ -180,6 +201,7 @@ export class FolderSessionLink {
       sendIndex: (u) => session.sendIndex({ folderId, indexId, fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records }),
       requestBlock: (blockId, o) => session.requestBlock(folderId, blockId, o),
       penalize: (reason, cost) => session.penalize(reason, cost),
+      sendHead: (page) => session.sendHead(folderId, page),
     };
   }
 }

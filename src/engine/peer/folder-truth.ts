@@ -37,6 +37,9 @@ export const NO_PEER_FACTS = {
 export function settleFolderState(f: FolderFacts): { state: FolderState; notice: string | null } {
   if (f.activity === 'error' || f.error !== null) return { state: 'error', notice: null };
   if (f.activity === 'scanning' || f.activity === 'syncing') return { state: f.activity, notice: null };
+  // A peer withholds or replays: not up to date, whatever the counts say.
+  const integrity = f.integrity?.[0];
+  if (integrity) return { state: 'waiting', notice: integrity.message };
   const peers = f.peers;
   if (f.needFiles > 0 || f.parkedCount > 0) {
     return { state: 'waiting', notice: waitingNotice(f.needFiles, f.parked, f.parkedCount, peers) };

@@ -85,6 +85,31 @@ export const folderPeersSchema = z.object({
   lastSeenAt: z.number().nullable(),
 }).strict();
 
+/**
+ * Something a peer did that signed heads (docs/crypto.md 5) caught:
+ * - withholding: a head of `device` lists versions this device still lacks
+ *   after a grace period: "the server may be withholding updates from DEVICE
+ *   since TIME" (`since` is the head's time);
+ * - rollback: records older than a head of `device` were refused (a replayed
+ *   old version, a resurrected deleted file, or part of a mixed state);
+ * - conflicting-heads: two different heads with one number from `device`.
+ */
+export const integrityKindSchema = z.enum(['withholding', 'rollback', 'conflicting-heads']);
+
+export const integrityProblemSchema = z.object({
+  kind: integrityKindSchema,
+  /** Device id text of the writer whose head this is about. */
+  device: z.string().min(1),
+  /** The head's number. */
+  head: z.number().int().positive(),
+  /** withholding: the head's time; otherwise when it first happened (ms since the epoch). */
+  since: z.number(),
+  /** Versions missing, records refused, or heads refused. */
+  count: z.number().int().positive(),
+  /** One line for people. */
+  message: z.string().min(1),
+}).strict();
+
 export const folderStatusSchema = z.object({
   path: z.string(),
   type: folderTypeSchema,
@@ -118,6 +143,8 @@ export const folderStatusSchema = z.object({
   unreadable: z.array(z.string()).optional(),
   /** Read-only folders: paths whose local content differs from the global state. */
   localChanges: z.array(z.string()).optional(),
+  /** What signed heads caught (absent when nothing): the folder is then not up to date ('waiting'). */
+  integrity: z.array(integrityProblemSchema).optional(),
 }).strict();
 
 /**
@@ -185,6 +212,7 @@ export type ParkedPath = DeepReadonly<z.infer<typeof parkedPathSchema>>;
 export type SyncProgress = DeepReadonly<z.infer<typeof syncProgressSchema>>;
 export type FolderPeers = DeepReadonly<z.infer<typeof folderPeersSchema>>;
 export type FolderStatus = DeepReadonly<z.infer<typeof folderStatusSchema>>;
+export type IntegrityProblem = DeepReadonly<z.infer<typeof integrityProblemSchema>>;
 export type PeerProblemReason = z.infer<typeof peerProblemReasonSchema>;
 export type PeerProblem = DeepReadonly<z.infer<typeof peerProblemSchema>>;
 export type PeerStatus = DeepReadonly<z.infer<typeof peerStatusSchema>>;

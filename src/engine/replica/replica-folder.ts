@@ -63,6 +63,8 @@ import { ReplicaRecordStore } from './replica-records.js';
 import type { RecordChecker } from '../peer/record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
 import { toHex } from '../../crypto/bytes.js';
+import { HeadBook } from '../peer/head-book.js';
+import { HeadExchange } from '../peer/head-exchange.js';
 
 /** Blocks being fetched at once (the scheduler spreads them over peers). */
 export const MAX_PENDING_FETCHES = 64;
@@ -121,6 +123,8 @@ export class ReplicaFolder {
   private scheduler: BlockScheduler | null = null;
   private readonly availability = new BlockAvailability();
   private readonly relay: IndexRelay;
+  /** Signed heads: kept and forwarded (an encrypted peer can verify them, never make one). */
+  private readonly headExchange: HeadExchange;
   /** Live blocks and their stored sizes (the store's catalog, kept in memory). */
   private readonly live = new Map<string, number>();
   /** Needed blocks not yet asked for, in flight, and parked (no peer had them). */
@@ -173,6 +177,8 @@ export class ReplicaFolder {
     this.retryIntervalMs = opts.retryIntervalMs ?? RETRY_INTERVAL_MS;
     this.gcIntervalMs = opts.gcIntervalMs ?? GC_INTERVAL_MS;
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folderRowId, logger: this.log, isRunning: () => this.running });
+    const book = new HeadBook({ index: this.index, folderRowId: () => this.folderRowId, keys: this.keys, now: this.now });
+    this.headExchange = new HeadExchange({ book, links: () => this.relay.allLinks(), log: this.log });
   }
 
   // ---- lifecycle -------------------------------------------------------------
@@ -216,7 +222,10 @@ export class ReplicaFolder {
       this.emitStatus();
       throw err;
     }
-    for (const link of this.relay.allLinks()) this.scheduler.addPeer(this.blockPeer(link));
+    for (const link of this.relay.allLinks()) {
+      this.scheduler.addPeer(this.blockPeer(link));
+      this.headExchange.attached(link);
+    }
     this.relay.wake();
     await this.reconcile();
     this.retryTimer = setInterval(() => this.retryParked(), this.retryIntervalMs);
@@ -234,6 +243,7 @@ export class ReplicaFolder {
     for (const t of [this.statsTimer, this.gcDebounce]) if (t) clearTimeout(t);
     this.retryTimer = this.gcTimer = this.statsTimer = this.gcDebounce = null;
     this.relay.clear();
+    this.headExchange.stop();
     this.scheduler?.stop();
     this.scheduler = null;
     // Let running maintenance (a GC or verify pass) notice the abort and finish,
@@ -296,6 +306,7 @@ export class ReplicaFolder {
     this.relay.attach(link, opts.since ?? 0);
     this.presence.peerJoined(link.peerId);
     if (!this.running) return;
+    this.headExchange.attached(link);
     this.scheduler?.addPeer(this.blockPeer(link));
     // Blocks wanted while nobody was connected, and those no one had before.
     this.retryParked();
@@ -306,6 +317,7 @@ export class ReplicaFolder {
   detachPeer(peerId: string): void {
     if (!this.relay.detach(peerId)) return;
     this.presence.peerLeft(peerId);
+    this.headExchange.detached(peerId);
     this.scheduler?.removePeer(peerId);
     this.availability.forget(peerId);
     this.markDirty();
@@ -355,6 +367,12 @@ export class ReplicaFolder {
   /** What a peer last told us of its index (to ask for the delta on reconnect). */
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null {
     return this.folderRowId === 0 ? null : this.relay.peerProgress(peerId);
+  }
+
+  /** A page of a signed head: verified, kept when newer and forwarded to the other peers. */
+  receiveHead(peerId: string, page: Uint8Array, opts: ReceiveIndexOptions = {}): void {
+    if (!this.running || this.folderRowId === 0) return;
+    this.headExchange.receive(peerId, page, opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)));
   }
 
   /** A peer asks for a block: the sealed bytes if stored and intact, else null. */

@@ -47,6 +47,8 @@ import { FolderPresence, settledStatus, syncProgress } from '../peer/folder-trut
 import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
 import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
+import { HeadBook } from '../peer/head-book.js';
+import { HeadExchange } from '../peer/head-exchange.js';
 
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
@@ -108,6 +110,10 @@ export interface SyncFolderOptions {
   readonly blockRequestTimeoutMs?: number;
   /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
   readonly recordChecker?: RecordChecker;
+  /** This device's id (SHA-256 of its certificate's key): rw folders sign heads with it; without it they make none. */
+  readonly deviceId?: Uint8Array;
+  /** How long a known head's versions may take to arrive before withholding is reported (tests shorten it). */
+  readonly headGraceMs?: number;
 }
 
 export class SyncFolder {
@@ -132,6 +138,9 @@ export class SyncFolder {
   private lastPull: PullerStatus = IDLE_PULLER_STATUS;
   /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
   private readonly presence: FolderPresence;
+  /** Signed heads: kept, checked against and forwarded; this device's own when it holds W (head-book.ts). */
+  private readonly heads: HeadBook;
+  private readonly headExchange: HeadExchange;
   private readonly onLocalChanged = () => {
     this.presence.changed();
     this.wakePumps();
@@ -151,6 +160,14 @@ export class SyncFolder {
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
     this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
+    this.heads = new HeadBook({ index: this.index, folderRowId: () => this.folder, keys, now: this.now, ...(opts.headGraceMs !== undefined ? { graceMs: opts.headGraceMs } : {}) });
+    const deviceId = opts.deviceId;
+    this.headExchange = new HeadExchange({
+      book: this.heads,
+      links: () => this.relay.allLinks(),
+      log: this.log,
+      ...(keys.type === 'rw' && deviceId ? { makeOwn: () => this.heads.makeOwn(keys, deviceId, this.index.vectorId) } : {}),
+    });
     const contentKey = keys.contentKey;
     this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
@@ -234,6 +251,7 @@ export class SyncFolder {
     this.puller.start();
     this.archiveTimer = setInterval(() => void this.cleanArchive(), ARCHIVE_CLEAN_INTERVAL_MS);
     this.archiveTimer.unref?.();
+    this.headExchange.viewChanged();
   }
 
   async stop(): Promise<void> {
@@ -245,6 +263,7 @@ export class SyncFolder {
     this.local.removeListener('status', this.onLocalStatus);
     this.local.setBusyPaths?.(null);
     this.relay.clear();
+    this.headExchange.stop();
     this.scheduler.stop();
     await this.puller.stop();
     trimBlockBuffers();
@@ -286,6 +305,7 @@ export class SyncFolder {
       peers: this.presence.peers(),
       lastChangeAt: this.presence.lastChangeAt,
       ...(syncing ? { progress: syncProgress(pull) } : {}),
+      ...this.integrity(),
     });
   }
 
@@ -330,6 +350,7 @@ export class SyncFolder {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     this.relay.attach(link, opts.since ?? 0);
     this.presence.peerJoined(link.peerId);
+    this.headExchange.attached(link);
     if (this.running) this.startLink(link);
     this.emitStatus();
   }
@@ -337,6 +358,7 @@ export class SyncFolder {
   detachPeer(peerId: string): void {
     if (!this.relay.detach(peerId)) return;
     this.presence.peerLeft(peerId);
+    this.headExchange.detached(peerId);
     this.emitStatus();
     this.scheduler.removePeer(peerId);
     this.availability.forget(peerId);
@@ -364,6 +386,7 @@ export class SyncFolder {
     const announced: Uint8Array[] = [];
     const tally = { dominated: 0 };
     let rejected = 0;
+    let refusedOld = 0;
     let firstCode: string | null = null;
     let localFailure: unknown = null;
     // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
@@ -378,6 +401,13 @@ export class SyncFolder {
             rejected++;
             const err = outcome.ok ? new SealsyncError('ERR_INTERNAL', 'record was not opened') : outcome.error;
             firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
+            return;
+          }
+          // Older than what a signed head says is current: a replay, a resurrection or part of a mixed state.
+          const newer = this.heads.newerThan(outcome.sealed.locator, outcome.sealed.version);
+          if (newer) {
+            refusedOld++;
+            this.heads.noteRollback(newer);
             return;
           }
           good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
@@ -400,6 +430,10 @@ export class SyncFolder {
     } else if (rejected > 0) {
       this.log.warn({ peer: peerId, rejected, code: firstCode }, 'dropped records that failed verification');
       for (let i = 0; i < Math.min(rejected, MAX_PENALTIES_PER_UPDATE); i++) link.penalize(`bad record: ${firstCode}`);
+    }
+    if (refusedOld > 0) {
+      this.log.warn({ peer: peerId, refused: refusedOld }, 'refused records older than a signed head');
+      this.emitStatus();
     }
     if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
@@ -480,6 +514,19 @@ export class SyncFolder {
     return count > 0 ? { count, code: code ?? 'invalid', localError: null } : null;
   }
 
+  /** A page of a signed head from a peer: kept and forwarded when newer, charged when bad. */
+  receiveHead(peerId: string, page: Uint8Array, opts: ReceiveIndexOptions = {}): void {
+    if (!this.running) return;
+    const penalize = opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost));
+    if (this.headExchange.receive(peerId, page, penalize)) this.emitStatus();
+  }
+
+  /** The status's integrity problems (signed heads), present only when there are some. */
+  private integrity(): { integrity?: ReturnType<HeadBook['problems']> } {
+    const problems = this.heads.problems(this.index.vectorId);
+    return problems.length > 0 ? { integrity: problems } : {};
+  }
+
   /** A peer asks for a block: sealed from the plaintext on disk, or null. */
   async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
     if (!this.running) return null;
@@ -509,7 +556,9 @@ export class SyncFolder {
     this.relay.wake(link.peerId);
   }
 
+  /** Our view changed (a local edit, records stored, the puller published): send it, and sign it in a moment. */
   private wakePumps(): void {
+    this.headExchange.viewChanged();
     this.relay.wake();
   }
 
@@ -560,7 +609,7 @@ export interface SyncFolderInit {
 export function createSyncFolder(
   init: SyncFolderInit,
   localFolder: LocalFolderHooks,
-  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
+  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker; deviceId?: Uint8Array; headGraceMs?: number } = {},
 ): SyncFolder {
   return new SyncFolder({
     path: init.folder.path,
@@ -572,5 +621,7 @@ export function createSyncFolder(
     ...(opts.archiveRetentionDays !== undefined ? { archiveRetentionDays: opts.archiveRetentionDays } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
+    ...(opts.deviceId ? { deviceId: opts.deviceId } : {}),
+    ...(opts.headGraceMs !== undefined ? { headGraceMs: opts.headGraceMs } : {}),
   });
 }
