@@ -30,6 +30,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { newestHead, readServerState, type ServerState } from './helpers/server-state.js';
 import { deriveEncrypted, deriveReadOnly, formatKey, keysFromSecret, locatorFor, newFolderSecret, type FolderKeys } from '../../src/crypto/index.js';
 import { decodeHeadPage } from '../../src/crypto/signed-head.js';
 import { decodeSealedRecord } from '../../src/crypto/sealed-record.js';
@@ -43,28 +44,6 @@ const SYNC_TIMEOUT_MS = 30_000;
 const INDEX_ID = 'c3c3c3c3c3c3c3c3';
 /** B reports withholding this long after it learned a head whose versions do not arrive. */
 const GRACE_MS = 1000;
-
-/** What S's disk holds at one moment: every sealed record and head page, as stored. */
-interface ServerState {
-  records: Map<string, Uint8Array[]>;
-  heads: Array<{ writer: string; number: number; bytes: Uint8Array }>;
-}
-
-function readServerState(indexPath: string): ServerState {
-  const db = new Database(indexPath, { readonly: true, fileMustExist: true });
-  try {
-    const records = new Map<string, Uint8Array[]>();
-    for (const row of db.prepare('SELECT locator, sealed FROM records').all() as Array<{ locator: Buffer; sealed: Buffer }>) {
-      const key = toHex(row.locator);
-      records.set(key, [...(records.get(key) ?? []), new Uint8Array(row.sealed)]);
-    }
-    const heads = (db.prepare('SELECT writer, number, bytes FROM heads').all() as Array<{ writer: string; number: number; bytes: Buffer }>)
-      .map((r) => ({ writer: r.writer, number: r.number, bytes: new Uint8Array(r.bytes) }));
-    return { records, heads };
-  } finally {
-    db.close();
-  }
-}
 
 async function listenAddress(h: TestHome): Promise<string> {
   const addr = (await h.status()).device.listen.find((a) => a.includes('127.0.0.1'));
@@ -105,9 +84,9 @@ describe('a malicious encrypted server against signed heads', () => {
   async function waitServerHead(minNumber: number): Promise<ServerState> {
     return pollUntil(async () => {
       const st = readServerState(s.paths.index);
-      const own = readServerState(a.paths.index).heads;
-      const aNumber = Math.max(0, ...own.map((h) => h.number));
-      const sNumber = Math.max(0, ...st.heads.map((h) => h.number));
+      const own = readServerState(a.paths.index).heads; // A's own index: its head is stored there too
+      const aNumber = newestHead({ records: new Map(), heads: own });
+      const sNumber = newestHead(st);
       return aNumber >= minNumber && sNumber === aNumber ? st : undefined;
     }, { timeoutMs: SYNC_TIMEOUT_MS, description: `S to hold A's head #${minNumber} or later` });
   }
@@ -134,7 +113,7 @@ describe('a malicious encrypted server against signed heads', () => {
     await rm(join(dirA, 'd.txt'));
     await writeFile(join(dirA, 'e.txt'), '');
     await a.cliOk(['folder', 'rescan', dirA]);
-    const first = Math.max(...state1.heads.map((h) => h.number));
+    const first = newestHead(state1);
     state2 = await pollUntil(async () => {
       const st = await waitServerHead(first + 1);
       // The head lists the new f and the tombstone: S holds exactly those records.
