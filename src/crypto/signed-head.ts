@@ -182,6 +182,12 @@ export function signHead(
   }
 }
 
+/** The bytes of a decoded page from its fields (what decodeHeadPage read, re-encoded: the fuzzer's oracle). */
+export function encodeHeadPage(page: Omit<SignedHeadPage, 'bytes'>): Uint8Array {
+  if (page.signature.byteLength !== SIGNATURE_BYTES) throw malformed('signature must be 64 bytes');
+  return concatBytes([encodeUnsigned(page), page.signature]);
+}
+
 /** Strict decoder: versions, ids, bounds, order, page range, no trailing bytes. Does not verify the signature. */
 export function decodeHeadPage(bytes: Uint8Array): SignedHeadPage {
   if (bytes.byteLength > MAX_HEAD_PAGE_BYTES) throw malformed('page too large');

@@ -14,11 +14,13 @@ import { recordBodiesTarget } from './targets/record-bodies.js';
 import { restBodiesTarget } from './targets/rest-bodies.js';
 import { sealedBlocksTarget } from './targets/sealed-blocks.js';
 import { sealedRecordsTarget } from './targets/sealed-records.js';
+import { headPagesTarget } from './targets/head-pages.js';
 
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   framesTarget,
   messagesTarget,
   sealedRecordsTarget,
+  headPagesTarget,
   recordBodiesTarget,
   sealedBlocksTarget,
   keyTextTarget,

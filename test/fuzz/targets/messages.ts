@@ -51,6 +51,7 @@ const blockResponse = fc.oneof(
   u32.map((reqId) => encoded({ type: 'blockResponse', reqId, status: 'missing', data: new Uint8Array(0) })),
 );
 const ping = fc.constant(null).map(() => encoded({ type: 'ping' }));
+const head = fc.record({ folderId: id32, page: bulkBytes(1, 600) }).map((m) => encoded({ type: 'head', ...m }));
 const close = fc.constantFrom(...(Object.keys(CloseReason) as CloseReasonName[])).map((reason) => encoded({ type: 'close', reason }));
 
 /** A body that inflates to one byte past the limit: a few KiB that would be megabytes. */
@@ -119,7 +120,7 @@ function check(m: Message, type: number, payload: Uint8Array): void {
 export const messagesTarget: FuzzTarget = {
   name: 'messages',
   description: 'decodeMessage (src/net/messages.ts) on a frame body: type byte + payload',
-  valid: fc.oneof(hello, join, joinResult, indexUpdate(fc.constantFrom('raw', 'deflate')), indexAck, blockRequest, blockResponse, ping, close),
+  valid: fc.oneof(hello, join, joinResult, indexUpdate(fc.constantFrom('raw', 'deflate')), indexAck, blockRequest, blockResponse, ping, close, head),
   // A bomb costs tens of ms to refuse (8 MiB inflated): a few go a long way.
   hostile: indexUpdate(fc.oneof({ weight: 1, arbitrary: fc.constant('bomb' as const) }, { weight: 19, arbitrary: fc.constant('overcount' as const) })),
   bounds: DEFAULT_BOUNDS,

@@ -10,6 +10,8 @@
 import fc from 'fast-check';
 import { checkRecordBytes, decodeSealedRecord, encodeSealedRecord, sealRecordBytes } from '../../../src/crypto/index.js';
 import { MAX_VECTOR_ENTRIES } from '../../../src/model/version-vector.js';
+import { SEALED_RECORD_VERSION } from '../../../src/crypto/sealed-record.js';
+import { padmeLength } from '../../../src/crypto/size-buckets.js';
 import { DEFAULT_BOUNDS, oracle, type FuzzTarget } from '../target.js';
 import { FUZZ_FOLDER_KEYS, fileRecord } from './folder-fixtures.js';
 
@@ -17,11 +19,13 @@ import { FUZZ_FOLDER_KEYS, fileRecord } from './folder-fixtures.js';
 const overclaiming = fc.record({ vector: fc.constantFrom(MAX_VECTOR_ENTRIES, MAX_VECTOR_ENTRIES + 1, 0xffff), blocks: fc.constantFrom(65536, 65537, 0xffffffff) })
   .map(({ vector, blocks }) => {
     const head = Buffer.alloc(3 + 32 + 2);
-    head.set([1, 1, 1]);
+    head.set([SEALED_RECORD_VERSION, 1, 1]);
     head.writeUInt16BE(vector, 35);
     const count = Buffer.alloc(4);
     count.writeUInt32BE(blocks);
-    return new Uint8Array(Buffer.concat([head, count]));
+    // Padded to a size bucket, so the decoder reads past the length check to the claims.
+    const claim = Buffer.concat([head, count]);
+    return new Uint8Array(Buffer.concat([claim, Buffer.alloc(padmeLength(claim.length) - claim.length)]));
   });
 
 export const sealedRecordsTarget: FuzzTarget = {
