@@ -38,7 +38,7 @@ import { toHex } from '../../src/crypto/bytes.js';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import type { HostileClient } from '../../src/net/testing/hostile-client.js';
 import { TestHome, pollUntil } from './helpers/harness.js';
-import { joinedAttacker } from './helpers/attack.js';
+import { joinedAttacker, waitIndexAck } from './helpers/attack.js';
 
 const SYNC_TIMEOUT_MS = 30_000;
 const INDEX_ID = 'c3c3c3c3c3c3c3c3';
@@ -51,14 +51,8 @@ async function listenAddress(h: TestHome): Promise<string> {
   return addr;
 }
 
-/** Reads the daemon's messages until it acknowledges `seq` of our index (it applied the update). */
-async function waitAck(c: HostileClient, seq: number): Promise<void> {
-  for (let i = 0; i < 64; i++) {
-    const m = await c.nextMessage(15_000);
-    assert.ok(m, `the daemon closed the connection before acknowledging ${seq}`);
-    if (m.type === 'indexAck' && m.indexId === INDEX_ID && m.seq === seq) return;
-  }
-  throw new Error(`no IndexAck for ${seq}`);
+function waitAck(c: HostileClient, seq: number): Promise<void> {
+  return waitIndexAck(c, INDEX_ID, seq);
 }
 
 describe('a malicious encrypted server against signed heads', () => {

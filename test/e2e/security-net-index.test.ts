@@ -20,7 +20,7 @@ import {
 } from '../../src/net/limits.js';
 import type { HostileClient } from '../../src/net/testing/hostile-client.js';
 import { TestHome, type DaemonProcess } from './helpers/harness.js';
-import { assertStatusAnswers, joinedAttacker, legitPeerJoins, rssMiB } from './helpers/attack.js';
+import { assertStatusAnswers, joinedAttacker, legitPeerJoins, rssMiB, waitIndexAck } from './helpers/attack.js';
 
 const MIB = 1024 * 1024;
 /**
@@ -47,14 +47,8 @@ function flushed(c: HostileClient): Promise<void> {
   return new Promise((resolve) => c.socket.write(Buffer.alloc(0), () => resolve()));
 }
 
-/** Reads the daemon's messages until it acknowledges `seq` of our index (it applied the update). */
-async function waitAck(c: HostileClient, seq: number): Promise<void> {
-  for (let i = 0; i < 64; i++) {
-    const m = await c.nextMessage(15_000);
-    assert.ok(m, `the daemon closed the connection before acknowledging ${seq}`);
-    if (m.type === 'indexAck' && m.indexId === INDEX_ID && m.seq === seq) return;
-  }
-  throw new Error(`no IndexAck for ${seq}`);
+function waitAck(c: HostileClient, seq: number): Promise<void> {
+  return waitIndexAck(c, INDEX_ID, seq);
 }
 
 interface Daemon {

@@ -185,3 +185,13 @@ export async function legitPeerJoins(address: string, keys: FolderKeys, name: st
     c.destroy();
   }
 }
+
+/** Reads the daemon's messages until it acknowledges `seq` of our index `indexId` (it applied the update). */
+export async function waitIndexAck(c: HostileClient, indexId: string, seq: number): Promise<void> {
+  for (let i = 0; i < 64; i++) {
+    const m = await c.nextMessage(15_000);
+    assert.ok(m, `the daemon closed the connection before acknowledging ${seq}`);
+    if (m.type === 'indexAck' && m.indexId === indexId && m.seq === seq) return;
+  }
+  throw new Error(`no IndexAck for ${seq}`);
+}
