@@ -33,8 +33,8 @@ import type { IntegrityProblem } from './status-schema.js';
 
 /** A known head's versions may still be on their way this long before their absence is reported. */
 export const WITHHOLD_GRACE_MS = 60_000;
-/** The withholding check walks every entry of every head: at most this often. */
-export const WITHHOLD_CHECK_INTERVAL_MS = 2_000;
+/** The withholding check looks every entry of a head up in the index: at most this often. */
+export const WITHHOLD_CHECK_INTERVAL_MS = 5_000;
 /** Writers whose heads are kept (one per writing device database; more is hostile or absurd). */
 export const MAX_HEAD_WRITERS = 1024;
 
@@ -190,6 +190,8 @@ export class HeadBook {
     const out: IntegrityProblem[] = [];
     for (const [writer, head] of this.heads) {
       if (writer === ownWriter) continue;
+      // Within its grace period a head is not judged, unless a refusal against it waits to be cleared.
+      if (now - head.knownAt < this.graceMs && !this.refused.has(writer)) continue;
       const missingPages = 2 ** head.pageBits - head.pages.size;
       const held = this.index.currentRecordsOf(this.folder(), [...head.entries.keys()].map((k) => Buffer.from(k, 'hex')));
       let missing = missingPages;
