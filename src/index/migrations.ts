@@ -72,8 +72,10 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX records_by_seq ON records (folder, seq);
 
       -- Full peers: what is on disk (decoded record + stat shortcut fields).
+      -- AUTOINCREMENT: a row written after a scan began has a higher rowid than
+      -- every row it could see then (the scan's deletion pass, lastFileRowId).
       CREATE TABLE files (
-        rowid          INTEGER PRIMARY KEY,
+        rowid          INTEGER PRIMARY KEY AUTOINCREMENT,
         folder         INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
         path           TEXT NOT NULL,
         kind           TEXT NOT NULL,

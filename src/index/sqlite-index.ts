@@ -19,6 +19,7 @@ import { ID_BYTES, encodeBlockList, encodeIdList } from './codec.js';
 import type {
   BlockLocation,
   FileStat,
+  FileStatPageRow,
   FolderRow,
   GlobalStats,
   IndexFolderType,
@@ -259,6 +260,29 @@ export class SqliteIndex {
       out.set(r.path, toFileStat(r));
     }
     return out;
+  }
+
+  /** getFileStat of many paths at once (LOOKUP_BATCH per query); paths without a row are absent. */
+  getFileStats(folder: number, paths: readonly string[]): Map<string, FileStat> {
+    const out = new Map<string, FileStat>();
+    for (const r of batchedAll<FileStatRow>(this.s.fileStatsOf, folder, paths)) out.set(r.path, toFileStat(r));
+    return out;
+  }
+
+  /**
+   * The rescan view a page at a time, in path order: at most `limit` rows
+   * with a path after `after` ('' for the first page), each with its rowid
+   * (see lastFileRowId). A scan's deletion pass reads the folder this way
+   * instead of holding every row at once.
+   */
+  fileStatsAfter(folder: number, after: string, limit: number): FileStatPageRow[] {
+    const n = Math.max(1, Math.min(Math.trunc(limit), MAX_RECORDS_PAGE));
+    return (this.s.fileStatsAfter.all(folder, after, n) as (FileStatRow & { rowid: number })[]).map((r) => ({ ...toFileStat(r), rowId: r.rowid }));
+  }
+
+  /** The highest files rowid so far (0 for none): every row written later gets a higher one. */
+  lastFileRowId(): number {
+    return this.s.lastFileRowId.get() as number;
   }
 
   /** The rescan view of one path (no block list decoded): what a scan compares a stat with. */
