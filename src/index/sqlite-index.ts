@@ -19,7 +19,6 @@ import { ID_BYTES, encodeBlockList, encodeIdList } from './codec.js';
 import type {
   BlockLocation,
   FileStat,
-  FileStatPageRow,
   FolderRow,
   GlobalStats,
   IndexFolderType,
@@ -270,14 +269,14 @@ export class SqliteIndex {
   }
 
   /**
-   * The rescan view a page at a time, in path order: at most `limit` rows
-   * with a path after `after` ('' for the first page), each with its rowid
-   * (see lastFileRowId). A scan's deletion pass reads the folder this way
-   * instead of holding every row at once.
+   * The folder's paths a page at a time, in path order: at most `limit` with a
+   * path after `after` ('' for the first page), each with its rowid (see
+   * lastFileRowId). Read from the path index alone. A full scan's deletion
+   * pass reads the folder this way instead of holding every row at once.
    */
-  fileStatsAfter(folder: number, after: string, limit: number): FileStatPageRow[] {
+  filePathsAfter(folder: number, after: string, limit: number): { rowid: number; path: string }[] {
     const n = Math.max(1, Math.min(Math.trunc(limit), MAX_RECORDS_PAGE));
-    return (this.s.fileStatsAfter.all(folder, after, n) as (FileStatRow & { rowid: number })[]).map((r) => ({ ...toFileStat(r), rowId: r.rowid }));
+    return this.s.filePathsAfter.all(folder, after, n) as { rowid: number; path: string }[];
   }
 
   /** The highest files rowid so far (0 for none): every row written later gets a higher one. */

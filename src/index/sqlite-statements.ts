@@ -152,7 +152,8 @@ export function prepareStatements(db: Database.Database) {
     ),
     fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
     fileStatsOf: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
-    fileStatsAfter: db.prepare(`SELECT rowid, ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?`),
+    // Covered by files_by_path (folder, path, rowid): no table row is read.
+    filePathsAfter: db.prepare('SELECT rowid, path FROM files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?'),
     lastFileRowId: db.prepare('SELECT COALESCE(MAX(rowid), 0) FROM files').pluck(),
     pathsWithInode: db.prepare('SELECT path FROM files WHERE folder = ? AND ino = ? AND dev = ? AND deleted = 0 AND kind = \'file\' LIMIT ?'),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),

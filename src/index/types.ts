@@ -60,11 +60,6 @@ export interface FileStat {
   readonly localChange: boolean;
 }
 
-/** A FileStat read page by page (SqliteIndex.fileStatsAfter), with its row's id. */
-export interface FileStatPageRow extends FileStat {
-  readonly rowId: number;
-}
-
 /** A full peer's row for one path on disk. */
 export interface LocalFile {
   readonly record: FileRecord;

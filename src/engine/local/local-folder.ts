@@ -435,11 +435,12 @@ export class LocalFolder extends EventEmitter {
     const now = this.now();
     for (let after = ''; ;) {
       signal.throwIfAborted();
-      const page = this.index.fileStatsAfter(this.folder, after, DELETION_PAGE_ROWS);
+      const page = this.index.filePathsAfter(this.folder, after, DELETION_PAGE_ROWS);
       if (page.length === 0) break;
       after = page[page.length - 1]!.path;
+      const unseen = page.filter((row) => row.rowid <= rowLimit && !seen.has(row.path)).map((row) => row.path);
       const missing = new Map<string, FileStat>();
-      for (const row of page) if (row.rowId <= rowLimit && !row.deleted && !seen.has(row.path)) missing.set(row.path, row);
+      if (unseen.length > 0) for (const [path, st] of this.index.getFileStats(this.folder, unseen)) if (!st.deleted) missing.set(path, st);
       if (missing.size > 0) this.recorder.recordMissing(missing, skipped, ignore, now);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
