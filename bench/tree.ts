@@ -236,11 +236,12 @@ export async function run(args: string[]): Promise<void> {
       const r = results[results.length - 1];
       if (r) console.log(`  ${r.tool}: initial ${fmt(r.initialS)} s, rescan ${fmt(r.rescanS, 2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, database ${r.dbMiB.toFixed(1)} MiB`);
     }
+    printTable(files, results);
   } finally {
+    // Removing a million files takes minutes: the table is printed first.
     if (keep) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
-  printTable(files, results);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
