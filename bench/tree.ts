@@ -26,7 +26,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomFillSync } from 'node:crypto';
-import { SealsyncNode, ensureBuilt, sleep } from './lib/sealsync.js';
+import { SealsyncNode, ensureBuilt, newWriteKey, sleep } from './lib/sealsync.js';
+import { argValue } from './lib/args.js';
 import { SyncthingNode, syncthingAvailable } from './lib/syncthing.js';
 import { cleanMarkers } from './lib/tools.js';
 import type { DataSet } from './lib/datasets.js';
@@ -53,11 +54,6 @@ interface ToolResult {
   readonly cpuS: number;
   readonly dbMiB: number;
   readonly note: string;
-}
-
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 /** `count` files of FILE_BYTES random bytes, FILES_PER_DIR per directory, directories two levels deep. */
@@ -104,12 +100,6 @@ async function until(what: string, deadline: number, check: () => Promise<boolea
   return false;
 }
 
-async function newWriteKey(): Promise<string> {
-  const { keysFromSecret, newFolderSecret } = await import('../src/crypto/keys.js');
-  const { formatKey } = await import('../src/crypto/key-text.js');
-  return formatKey(keysFromSecret(newFolderSecret()));
-}
-
 async function runSealsync(dir: string, tree: string, set: DataSet): Promise<ToolResult> {
   const home = join(dir, 'home-sealsync');
   const node = new SealsyncNode(home, 'tree');
@@ -143,11 +133,7 @@ async function runSealsync(dir: string, tree: string, set: DataSet): Promise<Too
       }
     }
     stats = await node.stop();
-    const dbBytes = sizeOf(home, (n) => n.startsWith('index.db'));
-    return {
-      tool: 'sealsync', initialS, rescanS, rssAfterIndexMiB, peakRssMiB: stats.peakRssBytes / MiB, cpuS: stats.cpuSeconds,
-      dbMiB: dbBytes / MiB, note: indexed ? '' : 'capped',
-    };
+    return toolResult('sealsync', stats, sizeOf(home, (n) => n.startsWith('index.db')), { initialS, rescanS, rssAfterIndexMiB });
   } finally {
     if (!stats) await node.stop();
   }
@@ -179,14 +165,17 @@ async function runSyncthing(dir: string, tree: string, set: DataSet): Promise<To
       else rescan.catch(() => undefined);
     }
     stats = await node.stop();
-    const dbBytes = sizeOf(home, (n) => n.startsWith('index-'));
-    return {
-      tool: 'syncthing', initialS, rescanS, rssAfterIndexMiB, peakRssMiB: stats.peakRssBytes / MiB, cpuS: stats.cpuSeconds,
-      dbMiB: dbBytes / MiB, note: indexed ? '' : 'capped',
-    };
+    return toolResult('syncthing', stats, sizeOf(home, (n) => n.startsWith('index-')), { initialS, rescanS, rssAfterIndexMiB });
   } finally {
     if (!stats) await node.stop();
   }
+}
+
+function toolResult(tool: string, stats: ProcStats, dbBytes: number, t: { initialS: number | null; rescanS: number | null; rssAfterIndexMiB: number }): ToolResult {
+  return {
+    tool, ...t, peakRssMiB: stats.peakRssBytes / MiB, cpuS: stats.cpuSeconds, dbMiB: dbBytes / MiB,
+    note: t.initialS === null ? 'capped' : t.rescanS === null ? 'rescan capped' : '',
+  };
 }
 
 function fmt(v: number | null, digits = 1): string {
