@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
+import { MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
@@ -39,7 +40,7 @@ const pathBody = z.object({ path: pathString }).strict();
 const shareBody = z.object({ path: pathString, type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
 const rescanBody = z.object({ path: pathString, wait: z.boolean().optional() }).strict();
 const gcBody = z.object({ path: pathString, retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
-const addPeerBody = z.object({ address: z.string().min(1).max(MAX_ADDRESS) }).strict();
+const addPeerBody = z.object({ address: z.string().min(1).max(MAX_PEER_SPEC_LENGTH) }).strict();
 const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const settingsPatchBody = z.object({
   device: z.object({ name: z.string().max(256).optional() }).strict().optional(),

@@ -30,7 +30,7 @@ import { offlinePeer, peerStatusOf } from './peer-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
-import { formatPeerAddress, parseHostPort, parsePeerAddress, refuseKeyAsAddress } from './address.js';
+import { formatPeerAddress, parseHostPort, parsePeerAddress, parsePeerSpec, refuseKeyAsAddress } from './address.js';
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, rateLimitOf, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
@@ -41,7 +41,7 @@ import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
 import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
-import { ConnectionManager } from '../net/connection-manager.js';
+import { ConnectionManager, type PeerTarget } from '../net/connection-manager.js';
 import type { FolderDirectory } from '../net/session.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
@@ -49,6 +49,8 @@ import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
 import { toHex } from '../crypto/bytes.js';
 
+/** How long `peer add tcp://HOST:PORT` (no device id) waits for the first device to answer, to say which one it pinned. */
+export const TOFU_ANSWER_WAIT_MS = 5000;
 
 export interface DaemonInit {
   readonly home: string;
@@ -302,17 +304,65 @@ export class Daemon {
     return this.net.peerStatus().map((p) => peerStatusOf(p, p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).length : 0));
   }
 
-  addPeer(address: string, _opts: OpOptions = {}): Promise<PeerStatus> {
+  /**
+   * `peer add`: `ID@HOST:PORT` or `tcp://HOST:PORT#ID` pins that device at
+   * the address; a bare `tcp://HOST:PORT` pins the first device that answers
+   * there (trust on first use). For the latter this waits up to
+   * TOFU_ANSWER_WAIT_MS for the first answer, so the caller can say which
+   * device was pinned (the peer's `id`), or that none answered yet.
+   */
+  addPeer(text: string, opts: OpOptions = {}): Promise<PeerStatus> {
     return this.exclusive(async () => {
-      const normal = formatPeerAddress(parsePeerAddress(address));
+      const spec = parsePeerSpec(text);
+      const normal = spec.address;
       if (this.config.peers.some((p) => p.address === normal)) throw new SealsyncError('ERR_PEER_EXISTS', `peer ${normal} is already known`);
-      await this.persist({ ...this.config, peers: [...this.config.peers, { address: normal }] });
-      this.net?.setAddresses(this.config.peers.map((p) => p.address));
-      this.log.info({ address: normal }, 'peer added');
+      if (spec.deviceId === this.deviceId) throw new SealsyncError('ERR_ADDRESS', 'that device id is this device');
+      await this.persist({ ...this.config, peers: [...this.config.peers, spec.deviceId === undefined ? { address: normal } : { address: normal, deviceId: spec.deviceId }] });
+      this.applyPeerTargets();
+      this.log.info({ address: normal, deviceId: spec.deviceId ?? null }, 'peer added');
+      if (spec.deviceId === undefined && this.net) await this.waitForPin(normal, opts.signal);
       const peer = this.listPeers().find((p) => p.address === normal);
       if (!peer) throw new SealsyncError('ERR_INTERNAL', 'peer vanished after add');
       return peer;
     });
+  }
+
+  /** Resolves once the network pinned a device at `address`, or after TOFU_ANSWER_WAIT_MS. */
+  private async waitForPin(address: string, signal?: AbortSignal): Promise<void> {
+    const net = this.net;
+    if (!net || net.pins().has(address)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        net.off('pinned', onPinned);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const onPinned = (a: string): void => { if (a === address) done(); };
+      const timer = setTimeout(done, TOFU_ANSWER_WAIT_MS);
+      net.on('pinned', onPinned);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** A device answered at an address added without an id: keep it pinned in the config. */
+  private rememberPin(address: string, deviceId: string): void {
+    void this.exclusive(async () => {
+      const i = this.config.peers.findIndex((p) => p.address === address && p.deviceId === undefined);
+      if (i < 0) return;
+      const peers = this.config.peers.map((p, j) => (j === i ? { address, deviceId } : p));
+      await this.persist({ ...this.config, peers });
+      this.log.info({ address, deviceId }, 'pinned the first device that answered (trust on first use)');
+    }).catch((err: unknown) => this.log.warn({ err, address }, 'could not save a pinned device id'));
+  }
+
+  /** What the network dials: configured peers, each pinned when its device id is known. */
+  private peerTargets(): PeerTarget[] {
+    return this.config.peers.map((p) => (p.deviceId === undefined ? { address: p.address } : { address: p.address, deviceId: p.deviceId }));
+  }
+
+  private applyPeerTargets(): void {
+    this.net?.setAddresses(this.peerTargets());
   }
 
   removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
@@ -323,6 +373,7 @@ export class Daemon {
       // A device id removes every address that led to that device.
       const before = this.listPeers();
       const byId = new Set(before.filter((p) => p.id !== null && p.id === idOrAddress).map((p) => p.address));
+      for (const p of this.config.peers) if (p.deviceId !== undefined && p.deviceId === idOrAddress) byId.add(p.address);
       const remaining = this.config.peers.filter((p) => p.address !== normal && !byId.has(p.address));
       if (remaining.length === this.config.peers.length) throw new SealsyncError('ERR_PEER_UNKNOWN', `no peer ${idOrAddress.slice(0, 100)}`);
       const kept = new Set(remaining.map((p) => p.address));
@@ -490,7 +541,7 @@ export class Daemon {
       localName: this.config.device.name,
       directory: this.folderDirectory(),
       listen: this.config.listen,
-      addresses: this.config.peers.map((p) => p.address),
+      addresses: this.peerTargets(),
       logger: this.init.logger,
       session: { logger: this.init.logger, rateLimit: rateLimitOf(this.config.bandwidth) },
     });
@@ -501,6 +552,7 @@ export class Daemon {
       // Registered before it starts: report once it is up, on the next turn.
       setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
     });
+    net.on('pinned', (address: string, deviceId: string) => this.rememberPin(address, deviceId));
     net.on('session-closed', (session) => {
       this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });
     });

@@ -162,7 +162,7 @@ export async function dial(address: string, opts: DialOptions): Promise<SecureCo
         return;
       }
       if (opts.expectedDeviceId !== undefined && remoteId !== opts.expectedDeviceId) {
-        finish(new SealsyncError('ERR_PEER_IDENTITY', `device at ${canonical} is not the expected device`, {
+        finish(new SealsyncError('ERR_PEER_IDENTITY', `refused: the device at ${canonical} is ${remoteId}, not the pinned device ${opts.expectedDeviceId}`, {
           expected: opts.expectedDeviceId,
           actual: remoteId,
         }));
