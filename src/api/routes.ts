@@ -9,7 +9,7 @@
  * POST /api/folders/rescan (rw/ro folders); POST /api/folders/revert (read-only);
  * POST /api/folders/gc and /api/folders/verify (encrypted folders);
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
- * POST /api/stop.
+ * POST /api/stop; the devices' routes (device-routes.ts).
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -18,6 +18,7 @@ import { SealsyncError } from '../errors.js';
 import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 import { MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
+import { registerDeviceRoutes } from './device-routes.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
@@ -167,6 +168,8 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     });
 
     scope.get('/api/events', (req, reply) => { streamEvents(api, req.raw, reply); });
+
+    registerDeviceRoutes(scope, api, parseBody, abortOnClose);
   }, { prefix: '' });
 }
 

@@ -41,7 +41,10 @@ import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
 import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
-import { ConnectionManager, type PeerTarget } from '../net/connection-manager.js';
+import { ConnectionManager, MAX_PEER_ADDRESSES, type PeerTarget } from '../net/connection-manager.js';
+import type { DeviceCredentials } from '../net/transport.js';
+import { DeviceManager, type DeviceHost } from './devices/device-manager.js';
+import type { CreatedInvite, DevicesReport, InviteInfo, InviteRequest, JoinResult } from './devices/device-types.js';
 import type { FolderDirectory } from '../net/session.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
@@ -98,6 +101,8 @@ export class Daemon {
   private net: ConnectionManager | null = null;
   /** Binds folder engines to peer sessions (index exchange, block requests by folder id). */
   private router: FolderSessionRouter | null = null;
+  /** Invites, linked devices and the keyring (runs with the network). */
+  private devices: DeviceManager | null = null;
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
   private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
@@ -233,6 +238,7 @@ export class Daemon {
         throw failure;
       }
       this.net?.refreshFolders();
+      this.devices?.folderAdded(path, keys);
       this.events.emit({ type: 'folder-changed', path, change: 'added' });
       this.log.info({ path, type: keys.type, folderId }, 'folder added');
       const info = this.listFolders().find((f) => f.path === path);
@@ -247,6 +253,7 @@ export class Daemon {
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
       await this.forgetFolder(f.config.path);
       this.net?.refreshFolders();
+      this.devices?.folderRemoved(f.keys);
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
       this.log.info({ path: f.config.path }, 'folder removed');
     });
@@ -356,13 +363,80 @@ export class Daemon {
     }).catch((err: unknown) => this.log.warn({ err, address }, 'could not save a pinned device id'));
   }
 
-  /** What the network dials: configured peers, each pinned when its device id is known. */
+  /** What the network dials: configured peers (pinned when their id is known), then linked devices and servers (always pinned). */
   private peerTargets(): PeerTarget[] {
-    return this.config.peers.map((p) => (p.deviceId === undefined ? { address: p.address } : { address: p.address, deviceId: p.deviceId }));
+    const out: PeerTarget[] = this.config.peers.map((p) => (p.deviceId === undefined ? { address: p.address } : { address: p.address, deviceId: p.deviceId }));
+    const seen = new Set(out.map((t) => t.address));
+    for (const t of this.devices?.dialTargets() ?? []) {
+      if (seen.has(t.address) || out.length >= MAX_PEER_ADDRESSES) continue;
+      seen.add(t.address);
+      out.push(t);
+    }
+    return out;
   }
 
   private applyPeerTargets(): void {
-    this.net?.setAddresses(this.peerTargets());
+    if (!this.net) return;
+    this.net.setRefusedDevices(this.devices?.refusedDevices() ?? []);
+    this.net.setAddresses(this.peerTargets());
+  }
+
+  private deviceHost(identity: DeviceCredentials): DeviceHost {
+    return {
+      identity,
+      keyringPath: this.paths.keyring,
+      log: componentLogger(this.init.logger, 'devices'),
+      now: this.init.now ?? Date.now,
+      deviceName: () => this.config.device.name,
+      listenAddresses: () => this.net?.listenAddresses() ?? [],
+      folders: () => [...this.folders.values()].map((f) => ({ path: f.config.path, keys: f.keys })),
+      addFolder: async (path, key) => { await this.addFolder({ path, key }); },
+      addPinnedPeers: (peers) => this.exclusive(async () => {
+        const fresh = peers.filter((p) => !this.config.peers.some((c) => c.address === p.address));
+        if (fresh.length === 0) return;
+        await this.persist({ ...this.config, peers: [...this.config.peers, ...fresh] });
+        this.applyPeerTargets();
+      }),
+      targetsChanged: () => this.applyPeerTargets(),
+      connectedDevices: () => new Set(this.net?.sessions().map((s) => s.remoteDeviceId) ?? []),
+    };
+  }
+
+  private requireDevices(): DeviceManager {
+    if (!this.devices) throw new SealsyncError('ERR_DAEMON_NOT_RUNNING', 'the network is not running, so devices cannot be linked');
+    return this.devices;
+  }
+
+  // ---- devices (src/daemon/devices/) ----------------------------------------
+
+  devicesReport(): DevicesReport {
+    return this.requireDevices().report();
+  }
+
+  createInvite(req: InviteRequest): Promise<CreatedInvite> {
+    return this.requireDevices().invite(req);
+  }
+
+  listInvites(): InviteInfo[] {
+    return this.requireDevices().listInvites();
+  }
+
+  revokeInvite(id: string): InviteInfo {
+    return this.requireDevices().revokeInvite(id);
+  }
+
+  approveDevice(id: string, approve = true): void {
+    const devices = this.requireDevices();
+    if (approve) devices.approve(id);
+    else devices.deny(id);
+  }
+
+  joinDevice(code: string, into: string | undefined, opts: OpOptions = {}): Promise<JoinResult> {
+    return this.requireDevices().join(code, into, opts);
+  }
+
+  unlinkDevice(id: string): Promise<void> {
+    return this.requireDevices().unlink(id);
   }
 
   removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
@@ -536,7 +610,10 @@ export class Daemon {
   }
 
   private async startNetwork(identity: { privateKeyPem: string; certificatePem: string; deviceId: string }): Promise<void> {
+    const devices = new DeviceManager(this.deviceHost(identity));
+    this.devices = devices;
     const net = new ConnectionManager({
+      onLinkConnection: (conn) => devices.handleConnection(conn),
       identity,
       localName: this.config.device.name,
       directory: this.folderDirectory(),
@@ -549,6 +626,7 @@ export class Daemon {
       ?? { ...offlinePeer(''), id: deviceId };
     net.on('session', (session) => {
       this.router?.addSession(session);
+      this.devices?.sessionOpened(session.remoteDeviceId);
       // Registered before it starts: report once it is up, on the next turn.
       setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
     });
@@ -565,9 +643,14 @@ export class Daemon {
     }
     this.net = net;
     this.log.info({ listen: net.listenAddresses() }, 'network started');
+    await devices.start();
+    this.applyPeerTargets();
   }
 
   private async stopNetwork(): Promise<void> {
+    const devices = this.devices;
+    this.devices = null;
+    await devices?.stop().catch((err: unknown) => this.log.warn({ err }, 'devices stop failed'));
     const net = this.net;
     this.net = null;
     if (net) {

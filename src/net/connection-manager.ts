@@ -88,6 +88,8 @@ export interface ConnectionManagerOptions {
   random?: () => number;
   /** Caps on incoming connections that joined no folder (tests pass smaller ones). */
   admission?: ConnectionAdmission;
+  /** Incoming connections on the device-linking channel (invites, keyring); absent = refused. */
+  onLinkConnection?: (conn: SecureConnection) => void;
 }
 
 interface DialTarget {
@@ -160,6 +162,7 @@ export class ConnectionManager extends EventEmitter {
         refusals: this.refusals,
         ...(this.opts.session?.limits?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.session.limits.handshakeTimeoutMs } : {}),
         onConnection: (conn) => this.onIncoming(conn),
+        ...(this.opts.onLinkConnection ? { onLinkConnection: this.opts.onLinkConnection } : {}),
       });
       await listener.start(opts);
       this.listener = listener;
