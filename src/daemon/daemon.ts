@@ -27,7 +27,7 @@ import { untilAborted } from './until-aborted.js';
 import { withDevicesConnected } from '../engine/peer/folder-truth.js';
 import { STATUS_SCHEMA_VERSION } from '../engine/peer/status-schema.js';
 import { offlinePeer, peerStatusOf } from './peer-status.js';
-import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
+import { SealsyncError, describeError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { formatPeerAddress, parseHostPort, parsePeerAddress, parsePeerSpec, refuseKeyAsAddress } from './address.js';
@@ -44,6 +44,8 @@ import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager, MAX_PEER_ADDRESSES, type PeerTarget } from '../net/connection-manager.js';
 import type { DeviceCredentials } from '../net/transport.js';
 import { DeviceManager, type DeviceHost } from './devices/device-manager.js';
+import { LanDiscovery } from '../net/lan-discovery.js';
+import { discoverySecrets, listenPort, MAX_DISCOVERED_DEVICES } from './devices/discovery-secrets.js';
 import type { CreatedInvite, DevicesReport, InviteInfo, InviteRequest, JoinResult } from './devices/device-types.js';
 import type { FolderDirectory } from '../net/session.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
@@ -103,6 +105,9 @@ export class Daemon {
   private router: FolderSessionRouter | null = null;
   /** Invites, linked devices and the keyring (runs with the network). */
   private devices: DeviceManager | null = null;
+  /** LAN discovery (config `discovery`); found devices by id, newest last. */
+  private discovery: LanDiscovery | null = null;
+  private readonly discovered = new Map<string, string>();
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
   private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
@@ -367,7 +372,8 @@ export class Daemon {
   private peerTargets(): PeerTarget[] {
     const out: PeerTarget[] = this.config.peers.map((p) => (p.deviceId === undefined ? { address: p.address } : { address: p.address, deviceId: p.deviceId }));
     const seen = new Set(out.map((t) => t.address));
-    for (const t of this.devices?.dialTargets() ?? []) {
+    const found = [...this.discovered].map(([deviceId, address]) => ({ address, deviceId }));
+    for (const t of [...(this.devices?.dialTargets() ?? []), ...found]) {
       if (seen.has(t.address) || out.length >= MAX_PEER_ADDRESSES) continue;
       seen.add(t.address);
       out.push(t);
@@ -645,9 +651,33 @@ export class Daemon {
     this.log.info({ listen: net.listenAddresses() }, 'network started');
     await devices.start();
     this.applyPeerTargets();
+    if (this.config.discovery) {
+      const discovery = new LanDiscovery({
+        deviceId: identity.deviceId,
+        port: () => listenPort(net.listenAddresses()),
+        secrets: () => discoverySecrets([...this.folders.values()].map((f) => f.keys), this.devices?.keyringSecret() ?? null),
+        onFound: (address, deviceId) => this.onDiscovered(address, deviceId),
+        logger: this.init.logger,
+        ...(this.init.now ? { now: this.init.now } : {}),
+      });
+      await discovery.start().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'LAN discovery could not start'));
+      this.discovery = discovery;
+    }
+  }
+
+  /** A device found on the LAN that holds one of our secrets: dial it there, pinned to its id. */
+  private onDiscovered(address: string, deviceId: string): void {
+    if (this.discovered.get(deviceId) === address) return;
+    this.discovered.delete(deviceId);
+    this.discovered.set(deviceId, address);
+    while (this.discovered.size > MAX_DISCOVERED_DEVICES) this.discovered.delete(this.discovered.keys().next().value as string);
+    this.applyPeerTargets();
   }
 
   private async stopNetwork(): Promise<void> {
+    await this.discovery?.stop();
+    this.discovery = null;
+    this.discovered.clear();
     const devices = this.devices;
     this.devices = null;
     await devices?.stop().catch((err: unknown) => this.log.warn({ err }, 'devices stop failed'));
