@@ -244,6 +244,8 @@ export class Daemon {
       }
       this.net?.refreshFolders();
       this.devices?.folderAdded(path, keys);
+      // Devices on the LAN that hold this folder hear of it now, not at the next interval.
+      this.discovery?.announce();
       this.events.emit({ type: 'folder-changed', path, change: 'added' });
       this.log.info({ path, type: keys.type, folderId }, 'folder added');
       const info = this.listFolders().find((f) => f.path === path);
