@@ -11,7 +11,7 @@ import type {
   StatusReport,
 } from '../daemon/daemon-types.js';
 
-import type { CreatedInvite, DevicesReport, InviteInfo, InviteRequest, JoinResult } from '../daemon/devices/device-types.js';
+import type { DevicesApi } from '../daemon/devices/device-types.js';
 
 export type * from '../daemon/daemon-types.js';
 export type * from '../daemon/devices/device-types.js';
@@ -40,12 +40,6 @@ export interface DaemonApi {
   rescanFolder?(path: string, opts?: OpOptions & { wait?: boolean }): Promise<FolderStatus>;
   /** Read-only folders: undo local edits (restore the global state). */
   revertFolder?(path: string, opts?: OpOptions): Promise<void>;
-  /** My devices (src/daemon/devices/): optional so fakes need not have them. */
-  devicesReport?(): DevicesReport;
-  createInvite?(req: InviteRequest): Promise<CreatedInvite>;
-  listInvites?(): InviteInfo[];
-  revokeInvite?(id: string): InviteInfo;
-  approveDevice?(id: string, approve?: boolean): void;
-  joinDevice?(code: string, into: string | undefined, opts?: OpOptions): Promise<JoinResult>;
-  unlinkDevice?(id: string): Promise<void>;
+  /** My devices (src/daemon/devices/): invites, joins, approval, unlinking; optional so fakes need not have them. */
+  devicesApi?(): DevicesApi;
 }

@@ -16,7 +16,7 @@ import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { MAX_INVITE_TEXT_LENGTH } from '../crypto/invite.js';
 import { SealsyncError } from '../errors.js';
-import type { DaemonApi } from './daemon-api.js';
+import type { DaemonApi, DevicesApi } from './daemon-api.js';
 
 const MAX_PATH = 4096;
 const MAX_ID = 200;
@@ -28,22 +28,16 @@ const joinBody = z.object({ code: z.string().min(1).max(MAX_INVITE_TEXT_LENGTH),
 
 type Parse = <T>(schema: z.ZodType<T>, body: unknown) => T;
 
-function devicesOf(api: DaemonApi): Required<Pick<DaemonApi, 'devicesReport' | 'createInvite' | 'listInvites' | 'revokeInvite' | 'approveDevice' | 'joinDevice' | 'unlinkDevice'>> {
-  const { devicesReport, createInvite, listInvites, revokeInvite, approveDevice, joinDevice, unlinkDevice } = api;
-  if (!devicesReport || !createInvite || !listInvites || !revokeInvite || !approveDevice || !joinDevice || !unlinkDevice) {
-    throw new SealsyncError('ERR_NOT_FOUND', 'devices are not available');
-  }
-  return {
-    devicesReport: devicesReport.bind(api), createInvite: createInvite.bind(api), listInvites: listInvites.bind(api), revokeInvite: revokeInvite.bind(api),
-    approveDevice: approveDevice.bind(api), joinDevice: joinDevice.bind(api), unlinkDevice: unlinkDevice.bind(api),
-  };
+function devicesOf(api: DaemonApi): DevicesApi {
+  if (!api.devicesApi) throw new SealsyncError('ERR_NOT_FOUND', 'devices are not available');
+  return api.devicesApi();
 }
 
 export function registerDeviceRoutes(scope: FastifyInstance, api: DaemonApi, parseBody: Parse, abortOnClose: (res: ServerResponse) => AbortSignal): void {
-  scope.get('/api/devices', async () => ({ devices: devicesOf(api).devicesReport() }));
+  scope.get('/api/devices', async () => ({ devices: devicesOf(api).report() }));
   scope.post('/api/devices/invite', async (req, reply) => {
     const body = parseBody(inviteBody, req.body);
-    const invite = await devicesOf(api).createInvite({ ...(body.server ? { server: body.server } : {}), ...(body.autoApprove !== undefined ? { autoApprove: body.autoApprove } : {}) });
+    const invite = await devicesOf(api).invite({ ...(body.server ? { server: body.server } : {}), ...(body.autoApprove !== undefined ? { autoApprove: body.autoApprove } : {}) });
     // The code is a secret: never cached anywhere on the way.
     return reply.code(201).header('cache-control', 'no-store').send(invite);
   });
@@ -51,15 +45,17 @@ export function registerDeviceRoutes(scope: FastifyInstance, api: DaemonApi, par
   scope.delete('/api/devices/invites', async (req) => ({ invite: devicesOf(api).revokeInvite(parseBody(idBody, req.body).id) }));
   scope.post('/api/devices/approve', async (req) => {
     const { id, approve } = parseBody(approveBody, req.body);
-    devicesOf(api).approveDevice(id, approve ?? true);
+    const devices = devicesOf(api);
+    if (approve ?? true) devices.approve(id);
+    else devices.deny(id);
     return { ok: true };
   });
   scope.post('/api/devices/join', async (req, reply) => {
     const { code, into } = parseBody(joinBody, req.body);
-    return { joined: await devicesOf(api).joinDevice(code, into, { signal: abortOnClose(reply.raw) }) };
+    return { joined: await devicesOf(api).join(code, into, { signal: abortOnClose(reply.raw) }) };
   });
   scope.post('/api/devices/unlink', async (req) => {
-    await devicesOf(api).unlinkDevice(parseBody(idBody, req.body).id);
+    await devicesOf(api).unlink(parseBody(idBody, req.body).id);
     return { ok: true };
   });
 }

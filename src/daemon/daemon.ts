@@ -27,7 +27,7 @@ import { untilAborted } from './until-aborted.js';
 import { withDevicesConnected } from '../engine/peer/folder-truth.js';
 import { STATUS_SCHEMA_VERSION } from '../engine/peer/status-schema.js';
 import { offlinePeer, peerStatusOf } from './peer-status.js';
-import { SealsyncError, describeError, isSealsyncError, listenFailure } from '../errors.js';
+import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
 import { formatPeerAddress, parseHostPort, parsePeerAddress, parsePeerSpec, refuseKeyAsAddress } from './address.js';
@@ -41,21 +41,16 @@ import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
 import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
-import { ConnectionManager, MAX_PEER_ADDRESSES, type PeerTarget } from '../net/connection-manager.js';
+import { ConnectionManager } from '../net/connection-manager.js';
 import type { DeviceCredentials } from '../net/transport.js';
-import { DeviceManager, type DeviceHost } from './devices/device-manager.js';
-import { LanDiscovery } from '../net/lan-discovery.js';
-import { discoverySecrets, listenPort, MAX_DISCOVERED_DEVICES } from './devices/discovery-secrets.js';
-import type { CreatedInvite, DevicesReport, InviteInfo, InviteRequest, JoinResult } from './devices/device-types.js';
+import { DeviceLinks } from './device-links.js';
+import type { DevicesApi } from './devices/device-types.js';
 import type { FolderDirectory } from '../net/session.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
 import { toHex } from '../crypto/bytes.js';
-
-/** How long `peer add tcp://HOST:PORT` (no device id) waits for the first device to answer, to say which one it pinned. */
-export const TOFU_ANSWER_WAIT_MS = 5000;
 
 export interface DaemonInit {
   readonly home: string;
@@ -103,11 +98,8 @@ export class Daemon {
   private net: ConnectionManager | null = null;
   /** Binds folder engines to peer sessions (index exchange, block requests by folder id). */
   private router: FolderSessionRouter | null = null;
-  /** Invites, linked devices and the keyring (runs with the network). */
-  private devices: DeviceManager | null = null;
-  /** LAN discovery (config `discovery`); found devices by id, newest last. */
-  private discovery: LanDiscovery | null = null;
-  private readonly discovered = new Map<string, string>();
+  /** Linked devices, servers, LAN discovery, pins: who else to dial (device-links.ts). */
+  private readonly links: DeviceLinks;
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
   private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
@@ -117,6 +109,18 @@ export class Daemon {
     this.log = componentLogger(init.logger, 'daemon');
     this.events = new EventBus(init.now ?? Date.now, (err) => this.log.warn({ err }, 'event listener threw'));
     this.stopRequested = new Promise((r) => { this.resolveStop = r; });
+    this.links = new DeviceLinks({
+      keyringPath: this.paths.keyring,
+      logger: init.logger,
+      ...(init.now ? { now: init.now } : {}),
+      config: () => this.config,
+      folders: () => [...this.folders.values()].map((f) => ({ path: f.config.path, keys: f.keys })),
+      addFolder: async (path, key) => { await this.addFolder({ path, key }); },
+      updatePeers: (change) => this.exclusive(async () => {
+        const peers = change(this.config.peers);
+        if (peers !== null) await this.persist({ ...this.config, peers });
+      }),
+    });
   }
 
   async start(): Promise<void> {
@@ -243,9 +247,7 @@ export class Daemon {
         throw failure;
       }
       this.net?.refreshFolders();
-      this.devices?.folderAdded(path, keys);
-      // Devices on the LAN that hold this folder hear of it now, not at the next interval.
-      this.discovery?.announce();
+      this.links.folderAdded(path, keys);
       this.events.emit({ type: 'folder-changed', path, change: 'added' });
       this.log.info({ path, type: keys.type, folderId }, 'folder added');
       const info = this.listFolders().find((f) => f.path === path);
@@ -260,7 +262,7 @@ export class Daemon {
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
       await this.forgetFolder(f.config.path);
       this.net?.refreshFolders();
-      this.devices?.folderRemoved(f.keys);
+      this.links.folderRemoved(f.keys);
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
       this.log.info({ path: f.config.path }, 'folder removed');
     });
@@ -332,119 +334,18 @@ export class Daemon {
       if (this.config.peers.some((p) => p.address === normal)) throw new SealsyncError('ERR_PEER_EXISTS', `peer ${normal} is already known`);
       if (spec.deviceId === this.deviceId) throw new SealsyncError('ERR_ADDRESS', 'that device id is this device');
       await this.persist({ ...this.config, peers: [...this.config.peers, spec.deviceId === undefined ? { address: normal } : { address: normal, deviceId: spec.deviceId }] });
-      this.applyPeerTargets();
+      this.links.apply();
       this.log.info({ address: normal, deviceId: spec.deviceId ?? null }, 'peer added');
-      if (spec.deviceId === undefined && this.net) await this.waitForPin(normal, opts.signal);
+      if (spec.deviceId === undefined) await this.links.waitForPin(normal, opts.signal);
       const peer = this.listPeers().find((p) => p.address === normal);
       if (!peer) throw new SealsyncError('ERR_INTERNAL', 'peer vanished after add');
       return peer;
     });
   }
 
-  /** Resolves once the network pinned a device at `address`, or after TOFU_ANSWER_WAIT_MS. */
-  private async waitForPin(address: string, signal?: AbortSignal): Promise<void> {
-    const net = this.net;
-    if (!net || net.pins().has(address)) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        net.off('pinned', onPinned);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const onPinned = (a: string): void => { if (a === address) done(); };
-      const timer = setTimeout(done, TOFU_ANSWER_WAIT_MS);
-      net.on('pinned', onPinned);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  /** A device answered at an address added without an id: keep it pinned in the config. */
-  private rememberPin(address: string, deviceId: string): void {
-    void this.exclusive(async () => {
-      const i = this.config.peers.findIndex((p) => p.address === address && p.deviceId === undefined);
-      if (i < 0) return;
-      const peers = this.config.peers.map((p, j) => (j === i ? { address, deviceId } : p));
-      await this.persist({ ...this.config, peers });
-      this.log.info({ address, deviceId }, 'pinned the first device that answered (trust on first use)');
-    }).catch((err: unknown) => this.log.warn({ err, address }, 'could not save a pinned device id'));
-  }
-
-  /** What the network dials: configured peers (pinned when their id is known), then linked devices and servers (always pinned). */
-  private peerTargets(): PeerTarget[] {
-    const out: PeerTarget[] = this.config.peers.map((p) => (p.deviceId === undefined ? { address: p.address } : { address: p.address, deviceId: p.deviceId }));
-    const seen = new Set(out.map((t) => t.address));
-    const found = [...this.discovered].map(([deviceId, address]) => ({ address, deviceId }));
-    for (const t of [...(this.devices?.dialTargets() ?? []), ...found]) {
-      if (seen.has(t.address) || out.length >= MAX_PEER_ADDRESSES) continue;
-      seen.add(t.address);
-      out.push(t);
-    }
-    return out;
-  }
-
-  private applyPeerTargets(): void {
-    if (!this.net) return;
-    this.net.setRefusedDevices(this.devices?.refusedDevices() ?? []);
-    this.net.setAddresses(this.peerTargets());
-  }
-
-  private deviceHost(identity: DeviceCredentials): DeviceHost {
-    return {
-      identity,
-      keyringPath: this.paths.keyring,
-      log: componentLogger(this.init.logger, 'devices'),
-      now: this.init.now ?? Date.now,
-      deviceName: () => this.config.device.name,
-      listenAddresses: () => this.net?.listenAddresses() ?? [],
-      folders: () => [...this.folders.values()].map((f) => ({ path: f.config.path, keys: f.keys })),
-      addFolder: async (path, key) => { await this.addFolder({ path, key }); },
-      addPinnedPeers: (peers) => this.exclusive(async () => {
-        const fresh = peers.filter((p) => !this.config.peers.some((c) => c.address === p.address));
-        if (fresh.length === 0) return;
-        await this.persist({ ...this.config, peers: [...this.config.peers, ...fresh] });
-        this.applyPeerTargets();
-      }),
-      targetsChanged: () => this.applyPeerTargets(),
-      connectedDevices: () => new Set(this.net?.sessions().map((s) => s.remoteDeviceId) ?? []),
-    };
-  }
-
-  private requireDevices(): DeviceManager {
-    if (!this.devices) throw new SealsyncError('ERR_DAEMON_NOT_RUNNING', 'the network is not running, so devices cannot be linked');
-    return this.devices;
-  }
-
-  // ---- devices (src/daemon/devices/) ----------------------------------------
-
-  devicesReport(): DevicesReport {
-    return this.requireDevices().report();
-  }
-
-  createInvite(req: InviteRequest): Promise<CreatedInvite> {
-    return this.requireDevices().invite(req);
-  }
-
-  listInvites(): InviteInfo[] {
-    return this.requireDevices().listInvites();
-  }
-
-  revokeInvite(id: string): InviteInfo {
-    return this.requireDevices().revokeInvite(id);
-  }
-
-  approveDevice(id: string, approve = true): void {
-    const devices = this.requireDevices();
-    if (approve) devices.approve(id);
-    else devices.deny(id);
-  }
-
-  joinDevice(code: string, into: string | undefined, opts: OpOptions = {}): Promise<JoinResult> {
-    return this.requireDevices().join(code, into, opts);
-  }
-
-  unlinkDevice(id: string): Promise<void> {
-    return this.requireDevices().unlink(id);
+  /** My devices (src/daemon/devices/): invites, joins, the keyring; runs with the network. */
+  devicesApi(): DevicesApi {
+    return this.links.api();
   }
 
   removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
@@ -617,16 +518,15 @@ export class Daemon {
     };
   }
 
-  private async startNetwork(identity: { privateKeyPem: string; certificatePem: string; deviceId: string }): Promise<void> {
-    const devices = new DeviceManager(this.deviceHost(identity));
-    this.devices = devices;
+  private async startNetwork(identity: DeviceCredentials): Promise<void> {
+    const devices = this.links.create(identity);
     const net = new ConnectionManager({
       onLinkConnection: (conn) => devices.handleConnection(conn),
       identity,
       localName: this.config.device.name,
       directory: this.folderDirectory(),
       listen: this.config.listen,
-      addresses: this.peerTargets(),
+      addresses: this.links.targets(),
       logger: this.init.logger,
       session: { logger: this.init.logger, rateLimit: rateLimitOf(this.config.bandwidth) },
     });
@@ -634,11 +534,9 @@ export class Daemon {
       ?? { ...offlinePeer(''), id: deviceId };
     net.on('session', (session) => {
       this.router?.addSession(session);
-      this.devices?.sessionOpened(session.remoteDeviceId);
       // Registered before it starts: report once it is up, on the next turn.
       setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
     });
-    net.on('pinned', (address: string, deviceId: string) => this.rememberPin(address, deviceId));
     net.on('session-closed', (session) => {
       this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });
     });
@@ -651,38 +549,11 @@ export class Daemon {
     }
     this.net = net;
     this.log.info({ listen: net.listenAddresses() }, 'network started');
-    await devices.start();
-    this.applyPeerTargets();
-    if (this.config.discovery) {
-      const discovery = new LanDiscovery({
-        deviceId: identity.deviceId,
-        port: () => listenPort(net.listenAddresses()),
-        secrets: () => discoverySecrets([...this.folders.values()].map((f) => f.keys), this.devices?.keyringSecret() ?? null),
-        onFound: (address, deviceId) => this.onDiscovered(address, deviceId),
-        logger: this.init.logger,
-        ...(this.init.now ? { now: this.init.now } : {}),
-      });
-      await discovery.start().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'LAN discovery could not start'));
-      this.discovery = discovery;
-    }
-  }
-
-  /** A device found on the LAN that holds one of our secrets: dial it there, pinned to its id. */
-  private onDiscovered(address: string, deviceId: string): void {
-    if (this.discovered.get(deviceId) === address) return;
-    this.discovered.delete(deviceId);
-    this.discovered.set(deviceId, address);
-    while (this.discovered.size > MAX_DISCOVERED_DEVICES) this.discovered.delete(this.discovered.keys().next().value as string);
-    this.applyPeerTargets();
+    await this.links.start(net, identity);
   }
 
   private async stopNetwork(): Promise<void> {
-    await this.discovery?.stop();
-    this.discovery = null;
-    this.discovered.clear();
-    const devices = this.devices;
-    this.devices = null;
-    await devices?.stop().catch((err: unknown) => this.log.warn({ err }, 'devices stop failed'));
+    await this.links.stop();
     const net = this.net;
     this.net = null;
     if (net) {

@@ -29,7 +29,10 @@ const init = (name: string) => ['--name', name, '--listen', '127.0.0.1:0', '--no
 before(async () => {
   root = await makeTempDir();
   [a, c] = await Promise.all([TestHome.create({ root, name: 'a', init: init('alpha') }), TestHome.create({ root, name: 'c', init: init('gamma') })]);
-  await Promise.all([a.startDaemon(), c.startDaemon()]);
+  // A's folders from linked devices land in its home directory (no --into on the inviter): a temp one.
+  const homeA = join(root, 'home-a');
+  await mkdir(homeA);
+  await Promise.all([a.startDaemon({ env: { HOME: homeA } }), c.startDaemon()]);
   docs = join(root, 'a-docs');
   photos = join(root, 'a-photos');
   vault = join(root, 'a-vault');
@@ -96,9 +99,11 @@ test('a folder added on one linked device appears on the other', async () => {
   await mkdir(notes);
   await writeFile(join(notes, 'n.txt'), 'from C\n');
   await c.cliOk(['folder', 'add', notes, '--key', await c.newKey()]);
-  const s = await a.waitForStatus((st) => st.folders.some((f) => f.path.endsWith('/c-notes') || f.path.endsWith('/c-notes (2)')), { timeoutMs: SYNC_TIMEOUT_MS, description: 'C\'s folder on A' });
-  const f = s.folders.find((x) => x.path.includes('c-notes'));
-  assert.equal(f?.type, 'rw');
+  const landed = join(root, 'home-a', 'c-notes');
+  const s = await a.waitForStatus((st) => st.folders.some((f) => f.path === landed), { timeoutMs: SYNC_TIMEOUT_MS, description: 'C\'s folder on A, in A\'s home directory' });
+  assert.equal(s.folders.find((x) => x.path === landed)?.type, 'rw');
+  await a.waitForFolder(landed, (f) => scanSettled(f) && f.localFiles === 1, { timeoutMs: SYNC_TIMEOUT_MS });
+  assert.equal(await readFile(join(landed, 'n.txt'), 'utf8'), 'from C\n');
 });
 
 test('a reused, altered or expired code is refused in one line', async () => {
@@ -167,6 +172,34 @@ test('a reused, altered or expired code is refused in one line', async () => {
     }
   } finally {
     await d.cleanup();
+  }
+});
+
+test('a server invite hands over only the encrypted keys of the chosen folders; the server is pinned, listed as a server, never linked', async () => {
+  const srv = await TestHome.create({ root, name: 's', init: init('vps') });
+  await srv.startDaemon();
+  try {
+    const created = JSON.parse(await a.cliOk(['device', 'invite', '--server', docs, '--auto-approve', '--json']));
+    assert.equal(created.invite.kind, 'server');
+    const store = join(root, 's-store');
+    const r = await srv.cli(['device', 'join', created.code, '--into', store]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Serving encrypted folders for alpha/);
+    const s = await srv.waitForStatus((st) => st.folders.length === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'the server has one folder' });
+    assert.equal(s.folders[0]?.type, 'encrypted');
+    assert.equal(s.folders[0]?.path, join(store, 'a-docs'));
+    const config = JSON.parse(await readFile(join(srv.home, 'config.json'), 'utf8'));
+    assert.ok(config.folders.every((f: { key: string }) => f.key.startsWith('E')), 'only encrypted keys on the server');
+    const aId = (await a.status()).device.id;
+    assert.deepEqual(config.peers.map((p: { deviceId: string }) => p.deviceId), [aId], 'the inviter is pinned by id');
+    await assert.rejects(readFile(join(srv.home, 'keyring.json')), 'a server holds no keyring');
+    await srv.waitForFolder(join(store, 'a-docs'), (f) => f.globalFiles >= 2 && f.needFiles === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'the server stores the folder' });
+    const list = JSON.parse(await a.cliOk(['device', 'list', '--json']));
+    const sId = (await srv.status()).device.id;
+    assert.ok(list.servers.some((d: { id: string }) => d.id === sId));
+    assert.ok(!list.devices.some((d: { id: string }) => d.id === sId), 'a server is never linked');
+  } finally {
+    await srv.cleanup();
   }
 });
 

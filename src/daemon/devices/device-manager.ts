@@ -24,7 +24,7 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { formatDeviceId, parseDeviceId } from '../../crypto/device-id.js';
 import { formatInviteCode, inviteIdOf, inviteLink, inviteProof, parseInviteCode, verifyInviteProof } from '../../crypto/invite.js';
 import { fromHex, toHex } from '../../crypto/bytes.js';
@@ -37,7 +37,7 @@ import { formatPeerAddress, parsePeerAddress } from '../../net/peer-address.js';
 import type { DeviceCredentials, SecureConnection } from '../../net/transport.js';
 import { InviteBook, INVITE_TTL_MS, inviteTtlFromEnv, refusal, type RefusalReason } from './invite-book.js';
 import {
-  checkKeyring, emptyKeyring, folderIdOfKey, loadKeyringFile, mergeKeyrings, newKeyringSecret, saveKeyringFile,
+  checkKeyring, emptyKeyring, folderIdOfKey, folderName, loadKeyringFile, mergeKeyrings, newKeyringSecret, saveKeyringFile,
   MAX_DEVICE_ADDRESSES, type Keyring, type KeyringDevice, type KeyringFile,
 } from './keyring.js';
 import {
@@ -548,12 +548,6 @@ export class DeviceManager {
 function refusalOf(reason: string): SealsyncError {
   if (reason === 'not-linked') return new SealsyncError('ERR_INVITE_REFUSED', 'the other device does not list this one as linked', { reason });
   return refusal(reason as RefusalReason);
-}
-
-/** The name a folder travels under: its directory's name. */
-function folderName(path: string): string {
-  const name = basename(path).replace(/[\u0000-\u001f\u007f-\u009f/\\]/g, '').trim();
-  return name === '' || name === '.' || name === '..' ? 'folder' : name.slice(0, 255);
 }
 
 function cleanName(name: string): string {

@@ -61,3 +61,15 @@ export interface InviteRequest {
   readonly server?: readonly string[];
   readonly autoApprove?: boolean;
 }
+
+/** What the device routes call (the DeviceManager). */
+export interface DevicesApi {
+  report(): DevicesReport;
+  invite(req: InviteRequest): Promise<CreatedInvite>;
+  listInvites(): InviteInfo[];
+  revokeInvite(id: string): InviteInfo;
+  approve(deviceId: string): void;
+  deny(deviceId: string): void;
+  join(code: string, into: string | undefined, opts?: { signal?: AbortSignal }): Promise<JoinResult>;
+  unlink(deviceId: string): Promise<void>;
+}

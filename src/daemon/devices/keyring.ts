@@ -20,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { checkKeyText, folderIdText, formatKey, parseKey } from '../../crypto/key-text.js';
 import type { FolderKeys, KeyType } from '../../crypto/keys.js';
@@ -48,6 +49,14 @@ const peerAddress = z.string().max(310).refine((s) => {
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f/\\]/;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f/\\]/g;
+
+/** The name a folder travels under: its directory's name, made one safe path segment. */
+export function folderName(path: string): string {
+  const name = basename(path).replace(UNSAFE_NAME_CHARS, '').trim().slice(0, MAX_FOLDER_NAME_LENGTH);
+  return name === '' || name === '.' || name === '..' ? 'folder' : name;
+}
 
 /** A folder's name: one path segment, so it can never climb out of the directory it lands in. */
 export const folderNameSchema = z.string().min(1).max(MAX_FOLDER_NAME_LENGTH)
