@@ -31,7 +31,8 @@ export type InviteKind = 'device' | 'server';
 export type InviteState = 'pending' | 'used' | 'expired' | 'revoked';
 export type RefusalReason = 'unknown' | 'expired' | 'used' | 'revoked' | 'bad-proof' | 'rate-limited' | 'denied' | 'timeout';
 
-export interface Invite {
+/** What listing shows: never the secret. */
+export interface InviteInfo {
   readonly id: string;
   readonly kind: InviteKind;
   /** Folder paths whose encrypted keys a server invite hands over. */
@@ -39,21 +40,14 @@ export interface Invite {
   readonly autoApprove: boolean;
   readonly createdAt: number;
   readonly expiresAt: number;
+  readonly state: InviteState;
+  readonly usedBy: string | null;
+}
+
+export interface Invite extends Omit<InviteInfo, 'state' | 'usedBy'> {
   secret: Uint8Array | null;
   state: 'pending' | 'used' | 'revoked';
   usedBy: string | null;
-}
-
-/** What listing shows: never the secret. */
-export interface InviteInfo {
-  readonly id: string;
-  readonly kind: InviteKind;
-  readonly folders: readonly string[];
-  readonly autoApprove: boolean;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  readonly state: InviteState;
-  readonly usedBy: string | null;
 }
 
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
