@@ -29,7 +29,7 @@ import { formatDeviceId, parseDeviceId } from '../../crypto/device-id.js';
 import { formatInviteCode, inviteIdOf, inviteLink, inviteProof, parseInviteCode, verifyInviteProof } from '../../crypto/invite.js';
 import { fromHex, toHex } from '../../crypto/bytes.js';
 import { deriveEncrypted, type FolderKeys } from '../../crypto/keys.js';
-import { folderIdText, formatKey, keyTypeName, parseKey } from '../../crypto/key-text.js';
+import { checkKeyText, folderIdText, formatKey, keyTypeName, parseKey } from '../../crypto/key-text.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { LinkChannel, dialLink } from '../../net/link-channel.js';
@@ -334,6 +334,10 @@ export class DeviceManager {
         this.host.log.info({ inviter: inviterId, folders: folders.length }, 'linked to a device');
         this.syncSoon(0);
         return { kind: 'device', inviter: { id: inviterId, name: outcome.inviter.name }, folders };
+      }
+      // A server takes encrypted keys only, whatever the inviter sends.
+      if (outcome.folders.some((f) => { try { return checkKeyText(f.key) !== 'encrypted'; } catch { return true; } })) {
+        throw new SealsyncError('ERR_PROTOCOL', 'the inviting device offered a server more than encrypted keys: refused');
       }
       const folders = await this.exclusive(() => this.addFolders(outcome.folders, root));
       await this.host.addPinnedPeers([{ address: ch.conn.address, deviceId: inviterId }]);
