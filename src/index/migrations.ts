@@ -114,23 +114,21 @@ export const MIGRATIONS: readonly Migration[] = [
         max_seq   INTEGER NOT NULL,
         PRIMARY KEY (folder, device_id)
       ) WITHOUT ROWID;
-    `,
-  },
-  {
-    version: 2,
-    sql: `
+
       -- Signed head pages (docs/crypto.md 5): per folder and writer, only the
       -- pages of the newest head number seen. A writer's own head is stored here
-      -- before it is published, so its number is never used twice.
+      -- before it is published, so its number is never used twice. A rowid
+      -- table: a page may be up to 1 MiB.
       CREATE TABLE heads (
+        rowid      INTEGER PRIMARY KEY,
         folder     INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
         writer     TEXT NOT NULL,
         number     INTEGER NOT NULL,
         page_bits  INTEGER NOT NULL,
         page_index INTEGER NOT NULL,
-        bytes      BLOB NOT NULL,
-        PRIMARY KEY (folder, writer, page_index)
-      ) WITHOUT ROWID;
+        bytes      BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX heads_by_page ON heads (folder, writer, page_index);
     `,
   },
 ];
