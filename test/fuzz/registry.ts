@@ -7,6 +7,7 @@ import type { FuzzTarget } from './target.js';
 import { configFileTarget } from './targets/config-file.js';
 import { framesTarget } from './targets/frames.js';
 import { ignoreFilesTarget } from './targets/ignore-files.js';
+import { inviteCodesTarget } from './targets/invite-codes.js';
 import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
 import { peerAddressesTarget } from './targets/peer-addresses.js';
@@ -22,6 +23,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   recordBodiesTarget,
   sealedBlocksTarget,
   keyTextTarget,
+  inviteCodesTarget,
   peerAddressesTarget,
   configFileTarget,
   ignoreFilesTarget,
