@@ -7,7 +7,7 @@
  * hash, except `shareFolder`, whose whole point is to hand a key to the user.
  */
 import type {
-  AddFolderRequest, EventSource, FolderGcReport, FolderStatus, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
+  AddFolderRequest, ConflictInfo, DaemonEvent, EventSource, FileVersionsInfo, FolderRetention, FolderGcReport, FolderStatus, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
   StatusReport,
 } from '../daemon/daemon-types.js';
 
@@ -37,4 +37,20 @@ export interface DaemonApi {
   rescanFolder?(path: string, opts?: OpOptions & { wait?: boolean }): Promise<FolderStatus>;
   /** Read-only folders: undo local edits (restore the global state). */
   revertFolder?(path: string, opts?: OpOptions): Promise<void>;
+  /** A folder's own archive retention; applies at once. */
+  setFolderRetention?(path: string, retention: FolderRetention, opts?: OpOptions): Promise<FolderInfo>;
+  /** Versions, conflicts and the persistent event log (src/daemon/daemon-history.ts). */
+  readonly history?: HistoryApi;
+}
+
+export interface HistoryApi {
+  /** Archived versions of rw/ro folder `path`, of `under` and below ('' = all). */
+  versions(path: string, under?: string): Promise<FileVersionsInfo[]>;
+  /** Restores `file` (a directory: every missing file below it) at `version` (default newest); returns the paths restored. */
+  restore(path: string, file: string, version: string | undefined, opts?: OpOptions): Promise<string[]>;
+  conflicts(path: string): Promise<ConflictInfo[]>;
+  /** Keeps one side of a conflict; the other is archived. */
+  keep(path: string, copy: string, keep: 'copy' | 'original', opts?: OpOptions): Promise<void>;
+  /** Logged events after `afterSeq` (oldest first), or the newest `limit` with null. */
+  events(afterSeq: number | null, limit: number): DaemonEvent[];
 }

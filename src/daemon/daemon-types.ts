@@ -29,6 +29,8 @@ export interface FolderInfo {
   readonly folderId: string;
   readonly rescanIntervalS: number;
   readonly watch: boolean;
+  /** The folder's archive retention (rw/ro: replaced versions). */
+  readonly retention?: FolderRetention;
 }
 
 export interface AddFolderRequest {
@@ -126,3 +128,53 @@ export interface EventSource {
 export interface OpOptions {
   readonly signal?: AbortSignal;
 }
+
+/** A device as the versions and conflicts views name it. */
+export interface DeviceRef {
+  readonly id: string;
+  /** Its name as last announced; null when this device has never met it. */
+  readonly name: string | null;
+  readonly thisDevice: boolean;
+}
+
+/** One archived version of a file (`folder versions`). */
+export interface FileVersionInfo {
+  /** Version id: `YYYYMMDD-HHMMSS`, with `-n` when several were archived in one second. */
+  readonly version: string;
+  readonly archivedAt: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** The device whose change replaced this content; null when unknown. */
+  readonly replacedBy: DeviceRef | null;
+}
+
+export interface FileVersionsInfo {
+  readonly path: string;
+  /** No file is at the path now (deleted, or its directory is). */
+  readonly deleted: boolean;
+  readonly versions: readonly FileVersionInfo[];
+}
+
+export interface ConflictSideInfo {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly device: DeviceRef | null;
+}
+
+/** A conflict copy and the version it lost to (`folder conflicts`). */
+export interface ConflictInfo {
+  readonly file: string;
+  readonly original: ConflictSideInfo | null;
+  readonly copy: ConflictSideInfo;
+}
+
+/** Archive retention of one folder: its own setting, or null to follow `archive.retentionDays`. */
+export interface FolderRetention {
+  readonly retentionDays: number | null;
+  /** Size bound of the folder's archive in MiB; 0 = none. */
+  readonly maxMiB: number;
+}
+
+/** One event of the persistent log (`sealsync events`). */
+export type LoggedDaemonEvent = DaemonEvent;

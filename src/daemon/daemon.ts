@@ -34,9 +34,11 @@ import { formatPeerAddress, parseHostPort, parsePeerAddress, refuseKeyAsAddress 
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, rateLimitOf, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
-  AddFolderRequest, FolderGcReport, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  AddFolderRequest, FolderGcReport, FolderInfo, FolderRetention, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from './daemon-types.js';
 import { EventBus } from './event-bus.js';
+import { settingsView, type StartedWith } from './settings-view.js';
+import { DaemonHistory } from './daemon-history.js';
 import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
 import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
@@ -81,6 +83,8 @@ interface RunningFolder {
 export class Daemon {
   readonly paths: HomePaths;
   readonly events: EventBus;
+  /** Versions, conflicts, known devices and the event log (daemon-history.ts). */
+  readonly history: DaemonHistory;
   readonly stopRequested: Promise<void>;
   private readonly log: Logger;
   private config: Config = configSchema.parse({});
@@ -98,13 +102,20 @@ export class Daemon {
   private router: FolderSessionRouter | null = null;
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
-  private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
+  private startedWith: StartedWith | null = null;
 
   constructor(private readonly init: DaemonInit) {
     this.paths = homePaths(init.home);
     this.log = componentLogger(init.logger, 'daemon');
     this.events = new EventBus(init.now ?? Date.now, (err) => this.log.warn({ err }, 'event listener threw'));
     this.stopRequested = new Promise((r) => { this.resolveStop = r; });
+    this.history = new DaemonHistory({
+      folder: async (path) => { const f = await this.findFolder(path); return { runner: f.runner, path: f.config.path }; },
+      index: () => this.requireIndex(),
+      deviceId: () => this.deviceId,
+      deviceName: () => this.config.device.name,
+      peers: () => this.listPeers(),
+    });
   }
 
   async start(): Promise<void> {
@@ -117,6 +128,7 @@ export class Daemon {
       const credentials = await loadDeviceCredentials(this.paths);
       this.deviceId = credentials.deviceId;
       this.index = openIndex(this.paths.index);
+      this.events.attachLog(this.index.history);
       this.router = new FolderSessionRouter({ index: this.index, logger: componentLogger(this.init.logger, 'engine:router') });
       for (const service of this.init.services ?? []) {
         await service.start();
@@ -148,6 +160,7 @@ export class Daemon {
     await this.stopFolders();
     await this.stopServices();
     this.events.clear();
+    this.events.attachLog(null);
     this.index?.close();
     this.index = null;
     if (this.lock) await this.lock.release();
@@ -201,6 +214,7 @@ export class Daemon {
       folderId: f.folderId,
       rescanIntervalS: f.config.rescanIntervalS,
       watch: f.config.watch,
+      retention: { retentionDays: f.config.archive?.retentionDays ?? null, maxMiB: f.config.archive?.maxMiB ?? 0 },
     }));
   }
 
@@ -338,32 +352,7 @@ export class Daemon {
   }
 
   getSettings(): Settings {
-    const c = this.config;
-    return {
-      device: { name: c.device.name },
-      listen: c.listen,
-      discovery: c.discovery,
-      webui: { enabled: c.webui.enabled, listen: c.webui.listen, https: c.webui.https, passwordSet: c.webui.passwordHash !== null },
-      archive: { retentionDays: c.archive.retentionDays },
-      bandwidth: { maxSendKBps: c.bandwidth.maxSendKBps, maxRecvKBps: c.bandwidth.maxRecvKBps },
-      metrics: { enabled: c.metrics.enabled, listen: c.metrics.listen, tokenSet: c.metrics.token !== null },
-      restartRequired: this.restartRequired(),
-    };
-  }
-
-  /** Saved settings that differ from what this run started with (they apply on restart). */
-  private restartRequired(): string[] {
-    const was = this.startedWith;
-    if (!was) return [];
-    const c = this.config;
-    const out: string[] = [];
-    if (c.listen !== was.listen) out.push('listen');
-    if (c.discovery !== was.discovery) out.push('discovery');
-    if (c.webui.enabled !== was.webui.enabled) out.push('webui.enabled');
-    if (c.webui.listen !== was.webui.listen) out.push('webui.listen');
-    if (c.webui.https !== was.webui.https) out.push('webui.https');
-    for (const k of ['enabled', 'listen', 'token'] as const) if (c.metrics[k] !== was.metrics[k]) out.push(`metrics.${k}`);
-    return out;
+    return settingsView(this.config, this.startedWith);
   }
 
   /**
@@ -397,11 +386,30 @@ export class Daemon {
       const retentionChanged = r.data.archive.retentionDays !== c.archive.retentionDays;
       const bandwidthChanged = r.data.bandwidth.maxSendKBps !== c.bandwidth.maxSendKBps || r.data.bandwidth.maxRecvKBps !== c.bandwidth.maxRecvKBps;
       await this.persist(r.data);
-      if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetentionDays?.(r.data.archive.retentionDays);
+      if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetention?.(...this.retentionOf(f.config));
       if (bandwidthChanged) this.net?.setRateLimit(rateLimitOf(r.data.bandwidth));
       if (r.data.device.name !== c.device.name) this.net?.setLocalName(r.data.device.name);
       return this.getSettings();
     });
+  }
+
+  /** A folder's own archive retention (`folder retention`); applies at once. */
+  setFolderRetention(path: string, retention: FolderRetention): Promise<FolderInfo> {
+    return this.exclusive(async () => {
+      const f = await this.findFolder(path);
+      const archive = { ...(retention.retentionDays !== null ? { retentionDays: retention.retentionDays } : {}), maxMiB: retention.maxMiB };
+      const folders = this.config.folders.map((c) => (c.path === f.config.path ? { ...c, archive } : c));
+      await this.persist({ ...this.config, folders });
+      const config = this.config.folders.find((c) => c.path === f.config.path);
+      if (config) this.folders.set(config.path, Object.assign(f, { config }));
+      f.runner.setRetention?.(...this.retentionOf(f.config));
+      return this.listFolders().find((i) => i.path === f.config.path) as FolderInfo;
+    });
+  }
+
+  /** [days, bytes] of a folder's archive retention: its own setting, else archive.retentionDays. */
+  private retentionOf(folder: FolderConfig): [number, number] {
+    return [folder.archive?.retentionDays ?? this.config.archive.retentionDays, (folder.archive?.maxMiB ?? 0) * 1024 * 1024];
   }
 
   /** For the dashboard's auth module: sets the scrypt password hash (never exposed by getSettings). */
@@ -444,7 +452,9 @@ export class Daemon {
     const init: FolderRunnerInit = {
       folder, keys, folderId, index, folderRowId,
       logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
-      retentionDays: this.config.archive.retentionDays,
+      retentionDays: this.retentionOf(folder)[0],
+      retentionMaxBytes: this.retentionOf(folder)[1],
+      deviceId: this.deviceId,
     };
     const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
     this.folders.set(folder.path, entry);
@@ -499,7 +509,11 @@ export class Daemon {
     net.on('session', (session) => {
       this.router?.addSession(session);
       // Registered before it starts: report once it is up, on the next turn.
-      setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
+      setImmediate(() => {
+        const peer = peerOf(session.remoteDeviceId);
+        this.history.rememberPeer(peer);
+        this.events.emit({ type: 'peer-connected', peer });
+      });
     });
     net.on('session-closed', (session) => {
       this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });

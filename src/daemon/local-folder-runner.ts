@@ -17,6 +17,7 @@ import type { ReplicaFolder } from '../engine/replica/replica-folder.js';
 import { createSyncFolder, type RemoteChange, type SyncFolder } from '../engine/sync/sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
 import { describeError } from '../errors.js';
+import { FolderHistory } from '../engine/sync/folder-history.js';
 import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
 
@@ -65,6 +66,7 @@ class LocalFolderRunner implements FolderRunner {
   private readonly local: LocalFolder;
   private readonly sync: SyncFolder;
   private readonly init: FolderRunnerInit;
+  readonly history: FolderHistory;
   private lastSeq = 0;
   private fileListeners: ((file: string, action: FileAction, source: FileChangeSource) => void)[] = [];
   private conflictListeners: ((conflict: FolderConflict) => void)[] = [];
@@ -80,13 +82,20 @@ class LocalFolderRunner implements FolderRunner {
         folderRowId: init.folderRowId,
         rescanIntervalMs: init.folder.rescanIntervalS * 1000,
         watch: init.folder.watch,
+        writer: init.deviceId,
       },
     );
     this.sync = createSyncFolder(init, this.local, {
       archiveRetentionDays: init.retentionDays,
+      archiveMaxBytes: init.retentionMaxBytes,
+      deviceId: init.deviceId,
       ...(services.records ? { recordChecker: services.records } : {}),
     });
     this.init = init;
+    this.history = new FolderHistory({
+      root: init.folder.path, keys: init.keys, index: init.index, folder: init.folderRowId, deviceId: init.deviceId, now: Date.now,
+      rescan: (paths, o) => this.local.scanNow({ paths, ...(o.signal ? { signal: o.signal } : {}) }),
+    });
     this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));
     this.sync.onRemoteChange((c) => this.reportRemote(c));
   }
@@ -105,7 +114,10 @@ class LocalFolderRunner implements FolderRunner {
   status(): FolderStatus { return this.sync.status(); }
   revert(opts: { signal?: AbortSignal }): Promise<void> { return this.sync.revert(opts); }
   rescan(opts: { signal?: AbortSignal }): Promise<void> { return this.local.scanNow(opts); }
-  setRetentionDays(days: number): void { this.sync.setArchiveRetentionDays(days); }
+  setRetention(days: number, maxBytes: number): void {
+    this.sync.setArchiveRetention(days, maxBytes);
+    void this.sync.cleanArchive();
+  }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
   joinedPeers(): ReadonlySet<string> { return this.sync.joinedPeers; }
@@ -166,7 +178,7 @@ class ReplicaFolderRunner implements FolderRunner {
   onStatus(listener: (status: FolderStatus) => void): void { this.replica.onStatus(listener); }
   gc(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport> { return this.replica.gc(opts); }
   verify(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport> { return this.replica.verify(opts); }
-  setRetentionDays(days: number): void { this.replica.setRetentionDays(days); }
+  setRetention(days: number): void { this.replica.setRetentionDays(days); }
   get routed(): ReplicaFolder { return this.replica; }
   joinedPeers(): ReadonlySet<string> { return this.replica.joinedPeers; }
 }

@@ -100,6 +100,8 @@ export interface LocalFolderInit {
   readonly rescanIntervalMs: number;
   readonly watch: boolean;
   readonly debounceMs?: number;
+  /** This device's id (text), sealed into the records it writes. */
+  readonly writer?: string;
 }
 
 export class LocalFolder extends EventEmitter {
@@ -184,6 +186,7 @@ export class LocalFolder extends EventEmitter {
       index: this.index, folder: this.folder, keys: this.keys, batch: this.batch, log: this.log,
       isBusy: (path) => this.busy?.has(path) === true,
       externalWrites: () => this.externalWrites,
+      ...(init.writer !== undefined ? { writer: init.writer } : {}),
     });
   }
 

@@ -32,6 +32,7 @@
 import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
+import { enforceArchiveSize } from '../../fs/archive-versions.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock } from '../../fs/block-reader.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
@@ -100,6 +101,10 @@ export interface SyncFolderOptions {
   readonly localFolder: LocalFolderHooks;
   readonly logger: Logger;
   readonly archiveRetentionDays?: number;
+  /** The archive's size bound in bytes (0 = none): the oldest copies go first. */
+  readonly archiveMaxBytes?: number;
+  /** This device's id (text): noted as the writer of its losing edits and of what it archives. */
+  readonly deviceId?: string;
   /** This device's ignore rules; ignored paths are neither written nor deleted by the puller. */
   readonly isIgnored?: (path: string, isDir: boolean) => boolean;
   readonly now?: () => number;
@@ -119,6 +124,7 @@ export class SyncFolder {
   private readonly log: Logger;
   private readonly now: () => number;
   private retentionDays: number;
+  private archiveMaxBytes: number;
   private readonly availability = new BlockAvailability();
   /** Index exchange with the joined peers (shared with ReplicaFolder). */
   private readonly relay: IndexRelay;
@@ -149,6 +155,7 @@ export class SyncFolder {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.archiveMaxBytes = opts.archiveMaxBytes ?? 0;
     this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     const contentKey = keys.contentKey;
@@ -204,6 +211,9 @@ export class SyncFolder {
         this.emitChange({ type: 'applied', path, action });
       },
       checkRoot: () => checkFolderRoot(this.path, () => this.local.status().localFiles > 0),
+      onArchived: (archivePath, record) =>
+        this.index.history.noteArchived(this.folder, archivePath, { path: record.path, replacedBy: record.writer ?? null, atMs: this.now() }),
+      ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
       onConflictCopy: (path, copyPath, writer) =>
         this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
       onStatus: (s) => {
@@ -294,15 +304,18 @@ export class SyncFolder {
     return this.puller.busyPaths;
   }
 
-  setArchiveRetentionDays(days: number): void {
+  setArchiveRetention(days: number, maxBytes = this.archiveMaxBytes): void {
     if (!Number.isFinite(days) || days < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'retentionDays' must be a non-negative number");
+    if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'maxBytes' must be a non-negative number");
     this.retentionDays = days;
+    this.archiveMaxBytes = maxBytes;
   }
 
   async cleanArchive(): Promise<void> {
     try {
       const r = await cleanArchive(this.path, new Date(this.now()), this.retentionDays);
-      if (r.removed > 0) this.log.info({ removed: r.removed }, 'archive cleaned');
+      const overSize = await enforceArchiveSize(this.path, this.archiveMaxBytes);
+      if (r.removed + overSize.length > 0) this.log.info({ removed: r.removed, overSize: overSize.length }, 'archive cleaned');
       const temps = await cleanStaleTemps(this.path, this.now());
       if (temps > 0) this.log.info({ removed: temps }, 'stale temp files removed');
     } catch (err) {
@@ -560,7 +573,7 @@ export interface SyncFolderInit {
 export function createSyncFolder(
   init: SyncFolderInit,
   localFolder: LocalFolderHooks,
-  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker } = {},
+  opts: { archiveRetentionDays?: number; archiveMaxBytes?: number; deviceId?: string; now?: () => number; recordChecker?: RecordChecker } = {},
 ): SyncFolder {
   return new SyncFolder({
     path: init.folder.path,
@@ -570,6 +583,8 @@ export function createSyncFolder(
     localFolder,
     logger: init.logger,
     ...(opts.archiveRetentionDays !== undefined ? { archiveRetentionDays: opts.archiveRetentionDays } : {}),
+    ...(opts.archiveMaxBytes !== undefined ? { archiveMaxBytes: opts.archiveMaxBytes } : {}),
+    ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
   });
