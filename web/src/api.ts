@@ -4,10 +4,10 @@
  * session's CSRF token in `X-CSRF-Token`.
  */
 import type {
-  FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  ConflictInfo, DaemonEvent, FileVersionsInfo, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from '../../src/api/daemon-api.js';
 
-export type { DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
+export type { ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
 export type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 
 export class ApiError extends Error {
@@ -66,6 +66,13 @@ export const api = {
   removePeer: (peer: string) => call<{ ok: true }>('DELETE', '/api/peers', { peer }),
   settings: () => call<{ settings: Settings }>('GET', '/api/settings'),
   patchSettings: (patch: SettingsPatch) => call<{ settings: Settings }>('PATCH', '/api/settings', patch),
+  versions: (path: string) => call<{ files: FileVersionsInfo[] }>('GET', `/api/folders/versions?${new URLSearchParams({ path })}`),
+  restore: (path: string, file: string, version?: string) =>
+    call<{ restored: string[] }>('POST', '/api/folders/restore', version === undefined ? { path, file } : { path, file, version }),
+  conflicts: (path: string) => call<{ conflicts: ConflictInfo[] }>('GET', `/api/folders/conflicts?${new URLSearchParams({ path })}`),
+  keep: (path: string, copy: string, keep: 'copy' | 'original') => call<{ ok: true }>('POST', '/api/folders/conflicts/keep', { path, copy, keep }),
+  rescan: (path: string) => call<{ folder: unknown }>('POST', '/api/folders/rescan', { path }),
+  eventLog: (limit: number) => call<{ events: DaemonEvent[] }>('GET', `/api/events/log?limit=${limit}`),
   setPassword: (password: string, current?: string) =>
     call<{ csrfToken: string }>('POST', '/api/password', current === undefined ? { password } : { password, current }),
 };

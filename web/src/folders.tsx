@@ -2,7 +2,9 @@
 import { useState } from 'preact/hooks';
 import type { FolderStatus } from './api.js';
 import { api } from './api.js';
-import { bytes, count, duration, TYPE_NAMES } from './format.js';
+import { bytes, count, duration, time, TYPE_NAMES } from './format.js';
+import { VersionsDialog } from './versions-dialog.js';
+import { ConflictsDialog } from './conflicts-dialog.js';
 import { AddFolderDialog } from './add-folder.js';
 import { ShareDialog } from './share-dialog.js';
 import { Dialog } from './dialog.js';
@@ -35,7 +37,9 @@ export function progressWords(p: NonNullable<FolderStatus['progress']>): string 
   return `${bytes(p.rate)}/s, ${left}`;
 }
 
-function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove: () => void }) {
+interface FolderActions { onShare: () => void; onRemove: () => void; onVersions: () => void; onConflicts: () => void; onRescan: () => void }
+
+function FolderCard(props: { folder: FolderStatus } & FolderActions) {
   const f = props.folder;
   const pct = syncedPercent(f);
   const encrypted = f.type === 'encrypted';
@@ -58,6 +62,9 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
         <span class="pct" data-testid="folder-progress">{pct}%</span>
       </div>
       {f.progress && <p class="muted small" data-testid="folder-rate">{progressWords(f.progress)}</p>}
+      <p class="muted small" data-testid="folder-sharing">
+        {count(f.peers.connected, 'device')} sharing now{f.peers.lastSeenAt !== null ? ` · last sync ${time(f.peers.lastSeenAt)}` : ''}
+      </p>
       {f.notice && <p class="notice small" data-testid="folder-notice">{f.notice}</p>}
       {f.scan && <p class="muted small">Scanning: {count(f.scan.files, 'file')}, {bytes(f.scan.bytes)} at {bytes(f.scan.rate)}/s</p>}
       {f.error && <p class="alert small" data-testid="folder-error">{f.error}</p>}
@@ -81,6 +88,9 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
         </details>
       )}
       <div class="actions">
+        {!encrypted && <button type="button" data-testid="versions" onClick={props.onVersions}>Versions…</button>}
+        {!encrypted && <button type="button" data-testid="conflicts" onClick={props.onConflicts}>Conflicts…</button>}
+        {!encrypted && <button type="button" data-testid="rescan" onClick={props.onRescan}>Rescan</button>}
         <button type="button" data-testid="share" onClick={props.onShare}>Share…</button>
         <button type="button" class="danger" data-testid="remove" onClick={props.onRemove}>Remove…</button>
       </div>
@@ -93,6 +103,9 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; onChan
   const [sharing, setSharing] = useState<FolderStatus | null>(null);
   const [removing, setRemoving] = useState<FolderStatus | null>(null);
   const [busy, setBusy] = useState(false);
+  const [versions, setVersions] = useState<string | null>(null);
+  const [conflicts, setConflicts] = useState<string | null>(null);
+  const rescan = (path: string) => { api.rescan(path).then(props.onChange, props.onError); };
 
   const confirmRemove = async () => {
     if (!removing) return;
@@ -118,10 +131,13 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; onChan
       {props.folders?.length === 0 && <p class="empty">No folders yet. Add one to start syncing.</p>}
       <div class="grid" data-testid="folder-list">
         {props.folders?.map((f) => (
-          <FolderCard key={f.path} folder={f} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)} />
+          <FolderCard key={f.path} folder={f} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)}
+            onVersions={() => setVersions(f.path)} onConflicts={() => setConflicts(f.path)} onRescan={() => rescan(f.path)} />
         ))}
       </div>
       {adding && <AddFolderDialog onClose={() => setAdding(false)} onAdded={() => { setAdding(false); props.onChange(); }} />}
+      {versions && <VersionsDialog folder={versions} onClose={() => { setVersions(null); props.onChange(); }} onError={props.onError} />}
+      {conflicts && <ConflictsDialog folder={conflicts} onClose={() => { setConflicts(null); props.onChange(); }} onError={props.onError} />}
       {sharing && <ShareDialog folder={sharing} onClose={() => setSharing(null)} />}
       {removing && (
         <Dialog title="Remove folder?" onClose={() => setRemoving(null)} testid="remove-dialog">
