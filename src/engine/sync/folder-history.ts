@@ -149,7 +149,7 @@ export class FolderHistory {
   /** The conflict copies in the index (this device's and every other's), each with the version at its path. */
   conflicts(): ConflictEntry[] {
     const out: ConflictEntry[] = [];
-    for (const stat of this.deps.index.loadFileStatsUnder(this.deps.folder, '').values()) {
+    for (const stat of this.deps.index.loadFileStats(this.deps.folder).values()) {
       if (stat.deleted || stat.kind !== 'file') continue;
       const file = conflictOriginal(stat.path);
       if (file === null) continue;
