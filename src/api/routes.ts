@@ -11,7 +11,6 @@
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
  * POST /api/stop; versions, restore, conflicts, retention and the event log in history-routes.ts.
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';

@@ -14,7 +14,7 @@ import { copyFile, lstat, readdir, rename, unlink, utimes } from 'node:fs/promis
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
-import { ARCHIVE_REL, parseStamp } from './archive.js';
+import { ARCHIVE_REL, formatStamp, parseStamp } from './archive.js';
 import { PRIVATE_DIR_NAME, checkRelativePath, lstatOrNull, mkdirParentsSafe, resolveSafe } from './safe-fs.js';
 import { TEMP_PREFIX } from './temp-files.js';
 
@@ -42,7 +42,8 @@ export function parseArchivedName(name: string): { name: string; version: string
   const m = ARCHIVED_NAME.exec(name);
   if (!m || m[1] === '') return null;
   const at = parseStamp(m[2]!);
-  if (at === null) return null;
+  // Date.UTC rolls month 13 or second 99 over: only a stamp that formats back to itself is one.
+  if (at === null || formatStamp(new Date(at)) !== m[2]) return null;
   return { name: `${m[1]}${m[4] ?? ''}`, version: `${m[2]}${m[3] ?? ''}`, at };
 }
 
