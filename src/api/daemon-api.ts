@@ -12,6 +12,8 @@ import type {
 } from '../daemon/daemon-types.js';
 
 export type * from '../daemon/daemon-types.js';
+export type { IgnorePreview } from '../engine/local/ignore-editor.js';
+import type { IgnorePreview } from '../engine/local/ignore-editor.js';
 export { STATUS_SCHEMA_VERSION } from '../daemon/daemon-types.js';
 
 export interface DaemonApi {
@@ -39,8 +41,18 @@ export interface DaemonApi {
   revertFolder?(path: string, opts?: OpOptions): Promise<void>;
   /** A folder's own archive retention; applies at once. */
   setFolderRetention?(path: string, retention: FolderRetention, opts?: OpOptions): Promise<FolderInfo>;
+  /** `folder pause|resume`: stop or run a folder's engine (kept across restarts). */
+  setFolderPaused?(path: string, paused: boolean, opts?: OpOptions): Promise<FolderStatus>;
+  /** `.sealignore`: read, preview, save (src/daemon/daemon-ignore.ts). */
+  readonly ignore?: IgnoreApi;
   /** Versions, conflicts and the persistent event log (src/daemon/daemon-history.ts). */
   readonly history?: HistoryApi;
+}
+
+export interface IgnoreApi {
+  read(path: string): Promise<string>;
+  preview(path: string, text: string, opts?: OpOptions): Promise<IgnorePreview>;
+  save(path: string, text: string): Promise<void>;
 }
 
 export interface HistoryApi {

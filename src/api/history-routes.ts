@@ -71,3 +71,33 @@ export function registerHistoryRoutes(scope: FastifyInstance, api: DaemonApi): v
     return { events: need(api.history, 'the event log').events(after ?? null, limit ?? DEFAULT_EVENTS_PAGE) };
   });
 }
+
+const pauseBody = z.object({ path: pathString, paused: z.boolean() }).strict();
+const ignoreQuery = z.object({ path: pathString }).strict();
+const ignoreBody = z.object({ path: pathString, text: z.string().max(64 * 1024) }).strict();
+
+/**
+ * POST /api/folders/pause { path, paused }; GET /api/folders/ignore?path=;
+ * POST /api/folders/ignore { path, text } (save, then rescan);
+ * POST /api/folders/ignore/preview { path, text } (what it would exclude).
+ */
+export function registerFolderControlRoutes(scope: FastifyInstance, api: DaemonApi): void {
+  scope.post('/api/folders/pause', async (req) => {
+    const { path, paused } = parseBody(pauseBody, req.body);
+    if (!api.setFolderPaused) throw new SealsyncError('ERR_NOT_FOUND', 'pause is not available');
+    return { folder: await api.setFolderPaused(path, paused) };
+  });
+  scope.get('/api/folders/ignore', async (req) => {
+    const { path } = parseBody(ignoreQuery, req.query);
+    return { text: await need(api.ignore, '.sealignore').read(path) };
+  });
+  scope.post('/api/folders/ignore', async (req) => {
+    const { path, text } = parseBody(ignoreBody, req.body);
+    await need(api.ignore, '.sealignore').save(path, text);
+    return { ok: true };
+  });
+  scope.post('/api/folders/ignore/preview', async (req, reply) => {
+    const { path, text } = parseBody(ignoreBody, req.body);
+    return { preview: await need(api.ignore, '.sealignore').preview(path, text, { signal: abortOnClose(reply.raw) }) };
+  });
+}

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
-import { registerHistoryRoutes } from './history-routes.js';
+import { registerFolderControlRoutes, registerHistoryRoutes } from './history-routes.js';
 import { abortOnClose, parseBody, pathString } from './route-parse.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -154,6 +154,7 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
 
     scope.get('/api/events', (req, reply) => { streamEvents(api, req.raw, reply); });
     registerHistoryRoutes(scope, api);
+    registerFolderControlRoutes(scope, api);
   }, { prefix: '' });
 }
 

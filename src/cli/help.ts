@@ -70,6 +70,13 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ['folder retention ~/Documents --days 90 --max-mib 2048', 'keep versions 90 days, at most 2 GiB'],
     ['folder retention ~/Documents --days default', 'follow archive.retentionDays'],
   ],
+  'folder pause': [['folder pause ~/Documents', 'stop syncing it here until resumed']],
+  'folder resume': [['folder resume ~/Documents', 'sync it again']],
+  'folder ignore': [
+    ['folder ignore ~/Documents', 'print its .sealignore'],
+    ['folder ignore ~/Documents --preview rules.txt', 'what those rules would exclude'],
+    ['folder ignore ~/Documents --set rules.txt', 'save new rules (they sync to every device)'],
+  ],
   events: [
     ['events', 'the newest 100 events'],
     ['events --follow --json', 'keep printing, one JSON document per line'],

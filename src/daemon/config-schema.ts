@@ -47,6 +47,8 @@ export const folderConfigSchema = z.object({
   }),
   rescanIntervalS: z.number().int().min(MIN_RESCAN_INTERVAL_S).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
   watch: z.boolean().default(true),
+  /** Paused: the engine is not run (nothing scanned, sent or applied) until resumed. */
+  paused: z.boolean().optional(),
   /** This folder's archive retention: days (absent: the global archive.retentionDays) and a size bound (0: none). */
   archive: z.object({
     retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional(),

@@ -62,6 +62,11 @@ export class DaemonHistory {
     if (peer.id && peer.name) this.deps.index().history.rememberDevice(peer.id, peer.name, Date.now());
   }
 
+  /** `id` named as the views name it; null for null. */
+  deviceRef(id: string | null): DeviceRef | null {
+    return id === null ? null : this.ref(id, this.names());
+  }
+
   private async historyOf(path: string) {
     const f = await this.deps.folder(path);
     if (!f.runner.history) throw new SealsyncError('ERR_FOLDER_TYPE', 'versions and conflicts apply to read-write and read-only folders (an encrypted folder holds no plaintext)');

@@ -29,6 +29,8 @@ export interface FolderInfo {
   readonly folderId: string;
   readonly rescanIntervalS: number;
   readonly watch: boolean;
+  /** Paused with `folder pause` (its engine does not run). */
+  readonly paused?: boolean;
   /** The folder's archive retention (rw/ro: replaced versions). */
   readonly retention?: FolderRetention;
 }
@@ -82,7 +84,7 @@ export interface SettingsPatch {
 /** Events on the daemon's bus, in the order they happened. `seq` increases by one per event. */
 export type DaemonEventBody =
   | { readonly type: 'folder-status'; readonly folder: FolderStatus }
-  | { readonly type: 'folder-changed'; readonly path: string; readonly change: 'added' | 'removed' }
+  | { readonly type: 'folder-changed'; readonly path: string; readonly change: 'added' | 'removed' | 'paused' | 'resumed' }
   | { readonly type: 'peer-connected'; readonly peer: PeerStatus }
   | { readonly type: 'peer-disconnected'; readonly peer: PeerStatus }
   | { readonly type: 'error'; readonly error: SealsyncErrorJSON; readonly folder?: string }
@@ -111,6 +113,10 @@ export interface FolderConflict {
   readonly thisDevice: boolean;
   /** Vector id (16 hex) of the losing version's last writer; its first 7 characters are in the copy's name. */
   readonly writer: string;
+  /** Device id that wrote the losing content (from its sealed record), null when unknown. */
+  readonly writerDevice?: string | null;
+  /** That device, named (set by the daemon on the event). */
+  readonly device?: DeviceRef | null;
 }
 
 export type DaemonEvent = DaemonEventBody & { readonly seq: number; readonly time: number };

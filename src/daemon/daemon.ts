@@ -39,18 +39,18 @@ import type {
 import { EventBus } from './event-bus.js';
 import { settingsView, type StartedWith } from './settings-view.js';
 import { DaemonHistory } from './daemon-history.js';
+import { DaemonIgnore } from './daemon-ignore.js';
 import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
-import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
+import { IdleFolderRunner, PAUSED_NOTICE, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
-import type { FolderDirectory } from '../net/session.js';
+import { folderInfoOf, routedFolderDirectory } from './folder-directory.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
 import { toHex } from '../crypto/bytes.js';
-
 
 export interface DaemonInit {
   readonly home: string;
@@ -85,6 +85,7 @@ export class Daemon {
   readonly events: EventBus;
   /** Versions, conflicts, known devices and the event log (daemon-history.ts). */
   readonly history: DaemonHistory;
+  readonly ignore: DaemonIgnore;
   readonly stopRequested: Promise<void>;
   private readonly log: Logger;
   private config: Config = configSchema.parse({});
@@ -109,8 +110,10 @@ export class Daemon {
     this.log = componentLogger(init.logger, 'daemon');
     this.events = new EventBus(init.now ?? Date.now, (err) => this.log.warn({ err }, 'event listener threw'));
     this.stopRequested = new Promise((r) => { this.resolveStop = r; });
+    const folder = async (path: string) => { const f = await this.findFolder(path); return { runner: f.runner, path: f.config.path }; };
+    this.ignore = new DaemonIgnore({ folder });
     this.history = new DaemonHistory({
-      folder: async (path) => { const f = await this.findFolder(path); return { runner: f.runner, path: f.config.path }; },
+      folder,
       index: () => this.requireIndex(),
       deviceId: () => this.deviceId,
       deviceName: () => this.config.device.name,
@@ -169,9 +172,7 @@ export class Daemon {
     this.started = false;
   }
 
-  requestStop(): void {
-    this.resolveStop();
-  }
+  requestStop(): void { this.resolveStop(); }
 
   /** Set by the host once the dashboard listens (null: off). */
   setUiUrl(url: string | null): void {
@@ -187,9 +188,7 @@ export class Daemon {
     return this.config;
   }
 
-  deviceIdText(): string {
-    return this.deviceId;
-  }
+  deviceIdText(): string { return this.deviceId; }
 
   // ---- DaemonApi ---------------------------------------------------------
 
@@ -208,14 +207,7 @@ export class Daemon {
   }
 
   listFolders(): readonly FolderInfo[] {
-    return [...this.folders.values()].map((f) => ({
-      path: f.config.path,
-      type: f.keys.type,
-      folderId: f.folderId,
-      rescanIntervalS: f.config.rescanIntervalS,
-      watch: f.config.watch,
-      retention: { retentionDays: f.config.archive?.retentionDays ?? null, maxMiB: f.config.archive?.maxMiB ?? 0 },
-    }));
+    return [...this.folders.values()].map(folderInfoOf);
   }
 
   addFolder(req: AddFolderRequest, opts: OpOptions = {}): Promise<FolderInfo> {
@@ -313,7 +305,11 @@ export class Daemon {
   listPeers(): readonly PeerStatus[] {
     if (!this.net) return this.config.peers.map((p) => offlinePeer(p.address));
     const folders = [...this.folders.values()];
-    return this.net.peerStatus().map((p) => peerStatusOf(p, p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).length : 0));
+    const extra = { seenAt: this.index?.history.deviceSeen() ?? new Map<string, number>(), now: (this.init.now ?? Date.now)() };
+    return this.net.peerStatus().map((p) => {
+      const shared = p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).map((f) => f.config.path) : [];
+      return peerStatusOf(p, shared.length, { ...extra, folders: shared });
+    });
   }
 
   addPeer(address: string, _opts: OpOptions = {}): Promise<PeerStatus> {
@@ -400,10 +396,24 @@ export class Daemon {
       const archive = { ...(retention.retentionDays !== null ? { retentionDays: retention.retentionDays } : {}), maxMiB: retention.maxMiB };
       const folders = this.config.folders.map((c) => (c.path === f.config.path ? { ...c, archive } : c));
       await this.persist({ ...this.config, folders });
-      const config = this.config.folders.find((c) => c.path === f.config.path);
-      if (config) this.folders.set(config.path, Object.assign(f, { config }));
+      Object.assign(f, { config: this.config.folders.find((c) => c.path === f.config.path) ?? f.config });
       f.runner.setRetention?.(...this.retentionOf(f.config));
       return this.listFolders().find((i) => i.path === f.config.path) as FolderInfo;
+    });
+  }
+
+  /** `folder pause|resume`: a paused folder's engine is stopped (nothing scanned, sent or applied) until resumed, across restarts too. */
+  setFolderPaused(path: string, paused: boolean): Promise<FolderStatus> {
+    return this.exclusive(async () => {
+      const f = await this.findFolder(path);
+      if ((f.config.paused ?? false) !== paused) {
+        await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? { ...c, paused } : c)) });
+        await this.forgetFolder(f.config.path, { keepIndex: true });
+        await this.startFolder(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
+        this.net?.refreshFolders();
+        this.events.emit({ type: 'folder-changed', path: f.config.path, change: paused ? 'paused' : 'resumed' });
+      }
+      return this.folderStatus(await this.findFolder(path));
     });
   }
 
@@ -433,14 +443,14 @@ export class Daemon {
   }
 
   /** Stops a running folder and drops it with its index data (re-adding later rescans from scratch). */
-  private async forgetFolder(path: string): Promise<void> {
+  private async forgetFolder(path: string, opts: { keepIndex?: boolean } = {}): Promise<void> {
     const f = this.folders.get(path);
     if (f === undefined) return;
     this.folders.delete(path);
     f.routed = false;
     this.router?.removeFolder(f.keys.folderId);
     await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path }, 'folder stop failed'));
-    this.index?.removeFolder(f.folderRowId);
+    if (!opts.keepIndex) this.index?.removeFolder(f.folderRowId);
   }
 
   /** Starts a folder's engine; a failure is kept on the folder (status shows it) and returned. */
@@ -459,12 +469,12 @@ export class Daemon {
     const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
     this.folders.set(folder.path, entry);
     const factory = this.init.engines?.[keys.type];
-    if (!factory) return null;
+    if (!factory || folder.paused) return null;
     try {
       entry.runner = await factory(init);
       entry.runner.onStatus(() => this.events.emit({ type: 'folder-status', folder: this.folderStatus(entry) }));
       entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
-      entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c }));
+      entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c, device: this.history.deviceRef(c.writerDevice ?? null) }));
       await entry.runner.start();
       if (entry.runner.routed && this.router) {
         entry.routed = true;
@@ -481,24 +491,11 @@ export class Daemon {
   }
 
   /** Folders as the network sees them: access secrets by folder id (for the join proofs). */
-  private folderDirectory(): FolderDirectory {
-    return {
-      lookup: (folderId) => {
-        const hexId = toHex(folderId);
-        for (const f of this.folders.values()) {
-          if (f.routed && toHex(f.keys.folderId) === hexId) return { accessSecret: f.keys.accessSecret };
-        }
-        return undefined;
-      },
-      folderIds: () => [...this.folders.values()].filter((f) => f.routed).map((f) => f.keys.folderId),
-    };
-  }
-
   private async startNetwork(identity: { privateKeyPem: string; certificatePem: string; deviceId: string }): Promise<void> {
     const net = new ConnectionManager({
       identity,
       localName: this.config.device.name,
-      directory: this.folderDirectory(),
+      directory: routedFolderDirectory(() => this.folders.values()),
       listen: this.config.listen,
       addresses: this.config.peers.map((p) => p.address),
       logger: this.init.logger,
@@ -516,6 +513,7 @@ export class Daemon {
       });
     });
     net.on('session-closed', (session) => {
+      this.history.rememberPeer(peerOf(session.remoteDeviceId));
       this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });
     });
     try {
@@ -558,6 +556,7 @@ export class Daemon {
   private folderStatus(f: RunningFolder): FolderStatus {
     const s = f.runner.status();
     if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
+    if (f.config.paused) return { ...s, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
     return withDevicesConnected(s, this.net?.connectedCount() ?? 0);
   }
 

@@ -63,6 +63,9 @@ export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Pro
 
 export type FolderRunnerFactories = Partial<Record<FolderType, FolderRunnerFactory>>;
 
+/** What a paused folder's status says (its state is 'unshared': nothing moves). */
+export const PAUSED_NOTICE = 'paused: nothing is scanned, sent or received until it is resumed';
+
 /** A folder with no engine yet: zero counts, and 'unshared' (no device can have it). */
 export class IdleFolderRunner implements FolderRunner {
   constructor(private readonly init: FolderRunnerInit) {}

@@ -138,7 +138,7 @@ class LocalFolderRunner implements FolderRunner {
       return;
     }
     if (this.conflictListeners.length === 0 || !this.conflictBudget.take()) return;
-    const conflict: FolderConflict = { file: c.path, conflictFile: c.copyPath, thisDevice: c.thisDevice, writer: c.writer };
+    const conflict: FolderConflict = { file: c.path, conflictFile: c.copyPath, thisDevice: c.thisDevice, writer: c.writer, writerDevice: c.writerDevice };
     for (const l of this.conflictListeners) l(conflict);
   }
 

@@ -42,6 +42,7 @@ export class HistoryStore {
       notes: db.prepare('SELECT archive_path, path, replaced_by, at_ms FROM archive_notes WHERE folder = ?'),
       forget: db.prepare('DELETE FROM archive_notes WHERE folder = ? AND archive_path = ?'),
       remember: db.prepare('INSERT OR REPLACE INTO known_devices (id, name, seen_ms) VALUES (?, ?, ?)'),
+      seen: db.prepare('SELECT id, seen_ms FROM known_devices ORDER BY seen_ms DESC LIMIT ?'),
       devices: db.prepare('SELECT id, name FROM known_devices ORDER BY seen_ms DESC LIMIT ?'),
       append: db.prepare('INSERT INTO event_log (seq, time_ms, event) VALUES (?, ?, ?)'),
       trim: db.prepare('DELETE FROM event_log WHERE seq <= ?'),
@@ -74,6 +75,12 @@ export class HistoryStore {
   deviceNames(): Map<string, string> {
     const rows = this.s.devices.all(MAX_KNOWN_DEVICES) as Array<{ id: string; name: string }>;
     return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
+  /** Device id → when it was last connected (ms). */
+  deviceSeen(): Map<string, number> {
+    const rows = this.s.seen.all(MAX_KNOWN_DEVICES) as Array<{ id: string; seen_ms: number }>;
+    return new Map(rows.map((r) => [r.id, r.seen_ms]));
   }
 
   /** The highest logged sequence number (0 for an empty log). */

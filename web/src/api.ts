@@ -4,10 +4,10 @@
  * session's CSRF token in `X-CSRF-Token`.
  */
 import type {
-  ConflictInfo, DaemonEvent, FileVersionsInfo, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  ConflictInfo, DaemonEvent, FileVersionsInfo, FolderInfo, IgnorePreview, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from '../../src/api/daemon-api.js';
 
-export type { ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
+export type { IgnorePreview, ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
 export type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 
 export class ApiError extends Error {
@@ -72,6 +72,10 @@ export const api = {
   conflicts: (path: string) => call<{ conflicts: ConflictInfo[] }>('GET', `/api/folders/conflicts?${new URLSearchParams({ path })}`),
   keep: (path: string, copy: string, keep: 'copy' | 'original') => call<{ ok: true }>('POST', '/api/folders/conflicts/keep', { path, copy, keep }),
   rescan: (path: string) => call<{ folder: unknown }>('POST', '/api/folders/rescan', { path }),
+  pause: (path: string, paused: boolean) => call<{ folder: unknown }>('POST', '/api/folders/pause', { path, paused }),
+  ignoreRules: (path: string) => call<{ text: string }>('GET', `/api/folders/ignore?${new URLSearchParams({ path })}`),
+  previewIgnore: (path: string, text: string) => call<{ preview: IgnorePreview }>('POST', '/api/folders/ignore/preview', { path, text }),
+  saveIgnore: (path: string, text: string) => call<{ ok: true }>('POST', '/api/folders/ignore', { path, text }),
   eventLog: (limit: number) => call<{ events: DaemonEvent[] }>('GET', `/api/events/log?limit=${limit}`),
   setPassword: (password: string, current?: string) =>
     call<{ csrfToken: string }>('POST', '/api/password', current === undefined ? { password } : { password, current }),

@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { bytes, count, duration, time, TYPE_NAMES } from './format.js';
 import { VersionsDialog } from './versions-dialog.js';
 import { ConflictsDialog } from './conflicts-dialog.js';
+import { IgnoreDialog } from './ignore-dialog.js';
 import { AddFolderDialog } from './add-folder.js';
 import { ShareDialog } from './share-dialog.js';
 import { Dialog } from './dialog.js';
@@ -37,7 +38,9 @@ export function progressWords(p: NonNullable<FolderStatus['progress']>): string 
   return `${bytes(p.rate)}/s, ${left}`;
 }
 
-interface FolderActions { onShare: () => void; onRemove: () => void; onVersions: () => void; onConflicts: () => void; onRescan: () => void }
+interface FolderActions {
+  onShare: () => void; onRemove: () => void; onVersions: () => void; onConflicts: () => void; onRescan: () => void; onPause: () => void; onIgnore: () => void;
+}
 
 function FolderCard(props: { folder: FolderStatus } & FolderActions) {
   const f = props.folder;
@@ -88,9 +91,11 @@ function FolderCard(props: { folder: FolderStatus } & FolderActions) {
         </details>
       )}
       <div class="actions">
-        {!encrypted && <button type="button" data-testid="versions" onClick={props.onVersions}>Versions…</button>}
-        {!encrypted && <button type="button" data-testid="conflicts" onClick={props.onConflicts}>Conflicts…</button>}
-        {!encrypted && <button type="button" data-testid="rescan" onClick={props.onRescan}>Rescan</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="versions" onClick={props.onVersions}>Versions…</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="conflicts" onClick={props.onConflicts}>Conflicts…</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="rescan" onClick={props.onRescan}>Rescan</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="ignore" onClick={props.onIgnore}>Ignore rules…</button>}
+        <button type="button" data-testid="pause" onClick={props.onPause}>{f.paused ? 'Resume' : 'Pause'}</button>
         <button type="button" data-testid="share" onClick={props.onShare}>Share…</button>
         <button type="button" class="danger" data-testid="remove" onClick={props.onRemove}>Remove…</button>
       </div>
@@ -105,7 +110,9 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; onChan
   const [busy, setBusy] = useState(false);
   const [versions, setVersions] = useState<string | null>(null);
   const [conflicts, setConflicts] = useState<string | null>(null);
+  const [ignoring, setIgnoring] = useState<string | null>(null);
   const rescan = (path: string) => { api.rescan(path).then(props.onChange, props.onError); };
+  const pause = (f: FolderStatus) => { api.pause(f.path, !f.paused).then(props.onChange, props.onError); };
 
   const confirmRemove = async () => {
     if (!removing) return;
@@ -132,10 +139,12 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; onChan
       <div class="grid" data-testid="folder-list">
         {props.folders?.map((f) => (
           <FolderCard key={f.path} folder={f} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)}
-            onVersions={() => setVersions(f.path)} onConflicts={() => setConflicts(f.path)} onRescan={() => rescan(f.path)} />
+            onVersions={() => setVersions(f.path)} onConflicts={() => setConflicts(f.path)} onRescan={() => rescan(f.path)}
+            onPause={() => pause(f)} onIgnore={() => setIgnoring(f.path)} />
         ))}
       </div>
       {adding && <AddFolderDialog onClose={() => setAdding(false)} onAdded={() => { setAdding(false); props.onChange(); }} />}
+      {ignoring && <IgnoreDialog folder={ignoring} onClose={() => setIgnoring(null)} onError={props.onError} />}
       {versions && <VersionsDialog folder={versions} onClose={() => { setVersions(null); props.onChange(); }} onError={props.onError} />}
       {conflicts && <ConflictsDialog folder={conflicts} onClose={() => { setConflicts(null); props.onChange(); }} onError={props.onError} />}
       {sharing && <ShareDialog folder={sharing} onClose={() => setSharing(null)} />}

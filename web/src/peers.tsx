@@ -55,7 +55,8 @@ export function Peers(props: { peers: readonly PeerStatus[] | null; listen: read
                 <div><dt>Address</dt><dd><code class="devid">{p.address}</code></dd></div>
                 <div><dt>Receiving</dt><dd>{rate(p.inRate)} · {bytes(p.inBytes)} total</dd></div>
                 <div><dt>Sending</dt><dd>{rate(p.outRate)} · {bytes(p.outBytes)} total</dd></div>
-                <div><dt>Folders shared now</dt><dd>{p.sharedFolders}</dd></div>
+                <div><dt>Folders shared now</dt><dd>{p.folders && p.folders.length > 0 ? p.folders.join(', ') : p.sharedFolders}</dd></div>
+                <div><dt>Last seen</dt><dd data-testid="peer-last-seen">{p.connected ? 'now' : p.lastSeenAt ? time(p.lastSeenAt) : 'never'}</dd></div>
                 {p.problem?.lastAttemptAt ? <div><dt>Last tried</dt><dd>{time(p.problem.lastAttemptAt)}</dd></div> : null}
               </dl>
               <div class="actions">

@@ -3,10 +3,10 @@
  * archived versions and conflict copies, through the running daemon. Paths
  * and device names come from peers: printed through `printable`.
  */
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import type { ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, FolderInfo } from '../../api/daemon-api.js';
+import type { ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, FolderInfo, FolderStatus, IgnorePreview } from '../../api/daemon-api.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
@@ -102,6 +102,47 @@ export function registerFolderHistoryCommands(folder: Command, io: CliIo): void 
       const r = info.retention;
       io.stdout(`Retention of ${printable(info.path)}: ${r?.retentionDays ?? 'default'} days, ${r?.maxMiB ? `${r.maxMiB} MiB at most` : 'no size bound'}\n`);
     });
+}
+
+/** `folder pause|resume|ignore`: run control and the shared ignore rules. */
+export function registerFolderControlCommands(folder: Command, io: CliIo): void {
+  for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
+    folder.command(`${name} <path>`)
+      .description(paused ? 'stop syncing a folder here until resumed (kept across restarts)' : 'sync a paused folder again')
+      .action(async (path: string, _flags: unknown, cmd: Command) => {
+        const { folder: f } = await clientOf(cmd).request<{ folder: FolderStatus }>('POST', '/api/folders/pause', { path: await absolute(path), paused });
+        io.stdout(`${paused ? 'Paused' : 'Resumed'} ${printable(f.path)}\n`);
+      });
+  }
+  folder.command('ignore <path>')
+    .description('print the folder\'s .sealignore; --preview FILE shows what FILE\'s rules would exclude, --set FILE saves them (- = stdin)')
+    .option('--preview <file>', 'rules to try, from a file or - for stdin')
+    .option('--set <file>', 'rules to save, from a file or - for stdin')
+    .action(async (path: string, flags: { preview?: string; set?: string }, cmd: Command) => {
+      const client = clientOf(cmd);
+      const root = await absolute(path);
+      if (flags.preview === undefined && flags.set === undefined) {
+        const { text } = await client.request<{ text: string }>('GET', `/api/folders/ignore?${new URLSearchParams({ path: root })}`);
+        io.stdout(text === '' || text.endsWith('\n') ? text : `${text}\n`);
+        return;
+      }
+      const text = await readRulesArg((flags.preview ?? flags.set) as string);
+      if (flags.preview !== undefined) {
+        const { preview } = await client.request<{ preview: IgnorePreview }>('POST', '/api/folders/ignore/preview', { path: root, text });
+        for (const p of preview.excluded) io.stdout(`${printable(p)}\n`);
+        io.stdout(`${preview.excludedCount} path(s) excluded${preview.partial ? ' (at least: the folder is too large to walk whole)' : ''}\n`);
+        return;
+      }
+      await client.request('POST', '/api/folders/ignore', { path: root, text });
+      io.stdout(`Saved .sealignore of ${printable(root)} (it syncs to every device; rescanning now)\n`);
+    });
+}
+
+async function readRulesArg(file: string): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function wholeNumber(text: string, name: string): number {

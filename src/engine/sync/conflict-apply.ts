@@ -97,7 +97,7 @@ export class ConflictApplier {
     } finally {
       this.ctx.busy.delete(copyPath);
     }
-    this.ctx.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version));
+    this.ctx.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version), loser.writer ?? null);
   }
 
   private async writeConflictCopy(copy: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {

@@ -74,6 +74,8 @@ export type RemoteChange =
       readonly thisDevice: boolean;
       /** Vector id of the losing version's last writer (its first characters are in the copy's name). */
       readonly writer: string;
+      /** Device id that wrote the losing content (sealed in its record), or null when the record does not say. */
+      readonly writerDevice: string | null;
     };
 
 /** What SyncFolder needs of LocalFolder (the real class satisfies it). */
@@ -214,8 +216,8 @@ export class SyncFolder {
       onArchived: (archivePath, record) =>
         this.index.history.noteArchived(this.folder, archivePath, { path: record.path, replacedBy: record.writer ?? null, atMs: this.now() }),
       ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
-      onConflictCopy: (path, copyPath, writer) =>
-        this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
+      onConflictCopy: (path, copyPath, writer, writerDevice) =>
+        this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId }),
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
