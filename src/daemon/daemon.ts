@@ -411,6 +411,8 @@ export class Daemon {
         await this.forgetFolder(f.config.path, { keepIndex: true });
         await this.startFolder(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
         this.net?.refreshFolders();
+        // A peer that dialled us never learns we left, so it would not join again: reconnect (redialled within a second).
+        if (!paused) for (const p of this.listPeers()) if (p.connected && p.id) await this.net?.disconnect(p.id);
         this.events.emit({ type: 'folder-changed', path: f.config.path, change: paused ? 'paused' : 'resumed' });
       }
       return this.folderStatus(await this.findFolder(path));

@@ -186,6 +186,58 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
     assert.equal(plan?.versions[0]?.replacedBy?.name, 'desk');
   });
 
+  test('the history shows events from before the restart; devices show last seen and their folders', async () => {
+    await page.click('[data-testid=tab-history]');
+    // The conflict was resolved before the desk's daemon restarted: only the persistent log can show it now.
+    const row = page.locator('[data-testid=history] li.ev-conflict', { hasText: 'plan.txt' }).first();
+    await row.waitFor({ timeout: UI_TIMEOUT_MS });
+    const logged = (await desk.cliOk(['events', '--json', '--limit', '1000'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; seq: number });
+    assert.ok(logged.some((e) => e.type === 'conflict'), 'sealsync events shows the conflict from before the restart');
+    const seqs = logged.map((e) => e.seq);
+    assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y), 'oldest first, numbered on across the restart');
+    assert.equal(new Set(seqs).size, seqs.length);
+    await page.click('[data-testid=tab-peers]');
+    const card = page.locator('[data-testid=peer]', { hasText: 'laptop' });
+    assert.equal(await card.locator('[data-testid=peer-last-seen]').textContent(), 'now');
+    assert.match((await card.textContent()) ?? '', /desk-docs/);
+  });
+
+  test('the .sealignore editor previews what a draft excludes, saves it, and the rules reach the laptop', async () => {
+    await mkdir(join(deskDocs, 'build'), { recursive: true });
+    await writeFile(join(deskDocs, 'build/out.bin'), 'built');
+    await writeFile(join(deskDocs, 'scratch.tmp'), 'scratch');
+    await page.click('[data-testid=tab-folders]');
+    await page.locator('[data-testid=folder]', { hasText: 'desk-docs' }).locator('[data-testid=ignore]').click();
+    await page.waitForSelector('[data-testid=ignore-dialog]');
+    await page.fill('[data-testid=ignore-text]', 'build/\n*.tmp\n');
+    await page.click('[data-testid=ignore-preview]');
+    const result = page.locator('[data-testid=ignore-result]');
+    await result.waitFor();
+    assert.deepEqual(await result.locator('li').allTextContents(), ['build/', 'scratch.tmp']);
+    await page.click('[data-testid=ignore-save]');
+    await bothHave('.sealignore', 'build/\n*.tmp\n');
+    await closeDialog();
+    // Made after the rules: scanned (a marker file next to it arrives) but never sent.
+    await writeFile(join(deskDocs, 'late.tmp'), 'excluded');
+    await writeFile(join(deskDocs, 'late-marker.txt'), 'sent');
+    await desk.cliOk(['folder', 'rescan', deskDocs, '--wait']);
+    await bothHave('late-marker.txt', 'sent');
+    assert.equal(existsSync(join(laptopDocs, 'late.tmp')), false, 'an excluded file is not sent');
+  });
+
+  test('pause stops syncing the folder here until resume', async () => {
+    const card = page.locator('[data-testid=folder]', { hasText: 'desk-docs' });
+    await card.locator('[data-testid=pause]').click();
+    await card.and(page.locator('[data-state=unshared]')).waitFor();
+    assert.equal(await card.locator('[data-testid=pause]').textContent(), 'Resume');
+    await writeFile(join(laptopDocs, 'while-paused.txt'), 'made while the desk paused\n');
+    await laptop.cliOk(['folder', 'rescan', laptopDocs, '--wait']);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(existsSync(join(deskDocs, 'while-paused.txt')), false, 'nothing arrives while paused');
+    await card.locator('[data-testid=pause]').click();
+    await bothHave('while-paused.txt', 'made while the desk paused\n');
+  });
+
   test('every screen fits 360 px (no sideways scrolling), keyboard reachable, with screenshots', async () => {
     const screens: Array<[string, () => Promise<void>]> = [
       ['folders', async () => { await page.click('[data-testid=tab-folders]'); }],
@@ -193,6 +245,10 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
       ['history', async () => { await page.click('[data-testid=tab-history]'); }],
       ['settings', async () => { await page.click('[data-testid=tab-settings]'); }],
       ['versions', async () => { await page.click('[data-testid=tab-folders]'); await openVersions(); }],
+      ['ignore', async () => {
+        await page.locator('[data-testid=folder]', { hasText: 'desk-docs' }).locator('[data-testid=ignore]').click();
+        await page.waitForSelector('[data-testid=ignore-dialog]');
+      }],
       ['conflicts', async () => {
         await page.locator('[data-testid=folder]', { hasText: 'desk-docs' }).locator('[data-testid=conflicts]').click();
         await page.waitForSelector('[data-testid=conflicts-dialog]');
@@ -211,7 +267,7 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
         });
         if (suffix === 'phone') assert.ok(overflow.scroll <= overflow.client, `${name} at 360 px: scrollWidth ${overflow.scroll} > ${overflow.client} (${overflow.wide.join(', ')})`);
         await shot(`${name}-${suffix}`, true);
-        if (name === 'versions' || name === 'conflicts') await closeDialog();
+        if (name === 'versions' || name === 'conflicts' || name === 'ignore') await closeDialog();
       }
     }
     // Keyboard: Tab from the top reaches the section tabs, Enter opens one.
