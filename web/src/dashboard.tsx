@@ -147,7 +147,7 @@ export function Dashboard() {
       )}
       {problem && <p class="alert" role="alert">{problem}</p>}
       <main class="content">
-        {tab === 'folders' && <Folders folders={status?.folders ?? null} onChange={refresh} onError={onApiError} />}
+        {tab === 'folders' && <Folders folders={status?.folders ?? null} peers={status?.peers ?? []} onChange={refresh} onError={onApiError} />}
         {tab === 'peers' && <Peers peers={status?.peers ?? null} listen={status?.device.listen ?? []} onChange={refresh} onError={onApiError} />}
         {tab === 'history' && <History events={events} />}
         {tab === 'settings' && <SettingsPanel settings={settings} onSaved={(s) => { setSettings(s); void refresh(); }} onError={onApiError} />}

@@ -1,6 +1,6 @@
 /** The folder list: state, local vs global, what is still needed, errors in plain words. */
 import { useState } from 'preact/hooks';
-import type { FolderStatus } from './api.js';
+import type { FolderStatus, PeerStatus } from './api.js';
 import { api } from './api.js';
 import { bytes, count, duration, time, TYPE_NAMES } from './format.js';
 import { VersionsDialog } from './versions-dialog.js';
@@ -32,6 +32,11 @@ export function syncedPercent(f: FolderStatus): number {
   return Math.max(0, Math.min(99, Math.floor(((f.globalBytes - f.needBytes) / f.globalBytes) * 100)));
 }
 
+/** Names of the connected devices that share the folder at `path` now (peer-given: shown as text). */
+export function sharingNames(peers: readonly PeerStatus[], path: string): string[] {
+  return peers.filter((p) => p.connected && p.folders?.includes(path)).map((p) => p.name ?? p.address);
+}
+
 /** "12.0 MiB/s, 3 s left" for a sync in progress. */
 export function progressWords(p: NonNullable<FolderStatus['progress']>): string {
   const left = p.etaSeconds === null ? 'time left unknown' : `${duration(p.etaSeconds)} left`;
@@ -42,7 +47,7 @@ interface FolderActions {
   onShare: () => void; onRemove: () => void; onVersions: () => void; onConflicts: () => void; onRescan: () => void; onPause: () => void; onIgnore: () => void;
 }
 
-function FolderCard(props: { folder: FolderStatus } & FolderActions) {
+function FolderCard(props: { folder: FolderStatus; sharing: readonly string[] } & FolderActions) {
   const f = props.folder;
   const pct = syncedPercent(f);
   const encrypted = f.type === 'encrypted';
@@ -66,7 +71,8 @@ function FolderCard(props: { folder: FolderStatus } & FolderActions) {
       </div>
       {f.progress && <p class="muted small" data-testid="folder-rate">{progressWords(f.progress)}</p>}
       <p class="muted small" data-testid="folder-sharing">
-        {count(f.peers.connected, 'device')} sharing now{f.peers.lastSeenAt !== null ? ` · last sync ${time(f.peers.lastSeenAt)}` : ''}
+        {count(f.peers.connected, 'device')} sharing now{props.sharing.length > 0 ? `: ${props.sharing.join(', ')}` : ''}
+        {f.peers.lastSeenAt !== null ? ` · last sync ${time(f.peers.lastSeenAt)}` : ''}
       </p>
       {f.notice && <p class="notice small" data-testid="folder-notice">{f.notice}</p>}
       {f.scan && <p class="muted small">Scanning: {count(f.scan.files, 'file')}, {bytes(f.scan.bytes)} at {bytes(f.scan.rate)}/s</p>}
@@ -103,7 +109,7 @@ function FolderCard(props: { folder: FolderStatus } & FolderActions) {
   );
 }
 
-export function Folders(props: { folders: readonly FolderStatus[] | null; onChange: () => void; onError: (e: unknown) => void }) {
+export function Folders(props: { folders: readonly FolderStatus[] | null; peers?: readonly PeerStatus[]; onChange: () => void; onError: (e: unknown) => void }) {
   const [adding, setAdding] = useState(false);
   const [sharing, setSharing] = useState<FolderStatus | null>(null);
   const [removing, setRemoving] = useState<FolderStatus | null>(null);
@@ -138,7 +144,7 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; onChan
       {props.folders?.length === 0 && <p class="empty">No folders yet. Add one to start syncing.</p>}
       <div class="grid" data-testid="folder-list">
         {props.folders?.map((f) => (
-          <FolderCard key={f.path} folder={f} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)}
+          <FolderCard key={f.path} folder={f} sharing={sharingNames(props.peers ?? [], f.path)} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)}
             onVersions={() => setVersions(f.path)} onConflicts={() => setConflicts(f.path)} onRescan={() => rescan(f.path)}
             onPause={() => pause(f)} onIgnore={() => setIgnoring(f.path)} />
         ))}
