@@ -5,12 +5,15 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, FolderInfo, FolderStatus, IgnorePreview } from '../../api/daemon-api.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
 import { formatBytes, printable, table } from './status.js';
+
+/** `--version` after `folder restore` arrives under this name (src/cli/main.ts restoreVersionArgs). */
+export const RESTORE_VERSION_FLAG = '--restore-version';
 
 async function absolute(path: string): Promise<string> {
   const abs = resolve(path);
@@ -58,10 +61,12 @@ export function registerFolderHistoryCommands(folder: Command, io: CliIo): void 
 
   folder.command('restore <path> <file>')
     .description('put an archived version back (a directory: every missing file below it); the current content is archived first')
-    .option('--version <version>', 'the version to restore (default: the newest)')
-    .action(async (path: string, file: string, flags: { version?: string }, cmd: Command) => {
+    .addOption(new Option(`${RESTORE_VERSION_FLAG} <version>`).hideHelp())
+    .addHelpText('after', '\nOptions of restore:\n  --version <version>  the version to restore, as `folder versions` lists it (default: the newest)')
+    .action(async (path: string, file: string, flags: { restoreVersion?: string }, cmd: Command) => {
       const root = await absolute(path);
-      const body = { path: root, file: folderRelative(root, file), ...(flags.version !== undefined ? { version: flags.version } : {}) };
+      const version = flags.restoreVersion;
+      const body = { path: root, file: folderRelative(root, file), ...(version !== undefined ? { version } : {}) };
       const { restored } = await clientOf(cmd).request<{ restored: string[] }>('POST', '/api/folders/restore', body);
       if (restored.length === 0) { io.stdout('Nothing to restore: every file is there.\n'); return; }
       for (const p of restored) io.stdout(`Restored ${printable(p)}\n`);
