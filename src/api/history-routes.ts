@@ -14,6 +14,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
+import { MAX_ARCHIVE_MIB } from '../daemon/config-schema.js';
+import { MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
 import type { DaemonApi } from './daemon-api.js';
 import { abortOnClose, parseBody, pathString } from './route-parse.js';
 
@@ -28,8 +30,8 @@ const conflictsQuery = z.object({ path: pathString }).strict();
 const keepBody = z.object({ path: pathString, copy: relPathNonEmpty, keep: z.enum(['copy', 'original']) }).strict();
 const retentionBody = z.object({
   path: pathString,
-  retentionDays: z.number().int().min(0).max(36500).nullable(),
-  maxMiB: z.number().int().min(0).max(1024 * 1024 * 1024),
+  retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).nullable(),
+  maxMiB: z.number().int().min(0).max(MAX_ARCHIVE_MIB),
 }).strict();
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),

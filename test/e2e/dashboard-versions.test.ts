@@ -225,6 +225,17 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
     assert.equal(existsSync(join(laptopDocs, 'late.tmp')), false, 'an excluded file is not sent');
   });
 
+  test('the versions browser sets the folder\'s retention', async () => {
+    await openVersions();
+    await page.fill('[data-testid=retention-days]', '90');
+    await page.fill('[data-testid=retention-mib]', '512');
+    await page.click('[data-testid=retention-save]');
+    await page.locator('[data-testid=retention-save]', { hasText: 'Saved' }).waitFor();
+    await closeDialog();
+    const folders = JSON.parse(await desk.cliOk(['folder', 'list', '--json'])) as Array<{ retention?: unknown }>;
+    assert.deepEqual(folders[0]?.retention, { retentionDays: 90, maxMiB: 512 });
+  });
+
   test('pause stops syncing the folder here until resume', async () => {
     const card = page.locator('[data-testid=folder]', { hasText: 'desk-docs' });
     await card.locator('[data-testid=pause]').click();

@@ -42,6 +42,7 @@ describe('folder history commands', () => {
       [['folder', 'keep', docs, 'a.sync-conflict-20260101-000000-ABCDEFG.txt', '--copy'], /no such conflict copy/],
       [['folder', 'retention', docs, '--days', 'ten'], /--days must be a whole number/],
       [['folder', 'retention', docs, '--days', '5', '--max-mib', '-1'], /--max-mib must be a whole number/],
+      [['folder', 'retention', docs, '--days', '99999'], /retentionDays: Number must be less than or equal to 3650/],
       [['folder', 'versions', join(h.root, 'elsewhere')], /is not a shared folder/],
       [['events', '--limit', '0'], /--limit must be a whole number from 1 to 1000/],
     ];

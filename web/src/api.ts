@@ -76,6 +76,8 @@ export const api = {
   ignoreRules: (path: string) => call<{ text: string }>('GET', `/api/folders/ignore?${new URLSearchParams({ path })}`),
   previewIgnore: (path: string, text: string) => call<{ preview: IgnorePreview }>('POST', '/api/folders/ignore/preview', { path, text }),
   saveIgnore: (path: string, text: string) => call<{ ok: true }>('POST', '/api/folders/ignore', { path, text }),
+  setRetention: (path: string, retentionDays: number | null, maxMiB: number) =>
+    call<{ folder: FolderInfo }>('PATCH', '/api/folders/retention', { path, retentionDays, maxMiB }),
   eventLog: (limit: number) => call<{ events: DaemonEvent[] }>('GET', `/api/events/log?limit=${limit}`),
   setPassword: (password: string, current?: string) =>
     call<{ csrfToken: string }>('POST', '/api/password', current === undefined ? { password } : { password, current }),

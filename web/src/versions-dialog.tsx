@@ -27,6 +27,39 @@ export function deletedDirectories(files: readonly FileVersionsInfo[]): string[]
   return [...dirs].sort();
 }
 
+/** The folder's archive retention: days (blank = the global setting) and a size bound in MiB (0 = none). */
+function RetentionForm(props: { folder: string; onError: (e: unknown) => void }) {
+  const [days, setDays] = useState('');
+  const [mib, setMib] = useState('0');
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    api.folders().then(({ folders }) => {
+      const r = folders.find((f) => f.path === props.folder)?.retention;
+      if (r) { setDays(r.retentionDays === null ? '' : String(r.retentionDays)); setMib(String(r.maxMiB)); }
+    }, props.onError);
+  }, [props.folder]);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api.setRetention(props.folder, days.trim() === '' ? null : Number(days), Number(mib));
+      setSaved(true);
+    } catch (err) {
+      props.onError(err);
+    }
+  };
+  return (
+    <form class="inline-form retention" onSubmit={save} data-testid="retention-form">
+      <label>Keep versions (days, blank: the global setting)
+        <input inputMode="numeric" pattern="[0-9]*" value={days} data-testid="retention-days" onInput={(e) => { setDays((e.target as HTMLInputElement).value); setSaved(false); }} />
+      </label>
+      <label>At most (MiB, 0: no bound)
+        <input inputMode="numeric" pattern="[0-9]+" required value={mib} data-testid="retention-mib" onInput={(e) => { setMib((e.target as HTMLInputElement).value); setSaved(false); }} />
+      </label>
+      <button type="submit" data-testid="retention-save">{saved ? 'Saved' : 'Save'}</button>
+    </form>
+  );
+}
+
 export function VersionsDialog(props: { folder: string; onClose: () => void; onError: (e: unknown) => void }) {
   const [files, setFiles] = useState<FileVersionsInfo[] | null>(null);
   const [busy, setBusy] = useState(false);
@@ -57,6 +90,7 @@ export function VersionsDialog(props: { folder: string; onClose: () => void; onE
   const dirs = files ? deletedDirectories(files) : [];
   return (
     <Dialog title={`Versions in ${props.folder}`} onClose={props.onClose} testid="versions-dialog" wide>
+      <RetentionForm folder={props.folder} onError={props.onError} />
       {done && <p class="notice small" role="status" data-testid="restore-done">{done}</p>}
       {files === null && <p class="muted">Loading…</p>}
       {files?.length === 0 && <p class="empty">No archived versions. When another device changes or deletes a file, the old content is kept here.</p>}
