@@ -7,7 +7,7 @@
  * hash, except `shareFolder`, whose whole point is to hand a key to the user.
  */
 import type {
-  AddFolderRequest, EventSource, FolderGcReport, FolderStatus, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
+  AddFolderRequest, ConflictInfo, DaemonEvent, EventSource, FileVersionsInfo, FolderRetention, FolderGcReport, FolderStatus, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType,
   StatusReport,
 } from '../daemon/daemon-types.js';
 
@@ -15,6 +15,8 @@ import type { DevicesApi } from '../daemon/devices/device-types.js';
 
 export type * from '../daemon/daemon-types.js';
 export type * from '../daemon/devices/device-types.js';
+export type { IgnorePreview } from '../engine/local/ignore-editor.js';
+import type { IgnorePreview } from '../engine/local/ignore-editor.js';
 export { STATUS_SCHEMA_VERSION } from '../daemon/daemon-types.js';
 
 export interface DaemonApi {
@@ -42,4 +44,30 @@ export interface DaemonApi {
   revertFolder?(path: string, opts?: OpOptions): Promise<void>;
   /** My devices (src/daemon/devices/): invites, joins, approval, unlinking; optional so fakes need not have them. */
   devicesApi?(): DevicesApi;
+  /** A folder's own archive retention; applies at once. */
+  setFolderRetention?(path: string, retention: FolderRetention, opts?: OpOptions): Promise<FolderInfo>;
+  /** `folder pause|resume`: stop or run a folder's engine (kept across restarts). */
+  setFolderPaused?(path: string, paused: boolean, opts?: OpOptions): Promise<FolderStatus>;
+  /** `.sealignore`: read, preview, save (src/daemon/daemon-ignore.ts). */
+  readonly ignore?: IgnoreApi;
+  /** Versions, conflicts and the persistent event log (src/daemon/daemon-history.ts). */
+  readonly history?: HistoryApi;
+}
+
+export interface IgnoreApi {
+  read(path: string): Promise<string>;
+  preview(path: string, text: string, opts?: OpOptions): Promise<IgnorePreview>;
+  save(path: string, text: string): Promise<void>;
+}
+
+export interface HistoryApi {
+  /** Archived versions of rw/ro folder `path`, of `under` and below ('' = all). */
+  versions(path: string, under?: string): Promise<FileVersionsInfo[]>;
+  /** Restores `file` (a directory: every missing file below it) at `version` (default newest); returns the paths restored. */
+  restore(path: string, file: string, version: string | undefined, opts?: OpOptions): Promise<string[]>;
+  conflicts(path: string): Promise<ConflictInfo[]>;
+  /** Keeps one side of a conflict; the other is archived. */
+  keep(path: string, copy: string, keep: 'copy' | 'original', opts?: OpOptions): Promise<void>;
+  /** Logged events after `afterSeq` (oldest first), or the newest `limit` with null. */
+  events(afterSeq: number | null, limit: number): DaemonEvent[];
 }

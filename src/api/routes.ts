@@ -9,9 +9,8 @@
  * POST /api/folders/rescan (rw/ro folders); POST /api/folders/revert (read-only);
  * POST /api/folders/gc and /api/folders/verify (encrypted folders);
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
- * POST /api/stop; the devices' routes (device-routes.ts).
+ * POST /api/stop; the devices' routes (device-routes.ts); versions, restore, conflicts, retention and the event log in history-routes.ts.
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
@@ -19,17 +18,15 @@ import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 import { MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
 import { registerDeviceRoutes } from './device-routes.js';
+import { registerFolderControlRoutes, registerHistoryRoutes } from './history-routes.js';
+import { abortOnClose, parseBody, pathString } from './route-parse.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
 export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
-const MAX_PATH = 4096;
 const MAX_KEY = 512;
 const MAX_ADDRESS = 310;
-
-/** A path from a client: bounded, and no NUL (it would cut the path short in the OS). */
-const pathString = z.string().min(1).max(MAX_PATH).refine((p) => !p.includes('\0'), { message: 'must not contain NUL' });
 
 const addFolderBody = z.object({
   path: pathString,
@@ -63,16 +60,6 @@ const settingsPatchBody = z.object({
     token: z.string().max(MAX_METRICS_TOKEN_LENGTH).nullable().optional(),
   }).strict().optional(),
 }).strict();
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue?.path.join('.') || 'body';
-    throw new SealsyncError('ERR_INVALID_ARGUMENT', `${field}: ${issue?.message ?? 'invalid'}`);
-  }
-  return r.data;
-}
 
 export function errorBody(err: unknown): { status: number; body: { error: ReturnType<SealsyncError['toJSON']> } } {
   const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL');
@@ -170,18 +157,13 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     scope.get('/api/events', (req, reply) => { streamEvents(api, req.raw, reply); });
 
     registerDeviceRoutes(scope, api, parseBody, abortOnClose);
+    registerHistoryRoutes(scope, api);
+    registerFolderControlRoutes(scope, api);
   }, { prefix: '' });
 }
 
 function queryPath(query: unknown): unknown {
   return typeof query === 'object' && query !== null && 'path' in query ? { path: (query as { path: unknown }).path } : undefined;
-}
-
-/** Aborts when the client goes away before the answer is sent (bound to this one response, so keep-alive sockets do not pile up listeners). */
-function abortOnClose(res: ServerResponse): AbortSignal {
-  const ac = new AbortController();
-  res.once('close', () => { if (!res.writableFinished) ac.abort(new SealsyncError('ERR_ABORTED', 'client went away')); });
-  return ac.signal;
 }
 
 /** Server-Sent Events: recent events first, then live ones; a heartbeat comment keeps proxies from timing out. */

@@ -72,6 +72,35 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ['folder gc /srv/sealsync/docs', 'drop unreferenced blocks past the retention'],
     ['folder gc /srv/sealsync/docs --retention-days 0', 'drop every unreferenced block now'],
   ],
+  'folder versions': [
+    ['folder versions ~/Documents', 'every archived version in the folder'],
+    ['folder versions ~/Documents report.pdf --json', 'the versions of one file'],
+  ],
+  'folder restore': [
+    ['folder restore ~/Documents report.pdf', 'put the newest archived version back'],
+    ['folder restore ~/Documents report.pdf --version 20261207-013000', 'a given version'],
+    ['folder restore ~/Documents photos', 'every deleted file of a directory'],
+  ],
+  'folder conflicts': [['folder conflicts ~/Documents', 'conflict copies and the versions they lost to, with device names']],
+  'folder keep': [
+    ['folder keep ~/Documents "a.sync-conflict-20261207-013000-ABCDEFG.txt" --copy', 'keep the copy; the other version is archived'],
+    ['folder keep ~/Documents "a.sync-conflict-20261207-013000-ABCDEFG.txt" --original', 'keep the version at the path'],
+  ],
+  'folder retention': [
+    ['folder retention ~/Documents --days 90 --max-mib 2048', 'keep versions 90 days, at most 2 GiB'],
+    ['folder retention ~/Documents --days default', 'follow archive.retentionDays'],
+  ],
+  'folder pause': [['folder pause ~/Documents', 'stop syncing it here until resumed']],
+  'folder resume': [['folder resume ~/Documents', 'sync it again']],
+  'folder ignore': [
+    ['folder ignore ~/Documents', 'print its .sealignore'],
+    ['folder ignore ~/Documents --preview rules.txt', 'what those rules would exclude'],
+    ['folder ignore ~/Documents --set rules.txt', 'save new rules (they sync to every device)'],
+  ],
+  events: [
+    ['events', 'the newest 100 events'],
+    ['events --follow --json', 'keep printing, one JSON document per line'],
+  ],
   'folder rescan': [
     ['folder rescan ~/Documents', 'start a full scan'],
     ['folder rescan ~/Documents --wait', 'return when it has finished'],

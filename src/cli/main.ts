@@ -10,7 +10,9 @@ import { describeError, isSealsyncError, type ErrorCode } from '../errors.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeviceCommands } from './commands/device.js';
+import { registerEventsCommand } from './commands/events.js';
 import { registerFolderCommands } from './commands/folder.js';
+import { RESTORE_VERSION_FLAG } from './commands/folder-history.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerPasswdCommand } from './commands/passwd.js';
@@ -53,6 +55,7 @@ export function buildProgram(io: CliIo = processIo, opts: ProgramOptions = {}): 
   // Command groups register here (keep alphabetical).
   registerConfigCommands(program, io);
   registerDeviceCommands(program, io);
+  registerEventsCommand(program, io);
   registerFolderCommands(program, io);
   registerInitCommand(program, io);
   registerKeyCommands(program, io);
@@ -74,6 +77,17 @@ function wantsJson(argv: readonly string[]): boolean {
   return (end === -1 ? args : args.slice(0, end)).includes('--json');
 }
 
+/**
+ * `folder restore … --version V` (the documented spelling): commander takes a
+ * `--version` anywhere on the line as the program's own, so after `restore`
+ * it is handed to the command as `--restore-version`.
+ */
+export function restoreVersionArgs(argv: readonly string[]): string[] {
+  const at = argv.indexOf('restore');
+  if (at < 1 || argv[at - 1] !== 'folder') return [...argv];
+  return argv.map((a, i) => (i > at && (a === '--version' || a.startsWith('--version=')) ? a.replace('--version', RESTORE_VERSION_FLAG) : a));
+}
+
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const json = wantsJson(argv);
@@ -84,7 +98,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     else io.stderr(`sealsync: ${message}\n`);
   };
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(restoreVersionArgs(argv));
     return EXIT_OK;
   } catch (err) {
     if (err instanceof ExitStatus) return err.code;

@@ -26,6 +26,7 @@ import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import { AEAD_AES_256_GCM, BLOCK_ID_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
 import { isBucketLength, padmeLength } from './size-buckets.js';
+import { DEVICE_ID_BYTES, formatDeviceId, parseDeviceId } from './device-id.js';
 
 export const SEALED_RECORD_VERSION = 2;
 export const RECORD_BODY_VERSION = 2;
@@ -44,7 +45,7 @@ const BLOCK_ENTRY_BYTES = DIGEST_BYTES + 4;
 const OUTER_FIXED_BYTES = 3 + LOCATOR_BYTES + 2 + 4 + 4 + SIGNATURE_BYTES;
 const VECTOR_ENTRY_BYTES = VECTOR_ID_BYTES + 8;
 const MAX_UNPADDED_BODY_BYTES =
-  GCM_NONCE_BYTES + GCM_TAG_BYTES + BODY_FIXED_BYTES + MAX_PATH_BYTES + MAX_SYMLINK_TARGET_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ENTRY_BYTES;
+  GCM_NONCE_BYTES + GCM_TAG_BYTES + BODY_FIXED_BYTES + DEVICE_ID_BYTES + MAX_PATH_BYTES + MAX_SYMLINK_TARGET_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ENTRY_BYTES;
 const MAX_UNPADDED_RECORD_BYTES =
   OUTER_FIXED_BYTES + MAX_VECTOR_ENTRIES * VECTOR_ENTRY_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ID_BYTES + MAX_UNPADDED_BODY_BYTES;
 /**
@@ -61,6 +62,12 @@ const KIND_CODE: Record<FileKind, number> = { file: 0, dir: 1, symlink: 2 };
 const KIND_OF_CODE: readonly FileKind[] = ['file', 'dir', 'symlink'];
 const FLAG_DELETED = 1;
 const FLAG_SYMLINK_TARGET = 2;
+/**
+ * The body ends with the 32-byte id of the device that wrote this content
+ * (FileRecord.writer), so every full peer can name it (conflicts, versions);
+ * it is inside the encryption: an encrypted peer never learns it.
+ */
+const FLAG_WRITER = 4;
 const VECTOR_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 export interface SealedRecord {
@@ -212,8 +219,10 @@ function encodeBody(record: FileRecord): Uint8Array {
   if (hasTarget && record.kind !== 'symlink') throw new SealsyncError('ERR_INVALID_ARGUMENT', 'only symlinks have a target');
   const target = hasTarget ? utf8.encode(record.symlinkTarget) : new Uint8Array(0);
   if (target.byteLength > MAX_SYMLINK_TARGET_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'symlink target is too long');
-  const w = new ByteWriter(BODY_FIXED_BYTES + path.byteLength + target.byteLength + record.blocks.length * BLOCK_ENTRY_BYTES);
-  w.u8(RECORD_BODY_VERSION).u8(kind).u8((record.deleted ? FLAG_DELETED : 0) | (hasTarget ? FLAG_SYMLINK_TARGET : 0)).u8(DEFAULT_HASH);
+  const writer = record.writer !== undefined ? parseDeviceId(record.writer) : null;
+  const w = new ByteWriter(BODY_FIXED_BYTES + path.byteLength + target.byteLength + record.blocks.length * BLOCK_ENTRY_BYTES + (writer ? DEVICE_ID_BYTES : 0));
+  const flags = (record.deleted ? FLAG_DELETED : 0) | (hasTarget ? FLAG_SYMLINK_TARGET : 0) | (writer ? FLAG_WRITER : 0);
+  w.u8(RECORD_BODY_VERSION).u8(kind).u8(flags).u8(DEFAULT_HASH);
   w.u16(path.byteLength).bytes(path).u64(record.size).i64(record.mtimeMs).u16(record.mode);
   w.u16(target.byteLength).bytes(target);
   w.u32(record.blocks.length);
@@ -222,6 +231,7 @@ function encodeBody(record: FileRecord): Uint8Array {
     if (!Number.isInteger(b.size) || b.size < 0 || b.size > MAX_BLOCK_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block size out of range');
     w.bytes(b.hash).u32(b.size);
   }
+  if (writer) w.bytes(writer);
   return w.finish();
 }
 
@@ -249,6 +259,7 @@ interface DecodedBody {
   blocks: Array<{ hash: Uint8Array; size: number }>;
   /** Zero bytes after the fields. */
   padding: number;
+  writer?: string;
 }
 
 function decodeBody(plain: Uint8Array): DecodedBody {
@@ -258,7 +269,7 @@ function decodeBody(plain: Uint8Array): DecodedBody {
   const kind = KIND_OF_CODE[r.u8()];
   if (!kind) throw malformed('unknown record kind');
   const flags = r.u8();
-  if ((flags & ~(FLAG_DELETED | FLAG_SYMLINK_TARGET)) !== 0) throw malformed('unknown record flags');
+  if ((flags & ~(FLAG_DELETED | FLAG_SYMLINK_TARGET | FLAG_WRITER)) !== 0) throw malformed('unknown record flags');
   const hashAlg = r.u8();
   // A FileRecord keeps no hash algorithm: block hashes are DEFAULT_HASH digests (the
   // chunker's and the reuse lookup's). A body naming another algorithm would open
@@ -301,6 +312,7 @@ function decodeBody(plain: Uint8Array): DecodedBody {
     if (bsize > MAX_BLOCK_BYTES) throw malformed('block size out of range');
     blocks.push({ hash, size: bsize });
   }
+  const writer = (flags & FLAG_WRITER) !== 0 ? formatDeviceId(r.bytes(DEVICE_ID_BYTES)) : undefined;
   // Padding: only zero bytes, and exactly as many as the bucket needs (checked by the caller, which knows the outer length).
   const padding = r.remaining;
   const rest = r.bytes(padding);
@@ -308,6 +320,7 @@ function decodeBody(plain: Uint8Array): DecodedBody {
   r.end();
   const out: DecodedBody = { path, kind, deleted: (flags & FLAG_DELETED) !== 0, size, mtimeMs, mode, blocks, padding };
   if (symlinkTarget !== undefined) out.symlinkTarget = symlinkTarget;
+  if (writer !== undefined) out.writer = writer;
   return out;
 }
 
@@ -403,6 +416,7 @@ export function openRecord(keys: RecordCheckKeys, sealed: SealedRecord): FileRec
     version: sealed.version.map((c) => ({ id: c.id, value: c.value })),
     deleted: decoded.deleted,
     ...(decoded.symlinkTarget !== undefined ? { symlinkTarget: decoded.symlinkTarget } : {}),
+    ...(decoded.writer !== undefined ? { writer: decoded.writer } : {}),
   };
   return record;
 }

@@ -37,6 +37,9 @@ export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LEN
   // control characters would garble logs and the dashboard
   .refine((s) => !/[\p{Cc}]/u.test(s), { message: 'must not contain control characters' });
 
+/** Largest per-folder archive size bound (1 PiB in MiB). */
+export const MAX_ARCHIVE_MIB = 1024 * 1024 * 1024;
+
 export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
   // A hand-edited key that does not parse is reported at its line, with the key's own reason.
@@ -45,6 +48,13 @@ export const folderConfigSchema = z.object({
   }),
   rescanIntervalS: z.number().int().min(MIN_RESCAN_INTERVAL_S).max(MAX_RESCAN_INTERVAL_S).default(DEFAULT_RESCAN_INTERVAL_S),
   watch: z.boolean().default(true),
+  /** Paused: the engine is not run (nothing scanned, sent or applied) until resumed. */
+  paused: z.boolean().optional(),
+  /** This folder's archive retention: days (absent: the global archive.retentionDays) and a size bound (0: none). */
+  archive: z.object({
+    retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional(),
+    maxMiB: z.number().int().min(0).max(MAX_ARCHIVE_MIB).default(0),
+  }).strict().optional(),
 }).strict();
 
 export const peerConfigSchema = z.object({

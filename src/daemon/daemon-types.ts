@@ -29,6 +29,10 @@ export interface FolderInfo {
   readonly folderId: string;
   readonly rescanIntervalS: number;
   readonly watch: boolean;
+  /** Paused with `folder pause` (its engine does not run). */
+  readonly paused?: boolean;
+  /** The folder's archive retention (rw/ro: replaced versions). */
+  readonly retention?: FolderRetention;
 }
 
 export interface AddFolderRequest {
@@ -80,7 +84,7 @@ export interface SettingsPatch {
 /** Events on the daemon's bus, in the order they happened. `seq` increases by one per event. */
 export type DaemonEventBody =
   | { readonly type: 'folder-status'; readonly folder: FolderStatus }
-  | { readonly type: 'folder-changed'; readonly path: string; readonly change: 'added' | 'removed' }
+  | { readonly type: 'folder-changed'; readonly path: string; readonly change: 'added' | 'removed' | 'paused' | 'resumed' }
   | { readonly type: 'peer-connected'; readonly peer: PeerStatus }
   | { readonly type: 'peer-disconnected'; readonly peer: PeerStatus }
   | { readonly type: 'error'; readonly error: SealsyncErrorJSON; readonly folder?: string }
@@ -109,6 +113,10 @@ export interface FolderConflict {
   readonly thisDevice: boolean;
   /** Vector id (16 hex) of the losing version's last writer; its first 7 characters are in the copy's name. */
   readonly writer: string;
+  /** Device id that wrote the losing content (from its sealed record), null when unknown. */
+  readonly writerDevice?: string | null;
+  /** That device, named (set by the daemon on the event). */
+  readonly device?: DeviceRef | null;
 }
 
 export type DaemonEvent = DaemonEventBody & { readonly seq: number; readonly time: number };
@@ -126,3 +134,53 @@ export interface EventSource {
 export interface OpOptions {
   readonly signal?: AbortSignal;
 }
+
+/** A device as the versions and conflicts views name it. */
+export interface DeviceRef {
+  readonly id: string;
+  /** Its name as last announced; null when this device has never met it. */
+  readonly name: string | null;
+  readonly thisDevice: boolean;
+}
+
+/** One archived version of a file (`folder versions`). */
+export interface FileVersionInfo {
+  /** Version id: `YYYYMMDD-HHMMSS`, with `-n` when several were archived in one second. */
+  readonly version: string;
+  readonly archivedAt: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** The device whose change replaced this content; null when unknown. */
+  readonly replacedBy: DeviceRef | null;
+}
+
+export interface FileVersionsInfo {
+  readonly path: string;
+  /** No file is at the path now (deleted, or its directory is). */
+  readonly deleted: boolean;
+  readonly versions: readonly FileVersionInfo[];
+}
+
+export interface ConflictSideInfo {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly device: DeviceRef | null;
+}
+
+/** A conflict copy and the version it lost to (`folder conflicts`). */
+export interface ConflictInfo {
+  readonly file: string;
+  readonly original: ConflictSideInfo | null;
+  readonly copy: ConflictSideInfo;
+}
+
+/** Archive retention of one folder: its own setting, or null to follow `archive.retentionDays`. */
+export interface FolderRetention {
+  readonly retentionDays: number | null;
+  /** Size bound of the folder's archive in MiB; 0 = none. */
+  readonly maxMiB: number;
+}
+
+/** One event of the persistent log (`sealsync events`). */
+export type LoggedDaemonEvent = DaemonEvent;

@@ -34,18 +34,21 @@ import { formatPeerAddress, parseHostPort, parsePeerAddress, parsePeerSpec, refu
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, rateLimitOf, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
-  AddFolderRequest, FolderGcReport, FolderInfo, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  AddFolderRequest, FolderGcReport, FolderInfo, FolderRetention, FolderVerifyReport, OpOptions, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from './daemon-types.js';
 import { EventBus } from './event-bus.js';
+import { settingsView, type StartedWith } from './settings-view.js';
+import { DaemonHistory } from './daemon-history.js';
+import { DaemonIgnore } from './daemon-ignore.js';
 import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
-import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
+import { IdleFolderRunner, PAUSED_NOTICE, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
 import type { DeviceCredentials } from '../net/transport.js';
 import { DeviceLinks } from './device-links.js';
 import type { DevicesApi } from './devices/device-types.js';
-import type { FolderDirectory } from '../net/session.js';
+import { folderInfoOf, routedFolderDirectory } from './folder-directory.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
@@ -83,6 +86,9 @@ interface RunningFolder {
 export class Daemon {
   readonly paths: HomePaths;
   readonly events: EventBus;
+  /** Versions, conflicts, known devices and the event log (daemon-history.ts). */
+  readonly history: DaemonHistory;
+  readonly ignore: DaemonIgnore;
   readonly stopRequested: Promise<void>;
   private readonly log: Logger;
   private config: Config = configSchema.parse({});
@@ -102,7 +108,7 @@ export class Daemon {
   private readonly links: DeviceLinks;
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
-  private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
+  private startedWith: StartedWith | null = null;
 
   constructor(private readonly init: DaemonInit) {
     this.paths = homePaths(init.home);
@@ -121,6 +127,15 @@ export class Daemon {
         if (peers !== null) await this.persist({ ...this.config, peers });
       }),
     });
+    const folder = async (path: string) => { const f = await this.findFolder(path); return { runner: f.runner, path: f.config.path }; };
+    this.ignore = new DaemonIgnore({ folder });
+    this.history = new DaemonHistory({
+      folder,
+      index: () => this.requireIndex(),
+      deviceId: () => this.deviceId,
+      deviceName: () => this.config.device.name,
+      peers: () => this.listPeers(),
+    });
   }
 
   async start(): Promise<void> {
@@ -133,6 +148,7 @@ export class Daemon {
       const credentials = await loadDeviceCredentials(this.paths);
       this.deviceId = credentials.deviceId;
       this.index = openIndex(this.paths.index);
+      this.events.attachLog(this.index.history);
       this.router = new FolderSessionRouter({ index: this.index, logger: componentLogger(this.init.logger, 'engine:router') });
       for (const service of this.init.services ?? []) {
         await service.start();
@@ -164,6 +180,7 @@ export class Daemon {
     await this.stopFolders();
     await this.stopServices();
     this.events.clear();
+    this.events.attachLog(null);
     this.index?.close();
     this.index = null;
     if (this.lock) await this.lock.release();
@@ -172,9 +189,7 @@ export class Daemon {
     this.started = false;
   }
 
-  requestStop(): void {
-    this.resolveStop();
-  }
+  requestStop(): void { this.resolveStop(); }
 
   /** Set by the host once the dashboard listens (null: off). */
   setUiUrl(url: string | null): void {
@@ -190,9 +205,7 @@ export class Daemon {
     return this.config;
   }
 
-  deviceIdText(): string {
-    return this.deviceId;
-  }
+  deviceIdText(): string { return this.deviceId; }
 
   // ---- DaemonApi ---------------------------------------------------------
 
@@ -211,13 +224,7 @@ export class Daemon {
   }
 
   listFolders(): readonly FolderInfo[] {
-    return [...this.folders.values()].map((f) => ({
-      path: f.config.path,
-      type: f.keys.type,
-      folderId: f.folderId,
-      rescanIntervalS: f.config.rescanIntervalS,
-      watch: f.config.watch,
-    }));
+    return [...this.folders.values()].map(folderInfoOf);
   }
 
   addFolder(req: AddFolderRequest, opts: OpOptions = {}): Promise<FolderInfo> {
@@ -317,7 +324,11 @@ export class Daemon {
   listPeers(): readonly PeerStatus[] {
     if (!this.net) return this.config.peers.map((p) => offlinePeer(p.address));
     const folders = [...this.folders.values()];
-    return this.net.peerStatus().map((p) => peerStatusOf(p, p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).length : 0));
+    const extra = { seenAt: this.index?.history.deviceSeen() ?? new Map<string, number>(), now: (this.init.now ?? Date.now)() };
+    return this.net.peerStatus().map((p) => {
+      const shared = p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).map((f) => f.config.path) : [];
+      return peerStatusOf(p, shared.length, { ...extra, folders: shared });
+    });
   }
 
   /**
@@ -372,32 +383,7 @@ export class Daemon {
   }
 
   getSettings(): Settings {
-    const c = this.config;
-    return {
-      device: { name: c.device.name },
-      listen: c.listen,
-      discovery: c.discovery,
-      webui: { enabled: c.webui.enabled, listen: c.webui.listen, https: c.webui.https, passwordSet: c.webui.passwordHash !== null },
-      archive: { retentionDays: c.archive.retentionDays },
-      bandwidth: { maxSendKBps: c.bandwidth.maxSendKBps, maxRecvKBps: c.bandwidth.maxRecvKBps },
-      metrics: { enabled: c.metrics.enabled, listen: c.metrics.listen, tokenSet: c.metrics.token !== null },
-      restartRequired: this.restartRequired(),
-    };
-  }
-
-  /** Saved settings that differ from what this run started with (they apply on restart). */
-  private restartRequired(): string[] {
-    const was = this.startedWith;
-    if (!was) return [];
-    const c = this.config;
-    const out: string[] = [];
-    if (c.listen !== was.listen) out.push('listen');
-    if (c.discovery !== was.discovery) out.push('discovery');
-    if (c.webui.enabled !== was.webui.enabled) out.push('webui.enabled');
-    if (c.webui.listen !== was.webui.listen) out.push('webui.listen');
-    if (c.webui.https !== was.webui.https) out.push('webui.https');
-    for (const k of ['enabled', 'listen', 'token'] as const) if (c.metrics[k] !== was.metrics[k]) out.push(`metrics.${k}`);
-    return out;
+    return settingsView(this.config, this.startedWith);
   }
 
   /**
@@ -431,11 +417,46 @@ export class Daemon {
       const retentionChanged = r.data.archive.retentionDays !== c.archive.retentionDays;
       const bandwidthChanged = r.data.bandwidth.maxSendKBps !== c.bandwidth.maxSendKBps || r.data.bandwidth.maxRecvKBps !== c.bandwidth.maxRecvKBps;
       await this.persist(r.data);
-      if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetentionDays?.(r.data.archive.retentionDays);
+      if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetention?.(...this.retentionOf(f.config));
       if (bandwidthChanged) this.net?.setRateLimit(rateLimitOf(r.data.bandwidth));
       if (r.data.device.name !== c.device.name) this.net?.setLocalName(r.data.device.name);
       return this.getSettings();
     });
+  }
+
+  /** A folder's own archive retention (`folder retention`); applies at once. */
+  setFolderRetention(path: string, retention: FolderRetention): Promise<FolderInfo> {
+    return this.exclusive(async () => {
+      const f = await this.findFolder(path);
+      const archive = { ...(retention.retentionDays !== null ? { retentionDays: retention.retentionDays } : {}), maxMiB: retention.maxMiB };
+      const folders = this.config.folders.map((c) => (c.path === f.config.path ? { ...c, archive } : c));
+      await this.persist({ ...this.config, folders });
+      Object.assign(f, { config: this.config.folders.find((c) => c.path === f.config.path) ?? f.config });
+      f.runner.setRetention?.(...this.retentionOf(f.config));
+      return this.listFolders().find((i) => i.path === f.config.path) as FolderInfo;
+    });
+  }
+
+  /** `folder pause|resume`: a paused folder's engine is stopped (nothing scanned, sent or applied) until resumed, across restarts too. */
+  setFolderPaused(path: string, paused: boolean): Promise<FolderStatus> {
+    return this.exclusive(async () => {
+      const f = await this.findFolder(path);
+      if ((f.config.paused ?? false) !== paused) {
+        await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? { ...c, paused } : c)) });
+        await this.forgetFolder(f.config.path, { keepIndex: true });
+        await this.startFolder(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
+        this.net?.refreshFolders();
+        // A peer that dialled us never learns we left, so it would not join again: reconnect (redialled within a second).
+        if (!paused) for (const p of this.listPeers()) if (p.connected && p.id) await this.net?.disconnect(p.id);
+        this.events.emit({ type: 'folder-changed', path: f.config.path, change: paused ? 'paused' : 'resumed' });
+      }
+      return this.folderStatus(await this.findFolder(path));
+    });
+  }
+
+  /** [days, bytes] of a folder's archive retention: its own setting, else archive.retentionDays. */
+  private retentionOf(folder: FolderConfig): [number, number] {
+    return [folder.archive?.retentionDays ?? this.config.archive.retentionDays, (folder.archive?.maxMiB ?? 0) * 1024 * 1024];
   }
 
   /** For the dashboard's auth module: sets the scrypt password hash (never exposed by getSettings). */
@@ -459,14 +480,14 @@ export class Daemon {
   }
 
   /** Stops a running folder and drops it with its index data (re-adding later rescans from scratch). */
-  private async forgetFolder(path: string): Promise<void> {
+  private async forgetFolder(path: string, opts: { keepIndex?: boolean } = {}): Promise<void> {
     const f = this.folders.get(path);
     if (f === undefined) return;
     this.folders.delete(path);
     f.routed = false;
     this.router?.removeFolder(f.keys.folderId);
     await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path }, 'folder stop failed'));
-    this.index?.removeFolder(f.folderRowId);
+    if (!opts.keepIndex) this.index?.removeFolder(f.folderRowId);
   }
 
   /** Starts a folder's engine; a failure is kept on the folder (status shows it) and returned. */
@@ -478,18 +499,19 @@ export class Daemon {
     const init: FolderRunnerInit = {
       folder, keys, folderId, index, folderRowId,
       logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
-      retentionDays: this.config.archive.retentionDays,
-      ...(this.deviceId ? { deviceId: this.deviceId } : {}),
+      retentionDays: this.retentionOf(folder)[0],
+      retentionMaxBytes: this.retentionOf(folder)[1],
+      deviceId: this.deviceId,
     };
     const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
     this.folders.set(folder.path, entry);
     const factory = this.init.engines?.[keys.type];
-    if (!factory) return null;
+    if (!factory || folder.paused) return null;
     try {
       entry.runner = await factory(init);
       entry.runner.onStatus(() => this.events.emit({ type: 'folder-status', folder: this.folderStatus(entry) }));
       entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
-      entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c }));
+      entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c, device: this.history.deviceRef(c.writerDevice ?? null) }));
       await entry.runner.start();
       if (entry.runner.routed && this.router) {
         entry.routed = true;
@@ -506,26 +528,13 @@ export class Daemon {
   }
 
   /** Folders as the network sees them: access secrets by folder id (for the join proofs). */
-  private folderDirectory(): FolderDirectory {
-    return {
-      lookup: (folderId) => {
-        const hexId = toHex(folderId);
-        for (const f of this.folders.values()) {
-          if (f.routed && toHex(f.keys.folderId) === hexId) return { accessSecret: f.keys.accessSecret };
-        }
-        return undefined;
-      },
-      folderIds: () => [...this.folders.values()].filter((f) => f.routed).map((f) => f.keys.folderId),
-    };
-  }
-
   private async startNetwork(identity: DeviceCredentials): Promise<void> {
     const devices = this.links.create(identity);
     const net = new ConnectionManager({
       onLinkConnection: (conn) => devices.handleConnection(conn),
       identity,
       localName: this.config.device.name,
-      directory: this.folderDirectory(),
+      directory: routedFolderDirectory(() => this.folders.values()),
       listen: this.config.listen,
       addresses: this.links.targets(),
       logger: this.init.logger,
@@ -536,9 +545,14 @@ export class Daemon {
     net.on('session', (session) => {
       this.router?.addSession(session);
       // Registered before it starts: report once it is up, on the next turn.
-      setImmediate(() => this.events.emit({ type: 'peer-connected', peer: peerOf(session.remoteDeviceId) }));
+      setImmediate(() => {
+        const peer = peerOf(session.remoteDeviceId);
+        this.history.rememberPeer(peer);
+        this.events.emit({ type: 'peer-connected', peer });
+      });
     });
     net.on('session-closed', (session) => {
+      this.history.rememberPeer(peerOf(session.remoteDeviceId));
       this.events.emit({ type: 'peer-disconnected', peer: peerOf(session.remoteDeviceId) });
     });
     try {
@@ -583,6 +597,7 @@ export class Daemon {
   private folderStatus(f: RunningFolder): FolderStatus {
     const s = f.runner.status();
     if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
+    if (f.config.paused) return { ...s, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
     return withDevicesConnected(s, this.net?.connectedCount() ?? 0);
   }
 

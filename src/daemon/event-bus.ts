@@ -10,15 +10,34 @@ import type { DaemonEvent, DaemonEventBody, EventListener, EventSource } from '.
 export const MAX_RECENT_EVENTS = 200;
 export const MAX_LISTENERS = 100;
 
+/** Where events are kept across restarts (index.db's event log, src/index/history-store.ts). */
+export interface EventLogStore {
+  lastEventSeq(): number;
+  appendEvent(seq: number, timeMs: number, json: string): void;
+}
+
 export class EventBus implements EventSource {
+  private log: EventLogStore | null = null;
   private readonly listeners = new Set<EventListener>();
   private readonly ring: DaemonEvent[] = [];
   private seq = 0;
 
   constructor(private readonly now: () => number = Date.now, private readonly onListenerError?: (err: unknown) => void) {}
 
+  /**
+   * Keeps every event but status ticks in `log` from now on; numbering goes
+   * on after the log's last event, so seq stays unique across restarts.
+   */
+  attachLog(log: EventLogStore | null): void {
+    this.log = log;
+    if (log) this.seq = Math.max(this.seq, log.lastEventSeq());
+  }
+
   emit(body: DaemonEventBody): DaemonEvent {
     const event = { ...body, seq: ++this.seq, time: this.now() } as DaemonEvent;
+    if (event.type !== 'folder-status' && this.log) {
+      try { this.log.appendEvent(event.seq, event.time, JSON.stringify(event)); } catch (err) { this.onListenerError?.(err); }
+    }
     if (event.type === 'folder-status') {
       // Status ticks arrive every few hundred ms per folder: keep only the latest
       // per folder, so they never push meaningful events out of the ring.

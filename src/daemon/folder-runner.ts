@@ -11,6 +11,7 @@ import { NO_PEER_FACTS, settledStatus } from '../engine/peer/folder-truth.js';
 import type { RoutedFolder } from '../engine/peer/folder-session-router.js';
 import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
+import type { FolderHistory } from '../engine/sync/folder-history.js';
 import type { FolderConfig } from './config-schema.js';
 import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 
@@ -28,8 +29,10 @@ export interface FolderRunner {
   gc?(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block (`folder verify`). */
   verify?(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport>;
-  /** Applies a new archive.retentionDays without a restart. */
-  setRetentionDays?(days: number): void;
+  /** Applies a new archive retention (days; size bound in bytes, 0 = none) without a restart. */
+  setRetention?(days: number, maxBytes: number): void;
+  /** Full (rw/ro) folders: archived versions and conflict copies (folder-history.ts). */
+  readonly history?: FolderHistory;
   /** Full (rw/ro) folders: scan the whole folder now; resolves when that scan has finished (`folder rescan`). */
   rescan?(opts: { signal?: AbortSignal }): Promise<void>;
   /** Read-only folders: restore the global state over local edits (`folder revert`). */
@@ -48,15 +51,20 @@ export interface FolderRunnerInit {
   readonly index: Index;
   readonly folderRowId: number;
   readonly logger: Logger;
-  /** config archive.retentionDays (replaced versions, and unreferenced blocks on E peers). */
+  /** config archive.retentionDays or the folder's own (replaced versions, and unreferenced blocks on E peers). */
   readonly retentionDays: number;
-  /** This device's id (text form): rw folders sign their heads as this device. */
-  readonly deviceId?: string;
+  /** The folder's archive size bound in bytes (0 = none). */
+  readonly retentionMaxBytes: number;
+  /** This device's id (text): sealed into the records it writes; rw folders sign their heads as this device. */
+  readonly deviceId: string;
 }
 
 export type FolderRunnerFactory = (init: FolderRunnerInit) => FolderRunner | Promise<FolderRunner>;
 
 export type FolderRunnerFactories = Partial<Record<FolderType, FolderRunnerFactory>>;
+
+/** What a paused folder's status says (its state is 'unshared': nothing moves). */
+export const PAUSED_NOTICE = 'paused: nothing is scanned, sent or received until it is resumed';
 
 /** A folder with no engine yet: zero counts, and 'unshared' (no device can have it). */
 export class IdleFolderRunner implements FolderRunner {

@@ -17,8 +17,8 @@ import type { ReplicaFolder } from '../engine/replica/replica-folder.js';
 import type { RemoteChange, SyncFolder } from '../engine/sync/sync-folder.js';
 import { createSyncFolder } from '../engine/sync/create-sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
-import { parseDeviceId } from '../crypto/device-id.js';
 import { describeError } from '../errors.js';
+import { FolderHistory } from '../engine/sync/folder-history.js';
 import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
 
@@ -78,6 +78,7 @@ class LocalFolderRunner implements FolderRunner {
   private readonly local: LocalFolder;
   private readonly sync: SyncFolder;
   private readonly init: FolderRunnerInit;
+  readonly history: FolderHistory;
   private lastSeq = 0;
   private fileListeners: ((file: string, action: FileAction, source: FileChangeSource) => void)[] = [];
   private conflictListeners: ((conflict: FolderConflict) => void)[] = [];
@@ -93,16 +94,22 @@ class LocalFolderRunner implements FolderRunner {
         folderRowId: init.folderRowId,
         rescanIntervalMs: init.folder.rescanIntervalS * 1000,
         watch: init.folder.watch,
+        writer: init.deviceId,
       },
     );
     const headGraceMs = headGraceFromEnv(process.env);
     this.sync = createSyncFolder(init, this.local, {
       archiveRetentionDays: init.retentionDays,
+      archiveMaxBytes: init.retentionMaxBytes,
+      deviceId: init.deviceId,
       ...(services.records ? { recordChecker: services.records } : {}),
-      ...(init.deviceId ? { deviceId: parseDeviceId(init.deviceId) } : {}),
       ...(headGraceMs !== undefined ? { headGraceMs } : {}),
     });
     this.init = init;
+    this.history = new FolderHistory({
+      root: init.folder.path, keys: init.keys, index: init.index, folder: init.folderRowId, deviceId: init.deviceId, now: Date.now,
+      rescan: (paths, o) => this.local.scanNow({ paths, ...(o.signal ? { signal: o.signal } : {}) }),
+    });
     this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));
     this.sync.onRemoteChange((c) => this.reportRemote(c));
   }
@@ -121,7 +128,10 @@ class LocalFolderRunner implements FolderRunner {
   status(): FolderStatus { return this.sync.status(); }
   revert(opts: { signal?: AbortSignal }): Promise<void> { return this.sync.revert(opts); }
   rescan(opts: { signal?: AbortSignal }): Promise<void> { return this.local.scanNow(opts); }
-  setRetentionDays(days: number): void { this.sync.setArchiveRetentionDays(days); }
+  setRetention(days: number, maxBytes: number): void {
+    this.sync.setArchiveRetention(days, maxBytes);
+    void this.sync.cleanArchive();
+  }
   onStatus(listener: (status: FolderStatus) => void): void { this.sync.onStatus(listener); }
   get routed(): SyncFolder { return this.sync; }
   joinedPeers(): ReadonlySet<string> { return this.sync.joinedPeers; }
@@ -142,7 +152,7 @@ class LocalFolderRunner implements FolderRunner {
       return;
     }
     if (this.conflictListeners.length === 0 || !this.conflictBudget.take()) return;
-    const conflict: FolderConflict = { file: c.path, conflictFile: c.copyPath, thisDevice: c.thisDevice, writer: c.writer };
+    const conflict: FolderConflict = { file: c.path, conflictFile: c.copyPath, thisDevice: c.thisDevice, writer: c.writer, writerDevice: c.writerDevice };
     for (const l of this.conflictListeners) l(conflict);
   }
 
@@ -182,7 +192,7 @@ class ReplicaFolderRunner implements FolderRunner {
   onStatus(listener: (status: FolderStatus) => void): void { this.replica.onStatus(listener); }
   gc(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport> { return this.replica.gc(opts); }
   verify(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport> { return this.replica.verify(opts); }
-  setRetentionDays(days: number): void { this.replica.setRetentionDays(days); }
+  setRetention(days: number): void { this.replica.setRetentionDays(days); }
   get routed(): ReplicaFolder { return this.replica; }
   joinedPeers(): ReadonlySet<string> { return this.replica.joinedPeers; }
 }

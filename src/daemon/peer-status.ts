@@ -19,8 +19,11 @@ export function offlinePeer(address: string): PeerStatus {
 }
 
 /** One peer row; `sharedFolders`: folders whose engine has this peer joined now. */
-export function peerStatusOf(p: NetPeerStatus, sharedFolders: number): PeerStatus {
+export function peerStatusOf(p: NetPeerStatus, sharedFolders: number, extra: { folders?: string[]; seenAt?: ReadonlyMap<string, number>; now?: number } = {}): PeerStatus {
+  const lastSeenAt = p.connected && extra.now !== undefined ? extra.now : (p.id ? extra.seenAt?.get(p.id) ?? null : null);
   return {
+    ...(extra.folders ? { folders: extra.folders } : {}),
+    ...(extra.seenAt ? { lastSeenAt } : {}),
     id: p.id || null,
     name: p.name || null,
     address: p.address,

@@ -129,6 +129,34 @@ export const MIGRATIONS: readonly Migration[] = [
         bytes      BLOB NOT NULL
       );
       CREATE UNIQUE INDEX heads_by_page ON heads (folder, writer, page_index);
+
+      -- Who replaced an archived copy (.sealsync/archive/…): written when the
+      -- puller or a restore moves a file there; the archive on disk is the truth
+      -- about which copies exist, this only names the device that replaced them.
+      CREATE TABLE archive_notes (
+        folder       INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        archive_path TEXT NOT NULL,
+        path         TEXT NOT NULL,
+        replaced_by  TEXT,
+        at_ms        INTEGER NOT NULL,
+        PRIMARY KEY (folder, archive_path)
+      ) WITHOUT ROWID;
+
+      -- Devices this one has met, with the name each last announced: the
+      -- versions and conflicts views name writers after a restart too.
+      CREATE TABLE known_devices (
+        id      TEXT PRIMARY KEY,
+        name    TEXT NOT NULL,
+        seen_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      -- The daemon's event log (bounded: the oldest rows go first), so the
+      -- history survives a restart.
+      CREATE TABLE event_log (
+        seq     INTEGER PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        event   TEXT NOT NULL
+      );
     `,
   },
 ];

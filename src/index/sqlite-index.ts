@@ -14,6 +14,7 @@ import { SealsyncError } from '../errors.js';
 import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
 import { MIGRATIONS, OLDEST_SUPPORTED_SCHEMA, SCHEMA_VERSION } from './migrations.js';
+import { HistoryStore } from './history-store.js';
 import { type BlockRowDb, type FileRow, type FileStatRow, type FolderRowDb, LOOKUP_BATCH, prepareStatements, type RecordRow, toBlock, toFileStat, toFolder, toLocalFile, toStoredRecord } from './sqlite-statements.js';
 import { ID_BYTES, encodeBlockList, encodeIdList } from './codec.js';
 import type {
@@ -84,6 +85,8 @@ export class SqliteIndex {
    * a missed local copy costs a transfer, never a wrong byte.
    */
   private blockHashFilter: Uint8Array | null = null;
+  /** Archive notes and the event log (history-store.ts), on the same connection. */
+  readonly history: HistoryStore;
 
   constructor(dbPath: string) {
     this.path = dbPath;
@@ -98,6 +101,7 @@ export class SqliteIndex {
       this.vectorId = ensureMeta(this.db, 'vector_id');
       this.indexId = ensureMeta(this.db, 'index_id');
       this.s = prepareStatements(this.db);
+      this.history = new HistoryStore(this.db);
     } catch (err) {
       this.db.close();
       throw err;

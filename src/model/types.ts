@@ -47,6 +47,13 @@ export interface FileRecord {
   readonly symlinkTarget?: string;
   readonly version: VersionVector;
   readonly deleted: boolean;
+  /**
+   * The device id (text form) of the device that wrote this content, sealed
+   * inside the record body. A conflict copy keeps its loser's writer; a
+   * resolved or restored version keeps the writer of the content it carries.
+   * Absent in records written without it (tests, tools).
+   */
+  readonly writer?: string;
 }
 
 /** Ordering of two version vectors. */

@@ -4,10 +4,10 @@
  * session's CSRF token in `X-CSRF-Token`.
  */
 import type {
-  FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  ConflictInfo, DaemonEvent, FileVersionsInfo, FolderInfo, IgnorePreview, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from '../../src/api/daemon-api.js';
 
-export type { DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
+export type { IgnorePreview, ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
 export type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 
 export class ApiError extends Error {
@@ -66,6 +66,19 @@ export const api = {
   removePeer: (peer: string) => call<{ ok: true }>('DELETE', '/api/peers', { peer }),
   settings: () => call<{ settings: Settings }>('GET', '/api/settings'),
   patchSettings: (patch: SettingsPatch) => call<{ settings: Settings }>('PATCH', '/api/settings', patch),
+  versions: (path: string) => call<{ files: FileVersionsInfo[] }>('GET', `/api/folders/versions?${new URLSearchParams({ path })}`),
+  restore: (path: string, file: string, version?: string) =>
+    call<{ restored: string[] }>('POST', '/api/folders/restore', version === undefined ? { path, file } : { path, file, version }),
+  conflicts: (path: string) => call<{ conflicts: ConflictInfo[] }>('GET', `/api/folders/conflicts?${new URLSearchParams({ path })}`),
+  keep: (path: string, copy: string, keep: 'copy' | 'original') => call<{ ok: true }>('POST', '/api/folders/conflicts/keep', { path, copy, keep }),
+  rescan: (path: string) => call<{ folder: unknown }>('POST', '/api/folders/rescan', { path }),
+  pause: (path: string, paused: boolean) => call<{ folder: unknown }>('POST', '/api/folders/pause', { path, paused }),
+  ignoreRules: (path: string) => call<{ text: string }>('GET', `/api/folders/ignore?${new URLSearchParams({ path })}`),
+  previewIgnore: (path: string, text: string) => call<{ preview: IgnorePreview }>('POST', '/api/folders/ignore/preview', { path, text }),
+  saveIgnore: (path: string, text: string) => call<{ ok: true }>('POST', '/api/folders/ignore', { path, text }),
+  setRetention: (path: string, retentionDays: number | null, maxMiB: number) =>
+    call<{ folder: FolderInfo }>('PATCH', '/api/folders/retention', { path, retentionDays, maxMiB }),
+  eventLog: (limit: number) => call<{ events: DaemonEvent[] }>('GET', `/api/events/log?limit=${limit}`),
   setPassword: (password: string, current?: string) =>
     call<{ csrfToken: string }>('POST', '/api/password', current === undefined ? { password } : { password, current }),
 };

@@ -77,6 +77,11 @@ export function Dashboard() {
       setCsrfToken(s.csrfToken);
       void refresh();
       void refreshSettings();
+      // The log survives restarts: what happened before this page (or the daemon) started.
+      api.eventLog(MAX_HISTORY).then(({ events: logged }) => {
+        const kept = logged.filter((e) => keepInHistory(e, lastStatusError.current)).reverse();
+        setEvents((old) => [...old, ...kept.filter((e) => !old.some((o) => o.seq === e.seq))].sort((x, y) => y.seq - x.seq).slice(0, MAX_HISTORY));
+      }).catch(onApiError);
       source = new EventSource('/api/events');
       source.onopen = () => setLive(true);
       source.onerror = () => setLive(false);
@@ -142,7 +147,7 @@ export function Dashboard() {
       )}
       {problem && <p class="alert" role="alert">{problem}</p>}
       <main class="content">
-        {tab === 'folders' && <Folders folders={status?.folders ?? null} onChange={refresh} onError={onApiError} />}
+        {tab === 'folders' && <Folders folders={status?.folders ?? null} peers={status?.peers ?? []} onChange={refresh} onError={onApiError} />}
         {tab === 'peers' && <Peers peers={status?.peers ?? null} listen={status?.device.listen ?? []} onChange={refresh} onError={onApiError} />}
         {tab === 'history' && <History events={events} />}
         {tab === 'settings' && <SettingsPanel settings={settings} onSaved={(s) => { setSettings(s); void refresh(); }} onError={onApiError} />}

@@ -1,8 +1,11 @@
 /** The folder list: state, local vs global, what is still needed, errors in plain words. */
 import { useState } from 'preact/hooks';
-import type { FolderStatus } from './api.js';
+import type { FolderStatus, PeerStatus } from './api.js';
 import { api } from './api.js';
-import { bytes, count, duration, TYPE_NAMES } from './format.js';
+import { bytes, count, duration, time, TYPE_NAMES } from './format.js';
+import { VersionsDialog } from './versions-dialog.js';
+import { ConflictsDialog } from './conflicts-dialog.js';
+import { IgnoreDialog } from './ignore-dialog.js';
 import { AddFolderDialog } from './add-folder.js';
 import { ShareDialog } from './share-dialog.js';
 import { Dialog } from './dialog.js';
@@ -29,13 +32,22 @@ export function syncedPercent(f: FolderStatus): number {
   return Math.max(0, Math.min(99, Math.floor(((f.globalBytes - f.needBytes) / f.globalBytes) * 100)));
 }
 
+/** Names of the connected devices that share the folder at `path` now (peer-given: shown as text). */
+export function sharingNames(peers: readonly PeerStatus[], path: string): string[] {
+  return peers.filter((p) => p.connected && p.folders?.includes(path)).map((p) => p.name ?? p.address);
+}
+
 /** "12.0 MiB/s, 3 s left" for a sync in progress. */
 export function progressWords(p: NonNullable<FolderStatus['progress']>): string {
   const left = p.etaSeconds === null ? 'time left unknown' : `${duration(p.etaSeconds)} left`;
   return `${bytes(p.rate)}/s, ${left}`;
 }
 
-function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove: () => void }) {
+interface FolderActions {
+  onShare: () => void; onRemove: () => void; onVersions: () => void; onConflicts: () => void; onRescan: () => void; onPause: () => void; onIgnore: () => void;
+}
+
+function FolderCard(props: { folder: FolderStatus; sharing: readonly string[] } & FolderActions) {
   const f = props.folder;
   const pct = syncedPercent(f);
   const encrypted = f.type === 'encrypted';
@@ -58,6 +70,10 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
         <span class="pct" data-testid="folder-progress">{pct}%</span>
       </div>
       {f.progress && <p class="muted small" data-testid="folder-rate">{progressWords(f.progress)}</p>}
+      <p class="muted small" data-testid="folder-sharing">
+        {count(f.peers.connected, 'device')} sharing now{props.sharing.length > 0 ? `: ${props.sharing.join(', ')}` : ''}
+        {f.peers.lastSeenAt !== null ? ` · last sync ${time(f.peers.lastSeenAt)}` : ''}
+      </p>
       {f.notice && <p class="notice small" data-testid="folder-notice">{f.notice}</p>}
       {f.scan && <p class="muted small">Scanning: {count(f.scan.files, 'file')}, {bytes(f.scan.bytes)} at {bytes(f.scan.rate)}/s</p>}
       {f.error && <p class="alert small" data-testid="folder-error">{f.error}</p>}
@@ -81,6 +97,11 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
         </details>
       )}
       <div class="actions">
+        {!encrypted && !f.paused && <button type="button" data-testid="versions" onClick={props.onVersions}>Versions…</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="conflicts" onClick={props.onConflicts}>Conflicts…</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="rescan" onClick={props.onRescan}>Rescan</button>}
+        {!encrypted && !f.paused && <button type="button" data-testid="ignore" onClick={props.onIgnore}>Ignore rules…</button>}
+        <button type="button" data-testid="pause" onClick={props.onPause}>{f.paused ? 'Resume' : 'Pause'}</button>
         <button type="button" data-testid="share" onClick={props.onShare}>Share…</button>
         <button type="button" class="danger" data-testid="remove" onClick={props.onRemove}>Remove…</button>
       </div>
@@ -88,11 +109,16 @@ function FolderCard(props: { folder: FolderStatus; onShare: () => void; onRemove
   );
 }
 
-export function Folders(props: { folders: readonly FolderStatus[] | null; onChange: () => void; onError: (e: unknown) => void }) {
+export function Folders(props: { folders: readonly FolderStatus[] | null; peers?: readonly PeerStatus[]; onChange: () => void; onError: (e: unknown) => void }) {
   const [adding, setAdding] = useState(false);
   const [sharing, setSharing] = useState<FolderStatus | null>(null);
   const [removing, setRemoving] = useState<FolderStatus | null>(null);
   const [busy, setBusy] = useState(false);
+  const [versions, setVersions] = useState<string | null>(null);
+  const [conflicts, setConflicts] = useState<string | null>(null);
+  const [ignoring, setIgnoring] = useState<string | null>(null);
+  const rescan = (path: string) => { api.rescan(path).then(props.onChange, props.onError); };
+  const pause = (f: FolderStatus) => { api.pause(f.path, !f.paused).then(props.onChange, props.onError); };
 
   const confirmRemove = async () => {
     if (!removing) return;
@@ -118,10 +144,15 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; onChan
       {props.folders?.length === 0 && <p class="empty">No folders yet. Add one to start syncing.</p>}
       <div class="grid" data-testid="folder-list">
         {props.folders?.map((f) => (
-          <FolderCard key={f.path} folder={f} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)} />
+          <FolderCard key={f.path} folder={f} sharing={sharingNames(props.peers ?? [], f.path)} onShare={() => setSharing(f)} onRemove={() => setRemoving(f)}
+            onVersions={() => setVersions(f.path)} onConflicts={() => setConflicts(f.path)} onRescan={() => rescan(f.path)}
+            onPause={() => pause(f)} onIgnore={() => setIgnoring(f.path)} />
         ))}
       </div>
       {adding && <AddFolderDialog onClose={() => setAdding(false)} onAdded={() => { setAdding(false); props.onChange(); }} />}
+      {ignoring && <IgnoreDialog folder={ignoring} onClose={() => setIgnoring(null)} onError={props.onError} />}
+      {versions && <VersionsDialog folder={versions} onClose={() => { setVersions(null); props.onChange(); }} onError={props.onError} />}
+      {conflicts && <ConflictsDialog folder={conflicts} onClose={() => { setConflicts(null); props.onChange(); }} onError={props.onError} />}
       {sharing && <ShareDialog folder={sharing} onClose={() => setSharing(null)} />}
       {removing && (
         <Dialog title="Remove folder?" onClose={() => setRemoving(null)} testid="remove-dialog">

@@ -92,7 +92,7 @@ export function describeEvent(e: DaemonEvent): string {
     case 'conflict':
       return e.thisDevice
         ? `Conflict on ${e.file} in ${e.folder}: another device's edit won; this device's own edit was kept as ${e.conflictFile}`
-        : `Conflict on ${e.file} in ${e.folder}: another device's edit (${e.writer.slice(0, WRITER_ID_SHOWN)}) lost and was kept as ${e.conflictFile}; ${e.file} holds the winning version`;
+        : `Conflict on ${e.file} in ${e.folder}: another device's edit (${e.device?.name ?? e.writer.slice(0, WRITER_ID_SHOWN)}) lost and was kept as ${e.conflictFile}; ${e.file} holds the winning version`;
     default: return 'event';
   }
 }

@@ -1,7 +1,7 @@
 /** Known devices: name, device id, address, connection, live rates and totals; add and remove. */
 import { useState } from 'preact/hooks';
 import { api, type PeerStatus } from './api.js';
-import { bytes, peerStateWords, rate } from './format.js';
+import { bytes, peerStateWords, rate, time } from './format.js';
 
 export function Peers(props: { peers: readonly PeerStatus[] | null; listen: readonly string[]; onChange: () => void; onError: (e: unknown) => void }) {
   const [address, setAddress] = useState('');
@@ -40,32 +40,32 @@ export function Peers(props: { peers: readonly PeerStatus[] | null; listen: read
       <p class="muted small">This device listens on {props.listen.length > 0 ? props.listen.join(', ') : '…'}.</p>
       {props.peers === null && <p class="muted">Loading…</p>}
       {props.peers?.length === 0 && <p class="empty">No known devices yet. Add one by address, or let discovery find them on your network.</p>}
-      <div class="table-wrap">
-        {props.peers && props.peers.length > 0 && (
-          <table class="peers" data-testid="peer-list">
-            <thead>
-              <tr><th>Name</th><th>Device id</th><th>Address</th><th>Status</th><th>In</th><th>Out</th><th /></tr>
-            </thead>
-            <tbody>
-              {props.peers.map((p) => (
-                <tr key={p.address} data-testid="peer">
-                  <td data-testid="peer-name">{p.name ?? <span class="muted">unknown</span>}</td>
-                  <td><code class="devid">{p.id ?? '–'}</code></td>
-                  <td><code>{p.address}</code></td>
-                  <td>
-                    <span class={p.problem ? 'badge' : 'badge ok'} data-testid="peer-state">{p.connected ? 'connected' : 'not connected'}</span>
-                    {/* The message may quote a peer's words: rendered as text only. */}
-                    {p.problem && <><br /><span class="muted small" data-testid="peer-problem">{peerStateWords(p, Date.now())}</span></>}
-                  </td>
-                  <td>{rate(p.inRate)}<br /><span class="muted small">{bytes(p.inBytes)} total</span></td>
-                  <td>{rate(p.outRate)}<br /><span class="muted small">{bytes(p.outBytes)} total</span></td>
-                  <td><button type="button" class="danger small-btn" onClick={() => remove(p)}>Remove</button></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </div>
+      {/* Cards, not a table: every field stays readable at phone width. Names, addresses and reasons come from peers: text only. */}
+      {props.peers && props.peers.length > 0 && (
+        <ul class="grid peer-cards" data-testid="peer-list" aria-label="Known devices">
+          {props.peers.map((p) => (
+            <li key={p.address} class="card peer" data-testid="peer">
+              <div class="folder-head">
+                <h3 data-testid="peer-name">{p.name ?? <span class="muted">unknown</span>}</h3>
+                <span class={p.problem ? 'badge' : 'badge ok'} data-testid="peer-state">{p.connected ? 'connected' : 'not connected'}</span>
+              </div>
+              {p.problem && <p class="muted small" data-testid="peer-problem">{peerStateWords(p, Date.now())}</p>}
+              <dl class="peer-facts small">
+                <div><dt>Device id</dt><dd><code class="devid">{p.id ?? '–'}</code></dd></div>
+                <div><dt>Address</dt><dd><code class="devid">{p.address}</code></dd></div>
+                <div><dt>Receiving</dt><dd>{rate(p.inRate)} · {bytes(p.inBytes)} total</dd></div>
+                <div><dt>Sending</dt><dd>{rate(p.outRate)} · {bytes(p.outBytes)} total</dd></div>
+                <div><dt>Folders shared now</dt><dd>{p.folders && p.folders.length > 0 ? p.folders.join(', ') : p.sharedFolders}</dd></div>
+                <div><dt>Last seen</dt><dd data-testid="peer-last-seen">{p.connected ? 'now' : p.lastSeenAt ? time(p.lastSeenAt) : 'never'}</dd></div>
+                {p.problem?.lastAttemptAt ? <div><dt>Last tried</dt><dd>{time(p.problem.lastAttemptAt)}</dd></div> : null}
+              </dl>
+              <div class="actions">
+                <button type="button" class="danger small-btn" aria-label={`Remove device ${p.name ?? p.address}`} onClick={() => remove(p)}>Remove</button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
       <form class="inline-form" onSubmit={add}>
         <label>
           Add a device by address

@@ -15,6 +15,7 @@ import { readKeyArgument } from '../key-input.js';
 import type { CliIo } from '../cli-io.js';
 import { createProgress } from '../progress.js';
 import { table } from './status.js';
+import { registerFolderControlCommands, registerFolderHistoryCommands } from './folder-history.js';
 
 export const WAIT_POLL_MS = 200;
 export const DEFAULT_WAIT_TIMEOUT_S = 3600;
@@ -26,6 +27,8 @@ async function folderPathArg(path: string): Promise<string> {
 
 export function registerFolderCommands(program: Command, io: CliIo): void {
   const folder = program.command('folder').description('manage shared folders');
+  registerFolderHistoryCommands(folder, io);
+  registerFolderControlCommands(folder, io);
 
   folder.command('add <path>')
     .description('share a folder (the key says what this device may do)')

@@ -29,6 +29,8 @@ export interface LocalChangeRecorderDeps {
   readonly isBusy: (path: string) => boolean;
   /** LocalFolder's count of flushes by another writer of files rows (see LocalFolder.flush). */
   readonly externalWrites: () => number;
+  /** This device's id (text), sealed into every record it writes (FileRecord.writer). */
+  readonly writer?: string;
 }
 
 export class LocalChangeRecorder {
@@ -80,7 +82,7 @@ export class LocalChangeRecorder {
     }
 
     const version = this.nextVersion(seenVersion(prev?.record, opened), held);
-    const record: FileRecord = { ...content, version };
+    const record: FileRecord = { ...content, version, ...(this.deps.writer !== undefined ? { writer: this.deps.writer } : {}) };
     const sealed: RecordInput = {
       locator,
       version,

@@ -105,6 +105,8 @@ export interface LocalFolderInit {
   readonly rescanIntervalMs: number;
   readonly watch: boolean;
   readonly debounceMs?: number;
+  /** This device's id (text), sealed into the records it writes. */
+  readonly writer?: string;
 }
 
 export class LocalFolder extends EventEmitter {
@@ -189,6 +191,7 @@ export class LocalFolder extends EventEmitter {
       index: this.index, folder: this.folder, keys: this.keys, batch: this.batch, log: this.log,
       isBusy: (path) => this.busy?.has(path) === true,
       externalWrites: () => this.externalWrites,
+      ...(init.writer !== undefined ? { writer: init.writer } : {}),
     });
   }
 

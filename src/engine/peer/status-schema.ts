@@ -145,6 +145,8 @@ export const folderStatusSchema = z.object({
   localChanges: z.array(z.string()).optional(),
   /** What signed heads caught (absent when nothing): the folder is then not up to date ('waiting'). */
   integrity: z.array(integrityProblemSchema).optional(),
+  /** Paused by the user (`folder pause`): its engine does not run; state is `unshared` with a notice. */
+  paused: z.boolean().optional(),
 }).strict();
 
 /**
@@ -185,6 +187,10 @@ export const peerStatusSchema = z.object({
   sharedFolders: z.number().int().nonnegative(),
   /** Why the peer is down or useless, or null when it is connected and shares a folder. */
   problem: peerProblemSchema.nullable(),
+  /** When this device last had a session with it (ms since the epoch; kept across restarts), null: never. */
+  lastSeenAt: z.number().nullable().optional(),
+  /** Paths of the folders it shares with this device right now. */
+  folders: z.array(z.string()).optional(),
 }).strict();
 
 export const deviceInfoSchema = z.object({

@@ -51,7 +51,7 @@ export class ConflictApplier {
       if (!matchesLocal(st, local)) return this.ctx.onLocalChange(w, 'local file changed', signal);
     }
     const losers = [...w.losers];
-    if (localLoses && !losers.some((l) => sameContent(l, local.record))) losers.push(local.record);
+    if (localLoses && !losers.some((l) => sameContent(l, local.record))) losers.push(this.withWriter(local.record));
     for (const loser of losers) {
       const fromDisk = localLoses && local !== undefined && sameContent(loser, local.record);
       await this.keepConflictCopy(loser, fromDisk ? local : undefined, signal);
@@ -70,11 +70,18 @@ export class ConflictApplier {
         signal,
       });
       if (res.status === 'conflict') return this.ctx.onLocalChange(w, res.reason, signal);
+      if (res.archived) this.ctx.deps.onArchived?.(res.archived, resolved);
       this.ctx.deps.onApplied?.(winner.path, local && !local.record.deleted ? 'modified' : 'added');
     }
     await this.recordLocal(resolved, true);
     this.ctx.deps.logger?.info({ path: winner.path, copies: losers.length }, 'conflict resolved');
     return false;
+  }
+
+  /** The files table keeps no writer: a losing local edit is this device's unless its held record says otherwise. */
+  private withWriter(record: FileRecord): FileRecord {
+    if (record.writer !== undefined || this.ctx.deps.deviceId === undefined) return record;
+    return { ...record, writer: this.ctx.deps.deviceId };
   }
 
   /** Keeps `loser` at its conflict-copy path (from the local file, or fetched) and publishes it. */
@@ -90,7 +97,7 @@ export class ConflictApplier {
     } finally {
       this.ctx.busy.delete(copyPath);
     }
-    this.ctx.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version));
+    this.ctx.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version), loser.writer ?? null);
   }
 
   private async writeConflictCopy(copy: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {

@@ -23,7 +23,7 @@ export interface SyncFolderInit {
 export function createSyncFolder(
   init: SyncFolderInit,
   localFolder: LocalFolderHooks,
-  opts: { archiveRetentionDays?: number; now?: () => number; recordChecker?: RecordChecker; deviceId?: Uint8Array; headGraceMs?: number } = {},
+  opts: { archiveRetentionDays?: number; archiveMaxBytes?: number; now?: () => number; recordChecker?: RecordChecker; deviceId?: string; headGraceMs?: number } = {},
 ): SyncFolder {
   return new SyncFolder({
     path: init.folder.path,
@@ -33,6 +33,7 @@ export function createSyncFolder(
     localFolder,
     logger: init.logger,
     ...(opts.archiveRetentionDays !== undefined ? { archiveRetentionDays: opts.archiveRetentionDays } : {}),
+    ...(opts.archiveMaxBytes !== undefined ? { archiveMaxBytes: opts.archiveMaxBytes } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.recordChecker ? { recordChecker: opts.recordChecker } : {}),
     ...(opts.deviceId ? { deviceId: opts.deviceId } : {}),

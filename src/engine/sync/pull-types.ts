@@ -58,7 +58,11 @@ export interface PullerDeps {
    * Called after a losing concurrent version of `path` was kept at `copyPath`
    * (the daemon's conflict events); `writer` is the vector id of its last writer.
    */
-  readonly onConflictCopy?: (path: string, copyPath: string, writer: string) => void;
+  readonly onConflictCopy?: (path: string, copyPath: string, writer: string, writerDevice: string | null) => void;
+  /** Called after applying `record` moved what its path held to `archivePath` (the versions browser names `record.writer`). */
+  readonly onArchived?: (archivePath: string, record: FileRecord) => void;
+  /** This device's id (text): the writer of a losing local edit kept as a conflict copy. */
+  readonly deviceId?: string;
   /** Checked before every run: the folder root and its marker are there (folder-marker.ts); a throw stops the run. */
   readonly checkRoot?: () => Promise<void>;
   readonly now?: () => number;

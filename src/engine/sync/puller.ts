@@ -514,7 +514,7 @@ export class Puller {
   };
 
   private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
-    return applyRecord(root, record, {
+    const res = await applyRecord(root, record, {
       known,
       archive,
       fetchBlock: this.fetchWithBudget,
@@ -525,6 +525,8 @@ export class Puller {
       // Batched applies leave the directory fsync to flushRows(), once per directory.
       ...(batched ? { syncDir: (dir: string) => void this.dirsToSync.add(dir) } : {}),
     });
+    if (res.status === 'applied' && res.archived) this.deps.onArchived?.(res.archived, record);
+    return res;
   }
 
   /**

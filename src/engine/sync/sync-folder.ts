@@ -30,8 +30,10 @@
  *   retention and temp files of transfers that will never resume are removed.
  */
 import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
+import { parseDeviceId } from '../../crypto/device-id.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
+import { enforceArchiveSize } from '../../fs/archive-versions.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock } from '../../fs/block-reader.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
@@ -75,6 +77,8 @@ export type RemoteChange =
       readonly thisDevice: boolean;
       /** Vector id of the losing version's last writer (its first characters are in the copy's name). */
       readonly writer: string;
+      /** Device id that wrote the losing content (sealed in its record), or null when the record does not say. */
+      readonly writerDevice: string | null;
     };
 
 /** What SyncFolder needs of LocalFolder (the real class satisfies it). */
@@ -102,6 +106,14 @@ export interface SyncFolderOptions {
   readonly localFolder: LocalFolderHooks;
   readonly logger: Logger;
   readonly archiveRetentionDays?: number;
+  /** The archive's size bound in bytes (0 = none): the oldest copies go first. */
+  readonly archiveMaxBytes?: number;
+  /**
+   * This device's id (text): noted as the writer of its losing edits and of
+   * what it archives; rw folders sign their heads as this device (without it
+   * they make none).
+   */
+  readonly deviceId?: string;
   /** This device's ignore rules; ignored paths are neither written nor deleted by the puller. */
   readonly isIgnored?: (path: string, isDir: boolean) => boolean;
   readonly now?: () => number;
@@ -110,8 +122,6 @@ export interface SyncFolderOptions {
   readonly blockRequestTimeoutMs?: number;
   /** Checks large index updates off the main thread (the daemon's hash pool); without it, inline. */
   readonly recordChecker?: RecordChecker;
-  /** This device's id (SHA-256 of its certificate's key): rw folders sign heads with it; without it they make none. */
-  readonly deviceId?: Uint8Array;
   /** How long a known head's versions may take to arrive before withholding is reported (tests shorten it). */
   readonly headGraceMs?: number;
 }
@@ -125,6 +135,7 @@ export class SyncFolder {
   private readonly log: Logger;
   private readonly now: () => number;
   private retentionDays: number;
+  private archiveMaxBytes: number;
   private readonly availability = new BlockAvailability();
   /** Index exchange with the joined peers (shared with ReplicaFolder). */
   private readonly relay: IndexRelay;
@@ -158,10 +169,11 @@ export class SyncFolder {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.archiveMaxBytes = opts.archiveMaxBytes ?? 0;
     this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     this.heads = new HeadBook({ index: this.index, folderRowId: () => this.folder, keys, now: this.now, ...(opts.headGraceMs !== undefined ? { graceMs: opts.headGraceMs } : {}) });
-    const deviceId = opts.deviceId;
+    const deviceId = opts.deviceId !== undefined ? parseDeviceId(opts.deviceId) : undefined;
     this.headExchange = new HeadExchange({
       book: this.heads,
       links: () => this.relay.allLinks(),
@@ -221,8 +233,11 @@ export class SyncFolder {
         this.emitChange({ type: 'applied', path, action });
       },
       checkRoot: () => checkFolderRoot(this.path, () => this.local.status().localFiles > 0),
-      onConflictCopy: (path, copyPath, writer) =>
-        this.emitChange({ type: 'conflict', path, copyPath, writer, thisDevice: writer === this.index.vectorId }),
+      onArchived: (archivePath, record) =>
+        this.index.history.noteArchived(this.folder, archivePath, { path: record.path, replacedBy: record.writer ?? null, atMs: this.now() }),
+      ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
+      onConflictCopy: (path, copyPath, writer, writerDevice) =>
+        this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId }),
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
@@ -314,15 +329,18 @@ export class SyncFolder {
     return this.puller.busyPaths;
   }
 
-  setArchiveRetentionDays(days: number): void {
+  setArchiveRetention(days: number, maxBytes = this.archiveMaxBytes): void {
     if (!Number.isFinite(days) || days < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'retentionDays' must be a non-negative number");
+    if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'maxBytes' must be a non-negative number");
     this.retentionDays = days;
+    this.archiveMaxBytes = maxBytes;
   }
 
   async cleanArchive(): Promise<void> {
     try {
       const r = await cleanArchive(this.path, new Date(this.now()), this.retentionDays);
-      if (r.removed > 0) this.log.info({ removed: r.removed }, 'archive cleaned');
+      const overSize = await enforceArchiveSize(this.path, this.archiveMaxBytes);
+      if (r.removed + overSize.length > 0) this.log.info({ removed: r.removed, overSize: overSize.length }, 'archive cleaned');
       const temps = await cleanStaleTemps(this.path, this.now());
       if (temps > 0) this.log.info({ removed: temps }, 'stale temp files removed');
     } catch (err) {
