@@ -17,7 +17,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { open } from 'node:fs/promises';
 import { SealsyncError } from '../errors.js';
 import { bytesEqual } from '../crypto/bytes.js';
-import { SEALED_BLOCK_OVERHEAD, sealBlock } from '../crypto/sealed-block.js';
+import { sealBlock, sealedBlockSize } from '../crypto/sealed-block.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { MAX_CHUNK_SIZE } from './chunker.js';
 import { fsErrorToSealsync } from './hash-file-sync.js';
@@ -144,7 +144,7 @@ export async function readAndSealBlock(
   // Sealed into a pooled buffer (fs/block-buffer-pool.ts): the peer session gives it
   // back once the socket has taken the bytes, so serving allocates no block-sized
   // buffer that V8 would count as new external memory.
-  const sealed = sealChecked(absPath, offset, plain, contentKey, expected, acquireBlockBuffer(size + SEALED_BLOCK_OVERHEAD));
+  const sealed = sealChecked(absPath, offset, plain, contentKey, expected, acquireBlockBuffer(sealedBlockSize(size)));
   noteBlockBytes(size);
   return sealed;
 }

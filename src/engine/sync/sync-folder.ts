@@ -29,7 +29,7 @@
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
-import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
+import { digest, folderIdText, openBlock, sealedBlockSize, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
@@ -169,7 +169,7 @@ export class SyncFolder {
       openBlock: (sealed: Uint8Array, ref: BlockRef) => {
         // A size that does not match the record fails the id check or applyFile's size
         // check anyway; it just gets no pooled buffer.
-        const output = sealed.byteLength === ref.size + SEALED_BLOCK_OVERHEAD ? acquireBlockBuffer(ref.size) : undefined;
+        const output = sealed.byteLength === sealedBlockSize(ref.size) ? acquireBlockBuffer(ref.size) : undefined;
         try {
           return openBlock(contentKey, sealed, ref, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
         } catch (err) {
