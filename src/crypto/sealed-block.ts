@@ -253,3 +253,20 @@ function isAllZero(bytes: Buffer): boolean {
   }
   return true;
 }
+
+/**
+ * Checks a block a reader peer sent as plaintext (docs/crypto.md §3.1): its
+ * length is the sealed size of `expected.size` (a bucket: the wire shows what
+ * sealed blocks show), the padding is zeros, and the plaintext has the hash
+ * the signed record gives. Returns a view of the plaintext (no copy).
+ * Any mismatch is ERR_BLOCK_ID (the data is not the block the record names).
+ */
+export function openPlainBlock(padded: Uint8Array, expected: { hash: Uint8Array; size: number }): Uint8Array {
+  checkExpectedSize(expected.size);
+  if (padded.byteLength !== sealedBlockSize(expected.size)) throw new SealsyncError('ERR_BLOCK_ID', 'plaintext block length does not match the record');
+  const buf = asBuffer(padded);
+  if (!isAllZero(buf.subarray(expected.size))) throw new SealsyncError('ERR_BLOCK_ID', 'plaintext block padding is not zeros');
+  const plain = buf.subarray(0, expected.size);
+  if (!bytesEqual(digest(plain, DEFAULT_HASH), expected.hash)) throw new SealsyncError('ERR_BLOCK_ID', 'plaintext block does not match its hash');
+  return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
+}

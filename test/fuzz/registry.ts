@@ -9,6 +9,7 @@ import { framesTarget } from './targets/frames.js';
 import { ignoreFilesTarget } from './targets/ignore-files.js';
 import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
+import { plainBlocksTarget } from './targets/plain-blocks.js';
 import { peerAddressesTarget } from './targets/peer-addresses.js';
 import { recordBodiesTarget } from './targets/record-bodies.js';
 import { restBodiesTarget } from './targets/rest-bodies.js';
@@ -21,6 +22,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   sealedRecordsTarget,
   recordBodiesTarget,
   sealedBlocksTarget,
+  plainBlocksTarget,
   keyTextTarget,
   peerAddressesTarget,
   configFileTarget,
