@@ -317,7 +317,8 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const script = `
       const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
       const pool = new HashPool({ workers: 1 }); pool.start();
-      const r = await pool.hashFile(${JSON.stringify(file)}, new Uint8Array(${JSON.stringify([...key])}));
+      const keys = { contentKey: new Uint8Array(${JSON.stringify([...key])}), chunkKey: new Uint8Array(${JSON.stringify([...scanKeys.chunkKey])}) };
+      const r = await pool.hashFile(${JSON.stringify(file)}, keys);
       await pool.stop();
       console.log(JSON.stringify(r.blocks.map((b) => Buffer.from(b.id).toString('hex'))));`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -327,7 +328,7 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const forgotten = `
       const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
       const pool = new HashPool({ workers: 2 }); pool.start();
-      await pool.hashFile(${JSON.stringify(file)}, new Uint8Array(32));`;
+      await pool.hashFile(${JSON.stringify(file)}, { contentKey: new Uint8Array(32), chunkKey: new Uint8Array(32) });`;
     const idle = spawnSync(process.execPath, ['--input-type=module', '-e', forgotten], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(idle.signal, null, 'process exited on its own');
     assert.equal(idle.status, 0, idle.stderr);

@@ -164,7 +164,7 @@ export class FolderJoins {
       throw new SealsyncError('ERR_ACCESS_PROOF', 'peer accepted a folder but could not prove it knows the folder key');
     }
     this.refusedByPeer.delete(key);
-    this.noteReadProof(key, entry.readProofKey, exporter, msg.folderId, 'server', msg.readProof);
+    if (!this.noteReadProof(key, entry.readProofKey, exporter, msg.folderId, 'server', msg.readProof)) return;
     this.markJoined(key, msg.folderId);
   }
 
@@ -176,7 +176,7 @@ export class FolderJoins {
     serverProof: Uint8Array,
   ): void {
     const folderId = join.folderId;
-    this.noteReadProof(key, entry.readProofKey, exporter, folderId, 'client', join.readProof);
+    if (!this.noteReadProof(key, entry.readProofKey, exporter, folderId, 'client', join.readProof)) return;
     const ours = entry.readProofKey ? readProof(entry.readProofKey, exporter, folderId, 'server') : undefined;
     // Sent before 'joined' is emitted, so anything a listener sends follows the JoinResult.
     this.host.send(ours
@@ -186,7 +186,10 @@ export class FolderJoins {
     this.markJoined(key, folderId);
   }
 
-  /** Marks the peer a reader when its read proof verifies; a wrong one is hostile and closes the session. */
+  /**
+   * Marks the peer a reader when its read proof verifies. A wrong one is
+   * hostile: the session closes and the folder is not joined (false).
+   */
   private noteReadProof(
     key: string,
     readProofKey: Uint8Array | undefined,
@@ -194,15 +197,16 @@ export class FolderJoins {
     folderId: Uint8Array,
     from: 'client' | 'server',
     proof: Uint8Array | undefined,
-  ): void {
+  ): boolean {
     this.readers.delete(key);
     // An encrypted side (no R) can neither check a read proof nor use plaintext: it ignores it.
-    if (!readProofKey || !proof) return;
+    if (!readProofKey || !proof) return true;
     if (!verifyReadProof(readProofKey, exporter, folderId, from, proof)) {
       this.host.penalize('read proof does not verify', this.host.maxMisbehaviour + 1);
-      return;
+      return false;
     }
     this.readers.add(key);
+    return true;
   }
 
   private markJoined(key: string, folderId: Uint8Array): void {

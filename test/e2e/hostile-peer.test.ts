@@ -208,6 +208,21 @@ test('block requests for a folder not joined: answered missing, then closed past
   await assertServerHealthy();
 });
 
+test('plaintext block requests from a peer that proved no read key: answered missing, never served, closed past the budget', async () => {
+  const h = await joinedHostile();
+  const ask = { type: 'blockRequest', reqId: 1, folderId: folder.folderId, blockId: new Uint8Array(32), form: 'plain' } as const;
+  h.send(ask);
+  const m = await h.nextMessage();
+  assert.ok(m?.type === 'blockResponse' && m.status === 'missing' && m.data.byteLength === 0, 'missing, not the block');
+  // The same block asked for sealed is served (the peer is joined): the refusal was the form.
+  h.send({ ...ask, reqId: 2, form: 'sealed' });
+  const sealed = await h.nextMessage();
+  assert.ok(sealed?.type === 'blockResponse' && sealed.status === 'ok' && Buffer.compare(sealed.data, BLOCK) === 0);
+  for (let i = 3; i < 20 && !h.closed; i++) h.send({ ...ask, reqId: i });
+  assert.equal(await h.waitClosed(), 'misbehaviour');
+  await assertServerHealthy();
+});
+
 test('a flood of block requests past the protocol limit: closed for misbehaviour', async () => {
   const h = await joinedHostile();
   const slow = new Uint8Array(32).fill(0xee);
