@@ -10,7 +10,8 @@
  *    .Spotlight-V100, .fseventsd), Windows (Thumbs.db, desktop.ini) and
  *    Office lock files (~$*). Case-insensitive. User rules cannot un-ignore
  *    layers 1 and 2.
- * 3. User rules in gitignore syntax (the `ignore` package): `.sealignore` at
+ * 3. User rules in gitignore syntax (fs/gitignore-match.ts, which cannot
+ *    backtrack whatever a peer writes): `.sealignore` at
  *    the folder root (shared) then `.sealsync/ignore` (this device only;
  *    later rules win, so a local `!pattern` can re-include a shared one).
  *    Case-sensitive, like git on Linux.
@@ -22,9 +23,9 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
 import { SealsyncError } from '../errors.js';
 import { STATE_DIR_NAME, isInStateDir } from '../model/path.js';
+import { GitignoreMatcher } from './gitignore-match.js';
 import { TEMP_PREFIX } from './temp-files.js';
 
 export { TEMP_PREFIX };
@@ -44,17 +45,17 @@ export function isTempName(name: string): boolean {
   return name.startsWith(TEMP_PREFIX);
 }
 
-const FINGERPRINT_VERSION = 'sealsync-ignore-v1';
+const FINGERPRINT_VERSION = 'sealsync-ignore-v2';
 
 export class IgnoreRules {
   /** Changes whenever the effective rules change (rules text, built-ins version). */
   readonly fingerprint: string;
-  readonly #builtin: Ignore;
-  readonly #user: Ignore;
+  readonly #builtin: GitignoreMatcher;
+  readonly #user: GitignoreMatcher;
 
   private constructor(shared: string, local: string) {
-    this.#builtin = ignore({ ignorecase: true }).add(BUILTIN_IGNORE_PATTERNS as string[]);
-    this.#user = ignore({ ignorecase: false }).add(checkRules(shared, SHARED_IGNORE_FILE)).add(checkRules(local, LOCAL_IGNORE_FILE));
+    this.#builtin = new GitignoreMatcher(true).add(BUILTIN_IGNORE_PATTERNS.join('\n'));
+    this.#user = new GitignoreMatcher(false).add(checkRules(shared, SHARED_IGNORE_FILE)).add(checkRules(local, LOCAL_IGNORE_FILE));
     this.fingerprint = createHash('sha256')
       .update(`${FINGERPRINT_VERSION}\0${BUILTIN_IGNORE_PATTERNS.join('\n')}\0${shared}\0${local}`)
       .digest('hex')
@@ -79,14 +80,7 @@ export class IgnoreRules {
     if (relPath === SHARED_IGNORE_FILE) return false;
     const slash = relPath.lastIndexOf('/');
     if (relPath.startsWith(TEMP_PREFIX, slash + 1)) return true;
-    const p = isDir ? `${relPath}/` : relPath;
-    try {
-      return this.#builtin.ignores(p) || this.#user.ignores(p);
-    } catch {
-      // `ignore` rejects non-relative paths; the walker never produces them, and
-      // an invalid path is refused by the path rules, not hidden here.
-      return false;
-    }
+    return this.#builtin.ignores(relPath, isDir) || this.#user.ignores(relPath, isDir);
   }
 }
 

@@ -35,30 +35,45 @@ export function validateVector(v: unknown): VersionVector {
   return v as VersionVector;
 }
 
+/**
+ * Merge-walks two sorted vectors id by id (an id missing on one side gives
+ * `undefined` there); stops early when `visit` returns false.
+ */
+function walkAligned(a: VersionVector, b: VersionVector, visit: (ca: Counter | undefined, cb: Counter | undefined) => boolean): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const ca = a[i];
+    const cb = b[j];
+    let goOn: boolean;
+    if (ca !== undefined && (cb === undefined || ca.id < cb.id)) {
+      goOn = visit(ca, undefined);
+      i++;
+    } else if (cb !== undefined && (ca === undefined || cb.id < ca.id)) {
+      goOn = visit(undefined, cb);
+      j++;
+    } else {
+      goOn = visit(ca, cb);
+      i++;
+      j++;
+    }
+    if (!goOn) return;
+  }
+}
+
 /** Order of `a` relative to `b`: 'greater' means a dominates b. */
 export function compareVectors(a: VersionVector, b: VersionVector): VectorOrder {
   let aBigger = false;
   let bBigger = false;
-  let i = 0;
-  let j = 0;
-  // Merge-walk both sorted lists; an id missing on one side counts as 0.
-  while (i < a.length || j < b.length) {
-    const ca = a[i];
-    const cb = b[j];
-    if (ca !== undefined && (cb === undefined || ca.id < cb.id)) {
-      aBigger = true;
-      i++;
-    } else if (cb !== undefined && (ca === undefined || cb.id < ca.id)) {
-      bBigger = true;
-      j++;
-    } else if (ca !== undefined && cb !== undefined) {
-      if (ca.value > cb.value) aBigger = true;
-      else if (ca.value < cb.value) bBigger = true;
-      i++;
-      j++;
-    }
-    if (aBigger && bBigger) return 'concurrent';
-  }
+  // An id missing on one side counts as 0.
+  walkAligned(a, b, (ca, cb) => {
+    const va = ca?.value ?? 0;
+    const vb = cb?.value ?? 0;
+    if (va > vb) aBigger = true;
+    else if (va < vb) bBigger = true;
+    return !(aBigger && bBigger);
+  });
+  if (aBigger && bBigger) return 'concurrent';
   if (aBigger) return 'greater';
   if (bBigger) return 'lesser';
   return 'equal';
@@ -67,23 +82,11 @@ export function compareVectors(a: VersionVector, b: VersionVector): VectorOrder 
 /** Element-wise maximum: the smallest vector that dominates or equals both. */
 export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
   const out: Counter[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const ca = a[i];
-    const cb = b[j];
-    if (ca !== undefined && (cb === undefined || ca.id < cb.id)) {
-      out.push(ca);
-      i++;
-    } else if (cb !== undefined && (ca === undefined || cb.id < ca.id)) {
-      out.push(cb);
-      j++;
-    } else if (ca !== undefined && cb !== undefined) {
-      out.push(ca.value >= cb.value ? ca : cb);
-      i++;
-      j++;
-    }
-  }
+  walkAligned(a, b, (ca, cb) => {
+    const larger = ca === undefined || (cb !== undefined && cb.value > ca.value) ? cb : ca;
+    if (larger) out.push(larger);
+    return true;
+  });
   return out;
 }
 

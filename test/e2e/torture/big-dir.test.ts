@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scanSettled } from '../helpers/harness.js';
 import { converge, startPair, synced, type Pair } from './pair.js';
 
 const FILES = Number(process.env.SEALSYNC_TORTURE_FILES ?? (process.env.SEALSYNC_TORTURE_FULL === '1' ? 100_000 : 5_000));
@@ -36,7 +37,7 @@ describe(`torture: ${FILES} files in one directory`, () => {
   after(() => p?.cleanup());
 
   test('every file arrives and both sides report equal counts; a tenth deleted on A goes on B', async (t) => {
-    await p.a.waitForFolder(p.dirA, (f) => f.state === 'idle' && f.localFiles === FILES, { timeoutMs: TIMEOUT_MS, description: 'A scanned' });
+    await p.a.waitForFolder(p.dirA, (f) => scanSettled(f) && f.localFiles === FILES, { timeoutMs: TIMEOUT_MS, description: 'A scanned' });
     const started = Date.now();
     await p.connect();
     const fb = await p.b.waitForFolder(p.dirB, (f) => synced(f) && f.localFiles === FILES, { timeoutMs: TIMEOUT_MS, intervalMs: 500, description: `B has ${FILES} files` });

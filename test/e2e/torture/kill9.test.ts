@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pollUntil } from '../helpers/harness.js';
+import { pollUntil, scanSettled } from '../helpers/harness.js';
 import { converge, DAEMON_START_TIMEOUT_MS, readTree, sleep, startPair, type Pair } from './pair.js';
 import { TEMP_PREFIX } from '../../../src/fs/temp-files.js';
 
@@ -45,7 +45,7 @@ describe('torture: kill -9 during a pull', { timeout: 400_000 }, () => {
         for (let i = 0; i < SMALL; i++) await writeFile(join(dir, `s${i}.txt`), randomBytes(2000 + i));
       },
     });
-    await p.a.waitForFolder(p.dirA, (f) => f.state === 'idle' && f.localFiles === SMALL + 1, { timeoutMs: 60_000, description: 'A scanned' });
+    await p.a.waitForFolder(p.dirA, (f) => scanSettled(f) && f.localFiles === SMALL + 1, { timeoutMs: 60_000, description: 'A scanned' });
   });
   after(() => p?.cleanup());
 

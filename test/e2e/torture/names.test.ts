@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pollUntil } from '../helpers/harness.js';
-import { readTree, startPair, SYNC_TIMEOUT_MS, tempFiles, type Pair } from './pair.js';
+import { parkedWith, readTree, startPair, SYNC_TIMEOUT_MS, tempFiles, type Pair } from './pair.js';
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
@@ -110,8 +110,9 @@ describe('torture: names', () => {
   });
 
   test('a path B cannot hold: a clear error on B, nothing half-written, the rest synced', async () => {
-    const fb = await p.b.waitForFolder(p.dirB, (f) => f.state === 'idle' && f.error !== null && f.needFiles >= 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B reports the path it cannot write' });
-    assert.match(fb.error ?? '', /deep\.txt|ENAMETOOLONG|too long/i, `error names the problem: ${fb.error}`);
+    const fb = await p.b.waitForFolder(p.dirB, parkedWith(/deep\.txt: .*(ENAMETOOLONG|too long)/i), { timeoutMs: SYNC_TIMEOUT_MS, description: 'B reports the path it cannot write' });
+    const first = fb.parked[0];
+    assert.ok(first && (fb.notice ?? '').includes(`${first.path}: ${first.reason}`), `the notice names a parked path and its cause: ${fb.notice}`);
     const treeB = await readTree(p.dirB);
     assert.equal([...treeB.keys()].some((k) => k.endsWith('deep.txt')), false, 'no deep.txt on B');
     assert.deepEqual(tempFiles(treeB), [], 'no temp file on B');

@@ -22,6 +22,14 @@ const STATE_DIR = '.sealsync';
 /** Idle, nothing needed, no error. */
 export const synced = (f: FolderStatus): boolean => f.state === 'idle' && f.needFiles === 0 && f.error === null;
 
+/**
+ * A receiver that cannot write some path (status schema v2): the folder is
+ * 'waiting', still needs it, and lists it as parked with the reason; the
+ * folder itself has no error (everything else keeps syncing).
+ */
+export const parkedWith = (reason: RegExp) => (f: FolderStatus): boolean =>
+  f.state === 'waiting' && f.error === null && f.needFiles >= 1 && f.parked.some((x) => reason.test(`${x.path}: ${x.reason}`));
+
 export interface Entry {
   readonly kind: 'file' | 'dir' | 'symlink' | 'other';
   readonly mode: number;
