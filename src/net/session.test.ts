@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, decodeSealedRecord, type FolderKeys } from '../crypto/index.js';
 import { isSealsyncError, type SealsyncError } from '../errors.js';
 import { sessionPair, type PairOptions } from './testing/session-pair.js';
-import { MemoryDirectory, testIdentity, waitFor, waitUntil, randomFolder } from './testing/fixtures.js';
+import { MemoryDirectory, testIdentity, waitFor, waitUntil, randomFolder, type TestFolder } from './testing/fixtures.js';
 import { PeerSession, type ReceivedIndex } from './session.js';
 import { SyncListener, dial } from './transport.js';
 import type { IndexAck } from './messages.js';
@@ -420,6 +420,20 @@ test('open(): a peer that never says Hello times out, and an abort ends the wait
   await assert.rejects(p, (e) => isSealsyncError(e, 'ERR_ABORTED'));
 });
 
+/** A session pair that has joined one folder on both sides. */
+async function joinedPair(t: TestContext, clientFolder: TestFolder, serverFolder: TestFolder) {
+  let joined!: Promise<unknown>;
+  const pair = await sessionPair({
+    clientDir: new MemoryDirectory([clientFolder]),
+    serverDir: new MemoryDirectory([serverFolder]),
+    beforeStart: (c) => (joined = waitFor(c, 'joined')),
+  });
+  t.after(() => pair.close());
+  await joined;
+  await waitUntil(() => pair.server.isJoined(clientFolder.folderId), 5000, 'server joined');
+  return pair;
+}
+
 test('read proofs: two readers may ask each other for plaintext; an encrypted peer may not, and neither side asks it', async (t) => {
   const w = keysFromSecret(newFolderSecret());
   const reader = { folderId: w.folderId, accessSecret: w.accessSecret, readProofKey: w.readProofKey as Uint8Array };
@@ -430,15 +444,7 @@ test('read proofs: two readers may ask each other for plaintext; an encrypted pe
     return Uint8Array.of(form === 'plain' ? 1 : 2);
   };
   // Reader to reader: both see the other's proof.
-  let joined!: Promise<unknown>;
-  const both = await sessionPair({
-    clientDir: new MemoryDirectory([reader]),
-    serverDir: new MemoryDirectory([reader]),
-    beforeStart: (c) => (joined = waitFor(c, 'joined')),
-  });
-  t.after(() => both.close());
-  await joined;
-  await waitUntil(() => both.server.isJoined(w.folderId), 5000, 'server joined');
+  const both = await joinedPair(t, reader, reader);
   assert.equal(both.client.peerReads(w.folderId), true);
   assert.equal(both.server.peerReads(w.folderId), true);
   both.server.onBlockRequest(serve);
@@ -450,15 +456,7 @@ test('read proofs: two readers may ask each other for plaintext; an encrypted pe
   // Reader dialling an encrypted peer, and the reverse: nobody is a reader, plaintext is never asked for.
   for (const [clientFolder, serverFolder] of [[reader, encrypted], [encrypted, reader]] as const) {
     forms.length = 0;
-    let j!: Promise<unknown>;
-    const pair = await sessionPair({
-      clientDir: new MemoryDirectory([clientFolder]),
-      serverDir: new MemoryDirectory([serverFolder]),
-      beforeStart: (c) => (j = waitFor(c, 'joined')),
-    });
-    t.after(() => pair.close());
-    await j;
-    await waitUntil(() => pair.server.isJoined(w.folderId), 5000, 'server joined');
+    const pair = await joinedPair(t, clientFolder, serverFolder);
     assert.equal(pair.client.peerReads(w.folderId), false);
     assert.equal(pair.server.peerReads(w.folderId), false);
     pair.server.onBlockRequest(serve);
