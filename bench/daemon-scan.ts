@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomFillSync } from 'node:crypto';
 import { bigFiles, smallFiles, type DataSet } from './lib/datasets.js';
-import { SealsyncNode, ensureBuilt, sleep } from './lib/sealsync.js';
+import { SealsyncNode, ensureBuilt, newWriteKey, sleep } from './lib/sealsync.js';
+import { argValue } from './lib/args.js';
 
 const MiB = 1024 * 1024;
 const BIG_TOTAL_BYTES = 1024 * MiB;
@@ -52,11 +53,6 @@ interface Row {
   readonly note: string;
 }
 
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
 /** A fresh daemon in its own home under `dir`. */
 async function freshDaemon(dir: string, name: string): Promise<SealsyncNode> {
   const home = join(dir, `home-${name}`);
@@ -64,12 +60,6 @@ async function freshDaemon(dir: string, name: string): Promise<SealsyncNode> {
   node.init();
   await node.start();
   return node;
-}
-
-async function newWriteKey(): Promise<string> {
-  const { keysFromSecret, newFolderSecret } = await import('../src/crypto/keys.js');
-  const { formatKey } = await import('../src/crypto/key-text.js');
-  return formatKey(keysFromSecret(newFolderSecret()));
 }
 
 /** Polls status until the folder is idle with exactly the data set's files and bytes. */

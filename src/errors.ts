@@ -63,6 +63,11 @@ export const ERROR_CATALOG = {
   ERR_ACCESS_PROOF: { status: 403, message: 'access proof rejected' },
   ERR_MISBEHAVIOUR: { status: 502, message: 'peer exceeded its misbehaviour budget' },
   ERR_CONNECTION_CLOSED: { status: 502, message: 'connection closed' },
+  // devices: invites, linking, the keyring
+  ERR_INVITE_CODE: { status: 400, message: 'invalid invite code' },
+  ERR_INVITE_REFUSED: { status: 403, message: 'the inviting device refused the invite code' },
+  ERR_DEVICE_UNKNOWN: { status: 404, message: 'no such device' },
+  ERR_KEYRING_INVALID: { status: 500, message: 'the keyring file is invalid' },
   // web ui
   ERR_UNAUTHORIZED: { status: 401, message: 'login required' },
   ERR_FORBIDDEN: { status: 403, message: 'forbidden' },

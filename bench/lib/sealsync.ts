@@ -41,6 +41,13 @@ export function cli(home: string, args: string[]): string {
   return res.stdout.trim();
 }
 
+/** A new folder's write key as text (what `sealsync key new` prints), made in process. */
+export async function newWriteKey(): Promise<string> {
+  const { keysFromSecret, newFolderSecret } = await import('../../src/crypto/keys.js');
+  const { formatKey } = await import('../../src/crypto/key-text.js');
+  return formatKey(keysFromSecret(newFolderSecret()));
+}
+
 export function ensureBuilt(): void {
   const res = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'inherit' });
   if (res.status !== 0) throw new Error('build failed');

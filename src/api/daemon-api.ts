@@ -11,7 +11,10 @@ import type {
   StatusReport,
 } from '../daemon/daemon-types.js';
 
+import type { DevicesApi } from '../daemon/devices/device-types.js';
+
 export type * from '../daemon/daemon-types.js';
+export type * from '../daemon/devices/device-types.js';
 export { STATUS_SCHEMA_VERSION } from '../daemon/daemon-types.js';
 
 export interface DaemonApi {
@@ -37,4 +40,6 @@ export interface DaemonApi {
   rescanFolder?(path: string, opts?: OpOptions & { wait?: boolean }): Promise<FolderStatus>;
   /** Read-only folders: undo local edits (restore the global state). */
   revertFolder?(path: string, opts?: OpOptions): Promise<void>;
+  /** My devices (src/daemon/devices/): invites, joins, approval, unlinking; optional so fakes need not have them. */
+  devicesApi?(): DevicesApi;
 }

@@ -9,7 +9,7 @@
  * POST /api/folders/rescan (rw/ro folders); POST /api/folders/revert (read-only);
  * POST /api/folders/gc and /api/folders/verify (encrypted folders);
  * GET|POST|DELETE /api/peers; GET /api/events (SSE); GET|PATCH /api/settings;
- * POST /api/stop.
+ * POST /api/stop; the devices' routes (device-routes.ts).
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -17,6 +17,8 @@ import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
+import { MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
+import { registerDeviceRoutes } from './device-routes.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
@@ -39,7 +41,7 @@ const pathBody = z.object({ path: pathString }).strict();
 const shareBody = z.object({ path: pathString, type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
 const rescanBody = z.object({ path: pathString, wait: z.boolean().optional() }).strict();
 const gcBody = z.object({ path: pathString, retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
-const addPeerBody = z.object({ address: z.string().min(1).max(MAX_ADDRESS) }).strict();
+const addPeerBody = z.object({ address: z.string().min(1).max(MAX_PEER_SPEC_LENGTH) }).strict();
 const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
 const settingsPatchBody = z.object({
   device: z.object({ name: z.string().max(256).optional() }).strict().optional(),
@@ -166,6 +168,8 @@ export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): P
     });
 
     scope.get('/api/events', (req, reply) => { streamEvents(api, req.raw, reply); });
+
+    registerDeviceRoutes(scope, api, parseBody, abortOnClose);
   }, { prefix: '' });
 }
 

@@ -32,6 +32,26 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ['config set webui.enabled false', 'no dashboard (applies on restart)'],
     ['config set webui.certificatePath ""', 'remove an optional path'],
   ],
+  device: [
+    ['device invite', 'a one-time code that links a new device'],
+    ['device join I…', 'on the new device: join with that code'],
+    ['device list', 'linked devices, servers, devices waiting for approval'],
+  ],
+  'device invite': [
+    ['device invite --qr', 'the code, its link and a QR code'],
+    ['device invite --auto-approve --json', 'for scripts: no approval step'],
+    ['device invite --server ~/Documents ~/Photos', 'an encrypted server for two folders'],
+  ],
+  'device join': [
+    ['device join I… --into ~/Sync', 'folders land in ~/Sync, each under its own name'],
+    ['device join - < code.txt', 'the code from stdin, out of the shell history'],
+  ],
+  'device approve': [['device approve ABCDEFG-…', 'let the waiting device in']],
+  'device deny': [['device deny ABCDEFG-…', 'refuse the waiting device']],
+  'device list': [['device list', 'a table'], ['device list --json', 'for scripts']],
+  'device invites': [['device invites', 'pending, used, expired and revoked invites']],
+  'device revoke': [['device revoke 0123abcd…', 'revoke an unused invite by its id']],
+  'device unlink': [['device unlink ABCDEFG-…', 'refuse that device from now on; rotate the keyring']],
   folder: [
     ['folder add ~/Documents --key W…', 'share a folder'],
     ['folder list', 'what this device shares'],
@@ -83,7 +103,11 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ['peer add tcp://203.0.113.7:41873', 'dial a peer'],
     ['peer list', 'known peers and their traffic'],
   ],
-  'peer add': [['peer add tcp://203.0.113.7:41873', 'an IPv4 peer'], ['peer add tcp://[2001:db8::7]:41873', 'an IPv6 peer']],
+  'peer add': [
+    ['peer add ABCDEFG-…@203.0.113.7:41873', 'that device at that address (pinned by its id)'],
+    ['peer add tcp://[2001:db8::7]:41873#ABCDEFG-…', 'the same, IPv6, id after the address'],
+    ['peer add tcp://203.0.113.7:41873', 'pin the first device that answers (trust on first use)'],
+  ],
   'peer list': [['peer list', 'a table'], ['peer list --json', 'for scripts']],
   'peer remove': [['peer remove tcp://203.0.113.7:41873', 'by address'], ['peer remove ABCDEFG-…', 'by device id']],
   server: [

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isSealsyncError, type ErrorCode } from '../errors.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerDeviceCommands } from './commands/device.js';
 import { registerFolderCommands } from './commands/folder.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeyCommands } from './commands/key.js';
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIo = processIo, opts: ProgramOptions = {}): 
     .exitOverride();
   // Command groups register here (keep alphabetical).
   registerConfigCommands(program, io);
+  registerDeviceCommands(program, io);
   registerFolderCommands(program, io);
   registerInitCommand(program, io);
   registerKeyCommands(program, io);

@@ -9,7 +9,9 @@ import {
   formatPeerAddress as formatNetAddress,
   parseListenAddress,
   parsePeerAddress as parseNetPeerAddress,
+  parsePeerSpec as parseNetPeerSpec,
   type PeerAddress,
+  type PeerSpec,
 } from '../net/peer-address.js';
 
 export type HostPort = PeerAddress;
@@ -48,4 +50,10 @@ export function parsePeerAddress(text: string): HostPort {
 
 export function formatPeerAddress(hp: HostPort): string {
   return formatNetAddress(hp);
+}
+
+/** `tcp://HOST:PORT`, `tcp://HOST:PORT#ID` or `ID@HOST:PORT` (src/net/peer-address.ts); a folder key is refused unechoed. */
+export function parsePeerSpec(text: string): PeerSpec {
+  refuseKeyAsAddress(text);
+  return parseNetPeerSpec(text);
 }

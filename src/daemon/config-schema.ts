@@ -7,6 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { MAX_DEVICE_NAME_LENGTH } from '../crypto/device.js';
+import { formatDeviceId, MAX_DEVICE_ID_TEXT_LENGTH, parseDeviceId } from '../crypto/device-id.js';
 import { checkKeyText } from '../crypto/key-text.js';
 import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
 import { describeError } from '../errors.js';
@@ -50,6 +51,10 @@ export const peerConfigSchema = z.object({
   address: z.string().max(310).refine((s) => {
     try { parsePeerAddress(s); return true; } catch { return false; }
   }, { message: 'expected tcp://HOST:PORT' }),
+  /** The device pinned at this address (its certificate fingerprint); absent until the first device answers (TOFU). */
+  deviceId: z.string().max(MAX_DEVICE_ID_TEXT_LENGTH).refine((s) => {
+    try { return formatDeviceId(parseDeviceId(s)) === s; } catch { return false; }
+  }, { message: 'expected a device id in its canonical form (XXXXXXX-XXXXXXX-…)' }).optional(),
 }).strict();
 
 export const webuiConfigSchema = z.object({

@@ -30,7 +30,7 @@ import { offlinePeer, peerStatusOf } from './peer-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
 import { openIndex, type Index } from '../index/index.js';
 import { componentLogger, type Logger } from '../logger.js';
-import { formatPeerAddress, parseHostPort, parsePeerAddress, refuseKeyAsAddress } from './address.js';
+import { formatPeerAddress, parseHostPort, parsePeerAddress, parsePeerSpec, refuseKeyAsAddress } from './address.js';
 import { configSchema, DEFAULT_RESCAN_INTERVAL_S, rateLimitOf, type Config, type FolderConfig } from './config-schema.js';
 import { loadConfig, saveConfig } from './config-store.js';
 import type {
@@ -42,13 +42,15 @@ import { IdleFolderRunner, type FolderRunner, type FolderRunnerFactories, type F
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
+import type { DeviceCredentials } from '../net/transport.js';
+import { DeviceLinks } from './device-links.js';
+import type { DevicesApi } from './devices/device-types.js';
 import type { FolderDirectory } from '../net/session.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
 import { toHex } from '../crypto/bytes.js';
-
 
 export interface DaemonInit {
   readonly home: string;
@@ -96,6 +98,8 @@ export class Daemon {
   private net: ConnectionManager | null = null;
   /** Binds folder engines to peer sessions (index exchange, block requests by folder id). */
   private router: FolderSessionRouter | null = null;
+  /** Linked devices, servers, LAN discovery, pins: who else to dial (device-links.ts). */
+  private readonly links: DeviceLinks;
   private started = false;
   /** The settings this run started with that only a restart can change (for Settings.restartRequired). */
   private startedWith: Pick<Config, 'listen' | 'discovery' | 'webui' | 'metrics'> | null = null;
@@ -105,6 +109,18 @@ export class Daemon {
     this.log = componentLogger(init.logger, 'daemon');
     this.events = new EventBus(init.now ?? Date.now, (err) => this.log.warn({ err }, 'event listener threw'));
     this.stopRequested = new Promise((r) => { this.resolveStop = r; });
+    this.links = new DeviceLinks({
+      keyringPath: this.paths.keyring,
+      logger: init.logger,
+      ...(init.now ? { now: init.now } : {}),
+      config: () => this.config,
+      folders: () => [...this.folders.values()].map((f) => ({ path: f.config.path, keys: f.keys })),
+      addFolder: async (path, key) => { await this.addFolder({ path, key }); },
+      updatePeers: (change) => this.exclusive(async () => {
+        const peers = change(this.config.peers);
+        if (peers !== null) await this.persist({ ...this.config, peers });
+      }),
+    });
   }
 
   async start(): Promise<void> {
@@ -231,6 +247,7 @@ export class Daemon {
         throw failure;
       }
       this.net?.refreshFolders();
+      this.links.folderAdded(path, keys);
       this.events.emit({ type: 'folder-changed', path, change: 'added' });
       this.log.info({ path, type: keys.type, folderId }, 'folder added');
       const info = this.listFolders().find((f) => f.path === path);
@@ -245,6 +262,7 @@ export class Daemon {
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
       await this.forgetFolder(f.config.path);
       this.net?.refreshFolders();
+      this.links.folderRemoved(f.keys);
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
       this.log.info({ path: f.config.path }, 'folder removed');
     });
@@ -302,17 +320,32 @@ export class Daemon {
     return this.net.peerStatus().map((p) => peerStatusOf(p, p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).length : 0));
   }
 
-  addPeer(address: string, _opts: OpOptions = {}): Promise<PeerStatus> {
+  /**
+   * `peer add`: `ID@HOST:PORT` or `tcp://HOST:PORT#ID` pins that device at
+   * the address; a bare `tcp://HOST:PORT` pins the first device that answers
+   * there (trust on first use). For the latter this waits up to
+   * TOFU_ANSWER_WAIT_MS for the first answer, so the caller can say which
+   * device was pinned (the peer's `id`), or that none answered yet.
+   */
+  addPeer(text: string, opts: OpOptions = {}): Promise<PeerStatus> {
     return this.exclusive(async () => {
-      const normal = formatPeerAddress(parsePeerAddress(address));
+      const spec = parsePeerSpec(text);
+      const normal = spec.address;
       if (this.config.peers.some((p) => p.address === normal)) throw new SealsyncError('ERR_PEER_EXISTS', `peer ${normal} is already known`);
-      await this.persist({ ...this.config, peers: [...this.config.peers, { address: normal }] });
-      this.net?.setAddresses(this.config.peers.map((p) => p.address));
-      this.log.info({ address: normal }, 'peer added');
+      if (spec.deviceId === this.deviceId) throw new SealsyncError('ERR_ADDRESS', 'that device id is this device');
+      await this.persist({ ...this.config, peers: [...this.config.peers, spec.deviceId === undefined ? { address: normal } : { address: normal, deviceId: spec.deviceId }] });
+      this.links.apply();
+      this.log.info({ address: normal, deviceId: spec.deviceId ?? null }, 'peer added');
+      if (spec.deviceId === undefined) await this.links.waitForPin(normal, opts.signal);
       const peer = this.listPeers().find((p) => p.address === normal);
       if (!peer) throw new SealsyncError('ERR_INTERNAL', 'peer vanished after add');
       return peer;
     });
+  }
+
+  /** My devices (src/daemon/devices/): invites, joins, the keyring; runs with the network. */
+  devicesApi(): DevicesApi {
+    return this.links.api();
   }
 
   removePeer(idOrAddress: string, _opts: OpOptions = {}): Promise<void> {
@@ -323,6 +356,7 @@ export class Daemon {
       // A device id removes every address that led to that device.
       const before = this.listPeers();
       const byId = new Set(before.filter((p) => p.id !== null && p.id === idOrAddress).map((p) => p.address));
+      for (const p of this.config.peers) if (p.deviceId !== undefined && p.deviceId === idOrAddress) byId.add(p.address);
       const remaining = this.config.peers.filter((p) => p.address !== normal && !byId.has(p.address));
       if (remaining.length === this.config.peers.length) throw new SealsyncError('ERR_PEER_UNKNOWN', `no peer ${idOrAddress.slice(0, 100)}`);
       const kept = new Set(remaining.map((p) => p.address));
@@ -487,13 +521,15 @@ export class Daemon {
     };
   }
 
-  private async startNetwork(identity: { privateKeyPem: string; certificatePem: string; deviceId: string }): Promise<void> {
+  private async startNetwork(identity: DeviceCredentials): Promise<void> {
+    const devices = this.links.create(identity);
     const net = new ConnectionManager({
+      onLinkConnection: (conn) => devices.handleConnection(conn),
       identity,
       localName: this.config.device.name,
       directory: this.folderDirectory(),
       listen: this.config.listen,
-      addresses: this.config.peers.map((p) => p.address),
+      addresses: this.links.targets(),
       logger: this.init.logger,
       session: { logger: this.init.logger, rateLimit: rateLimitOf(this.config.bandwidth) },
     });
@@ -516,9 +552,11 @@ export class Daemon {
     }
     this.net = net;
     this.log.info({ listen: net.listenAddresses() }, 'network started');
+    await this.links.start(net, identity);
   }
 
   private async stopNetwork(): Promise<void> {
+    await this.links.stop();
     const net = this.net;
     this.net = null;
     if (net) {

@@ -14,6 +14,8 @@ export interface HomePaths {
   readonly index: string;
   readonly controlSocket: string;
   readonly lock: string;
+  /** The keyring shared with linked devices (0600; folder keys). */
+  readonly keyring: string;
   /** `sealsync ui --open`'s redirect page (0600): it carries the one-time login URL. */
   readonly uiLoginPage: string;
 }
@@ -52,6 +54,7 @@ export function homePaths(home: string): HomePaths {
     index: join(home, 'index.db'),
     controlSocket: join(home, 'control.sock'),
     lock: join(home, 'daemon.lock'),
+    keyring: join(home, 'keyring.json'),
     uiLoginPage: join(home, 'ui-login.html'),
   };
 }

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
 import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { MIGRATIONS, OLDEST_SUPPORTED_SCHEMA, SCHEMA_VERSION } from './migrations.js';
 import { type BlockRowDb, type FileRow, type FileStatRow, type FolderRowDb, LOOKUP_BATCH, prepareStatements, type RecordRow, toBlock, toFileStat, toFolder, toLocalFile, toStoredRecord } from './sqlite-statements.js';
 import { ID_BYTES, encodeBlockList, encodeIdList } from './codec.js';
 import type {
@@ -134,7 +134,11 @@ export class SqliteIndex {
 
   /** Removes the folder and everything indexed for it. */
   removeFolder(rowId: number): boolean {
-    return this.s.deleteFolder.run(rowId).changes > 0;
+    return this.transaction(() => {
+      // Blocks point at file rows, not at the folder: the cascade cannot reach them.
+      this.s.deleteBlocksOfFolder.run(rowId);
+      return this.s.deleteFolder.run(rowId).changes > 0;
+    });
   }
 
   getFolder(rowId: number): FolderRow | undefined {
@@ -166,7 +170,7 @@ export class SqliteIndex {
     checkRecordInput(rec);
     return this.transaction(() => {
       const key = vectorKey(rec.version);
-      const held = this.s.versionsForLocator.all(folder, rec.locator) as { version_key: string }[];
+      const held = this.s.versionsForLocator.all(folder, rec.locator, rec.locator) as { version_key: string }[];
       const dominated: string[] = [];
       for (const h of held) {
         const order = compareVectors(rec.version, parseVectorKey(h.version_key));
@@ -177,7 +181,7 @@ export class SqliteIndex {
       if (held.length - dominated.length >= MAX_CONCURRENT_VERSIONS) {
         return { outcome: 'too-many-versions', stored: false, seq: null, replaced: 0 } as const;
       }
-      for (const k of dominated) this.s.deleteRecord.run(folder, rec.locator, k);
+      for (const k of dominated) this.s.deleteRecord.run(folder, rec.locator, rec.locator, k);
       const seq = this.nextSeq(folder);
       const p = rec.plain;
       this.s.insertRecord.run(
@@ -195,7 +199,7 @@ export class SqliteIndex {
 
   /** Every version held for one path (more than one only while concurrent), oldest first. */
   currentRecords(folder: number, locator: Uint8Array): StoredRecord[] {
-    return (this.s.recordsForLocator.all(folder, locator) as RecordRow[]).map(toStoredRecord);
+    return (this.s.recordsForLocator.all(folder, locator, locator) as RecordRow[]).map(toStoredRecord);
   }
 
   /**
@@ -206,7 +210,7 @@ export class SqliteIndex {
     const out = new Map<string, StoredRecord[]>();
     // Distinct keys only: a locator in two batches would list its versions twice.
     const distinct = [...new Map(locators.map((l) => [toHex(l), l])).values()];
-    for (const row of batchedAll<RecordRow>(this.s.recordsForLocators, folder, distinct)) {
+    for (const row of batchedAll<RecordRow>(this.s.recordsForLocators, folder, distinct, true)) {
       const rec = toStoredRecord(row);
       const key = toHex(rec.locator);
       const list = out.get(key);
@@ -255,6 +259,29 @@ export class SqliteIndex {
       out.set(r.path, toFileStat(r));
     }
     return out;
+  }
+
+  /** getFileStat of many paths at once (LOOKUP_BATCH per query); paths without a row are absent. */
+  getFileStats(folder: number, paths: readonly string[]): Map<string, FileStat> {
+    const out = new Map<string, FileStat>();
+    for (const r of batchedAll<FileStatRow>(this.s.fileStatsOf, folder, paths)) out.set(r.path, toFileStat(r));
+    return out;
+  }
+
+  /**
+   * The folder's paths a page at a time, in path order: at most `limit` with a
+   * path after `after` ('' for the first page), each with its rowid (see
+   * lastFileRowId). Read from the path index alone. A full scan's deletion
+   * pass reads the folder this way instead of holding every row at once.
+   */
+  filePathsAfter(folder: number, after: string, limit: number): { rowid: number; path: string }[] {
+    const n = Math.max(1, Math.min(Math.trunc(limit), MAX_RECORDS_PAGE));
+    return this.s.filePathsAfter.all(folder, after, n) as { rowid: number; path: string }[];
+  }
+
+  /** The highest files rowid so far (0 for none): every row written later gets a higher one. */
+  lastFileRowId(): number {
+    return this.s.lastFileRowId.get() as number;
   }
 
   /** The rescan view of one path (no block list decoded): what a scan compares a stat with. */
@@ -306,15 +333,15 @@ export class SqliteIndex {
         seq = res.seq ?? 0;
       }
       const f = file.record;
-      this.s.upsertFile.run(
+      const fileRow = this.s.upsertFile.get(
         folder, f.path, f.kind, f.size, f.mtimeMs, f.mode, f.symlinkTarget ?? null, f.deleted ? 1 : 0,
         vectorKey(f.version), encodeBlockList(f.blocks), file.diskMtimeMs, file.ino, file.dev, seq, file.localChange ? 1 : 0,
-      );
-      this.s.deleteBlocksOfPath.run(folder, f.path);
+      ) as number;
+      this.s.deleteBlocksOfFile.run(fileRow);
       if (!f.deleted && f.kind === 'file') {
         let offset = 0;
         for (const b of f.blocks) {
-          this.s.insertBlock.run(folder, f.path, offset, b.size, b.hash, b.id);
+          this.s.insertBlock.run(fileRow, offset, b.size, b.hash, b.id);
           if (this.blockHashFilter) setSlot(this.blockHashFilter, b.hash);
           offset += b.size;
         }
@@ -326,8 +353,8 @@ export class SqliteIndex {
   /** Forgets a path entirely (e.g. an ignored path); tombstones are written with writeLocalFile. */
   forgetFile(folder: number, path: string): void {
     this.transaction(() => {
-      this.s.deleteFile.run(folder, path);
-      this.s.deleteBlocksOfPath.run(folder, path);
+      const fileRow = this.s.deleteFile.get(folder, path) as number | undefined;
+      if (fileRow !== undefined) this.s.deleteBlocksOfFile.run(fileRow);
     });
   }
 
@@ -343,18 +370,18 @@ export class SqliteIndex {
   // ---- blocks (full peers) -------------------------------------------------
 
   findBlockById(id: Uint8Array): BlockLocation | undefined {
-    return toBlock(this.s.blockById.get(id) as BlockRowDb | undefined);
+    return toBlock(this.s.blockById.get(id, id) as BlockRowDb | undefined);
   }
 
   findBlockByHash(hash: Uint8Array): BlockLocation | undefined {
     if (!this.mayHoldBlockHash(hash)) return undefined;
-    return toBlock(this.s.blockByHash.get(hash) as BlockRowDb | undefined);
+    return toBlock(this.s.blockByHash.get(hash, hash) as BlockRowDb | undefined);
   }
 
   /** All on-disk locations of a plaintext block (a stale one may fail verification; try the next). */
   findBlocksByHash(hash: Uint8Array, limit = 8): BlockLocation[] {
     if (!this.mayHoldBlockHash(hash)) return [];
-    return (this.s.blocksByHash.all(hash, limit) as BlockRowDb[]).map((r) => toBlock(r) as BlockLocation);
+    return (this.s.blocksByHash.all(hash, hash, limit) as BlockRowDb[]).map((r) => toBlock(r) as BlockLocation);
   }
 
   /** False only when no row of the blocks table has this hash (see blockHashFilter). */
@@ -407,15 +434,16 @@ function blockHashSlot(hash: Uint8Array): number {
 }
 
 /**
- * Rows of `stmt` (bound as folder, then LOOKUP_BATCH keys) for every key, one
+ * Rows of `stmt` (bound as folder, then LOOKUP_BATCH keys, twice when
+ * `twice`: an 8-byte-prefix lookup, sqlite-statements.ts) for every key, one
  * query per LOOKUP_BATCH keys; a short last batch repeats its first key (IN
  * ignores duplicates).
  */
-function* batchedAll<R>(stmt: Database.Statement, folder: number, keys: readonly (Uint8Array | string)[]): Generator<R> {
+function* batchedAll<R>(stmt: Database.Statement, folder: number, keys: readonly (Uint8Array | string)[], twice = false): Generator<R> {
   for (let i = 0; i < keys.length; i += LOOKUP_BATCH) {
     const batch = keys.slice(i, i + LOOKUP_BATCH);
     while (batch.length < LOOKUP_BATCH) batch.push(batch[0]!);
-    yield* stmt.all(folder, ...batch) as R[];
+    yield* (twice ? stmt.all(folder, ...batch, ...batch) : stmt.all(folder, ...batch)) as R[];
   }
 }
 
@@ -429,6 +457,9 @@ function migrate(db: Database.Database): void {
   const current = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get() as { v: number }).v;
   if (current > SCHEMA_VERSION) {
     throw new SealsyncError('ERR_FORMAT_VERSION', `index.db has schema ${current}, newer than this sealsync (${SCHEMA_VERSION})`);
+  }
+  if (current > 0 && current < OLDEST_SUPPORTED_SCHEMA) {
+    throw new SealsyncError('ERR_FORMAT_VERSION', `index.db has schema ${current} from an older sealsync (this one reads ${OLDEST_SUPPORTED_SCHEMA}): re-create the home with \`sealsync init\``);
   }
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;

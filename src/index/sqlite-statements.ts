@@ -47,6 +47,7 @@ export interface FileRow {
 export interface FolderRowDb { id: number; path: string; folder_id: string; type: string; seq: number }
 export interface FileStatRow { path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number }
 export interface BlockRowDb { folder: number; path: string; offset: number; size: number; hash: Buffer; id: Buffer }
+export interface BlockOfFileRow { offset: number; size: number; hash: Buffer; id: Buffer }
 
 export function toFolder(r: FolderRowDb | undefined): FolderRow | undefined {
   return r && { rowId: r.id, path: r.path, folderId: r.folder_id, type: r.type as IndexFolderType, seq: r.seq };
@@ -92,8 +93,17 @@ export function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
 
 export const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
 export const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change';
-export const BLOCK_COLS = 'folder, path, offset, size, hash, id';
+/** A block row with its file's folder and path (blocks b JOIN files f). */
+export const BLOCK_COLS = 'f.folder AS folder, f.path AS path, b.offset AS offset, b.size AS size, b.hash AS hash, b.id AS id';
+const BLOCK_FROM = 'blocks b JOIN files f ON f.rowid = b.file';
 export const LOOKUP_PARAMS = Array.from({ length: LOOKUP_BATCH }, () => '?').join(', ');
+/**
+ * Random 32-byte keys (locators, block ids and hashes) are indexed by their
+ * first 8 bytes (migrations.ts); a lookup names the indexed expression and
+ * then compares the whole value, so each key is bound twice.
+ */
+const KEY8 = (col: string) => `substr(${col}, 1, 8)`;
+const LOOKUP_KEY8_PARAMS = Array.from({ length: LOOKUP_BATCH }, () => KEY8('?')).join(', ');
 
 export function prepareStatements(db: Database.Database) {
   return {
@@ -106,12 +116,14 @@ export function prepareStatements(db: Database.Database) {
     folderSeq: db.prepare('SELECT seq FROM folders WHERE id = ?'),
     bumpSeq: db.prepare('UPDATE folders SET seq = seq + 1 WHERE id = ? RETURNING seq'),
 
-    versionsForLocator: db.prepare('SELECT version_key FROM records WHERE folder = ? AND locator = ?'),
+    versionsForLocator: db.prepare(`SELECT version_key FROM records WHERE folder = ? AND ${KEY8('locator')} = ${KEY8('?')} AND locator = ?`),
     // '+seq' keeps the planner on records_by_locator: plain 'ORDER BY seq' makes it
     // walk records_by_seq over the whole folder to avoid a (tiny) sort.
-    recordsForLocator: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator = ? ORDER BY +seq`),
-    recordsForLocators: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND locator IN (${LOOKUP_PARAMS}) ORDER BY +seq`),
-    deleteRecord: db.prepare('DELETE FROM records WHERE folder = ? AND locator = ? AND version_key = ?'),
+    recordsForLocator: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND ${KEY8('locator')} = ${KEY8('?')} AND locator = ? ORDER BY +seq`),
+    recordsForLocators: db.prepare(
+      `SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND ${KEY8('locator')} IN (${LOOKUP_KEY8_PARAMS}) AND locator IN (${LOOKUP_PARAMS}) ORDER BY +seq`,
+    ),
+    deleteRecord: db.prepare(`DELETE FROM records WHERE folder = ? AND ${KEY8('locator')} = ${KEY8('?')} AND locator = ? AND version_key = ?`),
     insertRecord: db.prepare(
       `INSERT INTO records (folder, locator, version_key, last_writer, block_ids, sealed, seq, kind, size, mtime_ms, deleted)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -139,15 +151,26 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))`,
     ),
     fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
+    fileStatsOf: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
+    // Covered by files_by_path (folder, path, rowid): no table row is read.
+    filePathsAfter: db.prepare('SELECT rowid, path FROM files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?'),
+    lastFileRowId: db.prepare('SELECT COALESCE(MAX(rowid), 0) FROM files').pluck(),
     pathsWithInode: db.prepare('SELECT path FROM files WHERE folder = ? AND ino = ? AND dev = ? AND deleted = 0 AND kind = \'file\' LIMIT ?'),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
     getFiles: db.prepare(`SELECT * FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
+    // An upsert, not INSERT OR REPLACE: the row keeps its rowid, which its blocks rows point at.
     upsertFile: db.prepare(
-      `INSERT OR REPLACE INTO files
+      `INSERT INTO files
         (folder, path, kind, size, mtime_ms, mode, symlink_target, deleted, version_key, blocks, disk_mtime, ino, dev, seq, local_change)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    deleteFile: db.prepare('DELETE FROM files WHERE folder = ? AND path = ?'),
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (folder, path) DO UPDATE SET
+        kind = excluded.kind, size = excluded.size, mtime_ms = excluded.mtime_ms, mode = excluded.mode,
+        symlink_target = excluded.symlink_target, deleted = excluded.deleted, version_key = excluded.version_key,
+        blocks = excluded.blocks, disk_mtime = excluded.disk_mtime, ino = excluded.ino, dev = excluded.dev,
+        seq = excluded.seq, local_change = excluded.local_change
+       RETURNING rowid`,
+    ).pluck(),
+    deleteFile: db.prepare('DELETE FROM files WHERE folder = ? AND path = ? RETURNING rowid').pluck(),
     localChanges: db.prepare('SELECT path FROM files WHERE folder = ? AND local_change = 1 ORDER BY path LIMIT ?'),
     localStats: db.prepare(`
       SELECT SUM(kind = 'file' AND deleted = 0) AS files,
@@ -158,12 +181,13 @@ export function prepareStatements(db: Database.Database) {
              SUM(local_change = 1) AS local_changes
       FROM files WHERE folder = ?`),
 
-    deleteBlocksOfPath: db.prepare('DELETE FROM blocks WHERE folder = ? AND path = ?'),
-    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (folder, path, offset, size, hash, id) VALUES (?, ?, ?, ?, ?, ?)'),
-    blockById: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE id = ? LIMIT 1`),
-    blockByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT 1`),
-    blocksByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM blocks WHERE hash = ? LIMIT ?`),
-    allBlockHashes: db.prepare('SELECT hash FROM blocks').pluck(),
+    deleteBlocksOfFile: db.prepare('DELETE FROM blocks WHERE file = ?'),
+    deleteBlocksOfFolder: db.prepare('DELETE FROM blocks WHERE file IN (SELECT rowid FROM files WHERE folder = ?)'),
+    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (file, offset, size, hash, id) VALUES (?, ?, ?, ?, ?)'),
+    blockById: db.prepare(`SELECT ${BLOCK_COLS} FROM ${BLOCK_FROM} WHERE ${KEY8('b.id')} = ${KEY8('?')} AND b.id = ? LIMIT 1`),
+    blockByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM ${BLOCK_FROM} WHERE ${KEY8('b.hash')} = ${KEY8('?')} AND b.hash = ? LIMIT 1`),
+    blocksByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM ${BLOCK_FROM} WHERE ${KEY8('b.hash')} = ${KEY8('?')} AND b.hash = ? LIMIT ?`),
+    allBlockHashes: db.prepare(`SELECT ${KEY8('hash')} FROM blocks`).pluck(),
 
     getPeer: db.prepare('SELECT index_id, max_seq FROM peers WHERE folder = ? AND device_id = ?'),
     upsertPeer: db.prepare('INSERT OR REPLACE INTO peers (folder, device_id, index_id, max_seq) VALUES (?, ?, ?, ?)'),

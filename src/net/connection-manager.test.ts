@@ -118,7 +118,8 @@ test('a pinned device id refuses an impostor at that address', async (t) => {
   const b = await manager(t, 'beta', { listen: null, addresses: [{ address: a.listenAddresses()[0] as string, deviceId: other }] });
   await b.start();
   await waitUntil(() => (b.peerStatus()[0]?.lastError ?? '') !== '', 3000, 'refusal');
-  assert.match(b.peerStatus()[0]?.lastError ?? '', /not the expected device/);
+  assert.match(b.peerStatus()[0]?.lastError ?? '', /not the pinned device/);
+  assert.equal(b.peerStatus()[0]?.lastErrorReason, 'wrong-device');
   assert.equal(b.sessions().length, 0);
   await Promise.all([a.stop(), b.stop()]);
 });
@@ -217,4 +218,49 @@ test('setRateLimit retunes open sessions and applies to new ones; setLocalName i
   const again = await fetch4();
   assert.ok(again >= 350, `new session limited too: ${again} ms`);
   await Promise.all([a.stop(), b.stop()]);
+});
+
+test('an address without a device id pins the first device that answers; another device there is then refused', async (t) => {
+  const f = randomFolder();
+  const a = await manager(t, 'alpha', { directory: new MemoryDirectory([f]) });
+  await a.start();
+  const [addrA] = a.listenAddresses() as [string];
+  const b = await manager(t, 'beta', { directory: new MemoryDirectory([f]), addresses: [addrA] });
+  const pinned = new Promise<[string, string]>((resolve) => b.on('pinned', (addr: string, id: string) => resolve([addr, id])));
+  await b.start();
+  assert.deepEqual(await pinned, [addrA, (await testIdentity('alpha')).deviceId]);
+  assert.equal(b.pins().get(addrA), (await testIdentity('alpha')).deviceId);
+  // Re-listing the address without an id keeps the pin learned on first use.
+  b.setAddresses([addrA]);
+  assert.equal(b.pins().get(addrA), (await testIdentity('alpha')).deviceId);
+  // Another device takes over the address: refused, and status says why.
+  const port = Number(addrA.split(':').pop());
+  await a.stop();
+  const impostor = await manager(t, 'impostor', { directory: new MemoryDirectory([f]), listen: `127.0.0.1:${port}` });
+  await impostor.start();
+  await waitUntil(() => b.peerStatus().some((p) => p.lastErrorReason === 'wrong-device'), 5000, 'B to refuse the impostor');
+  const row = b.peerStatus().find((p) => p.address === addrA);
+  assert.equal(row?.connected, false);
+  assert.match(row?.lastError ?? '', /not the pinned device/);
+  assert.equal(impostor.sessions().length, 0);
+});
+
+test('refused devices get no session, incoming or dialled, and open ones close', async (t) => {
+  const f = randomFolder();
+  const a = await manager(t, 'alpha', { directory: new MemoryDirectory([f]) });
+  await a.start();
+  const [addrA] = a.listenAddresses() as [string];
+  const b = await manager(t, 'beta', { directory: new MemoryDirectory([f]), addresses: [addrA] });
+  await b.start();
+  await waitUntil(() => a.sessions().length === 1, 5000, 'a session');
+  a.setRefusedDevices([(await testIdentity('beta')).deviceId]);
+  await waitUntil(() => a.sessions().length === 0 && b.sessions().length === 0, 5000, 'the session to close');
+  // B keeps redialling; A never keeps a session with it.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(a.sessions().length, 0);
+  b.setRefusedDevices([(await testIdentity('alpha')).deviceId]);
+  a.setRefusedDevices([]);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(b.sessions().length, 0);
+  assert.match(b.peerStatus()[0]?.lastError ?? '', /unlinked/);
 });

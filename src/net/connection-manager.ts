@@ -88,6 +88,8 @@ export interface ConnectionManagerOptions {
   random?: () => number;
   /** Caps on incoming connections that joined no folder (tests pass smaller ones). */
   admission?: ConnectionAdmission;
+  /** Incoming connections on the device-linking channel (invites, keyring); absent = refused. */
+  onLinkConnection?: (conn: SecureConnection) => void;
 }
 
 interface DialTarget {
@@ -115,6 +117,8 @@ interface Totals {
 export declare interface ConnectionManager {
   on(event: 'session', listener: (session: PeerSession) => void): this;
   on(event: 'session-closed', listener: (session: PeerSession, err?: SealsyncError) => void): this;
+  /** An address added without a device id reached its first device, which is now pinned (trust on first use). */
+  on(event: 'pinned', listener: (address: string, deviceId: string) => void): this;
   on(event: string, listener: (...args: never[]) => void): this;
 }
 
@@ -130,6 +134,8 @@ export class ConnectionManager extends EventEmitter {
   private readonly inFlight = new Set<Promise<unknown>>();
   private listener: SyncListener | null = null;
   private running = false;
+  /** Device ids refused whatever the address (unlinked devices). */
+  private refused: ReadonlySet<string> = new Set();
   private readonly refusals: RefusalLog;
   readonly admission: ConnectionAdmission;
 
@@ -156,6 +162,7 @@ export class ConnectionManager extends EventEmitter {
         refusals: this.refusals,
         ...(this.opts.session?.limits?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.session.limits.handshakeTimeoutMs } : {}),
         onConnection: (conn) => this.onIncoming(conn),
+        ...(this.opts.onLinkConnection ? { onLinkConnection: this.opts.onLinkConnection } : {}),
       });
       await listener.start(opts);
       this.listener = listener;
@@ -194,7 +201,9 @@ export class ConnectionManager extends EventEmitter {
       wanted.set(normalizePeerAddress(t.address), t.deviceId);
     }
     for (const [address, t] of this.targets) {
-      if (!wanted.has(address) || wanted.get(address) !== t.pinnedId) {
+      const want = wanted.get(address);
+      // An unpinned entry keeps the pin its target learned on first use.
+      if (!wanted.has(address) || (want !== undefined && want !== t.pinnedId)) {
         this.cancel(t);
         this.targets.delete(address);
       }
@@ -247,6 +256,22 @@ export class ConnectionManager extends EventEmitter {
 
   addresses(): string[] {
     return [...this.targets.keys()];
+  }
+
+  /** The device pinned at each address that has one (configured or learned on first use). */
+  pins(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const t of this.targets.values()) if (t.pinnedId !== undefined) out.set(t.address, t.pinnedId);
+    return out;
+  }
+
+  /**
+   * Device ids refused from now on, incoming or dialled, whatever their
+   * address (an unlinked device). Open sessions with them are closed.
+   */
+  setRefusedDevices(ids: Iterable<string>): void {
+    this.refused = new Set(ids);
+    for (const [id, s] of this.bySession) if (this.refused.has(id)) void s.close('normal');
   }
 
   sessions(): PeerSession[] {
@@ -380,6 +405,16 @@ export class ConnectionManager extends EventEmitter {
         t.isSelf = true;
         throw new SealsyncError('ERR_ADDRESS', 'this address is this device');
       }
+      if (this.refused.has(conn.remoteDeviceId)) {
+        conn.socket.destroy();
+        throw new SealsyncError('ERR_PEER_IDENTITY', `refused: the device at ${t.address} (${conn.remoteDeviceId}) was unlinked`);
+      }
+      if (t.pinnedId === undefined) {
+        // Trust on first use: from now on only this device is accepted at this address.
+        t.pinnedId = conn.remoteDeviceId;
+        this.log.info({ address: t.address, deviceId: conn.remoteDeviceId }, 'pinned the first device that answered (trust on first use)');
+        this.emit('pinned', t.address, conn.remoteDeviceId);
+      }
       const session = await PeerSession.open(conn, this.sessionOptions(), { signal: abort.signal });
       if (!this.wanted(t) || abort.signal.aborted) {
         // The address was removed (or we are stopping) while the handshake ran: never keep that session.
@@ -415,6 +450,11 @@ export class ConnectionManager extends EventEmitter {
   private onIncoming(conn: SecureConnection): void {
     if (!this.running || conn.remoteDeviceId === this.localDeviceId) {
       if (this.running) this.refusals.note('a connection from this device itself', conn.address, 'debug');
+      conn.socket.destroy();
+      return;
+    }
+    if (this.refused.has(conn.remoteDeviceId)) {
+      this.refusals.note('a connection from an unlinked device', conn.address);
       conn.socket.destroy();
       return;
     }

@@ -34,3 +34,35 @@ test('listen addresses allow port 0 and an optional scheme', () => {
   assert.deepEqual(parseListenAddress('tcp://[::]:22000'), { host: '::', port: 22000 });
   assert.throws(() => parseListenAddress('127.0.0.1'), (e) => isSealsyncError(e, 'ERR_ADDRESS'));
 });
+
+test('a peer spec is an address with an optional pinned device id, in every spelling', async () => {
+  const { parsePeerSpec, formatPeerSpec } = await import('./peer-address.js');
+  const { formatDeviceId } = await import('../crypto/device-id.js');
+  const id = formatDeviceId(new Uint8Array(32).fill(7));
+  const lower = id.toLowerCase();
+  const compact = id.replace(/-/g, '');
+  const want = { address: 'tcp://127.0.0.1:22000', deviceId: id };
+  for (const s of [
+    `${id}@127.0.0.1:22000`, `${lower}@127.0.0.1:22000`, `${compact}@tcp://127.0.0.1:22000`,
+    `tcp://127.0.0.1:22000#${id}`, `TCP://127.0.0.1:22000#${lower}`, `  tcp://127.0.0.1:22000#${compact} `,
+  ]) assert.deepEqual(parsePeerSpec(s), want, s);
+  assert.deepEqual(parsePeerSpec(`${id}@[::1]:7`), { address: 'tcp://[::1]:7', deviceId: id });
+  assert.deepEqual(parsePeerSpec('tcp://Host:22000'), { address: 'tcp://host:22000' });
+  assert.equal(formatPeerSpec(want), `tcp://127.0.0.1:22000#${id}`);
+  assert.equal(formatPeerSpec({ address: 'tcp://a:1' }), 'tcp://a:1');
+});
+
+test('every bad peer spec is one ERR_ADDRESS line', async () => {
+  const { parsePeerSpec } = await import('./peer-address.js');
+  const { formatDeviceId } = await import('../crypto/device-id.js');
+  const id = formatDeviceId(new Uint8Array(32).fill(7));
+  const typo = (id[0] === 'A' ? 'B' : 'A') + id.slice(1);
+  const bad: unknown[] = [
+    '', '@127.0.0.1:1', `${id}@`, `${id}@127.0.0.1`, `${id}@127.0.0.1:0`, 'tcp://127.0.0.1:1#', `tcp://127.0.0.1:1#${typo}`,
+    `${typo}@127.0.0.1:1`, `${id}@tcp://127.0.0.1:1#${id}`, `tcp://${id}@127.0.0.1:1`, 'tcp://a:1#nope', 'nope@a:1',
+    `${id}@${id}@a:1`, 'x'.repeat(1000), 42, null, `${id}`, `#${id}`,
+  ];
+  for (const b of bad) {
+    assert.throws(() => parsePeerSpec(b), (e) => isSealsyncError(e, 'ERR_ADDRESS') && !e.message.includes('\n'), String(b).slice(0, 60));
+  }
+});

@@ -7,6 +7,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { SealsyncError } from '../errors.js';
+import { formatDeviceId, MAX_DEVICE_ID_TEXT_LENGTH, parseDeviceId } from '../crypto/device-id.js';
 
 /** Longest address string we accept (a DNS name is at most 253 characters). */
 export const MAX_ADDRESS_LENGTH = 300;
@@ -95,4 +96,56 @@ export function formatPeerAddress(addr: PeerAddress): string {
 /** Validates and returns the canonical form (lowercase host, no leading zeros in the port). */
 export function normalizePeerAddress(input: unknown): string {
   return formatPeerAddress(parsePeerAddress(input));
+}
+
+/** A peer as the user names it: an address to dial, and the device expected there when known. */
+export interface PeerSpec {
+  /** Canonical `tcp://host:port`. */
+  readonly address: string;
+  /** Canonical device id text; absent = trust the first device that answers (TOFU). */
+  readonly deviceId?: string;
+}
+
+/** Longest peer spec: an address plus a device id with generous grouping. */
+export const MAX_PEER_SPEC_LENGTH = MAX_ADDRESS_LENGTH + MAX_DEVICE_ID_TEXT_LENGTH + 8;
+
+function canonicalDeviceId(text: string, input: string): string {
+  if (text.trim() === '') throw new SealsyncError('ERR_ADDRESS', `the device id in '${shown(input)}' is empty`);
+  try {
+    return formatDeviceId(parseDeviceId(text));
+  } catch (err) {
+    throw new SealsyncError('ERR_ADDRESS', `invalid device id in '${shown(input)}': ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Parses every spelling of a peer: `tcp://HOST:PORT`, `tcp://HOST:PORT#ID`,
+ * `ID@HOST:PORT` and `ID@tcp://HOST:PORT` (IPv6 in brackets). The id is the
+ * device id (certificate fingerprint) in its text form; the address is only
+ * a hint of where to find it. One spelling per input: an id given twice is
+ * refused, so the two can never disagree silently.
+ */
+export function parsePeerSpec(input: unknown): PeerSpec {
+  if (typeof input !== 'string' || input.length > MAX_PEER_SPEC_LENGTH) throw new SealsyncError('ERR_ADDRESS', `invalid peer '${shown(input)}'`);
+  const text = input.trim();
+  const at = text.indexOf('@');
+  const hash = text.indexOf('#');
+  if (at >= 0 && hash >= 0) throw new SealsyncError('ERR_ADDRESS', `give the device id once, as ID@HOST:PORT or tcp://HOST:PORT#ID, not both: '${shown(input)}'`);
+  if (at >= 0) {
+    if (text.toLowerCase().startsWith(SCHEME)) throw new SealsyncError('ERR_ADDRESS', `a device id goes before the address (ID@HOST:PORT) or after it (tcp://HOST:PORT#ID): '${shown(input)}'`);
+    const deviceId = canonicalDeviceId(text.slice(0, at), input);
+    const rest = text.slice(at + 1);
+    const address = rest.toLowerCase().startsWith(SCHEME) ? rest : `${SCHEME}${rest}`;
+    return { address: formatPeerAddress(parsePeerAddress(address)), deviceId };
+  }
+  if (hash >= 0) {
+    const deviceId = canonicalDeviceId(text.slice(hash + 1), input);
+    return { address: formatPeerAddress(parsePeerAddress(text.slice(0, hash))), deviceId };
+  }
+  return { address: formatPeerAddress(parsePeerAddress(text)) };
+}
+
+/** `tcp://host:port#ID`, or the bare address when no device is pinned. */
+export function formatPeerSpec(spec: PeerSpec): string {
+  return spec.deviceId === undefined ? spec.address : `${spec.address}#${spec.deviceId}`;
 }

@@ -6,13 +6,14 @@
  */
 import { isSealsyncError } from '../errors.js';
 
-export type DialFailureReason = 'refused' | 'unreachable' | 'tls' | 'protocol' | 'other';
+export type DialFailureReason = 'refused' | 'unreachable' | 'tls' | 'wrong-device' | 'protocol' | 'other';
 
 /** OS error codes that mean "no way to that host" (no route, no such name, no answer). */
 const UNREACHABLE_ERRNOS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
 
 export function dialFailureReason(err: unknown): DialFailureReason {
-  if (isSealsyncError(err, 'ERR_PEER_IDENTITY')) return 'tls';
+  // A certificate that is not the pinned device's: refused, whatever else it says.
+  if (isSealsyncError(err, 'ERR_PEER_IDENTITY')) return typeof err.data?.['expected'] === 'string' ? 'wrong-device' : 'tls';
   if (isSealsyncError(err, 'ERR_PROTOCOL') || isSealsyncError(err, 'ERR_ACCESS_PROOF') || isSealsyncError(err, 'ERR_FRAME_TOO_LARGE')) return 'protocol';
   if (isSealsyncError(err, 'ERR_CONNECTION_CLOSED') || isSealsyncError(err, 'ERR_TIMEOUT')) {
     const data = err.data ?? {};

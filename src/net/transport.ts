@@ -30,6 +30,14 @@ import { RefusalLog } from './refusal-log.js';
 
 export const ALPN_PROTOCOL = 'sealsync/1';
 /**
+ * The device-linking channel (invites, joins, keyring exchange: link-channel.ts)
+ * runs on the same port under its own ALPN id, so it never shares a parser
+ * with folder sessions.
+ */
+export const LINK_ALPN_PROTOCOL = 'sealsync-link/1';
+export type ChannelKind = 'sync' | 'link';
+const ALPN_OF: Record<ChannelKind, string> = { sync: ALPN_PROTOCOL, link: LINK_ALPN_PROTOCOL };
+/**
  * TLS 1.3 cipher suites in order of preference, the same on both ends so the
  * first one is what two sealsync peers use. AES-128-GCM leads because it is
  * the cheapest here (AES-NI: 10 rounds instead of AES-256's 14; measured on a
@@ -65,7 +73,7 @@ export interface SecureConnection {
   readonly handshakeDeadline?: number;
 }
 
-function tlsOptions(identity: DeviceCredentials) {
+function tlsOptions(identity: DeviceCredentials, alpn: readonly string[]) {
   return {
     key: identity.privateKeyPem,
     cert: identity.certificatePem,
@@ -73,7 +81,7 @@ function tlsOptions(identity: DeviceCredentials) {
     maxVersion: 'TLSv1.3' as const,
     // TLS 1.3 suites go in `ciphers` in Node (names starting with TLS_).
     ciphers: TLS_CIPHER_SUITES,
-    ALPNProtocols: [ALPN_PROTOCOL],
+    ALPNProtocols: [...alpn],
     // We verify the peer ourselves by device id; there is no CA.
     rejectUnauthorized: false,
   };
@@ -86,7 +94,7 @@ export function peerDeviceId(socket: TLSSocket): string {
   if (cert.publicKey.asymmetricKeyType !== 'ed25519') {
     throw new SealsyncError('ERR_PEER_IDENTITY', 'peer certificate is not an Ed25519 device certificate');
   }
-  if (socket.getProtocol() !== 'TLSv1.3' || socket.alpnProtocol !== ALPN_PROTOCOL) {
+  if (socket.getProtocol() !== 'TLSv1.3' || (socket.alpnProtocol !== ALPN_PROTOCOL && socket.alpnProtocol !== LINK_ALPN_PROTOCOL)) {
     throw new SealsyncError('ERR_PEER_IDENTITY', 'peer did not negotiate TLS 1.3 with the sealsync protocol');
   }
   try {
@@ -108,6 +116,8 @@ export interface DialOptions {
   timeoutMs?: number;
   /** Source address to connect from (tests use 127.0.0.x to act as several hosts). */
   localAddress?: string;
+  /** 'sync' (default): a folder session; 'link': the device-linking channel. */
+  channel?: ChannelKind;
 }
 
 /** Connects to `tcp://HOST:PORT` and completes the TLS handshake and the identity check. */
@@ -121,7 +131,7 @@ export async function dial(address: string, opts: DialOptions): Promise<SecureCo
       return;
     }
     const socket = tls.connect({
-      ...tlsOptions(opts.identity),
+      ...tlsOptions(opts.identity, [ALPN_OF[opts.channel ?? 'sync']]),
       host,
       port,
       ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
@@ -161,8 +171,12 @@ export async function dial(address: string, opts: DialOptions): Promise<SecureCo
         finish(err as SealsyncError);
         return;
       }
+      if (socket.alpnProtocol !== ALPN_OF[opts.channel ?? 'sync']) {
+        finish(new SealsyncError('ERR_PEER_IDENTITY', `${canonical} does not speak the ${opts.channel ?? 'sync'} channel`, { stage: 'tls' }));
+        return;
+      }
       if (opts.expectedDeviceId !== undefined && remoteId !== opts.expectedDeviceId) {
-        finish(new SealsyncError('ERR_PEER_IDENTITY', `device at ${canonical} is not the expected device`, {
+        finish(new SealsyncError('ERR_PEER_IDENTITY', `refused: the device at ${canonical} is ${remoteId}, not the pinned device ${opts.expectedDeviceId}`, {
           expected: opts.expectedDeviceId,
           actual: remoteId,
         }));
@@ -181,6 +195,8 @@ export interface SyncListenerOptions {
   identity: DeviceCredentials;
   /** Called once per authenticated incoming connection; the callee owns the socket from then on. */
   onConnection: (conn: SecureConnection) => void;
+  /** Incoming connections on the device-linking channel; absent = they are refused. */
+  onLinkConnection?: (conn: SecureConnection) => void;
   logger?: Logger;
   /** From the TCP accept to the peer's Hello (HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
@@ -220,7 +236,7 @@ export class SyncListener {
     opts.signal?.throwIfAborted();
     const { host, port } = parseListenAddress(this.opts.listen);
     const server = tls.createServer({
-      ...tlsOptions(this.opts.identity),
+      ...tlsOptions(this.opts.identity, this.opts.onLinkConnection ? [ALPN_PROTOCOL, LINK_ALPN_PROTOCOL] : [ALPN_PROTOCOL]),
       requestCert: true,
       // Node's own handshake timeout only raises 'tlsClientError'; admit() destroys the socket
       // at the deadline instead (this one is left at its default, 120 s, as a backstop).
@@ -344,9 +360,15 @@ export class SyncListener {
     // Until the owner attaches its own handler, an error must not crash the process.
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
-    this.opts.onConnection({
+    const conn: SecureConnection = {
       socket, remoteDeviceId, address: remoteAddressOf(socket), direction: 'incoming', admission: h.ticket, handshakeDeadline: h.deadline,
-    });
+    };
+    if (socket.alpnProtocol === LINK_ALPN_PROTOCOL) {
+      if (this.opts.onLinkConnection) this.opts.onLinkConnection(conn);
+      else socket.destroy();
+      return;
+    }
+    this.opts.onConnection(conn);
   }
 }
 

@@ -7,6 +7,7 @@ import type { FuzzTarget } from './target.js';
 import { configFileTarget } from './targets/config-file.js';
 import { framesTarget } from './targets/frames.js';
 import { ignoreFilesTarget } from './targets/ignore-files.js';
+import { inviteCodesTarget } from './targets/invite-codes.js';
 import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
 import { plainBlocksTarget } from './targets/plain-blocks.js';
@@ -24,6 +25,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   sealedBlocksTarget,
   plainBlocksTarget,
   keyTextTarget,
+  inviteCodesTarget,
   peerAddressesTarget,
   configFileTarget,
   ignoreFilesTarget,

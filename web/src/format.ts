@@ -43,6 +43,7 @@ const PROBLEM_WORDS = {
   'refused': 'refused',
   'unreachable': 'unreachable',
   'tls': 'TLS failed',
+  'wrong-device': 'not the pinned device',
   'protocol': 'handshake failed',
   'no-shared-folder': 'shares no folder',
   'other': 'not connected',

@@ -1,20 +1,26 @@
 /**
- * `sealsync peer add|list|remove`: known peer addresses (tcp://HOST:PORT).
+ * `sealsync peer add|list|remove`: known peers, by device id with an address
+ * as a hint (ID@HOST:PORT, tcp://HOST:PORT#ID), or by address alone (TOFU).
  */
 import type { Command } from 'commander';
 import type { PeerStatus } from '../../api/daemon-api.js';
 import { clientOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
 import { formatBytes, table } from './status.js';
+import { parsePeerSpec } from '../../daemon/address.js';
 
 export function registerPeerCommands(program: Command, io: CliIo): void {
   const peer = program.command('peer').description('manage known peers');
 
-  peer.command('add <address>')
-    .description('dial this peer (tcp://HOST:PORT)')
-    .action(async (address: string, _flags: unknown, cmd: Command) => {
-      const { peer: p } = await clientOf(cmd).request<{ peer: PeerStatus }>('POST', '/api/peers', { address });
-      io.stdout(`Added peer ${p.address}\n`);
+  peer.command('add <peer>')
+    .description('dial this peer: ID@HOST:PORT or tcp://HOST:PORT#ID pins that device; tcp://HOST:PORT pins the first device that answers')
+    .action(async (text: string, _flags: unknown, cmd: Command) => {
+      // Validated here too, so a typo gets its one line before the daemon is even asked.
+      const spec = parsePeerSpec(text);
+      const { peer: p } = await clientOf(cmd).request<{ peer: PeerStatus }>('POST', '/api/peers', { address: text });
+      if (spec.deviceId !== undefined) io.stdout(`Added peer ${p.address}, pinned to device ${spec.deviceId}\n`);
+      else if (p.id !== null) io.stdout(`Added peer ${p.address}: no device id given, pinned the first device that answered, ${p.id} (trust on first use)\n`);
+      else io.stdout(`Added peer ${p.address}: no device id given and nothing answered yet; the first device that answers will be pinned (trust on first use)\n`);
     });
 
   peer.command('list')

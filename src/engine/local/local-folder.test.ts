@@ -335,6 +335,44 @@ test('a new path that another writer recorded while the scan walked gets a versi
   assert.equal(compareVectors(row!.record.version, theirs), 'greater');
 });
 
+test('a row another writer adds while a full scan walks is not taken for a deletion', async (t) => {
+  const { h, hook } = setupWithWalkHook(t, 'a.txt');
+  writeFileSync(join(h.root, 'a.txt'), 'one');
+  await started(h);
+  // The walk has passed where late.txt would be listed; another writer (the puller) records it now.
+  hook.run = () => {
+    h.folder.flush();
+    h.index.writeLocalFile(h.folderRowId, {
+      record: { path: 'late.txt', kind: 'file', size: 1, mtimeMs: 1000, mode: 0o644, blocks: [], version: [{ id: 'bbbbbbbbbbbbbbbb', value: 1 }], deleted: false },
+      diskMtimeMs: 1000, ino: 1, dev: 1, localChange: false,
+    });
+  };
+  await h.folder.scanNow();
+  assert.equal(hook.run, null, 'the hook ran');
+  assert.equal(h.index.getFile(h.folderRowId, 'late.txt')?.record.deleted, false);
+  // The next full scan began after the row: late.txt is not on disk, so now it is a deletion.
+  await h.folder.scanNow();
+  assert.equal(h.index.getFile(h.folderRowId, 'late.txt')?.record.deleted, true);
+});
+
+test('a full scan over many lookup chunks and deletion pages finds exactly the deleted paths', async (t) => {
+  const h = setup(t);
+  const names: string[] = [];
+  for (let d = 0; d < 3; d++) mkdirSync(join(h.root, `d${d}`));
+  for (let i = 0; i < 1200; i++) names.push(`d${i % 3}/f${String(i).padStart(4, '0')}`);
+  for (const n of names) writeFileSync(join(h.root, n), n);
+  await started(h);
+  assert.equal(h.folder.status().localFiles, 1200);
+  const gone = names.filter((_, i) => i % 7 === 0 || i >= 1190);
+  for (const n of gone) unlinkSync(join(h.root, n));
+  const calls = h.hasher.calls;
+  await h.folder.scanNow();
+  assert.equal(h.hasher.calls, calls, 'nothing unchanged is read again');
+  assert.equal(h.folder.status().localFiles, 1200 - gone.length);
+  const deleted = names.filter((n) => h.index.getFile(h.folderRowId, n)?.record.deleted);
+  assert.deepEqual(deleted, gone);
+});
+
 test('watcher hints become partial scans; hints outside the folder or internal are dropped', async (t) => {
   const watchers: { onChange: (p: string[]) => void }[] = [];
   const h = setup(t, 'rw', watchers);

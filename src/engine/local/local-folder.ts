@@ -50,6 +50,7 @@ import { LocalFolderCounts } from './local-folder-counts.js';
 import { NO_PEER_FACTS } from '../peer/folder-truth.js';
 import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { LocalWriteBatch } from './local-write-batch.js';
+import { SeenPaths } from './seen-paths.js';
 import { lstatOrNullSync, parentOf } from '../../fs/safe-fs.js';
 import { MAX_PENDING_HINTS } from '../../fs/folder-watcher.js';
 import { entryFromStat, errnoCode, hasAncestorIn, isAbort, type ScanRun, type Snapshot } from './scan-entry.js';
@@ -84,6 +85,10 @@ export const IGNORE_FILE_NAME = '.sealignore';
  * the scan). A setImmediate and one epoll_wait cost a few µs: ~1% at 1 ms.
  */
 export const SCAN_SLICE_MS = 1;
+/** Walked entries whose index rows a full scan reads with one query (the index's LOOKUP_BATCH). */
+const LOOKUP_CHUNK = 64;
+/** Index rows per page of a full scan's deletion pass. */
+const DELETION_PAGE_ROWS = 1000;
 
 export interface LocalFolderDeps {
   readonly index: Index;
@@ -415,11 +420,30 @@ export class LocalFolder extends EventEmitter {
     return checkFolderRoot(this.root, () => this.counts.current.localFiles > 0);
   }
 
+  /**
+   * Walks the whole folder. Its memory does not grow with the folder: the
+   * rows of each chunk of walked entries are read just before comparing, the
+   * walked paths are kept as hashes (SeenPaths), and the deletion pass reads
+   * the index a page at a time. Rows written after the scan began (rowid
+   * above `rowLimit`: the puller's, or this scan's own) are never deletions.
+   */
   private async fullScan(ignore: IgnoreMatcher, signal: AbortSignal): Promise<void> {
-    const known = this.snapshot(this.index.loadFileStats(this.folder));
+    const rowLimit = this.index.lastFileRowId();
+    const seen = new SeenPaths();
     const skipped: string[] = [];
-    await this.scanEntries(this.fs.walk(this.root, { ignore, signal, onSkip: (n) => this.onSkip(n, '', skipped) }), '', known, signal);
-    this.recorder.recordMissing(known.rows, skipped, ignore, this.now());
+    await this.scanEntries(this.fs.walk(this.root, { ignore, signal, onSkip: (n) => this.onSkip(n, '', skipped) }), '', null, signal, seen);
+    const now = this.now();
+    for (let after = ''; ;) {
+      signal.throwIfAborted();
+      const page = this.index.filePathsAfter(this.folder, after, DELETION_PAGE_ROWS);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.path;
+      const unseen = page.filter((row) => row.rowid <= rowLimit && !seen.has(row.path)).map((row) => row.path);
+      const missing = new Map<string, FileStat>();
+      if (unseen.length > 0) for (const [path, st] of this.index.getFileStats(this.folder, unseen)) if (!st.deleted) missing.set(path, st);
+      if (missing.size > 0) this.recorder.recordMissing(missing, skipped, ignore, now);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Index rows loaded now, tagged with the external-writes count they reflect. */
@@ -495,18 +519,26 @@ export class LocalFolder extends EventEmitter {
     }
   }
 
-  /** Compares walked entries with `known` (removing each seen path from it); hashes what changed with bounded concurrency. */
+  /**
+   * Compares walked entries with `known` (removing each seen path from it), or,
+   * when `known` is null (a full scan), with the rows of each chunk of
+   * LOOKUP_CHUNK entries read just then, noting every path in `seen`; hashes
+   * what changed with bounded concurrency.
+   */
   private async scanEntries(
     entries: AsyncIterable<ScanEntry>,
     prefix: string,
-    known: Snapshot,
+    known: Snapshot | null,
     signal: AbortSignal,
+    seen?: SeenPaths,
   ): Promise<void> {
     const maxInFlight = Math.max(1, this.pool.workerCount * 2);
     const inFlight = new Set<Promise<void>>();
     let sliceStart = performance.now();
-    try {
-      for await (const raw of entries) {
+    const chunk: ScanEntry[] = [];
+    const compare = async (raws: readonly ScanEntry[]) => {
+      const snap = known ?? { ...this.snapshot(this.index.getFileStats(this.folder, raws.map((r) => normalizePath(r.path)))), seen };
+      for (const raw of raws) {
         signal.throwIfAborted();
         if (performance.now() - sliceStart >= SCAN_SLICE_MS) {
           // See SCAN_SLICE_MS: let peers' requests (and timers) in.
@@ -514,12 +546,23 @@ export class LocalFolder extends EventEmitter {
           signal.throwIfAborted();
           sliceStart = performance.now();
         }
-        const entry = this.triage(raw, prefix, known);
+        const entry = this.triage(raw, prefix, snap);
         if (entry === null) continue;
         while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
         const job = this.hashAndRecord(entry, join(this.root, entry.diskPath ?? entry.path), signal).finally(() => inFlight.delete(job));
         inFlight.add(job);
       }
+    };
+    try {
+      for await (const raw of entries) {
+        if (known) {
+          await compare([raw]);
+          continue;
+        }
+        chunk.push(raw);
+        if (chunk.length >= LOOKUP_CHUNK) await compare(chunk.splice(0));
+      }
+      if (chunk.length > 0) await compare(chunk.splice(0));
     } finally {
       // Let every started job settle before returning (or rethrowing): none may outlive the scan.
       await Promise.allSettled(inFlight);
@@ -546,6 +589,7 @@ export class LocalFolder extends EventEmitter {
     // not find (no second set of every path: ~10 MiB on a 100k-file rescan).
     const indexed = known.rows.get(path);
     if (indexed) known.rows.delete(path);
+    known.seen?.add(path);
     const absentSince = indexed ? undefined : known.externalWrites;
     if (this.run) this.run.files++;
     if (this.busy?.has(path)) return null;

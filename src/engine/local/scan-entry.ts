@@ -8,13 +8,20 @@ import type { Stats } from 'node:fs';
 import { SealsyncError, isSealsyncError } from '../../errors.js';
 import type { FileStat } from '../../index/types.js';
 import type { ScanEntry } from './scan-diff.js';
+import type { SeenPaths } from './seen-paths.js';
 
-/** The index's rows for the scanned part of the folder, as loaded when the scan began. */
+/**
+ * The index's rows for the scanned part of the folder: a partial scan loads
+ * the hinted subtree when it begins; a full scan reads the rows of each
+ * chunk of walked entries just before comparing them.
+ */
 export interface Snapshot {
   /** path → row; a scan removes each path it sees. */
   readonly rows: Map<string, FileStat>;
   /** LocalFolder.externalWrites when the rows were read. */
   readonly externalWrites: number;
+  /** A full scan: every path the walk reported goes here (its deletion pass asks). */
+  readonly seen?: SeenPaths;
 }
 
 export interface ScanRun {

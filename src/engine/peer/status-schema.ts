@@ -124,12 +124,13 @@ export const folderStatusSchema = z.object({
  * Why a peer is not usable:
  * - refused: the address answered, nothing listens there (ECONNREFUSED).
  * - unreachable: no route, no such host, or the dial timed out.
- * - tls: the TLS handshake failed or the certificate was not the expected device.
+ * - tls: the TLS handshake failed, or the peer's certificate is not a sealsync device certificate.
+ * - wrong-device: the device at the address is not the one pinned for it (its certificate has another id): refused.
  * - protocol: the connection opened but the sealsync handshake failed.
  * - no-shared-folder: connected, but it proved no folder this device has (a wrong key on either side?).
  * - other: anything else (`message` says what).
  */
-export const peerProblemReasonSchema = z.enum(['refused', 'unreachable', 'tls', 'protocol', 'no-shared-folder', 'other']);
+export const peerProblemReasonSchema = z.enum(['refused', 'unreachable', 'tls', 'wrong-device', 'protocol', 'no-shared-folder', 'other']);
 
 export const peerProblemSchema = z.object({
   reason: peerProblemReasonSchema,
