@@ -15,6 +15,8 @@
  *      complete on B, time until B's status says up to date (polled every 100 ms)
  *      and how long after B's last rename; then the same data pulled from a peer
  *      that had finished scanning, for the "whole sync <= that + 20 %" check
+ *   h  one 128 MiB file, initial sync (one big file: the per-file work is gone,
+ *      what is left is the per-byte cost of scanning, serving and receiving)
  *
  * Options: --runs N (default 3), --scale X (multiplies data sizes, default 1),
  * --only a,b,… , --tools sealsync,syncthing.
@@ -24,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { bigFiles, homeMix, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
+import { bigFiles, homeMix, oneBigFile, smallFiles, writeRandomFile, type DataSet } from './lib/datasets.js';
 import { sealsyncTool, syncthingTool, waitFor, cleanMarkers, type Tool, type Member, type ShareHandle, type ToolNode } from './lib/tools.js';
 import { syncthingAvailable } from './lib/syncthing.js';
 import { ensureBuilt } from './lib/sealsync.js';
@@ -55,7 +57,7 @@ function parseArgs(argv: string[]) {
   return {
     runs: Math.max(1, Number(get('--runs') ?? 3)),
     scale: Number(get('--scale') ?? 1),
-    only: (get('--only') ?? 'a,b,c,d,e,f,g').split(','),
+    only: (get('--only') ?? 'a,b,c,d,e,f,g,h').split(','),
     tools: (get('--tools') ?? 'sealsync,syncthing').split(','),
   };
 }
@@ -296,6 +298,12 @@ const SCENARIOS: ScenarioDef[] = [
     id: 'a',
     title: '1 GiB in 4 files, initial sync',
     prepare: (dir, scale) => bigFiles(dir, 4, Math.round(256 * MiB * scale)),
+    run: initialSync,
+  },
+  {
+    id: 'h',
+    title: 'one 128 MiB file, initial sync',
+    prepare: (dir, scale) => oneBigFile(dir, Math.round(128 * MiB * scale)),
     run: initialSync,
   },
   {

@@ -6,6 +6,7 @@
  * reproducible (the device certificate is the one random input: it is kept
  * as generated).
  */
+import { gearTableFor } from '../src/crypto/chunk-key.js';
 import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -23,11 +24,19 @@ function write(name: string, value: unknown): void {
   console.log(`wrote test/vectors/${name}`);
 }
 
+/** The folder's gear table as 256 big-endian uint32 values, in hex. */
+function gearTableHex(chunkKey: Uint8Array): string {
+  const out = Buffer.alloc(1024);
+  gearTableFor(chunkKey).forEach((v, i) => out.writeUInt32BE(v, i * 4));
+  return out.toString('hex');
+}
+
 const keys = SECRETS.map((s) => {
   const w = keysFromSecret(s);
   return {
     secret: toHex(s), signingSeed: toHex(w.signingSeed!), publicKey: toHex(w.publicKey), readSecret: toHex(w.readSecret!),
-    contentKey: toHex(w.contentKey!), nameKey: toHex(w.nameKey!), metadataKey: toHex(w.metadataKey!),
+    contentKey: toHex(w.contentKey!), nameKey: toHex(w.nameKey!), metadataKey: toHex(w.metadataKey!), chunkKey: toHex(w.chunkKey!),
+    gearTable: gearTableHex(w.chunkKey!),
     accessSecret: toHex(w.accessSecret), folderId: toHex(w.folderId),
   };
 });
@@ -51,8 +60,8 @@ write('hash.json', {
 });
 
 write('sealed-block.json', {
-  description: 'sealBlock(contentKey, plaintext) -> hash, id, sealed',
-  vectors: [0, 1, 100, 5000].map((n, i) => {
+  description: 'sealBlock(contentKey, plaintext) -> hash, id, sealed (format v2: sealed size = padme(n + 19))',
+  vectors: [0, 1, 100, 5000, 70_000].map((n, i) => {
     const contentKey = keysFromSecret(SECRETS[i % SECRETS.length]!).contentKey!;
     const plaintext = pattern(n, i);
     const s = sealBlock(contentKey, plaintext);

@@ -34,6 +34,13 @@ export function bigFiles(dir: string, count: number, each: number): DataSet {
   return { files: count, bytes: count * each };
 }
 
+/** One file of `size` random bytes (scenario h: the per-byte cost without any per-file cost). */
+export function oneBigFile(dir: string, size: number): DataSet {
+  mkdirSync(dir, { recursive: true });
+  writeRandomFile(join(dir, 'one.bin'), size);
+  return { files: 1, bytes: size };
+}
+
 export function smallFiles(dir: string, count: number, each: number, dirs: number): DataSet {
   const buf = Buffer.allocUnsafe(each);
   for (let d = 0; d < dirs; d++) mkdirSync(join(dir, `d${String(d).padStart(3, '0')}`), { recursive: true });

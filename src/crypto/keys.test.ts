@@ -18,7 +18,7 @@ const S = Uint8Array.from({ length: 32 }, (_, i) => i);
 test('rw keys carry everything, ro drops S and the signing seed, encrypted keeps only A and pk', () => {
   const w = keysFromSecret(S);
   assert.equal(w.type, 'rw');
-  for (const k of [w.secret, w.signingSeed, w.readSecret, w.contentKey, w.nameKey, w.metadataKey, w.accessSecret, w.publicKey, w.folderId]) {
+  for (const k of [w.secret, w.signingSeed, w.readSecret, w.contentKey, w.nameKey, w.metadataKey, w.chunkKey, w.accessSecret, w.publicKey, w.folderId]) {
     assert.equal(k?.byteLength, 32);
   }
   const r = deriveReadOnly(w);
@@ -28,6 +28,7 @@ test('rw keys carry everything, ro drops S and the signing seed, encrypted keeps
   assert.deepEqual(r.contentKey, w.contentKey);
   assert.deepEqual(r.nameKey, w.nameKey);
   assert.deepEqual(r.metadataKey, w.metadataKey);
+  assert.deepEqual(r.chunkKey, w.chunkKey);
   const e = deriveEncrypted(w);
   assert.equal(e.type, 'encrypted');
   assert.deepEqual(Object.keys(e).sort(), ['accessSecret', 'folderId', 'publicKey', 'type']);
@@ -55,7 +56,7 @@ test('different secrets give different folders; labels separate every derived ke
   const a = keysFromSecret(S);
   const b = keysFromSecret(newFolderSecret());
   assert.notDeepEqual(a.folderId, b.folderId);
-  const derived = [a.signingSeed, a.readSecret, a.contentKey, a.nameKey, a.metadataKey, a.accessSecret].map((k) => Buffer.from(k as Uint8Array).toString('hex'));
+  const derived = [a.signingSeed, a.readSecret, a.contentKey, a.nameKey, a.metadataKey, a.chunkKey, a.accessSecret].map((k) => Buffer.from(k as Uint8Array).toString('hex'));
   assert.equal(new Set(derived).size, derived.length);
 });
 

@@ -6,6 +6,8 @@
  *   ├─ Ed25519 seed = HKDF(S, "sealsync/v1/sign")      -> signing key, public key pk
  *   └─ R = HKDF(S, "sealsync/v1/read")
  *      ├─ content / name / metadata key = HKDF(R, "sealsync/v1/content" | "/name" | "/metadata")
+ *      ├─ chunk key = HKDF(R, "sealsync/v2/chunk")   (keys the chunk boundaries, crypto/chunk-key.ts)
+ *      ├─ read proof key = HKDF(R, "sealsync/v2/read-proof")   (proves R to a peer, crypto/access-proof.ts)
  *      └─ A = HKDF(R, "sealsync/v1/access")
  *   folder id = SHA-256("sealsync/v1/folder-id" || pk)
  *
@@ -32,6 +34,10 @@ export interface FolderKeys {
   readonly contentKey?: Uint8Array;
   readonly nameKey?: Uint8Array;
   readonly metadataKey?: Uint8Array;
+  /** Keys content-defined chunking (full peers only: encrypted peers never chunk). */
+  readonly chunkKey?: Uint8Array;
+  /** Proves to a peer that this device holds R, so it may be sent plaintext blocks (full peers only). */
+  readonly readProofKey?: Uint8Array;
 }
 
 export const SECRET_BYTES = 32;
@@ -44,6 +50,9 @@ export const LABEL_ACCESS = 'sealsync/v1/access';
 export const LABEL_CONTENT = 'sealsync/v1/content';
 export const LABEL_NAME = 'sealsync/v1/name';
 export const LABEL_METADATA = 'sealsync/v1/metadata';
+/** v2: derived from R, so read-write and read-only devices chunk alike. */
+export const LABEL_CHUNK = 'sealsync/v2/chunk';
+export const LABEL_READ_PROOF = 'sealsync/v2/read-proof';
 export const LABEL_FOLDER_ID = 'sealsync/v1/folder-id';
 
 // DER prefixes that wrap a raw 32-byte Ed25519 key as PKCS#8 / SubjectPublicKeyInfo.
@@ -103,6 +112,8 @@ export function keysFromReadSecret(readSecret: Uint8Array, publicKey: Uint8Array
     contentKey: hkdf(readSecret, LABEL_CONTENT),
     nameKey: hkdf(readSecret, LABEL_NAME),
     metadataKey: hkdf(readSecret, LABEL_METADATA),
+    chunkKey: hkdf(readSecret, LABEL_CHUNK),
+    readProofKey: hkdf(readSecret, LABEL_READ_PROOF),
   };
 }
 

@@ -24,7 +24,10 @@ export function routedFolderDirectory(folders: () => Iterable<{ readonly keys: F
     lookup: (folderId) => {
       const hexId = toHex(folderId);
       for (const f of folders()) {
-        if (f.routed && toHex(f.keys.folderId) === hexId) return { accessSecret: f.keys.accessSecret };
+        if (f.routed && toHex(f.keys.folderId) === hexId) {
+          // Full peers hold R: they prove it and check the peer's proof (plaintext blocks between readers).
+          return f.keys.readProofKey ? { accessSecret: f.keys.accessSecret, readProofKey: f.keys.readProofKey } : { accessSecret: f.keys.accessSecret };
+        }
       }
       return undefined;
     },

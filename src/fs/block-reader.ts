@@ -1,6 +1,9 @@
 /**
- * Reads one block of a local file and seals it, for serving a peer's block
- * request. One block is at most MAX_CHUNK_SIZE, so this runs on the main
+ * Reads one block of a local file for serving a peer's block request: sealed
+ * (readAndSealBlock, for any peer) or as padded plaintext (readPlainBlock, for
+ * a peer that proved R; docs/crypto.md §3.1).
+ *
+ * readAndSealBlock: One block is at most MAX_CHUNK_SIZE, so this runs on the main
  * thread. The file may have changed since it was indexed: the sealed id is
  * checked against what the index says (see sealChecked), and a mismatch is
  * ERR_FILE_CHANGED (the caller drops the block location and answers "not
@@ -17,7 +20,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { open } from 'node:fs/promises';
 import { SealsyncError } from '../errors.js';
 import { bytesEqual } from '../crypto/bytes.js';
-import { SEALED_BLOCK_OVERHEAD, sealBlock } from '../crypto/sealed-block.js';
+import { sealBlock, sealedBlockSize } from '../crypto/sealed-block.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { MAX_CHUNK_SIZE } from './chunker.js';
 import { fsErrorToSealsync } from './hash-file-sync.js';
@@ -45,16 +48,18 @@ function scratchFor(size: number): Buffer {
  * Reads `size` bytes at `offset` with blocking calls into the thread's scratch
  * buffer (valid until the next call); ERR_FILE_CHANGED when the file is shorter.
  */
-function readBlockSync(absPath: string, offset: number, size: number): Buffer {
+function readBlockSync(absPath: string, offset: number, size: number, into?: Buffer, expect?: IndexedStat): Buffer {
   let fd: number;
   try {
     fd = openSync(absPath, OPEN_FLAGS);
   } catch (err) {
     throw fsErrorToSealsync(err, absPath);
   }
-  const plain = scratchFor(size);
+  const plain = into ?? scratchFor(size);
   try {
-    if (!fstatSync(fd).isFile()) throw new SealsyncError('ERR_PATH_UNSAFE', `not a regular file: ${absPath}`, { path: absPath });
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new SealsyncError('ERR_PATH_UNSAFE', `not a regular file: ${absPath}`, { path: absPath });
+    checkIndexedStat(absPath, st, expect);
     let got = 0;
     while (got < size) {
       const n = readSync(fd, plain, got, size - got, offset + got);
@@ -71,17 +76,18 @@ function readBlockSync(absPath: string, offset: number, size: number): Buffer {
 }
 
 /** The async form of readBlockSync, for blocks past SYNC_READ_MAX_BYTES. */
-async function readBlock(absPath: string, offset: number, size: number): Promise<Buffer> {
+async function readBlock(absPath: string, offset: number, size: number, into?: Buffer, expect?: IndexedStat): Promise<Buffer> {
   let fh;
   try {
     fh = await open(absPath, OPEN_FLAGS);
   } catch (err) {
     throw fsErrorToSealsync(err, absPath);
   }
-  const plain = Buffer.allocUnsafe(size);
+  const plain = into ?? Buffer.allocUnsafe(size);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new SealsyncError('ERR_PATH_UNSAFE', `not a regular file: ${absPath}`, { path: absPath });
+    checkIndexedStat(absPath, st, expect);
     let got = 0;
     while (got < size) {
       const { bytesRead } = await fh.read(plain, got, size - got, offset + got);
@@ -95,6 +101,27 @@ async function readBlock(absPath: string, offset: number, size: number): Promise
     await fh.close();
   }
   return plain;
+}
+
+/** What the index last saw of the file (size, mtime, inode): a plaintext block is served only from that file. */
+export interface IndexedStat {
+  readonly size: number;
+  readonly diskMtimeMs: number;
+  readonly ino: number;
+}
+
+/**
+ * A plaintext block is not re-hashed by the sender (the receiver checks it
+ * against the signed record), so the sender makes sure the file is the one it
+ * indexed: an edit since the scan is ERR_FILE_CHANGED ("missing" to the peer)
+ * instead of a block the receiver would refuse and charge to us. Same rule as
+ * the rescan's "unchanged" test (engine/local/scan-diff.ts isUnchanged).
+ */
+function checkIndexedStat(absPath: string, st: { size: number; mtimeMs: number; ino: number }, expect: IndexedStat | undefined): void {
+  if (!expect) return;
+  if (st.size !== expect.size || Math.floor(st.mtimeMs) !== Math.floor(expect.diskMtimeMs) || st.ino !== expect.ino) {
+    throw new SealsyncError('ERR_FILE_CHANGED', `file changed since it was indexed: ${absPath}`, { path: absPath });
+  }
 }
 
 function checkRange(offset: number, size: number): void {
@@ -144,7 +171,38 @@ export async function readAndSealBlock(
   // Sealed into a pooled buffer (fs/block-buffer-pool.ts): the peer session gives it
   // back once the socket has taken the bytes, so serving allocates no block-sized
   // buffer that V8 would count as new external memory.
-  const sealed = sealChecked(absPath, offset, plain, contentKey, expected, acquireBlockBuffer(size + SEALED_BLOCK_OVERHEAD));
+  const sealed = sealChecked(absPath, offset, plain, contentKey, expected, acquireBlockBuffer(sealedBlockSize(size)));
   noteBlockBytes(size);
   return sealed;
+}
+
+/**
+ * The block as plaintext padded with zeros to its sealed size (what a peer
+ * that proved R asks for; it checks the plaintext against the signed record's
+ * hash). No cryptography here: the bytes go into a pooled buffer straight
+ * from the file and out through TLS. `indexed` is what the index holds for
+ * the file: a file changed since is ERR_FILE_CHANGED, never a wrong block.
+ */
+export async function readPlainBlock(
+  absPath: string,
+  offset: number,
+  size: number,
+  indexed: IndexedStat,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Uint8Array> {
+  checkRange(offset, size);
+  if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
+  const padded = acquireBlockBuffer(sealedBlockSize(size));
+  try {
+    const into = padded.subarray(0, size);
+    if (size <= SYNC_READ_MAX_BYTES) readBlockSync(absPath, offset, size, into, indexed);
+    else await readBlock(absPath, offset, size, into, indexed);
+    if (opts.signal?.aborted) throw new SealsyncError('ERR_ABORTED');
+  } catch (err) {
+    releaseBlockBuffer(padded);
+    throw err;
+  }
+  padded.fill(0, size);
+  noteBlockBytes(size);
+  return padded;
 }

@@ -1,9 +1,9 @@
 /**
  * Content-defined chunking: our own FastCDC (Xia et al., 2016/2020) with
- * normalized chunking and cut-point skipping, streaming.
+ * normalized chunking and cut-point skipping, streaming, keyed per folder.
  *
  * How this works: a 32-bit "gear" hash rolls over the bytes
- * (fp = (fp << 1) + GEAR[byte]); after 32 steps a byte has shifted out, so the
+ * (fp = (fp << 1) + GEAR[byte], GEAR the folder's keyed table, gear-table.ts); after 32 steps a byte has shifted out, so the
  * hash depends only on the last 32 bytes and boundaries re-synchronise right
  * after an insertion or deletion. A chunk ends after a byte where the masked
  * high bits of fp are all zero. The first `min` bytes of a chunk are skipped
@@ -36,7 +36,7 @@
  * hasher with ERR_FILE_TOO_LARGE rather than producing an unsendable record.
  */
 import { SealsyncError } from '../errors.js';
-import { GEAR_TABLE } from './gear-table.js';
+import type { GearTable } from './gear-table.js';
 
 /** Smallest average block size (files up to 2 GiB use it). */
 export const MIN_CHUNK_AVG = 128 * 1024;
@@ -87,21 +87,22 @@ function highMask(bits: number): number {
   return bits >= 32 ? -1 : (~0 << (32 - bits)) | 0;
 }
 
-// Int32 view: values stay small integers (Smis) in V8, keeping the loop fast.
-const GEAR = new Int32Array(GEAR_TABLE.buffer, GEAR_TABLE.byteOffset, 256);
-
 export class Chunker {
   readonly params: ChunkParams;
   readonly #maskS: number;
   readonly #maskL: number;
+  readonly #gear: GearTable;
   /** Bytes in the chunk that is still open. */
   #len = 0;
   /** Rolling hash; reset at each chunk start. */
   #fp = 0;
 
-  constructor(params: ChunkParams) {
+  /** `gear`: the folder's table (gear-table.ts gearTable(chunk key)). */
+  constructor(params: ChunkParams, gear: GearTable) {
     validateChunkParams(params);
+    if (!(gear instanceof Int32Array) || gear.length !== 256) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'a gear table has 256 entries');
     this.params = params;
+    this.#gear = gear;
     const bits = Math.log2(params.avg);
     this.#maskS = highMask(bits + NORMALIZATION_LEVEL);
     this.#maskL = highMask(Math.max(1, bits - NORMALIZATION_LEVEL));
@@ -113,6 +114,7 @@ export class Chunker {
     const { min, avg, max } = this.params;
     const maskS = this.#maskS;
     const maskL = this.#maskL;
+    const GEAR = this.#gear;
     const n = data.length;
     let len = this.#len;
     let fp = this.#fp;
@@ -160,7 +162,7 @@ export class Chunker {
 }
 
 /** All chunk lengths of an in-memory buffer (tests and small inputs). */
-export function chunkBuffer(data: Uint8Array, params: ChunkParams): number[] {
-  const c = new Chunker(params);
+export function chunkBuffer(data: Uint8Array, params: ChunkParams, gear: GearTable): number[] {
+  const c = new Chunker(params, gear);
   return [...c.push(data), ...c.finish()];
 }

@@ -1,27 +1,37 @@
 /**
- * The FastCDC "gear" table: 256 fixed pseudo-random 32-bit values, one per
- * byte value, that the rolling hash adds in as it slides over the data.
+ * The FastCDC "gear" table of a folder: 256 pseudo-random 32-bit values, one
+ * per byte value, that the rolling hash adds in as it slides over the data.
  *
  * Cut points — and so block ids, dedup and what an edit re-sends — depend on
- * every value here. Changing the table changes every block boundary of every
- * file, so it is versioned: a new table is a new GEAR_TABLE_VERSION, never an
- * edit to this one. The values are derived, not pasted, so anyone can
- * re-create them: value[i] = first 4 bytes (big-endian) of
- * SHA-256("sealsync/v1/gear" || u8(i)).
+ * every value. Version 2 tables are keyed: derived from the folder's chunk
+ * key (src/crypto/chunk-key.ts, docs/crypto.md), so boundaries say nothing
+ * about a known file to anyone without the folder's read secret. Version 1
+ * (one public table for everyone) is gone with format v1.
+ *
+ * Tables are cached per chunk key (a scan asks for one per file; deriving
+ * one is an HKDF, ~10 µs, but the cache also keeps the chunker's table in a
+ * stable object). The cache is small and bounded: a daemon has few folders.
  */
-import { createHash } from 'node:crypto';
+import { gearTableFor } from '../crypto/chunk-key.js';
 
-export const GEAR_TABLE_VERSION = 1;
-const GEAR_LABEL = 'sealsync/v1/gear';
+export const GEAR_TABLE_VERSION = 2;
+/** Folders whose table stays cached; past this the oldest is dropped (re-derived on need). */
+const MAX_CACHED_TABLES = 64;
 
-function deriveGearTable(): Uint32Array {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    const h = createHash('sha256').update(GEAR_LABEL).update(Uint8Array.of(i)).digest();
-    table[i] = h.readUInt32BE(0);
+/** A gear table as the chunker reads it: Int32 values stay small integers (Smis) in V8. */
+export type GearTable = Int32Array;
+
+const cache = new Map<string, GearTable>();
+
+/** The gear table for a folder's chunk key. */
+export function gearTable(chunkKey: Uint8Array): GearTable {
+  const k = Buffer.from(chunkKey.buffer, chunkKey.byteOffset, chunkKey.byteLength).toString('base64');
+  let table = cache.get(k);
+  if (!table) {
+    const t = gearTableFor(chunkKey);
+    table = new Int32Array(t.buffer, t.byteOffset, t.length);
+    if (cache.size >= MAX_CACHED_TABLES) cache.delete(cache.keys().next().value as string);
+    cache.set(k, table);
   }
   return table;
 }
-
-/** Version 1 table. Frozen in spirit: treat as read-only. */
-export const GEAR_TABLE: Uint32Array = deriveGearTable();

@@ -19,6 +19,13 @@ import { SealsyncError } from '../errors.js';
 import { sealedBlockId } from '../crypto/sealed-block.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { Chunker, chunkParamsForSize, MAX_BLOCKS_PER_FILE, MAX_FILE_SIZE } from './chunker.js';
+import { gearTable } from './gear-table.js';
+
+/** What hashing a file needs of the folder's keys: sealing (content key) and keyed chunking (chunk key). */
+export interface ScanKeys {
+  readonly contentKey: Uint8Array;
+  readonly chunkKey: Uint8Array;
+}
 
 /** Bytes per read(2): amortises syscalls (a read is ~0.1% of the time to seal 1 MiB) while keeping
  * the per-worker buffer small (RSS budget: 2 workers within 150 MiB). */
@@ -74,7 +81,7 @@ export function fsErrorToSealsync(err: unknown, path: string): SealsyncError {
  */
 export function hashFileSync(
   absPath: string,
-  contentKey: Uint8Array,
+  keys: ScanKeys,
   buffer: ReadBuffer,
   isCancelled: () => boolean = () => false,
   collectGarbage?: () => void,
@@ -92,7 +99,8 @@ export function hashFileSync(
       throw new SealsyncError('ERR_FILE_TOO_LARGE', undefined, { path: absPath, size: before.size, max: MAX_FILE_SIZE });
     }
     const params = chunkParamsForSize(before.size);
-    const chunker = new Chunker(params);
+    const chunker = new Chunker(params, gearTable(keys.chunkKey));
+    const contentKey = keys.contentKey;
     const buf = buffer.get(READ_BYTES + params.max);
     const ids: Uint8Array[] = [];
     const hashes: Uint8Array[] = [];

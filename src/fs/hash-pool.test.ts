@@ -10,6 +10,7 @@ import { sealBlock } from '../crypto/sealed-block.js';
 import { encodeSealedRecord, keysFromSecret, newFolderSecret, sealRecord } from '../crypto/index.js';
 import { toHex } from '../crypto/bytes.js';
 import { chunkBuffer, chunkParamsForSize } from './chunker.js';
+import { gearTable } from './gear-table.js';
 import { HashPool, INLINE_HASH_MAX_BYTES, type HashResult } from './hash-pool.js';
 import { ReadBuffer, READ_BYTES, hashFileSync } from './hash-file-sync.js';
 import { readAndSealBlock } from './block-reader.js';
@@ -19,6 +20,8 @@ const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'sealsync-hashpool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const key = pseudoRandomBytes(32, 99);
+/** What the pool hashes with: the content key above and a chunk key for the folder's gear table. */
+const scanKeys = { contentKey: key, chunkKey: pseudoRandomBytes(32, 98) };
 
 function randomFile(name: string, size: number): string {
   const p = join(dir, name);
@@ -32,7 +35,7 @@ function randomFile(name: string, size: number): string {
 function reference(path: string): { id: string; hash: string; size: number }[] {
   const data = readFileSync(path);
   let off = 0;
-  return chunkBuffer(data, chunkParamsForSize(data.length)).map((len) => {
+  return chunkBuffer(data, chunkParamsForSize(data.length), gearTable(scanKeys.chunkKey)).map((len) => {
     const b = sealBlock(key, data.subarray(off, off + len));
     off += len;
     return { id: toHex(b.id), hash: toHex(b.hash), size: len };
@@ -54,7 +57,7 @@ test('pool results equal the single-threaded reference', async () => {
   const pool = new HashPool({ workers: 2 });
   pool.start();
   try {
-    const results = await Promise.all(files.map((f) => pool.hashFile(f, key)));
+    const results = await Promise.all(files.map((f) => pool.hashFile(f, scanKeys)));
     results.forEach((r, i) => {
       const f = files[i]!;
       assert.deepEqual(asHex(r), reference(f), f);
@@ -82,7 +85,7 @@ test('a file that changes while it is read is reported as changed', async () => 
     const p = randomFile(`change-${name}`, size);
     let reads = 0;
     // The cancel hook runs after every read: mutate the file after the first one.
-    const r = hashFileSync(p, key, buffer, () => {
+    const r = hashFileSync(p, scanKeys, buffer, () => {
       if (++reads === 1) mutate(p);
       return false;
     });
@@ -95,10 +98,10 @@ test('a file that changes while it is read is reported as changed', async () => 
     const p = randomFile('appending', 48 * MiB);
     let writes = 0;
     const timer = setInterval(() => { if (writes++ < 1000) appendFileSync(p, 'x'); }, 2);
-    const r = await pool.hashFile(p, key).finally(() => clearInterval(timer));
+    const r = await pool.hashFile(p, scanKeys).finally(() => clearInterval(timer));
     assert.equal(r.changed, true);
     const still = randomFile('still', 5 * MiB);
-    assert.equal((await pool.hashFile(still, key)).changed, false);
+    assert.equal((await pool.hashFile(still, scanKeys)).changed, false);
   } finally {
     await pool.stop();
   }
@@ -112,18 +115,18 @@ test('abort: queued, running and already-aborted jobs reject with ERR_ABORTED', 
   pool.start();
   try {
     assert.ok(AbortSignal.abort().aborted);
-    await assert.rejects(pool.hashFile(small, key, { signal: AbortSignal.abort() }), { code: 'ERR_ABORTED' });
+    await assert.rejects(pool.hashFile(small, scanKeys, { signal: AbortSignal.abort() }), { code: 'ERR_ABORTED' });
     const running = new AbortController();
     const queued = new AbortController();
     const t0 = performance.now();
-    const first = pool.hashFile(big, key, { signal: running.signal });
-    const second = pool.hashFile(small, key, { signal: queued.signal });
+    const first = pool.hashFile(big, scanKeys, { signal: running.signal });
+    const second = pool.hashFile(small, scanKeys, { signal: queued.signal });
     queued.abort();
     await assert.rejects(second, { code: 'ERR_ABORTED' });
     setTimeout(() => running.abort(), 30);
     await assert.rejects(first, { code: 'ERR_ABORTED' });
     // The worker lets go of the aborted job and serves the next one.
-    const r = await pool.hashFile(small, key);
+    const r = await pool.hashFile(small, scanKeys);
     assert.deepEqual(asHex(r), reference(small));
     assert.ok(performance.now() - t0 < 5000);
   } finally {
@@ -139,20 +142,20 @@ test('small files are hashed inline: same blocks, not stuck behind a busy worker
   pool.start();
   try {
     let bigDone = false;
-    const first = pool.hashFile(big, key).then((r) => {
+    const first = pool.hashFile(big, scanKeys).then((r) => {
       bigDone = true;
       return r;
     });
-    const r = await pool.hashFile(small, key);
+    const r = await pool.hashFile(small, scanKeys);
     assert.equal(bigDone, false, 'the small file did not wait for the worker');
     assert.deepEqual(asHex(r), reference(small));
     assert.equal(pool.queued, 0);
     // one byte over the limit goes to the (busy) worker's queue
-    const second = pool.hashFile(over, key);
+    const second = pool.hashFile(over, scanKeys);
     assert.equal(pool.queued, 1);
     assert.deepEqual(asHex(await second), reference(over));
     assert.deepEqual(asHex(await first), reference(big));
-    await assert.rejects(pool.hashFile(join(dir, 'missing-inline'), key), { code: 'ERR_PATH_MISSING' });
+    await assert.rejects(pool.hashFile(join(dir, 'missing-inline'), scanKeys), { code: 'ERR_PATH_MISSING' });
   } finally {
     await pool.stop();
   }
@@ -167,7 +170,7 @@ test('record checks are refused while every worker hashes (the caller checks inl
   const pool = new HashPool({ workers: 1 });
   pool.start();
   try {
-    const hashing = pool.hashFile(big, key);
+    const hashing = pool.hashFile(big, scanKeys);
     // The only worker is on a 64 MiB file: queued behind it, the check would wait for the whole file.
     await assert.rejects(pool.checkRecords(folder, records, { open: false }), { code: 'ERR_QUEUE_FULL' });
     assert.equal(pool.queued, 0, 'the refused check was not queued');
@@ -187,10 +190,10 @@ test('workers start on first need: none for an idle pool or small files', async 
   pool.start();
   try {
     const small = randomFile('small-lazy', 1000);
-    assert.deepEqual(asHex(await pool.hashFile(small, key)), reference(small));
+    assert.deepEqual(asHex(await pool.hashFile(small, scanKeys)), reference(small));
     assert.deepEqual(resources(), before, 'no worker for an idle pool or an inline job');
     const big = randomFile('big-lazy', INLINE_HASH_MAX_BYTES * 4);
-    const job = pool.hashFile(big, key);
+    const job = pool.hashFile(big, scanKeys);
     assert.notDeepEqual(resources(), before, 'a worker runs the large file');
     assert.deepEqual(asHex(await job), reference(big));
   } finally {
@@ -204,11 +207,11 @@ test('idle workers are retired after idleMs and spawned again on the next large 
   pool.start();
   try {
     const big = randomFile('big-idle', INLINE_HASH_MAX_BYTES * 4);
-    assert.deepEqual(asHex(await pool.hashFile(big, key)), reference(big));
+    assert.deepEqual(asHex(await pool.hashFile(big, scanKeys)), reference(big));
     assert.equal(pool.liveWorkers, 1);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(pool.liveWorkers, 0, 'retired after the idle time');
-    const again = pool.hashFile(big, key);
+    const again = pool.hashFile(big, scanKeys);
     assert.equal(pool.liveWorkers, 1);
     assert.deepEqual(asHex(await again), reference(big));
   } finally {
@@ -225,15 +228,15 @@ test('sizeHint picks inline vs worker without an lstat; a stale hint still gives
   try {
     // the file grew past the inline limit after the walk's lstat: hashed inline, all of it
     const grown = randomFile('grown-hint', INLINE_HASH_MAX_BYTES * 3);
-    const r = await pool.hashFile(grown, key, { sizeHint: 10 });
+    const r = await pool.hashFile(grown, scanKeys, { sizeHint: 10 });
     assert.equal(r.size, INLINE_HASH_MAX_BYTES * 3);
     assert.deepEqual(asHex(r), reference(grown));
     assert.deepEqual(resources(), before, 'a small hint runs inline: no worker');
     const target = randomFile('target-hint', 10);
     symlinkSync(target, join(dir, 'link-hint'));
-    await assert.rejects(pool.hashFile(join(dir, 'link-hint'), key, { sizeHint: 10 }), { code: 'ERR_PATH_UNSAFE' });
-    await assert.rejects(pool.hashFile(dir, key, { sizeHint: 0 }), { code: 'ERR_PATH_UNSAFE' });
-    await assert.rejects(pool.hashFile(join(dir, 'gone-hint'), key, { sizeHint: 5 }), { code: 'ERR_PATH_MISSING' });
+    await assert.rejects(pool.hashFile(join(dir, 'link-hint'), scanKeys, { sizeHint: 10 }), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(dir, scanKeys, { sizeHint: 0 }), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(join(dir, 'gone-hint'), scanKeys, { sizeHint: 5 }), { code: 'ERR_PATH_MISSING' });
   } finally {
     await pool.stop();
   }
@@ -244,15 +247,15 @@ test('stop rejects pending jobs and leaves no worker behind', async () => {
   const big = randomFile('big-stop', 64 * MiB);
   const pool = new HashPool({ workers: 2, maxQueue: 2 });
   pool.start();
-  const jobs = [pool.hashFile(big, key), pool.hashFile(big, key), pool.hashFile(big, key), pool.hashFile(big, key)];
-  await assert.rejects(pool.hashFile(big, key), { code: 'ERR_QUEUE_FULL' });
+  const jobs = [pool.hashFile(big, scanKeys), pool.hashFile(big, scanKeys), pool.hashFile(big, scanKeys), pool.hashFile(big, scanKeys)];
+  await assert.rejects(pool.hashFile(big, scanKeys), { code: 'ERR_QUEUE_FULL' });
   const settled = Promise.allSettled(jobs);
   await pool.stop();
   for (const s of await settled) {
     assert.equal(s.status, 'rejected');
     assert.equal((s as PromiseRejectedResult).reason.code, 'ERR_ABORTED');
   }
-  await assert.rejects(pool.hashFile(big, key), { code: 'ERR_ABORTED' });
+  await assert.rejects(pool.hashFile(big, scanKeys), { code: 'ERR_ABORTED' });
   const afterStop = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort();
   assert.deepEqual(afterStop, before);
 });
@@ -261,18 +264,18 @@ test('unreadable, missing and non-regular paths fail with catalog errors', async
   const pool = new HashPool({ workers: 1 });
   pool.start();
   try {
-    await assert.rejects(pool.hashFile(join(dir, 'nope'), key), (e: { code: string; data: { errno: string } }) =>
+    await assert.rejects(pool.hashFile(join(dir, 'nope'), scanKeys), (e: { code: string; data: { errno: string } }) =>
       e.code === 'ERR_PATH_MISSING' && e.data.errno === 'ENOENT');
     const target = randomFile('target', 10);
     symlinkSync(target, join(dir, 'link'));
-    await assert.rejects(pool.hashFile(join(dir, 'link'), key), { code: 'ERR_PATH_UNSAFE' });
-    await assert.rejects(pool.hashFile(dir, key), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(join(dir, 'link'), scanKeys), { code: 'ERR_PATH_UNSAFE' });
+    await assert.rejects(pool.hashFile(dir, scanKeys), { code: 'ERR_PATH_UNSAFE' });
     const fifo = join(dir, 'fifo');
     if (spawnSync('mkfifo', [fifo]).status === 0) {
       // O_NONBLOCK: opening a FIFO with no writer must not hang the worker.
-      await assert.rejects(pool.hashFile(fifo, key), { code: 'ERR_PATH_UNSAFE' });
+      await assert.rejects(pool.hashFile(fifo, scanKeys), { code: 'ERR_PATH_UNSAFE' });
     }
-    assert.equal((await pool.hashFile(target, key)).size, 10, 'pool still works after errors');
+    assert.equal((await pool.hashFile(target, scanKeys)).size, 10, 'pool still works after errors');
   } finally {
     await pool.stop();
   }
@@ -282,7 +285,7 @@ test('readAndSealBlock serves a verified block and refuses a changed one', async
   const p = randomFile('serve', 2 * MiB);
   const ref = readFileSync(p);
   const buffer = new ReadBuffer();
-  const r = hashFileSync(p, key, buffer);
+  const r = hashFileSync(p, scanKeys, buffer);
   const off = r.sizes[0]!;
   const size = r.sizes[1]!;
   const expected = { id: r.ids.subarray(32, 64), hash: r.hashes.subarray(32, 64) };
@@ -314,7 +317,8 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const script = `
       const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
       const pool = new HashPool({ workers: 1 }); pool.start();
-      const r = await pool.hashFile(${JSON.stringify(file)}, new Uint8Array(${JSON.stringify([...key])}));
+      const keys = { contentKey: new Uint8Array(${JSON.stringify([...key])}), chunkKey: new Uint8Array(${JSON.stringify([...scanKeys.chunkKey])}) };
+      const r = await pool.hashFile(${JSON.stringify(file)}, keys);
       await pool.stop();
       console.log(JSON.stringify(r.blocks.map((b) => Buffer.from(b.id).toString('hex'))));`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -324,7 +328,7 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const forgotten = `
       const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
       const pool = new HashPool({ workers: 2 }); pool.start();
-      await pool.hashFile(${JSON.stringify(file)}, new Uint8Array(32));`;
+      await pool.hashFile(${JSON.stringify(file)}, { contentKey: new Uint8Array(32), chunkKey: new Uint8Array(32) });`;
     const idle = spawnSync(process.execPath, ['--input-type=module', '-e', forgotten], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(idle.signal, null, 'process exited on its own');
     assert.equal(idle.status, 0, idle.stderr);

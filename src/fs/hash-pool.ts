@@ -50,7 +50,7 @@ import type { BlockRef } from '../model/types.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import type { RecordCheckKeys } from '../crypto/sealed-record.js';
 import type { HashJobMessage, HashReplyMessage, RecordCheckResult } from './hash-worker.js';
-import { ReadBuffer, hashFileSync } from './hash-file-sync.js';
+import { ReadBuffer, hashFileSync, type ScanKeys } from './hash-file-sync.js';
 
 export const MAX_HASH_WORKERS = 8;
 export const DEFAULT_MAX_QUEUE = 4096;
@@ -199,7 +199,7 @@ export class HashPool {
    * (saving a second lstat per file, ~7 us each on a 100k-file scan); the read itself
    * still checks the file type and reports its real size.
    */
-  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal; sizeHint?: number } = {}): Promise<HashResult> {
+  hashFile(absPath: string, keys: ScanKeys, opts: { signal?: AbortSignal; sizeHint?: number } = {}): Promise<HashResult> {
     const { signal, sizeHint } = opts;
     const refused = this.#refusal(signal);
     if (refused) return Promise.reject(refused);
@@ -208,12 +208,12 @@ export class HashPool {
       : isSmallFile(absPath, this.inlineMaxBytes);
     if (this.inlineMaxBytes > 0 && small) {
       try {
-        return Promise.resolve(unpack(hashFileSync(absPath, contentKey, (this.#inlineBuffer ??= new ReadBuffer()))));
+        return Promise.resolve(unpack(hashFileSync(absPath, keys, (this.#inlineBuffer ??= new ReadBuffer()))));
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    return this.#enqueue<HashResult>({ kind: 'hash', path: absPath, contentKey }, [], absPath, signal);
+    return this.#enqueue<HashResult>({ kind: 'hash', path: absPath, keys: { contentKey: keys.contentKey, chunkKey: keys.chunkKey } }, [], absPath, signal);
   }
 
   /**

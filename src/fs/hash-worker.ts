@@ -27,10 +27,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SealsyncError, type SealsyncErrorJSON } from '../errors.js';
 import { checkRecordBytes, type RecordCheckKeys } from '../crypto/sealed-record.js';
 import type { FileRecord } from '../model/types.js';
-import { HashCancelled, ReadBuffer, hashFileSync } from './hash-file-sync.js';
+import { HashCancelled, ReadBuffer, hashFileSync, type ScanKeys } from './hash-file-sync.js';
 
 export type HashJobMessage =
-  | { readonly kind: 'hash'; readonly jobId: number; readonly path: string; readonly contentKey: Uint8Array }
+  | { readonly kind: 'hash'; readonly jobId: number; readonly path: string; readonly keys: ScanKeys }
   | {
     readonly kind: 'records';
     readonly jobId: number;
@@ -83,7 +83,7 @@ port.on('message', (job: HashJobMessage) => {
     return;
   }
   try {
-    const result = hashFileSync(job.path, job.contentKey, buffer, () => Atomics.load(cancel, 0) === job.jobId, minorGc);
+    const result = hashFileSync(job.path, job.keys, buffer, () => Atomics.load(cancel, 0) === job.jobId, minorGc);
     port.postMessage({ jobId: job.jobId, ok: true, result } satisfies HashReplyMessage, [
       result.ids.buffer as ArrayBuffer,
       result.hashes.buffer as ArrayBuffer,

@@ -42,8 +42,12 @@ import { openPrivateDatabase } from './private-database.js';
 
 /** The store's database file name under the store root. */
 export const STORE_DB_FILE = 'blocks.db';
-/** The store database's own schema version (user_version); independent of index.db's. */
-export const BLOCK_STORE_SCHEMA_VERSION = 1;
+/**
+ * The store database's own schema version (user_version); independent of
+ * index.db's. 2 = the store holds sealed blocks of format v2 (padded); a
+ * version 1 store holds v1 blocks, which no v2 peer accepts, and is refused.
+ */
+export const BLOCK_STORE_SCHEMA_VERSION = 2;
 /** The text form of a block id in the `id` column: 32 bytes as lowercase hex. */
 export const BLOCK_HEX_ID_RE = /^[0-9a-f]{64}$/;
 
@@ -211,6 +215,9 @@ function migrateSchema(db: Database.Database): void {
   const version = schemaVersion(db);
   if (version > BLOCK_STORE_SCHEMA_VERSION) throw new SealsyncError('ERR_FORMAT_VERSION', 'the block store was written by a newer sealsync');
   if (version === BLOCK_STORE_SCHEMA_VERSION) return;
+  if (version !== 0) {
+    throw new SealsyncError('ERR_FORMAT_VERSION', 'the block store holds format v1 blocks, which this sealsync cannot serve: remove the folder and add it again to re-create the store');
+  }
   db.exec(`
     CREATE TABLE IF NOT EXISTS blocks (
       id TEXT PRIMARY KEY NOT NULL,

@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js';
 import { releaseBlockBuffer } from '../memory/block-buffer-pool.js';
 import { BLOCK_ID_BYTES, MAX_SEALED_BLOCK_BYTES } from '../crypto/sealed-block.js';
 import { MAX_PEER_UNANSWERED_REQUESTS, MAX_REMEMBERED_EXPIRED_REQUESTS, PENALTY, SERVE_CONCURRENCY } from './limits.js';
-import { FrameType, type BlockRequest, type BlockResponse, type IndexUpdate, type Message } from './messages.js';
+import { FrameType, type BlockForm, type BlockRequest, type BlockResponse, type IndexUpdate, type Message } from './messages.js';
 import { Semaphore } from './semaphore.js';
 import type { BlockRequestHandler } from './session-types.js';
 
@@ -30,6 +30,8 @@ export interface BlockHost {
   isServing(): boolean;
   closedError(): SealsyncError;
   isJoined(folderId: Uint8Array): boolean;
+  /** The peer proved it holds R for this folder (folder-joins.ts): it may ask for plaintext. */
+  peerReads(folderId: Uint8Array): boolean;
   /** A message for a folder not joined (free when we left it during the session). */
   notJoined(folderId: Uint8Array, reason: string): void;
   penalize(reason: string, cost: number): void;
@@ -67,7 +69,11 @@ export class BlockExchange {
   }
 
   /** Asks for a block (folder joined: the caller checked). Resolves null when the peer does not have it. */
-  async request(folderId: Uint8Array, blockId: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Uint8Array | null> {
+  async request(
+    folderId: Uint8Array,
+    blockId: Uint8Array,
+    opts: { signal?: AbortSignal; timeoutMs?: number; form?: BlockForm } = {},
+  ): Promise<Uint8Array | null> {
     if (blockId.byteLength !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', `'blockId' must be ${BLOCK_ID_BYTES} bytes`);
     await this.slots.acquire(opts);
     try {
@@ -99,7 +105,7 @@ export class BlockExchange {
           },
         });
       });
-      this.host.send({ type: 'blockRequest', reqId, folderId, blockId }).catch((err) => this.requests.get(reqId)?.reject(err));
+      this.host.send({ type: 'blockRequest', reqId, folderId, blockId, form: opts.form ?? 'sealed' }).catch((err) => this.requests.get(reqId)?.reject(err));
       return await answer;
     } finally {
       this.slots.release();
@@ -109,6 +115,12 @@ export class BlockExchange {
   onRequest(msg: BlockRequest): void {
     if (!this.host.isJoined(msg.folderId)) {
       this.host.notJoined(msg.folderId, 'block request for a folder not joined');
+      void this.respond(msg.reqId, null);
+      return;
+    }
+    if (msg.form === 'plain' && !this.host.peerReads(msg.folderId)) {
+      // Plaintext only goes to a peer that proved R; anyone else asking for it is probing.
+      this.host.penalize('plaintext block asked without a read proof', PENALTY.notJoined);
       void this.respond(msg.reqId, null);
       return;
     }
@@ -155,7 +167,7 @@ export class BlockExchange {
   private async serveOne(req: BlockRequest): Promise<void> {
     let data: Uint8Array | null = null;
     try {
-      data = this.handler ? await this.handler(req.folderId, req.blockId) : null;
+      data = this.handler ? await this.handler(req.folderId, req.blockId, req.form) : null;
     } catch (err) {
       this.host.log.warn({ err: (err as Error).message }, 'block handler failed; answering missing');
     }

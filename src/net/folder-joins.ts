@@ -10,10 +10,17 @@
  * learns nothing. The dialler verifies the server proof (mutual). A refused
  * Join is remembered by the acceptor; if it adds the folder later, refresh()
  * re-checks the proof and answers ok late.
+ *
+ * Read proofs (v2): a side that holds R adds its read proof to Join /
+ * JoinResult; a side that holds R too checks it (an encrypted peer cannot and
+ * ignores it). A verified read proof marks the peer a reader of the folder
+ * (`peerReads`), the condition for exchanging plaintext blocks. A read proof
+ * that does not verify closes the session (misbehaviour past the limit): a
+ * peer with A for this folder can only get R wrong on purpose.
  */
 import { randomBytes } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
-import { accessProof, verifyAccessProof } from '../crypto/index.js';
+import { accessProof, readProof, verifyAccessProof, verifyReadProof } from '../crypto/index.js';
 import type { Logger } from '../logger.js';
 import { MAX_JOIN_MESSAGES, MAX_REMEMBERED_REFUSALS, PENALTY } from './limits.js';
 import type { Join, JoinResult } from './messages.js';
@@ -38,6 +45,8 @@ export interface JoinHost {
 
 export class FolderJoins {
   private readonly joined = new Map<string, Uint8Array>();
+  /** Joined folders whose peer proved it holds R (we hold R too and checked it). */
+  private readonly readers = new Set<string>();
   /** Dialler: Joins sent and not yet answered. */
   private readonly pending = new Set<string>();
   /** Dialler: folders the peer refused (it may accept later, see refresh). */
@@ -62,6 +71,11 @@ export class FolderJoins {
     return this.joined.has(hex(folderId));
   }
 
+  /** The peer proved it holds R for this joined folder: plaintext blocks may go both ways. */
+  peerReads(folderId: Uint8Array): boolean {
+    return this.readers.has(hex(folderId));
+  }
+
   /** True when this side left the folder during the session (the peer cannot know yet). */
   wasLeft(folderId: Uint8Array): boolean {
     return this.left.has(hex(folderId));
@@ -77,6 +91,7 @@ export class FolderJoins {
     for (const [key, folderId] of this.joined) {
       if (!directory.lookup(folderId)) {
         this.joined.delete(key);
+        this.readers.delete(key);
         this.left.add(key);
         this.host.onLeft(folderId);
       }
@@ -88,8 +103,10 @@ export class FolderJoins {
         const entry = directory.lookup(folderId);
         if (!entry) continue;
         this.pending.add(key);
-        const proof = accessProof(entry.accessSecret, this.host.exporter(folderId), folderId, 'client');
-        this.host.send({ type: 'join', folderId, proof });
+        const exporter = this.host.exporter(folderId);
+        const proof = accessProof(entry.accessSecret, exporter, folderId, 'client');
+        const ours = entry.readProofKey ? readProof(entry.readProofKey, exporter, folderId, 'client') : undefined;
+        this.host.send(ours ? { type: 'join', folderId, proof, readProof: ours } : { type: 'join', folderId, proof });
       }
       return;
     }
@@ -99,7 +116,7 @@ export class FolderJoins {
       const exporter = this.host.exporter(join.folderId);
       if (!verifyAccessProof(entry.accessSecret, exporter, join.folderId, 'client', join.proof)) continue;
       this.refusals.delete(key);
-      this.accept(key, join.folderId, accessProof(entry.accessSecret, exporter, join.folderId, 'server'));
+      this.accept(key, join, entry, exporter, accessProof(entry.accessSecret, exporter, join.folderId, 'server'));
     }
   }
 
@@ -119,7 +136,7 @@ export class FolderJoins {
     const serverProof = accessProof(secret, exporter, msg.folderId, 'server');
     if (entry && valid) {
       this.refusals.delete(key);
-      this.accept(key, msg.folderId, serverProof);
+      this.accept(key, msg, entry, exporter, serverProof);
       return;
     }
     if (!this.refusals.has(key) && this.refusals.size >= MAX_REMEMBERED_REFUSALS) {
@@ -147,14 +164,49 @@ export class FolderJoins {
       throw new SealsyncError('ERR_ACCESS_PROOF', 'peer accepted a folder but could not prove it knows the folder key');
     }
     this.refusedByPeer.delete(key);
+    if (!this.noteReadProof(key, entry.readProofKey, exporter, msg.folderId, 'server', msg.readProof)) return;
     this.markJoined(key, msg.folderId);
   }
 
-  private accept(key: string, folderId: Uint8Array, serverProof: Uint8Array): void {
+  private accept(
+    key: string,
+    join: Join,
+    entry: { readonly readProofKey?: Uint8Array },
+    exporter: Uint8Array,
+    serverProof: Uint8Array,
+  ): void {
+    const folderId = join.folderId;
+    if (!this.noteReadProof(key, entry.readProofKey, exporter, folderId, 'client', join.readProof)) return;
+    const ours = entry.readProofKey ? readProof(entry.readProofKey, exporter, folderId, 'server') : undefined;
     // Sent before 'joined' is emitted, so anything a listener sends follows the JoinResult.
-    this.host.send({ type: 'joinResult', folderId, ok: true, proof: serverProof });
+    this.host.send(ours
+      ? { type: 'joinResult', folderId, ok: true, proof: serverProof, readProof: ours }
+      : { type: 'joinResult', folderId, ok: true, proof: serverProof });
     if (this.joined.has(key)) return;
     this.markJoined(key, folderId);
+  }
+
+  /**
+   * Marks the peer a reader when its read proof verifies. A wrong one is
+   * hostile: the session closes and the folder is not joined (false).
+   */
+  private noteReadProof(
+    key: string,
+    readProofKey: Uint8Array | undefined,
+    exporter: Uint8Array,
+    folderId: Uint8Array,
+    from: 'client' | 'server',
+    proof: Uint8Array | undefined,
+  ): boolean {
+    this.readers.delete(key);
+    // An encrypted side (no R) can neither check a read proof nor use plaintext: it ignores it.
+    if (!readProofKey || !proof) return true;
+    if (!verifyReadProof(readProofKey, exporter, folderId, from, proof)) {
+      this.host.penalize('read proof does not verify', this.host.maxMisbehaviour + 1);
+      return false;
+    }
+    this.readers.add(key);
+    return true;
   }
 
   private markJoined(key: string, folderId: Uint8Array): void {

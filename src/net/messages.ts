@@ -6,13 +6,14 @@
  *
  * Layouts (integers big-endian; ids are raw bytes):
  *   Hello         magic "SEALSYNC" | u16 protocolVersion | u8 len + deviceName | u8 len + clientVersion
- *   Join          folderId[32] | proof[32]
- *   JoinResult    folderId[32] | u8 ok (0|1) | proof[32] only when ok
+ *   Join          folderId[32] | proof[32] | u8 hasReadProof (0|1) | readProof[32] only when 1
+ *   JoinResult    folderId[32] | u8 ok (0|1) | only when ok: proof[32] | u8 hasReadProof (0|1) | readProof[32] only when 1
  *   IndexUpdate   folderId[32] | indexId[8] | u64 fromSeq | u64 toSeq | u8 encoding (0 raw, 1 deflate-raw) | body
  *                 body = u32 count | count × (u32 len | sealed record)
  *   IndexAck      folderId[32] | indexId[8] | u64 seq
- *   BlockRequest  u32 reqId | folderId[32] | blockId[32]
- *   BlockResponse u32 reqId | u8 status (0 ok, 1 missing) | data (to the end; empty when missing)
+ *   BlockRequest  u32 reqId | folderId[32] | blockId[32] | u8 form (0 sealed, 1 plain)
+ *   BlockResponse u32 reqId | u8 status (0 ok, 1 missing) | data (to the end; empty when missing):
+ *                 the sealed block, or for form plain the plaintext padded with zeros to the sealed size
  *   Ping          (empty)
  *   Close         u16 reason
  *   Head          folderId[32] | one signed head page (to the end; src/crypto/signed-head.ts)
@@ -91,6 +92,8 @@ export interface Join {
   readonly type: 'join';
   readonly folderId: Uint8Array;
   readonly proof: Uint8Array;
+  /** The dialler's 'client' read proof: present when it holds R (crypto/access-proof.ts). */
+  readonly readProof?: Uint8Array;
 }
 export interface JoinResult {
   readonly type: 'joinResult';
@@ -98,6 +101,8 @@ export interface JoinResult {
   readonly ok: boolean;
   /** Present exactly when ok: the acceptor's 'server' access proof. */
   readonly proof?: Uint8Array;
+  /** Only when ok, and only when the acceptor holds R: its 'server' read proof. */
+  readonly readProof?: Uint8Array;
 }
 export interface IndexUpdate {
   readonly type: 'indexUpdate';
@@ -115,11 +120,18 @@ export interface IndexAck {
   readonly indexId: string;
   readonly seq: number;
 }
+/**
+ * How a block travels: 'sealed' (the sealed block, what every peer may ask
+ * for) or 'plain' (its plaintext padded with zeros to the sealed size; only
+ * between two peers that proved R to each other, docs/crypto.md §3.1).
+ */
+export type BlockForm = 'sealed' | 'plain';
 export interface BlockRequest {
   readonly type: 'blockRequest';
   readonly reqId: number;
   readonly folderId: Uint8Array;
   readonly blockId: Uint8Array;
+  readonly form: BlockForm;
 }
 export interface BlockResponse {
   readonly type: 'blockResponse';
@@ -206,15 +218,27 @@ export function encodeHello(m: Omit<Hello, 'type'>): Buffer {
     .finish();
 }
 
+function writeReadProof(w: ByteWriter, readProof: Uint8Array | undefined): ByteWriter {
+  return readProof ? w.u8(1).fixed(readProof, PROOF_BYTES) : w.u8(0);
+}
+
+function readReadProof(r: ByteReader, what: string): Uint8Array | undefined {
+  const has = r.u8();
+  if (has > 1) throw protocolError(`${what}: bad read proof flag`);
+  return has === 1 ? r.fixed(PROOF_BYTES) : undefined;
+}
+
 export function encodeJoin(m: Omit<Join, 'type'>): Buffer {
-  return new ByteWriter().fixed(m.folderId, FOLDER_ID_BYTES).fixed(m.proof, PROOF_BYTES).finish();
+  return writeReadProof(new ByteWriter().fixed(m.folderId, FOLDER_ID_BYTES).fixed(m.proof, PROOF_BYTES), m.readProof).finish();
 }
 
 export function encodeJoinResult(m: Omit<JoinResult, 'type'>): Buffer {
   const w = new ByteWriter().fixed(m.folderId, FOLDER_ID_BYTES).u8(m.ok ? 1 : 0);
   if (m.ok) {
     if (!m.proof) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'JoinResult ok needs a proof');
-    w.fixed(m.proof, PROOF_BYTES);
+    writeReadProof(w.fixed(m.proof, PROOF_BYTES), m.readProof);
+  } else if (m.readProof) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', 'a refused JoinResult carries no proof');
   }
   return w.finish();
 }
@@ -237,6 +261,7 @@ export function encodeBlockRequest(m: Omit<BlockRequest, 'type'>): Buffer {
     .u32(m.reqId)
     .fixed(m.folderId, FOLDER_ID_BYTES)
     .fixed(m.blockId, BLOCK_ID_BYTES)
+    .u8(m.form === 'plain' ? 1 : 0)
     .finish();
 }
 
@@ -333,8 +358,9 @@ export function decodeJoin(payload: Uint8Array): Join {
   const r = new ByteReader(payload, 'Join');
   const folderId = r.fixed(FOLDER_ID_BYTES);
   const proof = r.fixed(PROOF_BYTES);
+  const readProof = readReadProof(r, 'Join');
   r.end();
-  return { type: 'join', folderId, proof };
+  return readProof ? { type: 'join', folderId, proof, readProof } : { type: 'join', folderId, proof };
 }
 
 export function decodeJoinResult(payload: Uint8Array): JoinResult {
@@ -342,9 +368,14 @@ export function decodeJoinResult(payload: Uint8Array): JoinResult {
   const folderId = r.fixed(FOLDER_ID_BYTES);
   const ok = r.u8();
   if (ok > 1) throw protocolError('JoinResult: bad ok flag');
-  const proof = ok === 1 ? r.fixed(PROOF_BYTES) : undefined;
+  if (ok === 0) {
+    r.end();
+    return { type: 'joinResult', folderId, ok: false };
+  }
+  const proof = r.fixed(PROOF_BYTES);
+  const readProof = readReadProof(r, 'JoinResult');
   r.end();
-  return proof ? { type: 'joinResult', folderId, ok: true, proof } : { type: 'joinResult', folderId, ok: false };
+  return readProof ? { type: 'joinResult', folderId, ok: true, proof, readProof } : { type: 'joinResult', folderId, ok: true, proof };
 }
 
 export function decodeIndexAck(payload: Uint8Array): IndexAck {
@@ -370,8 +401,10 @@ export function decodeBlockRequest(payload: Uint8Array): BlockRequest {
   const reqId = r.u32();
   const folderId = r.fixed(FOLDER_ID_BYTES);
   const blockId = r.fixed(BLOCK_ID_BYTES);
+  const form = r.u8();
+  if (form > 1) throw protocolError('BlockRequest: bad form');
   r.end();
-  return { type: 'blockRequest', reqId, folderId, blockId };
+  return { type: 'blockRequest', reqId, folderId, blockId, form: form === 1 ? 'plain' : 'sealed' };
 }
 
 export function decodeBlockResponse(payload: Uint8Array): BlockResponse {

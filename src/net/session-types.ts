@@ -3,11 +3,12 @@
  * asks, the events' payloads, its options and limits.
  */
 import type { Logger } from '../logger.js';
-import type { IndexUpdate } from './messages.js';
+import type { BlockForm, IndexUpdate } from './messages.js';
 
 /** What the session needs to know about this device's folders. */
 export interface FolderDirectory {
-  lookup(folderId: Uint8Array): { readonly accessSecret: Uint8Array } | undefined;
+  /** `readProofKey`: only on a full peer (it holds R, so it can prove it and check the peer's proof). */
+  lookup(folderId: Uint8Array): { readonly accessSecret: Uint8Array; readonly readProofKey?: Uint8Array } | undefined;
   /** Folders this device shares (the dialler offers each one). */
   folderIds(): Iterable<Uint8Array>;
 }
@@ -29,7 +30,8 @@ export interface ReceivedIndex extends IndexUpdate {
   hold(): () => void;
 }
 
-export type BlockRequestHandler = (folderId: Uint8Array, blockId: Uint8Array) => Promise<Uint8Array | null>;
+/** Serves one block in the form asked for ('plain' only reaches it from a peer that proved R). */
+export type BlockRequestHandler = (folderId: Uint8Array, blockId: Uint8Array, form: BlockForm) => Promise<Uint8Array | null>;
 
 export interface SessionLimits {
   handshakeTimeoutMs: number;

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, decodeSealedRecord, type FolderKeys } from '../crypto/index.js';
 import { isSealsyncError, type SealsyncError } from '../errors.js';
 import { sessionPair, type PairOptions } from './testing/session-pair.js';
-import { MemoryDirectory, testIdentity, waitFor, waitUntil, randomFolder } from './testing/fixtures.js';
+import { MemoryDirectory, testIdentity, waitFor, waitUntil, randomFolder, type TestFolder } from './testing/fixtures.js';
 import { PeerSession, type ReceivedIndex } from './session.js';
 import { SyncListener, dial } from './transport.js';
 import type { IndexAck } from './messages.js';
@@ -418,4 +418,64 @@ test('open(): a peer that never says Hello times out, and an abort ends the wait
   const p = PeerSession.open(await dial(address, { identity }), { localName: 'c', directory: new MemoryDirectory() }, { signal: ac.signal });
   setTimeout(() => ac.abort(), 30);
   await assert.rejects(p, (e) => isSealsyncError(e, 'ERR_ABORTED'));
+});
+
+/** A session pair that has joined one folder on both sides. */
+async function joinedPair(t: TestContext, clientFolder: TestFolder, serverFolder: TestFolder) {
+  let joined!: Promise<unknown>;
+  const pair = await sessionPair({
+    clientDir: new MemoryDirectory([clientFolder]),
+    serverDir: new MemoryDirectory([serverFolder]),
+    beforeStart: (c) => (joined = waitFor(c, 'joined')),
+  });
+  t.after(() => pair.close());
+  await joined;
+  await waitUntil(() => pair.server.isJoined(clientFolder.folderId), 5000, 'server joined');
+  return pair;
+}
+
+test('read proofs: two readers may ask each other for plaintext; an encrypted peer may not, and neither side asks it', async (t) => {
+  const w = keysFromSecret(newFolderSecret());
+  const reader = { folderId: w.folderId, accessSecret: w.accessSecret, readProofKey: w.readProofKey as Uint8Array };
+  const encrypted = { folderId: w.folderId, accessSecret: w.accessSecret };
+  const forms: string[] = [];
+  const serve = async (_folderId: Uint8Array, _blockId: Uint8Array, form: string) => {
+    forms.push(form);
+    return Uint8Array.of(form === 'plain' ? 1 : 2);
+  };
+  // Reader to reader: both see the other's proof.
+  const both = await joinedPair(t, reader, reader);
+  assert.equal(both.client.peerReads(w.folderId), true);
+  assert.equal(both.server.peerReads(w.folderId), true);
+  both.server.onBlockRequest(serve);
+  both.client.onBlockRequest(serve);
+  assert.deepEqual([...((await both.client.requestBlock(w.folderId, new Uint8Array(32), { form: 'plain' })) ?? [])], [1]);
+  assert.deepEqual([...((await both.server.requestBlock(w.folderId, new Uint8Array(32), { form: 'plain' })) ?? [])], [1]);
+  assert.deepEqual([...((await both.client.requestBlock(w.folderId, new Uint8Array(32))) ?? [])], [2]);
+  await both.close();
+  // Reader dialling an encrypted peer, and the reverse: nobody is a reader, plaintext is never asked for.
+  for (const [clientFolder, serverFolder] of [[reader, encrypted], [encrypted, reader]] as const) {
+    forms.length = 0;
+    const pair = await joinedPair(t, clientFolder, serverFolder);
+    assert.equal(pair.client.peerReads(w.folderId), false);
+    assert.equal(pair.server.peerReads(w.folderId), false);
+    pair.server.onBlockRequest(serve);
+    await assert.rejects(pair.client.requestBlock(w.folderId, new Uint8Array(32), { form: 'plain' }), (e) => isSealsyncError(e, 'ERR_INVALID_ARGUMENT'));
+    assert.deepEqual([...((await pair.client.requestBlock(w.folderId, new Uint8Array(32))) ?? [])], [2]);
+    assert.deepEqual(forms, ['sealed']);
+    await pair.close();
+  }
+});
+
+test('a read proof that does not verify closes the session and joins nothing', async (t) => {
+  const w = keysFromSecret(newFolderSecret());
+  const reader = { folderId: w.folderId, accessSecret: w.accessSecret, readProofKey: w.readProofKey as Uint8Array };
+  // Same A (so the access proof verifies), another R: a peer that claims to read without the key.
+  const liar = { ...reader, readProofKey: new Uint8Array(randomBytes(32)) };
+  const pair = await sessionPair({ clientDir: new MemoryDirectory([liar]), serverDir: new MemoryDirectory([reader]) });
+  t.after(() => pair.close());
+  const closed = await Promise.race([waitFor(pair.server, 'closed'), new Promise((r) => setTimeout(() => r('still open'), 5000))]);
+  assert.notEqual(closed, 'still open');
+  assert.equal(pair.server.isJoined(w.folderId), false);
+  await pair.close();
 });

@@ -48,7 +48,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { MAX_FRAME_BYTES, type Frame } from './frame-codec.js';
 import {
   PROTOCOL_VERSION, FrameType, indexIdToBytes, decodeMessage, encodeIndexUpdate,
-  type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message,
+  type BlockForm, type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message,
 } from './messages.js';
 import {
   HANDSHAKE_TIMEOUT_MS, KEEPALIVE_MS, IDLE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, MAX_INFLIGHT_REQUESTS, MAX_MISBEHAVIOUR,
@@ -177,6 +177,7 @@ export class PeerSession extends EventEmitter {
       isServing: () => this.state === 'open',
       closedError: () => this.closedError(),
       isJoined: (folderId) => this.joins.has(folderId),
+      peerReads: (folderId) => this.joins.peerReads(folderId),
       notJoined: (folderId, reason) => this.notJoined(folderId, reason),
       penalize: (reason, cost) => this.penalize(reason, cost),
       send: (msg) => this.writer.send(msg),
@@ -256,13 +257,26 @@ export class PeerSession extends EventEmitter {
   }
 
   /**
-   * Asks the peer for a sealed block. Pipelined: up to maxInflightRequests in
+   * Asks the peer for a block, sealed or (`form: 'plain'`, only when
+   * peerReads) as padded plaintext. Pipelined: up to maxInflightRequests in
    * flight, further calls wait for a slot. Resolves null when the peer says it
-   * does not have the block. The caller verifies the data against the id.
+   * does not have the block. The caller verifies the data (id or plaintext hash).
    */
-  async requestBlock(folderId: Uint8Array, blockId: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Uint8Array | null> {
+  async requestBlock(
+    folderId: Uint8Array,
+    blockId: Uint8Array,
+    opts: { signal?: AbortSignal; timeoutMs?: number; form?: BlockForm } = {},
+  ): Promise<Uint8Array | null> {
     this.requireJoined(folderId);
+    if (opts.form === 'plain' && !this.joins.peerReads(folderId)) {
+      throw new SealsyncError('ERR_INVALID_ARGUMENT', 'plaintext blocks only from a peer that proved it holds R');
+    }
     return this.blocks.request(folderId, blockId, opts);
+  }
+
+  /** The peer proved it holds R for this joined folder (folder-joins.ts): blocks may travel as plaintext. */
+  peerReads(folderId: Uint8Array): boolean {
+    return this.joins.peerReads(folderId);
   }
 
   /** Serves the peer's block requests (only ever called for joined folders). null = missing. */

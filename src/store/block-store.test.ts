@@ -5,6 +5,7 @@ import { appendFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { isSealsyncError } from '../errors.js';
 import { BlockStore, PACKS_DIR, STORE_DB_FILE, STORE_LOCK_FILE, STORE_SYNC_WRITE_MAX_BYTES, blockIdFromHex, blockIdToHex, type BlockLocation, type StoreCrashPoint } from './block-store.js';
 import { fakeBlock, flipStoredByte, fsyncGate, readStoredBytes, sha256Verifier, storedBlocks, tempStore } from './testing/store-helpers.js';
@@ -603,6 +604,26 @@ test('a failed WAL sync fails the batch\'s puts; the rows name durable bytes, an
     for (const b of blocks) assert.deepEqual(await reopened.get(b.id), b.data);
     assert.equal((await readdir(join(root, 'quarantine'))).length, 0);
     await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a store of format v1 blocks (schema 1) is refused with one line saying to re-create it; a newer one too', async () => {
+  const { store, root, cleanup } = await tempStore();
+  try {
+    await store.close();
+    for (const [version, words] of [[1, /format v1 blocks.*re-create/], [3, /newer sealsync/]] as const) {
+      const db = new Database(join(root, STORE_DB_FILE));
+      db.pragma(`user_version = ${version}`);
+      db.close();
+      await assert.rejects(BlockStore.open({ root, verifyBlock: sha256Verifier }), (e) => {
+        assert.ok(isSealsyncError(e, 'ERR_FORMAT_VERSION'), String(e));
+        assert.match(e.message, words);
+        assert.ok(!e.message.includes('\n'), 'one line');
+        return true;
+      });
+    }
   } finally {
     await cleanup();
   }

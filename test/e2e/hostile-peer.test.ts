@@ -199,7 +199,7 @@ test('a Join with a wrong proof gets exactly the answer an unknown folder gets',
 
 test('block requests for a folder not joined: answered missing, then closed past the budget', async () => {
   const h = await hostileAfterHello();
-  const first = { type: 'blockRequest', reqId: 1, folderId: folder.folderId, blockId: new Uint8Array(32) } as const;
+  const first = { type: 'blockRequest', reqId: 1, folderId: folder.folderId, blockId: new Uint8Array(32), form: 'sealed' } as const;
   h.send(first);
   const m = await h.nextMessage();
   assert.ok(m?.type === 'blockResponse' && m.status === 'missing' && m.reqId === 1, 'missing, not the block');
@@ -208,11 +208,26 @@ test('block requests for a folder not joined: answered missing, then closed past
   await assertServerHealthy();
 });
 
+test('plaintext block requests from a peer that proved no read key: answered missing, never served, closed past the budget', async () => {
+  const h = await joinedHostile();
+  const ask = { type: 'blockRequest', reqId: 1, folderId: folder.folderId, blockId: new Uint8Array(32), form: 'plain' } as const;
+  h.send(ask);
+  const m = await h.nextMessage();
+  assert.ok(m?.type === 'blockResponse' && m.status === 'missing' && m.data.byteLength === 0, 'missing, not the block');
+  // The same block asked for sealed is served (the peer is joined): the refusal was the form.
+  h.send({ ...ask, reqId: 2, form: 'sealed' });
+  const sealed = await h.nextMessage();
+  assert.ok(sealed?.type === 'blockResponse' && sealed.status === 'ok' && Buffer.compare(sealed.data, BLOCK) === 0);
+  for (let i = 3; i < 20 && !h.closed; i++) h.send({ ...ask, reqId: i });
+  assert.equal(await h.waitClosed(), 'misbehaviour');
+  await assertServerHealthy();
+});
+
 test('a flood of block requests past the protocol limit: closed for misbehaviour', async () => {
   const h = await joinedHostile();
   const slow = new Uint8Array(32).fill(0xee);
   for (let i = 1; i <= MAX_PEER_UNANSWERED_REQUESTS + 20; i++) {
-    h.send({ type: 'blockRequest', reqId: i, folderId: folder.folderId, blockId: slow });
+    h.send({ type: 'blockRequest', reqId: i, folderId: folder.folderId, blockId: slow, form: 'sealed' });
   }
   assert.equal(await h.waitClosed(), 'misbehaviour');
   await assertServerHealthy();
@@ -359,7 +374,7 @@ describe('against a real daemon', () => {
 
   test('block requests without a join and garbled records past the budget: closed for misbehaviour', async () => {
     const c = await attacker();
-    for (let i = 1; i <= 20 && !c.closed; i++) c.send({ type: 'blockRequest', reqId: i, folderId: daemonKeys.folderId, blockId: new Uint8Array(32) });
+    for (let i = 1; i <= 20 && !c.closed; i++) c.send({ type: 'blockRequest', reqId: i, folderId: daemonKeys.folderId, blockId: new Uint8Array(32), form: 'sealed' });
     assert.equal(await c.waitClosed(5000), 'misbehaviour');
     const j = await attacker();
     j.send({ type: 'join', folderId: daemonKeys.folderId, proof: j.proof(daemonKeys.folderId, daemonKeys.accessSecret) });

@@ -10,6 +10,7 @@ import { ignoreFilesTarget } from './targets/ignore-files.js';
 import { inviteCodesTarget } from './targets/invite-codes.js';
 import { keyTextTarget } from './targets/key-text.js';
 import { messagesTarget } from './targets/messages.js';
+import { plainBlocksTarget } from './targets/plain-blocks.js';
 import { peerAddressesTarget } from './targets/peer-addresses.js';
 import { recordBodiesTarget } from './targets/record-bodies.js';
 import { restBodiesTarget } from './targets/rest-bodies.js';
@@ -24,6 +25,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   headPagesTarget,
   recordBodiesTarget,
   sealedBlocksTarget,
+  plainBlocksTarget,
   keyTextTarget,
   inviteCodesTarget,
   peerAddressesTarget,

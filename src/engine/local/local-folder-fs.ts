@@ -3,6 +3,7 @@
  * engine is testable with fakes and depends on src/fs only through these
  * shapes. `defaultLocalFolderFs()` wires the real implementations.
  */
+import type { ScanKeys } from '../../fs/hash-file-sync.js';
 import type { BlockRef } from '../../model/types.js';
 import type { ScanEntry } from './scan-diff.js';
 
@@ -38,7 +39,7 @@ export interface FileHasher {
   /** Worker count; the engine keeps twice this many files in flight. */
   readonly workerCount: number;
   /** `sizeHint`: the size the walk just saw (saves the pool an lstat per file). */
-  hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal; sizeHint?: number }): Promise<HashResult>;
+  hashFile(absPath: string, keys: ScanKeys, opts: { signal?: AbortSignal; sizeHint?: number }): Promise<HashResult>;
 }
 
 export interface Watcher {

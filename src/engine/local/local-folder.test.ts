@@ -1,3 +1,4 @@
+import type { ScanKeys } from '../../fs/hash-file-sync.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -22,7 +23,7 @@ class FakeHasher implements FileHasher {
   calls = 0;
   changeOnce = new Set<string>();
   failWith = new Map<string, string>();
-  async hashFile(absPath: string, contentKey: Uint8Array, opts: { signal?: AbortSignal }): Promise<HashResult> {
+  async hashFile(absPath: string, keys: ScanKeys, opts: { signal?: AbortSignal }): Promise<HashResult> {
     opts.signal?.throwIfAborted();
     this.calls++;
     const code = this.failWith.get(absPath);
@@ -30,7 +31,7 @@ class FakeHasher implements FileHasher {
     const data = await readFile(absPath);
     const st = await lstat(absPath);
     const hash = new Uint8Array(createHash('sha256').update(data).digest());
-    const id = new Uint8Array(createHash('sha256').update(contentKey).update(hash).digest());
+    const id = new Uint8Array(createHash('sha256').update(keys.contentKey).update(hash).digest());
     if (this.changeOnce.delete(absPath)) return { blocks: [], size: 0, mtimeMs: 0, changed: true };
     return { blocks: data.length ? [{ id, hash, size: data.length }] : [], size: data.length, mtimeMs: st.mtimeMs, changed: false };
   }

@@ -158,7 +158,7 @@ export class LocalFolder extends EventEmitter {
 
   constructor(deps: LocalFolderDeps, init: LocalFolderInit) {
     super();
-    if (init.keys.type === 'encrypted' || !init.keys.contentKey || !init.keys.nameKey) {
+    if (init.keys.type === 'encrypted' || !init.keys.contentKey || !init.keys.nameKey || !init.keys.chunkKey) {
       throw new SealsyncError('ERR_FOLDER_TYPE', 'a local folder needs a read-write or read-only key');
     }
     if (init.keys.type === 'rw' && !init.keys.signingSeed) {
@@ -614,11 +614,11 @@ export class LocalFolder extends EventEmitter {
   }
 
   private async hashAndRecord(entry: ScanEntry, absPath: string, signal: AbortSignal): Promise<void> {
-    const contentKey = this.keys.contentKey as Uint8Array;
+    const scanKeys = { contentKey: this.keys.contentKey as Uint8Array, chunkKey: this.keys.chunkKey as Uint8Array };
     for (let attempt = 0; attempt <= MAX_HASH_RETRIES; attempt++) {
       let res;
       try {
-        res = await this.pool.hashFile(absPath, contentKey, { signal, sizeHint: entry.size });
+        res = await this.pool.hashFile(absPath, scanKeys, { signal, sizeHint: entry.size });
       } catch (err) {
         if (signal.aborted) throw err;
         if (errnoCode(err) === 'ENOENT') return; // gone since the walk: the watcher or next scan records the delete

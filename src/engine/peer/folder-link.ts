@@ -7,14 +7,21 @@
  * plumbing in peer/ never imports from sync/ or replica/.
  */
 
+import type { BlockForm } from '../../net/messages.js';
+
 /** One joined peer, as a folder engine needs it. FolderSessionLink adapts a PeerSession to this. */
 export interface FolderLink {
   /** Device id text of the peer. */
   readonly peerId: string;
   /** Sends our records with fromSeq < seq <= toSeq. */
   sendIndex(update: { fromSeq: number; toSeq: number; records: readonly Uint8Array[] }, opts?: { signal?: AbortSignal }): Promise<void>;
-  /** The sealed block, or null when the peer does not have it. */
-  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /**
+   * The peer proved it holds R for this folder (and we hold R: we checked it).
+   * Then blocks are asked for as plaintext (docs/crypto.md §3.1).
+   */
+  readonly readsPlaintext?: boolean;
+  /** The block in `form` (default sealed; 'plain' only when readsPlaintext), or null when the peer does not have it. */
+  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal; form?: BlockForm }): Promise<Uint8Array | null>;
   /** Count misbehaviour against the peer (`cost` points, default 1). */
   penalize(reason: string, cost?: number): void;
   /** Sends one page of a signed head (absent on links that carry no heads, e.g. in unit tests). */

@@ -198,6 +198,7 @@ export class FolderSessionLink {
     const indexId = this.index.indexId;
     return {
       peerId: session.remoteDeviceId,
+      readsPlaintext: session.peerReads(folderId),
       sendIndex: (u) => session.sendIndex({ folderId, indexId, fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records }),
       requestBlock: (blockId, o) => session.requestBlock(folderId, blockId, o),
       penalize: (reason, cost) => session.penalize(reason, cost),

@@ -19,13 +19,15 @@
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import type { PeerSession } from '../../net/session.js';
+import type { BlockForm } from '../../net/messages.js';
 import type { LinkedFolder } from './folder-link.js';
 import { FolderSessionLink } from './folder-session-link.js';
 import { toHex } from '../../crypto/bytes.js';
 
 /** A folder engine the router can bind: the link surface plus block serving. */
 export interface RoutedFolder extends LinkedFolder {
-  serveBlock(blockId: Uint8Array, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /** The block in the form asked for ('plain' reaches only a full peer's engine, from a peer that proved R). */
+  serveBlock(blockId: Uint8Array, opts?: { signal?: AbortSignal; form?: BlockForm }): Promise<Uint8Array | null>;
 }
 
 export interface FolderSessionRouterOptions {
@@ -56,9 +58,9 @@ export class FolderSessionRouter {
     if (this.closed || this.sessions.has(session)) return;
     this.sessions.add(session);
     this.links.set(session, new Map());
-    session.onBlockRequest((folderId, blockId) => {
+    session.onBlockRequest((folderId, blockId, form) => {
       const entry = this.folders.get(toHex(folderId));
-      return entry ? entry.engine.serveBlock(blockId) : Promise.resolve(null);
+      return entry ? entry.engine.serveBlock(blockId, { form }) : Promise.resolve(null);
     });
     session.once('closed', () => this.dropSession(session));
     for (const entry of this.folders.values()) this.bind(session, entry);

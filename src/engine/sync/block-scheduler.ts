@@ -14,8 +14,8 @@
  *   large file pulls from several peers at once. A peer whose window is full
  *   gets new requests again once half of them are answered, as one batch
  *   (REFILL_FRACTION): one socket write for many requests.
- * - A reply is opened (id hash, AEAD, plaintext hash) by the injected
- *   `openBlock`. Corrupt data penalises the sender (misbehaviour budget) and
+ * - A reply is opened by the injected `openBlock`: a sealed block (id hash,
+ *   AEAD) or, from a peer that proved R, padded plaintext (plaintext hash). Corrupt data penalises the sender (misbehaviour budget) and
  *   the job moves to another candidate; so do timeouts, "don't have it"
  *   answers and disconnects, without penalty. When no candidate is left the
  *   fetch fails with ERR_NOT_FOUND and the puller retries later.
@@ -52,8 +52,10 @@ export { MAX_TRACKED_BLOCK_IDS_PER_PEER };
 export interface BlockPeer {
   /** Stable id (device id text). */
   readonly id: string;
-  /** The sealed block, or null if the peer does not have it. */
+  /** The block in this peer's form (see `plaintext`), or null if the peer does not have it. */
   requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /** Its answers are padded plaintext, not sealed blocks (both sides proved R; docs/crypto.md §3.1). */
+  readonly plaintext?: boolean;
   /** Count one misbehaviour (bad block) against the peer's budget. */
   penalize(reason: string): void;
 }
@@ -64,8 +66,12 @@ export interface LocalBlockSource {
 }
 
 export interface BlockSchedulerOptions {
-  /** Verifies and decrypts a sealed block (possibly on a worker thread); throws or rejects on any mismatch. */
-  readonly openBlock: (sealed: Uint8Array, ref: BlockRef) => Uint8Array | Promise<Uint8Array>;
+  /**
+   * Verifies a peer's answer and returns the plaintext; throws or rejects on
+   * any mismatch. `form` says what the peer sent: a sealed block (check the id,
+   * decrypt) or padded plaintext (check the padding and the plaintext hash).
+   */
+  readonly openBlock: (data: Uint8Array, ref: BlockRef, form: 'sealed' | 'plain') => Uint8Array | Promise<Uint8Array>;
   readonly local?: LocalBlockSource;
   /** Peers that announced a record referencing the block id; undefined = unknown (ask anyone). */
   readonly holders?: (blockId: Uint8Array) => ReadonlySet<string> | undefined;
@@ -344,7 +350,7 @@ export class BlockScheduler {
         async (sealed) => {
           if (sealed === null) return new SealsyncError('ERR_NOT_FOUND', 'peer does not have the block', { peer: peerId });
           try {
-            const plain = await this.opts.openBlock(sealed, job.ref);
+            const plain = await this.opts.openBlock(sealed, job.ref, slot.peer.plaintext === true ? 'plain' : 'sealed');
             slot.received++;
             slot.bytes += sealed.byteLength;
             this.opts.onBytes?.(peerId, sealed.byteLength);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, type FolderKeys } from '../../crypto/index.js';
+import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, sealedBlockSize, type FolderKeys } from '../../crypto/index.js';
 import { silentLogger } from '../../logger.js';
 import { LocalFolder } from '../local/local-folder.js';
 import type { FolderStatus } from '../peer/folder-status.js';
@@ -101,6 +101,71 @@ test('two coordinators sync a tree both ways over in-process links', async () =>
     await converge(a, b);
     assert.equal(await readFile(join(a.dev.root, 'from-b.txt'), 'utf8'), 'hello from B');
     assert.deepEqual([a.penalties, b.penalties], [[], []]);
+  } finally {
+    await stopNode(a);
+    await stopNode(b);
+  }
+});
+
+test('two readers exchange padded plaintext: served without sealing, checked against the record; tampering is refused and charged', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const b = await makeNode('B', keys);
+  const forms: string[] = [];
+  let tamper = false;
+  try {
+    const content = randomBytes(700_000);
+    await writeFile(join(a.dev.root, 'big.bin'), content);
+    await startNode(a);
+    await startNode(b);
+    const link = (from: Node, to: Node): FolderLink => ({
+      peerId: to.dev.name,
+      readsPlaintext: true,
+      async sendIndex(u) {
+        const ack = await to.sync.receiveIndex(from.dev.name, { indexId: from.dev.index.indexId, ...u });
+        if (ack !== null) from.sync.acknowledge(to.dev.name, ack);
+      },
+      async requestBlock(id, o) {
+        forms.push(o.form ?? 'sealed');
+        const data = await to.sync.serveBlock(id, o.form ? { form: o.form } : {});
+        if (data && tamper) {
+          const bad = Uint8Array.from(data);
+          bad[0]! ^= 1;
+          return bad;
+        }
+        return data;
+      },
+      penalize: (r) => from.penalties.push(r),
+    });
+    // First a tampering peer: every block is refused, charged, and nothing is written.
+    tamper = true;
+    b.sync.attachPeer(link(b, a));
+    a.sync.attachPeer(link(a, b));
+    for (let i = 0; i < 200 && b.penalties.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(b.penalties.some((p) => p.includes('ERR_BLOCK_ID')), `penalties: ${b.penalties.join(', ')}`);
+    assert.equal(await readFile(join(b.dev.root, 'big.bin')).catch(() => null), null);
+    // Then honest: the file arrives intact, every block asked for as plaintext.
+    tamper = false;
+    b.sync.detachPeer('A');
+    b.sync.attachPeer(link(b, a));
+    await converge(a, b);
+    assert.deepEqual(await readFile(join(b.dev.root, 'big.bin')), content);
+    assert.ok(forms.length > 0 && forms.every((f) => f === 'plain'), `forms: ${forms.join(',')}`);
+    // What A serves as plaintext is the block padded with zeros to its sealed size.
+    const first = a.dev.index.getFile(a.dev.folder, 'big.bin')?.record.blocks[0];
+    assert.ok(first);
+    const served = await a.sync.serveBlock(first.id, { form: 'plain' });
+    assert.ok(served);
+    assert.equal(served.byteLength, sealedBlockSize(first.size));
+    assert.deepEqual(Buffer.from(served.subarray(0, first.size)), content.subarray(0, first.size));
+    assert.ok(served.subarray(first.size).every((x) => x === 0));
+    assert.equal(await a.sync.serveBlock(new Uint8Array(32), { form: 'plain' }), null, 'an unknown id is missing');
+    // A file edited since the scan (same length, so only the stat tells) is answered missing, not served.
+    const edited = Buffer.from(content);
+    edited[10] = (edited[10]! + 1) & 0xff;
+    await writeFile(join(a.dev.root, 'big.bin'), edited);
+    await utimes(join(a.dev.root, 'big.bin'), new Date(), new Date(Date.now() + 5000));
+    assert.equal(await a.sync.serveBlock(first.id, { form: 'plain' }), null);
   } finally {
     await stopNode(a);
     await stopNode(b);

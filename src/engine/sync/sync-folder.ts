@@ -29,13 +29,14 @@
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
-import { digest, folderIdText, openBlock, SEALED_BLOCK_OVERHEAD, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
+import { digest, folderIdText, openBlock, openPlainBlock, sealedBlockSize, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
 import { parseDeviceId } from '../../crypto/device-id.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
 import { enforceArchiveSize } from '../../fs/archive-versions.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
-import { readAndSealBlock } from '../../fs/block-reader.js';
+import { readAndSealBlock, readPlainBlock } from '../../fs/block-reader.js';
+import type { BlockForm } from '../../net/messages.js';
 import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
 import { resolveOnDisk } from '../../fs/safe-fs.js';
 import type { Index, PutRecordResult } from '../../index/index.js';
@@ -195,10 +196,21 @@ export class SyncFolder {
       // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
       // applyFile gives back once it is written; the sealed frame (pooled by the session's
       // frame decoder) is given back here, as nothing reads it after the open.
-      openBlock: (sealed: Uint8Array, ref: BlockRef) => {
+      openBlock: (sealed: Uint8Array, ref: BlockRef, form: 'sealed' | 'plain') => {
+        // From a peer that proved R: padded plaintext, checked against the signed record's
+        // hash. The frame's pooled buffer becomes the plaintext (a view, no copy); applyFile
+        // gives it back once written.
+        if (form === 'plain') {
+          try {
+            return openPlainBlock(sealed, ref);
+          } catch (err) {
+            releaseBlockBuffer(sealed);
+            throw err;
+          }
+        }
         // A size that does not match the record fails the id check or applyFile's size
         // check anyway; it just gets no pooled buffer.
-        const output = sealed.byteLength === ref.size + SEALED_BLOCK_OVERHEAD ? acquireBlockBuffer(ref.size) : undefined;
+        const output = sealed.byteLength === sealedBlockSize(ref.size) ? acquireBlockBuffer(ref.size) : undefined;
         try {
           return openBlock(contentKey, sealed, ref, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
         } catch (err) {
@@ -545,13 +557,23 @@ export class SyncFolder {
     return problems.length > 0 ? { integrity: problems } : {};
   }
 
-  /** A peer asks for a block: sealed from the plaintext on disk, or null. */
-  async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+  /**
+   * A peer asks for a block: sealed from the plaintext on disk, or (`form`
+   * 'plain', only from a peer that proved R) the padded plaintext, or null.
+   */
+  async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal; form?: BlockForm } = {}): Promise<Uint8Array | null> {
     if (!this.running) return null;
     const loc = this.index.findBlockById(blockId);
     if (!loc || loc.folderRowId !== this.folder) return null;
     try {
       const abs = await resolveOnDisk(this.path, loc.path);
+      if (opts.form === 'plain') {
+        // No cryptography to serve a reader: the receiver checks the plaintext hash from the
+        // signed record; the file's stat must still be the indexed one (else "missing").
+        const stat = this.index.getFileStat(this.folder, loc.path);
+        if (!stat || stat.deleted) return null;
+        return await readPlainBlock(abs, loc.offset, loc.size, stat, opts.signal ? { signal: opts.signal } : {});
+      }
       // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
       const expected = { id: blockId, hash: loc.hash };
       return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
@@ -564,9 +586,11 @@ export class SyncFolder {
   // ---- internals -------------------------------------------------------------------
 
   private startLink(link: FolderLink): void {
+    const plaintext = link.readsPlaintext === true;
     this.scheduler.addPeer({
       id: link.peerId,
-      requestBlock: (id, o) => link.requestBlock(id, o),
+      plaintext,
+      requestBlock: (id, o) => link.requestBlock(id, plaintext ? { ...o, form: 'plain' } : o),
       penalize: (r) => link.penalize(r),
     });
     // A new peer may have what failed before.

@@ -197,14 +197,14 @@ export function testLocalFolderFs(): { fs: LocalFolderFs; pool: FileHasher } {
   }
   const pool: FileHasher = {
     workerCount: 2,
-    async hashFile(absPath, contentKey, opts) {
+    async hashFile(absPath, keys, opts) {
       opts.signal?.throwIfAborted();
       const before = await lstat(absPath);
       const data = await readFile(absPath);
       const blocks: BlockRef[] = [];
       for (let o = 0; o < data.length; o += TEST_BLOCK_SIZE) {
         const part = data.subarray(o, Math.min(o + TEST_BLOCK_SIZE, data.length));
-        const { id, hash } = sealBlock(contentKey, part);
+        const { id, hash } = sealBlock(keys.contentKey, part);
         blocks.push({ id, hash, size: part.length });
       }
       const after = await lstat(absPath);

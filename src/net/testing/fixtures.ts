@@ -37,6 +37,8 @@ export async function waitUntil(predicate: () => boolean, ms = 5000, what = 'con
 export interface TestFolder {
   folderId: Uint8Array;
   accessSecret: Uint8Array;
+  /** A full peer's (it holds R): it sends and checks read proofs. */
+  readProofKey?: Uint8Array;
 }
 
 export function randomFolder(): TestFolder {
@@ -47,7 +49,7 @@ export function randomFolder(): TestFolder {
 export class MemoryDirectory implements FolderDirectory {
   constructor(public folders: TestFolder[] = []) {}
 
-  lookup(folderId: Uint8Array): { accessSecret: Uint8Array } | undefined {
+  lookup(folderId: Uint8Array): { accessSecret: Uint8Array; readProofKey?: Uint8Array } | undefined {
     return this.folders.find((f) => Buffer.from(f.folderId).equals(folderId));
   }
 

@@ -40,12 +40,16 @@ const hello = fc.record({
   deviceName: fc.string({ maxLength: 40, unit: 'grapheme' }),
   clientVersion: fc.string({ maxLength: 20 }),
 }).map((m) => encoded({ type: 'hello', ...m }));
-const join = fc.record({ folderId: id32, proof: id32 }).map((m) => encoded({ type: 'join', ...m }));
-const joinResult = fc.record({ folderId: id32, ok: fc.boolean(), proof: id32 })
-  .map(({ folderId, ok, proof }) => encoded(ok ? { type: 'joinResult', folderId, ok, proof } : { type: 'joinResult', folderId, ok }));
+const join = fc.record({ folderId: id32, proof: id32, readProof: fc.option(id32, { nil: undefined }) })
+  .map(({ folderId, proof, readProof }) => encoded(readProof ? { type: 'join', folderId, proof, readProof } : { type: 'join', folderId, proof }));
+const joinResult = fc.record({ folderId: id32, ok: fc.boolean(), proof: id32, readProof: fc.option(id32, { nil: undefined }) })
+  .map(({ folderId, ok, proof, readProof }) => encoded(ok
+    ? (readProof ? { type: 'joinResult', folderId, ok, proof, readProof } : { type: 'joinResult', folderId, ok, proof })
+    : { type: 'joinResult', folderId, ok }));
 const indexAck = fc.record({ folderId: id32, indexId: fc.uint8Array({ minLength: 8, maxLength: 8 }), seq })
   .map((m) => encoded({ type: 'indexAck', folderId: m.folderId, indexId: Buffer.from(m.indexId).toString('hex'), seq: m.seq }));
-const blockRequest = fc.record({ reqId: u32, folderId: id32, blockId: id32 }).map((m) => encoded({ type: 'blockRequest', ...m }));
+const blockRequest = fc.record({ reqId: u32, folderId: id32, blockId: id32, form: fc.constantFrom('sealed' as const, 'plain' as const) })
+  .map((m) => encoded({ type: 'blockRequest', ...m }));
 const blockResponse = fc.oneof(
   fc.record({ reqId: u32, data: bulkBytes(0, 2048) }).map((m) => encoded({ type: 'blockResponse', reqId: m.reqId, status: 'ok', data: m.data })),
   u32.map((reqId) => encoded({ type: 'blockResponse', reqId, status: 'missing', data: new Uint8Array(0) })),
