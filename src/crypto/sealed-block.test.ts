@@ -5,7 +5,7 @@ import { deriveReadOnly, keysFromSecret } from './keys.js';
 import { digest } from './hash.js';
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { MAX_SEALED_BLOCK_BYTES, SEALED_BLOCK_OVERHEAD, openBlock, sealBlock, sealedBlockId, sealedBlockSize, verifySealedBlock } from './sealed-block.js';
-import { isPadme, padme } from './padding.js';
+import { isBucketLength, padmeLength } from './size-buckets.js';
 import { MAX_CHUNK_SIZE } from '../fs/chunker.js';
 
 const folderA = keysFromSecret(new Uint8Array(32).fill(1));
@@ -26,7 +26,7 @@ test('sealing is deterministic within a folder and differs across folders', () =
 
 test('layout: header, ciphertext, tag; id is the digest of the sealed bytes', () => {
   const { id, hash, sealed } = sealBlock(kA, data);
-  assert.equal(sealed.byteLength, padme(data.byteLength + SEALED_BLOCK_OVERHEAD));
+  assert.equal(sealed.byteLength, padmeLength(data.byteLength + SEALED_BLOCK_OVERHEAD));
   assert.ok(sealed.byteLength > data.byteLength + SEALED_BLOCK_OVERHEAD, 'this size needs padding');
   assert.deepEqual([...sealed.subarray(0, 3)], [2, 1, 1]);
   assert.deepEqual(id, digest(sealed));
@@ -144,14 +144,14 @@ test('v2 padding: every sealed size is a Padmé bucket, for every plaintext size
   const sizes = [...Array.from({ length: 70_001 }, (_, i) => i), 128 * 1024, 512 * 1024 - 1, MAX_CHUNK_SIZE];
   for (const n of sizes) {
     const bucket = sealedBlockSize(n);
-    assert.ok(isPadme(bucket), `size ${n} -> ${bucket}`);
+    assert.ok(isBucketLength(bucket), `size ${n} -> ${bucket}`);
     assert.ok(bucket >= n + SEALED_BLOCK_OVERHEAD && bucket <= MAX_SEALED_BLOCK_BYTES);
   }
   assert.equal(sealedBlockSize(MAX_CHUNK_SIZE), MAX_SEALED_BLOCK_BYTES);
   const key = randomBytes(32);
   for (const n of [0, 1, 13, 100, 1000, 4097, 33_333, 131_072, 200_001, 524_288]) {
     const s = sealBlock(key, randomBytes(n));
-    assert.ok(isPadme(s.sealed.byteLength), `sealed ${n} bytes -> ${s.sealed.byteLength}`);
+    assert.ok(isBucketLength(s.sealed.byteLength), `sealed ${n} bytes -> ${s.sealed.byteLength}`);
     assert.equal(s.sealed.byteLength, sealedBlockSize(n));
   }
 });

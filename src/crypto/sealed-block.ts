@@ -3,15 +3,15 @@
  *
  *   hash     = digest(plaintext, hashAlg)
  *   blockKey = HMAC-SHA256(contentKey, hash)
- *   padded   = plaintext || zeros, so that the sealed size is padme(n + 19)
+ *   padded   = plaintext || zeros, so that the sealed size is padmeLength(n + 19)
  *   sealed   = [version=2][hashAlg][aeadAlg=1] || AES-256-GCM(blockKey, nonce=0^12, aad=header)(padded) || tag(16)
  *   id       = digest(sealed, hashAlg)
  *
- * The padding (crypto/padding.ts) makes every sealed size a Padmé bucket, so
+ * The padding (crypto/size-buckets.ts, shared with records) makes every sealed size a Padmé bucket, so
  * a store sees a few bits of each chunk's size instead of all of them. The
  * rule is fixed here, so every device seals alike (same ids, same dedup). The
  * plaintext length n is not in the block: the opener takes it from the signed
- * record (BlockRef.size) and refuses a sealed size other than padme(n + 19).
+ * record (BlockRef.size) and refuses a sealed size other than padmeLength(n + 19).
  *
  * The all-zero nonce is safe because each key encrypts exactly one plaintext
  * (the key is bound to the plaintext's hash). Same data in the same folder
@@ -25,7 +25,7 @@ import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
 import { asBuffer, bytesEqual } from './bytes.js';
 import { DEFAULT_HASH, DIGEST_BYTES, createDigest, digest, isKnownHash } from './hash.js';
-import { isPadme, padme } from './padding.js';
+import { isBucketLength, padmeLength } from './size-buckets.js';
 
 export const SEALED_BLOCK_VERSION = 2;
 export const AEAD_AES_256_GCM = 1;
@@ -38,7 +38,7 @@ export const SEALED_BLOCK_OVERHEAD = SEALED_BLOCK_HEADER_BYTES + GCM_TAG_BYTES;
 export const BLOCK_ID_BYTES = DIGEST_BYTES;
 /**
  * Largest sealed block anyone sends, stores or accepts: the sealed size of the
- * largest chunk (16 MiB, fs/chunker.ts MAX_CHUNK_SIZE), padme(16 MiB + 19) =
+ * largest chunk (16 MiB, fs/chunker.ts MAX_CHUNK_SIZE), padmeLength(16 MiB + 19) =
  * 16.5 MiB. Anything larger is hostile.
  */
 export const MAX_SEALED_BLOCK_BYTES = 16.5 * 1024 * 1024;
@@ -47,7 +47,7 @@ export const MAX_BLOCK_PLAINTEXT_BYTES = 16 * 1024 * 1024;
 
 /** The sealed size of an n-byte plaintext: a Padmé value, the same on every device. */
 export function sealedBlockSize(plaintextBytes: number): number {
-  return padme(plaintextBytes + SEALED_BLOCK_OVERHEAD);
+  return padmeLength(plaintextBytes + SEALED_BLOCK_OVERHEAD);
 }
 
 /** Zeros fed to the cipher as padding, in pieces of at most this size. */
@@ -72,7 +72,7 @@ function readHeader(sealed: Uint8Array): number {
   if (!isKnownHash(hashAlg)) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown hash algorithm id ${hashAlg}`);
   if (sealed[2] !== AEAD_AES_256_GCM) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown AEAD algorithm id ${sealed[2]}`);
   // Every honest sealed size is a bucket; anything else was not made by sealBlock.
-  if (!isPadme(sealed.byteLength)) throw new SealsyncError('ERR_FORMAT_TRUNCATED', `sealed block size ${sealed.byteLength} is not a padding bucket`);
+  if (!isBucketLength(sealed.byteLength)) throw new SealsyncError('ERR_FORMAT_TRUNCATED', `sealed block size ${sealed.byteLength} is not a padding bucket`);
   return hashAlg;
 }
 
