@@ -30,8 +30,10 @@ export interface LocalFolderServices {
 }
 
 /**
- * file-changed events per index commit at most; a bigger commit (a first scan,
- * a bulk copy) is reported through folder-status only, not file by file.
+ * file-changed events per scan (and per commit outside a scan) at most; a
+ * bigger change (a first scan, a bulk copy) is reported through folder-status
+ * only, not file by file. Counted per scan, not per commit: a slow scan commits
+ * a bulk change in many small batches.
  */
 export const MAX_FILE_EVENTS_PER_COMMIT = 20;
 /**
@@ -110,7 +112,7 @@ class LocalFolderRunner implements FolderRunner {
       root: init.folder.path, keys: init.keys, index: init.index, folder: init.folderRowId, deviceId: init.deviceId, now: Date.now,
       rescan: (paths, o) => this.local.scanNow({ paths, ...(o.signal ? { signal: o.signal } : {}) }),
     });
-    this.local.on('changed', (e: { seq: number; fromSeq?: number }) => this.reportFiles(e.seq, e.fromSeq));
+    this.local.on('changed', (e: { seq: number; fromSeq?: number; scanCommitted?: number }) => this.reportFiles(e.seq, e.fromSeq, e.scanCommitted));
     this.sync.onRemoteChange((c) => this.reportRemote(c));
   }
 
@@ -161,10 +163,11 @@ class LocalFolderRunner implements FolderRunner {
    * Only its own range [fromSeq, seq]: records between two commits were
    * stored from peers and are reported by the puller when it applies them.
    */
-  private reportFiles(seq: number, fromSeq?: number): void {
+  private reportFiles(seq: number, fromSeq?: number, scanCommitted?: number): void {
     const since = fromSeq !== undefined && fromSeq > 0 ? Math.max(this.lastSeq, fromSeq - 1) : this.lastSeq;
     this.lastSeq = Math.max(this.lastSeq, seq);
     if (this.fileListeners.length === 0 || seq - since > MAX_FILE_EVENTS_PER_COMMIT) return;
+    if (scanCommitted !== undefined && scanCommitted > MAX_FILE_EVENTS_PER_COMMIT) return;
     try {
       for (const rec of this.init.index.recordsSince(this.init.folderRowId, since, MAX_FILE_EVENTS_PER_COMMIT)) {
         const file = openRecord(this.init.keys, decodeSealedRecord(rec.sealed));

@@ -378,7 +378,7 @@ export class LocalFolder extends EventEmitter {
     const signal = callerSignal ? AbortSignal.any([this.abort.signal, callerSignal]) : this.abort.signal;
     const full = paths === null || paths.some((p) => p === IGNORE_FILE_NAME);
     this.state = 'scanning';
-    this.run = { files: 0, bytes: 0, startedAt: this.now() };
+    this.run = { files: 0, bytes: 0, startedAt: this.now(), committed: 0 };
     this.unreadableNext = new Set(full ? [] : this.unreadable);
     this.emitStatus();
     try {
@@ -655,10 +655,16 @@ export class LocalFolder extends EventEmitter {
 
   // ---- status plumbing -----------------------------------------------------------
 
-  /** 'changed' carries the commit's record range [fromSeq, seq]: records outside it came from peers. */
+  /**
+   * 'changed' carries the commit's record range [fromSeq, seq] (records outside
+   * it came from peers) and, during a scan, how many records the scan has
+   * committed so far (`scanCommitted`), so listeners can tell a bulk scan
+   * whatever size its batches have.
+   */
   private afterCommit(seq: number, count: number, fromSeq: number): void {
     if (count > 0) this.counts.committedSinceAll = true;
-    if (seq > 0) this.emit('changed', { seq, fromSeq });
+    if (this.run) this.run.committed += count;
+    if (seq > 0) this.emit('changed', { seq, fromSeq, ...(this.run ? { scanCommitted: this.run.committed } : {}) });
     if (this.counts.due()) {
       // While scanning only the local counts move the progress; the global count is a
       // window query over every record (~2 s of a 100k-file initial scan), so it waits

@@ -28,6 +28,8 @@ export interface ScanRun {
   files: number;
   bytes: number;
   startedAt: number;
+  /** Records committed so far by this scan (a bulk scan commits in many batches). */
+  committed: number;
 }
 /** A missing or replaced root must never read as "every file was deleted". */
 export async function checkFolderRoot(root: string): Promise<void> {
