@@ -61,16 +61,19 @@ export class GitignoreMatcher {
    */
   ignores(relPath: string, isDir: boolean): boolean {
     if (this.#rules.length === 0) return false;
-    const names = (this.ignoreCase ? relPath.toLowerCase() : relPath).split('/');
+    // Each name as code points, split once for every rule.
+    const names = (this.ignoreCase ? relPath.toLowerCase() : relPath).split('/').map((n) => Array.from(n));
     // One pass per rule gives its verdict on every ancestor at once.
-    const matches = this.#rules.map((rule) => matchPrefixes(rule.segments, names));
+    const rules = this.#rules;
+    const matches = rules.map((rule) => matchPrefixes(rule.segments, names));
     for (let depth = 1; depth <= names.length; depth++) {
       const dir = depth < names.length || isDir;
       let ignored = false;
-      this.#rules.forEach((rule, r) => {
-        if (rule.negate !== ignored || (rule.dirOnly && !dir)) return; // cannot change the verdict
+      for (let r = 0; r < rules.length; r++) {
+        const rule = rules[r] as Rule;
+        if (rule.negate !== ignored || (rule.dirOnly && !dir)) continue; // cannot change the verdict
         if ((matches[r] as Uint8Array)[depth]) ignored = !rule.negate;
-      });
+      }
       if (ignored) return true;
     }
     return false;
@@ -200,16 +203,22 @@ function parseClass(chars: readonly string[], open: number): { token: Token; end
  * an automaton over the names, its states being positions in `segments`, so
  * each (position, name) pair is decided once.
  */
-function matchPrefixes(segments: readonly Segment[], names: readonly string[]): Uint8Array {
+function matchPrefixes(segments: readonly Segment[], names: readonly (readonly string[])[]): Uint8Array {
   const m = segments.length;
   const result = new Uint8Array(names.length + 1);
+  // A rule that is not '**' anywhere matches exactly as many names as it has segments.
+  if (!segments.some((s) => s.kind === 'globstar')) {
+    if (m <= names.length && segments.every((s, k) => s.kind === 'name' && matchName(s.tokens, names[k] as readonly string[]))) result[m] = 1;
+    return result;
+  }
   let states = new Uint8Array(m + 1);
+  let next = new Uint8Array(m + 1);
   states[0] = 1;
   closeOverGlobstars(segments, states);
   result[0] = states[m] as number;
   for (let k = 0; k < names.length; k++) {
-    const next = new Uint8Array(m + 1);
-    const name = names[k] as string;
+    next.fill(0);
+    const name = names[k] as readonly string[];
     for (let i = 0; i < m; i++) {
       if (!states[i]) continue;
       const seg = segments[i] as Segment;
@@ -222,7 +231,7 @@ function matchPrefixes(segments: readonly Segment[], names: readonly string[]): 
     }
     closeOverGlobstars(segments, next);
     result[k + 1] = next[m] as number;
-    states = next;
+    [states, next] = [next, states];
   }
   return result;
 }
@@ -237,8 +246,10 @@ function closeOverGlobstars(segments: readonly Segment[], states: Uint8Array): v
 }
 
 /** Wildcard match of one name: linear scan with a single restart point per '*'. */
-function matchName(tokens: readonly Token[], name: string): boolean {
-  const chars = Array.from(name);
+function matchName(tokens: readonly Token[], chars: readonly string[]): boolean {
+  // Most rules end in a literal ('*.log'): a different last character fails at once.
+  const lastToken = tokens[tokens.length - 1];
+  if (lastToken?.kind === 'char' && lastToken.char !== chars[chars.length - 1]) return false;
   let t = 0;
   let c = 0;
   let starT = -1;

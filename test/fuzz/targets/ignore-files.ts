@@ -12,10 +12,12 @@ import { IgnoreRules, MAX_IGNORE_FILE_BYTES, MAX_IGNORE_RULES } from '../../../s
 import { DEFAULT_BOUNDS, bytesOf, oracle, textOf, type FuzzTarget } from '../target.js';
 
 /**
- * Paths a scan asks about, the deepest and longest included: the matcher
- * (fs/gitignore-match.ts) cannot backtrack, so a 2000-level path and 255-byte
+ * Paths a scan asks about, deep and long ones included: the matcher
+ * (fs/gitignore-match.ts) cannot backtrack, so a 200-level path and 255-byte
  * names must stay within the time bound whatever the rules (they hung the
  * regex-based `ignore` package this replaced: docs/fuzzing.md, finding 6).
+ * Its cost is linear in rules × depth; gitignore-match.test.ts bounds the
+ * 2000-level case.
  */
 const LONG_NAME = 'a'.repeat(255);
 const PATHS: ReadonlyArray<readonly [string, boolean]> = [
@@ -23,7 +25,7 @@ const PATHS: ReadonlyArray<readonly [string, boolean]> = [
   ['build/out/x.o', false], ['node_modules/pkg/index.js', false], ['.hidden', false], ['Résumé.pdf', false],
   ['日本語/ファイル.txt', false], ['a b/c d.txt', false], ['[x]/*?.txt', false], ['!important', false], ['#notes', false],
   ['a\\b', false], [LONG_NAME, false], [`${LONG_NAME}/${LONG_NAME}.txt`, false],
-  [Array(8).fill('a').join('/'), false], [Array(8).fill('ab').join('/'), true], [Array(2000).fill('a').join('/'), false],
+  [Array(8).fill('a').join('/'), false], [Array(8).fill('ab').join('/'), true], [Array(200).fill('a').join('/'), false],
 ];
 const ALWAYS_IGNORED: ReadonlyArray<readonly [string, boolean]> = [
   ['.sealsync', true], ['.sealsync/ignore', false], ['dir/.sealsync-tmp-123', false], ['.DS_Store', false], ['dir/Thumbs.db', false], ['~$doc.docx', false],
