@@ -19,7 +19,7 @@ function newSpaceAfterChurn(apply: boolean, env: Record<string, string> = {}, op
     const pool = new HashPool({ workers: 1, idleMs: 60_000 });
     pool.start();
     writeFileSync(join(dir, 'f'), randomBytes(256 * 1024));
-    await pool.hashFile(join(dir, 'f'), randomBytes(32));
+    await pool.hashFile(join(dir, 'f'), { contentKey: randomBytes(32), chunkKey: randomBytes(32) }); // ScanKeys (fs/hash-file-sync.ts)
   `;
   const code = `
     const { getHeapSpaceStatistics } = await import('node:v8');
