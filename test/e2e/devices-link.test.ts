@@ -176,10 +176,22 @@ test('a reused, altered or expired code is refused in one line', async () => {
 });
 
 test('a server invite hands over only the encrypted keys of the chosen folders; the server is pinned, listed as a server, never linked', async () => {
-  const srv = await TestHome.create({ root, name: 's', init: init('vps') });
-  await srv.startDaemon();
+  // Its own inviter: A counted the join attempts of the tests above, all from
+  // 127.0.0.1, and rightly refuses more within the minute (invite-book.ts).
+  const [srv, owner] = await Promise.all([
+    TestHome.create({ root, name: 's', init: init('vps') }),
+    TestHome.create({ root, name: 'o', init: init('alpha') }),
+  ]);
+  await Promise.all([srv.startDaemon(), owner.startDaemon()]);
   try {
-    const created = JSON.parse(await a.cliOk(['device', 'invite', '--server', docs, '--auto-approve', '--json']));
+    const ownDocs = join(root, 'o-docs');
+    const ownPhotos = join(root, 'o-photos');
+    await Promise.all([mkdir(join(ownDocs, 'sub'), { recursive: true }), mkdir(ownPhotos)]);
+    await writeFile(join(ownDocs, 'hello.txt'), 'hello from the owner\n');
+    await writeFile(join(ownDocs, 'sub', 'deep.bin'), Buffer.alloc(200_000, 7));
+    await owner.cliOk(['folder', 'add', ownDocs, '--key', await owner.newKey(), '--wait']);
+    await owner.cliOk(['folder', 'add', ownPhotos, '--key', await owner.newKey()]);
+    const created = JSON.parse(await owner.cliOk(['device', 'invite', '--server', ownDocs, '--auto-approve', '--json']));
     assert.equal(created.invite.kind, 'server');
     const store = join(root, 's-store');
     const r = await srv.cli(['device', 'join', created.code, '--into', store]);
@@ -187,19 +199,19 @@ test('a server invite hands over only the encrypted keys of the chosen folders; 
     assert.match(r.stdout, /Serving encrypted folders for alpha/);
     const s = await srv.waitForStatus((st) => st.folders.length === 1, { timeoutMs: SYNC_TIMEOUT_MS, description: 'the server has one folder' });
     assert.equal(s.folders[0]?.type, 'encrypted');
-    assert.equal(s.folders[0]?.path, join(store, 'a-docs'));
+    assert.equal(s.folders[0]?.path, join(store, 'o-docs'));
     const config = JSON.parse(await readFile(join(srv.home, 'config.json'), 'utf8'));
     assert.ok(config.folders.every((f: { key: string }) => f.key.startsWith('E')), 'only encrypted keys on the server');
-    const aId = (await a.status()).device.id;
-    assert.deepEqual(config.peers.map((p: { deviceId: string }) => p.deviceId), [aId], 'the inviter is pinned by id');
+    const ownerId = (await owner.status()).device.id;
+    assert.deepEqual(config.peers.map((p: { deviceId: string }) => p.deviceId), [ownerId], 'the inviter is pinned by id');
     await assert.rejects(readFile(join(srv.home, 'keyring.json')), 'a server holds no keyring');
-    await srv.waitForFolder(join(store, 'a-docs'), (f) => f.globalFiles >= 2 && f.needFiles === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'the server stores the folder' });
-    const list = JSON.parse(await a.cliOk(['device', 'list', '--json']));
+    await srv.waitForFolder(join(store, 'o-docs'), (f) => f.globalFiles >= 2 && f.needFiles === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'the server stores the folder' });
+    const list = JSON.parse(await owner.cliOk(['device', 'list', '--json']));
     const sId = (await srv.status()).device.id;
     assert.ok(list.servers.some((d: { id: string }) => d.id === sId));
     assert.ok(!list.devices.some((d: { id: string }) => d.id === sId), 'a server is never linked');
   } finally {
-    await srv.cleanup();
+    await Promise.all([srv.cleanup(), owner.cleanup()]);
   }
 });
 
