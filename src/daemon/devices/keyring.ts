@@ -18,6 +18,7 @@
  * On disk: keyring.json in the home (0600, atomic), with `local` settings
  * that never travel (where joined folders go, folders removed here).
  */
+import { MAX_INVITE_ADDRESSES } from '../../crypto/invite.js';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -34,7 +35,8 @@ export const KEYRING_FORMAT_VERSION = 1;
 export const MAX_LINKED_DEVICES = 64;
 export const MAX_SERVERS = 64;
 export const MAX_UNLINKED = 4096;
-export const MAX_DEVICE_ADDRESSES = 8;
+/** A device's addresses, as many as an invite code carries (one limit for both). */
+export const MAX_DEVICE_ADDRESSES = MAX_INVITE_ADDRESSES;
 export const MAX_FOLDER_NAME_LENGTH = 255;
 export const KEYRING_SECRET_BYTES = 32;
 const MAX_NAME_LENGTH = 64;
