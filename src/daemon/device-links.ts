@@ -10,7 +10,8 @@ import { describeError, SealsyncError } from '../errors.js';
 import { componentLogger, type Logger } from '../logger.js';
 import type { FolderKeys } from '../crypto/keys.js';
 import { MAX_PEER_ADDRESSES, type ConnectionManager, type PeerTarget } from '../net/connection-manager.js';
-import { LanDiscovery } from '../net/lan-discovery.js';
+import { discoveryTimingFromEnv, LanDiscovery } from '../net/lan-discovery.js';
+import { DISCOVERY_PERIOD_MS } from '../crypto/discovery.js';
 import type { DeviceCredentials } from '../net/transport.js';
 import type { Config, PeerConfig } from './config-schema.js';
 import { DeviceManager } from './devices/device-manager.js';
@@ -72,12 +73,17 @@ export class DeviceLinks {
     await this.devices?.start();
     this.apply();
     if (!this.host.config().discovery) return;
+    const timing = discoveryTimingFromEnv();
+    if (timing.problem) this.log.warn({}, timing.problem);
+    else if (timing.periodMs !== DISCOVERY_PERIOD_MS) this.log.warn({ periodMs: timing.periodMs }, 'LAN discovery period shortened for a test (SEALSYNC_DISCOVERY_PERIOD_MS)');
     const discovery = new LanDiscovery({
       deviceId: identity.deviceId,
       port: () => listenPort(net.listenAddresses()),
       secrets: () => discoverySecrets(this.host.folders().map((f) => f.keys), this.devices?.keyringSecret() ?? null),
       onFound: (address, deviceId) => this.onDiscovered(address, deviceId),
       logger: this.host.logger,
+      periodMs: timing.periodMs,
+      intervalMs: timing.intervalMs,
       ...(this.host.now ? { now: this.host.now } : {}),
     });
     try {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { formatDeviceId, parseDeviceId } from '../crypto/device-id.js';
 import { ANNOUNCE_PACKET_BYTES, DISCOVERY_PERIOD_MS } from '../crypto/discovery.js';
-import { LanDiscovery, type DiscoveryTransport } from './lan-discovery.js';
+import { ANNOUNCE_INTERVAL_MS, discoveryTimingFromEnv, LanDiscovery, MIN_TEST_PERIOD_MS, type DiscoveryTransport } from './lan-discovery.js';
 
 /** An in-memory LAN: every packet sent reaches every other member, from its address; `captured` keeps them all. */
 class FakeLan {
@@ -105,4 +105,21 @@ test('garbage, truncated and oversized packets are ignored', async () => {
   await settle();
   assert.deepEqual(found, []);
   await a.stop();
+});
+
+test('SEALSYNC_DISCOVERY_PERIOD_MS can shorten the period (announcing every quarter of it), never lengthen it; a bad value is refused with a reason', () => {
+  const defaults = { periodMs: DISCOVERY_PERIOD_MS, intervalMs: ANNOUNCE_INTERVAL_MS };
+  assert.deepEqual(discoveryTimingFromEnv({}), defaults);
+  assert.deepEqual(discoveryTimingFromEnv({ SEALSYNC_DISCOVERY_PERIOD_MS: '' }), defaults);
+  assert.deepEqual(discoveryTimingFromEnv({ SEALSYNC_DISCOVERY_PERIOD_MS: '8000' }), { periodMs: 8000, intervalMs: 2000 });
+  assert.deepEqual(discoveryTimingFromEnv({ SEALSYNC_DISCOVERY_PERIOD_MS: ' 8000 ' }), { periodMs: 8000, intervalMs: 2000 });
+  assert.deepEqual(discoveryTimingFromEnv({ SEALSYNC_DISCOVERY_PERIOD_MS: String(MIN_TEST_PERIOD_MS) }), { periodMs: MIN_TEST_PERIOD_MS, intervalMs: MIN_TEST_PERIOD_MS / 4 });
+  assert.deepEqual(discoveryTimingFromEnv({ SEALSYNC_DISCOVERY_PERIOD_MS: String(DISCOVERY_PERIOD_MS - 1) }).intervalMs, ANNOUNCE_INTERVAL_MS);
+  const bad = ['x', '-5', '0', '1999', '1.5', '8e3', '0x1f40', '8000ms', String(DISCOVERY_PERIOD_MS), String(DISCOVERY_PERIOD_MS * 10), '99999999999', 'Infinity', 'NaN', '８０００'];
+  for (const v of bad) {
+    const t = discoveryTimingFromEnv({ SEALSYNC_DISCOVERY_PERIOD_MS: v });
+    assert.equal(t.periodMs, DISCOVERY_PERIOD_MS, v);
+    assert.equal(t.intervalMs, ANNOUNCE_INTERVAL_MS, v);
+    assert.match(t.problem ?? '', /^SEALSYNC_DISCOVERY_PERIOD_MS must be whole milliseconds from 2000 to 899999; ignored$/, v);
+  }
 });

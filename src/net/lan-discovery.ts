@@ -35,9 +35,39 @@ import { formatPeerAddress } from './peer-address.js';
 export const DISCOVERY_GROUP = '239.255.83.83';
 export const DISCOVERY_PORT = 21026;
 export const ANNOUNCE_INTERVAL_MS = 30_000;
+/** The shortest period `SEALSYNC_DISCOVERY_PERIOD_MS` may set (announcements every quarter of it). */
+export const MIN_TEST_PERIOD_MS = 2_000;
 const MIN_REPLY_INTERVAL_MS = 2_000;
 /** At most this many secrets are announced (and looked up): MAX_FOLDERS plus the keyring fits. */
 const MAX_SECRETS = 1024;
+
+export interface DiscoveryTiming {
+  readonly periodMs: number;
+  readonly intervalMs: number;
+  /** Set when the variable was set but refused: the daemon logs it and keeps the defaults. */
+  readonly problem?: string;
+}
+
+/**
+ * Tests only: `SEALSYNC_DISCOVERY_PERIOD_MS` shortens the discovery period
+ * (an integer from MIN_TEST_PERIOD_MS to just under DISCOVERY_PERIOD_MS), so
+ * an end-to-end test can capture a real daemon's announcements over two
+ * periods in seconds; announcements then go out every quarter period, so
+ * each period holds several. Unset: the defaults. Anything else (not an
+ * integer, out of range, longer than the real period) is refused with a
+ * reason and the defaults stay: the variable can never lengthen the time an
+ * observer may link announcements.
+ */
+export function discoveryTimingFromEnv(env: NodeJS.ProcessEnv = process.env): DiscoveryTiming {
+  const defaults = { periodMs: DISCOVERY_PERIOD_MS, intervalMs: ANNOUNCE_INTERVAL_MS };
+  const raw = env['SEALSYNC_DISCOVERY_PERIOD_MS'];
+  if (raw === undefined || raw === '') return defaults;
+  const v = /^[0-9]{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(v) || v < MIN_TEST_PERIOD_MS || v >= DISCOVERY_PERIOD_MS) {
+    return { ...defaults, problem: `SEALSYNC_DISCOVERY_PERIOD_MS must be whole milliseconds from ${MIN_TEST_PERIOD_MS} to ${DISCOVERY_PERIOD_MS - 1}; ignored` };
+  }
+  return { periodMs: v, intervalMs: Math.min(ANNOUNCE_INTERVAL_MS, Math.floor(v / 4)) };
+}
 
 export interface DiscoveryTransport {
   send(packet: Uint8Array): void;
