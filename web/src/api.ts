@@ -4,9 +4,10 @@
  * session's CSRF token in `X-CSRF-Token`.
  */
 import type {
-  ConflictInfo, DaemonEvent, FileVersionsInfo, FolderInfo, IgnorePreview, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
+  ConflictInfo, CreatedInvite, DaemonEvent, DevicesReport, InviteInfo, FileVersionsInfo, FolderInfo, IgnorePreview, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport,
 } from '../../src/api/daemon-api.js';
 
+export type { CreatedInvite, DeviceRow, DevicesReport, InviteInfo, PendingJoin } from '../../src/api/daemon-api.js';
 export type { IgnorePreview, ConflictInfo, ConflictSideInfo, DeviceRef, FileVersionsInfo, DaemonEvent, FolderInfo, PeerStatus, Settings, SettingsPatch, ShareType, StatusReport } from '../../src/api/daemon-api.js';
 export type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 
@@ -79,6 +80,13 @@ export const api = {
   setRetention: (path: string, retentionDays: number | null, maxMiB: number) =>
     call<{ folder: FolderInfo }>('PATCH', '/api/folders/retention', { path, retentionDays, maxMiB }),
   eventLog: (limit: number) => call<{ events: DaemonEvent[] }>('GET', `/api/events/log?limit=${limit}`),
+  devices: () => call<{ devices: DevicesReport }>('GET', '/api/devices'),
+  invites: () => call<{ invites: InviteInfo[] }>('GET', '/api/devices/invites'),
+  /** The answer holds the invite code: a secret, shown once and kept only in the dialog. */
+  invite: (autoApprove: boolean) => call<CreatedInvite>('POST', '/api/devices/invite', { autoApprove }),
+  revokeInvite: (id: string) => call<{ invite: InviteInfo }>('DELETE', '/api/devices/invites', { id }),
+  decide: (id: string, approve: boolean) => call<{ ok: true }>('POST', '/api/devices/approve', { id, approve }),
+  unlink: (id: string) => call<{ ok: true }>('POST', '/api/devices/unlink', { id }),
   setPassword: (password: string, current?: string) =>
     call<{ csrfToken: string }>('POST', '/api/password', current === undefined ? { password } : { password, current }),
 };

@@ -10,6 +10,7 @@ import { Folders } from './folders.js';
 import { Peers } from './peers.js';
 import { History } from './history.js';
 import { SettingsPanel } from './settings.js';
+import { MyDevices, PendingBanner, useDevices } from './devices.js';
 
 export const STATUS_POLL_MS = 3000;
 export const MAX_HISTORY = 200;
@@ -41,6 +42,8 @@ export function Dashboard() {
     }
     setProblem(err instanceof Error ? err.message : String(err));
   }, []);
+
+  const devices = useDevices(onApiError);
 
   const refresh = useCallback(async () => {
     try {
@@ -146,8 +149,10 @@ export function Dashboard() {
         </p>
       )}
       {problem && <p class="alert" role="alert">{problem}</p>}
+      {tab !== 'peers' && <PendingBanner pending={devices.report?.pending ?? []} onShow={() => setTab('peers')} />}
       <main class="content">
         {tab === 'folders' && <Folders folders={status?.folders ?? null} peers={status?.peers ?? []} onChange={refresh} onError={onApiError} />}
+        {tab === 'peers' && <MyDevices state={devices} onError={onApiError} />}
         {tab === 'peers' && <Peers peers={status?.peers ?? null} listen={status?.device.listen ?? []} onChange={refresh} onError={onApiError} />}
         {tab === 'history' && <History events={events} />}
         {tab === 'settings' && <SettingsPanel settings={settings} onSaved={(s) => { setSettings(s); void refresh(); }} onError={onApiError} />}

@@ -35,9 +35,10 @@ export function Peers(props: { peers: readonly PeerStatus[] | null; listen: read
   return (
     <section aria-labelledby="peers-title">
       <div class="section-head">
-        <h2 id="peers-title">Devices</h2>
+        <h2 id="peers-title">Folder peers</h2>
       </div>
-      <p class="muted small">This device listens on {props.listen.length > 0 ? props.listen.join(', ') : '…'}.</p>
+      <p class="muted small">Every device this one syncs folders with: typed addresses, devices found on the local network, linked devices and servers.
+        This device listens on {props.listen.length > 0 ? props.listen.join(', ') : '…'}.</p>
       {props.peers === null && <p class="muted">Loading…</p>}
       {props.peers?.length === 0 && <p class="empty">No known devices yet. Add one by address, or let discovery find them on your network.</p>}
       {/* Cards, not a table: every field stays readable at phone width. Names, addresses and reasons come from peers: text only. */}
