@@ -1,6 +1,6 @@
 /**
  * "My devices": linked devices (sharing this device's keyring), encrypted
- * servers, devices waiting for approval, and invites (docs/devices.md).
+ * servers, devices waiting for approval, and invites (docs/dashboard.md, "My devices").
  *
  * The report is polled (DEVICES_POLL_MS) while the dashboard is open, so a
  * join attempt shows within seconds wherever the user is (a banner on every
