@@ -16,15 +16,15 @@
  *   folder id, source address or the port (as text, or as two bytes more
  *   often than chance) appears in any packet.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDeviceId } from '../../src/crypto/device-id.js';
 import { ANNOUNCE_ENTRY_BYTES, ANNOUNCE_PACKET_BYTES, DISCOVERY_TAG_BYTES } from '../../src/crypto/discovery.js';
 import { parseKey } from '../../src/crypto/key-text.js';
-import { makeTempDir, TestHome } from './helpers/harness.js';
-import { TestLan, type CapturedPacket } from './helpers/netns.js';
+import { TestHome } from './helpers/harness.js';
+import { TestLan, useTestLan, type CapturedPacket } from './helpers/netns.js';
 
 const lan = new TestLan('ssc', '10.213.78', 3);
 const PERIOD_MS = 4000;
@@ -33,16 +33,7 @@ const BOUNDARY_SLACK_MS = 400;
 const FIND_TIMEOUT_MS = 30_000;
 const WINDOW = 8;
 
-const skip = lan.unavailable();
-let root: string | undefined;
-const homes: TestHome[] = [];
-
-before(() => { if (!skip) lan.setup(); });
-after(async () => {
-  for (const h of homes) await h.cleanup();
-  if (root) await rm(root, { recursive: true, force: true });
-  if (!skip) lan.teardown();
-});
+const { skip, homes, root: tempRoot } = useTestLan(lan);
 
 function windows(packet: Buffer): Set<string> {
   const out = new Set<string>();
@@ -59,7 +50,7 @@ function count(haystack: Buffer, needle: Buffer): number {
 test('a capture of real daemons\' announcements over two periods holds no constant identifier', { skip: skip ?? false }, async (t) => {
   const started = Date.now();
   const mark = (what: string) => t.diagnostic(`${what} after ${Date.now() - started} ms`);
-  root = await makeTempDir('ss-disc-capture-');
+  const root = await tempRoot();
   const env = { SEALSYNC_DISCOVERY_PERIOD_MS: String(PERIOD_MS) };
   const flags = (name: string) => ['--name', name, '--listen', '0.0.0.0:0', '--no-ui'];
   const a = await TestHome.create({ root, name: 'a', init: flags('cap-a') });

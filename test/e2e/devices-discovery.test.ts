@@ -7,14 +7,14 @@
  * announcements: the daemons with discovery off send none, and no packet
  * carries a device id, a folder id or the port in clear.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDeviceId } from '../../src/crypto/device-id.js';
 import { parseKey } from '../../src/crypto/key-text.js';
-import { makeTempDir, scanSettled, TestHome } from './helpers/harness.js';
-import { TestLan } from './helpers/netns.js';
+import { scanSettled, TestHome } from './helpers/harness.js';
+import { TestLan, useTestLan } from './helpers/netns.js';
 
 const lan = new TestLan('ssd', '10.213.77', 3);
 const SUBNET = lan.subnet;
@@ -24,19 +24,10 @@ const QUIET_MS = 12_000;
 /** The capture while the daemons with discovery on start, share a folder and find each other. */
 const CAPTURE_MS = 30_000;
 
-const skip = lan.unavailable();
-
-let root: string;
-const homes: TestHome[] = [];
-before(() => { if (!skip) lan.setup(); });
-after(async () => {
-  for (const h of homes) await h.cleanup();
-  if (root) await rm(root, { recursive: true, force: true });
-  if (!skip) lan.teardown();
-});
+const { skip, homes, root: tempRoot } = useTestLan(lan);
 
 async function pair(tag: string, discovery: boolean): Promise<{ a: TestHome; b: TestHome; dirA: string; dirB: string; key: string }> {
-  root ??= await makeTempDir();
+  const root = await tempRoot();
   const flags = (name: string) => ['--name', name, '--listen', '0.0.0.0:0', '--no-ui', ...(discovery ? [] : ['--no-discovery'])];
   const a = await TestHome.create({ root, name: `${tag}a`, init: flags(`${tag}-a`) });
   const b = await TestHome.create({ root, name: `${tag}b`, init: flags(`${tag}-b`) });

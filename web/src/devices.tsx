@@ -12,7 +12,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import QRCode from 'qrcode';
 import { api, type CreatedInvite, type DeviceRow, type DevicesReport, type InviteInfo, type PendingJoin } from './api.js';
-import { Dialog } from './dialog.js';
+import { ConfirmDialog, Dialog } from './dialog.js';
 import { count, time } from './format.js';
 
 export const DEVICES_POLL_MS = 2000;
@@ -300,16 +300,13 @@ export function MyDevices(props: { state: DevicesState; onError: (e: unknown) =>
       )}
       {adding && <AddDeviceDialog onClose={() => setAdding(false)} onCreated={() => { void refresh(); }} />}
       {unlinking && (
-        <Dialog title={`Unlink ${unlinking.name}?`} onClose={() => setUnlinking(null)} testid="unlink-dialog">
+        <ConfirmDialog title={`Unlink ${unlinking.name}?`} confirm="Unlink" busy={busy} testid="unlink-dialog" confirmTestid="confirm-unlink"
+          onConfirm={confirmUnlink} onCancel={() => setUnlinking(null)}>
           <p>
             The keyring is rotated and <strong>{unlinking.name}</strong> is refused from now on, so folders added later no longer reach it.
             The keys it already holds are not taken back: to keep it out of a folder, give that folder a new key.
           </p>
-          <div class="actions">
-            <button type="button" onClick={() => setUnlinking(null)}>Cancel</button>
-            <button type="button" class="danger" data-testid="confirm-unlink" disabled={busy} onClick={confirmUnlink}>Unlink</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

@@ -20,3 +20,19 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
     </dialog>
   );
 }
+
+/** A yes/no question before something that cannot be undone: Cancel (or Escape) does nothing. */
+export function ConfirmDialog(props: {
+  title: string; children: ComponentChildren; confirm: string; busy: boolean; testid: string; confirmTestid: string;
+  onConfirm: () => void; onCancel: () => void;
+}) {
+  return (
+    <Dialog title={props.title} onClose={props.onCancel} testid={props.testid}>
+      {props.children}
+      <div class="actions">
+        <button type="button" onClick={props.onCancel}>Cancel</button>
+        <button type="button" class="danger" data-testid={props.confirmTestid} disabled={props.busy} onClick={props.onConfirm}>{props.confirm}</button>
+      </div>
+    </Dialog>
+  );
+}

@@ -8,7 +8,7 @@ import { ConflictsDialog } from './conflicts-dialog.js';
 import { IgnoreDialog } from './ignore-dialog.js';
 import { AddFolderDialog } from './add-folder.js';
 import { ShareDialog } from './share-dialog.js';
-import { Dialog } from './dialog.js';
+import { ConfirmDialog } from './dialog.js';
 
 const STATE_WORDS: Record<FolderStatus['state'], string> = {
   scanning: 'Scanning',
@@ -155,13 +155,10 @@ export function Folders(props: { folders: readonly FolderStatus[] | null; peers?
       {conflicts && <ConflictsDialog folder={conflicts} onClose={() => { setConflicts(null); props.onChange(); }} onError={props.onError} />}
       {sharing && <ShareDialog folder={sharing} onClose={() => setSharing(null)} />}
       {removing && (
-        <Dialog title="Remove folder?" onClose={() => setRemoving(null)} testid="remove-dialog">
+        <ConfirmDialog title="Remove folder?" confirm="Remove" busy={busy} testid="remove-dialog" confirmTestid="confirm-remove"
+          onConfirm={confirmRemove} onCancel={() => setRemoving(null)}>
           <p>Stop syncing <strong>{removing.path}</strong> on this device? The files stay on disk; other devices keep their copies.</p>
-          <div class="actions">
-            <button type="button" onClick={() => setRemoving(null)}>Cancel</button>
-            <button type="button" class="danger" data-testid="confirm-remove" disabled={busy} onClick={confirmRemove}>Remove</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

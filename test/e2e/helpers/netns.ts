@@ -5,6 +5,9 @@
  * test's pid so two test files can run at once.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { after, before } from 'node:test';
+import { makeTempDir, type TestHome } from './harness.js';
 import { DISCOVERY_GROUP, DISCOVERY_PORT } from '../../../src/net/lan-discovery.js';
 
 export interface CapturedPacket {
@@ -92,4 +95,27 @@ export class TestLan {
       child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as CapturedPacket[]) : reject(new Error(`capture failed: ${stderr}`))));
     });
   }
+}
+
+export interface LanFixture {
+  /** Why the file's tests are skipped, or null. */
+  readonly skip: string | null;
+  /** Homes to clean up (their daemons stopped) after the file's tests. */
+  readonly homes: TestHome[];
+  /** One temporary directory for the file, made on first use. */
+  root(): Promise<string>;
+}
+
+/** Sets `lan` up before the file's tests; after them stops the homes, removes the directory and takes the LAN down. */
+export function useTestLan(lan: TestLan): LanFixture {
+  const skip = lan.unavailable();
+  const homes: TestHome[] = [];
+  let root: string | undefined;
+  before(() => { if (!skip) lan.setup(); });
+  after(async () => {
+    for (const h of homes) await h.cleanup();
+    if (root) await rm(root, { recursive: true, force: true });
+    if (!skip) lan.teardown();
+  });
+  return { skip, homes, root: async () => (root ??= await makeTempDir()) };
 }
