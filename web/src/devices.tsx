@@ -134,10 +134,10 @@ export function AddDeviceDialog(props: { onClose: () => void; onCreated: () => v
               {created.invite.invite.autoApprove ? ' The device will be approved as soon as it joins.' : ' The device then waits for your approval on the Devices tab.'}
             </p>
             <label for="invite-code">Invite code</label>
-            <textarea id="invite-code" class="key" readonly rows={3} spellcheck={false} data-testid="invite-code" value={created.invite.code} />
+            <textarea id="invite-code" class="key fit" readonly rows={4} spellcheck={false} data-testid="invite-code" value={created.invite.code} />
             <CopyButton text={created.invite.code} label="Copy the invite code" testid="copy-invite-code" fallbackId="invite-code" />
             <label for="invite-link">Link</label>
-            <textarea id="invite-link" class="key" readonly rows={3} spellcheck={false} data-testid="invite-link" value={created.invite.link} />
+            <textarea id="invite-link" class="key fit" readonly rows={4} spellcheck={false} data-testid="invite-link" value={created.invite.link} />
             <CopyButton text={created.invite.link} label="Copy the invite link" testid="copy-invite-link" fallbackId="invite-link" />
             <div class="actions">
               <button type="button" class="primary" onClick={props.onClose} data-testid="invite-done">Done</button>
