@@ -21,8 +21,8 @@ const SUBNET = lan.subnet;
 const FIND_TIMEOUT_MS = 30_000;
 /** How long daemons with discovery off are watched for any connection or packet. */
 const QUIET_MS = 12_000;
-/** The capture while the daemons with discovery on start, share a folder and find each other. */
-const CAPTURE_MS = 30_000;
+/** A bound on the capture while the daemons with discovery on start, share a folder and find each other (it stops once they did). */
+const CAPTURE_MAX_MS = 180_000;
 
 const { skip, homes, root: tempRoot } = useTestLan(lan);
 
@@ -52,7 +52,7 @@ test('two daemons in two namespaces on one bridge find each other and sync with 
   assert.deepEqual(quiet, [], 'daemons with discovery off send no announcement');
   for (const h of [off.a, off.b]) assert.deepEqual((await h.status()).peers, [], 'no peer with discovery off');
 
-  const watching = lan.capture(2, CAPTURE_MS);
+  const watching = lan.startCapture(2, CAPTURE_MAX_MS);
   const on = await pair('on', true);
   const aId = (await on.a.status()).device.id;
   const bId = (await on.b.status()).device.id;
@@ -62,7 +62,7 @@ test('two daemons in two namespaces on one bridge find each other and sync with 
   assert.equal(await readFile(join(on.dirB, 'found.txt'), 'utf8'), 'found on the LAN (on)\n');
   assert.deepEqual(JSON.parse(await readFile(join(on.b.home, 'config.json'), 'utf8')).peers, [], 'no peer was typed');
 
-  const packets = await watching;
+  const packets = await watching.stop();
   assert.ok(packets.length > 0, 'the listener heard the daemons with discovery on');
   assert.ok(packets.every((p) => p.from === `${SUBNET}.1` || p.from === `${SUBNET}.2`));
   const offIds = [(await off.a.status()).device.id, (await off.b.status()).device.id];

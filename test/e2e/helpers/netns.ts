@@ -78,22 +78,42 @@ export class TestLan {
   }
 
   /** Listens on the discovery group in namespace i for `ms`: every packet with its source and arrival time. */
-  capture(i: number, ms: number): Promise<CapturedPacket[]> {
+  async capture(i: number, ms: number): Promise<CapturedPacket[]> {
+    const c = this.startCapture(i, ms);
+    return c.done;
+  }
+
+  /**
+   * Listens on the discovery group in namespace i until stop() (or `maxMs`,
+   * a bound only): a capture that lasts exactly as long as what it watches,
+   * however slowly a loaded machine gets there.
+   */
+  startCapture(i: number, maxMs: number): { stop: () => Promise<CapturedPacket[]>; done: Promise<CapturedPacket[]> } {
     const script = `
       const dgram = require('node:dgram');
       const out = [];
       const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
       s.on('message', (m, r) => out.push({ from: r.address, hex: m.toString('hex'), at: Date.now() }));
       s.bind(${DISCOVERY_PORT}, () => { s.addMembership('${DISCOVERY_GROUP}', '${this.address(i)}'); });
-      setTimeout(() => { s.close(); process.stdout.write(JSON.stringify(out)); }, ${ms});`;
-    return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', this.namespaces[i] as string, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let ended = false;
+      const end = () => { if (ended) return; ended = true; clearTimeout(timer); s.close(); process.stdout.write(JSON.stringify(out)); process.stdin.destroy(); };
+      const timer = setTimeout(end, ${maxMs});
+      process.stdin.once('data', end);`;
+    const child = spawn('ip', ['netns', 'exec', this.namespaces[i] as string, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = new Promise<CapturedPacket[]>((resolve, reject) => {
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as CapturedPacket[]) : reject(new Error(`capture failed: ${stderr}`))));
     });
+    return {
+      done,
+      stop: () => {
+        if (child.exitCode === null) child.stdin.end('stop\n');
+        return done;
+      },
+    };
   }
 }
 
