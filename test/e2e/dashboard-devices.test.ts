@@ -8,7 +8,8 @@
  *   name (hostile markup) shown as text only; Approve in the dashboard, and C
  *   gets A's folders with their key types and their files;
  * - a server invited from A's CLI is listed as a server, with why it is never
- *   linked; unlinking C asks first and then refuses C;
+ *   linked; unlinking C asks first and then refuses C; Deny refuses a
+ *   waiting device in one line;
  * - the invite code's secret is in no daemon log and no browser console line;
  * - every state fits 360 px (scrollWidth <= clientWidth), every control has a
  *   name, and Approve is reachable with Tab; screenshots at desktop and 360 px.
@@ -222,8 +223,27 @@ describe('My devices in Chromium', { skip: browserSkipReason() }, () => {
     assert.ok(list.unlinked.includes(cId), 'the CLI agrees: C is unlinked');
   });
 
+  test('Deny in the dashboard refuses the waiting device in one line and gives it nothing', async () => {
+    await devicesTab();
+    const code = await createInvite(false);
+    await closeDialog();
+    const sId = (await srv.status()).device.id;
+    const before = (await srv.status()).folders.length;
+    const joining = srv.cli(['device', 'join', code, '--into', join(root, 's-other')], { timeoutMs: 90_000 });
+    const card = page.locator(`[data-testid=pending-join][data-id="${sId}"]`);
+    await card.waitFor();
+    assert.equal(await card.locator('[data-testid=deny]').getAttribute('aria-label'), 'Deny vps');
+    await card.locator('[data-testid=deny]').click();
+    const r = await joining;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr.trim(), /^[^\n]*did not approve[^\n]*$/, 'one line: not approved');
+    await card.waitFor({ state: 'detached' });
+    assert.equal(await page.locator(`[data-testid=linked-device][data-id="${sId}"]`).count(), 0, 'a denied device is not linked');
+    assert.equal((await srv.status()).folders.length, before, 'nothing more reached it');
+  });
+
   test('no invite secret in any daemon log or browser console line', async () => {
-    await pollUntil(async () => (codes.length === 3 ? true : undefined), { timeoutMs: 1000, description: 'three codes made' });
+    await pollUntil(async () => (codes.length === 4 ? true : undefined), { timeoutMs: 1000, description: 'four codes made' });
     const text = [aDaemon.logs().stdout, aDaemon.logs().stderr, cDaemon.logs().stdout, cDaemon.logs().stderr, ...consoleLines].join('\n');
     assert.ok(text.includes('invite created'), 'the logs were captured (and name the invite, not its secret)');
     for (const code of codes) {
