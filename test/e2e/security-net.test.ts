@@ -1,6 +1,7 @@
 // Network attackers against a running daemon, as the outside review attacked
 // it: stalled handshakes (silent TCP, a ClientHello and then silence, TLS and
-// then no Hello), connection floods from one and from many loopback
+// then no Hello), slowloris (a ClientHello or a Hello sent one byte at a time,
+// so no idle timer ever fires), connection floods from one and from many loopback
 // addresses, and oversized or partial frames before and after a folder join.
 // Each test asserts the refusal, that `status` answers within 2 s, that an
 // honest peer (from an address of its own) still joins, and that the daemon's
@@ -12,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseKey, type FolderKeys } from '../../src/crypto/index.js';
-import { FrameType } from '../../src/net/messages.js';
+import { FrameType, PROTOCOL_VERSION, encodeMessageSync } from '../../src/net/messages.js';
 import {
   CLOSE_GRACE_MS, HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_INDEX_FRAME_BYTES, MAX_UNJOINED_CONNECTIONS,
   MAX_UNJOINED_CONNECTIONS_PER_ADDRESS, REFUSAL_LOG_LINES_PER_WINDOW, REFUSAL_LOG_WINDOW_MS, UNJOINED_PEER_MEMORY_BYTES,
@@ -21,7 +22,7 @@ import { HostileClient } from '../../src/net/testing/hostile-client.js';
 import { testIdentity } from '../../src/net/testing/fixtures.js';
 import { TestHome, type DaemonProcess } from './helpers/harness.js';
 import {
-  assertStatusAnswers, clientHelloThenSilence, destroyAll, helloAttacker, joinedAttacker, legitPeerJoins, openCount, rssMiB,
+  assertStatusAnswers, clientHello, clientHelloThenSilence, destroyAll, helloAttacker, joinedAttacker, legitPeerJoins, openCount, rssMiB,
   silentSockets, waitAllClosed, type AttackSocket,
 } from './helpers/attack.js';
 
@@ -111,6 +112,60 @@ test('stalled handshakes are destroyed within the bound, and an honest peer join
     await assertStatusAnswers(h);
   } finally {
     destroyAll([...burst, ...silent, ...hellos, ...noHello]);
+  }
+});
+
+/** Bytes between two writes of a slowloris sender: well inside any idle timeout. */
+const TRICKLE_INTERVAL_MS = 250;
+
+/**
+ * Writes `bytes` to `socket` one byte every TRICKLE_INTERVAL_MS until they are
+ * all sent, the socket closes, or `maxMs` passed (bounded either way).
+ */
+async function trickle(entry: AttackSocket, bytes: Buffer, maxMs: number): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let sent = 0;
+  while (sent < bytes.length && entry.closedAfterMs === null && Date.now() < deadline) {
+    entry.socket.write(bytes.subarray(sent, sent + 1));
+    sent++;
+    await new Promise((r) => setTimeout(r, TRICKLE_INTERVAL_MS));
+  }
+  return sent;
+}
+
+test('slowloris: a ClientHello or a Hello trickled one byte at a time is closed at the handshake deadline', async (t) => {
+  const hello = await clientHello();
+  // Sent whole, these would finish the handshake: the deadline, not a lack of bytes, must end them.
+  assert.ok(hello.length * TRICKLE_INTERVAL_MS > CLOSE_BOUND_MS, 'the ClientHello is long enough to outlast the deadline');
+  const tls = await silentSockets(address, 4, '127.0.0.6');
+  const helloFrame = (() => {
+    const { type, payload } = encodeMessageSync({ type: 'hello', protocolVersion: PROTOCOL_VERSION, deviceName: 'slowloris', clientVersion: 'evil/1' });
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(1 + payload.length);
+    header[4] = type;
+    return Buffer.concat([header, payload]);
+  })();
+  const afterTls: AttackSocket[] = [];
+  for (let i = 0; i < 4; i++) afterTls.push(tracked(await HostileClient.connect(address, await testIdentity(`slow-${i}`), { localAddress: '127.0.0.7' })));
+  // The Hello is shorter: send all but its last byte, slowly, then stop sending but keep the socket open.
+  const helloTrickles = afterTls.map((s) => trickle(s, helloFrame.subarray(0, helloFrame.length - 1), CLOSE_BOUND_MS + 2000));
+  const tlsTrickles = tls.map((s) => trickle(s, hello, CLOSE_BOUND_MS + 2000));
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    await assertStatusAnswers(h);
+    assert.ok(await legitPeerJoins(address, keys, 'legit-during-slowloris', '127.0.0.8') > 0);
+    const sent = await Promise.all([...tlsTrickles, ...helloTrickles]);
+    const all = [...tls, ...afterTls];
+    const left = await waitAllClosed(all, 1000);
+    const slowest = Math.max(...all.map((s) => s.closedAfterMs ?? Infinity));
+    t.diagnostic(`bytes trickled before the close: ${sent.join(', ')}; the slowest was closed after ${slowest} ms (bound ${CLOSE_BOUND_MS} ms)`);
+    assert.equal(left.length, 0, `${left.length} slowloris connections still open`);
+    for (const s of all) assert.ok((s.closedAfterMs ?? Infinity) <= CLOSE_BOUND_MS, `a slowloris connection was closed after ${s.closedAfterMs} ms`);
+    for (const [i, n] of sent.entries()) assert.ok(n < (i < tls.length ? hello.length : helloFrame.length - 1), 'closed before its handshake message was complete');
+    await assertStatusAnswers(h);
+    await assertRssBounded(t, CONNECTION_ATTACK_RSS_MIB, 'during slowloris');
+  } finally {
+    destroyAll([...tls, ...afterTls]);
   }
 });
 
