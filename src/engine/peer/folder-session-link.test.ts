@@ -106,3 +106,80 @@ test('a replica relays records and blocks to another replica over a real session
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a replaced session closing after its successor attached leaves the successor attached (dedupe of two connections)', async () => {
+  // Two devices that dial each other at once keep one connection and close the other
+  // (connection-manager.ts). When the kept one joins and attaches first and the closed
+  // one's 'closed' comes after, the closed link must not detach the peer: the engine
+  // keys links by device id, so that would cut the live session off the folder and no
+  // index update or block would move again until the next reconnect.
+  const dir = await mkdtemp(join(tmpdir(), 'sealsync-rlink-'));
+  const rw = keysFromSecret(newFolderSecret());
+  const enc = deriveEncrypted(rw);
+  const indexes: Index[] = [openIndex(':memory:'), openIndex(':memory:')];
+  const [i1, i2] = indexes as [Index, Index];
+  const f1 = new ReplicaFolder({ path: join(dir, 's1'), keys: enc, index: i1, logger: silentLogger() });
+  const f2 = new ReplicaFolder({ path: join(dir, 's2'), keys: enc, index: i2, logger: silentLogger() });
+  await f1.start();
+  await f2.start();
+  let attached = 0;
+  for (const f of [f1, f2]) {
+    const attach = f.attachPeer.bind(f);
+    f.attachPeer = (link, opts) => { attached++; attach(link, opts); };
+  }
+  const directory = new MemoryDirectory([{ folderId: enc.folderId, accessSecret: enc.accessSecret }]);
+  const sessions: PeerSession[] = [];
+  const bindings: FolderSessionLink[] = [];
+  const listener = new SyncListener({
+    listen: '127.0.0.1:0',
+    identity: await testIdentity('replica-2'),
+    onConnection: (conn) => {
+      void PeerSession.open(conn, { localName: 's2', directory }).then((s) => {
+        sessions.push(s);
+        s.onBlockRequest((_fid, bid) => f2.serveBlock(bid));
+        bindings.push(new FolderSessionLink({ folder: f2, session: s, folderId: enc.folderId, index: i2, logger: silentLogger() }));
+        s.start();
+      });
+    },
+  });
+  await listener.start();
+  const connect = async () => {
+    const conn = await dial(`tcp://127.0.0.1:${listener.port()}`, { identity: await testIdentity('replica-1') });
+    const s = await PeerSession.open(conn, { localName: 's1', directory });
+    sessions.push(s);
+    s.onBlockRequest((_fid, bid) => f1.serveBlock(bid));
+    bindings.push(new FolderSessionLink({ folder: f1, session: s, folderId: enc.folderId, index: i1, logger: silentLogger() }));
+    s.start();
+    return s;
+  };
+  const seed = async (batch: ReturnType<typeof makeRecords>, fromSeq: number) => {
+    const seeder = { peerId: 'seed', sendIndex: async () => undefined, requestBlock: async (id: Uint8Array) => batch.blocks.get(hex(id)) ?? null, penalize: () => undefined };
+    f1.attachPeer(seeder);
+    await f1.receiveIndex('seed', { indexId: '5eed5eed5eed5eed', fromSeq, toSeq: fromSeq + batch.records.length, records: batch.records });
+    await waitUntil(() => f1.wantedBlocks().length === 0, 5000, 'S1 has every block');
+    f1.detachPeer('seed');
+  };
+  try {
+    await seed(makeRecords(rw, 4, 1000, 'first'), 0);
+    const old = await connect();
+    await waitUntil(() => { f2.refreshStats(); return f2.status().localFiles === 4; }, 10_000, 'S2 has the first 4 files');
+    attached = 0;
+    await connect();
+    await waitUntil(() => attached === 2, 10_000, 'the second session attached on both sides');
+    await old.close('duplicate');
+    await Promise.all(sessions.slice(0, 2).map((s) => s.whenClosed()));
+    assert.equal(f1.status().peers.connected, 1, 'S1 still has S2 joined through the kept session');
+    assert.equal(f2.status().peers.connected, 1, 'S2 still has S1 joined through the kept session');
+    await seed(makeRecords(rw, 3, 1000, 'later'), 4);
+    // The index still flows over the kept session (its blocks S2 asks for once S1 holds them: not this test's point).
+    await waitUntil(() => { f2.refreshStats(); return f2.status().globalFiles === 7; }, 10_000, 'S2 learns the later files over the kept session');
+  } finally {
+    for (const b of bindings) b.close();
+    for (const x of sessions) await x.close();
+    await listener.stop();
+    await f1.stop();
+    await f2.stop();
+    for (const i of indexes) i.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

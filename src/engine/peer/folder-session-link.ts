@@ -17,7 +17,9 @@
  *     then acknowledged with its toSeq. Updates from one peer are applied in
  *     order, one at a time, each held (ReceivedIndex.hold) until applied, so
  *     the session stops reading while MAX_QUEUED_INDEX_UPDATES wait here.
- *  4. left/closed: the link is detached; its block requests move elsewhere.
+ *  4. left/closed: the link is detached (only if it is still the attached one:
+ *     a newer session of the same device may have replaced it); its block
+ *     requests move elsewhere.
  *
  * Block requests are not bound here: a session has one block handler for all
  * folders, so the owner of the sessions dispatches by folder id to the
@@ -55,7 +57,8 @@ export class FolderSessionLink {
   private readonly index: Index;
   private readonly log: Logger;
   private readonly ackWaitMs: number;
-  private attached = false;
+  /** The link this session attached to the folder, while attached. */
+  private attached: FolderLink | null = null;
   private closed = false;
   private ackTimer: NodeJS.Timeout | null = null;
   private firstAck: IndexAck | null = null;
@@ -107,7 +110,7 @@ export class FolderSessionLink {
   }
 
   private join(): void {
-    if (this.closed || this.attached || this.waitingForAck) return;
+    if (this.closed || this.attached !== null || this.waitingForAck) return;
     const known = this.folder.peerProgress(this.peerId);
     try {
       this.session.sendIndexAck({ folderId: this.folderId, indexId: known?.indexId ?? ZERO_INDEX_ID, seq: known?.maxSeq ?? 0 });
@@ -128,7 +131,7 @@ export class FolderSessionLink {
   }
 
   private handleAck(msg: IndexAck): void {
-    if (this.attached) {
+    if (this.attached !== null) {
       if (msg.indexId === this.index.indexId) this.folder.acknowledge(this.peerId, msg.seq);
       return;
     }
@@ -137,13 +140,13 @@ export class FolderSessionLink {
   }
 
   private attach(ack: IndexAck | null): void {
-    if (this.closed || this.attached) return;
+    if (this.closed || this.attached !== null) return;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = null;
     this.waitingForAck = false;
-    this.attached = true;
+    this.attached = this.link();
     const since = ack !== null && ack.indexId === this.index.indexId ? ack.seq : 0;
-    this.folder.attachPeer(this.link(), { since });
+    this.folder.attachPeer(this.attached, { since });
   }
 
   private leave(): void {
@@ -151,9 +154,12 @@ export class FolderSessionLink {
     this.ackTimer = null;
     this.waitingForAck = false;
     this.firstAck = null;
-    if (this.attached) {
-      this.attached = false;
-      this.folder.detachPeer(this.peerId);
+    if (this.attached !== null) {
+      const link = this.attached;
+      this.attached = null;
+      // Only our own link: when the device's duplicate connections were deduplicated, a newer
+      // session may have attached before this one closed, and it stays attached.
+      this.folder.detachPeer(this.peerId, link);
     }
   }
 
