@@ -50,6 +50,7 @@ import { DeviceLinks } from './device-links.js';
 import type { DevicesApi } from './devices/device-types.js';
 import { folderInfoOf, routedFolderDirectory } from './folder-directory.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
+import { folderDevices, pausedCountsOf } from './folder-devices.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
@@ -442,7 +443,10 @@ export class Daemon {
     return this.exclusive(async () => {
       const f = await this.findFolder(path);
       if ((f.config.paused ?? false) !== paused) {
-        await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? { ...c, paused } : c)) });
+        // Paused, it shows the counts it had now (nothing moves meanwhile); resumed, its engine counts again.
+        const { pausedCounts: _old, ...rest } = f.config;
+        const next: FolderConfig = paused ? { ...rest, paused, pausedCounts: pausedCountsOf(this.folderStatus(f)) } : { ...rest, paused };
+        await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? next : c)) });
         await this.forgetFolder(f.config.path, { keepIndex: true });
         await this.startFolder(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
         this.net?.refreshFolders();
@@ -597,8 +601,12 @@ export class Daemon {
   private folderStatus(f: RunningFolder): FolderStatus {
     const s = f.runner.status();
     if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
-    if (f.config.paused) return { ...s, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
-    return withDevicesConnected(s, this.net?.connectedCount() ?? 0);
+    if (f.config.paused) return { ...s, ...f.config.pausedCounts, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
+    const settled = withDevicesConnected(s, this.net?.connectedCount() ?? 0);
+    const joined = f.runner.joinedPeers?.();
+    if (!joined || !this.router) return settled;
+    const peers = this.listPeers();
+    return { ...settled, devices: folderDevices(joined, this.router.peerProgress(f.keys.folderId), (id) => peers.find((p) => p.id === id)?.name ?? null) };
   }
 
   private async stopFolders(): Promise<void> {

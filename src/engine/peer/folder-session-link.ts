@@ -28,10 +28,11 @@
 import { describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import type { Head, IndexAck } from '../../net/messages.js';
+import type { Head, IndexAck, Progress, ProgressCounts } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
 import type { FolderLink, LinkedFolder } from './folder-link.js';
 import { toHex } from '../../crypto/bytes.js';
+import { ProgressReporter, type PeerProgressBook } from './peer-progress.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
@@ -46,6 +47,10 @@ export interface FolderSessionLinkOptions {
   readonly index: Index;
   readonly logger: Logger;
   readonly initialAckWaitMs?: number;
+  /** Where the peer's Progress reports for this folder go (peer-progress.ts). */
+  readonly progressBook?: PeerProgressBook;
+  /** Our own counts for this folder, sent to the peer while attached; null: nothing to say yet. */
+  readonly ownProgress?: () => ProgressCounts | null;
 }
 
 /** One folder on one session. `close()` removes every listener and detaches the peer. */
@@ -65,12 +70,17 @@ export class FolderSessionLink {
   private waitingForAck = false;
   /** Index updates from this peer are applied strictly in order. */
   private applyChain: Promise<void> = Promise.resolve();
+  private readonly progressBook: PeerProgressBook | undefined;
+  private reporter: ProgressReporter | null = null;
   private readonly onJoined = (folderId: Uint8Array) => { if (this.isOurs(folderId)) this.join(); };
   private readonly onLeft = (folderId: Uint8Array) => { if (this.isOurs(folderId)) this.leave(); };
   private readonly onClosed = () => this.close();
   private readonly onIndex = (msg: ReceivedIndex) => { if (this.isOurs(msg.folderId)) this.enqueueIndex(msg); };
   private readonly onAck = (msg: IndexAck) => { if (this.isOurs(msg.folderId)) this.handleAck(msg); };
   private readonly onHead = (msg: Head) => { if (this.isOurs(msg.folderId)) this.enqueueHead(msg); };
+  private readonly onProgress = (msg: Progress) => {
+    if (this.isOurs(msg.folderId) && !this.closed) this.progressBook?.set(this.folderHex, this.peerId, msg, this);
+  };
 
   constructor(opts: FolderSessionLinkOptions) {
     this.folder = opts.folder;
@@ -80,12 +90,18 @@ export class FolderSessionLink {
     this.index = opts.index;
     this.log = opts.logger;
     this.ackWaitMs = opts.initialAckWaitMs ?? INITIAL_ACK_WAIT_MS;
+    this.progressBook = opts.progressBook;
+    const ownProgress = opts.ownProgress;
+    if (ownProgress) {
+      this.reporter = new ProgressReporter(ownProgress, (counts) => this.session.sendProgress({ folderId: this.folderId, ...counts }));
+    }
     this.session.on('joined', this.onJoined);
     this.session.on('left', this.onLeft);
     this.session.on('closed', this.onClosed);
     this.session.on('index', this.onIndex);
     this.session.on('indexAck', this.onAck);
     this.session.on('head', this.onHead);
+    this.session.on('progress', this.onProgress);
     if (this.session.isJoined(this.folderId)) this.join();
   }
 
@@ -102,6 +118,7 @@ export class FolderSessionLink {
     this.session.removeListener('index', this.onIndex);
     this.session.removeListener('indexAck', this.onAck);
     this.session.removeListener('head', this.onHead);
+    this.session.removeListener('progress', this.onProgress);
     this.leave();
   }
 
@@ -147,6 +164,7 @@ export class FolderSessionLink {
     this.attached = this.link();
     const since = ack !== null && ack.indexId === this.index.indexId ? ack.seq : 0;
     this.folder.attachPeer(this.attached, { since });
+    this.reporter?.start();
   }
 
   private leave(): void {
@@ -154,6 +172,8 @@ export class FolderSessionLink {
     this.ackTimer = null;
     this.waitingForAck = false;
     this.firstAck = null;
+    this.reporter?.stop();
+    this.progressBook?.delete(this.folderHex, this.peerId, this);
     if (this.attached !== null) {
       const link = this.attached;
       this.attached = null;
