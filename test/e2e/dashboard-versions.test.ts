@@ -282,7 +282,9 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
     await card.and(page.locator('[data-state=unshared]')).waitFor();
     assert.equal(await card.locator('[data-testid=pause]').textContent(), 'Resume');
     // Paused, the folder shows what it had and still needs (docs/daemon.md), not zeros; no devices.
-    const paused = (JSON.parse(await desk.cliOk(['status', '--json'])) as StatusReport).folders.find((f) => f.path === deskDocs);
+    const st = await desk.cli(['status', '--json']);
+    assert.equal(st.code, 3, 'a paused folder is not in sync: `status` exits 3');
+    const paused = (JSON.parse(st.stdout) as StatusReport).folders.find((f) => f.path === deskDocs);
     assert.equal(paused?.paused, true);
     assert.equal(paused?.state, 'unshared');
     assert.match(paused?.notice ?? '', /^paused: /);
