@@ -40,6 +40,11 @@ export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LEN
 /** Largest per-folder archive size bound (1 PiB in MiB). */
 export const MAX_ARCHIVE_MIB = 1024 * 1024 * 1024;
 
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const pausedCountsSchema = z.object({
+  localFiles: count, localBytes: count, globalFiles: count, globalBytes: count, needFiles: count, needBytes: count,
+}).strict();
+
 export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
   // A hand-edited key that does not parse is reported at its line, with the key's own reason.
@@ -50,6 +55,8 @@ export const folderConfigSchema = z.object({
   watch: z.boolean().default(true),
   /** Paused: the engine is not run (nothing scanned, sent or applied) until resumed. */
   paused: z.boolean().optional(),
+  /** Written by `folder pause`: the counts the folder had then, which its status shows while paused. */
+  pausedCounts: pausedCountsSchema.optional(),
   /** This folder's archive retention: days (absent: the global archive.retentionDays) and a size bound (0: none). */
   archive: z.object({
     retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional(),

@@ -51,6 +51,7 @@ import { DeviceLinks } from './device-links.js';
 import type { DevicesApi } from './devices/device-types.js';
 import { folderInfoOf, routedFolderDirectory } from './folder-directory.js';
 import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
+import { pausedCountsOf } from './folder-devices.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
@@ -127,6 +128,7 @@ export class Daemon {
       router: () => this.router,
       deviceId: () => this.deviceId,
       connectedCount: () => this.net?.connectedCount() ?? 0,
+      peerName: (id) => this.listPeers().find((p) => p.id === id)?.name ?? null,
       events: this.events,
       history: { deviceRef: (id) => this.history.deviceRef(id) },
     });
@@ -445,7 +447,10 @@ export class Daemon {
     return this.exclusive(async () => {
       const f = await this.folders.find(path);
       if ((f.config.paused ?? false) !== paused) {
-        await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? { ...c, paused } : c)) });
+        // Paused, it shows the counts it had now (nothing moves meanwhile); resumed, its engine counts again.
+        const { pausedCounts: _old, ...rest } = f.config;
+        const next: FolderConfig = paused ? { ...rest, paused, pausedCounts: pausedCountsOf(this.folders.status(f)) } : { ...rest, paused };
+        await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? next : c)) });
         await this.folders.forget(f.config.path, { keepIndex: true });
         await this.folders.start(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
         this.net?.refreshFolders();

@@ -21,6 +21,7 @@ import type { Config, FolderConfig } from './config-schema.js';
 import type { DaemonHistory } from './daemon-history.js';
 import type { EventBus } from './event-bus.js';
 import { canonicalFolderPath } from './folder-path.js';
+import { folderDevices } from './folder-devices.js';
 import { IdleFolderRunner, PAUSED_NOTICE, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
 
 export interface RunningFolder {
@@ -49,6 +50,8 @@ export interface RunningFoldersDeps {
   readonly deviceId: () => string;
   /** Devices connected now (a folder's status is settled with it). */
   readonly connectedCount: () => number;
+  /** The name a connected device announced, or null. */
+  readonly peerName: (deviceId: string) => string | null;
   readonly events: EventBus;
   readonly history: Pick<DaemonHistory, 'deviceRef'>;
 }
@@ -96,8 +99,13 @@ export class RunningFolders {
   status(f: RunningFolder): FolderStatus {
     const s = f.runner.status();
     if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
-    if (f.config.paused) return { ...s, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
-    return withDevicesConnected(s, this.deps.connectedCount());
+    // Paused: the counts it had when paused (folder-devices.ts), not the idle placeholder's zeros.
+    if (f.config.paused) return { ...s, ...f.config.pausedCounts, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
+    const settled = withDevicesConnected(s, this.deps.connectedCount());
+    const joined = f.runner.joinedPeers?.();
+    const router = this.deps.router();
+    if (!joined || !router) return settled;
+    return { ...settled, devices: folderDevices(joined, router.peerProgress(f.keys.folderId), this.deps.peerName) };
   }
 
   /** Starts a folder's engine; a failure is kept on the folder (status shows it) and returned. */

@@ -48,7 +48,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { MAX_FRAME_BYTES, type Frame } from './frame-codec.js';
 import {
   PROTOCOL_VERSION, FrameType, indexIdToBytes, decodeMessage, encodeIndexUpdate,
-  type BlockForm, type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message,
+  type BlockForm, type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message, type Progress,
 } from './messages.js';
 import {
   HANDSHAKE_TIMEOUT_MS, KEEPALIVE_MS, IDLE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, MAX_INFLIGHT_REQUESTS, MAX_MISBEHAVIOUR,
@@ -83,6 +83,7 @@ export declare interface PeerSession {
   on(event: 'index', listener: (msg: ReceivedIndex) => void): this;
   on(event: 'indexAck', listener: (msg: IndexAck) => void): this;
   on(event: 'head', listener: (msg: Head) => void): this;
+  on(event: 'progress', listener: (msg: Progress) => void): this;
   on(event: 'closed', listener: (err?: SealsyncError) => void): this;
   on(event: string, listener: (...args: never[]) => void): this;
 }
@@ -250,6 +251,12 @@ export class PeerSession extends EventEmitter {
     await this.writer.send({ type: 'head', folderId, page });
   }
 
+  /** Tells the peer how far this device is with a joined folder (best effort, like an ack). */
+  sendProgress(msg: Omit<Progress, 'type'>): void {
+    this.requireJoined(msg.folderId);
+    this.writer.send({ type: 'progress', ...msg }).catch(() => undefined);
+  }
+
   sendIndexAck(msg: Omit<IndexAck, 'type'>): void {
     this.requireJoined(msg.folderId);
     indexIdToBytes(msg.indexId); // a bad id throws here, to the caller, not into the write chain
@@ -404,6 +411,10 @@ export class PeerSession extends EventEmitter {
         if (!this.joins.has(msg.folderId)) return this.notJoined(msg.folderId, 'head for a folder not joined');
         // Verified by the folder's engine (signature, freshness), like a record.
         this.emit('head', msg);
+        return;
+      case 'progress':
+        if (!this.joins.has(msg.folderId)) return this.notJoined(msg.folderId, 'progress for a folder not joined');
+        this.emit('progress', msg);
         return;
       case 'ping':
         return;

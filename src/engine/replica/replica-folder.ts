@@ -302,8 +302,8 @@ export class ReplicaFolder {
     this.relay.wake(link.peerId);
   }
 
-  detachPeer(peerId: string): void {
-    if (!this.relay.detach(peerId)) return;
+  detachPeer(peerId: string, link?: FolderLink): void {
+    if (!this.relay.detach(peerId, link)) return;
     this.presence.peerLeft(peerId);
     this.headExchange.detached(peerId);
     this.scheduler?.removePeer(peerId);

@@ -354,8 +354,8 @@ export class SyncFolder {
     this.emitStatus();
   }
 
-  detachPeer(peerId: string): void {
-    if (!this.relay.detach(peerId)) return;
+  detachPeer(peerId: string, link?: FolderLink): void {
+    if (!this.relay.detach(peerId, link)) return;
     this.presence.peerLeft(peerId);
     this.headExchange.detached(peerId);
     this.emitStatus();
