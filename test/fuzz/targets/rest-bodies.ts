@@ -17,6 +17,7 @@ import { ERROR_CATALOG, SealsyncError } from '../../../src/errors.js';
 import type { DaemonApi, FolderInfo, PeerStatus, Settings, SettingsPatch } from '../../../src/api/daemon-api.js';
 import { MAX_REQUEST_BODY_BYTES as MAX_BODY_BYTES, registerApiRoutes } from '../../../src/api/routes.js';
 import { DEFAULT_BOUNDS, bytesOf, type FuzzTarget } from '../target.js';
+import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../../../src/net/peer-address.js';
 
 const ROUTES = [
   ['POST', '/api/folders'], ['DELETE', '/api/folders'], ['POST', '/api/folders/share'], ['POST', '/api/folders/rescan'],
@@ -60,15 +61,15 @@ function checkingApi(): DaemonApi {
     },
     listPeers: () => [],
     addPeer: async (address) => {
-      expect(typeof address === 'string' && address.length >= 1 && address.length <= 310, 'a bad peer address');
+      expect(typeof address === 'string' && address.length >= 1 && address.length <= MAX_PEER_SPEC_LENGTH, 'a bad peer address');
       return PEER;
     },
-    removePeer: async (peer) => expect(typeof peer === 'string' && peer.length >= 1 && peer.length <= 310, 'a bad peer'),
+    removePeer: async (peer) => expect(typeof peer === 'string' && peer.length >= 1 && peer.length <= MAX_ADDRESS_LENGTH, 'a bad peer'),
     getSettings: () => SETTINGS,
     patchSettings: async (patch: SettingsPatch) => {
       expect(typeof patch === 'object' && patch !== null, 'a patch that is not an object');
-      expect(isOptString(patch.device?.name, 256) && isOptString(patch.listen, 310) && isOptBool(patch.discovery), 'bad settings');
-      expect(isOptString(patch.webui?.listen, 310) && isOptBool(patch.webui?.enabled) && isOptBool(patch.webui?.https), 'bad dashboard settings');
+      expect(isOptString(patch.device?.name, 256) && isOptString(patch.listen, MAX_ADDRESS_LENGTH) && isOptBool(patch.discovery), 'bad settings');
+      expect(isOptString(patch.webui?.listen, MAX_ADDRESS_LENGTH) && isOptBool(patch.webui?.enabled) && isOptBool(patch.webui?.https), 'bad dashboard settings');
       expect(isOptInt(patch.archive?.retentionDays, 0, Number.MAX_SAFE_INTEGER), 'a bad retention');
       expect(isOptInt(patch.bandwidth?.maxSendKBps, 0, Number.MAX_SAFE_INTEGER) && isOptInt(patch.bandwidth?.maxRecvKBps, 0, Number.MAX_SAFE_INTEGER), 'a bad bandwidth');
       return SETTINGS;
