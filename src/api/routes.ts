@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
-import { MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
+import { MAX_RETENTION_DAYS } from '../model/retention.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
 import { registerDeviceRoutes } from './device-routes.js';

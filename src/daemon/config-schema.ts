@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { MAX_DEVICE_NAME_LENGTH } from '../crypto/device.js';
 import { formatDeviceId, MAX_DEVICE_ID_TEXT_LENGTH, parseDeviceId } from '../crypto/device-id.js';
 import { checkKeyText } from '../crypto/key-text.js';
-import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
+import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../model/retention.js';
 import { describeError } from '../errors.js';
 import { LOOPBACK_HOSTS, parseHostPort, parsePeerAddress } from './address.js';
 import { MAX_ADDRESS_LENGTH } from '../net/peer-address.js';
