@@ -20,7 +20,7 @@ import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import { registerFolderControlRoutes, registerHistoryRoutes } from './history-routes.js';
-import { abortOnClose, parseBody, pathString } from './route-parse.js';
+import { abortOnClose, catalogErrorHandler, errorBody, parseBody, pathString } from './route-parse.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
@@ -61,25 +61,9 @@ const settingsPatchBody = z.object({
   }).strict().optional(),
 }).strict();
 
-export function errorBody(err: unknown): { status: number; body: { error: ReturnType<SealsyncError['toJSON']> } } {
-  const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL');
-  return { status: e.status, body: { error: e.toJSON() } };
-}
-
 export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): Promise<void> {
   await app.register(async (scope) => {
-    scope.setErrorHandler((err, request, reply) => {
-      let e: unknown = err;
-      // Fastify's own errors (malformed JSON, body too large, wrong content type)
-      if (!(err instanceof SealsyncError) && typeof (err as { statusCode?: number }).statusCode === 'number'
-        && ((err as { statusCode: number }).statusCode) < 500) {
-        e = new SealsyncError('ERR_INVALID_ARGUMENT', (err as Error).message.split('\n')[0]);
-      } else if (!(err instanceof SealsyncError)) {
-        request.log.error({ err }, 'unexpected error in API route');
-      }
-      const { status, body } = errorBody(e);
-      void reply.code(status).send(body);
-    });
+    scope.setErrorHandler(catalogErrorHandler);
     scope.setNotFoundHandler((_request, reply) => {
       const { status, body } = errorBody(new SealsyncError('ERR_NOT_FOUND', 'no such API route'));
       void reply.code(status).send(body);
