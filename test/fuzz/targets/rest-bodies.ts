@@ -25,7 +25,7 @@ import type { AuthStore } from '../../../src/api/web-auth/auth-store.js';
 import { MAX_PASSWORD_BYTES } from '../../../src/api/web-auth/password-hash.js';
 import { MAX_INVITE_TEXT_LENGTH } from '../../../src/crypto/invite.js';
 import { MAX_ARCHIVE_MIB } from '../../../src/daemon/config-schema.js';
-import { MAX_RETENTION_DAYS } from '../../../src/engine/replica/replica-gc.js';
+import { MAX_RETENTION_DAYS } from '../../../src/model/retention.js';
 import { DEFAULT_BOUNDS, bytesOf, type FuzzTarget } from '../target.js';
 import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../../../src/net/peer-address.js';
 
@@ -82,7 +82,7 @@ function checkingApi(): DaemonApi {
     },
     requestStop: () => undefined,
     gcFolder: async (path, opts) => {
-      expect(isPath(path) && isOptInt(opts?.retentionDays, 0, 3650), 'a bad gc request');
+      expect(isPath(path) && isOptInt(opts?.retentionDays, 0, MAX_RETENTION_DAYS), 'a bad gc request');
       return { scannedRecords: 0, removedRecords: 0, removedBlocks: 0, freedBytes: 0 } as unknown as Awaited<ReturnType<NonNullable<DaemonApi['gcFolder']>>>;
     },
     verifyFolder: async (path) => {
@@ -174,7 +174,7 @@ export const REST_FUZZ_ROUTES: ReadonlyArray<{ method: string; url: string; take
   { method: 'DELETE', url: '/api/folders', takes: 'body', valid: fc.record({ path }) },
   { method: 'POST', url: '/api/folders/share', takes: 'body', valid: fc.record({ path, type: fc.constantFrom('rw', 'ro', 'encrypted') }) },
   { method: 'POST', url: '/api/folders/rescan', takes: 'body', valid: fc.record({ path, wait: fc.boolean() }, { requiredKeys: ['path'] }) },
-  { method: 'POST', url: '/api/folders/gc', takes: 'body', valid: fc.record({ path, retentionDays: fc.integer({ min: 0, max: 3650 }) }, { requiredKeys: ['path'] }) },
+  { method: 'POST', url: '/api/folders/gc', takes: 'body', valid: fc.record({ path, retentionDays: fc.integer({ min: 0, max: MAX_RETENTION_DAYS }) }, { requiredKeys: ['path'] }) },
   { method: 'POST', url: '/api/folders/verify', takes: 'body', valid: fc.record({ path }) },
   { method: 'POST', url: '/api/folders/revert', takes: 'body', valid: fc.record({ path }) },
   { method: 'POST', url: '/api/peers', takes: 'body', valid: fc.record({ address: fc.string({ minLength: 1, maxLength: 60 }) }) },
