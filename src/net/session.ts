@@ -62,8 +62,9 @@ import { BlockExchange } from './block-exchange.js';
 import { ReplayGuard } from './replay-guard.js';
 import { intakeIndexRecords } from './index-intake.js';
 import type { SecureConnection } from './transport.js';
+import { toHex } from '../crypto/bytes.js';
 import {
-  hex, type BlockRequestHandler, type PeerSessionOptions, type ReceivedIndex, type SessionLimits, type SessionStats,
+  type BlockRequestHandler, type PeerSessionOptions, type ReceivedIndex, type SessionLimits, type SessionStats,
 } from './session-types.js';
 
 export type { FolderDirectory, ReceivedIndex, BlockRequestHandler, SessionLimits, PeerSessionOptions, SessionStats } from './session-types.js';
@@ -167,7 +168,7 @@ export class PeerSession extends EventEmitter {
       penalize: (reason, cost) => this.penalize(reason, cost),
       onJoined: (folderId) => this.onFolderJoined(folderId),
       onLeft: (folderId) => {
-        this.replays.forget(hex(folderId));
+        this.replays.forget(toHex(folderId));
         this.emit('left', folderId);
       },
     });
@@ -436,7 +437,7 @@ export class PeerSession extends EventEmitter {
   }
 
   private onFolderJoined(folderId: Uint8Array): void {
-    this.replays.forget(hex(folderId));
+    this.replays.forget(toHex(folderId));
     // Joined: this connection no longer counts against the caps on unproven ones.
     this.conn.admission?.release();
     this.emit('joined', folderId);
@@ -448,7 +449,7 @@ export class PeerSession extends EventEmitter {
       this.penalize(reason, cost);
       return this.state === 'open';
     };
-    const intake = intakeIndexRecords(hex(msg.folderId), msg.records, this.replays, charge);
+    const intake = intakeIndexRecords(toHex(msg.folderId), msg.records, this.replays, charge);
     if (!intake) return;
     let release: (() => void) | null = null;
     const received: ReceivedIndex = { ...msg, ...intake, hold: () => (release ??= this.inbound.holdIndex()) };

@@ -113,7 +113,7 @@ export class LocalFolder extends EventEmitter {
   /**
    * Bumped by flush(), which another writer of files rows (the puller) calls
    * right before it writes them. A scan whose snapshot of the rows is older
-   * than the last bump re-reads a row before hashing (see triage()).
+   * than the last bump re-reads a row before hashing (see FolderScan.triage).
    */
   private externalWrites = 0;
   private readonly counts: LocalFolderCounts;

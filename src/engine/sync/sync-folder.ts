@@ -33,7 +33,8 @@
 import { digest, folderIdText, type FolderKeys } from '../../crypto/index.js';
 import { parseDeviceId } from '../../crypto/device-id.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
-import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
+import { cleanArchive } from '../../fs/archive.js';
+import { DEFAULT_RETENTION_DAYS } from '../../model/retention.js';
 import { enforceArchiveSize } from '../../fs/archive-versions.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock, readPlainBlock } from '../../fs/block-reader.js';
@@ -163,7 +164,7 @@ export class SyncFolder {
     this.local = opts.localFolder;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS;
+    this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_RETENTION_DAYS;
     this.archiveMaxBytes = opts.archiveMaxBytes ?? 0;
     this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });

@@ -25,8 +25,9 @@ import type { AuthStore } from '../../../src/api/web-auth/auth-store.js';
 import { MAX_PASSWORD_BYTES } from '../../../src/api/web-auth/password-hash.js';
 import { MAX_INVITE_TEXT_LENGTH } from '../../../src/crypto/invite.js';
 import { MAX_ARCHIVE_MIB } from '../../../src/daemon/config-schema.js';
-import { MAX_RETENTION_DAYS } from '../../../src/engine/replica/replica-gc.js';
+import { MAX_RETENTION_DAYS } from '../../../src/model/retention.js';
 import { DEFAULT_BOUNDS, bytesOf, type FuzzTarget } from '../target.js';
+import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../../../src/net/peer-address.js';
 
 const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', null, 'application/x-www-form-urlencoded', 'APPLICATION/JSON'] as const;
 
@@ -66,22 +67,22 @@ function checkingApi(): DaemonApi {
     },
     listPeers: () => [],
     addPeer: async (address) => {
-      expect(typeof address === 'string' && address.length >= 1 && address.length <= 310, 'a bad peer address');
+      expect(typeof address === 'string' && address.length >= 1 && address.length <= MAX_PEER_SPEC_LENGTH, 'a bad peer address');
       return PEER;
     },
-    removePeer: async (peer) => expect(typeof peer === 'string' && peer.length >= 1 && peer.length <= 310, 'a bad peer'),
+    removePeer: async (peer) => expect(typeof peer === 'string' && peer.length >= 1 && peer.length <= MAX_ADDRESS_LENGTH, 'a bad peer'),
     getSettings: () => SETTINGS,
     patchSettings: async (patch: SettingsPatch) => {
       expect(typeof patch === 'object' && patch !== null, 'a patch that is not an object');
-      expect(isOptString(patch.device?.name, 256) && isOptString(patch.listen, 310) && isOptBool(patch.discovery), 'bad settings');
-      expect(isOptString(patch.webui?.listen, 310) && isOptBool(patch.webui?.enabled) && isOptBool(patch.webui?.https), 'bad dashboard settings');
+      expect(isOptString(patch.device?.name, 256) && isOptString(patch.listen, MAX_ADDRESS_LENGTH) && isOptBool(patch.discovery), 'bad settings');
+      expect(isOptString(patch.webui?.listen, MAX_ADDRESS_LENGTH) && isOptBool(patch.webui?.enabled) && isOptBool(patch.webui?.https), 'bad dashboard settings');
       expect(isOptInt(patch.archive?.retentionDays, 0, Number.MAX_SAFE_INTEGER), 'a bad retention');
       expect(isOptInt(patch.bandwidth?.maxSendKBps, 0, Number.MAX_SAFE_INTEGER) && isOptInt(patch.bandwidth?.maxRecvKBps, 0, Number.MAX_SAFE_INTEGER), 'a bad bandwidth');
       return SETTINGS;
     },
     requestStop: () => undefined,
     gcFolder: async (path, opts) => {
-      expect(isPath(path) && isOptInt(opts?.retentionDays, 0, 3650), 'a bad gc request');
+      expect(isPath(path) && isOptInt(opts?.retentionDays, 0, MAX_RETENTION_DAYS), 'a bad gc request');
       return { scannedRecords: 0, removedRecords: 0, removedBlocks: 0, freedBytes: 0 } as unknown as Awaited<ReturnType<NonNullable<DaemonApi['gcFolder']>>>;
     },
     verifyFolder: async (path) => {
@@ -173,7 +174,7 @@ export const REST_FUZZ_ROUTES: ReadonlyArray<{ method: string; url: string; take
   { method: 'DELETE', url: '/api/folders', takes: 'body', valid: fc.record({ path }) },
   { method: 'POST', url: '/api/folders/share', takes: 'body', valid: fc.record({ path, type: fc.constantFrom('rw', 'ro', 'encrypted') }) },
   { method: 'POST', url: '/api/folders/rescan', takes: 'body', valid: fc.record({ path, wait: fc.boolean() }, { requiredKeys: ['path'] }) },
-  { method: 'POST', url: '/api/folders/gc', takes: 'body', valid: fc.record({ path, retentionDays: fc.integer({ min: 0, max: 3650 }) }, { requiredKeys: ['path'] }) },
+  { method: 'POST', url: '/api/folders/gc', takes: 'body', valid: fc.record({ path, retentionDays: fc.integer({ min: 0, max: MAX_RETENTION_DAYS }) }, { requiredKeys: ['path'] }) },
   { method: 'POST', url: '/api/folders/verify', takes: 'body', valid: fc.record({ path }) },
   { method: 'POST', url: '/api/folders/revert', takes: 'body', valid: fc.record({ path }) },
   { method: 'POST', url: '/api/peers', takes: 'body', valid: fc.record({ address: fc.string({ minLength: 1, maxLength: 60 }) }) },
