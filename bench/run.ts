@@ -8,6 +8,7 @@ const BENCHES: Array<{ name: string; explicit?: boolean; load: () => Promise<{ r
   { name: 'scan', load: () => import('./scan.js') },
   { name: 'daemon-scan', load: () => import('./daemon-scan.js') },
   { name: 'sync', load: () => import('./sync.js') },
+  { name: 'padding', load: () => import('./padding.js') },
   // ~1 h at its default size: runs only when named (`npm run bench -- tree --files 20000`)
   { name: 'tree', explicit: true, load: () => import('./tree.js') },
 ];

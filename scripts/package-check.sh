@@ -38,6 +38,9 @@ installed="$prefix/lib/node_modules/sealsync"
 for dev in vite eslint typescript tsx playwright-core preact @types/node; do
   [ ! -e "$installed/node_modules/$dev" ] && [ ! -e "$prefix/lib/node_modules/$dev" ] || fail "a dev dependency was installed: $dev"
 done
+# Every installed package must run on the oldest Node we promise (package.json
+# "engines"): one that asks for a newer Node makes `engine-strict` installs fail.
+node scripts/check-engines.mjs "$installed" || fail "an installed package needs a newer Node than sealsync promises (above)"
 bin="$prefix/bin/sealsync"
 [ -x "$bin" ] || fail "no sealsync on the prefix's PATH"
 

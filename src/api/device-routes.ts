@@ -17,10 +17,9 @@ import { z } from 'zod';
 import { MAX_INVITE_TEXT_LENGTH } from '../crypto/invite.js';
 import { SealsyncError } from '../errors.js';
 import type { DaemonApi, DevicesApi } from './daemon-api.js';
+import { pathString } from './route-parse.js';
 
-const MAX_PATH = 4096;
 const MAX_ID = 200;
-const pathString = z.string().min(1).max(MAX_PATH).refine((p) => !p.includes('\0'), { message: 'must not contain NUL' });
 const inviteBody = z.object({ server: z.array(pathString).max(1000).optional(), autoApprove: z.boolean().optional() }).strict();
 const idBody = z.object({ id: z.string().min(1).max(MAX_ID) }).strict();
 const approveBody = z.object({ id: z.string().min(1).max(MAX_ID), approve: z.boolean().optional() }).strict();

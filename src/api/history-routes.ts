@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 import { MAX_ARCHIVE_MIB } from '../daemon/config-schema.js';
-import { MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
+import { MAX_RETENTION_DAYS } from '../model/retention.js';
 import type { DaemonApi } from './daemon-api.js';
 import { abortOnClose, parseBody, pathString } from './route-parse.js';
 

@@ -1,5 +1,6 @@
 /** Parsing what a client sends, shared by the route modules: zod at the edge, one-line errors. */
 import type { ServerResponse } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 
@@ -26,3 +27,27 @@ export function abortOnClose(res: ServerResponse): AbortSignal {
   return ac.signal;
 }
 
+
+/** An error as the API answers it: `{ error }` in the catalog's shape, with the catalog's HTTP status. */
+export function errorBody(err: unknown): { status: number; body: { error: ReturnType<SealsyncError['toJSON']> } } {
+  const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL');
+  return { status: e.status, body: { error: e.toJSON() } };
+}
+
+/**
+ * The error handler of every API scope: catalog errors as they are; Fastify's
+ * own client errors (malformed JSON, an empty JSON body, a body too large, an
+ * unsupported content type) as ERR_INVALID_ARGUMENT with their first line;
+ * anything else ERR_INTERNAL, logged.
+ */
+export function catalogErrorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  let e: unknown = err;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (!(err instanceof SealsyncError) && typeof status === 'number' && status < 500) {
+    e = new SealsyncError('ERR_INVALID_ARGUMENT', err.message.split('\n')[0]);
+  } else if (!(err instanceof SealsyncError)) {
+    request.log.error({ err }, 'unexpected error in API route');
+  }
+  const { status: code, body } = errorBody(e);
+  void reply.code(code).send(body);
+}

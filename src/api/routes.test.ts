@@ -13,6 +13,8 @@ import { startControlServer, type ControlServer } from './control-server.js';
 import { STATUS_SCHEMA_VERSION, type DaemonApi, FolderInfo, StatusReport } from './daemon-api.js';
 import { registerApiRoutes } from './routes.js';
 import { attackEverySpelling } from './testing/spelling-attacks.js';
+import { AuthStore, memoryPasswordStore } from './web-auth/auth-store.js';
+import { registerUiControlRoutes } from './web-auth/control-routes.js';
 
 /** A fake DaemonApi that records calls. */
 function fakeApi(): DaemonApi & { calls: string[]; bus: EventBus; stops: number } {
@@ -176,17 +178,32 @@ test('control socket: every route and method refuses every non-canonical spellin
   const dir = await mkdtemp(join(tmpdir(), 'ss-cs-'));
   const sock = join(dir, 'control.sock');
   const local = fakeApi();
-  const server = await startControlServer(sock, local, silentLogger());
+  // Wired as the daemon wires it (daemon-host.ts): the REST plugin plus the dashboard's socket-only /api/ui/* routes.
+  const auth = new AuthStore({ passwords: memoryPasswordStore() });
+  const loginUrls: string[] = [];
+  const server = await startControlServer(sock, local, silentLogger(), (app) => registerUiControlRoutes(app, {
+    auth, loginUrl: (token) => { loginUrls.push(token); return `http://127.0.0.1:1/login#token=${token}`; },
+  }));
   try {
     const routes = server.routes();
-    assert.ok(routes.some((r) => r.method === 'POST' && r.url === '/api/folders/share'));
+    for (const must of ['POST /api/folders/share', 'POST /api/stop', 'POST /api/ui/login-token', 'POST /api/ui/logout-all', 'POST /api/ui/password']) {
+      assert.ok(routes.some((r) => `${r.method} ${r.url}` === must), `route table has ${must}`);
+    }
+    const live = auth.sessions.create();
     const report = await attackEverySpelling(routes, {
       host: 'localhost', port: 80, socketPath: sock, concurrency: 8,
-      bodies: { 'POST /api/folders': { path: '/f', key: 'good' }, 'POST /api/folders/share': { path: '/f', type: 'rw' }, 'POST /api/stop': {} },
+      bodies: {
+        'POST /api/folders': { path: '/f', key: 'good' }, 'POST /api/folders/share': { path: '/f', type: 'rw' }, 'POST /api/stop': {},
+        'POST /api/ui/password': { password: 'attacker password' },
+      },
     });
     assert.deepEqual(report.accepted, []);
     assert.deepEqual(local.calls, []);
     assert.equal(local.stops, 0);
+    assert.deepEqual(loginUrls, [], 'no login token was minted');
+    assert.equal(auth.tokens.outstanding, 0, 'no login token was minted');
+    assert.equal(auth.hasPassword(), false, 'no password was set');
+    assert.ok(auth.sessions.get(live.id), 'no logout-all ran');
     assert.equal((await new ControlClient(sock).status()).device.id, 'ID', 'the canonical spelling still answers');
   } finally {
     await server.stop();

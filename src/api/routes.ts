@@ -15,18 +15,18 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
 import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
+import { MAX_RETENTION_DAYS } from '../model/retention.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
-import { MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
+import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import { registerFolderControlRoutes, registerHistoryRoutes } from './history-routes.js';
-import { abortOnClose, parseBody, pathString } from './route-parse.js';
+import { abortOnClose, catalogErrorHandler, errorBody, parseBody, pathString } from './route-parse.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** An SSE client that stops reading is dropped once this much is buffered. */
 export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 const MAX_KEY = 512;
-const MAX_ADDRESS = 310;
 
 const addFolderBody = z.object({
   path: pathString,
@@ -37,16 +37,16 @@ const addFolderBody = z.object({
 const pathBody = z.object({ path: pathString }).strict();
 const shareBody = z.object({ path: pathString, type: z.enum(['rw', 'ro', 'encrypted']) }).strict();
 const rescanBody = z.object({ path: pathString, wait: z.boolean().optional() }).strict();
-const gcBody = z.object({ path: pathString, retentionDays: z.number().int().min(0).max(3650).optional() }).strict();
+const gcBody = z.object({ path: pathString, retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional() }).strict();
 const addPeerBody = z.object({ address: z.string().min(1).max(MAX_PEER_SPEC_LENGTH) }).strict();
-const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS) }).strict();
+const removePeerBody = z.object({ peer: z.string().min(1).max(MAX_ADDRESS_LENGTH) }).strict();
 const settingsPatchBody = z.object({
   device: z.object({ name: z.string().max(256).optional() }).strict().optional(),
-  listen: z.string().max(MAX_ADDRESS).optional(),
+  listen: z.string().max(MAX_ADDRESS_LENGTH).optional(),
   discovery: z.boolean().optional(),
   webui: z.object({
     enabled: z.boolean().optional(),
-    listen: z.string().max(MAX_ADDRESS).optional(),
+    listen: z.string().max(MAX_ADDRESS_LENGTH).optional(),
     https: z.boolean().optional(),
   }).strict().optional(),
   archive: z.object({ retentionDays: z.number().int().min(0).optional() }).strict().optional(),
@@ -56,30 +56,14 @@ const settingsPatchBody = z.object({
   }).strict().optional(),
   metrics: z.object({
     enabled: z.boolean().optional(),
-    listen: z.string().max(MAX_ADDRESS).optional(),
+    listen: z.string().max(MAX_ADDRESS_LENGTH).optional(),
     token: z.string().max(MAX_METRICS_TOKEN_LENGTH).nullable().optional(),
   }).strict().optional(),
 }).strict();
 
-export function errorBody(err: unknown): { status: number; body: { error: ReturnType<SealsyncError['toJSON']> } } {
-  const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL');
-  return { status: e.status, body: { error: e.toJSON() } };
-}
-
 export async function registerApiRoutes(app: FastifyInstance, api: DaemonApi): Promise<void> {
   await app.register(async (scope) => {
-    scope.setErrorHandler((err, request, reply) => {
-      let e: unknown = err;
-      // Fastify's own errors (malformed JSON, body too large, wrong content type)
-      if (!(err instanceof SealsyncError) && typeof (err as { statusCode?: number }).statusCode === 'number'
-        && ((err as { statusCode: number }).statusCode) < 500) {
-        e = new SealsyncError('ERR_INVALID_ARGUMENT', (err as Error).message.split('\n')[0]);
-      } else if (!(err instanceof SealsyncError)) {
-        request.log.error({ err }, 'unexpected error in API route');
-      }
-      const { status, body } = errorBody(e);
-      void reply.code(status).send(body);
-    });
+    scope.setErrorHandler(catalogErrorHandler);
     scope.setNotFoundHandler((_request, reply) => {
       const { status, body } = errorBody(new SealsyncError('ERR_NOT_FOUND', 'no such API route'));
       void reply.code(status).send(body);

@@ -4,6 +4,7 @@
  */
 import { SealsyncError } from '../errors.js';
 
+/** Longest key read from stdin (`-`); a link with a name hint fits easily. */
 export const MAX_STDIN_KEY_BYTES = 4096;
 /** Several keys on stdin (`server setup --key -`): a few hundred keys at most. */
 export const MAX_STDIN_KEYS_BYTES = 64 * 1024;

@@ -17,14 +17,13 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { concatBytes, utf8 } from './bytes.js';
 import { DEVICE_ID_BYTES } from './device-id.js';
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
 
 /** 15 minutes: an observer can follow a device for at most this long. */
 export const DISCOVERY_PERIOD_MS = 15 * 60_000;
 export const DISCOVERY_TAG_BYTES = 16;
-const NONCE_BYTES = 12;
-const GCM_TAG_BYTES = 16;
 const PLAIN_BYTES = DEVICE_ID_BYTES + 2;
-export const ANNOUNCE_ENTRY_BYTES = DISCOVERY_TAG_BYTES + NONCE_BYTES + PLAIN_BYTES + GCM_TAG_BYTES;
+export const ANNOUNCE_ENTRY_BYTES = DISCOVERY_TAG_BYTES + GCM_NONCE_BYTES + PLAIN_BYTES + GCM_TAG_BYTES;
 /** Entries per packet (real and filler): 624 bytes, well under any MTU. */
 export const ANNOUNCE_ENTRIES = 8;
 export const ANNOUNCE_PACKET_BYTES = ANNOUNCE_ENTRIES * ANNOUNCE_ENTRY_BYTES;
@@ -56,7 +55,7 @@ export function periodKeys(secret: Uint8Array, period: number): PeriodKeys {
 
 /** One entry announcing `deviceId` (32 bytes) listening on `port`, for holders of the secret behind `keys`. */
 export function sealAnnouncementEntry(keys: PeriodKeys, deviceId: Uint8Array, port: number): Uint8Array {
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomBytes(GCM_NONCE_BYTES);
   const plain = concatBytes([deviceId, Uint8Array.of(port >> 8, port & 0xff)]);
   const cipher = createCipheriv('aes-256-gcm', keys.key, nonce);
   cipher.setAAD(keys.tag);
@@ -82,8 +81,8 @@ export function announcementPackets(entries: readonly Uint8Array[]): Uint8Array[
 /** Opens one entry with the keys its tag matched; null when it does not authenticate. */
 export function openAnnouncementEntry(keys: PeriodKeys, entry: Uint8Array): { deviceId: Uint8Array; port: number } | null {
   if (entry.byteLength !== ANNOUNCE_ENTRY_BYTES) return null;
-  const nonce = entry.subarray(DISCOVERY_TAG_BYTES, DISCOVERY_TAG_BYTES + NONCE_BYTES);
-  const body = entry.subarray(DISCOVERY_TAG_BYTES + NONCE_BYTES);
+  const nonce = entry.subarray(DISCOVERY_TAG_BYTES, DISCOVERY_TAG_BYTES + GCM_NONCE_BYTES);
+  const body = entry.subarray(DISCOVERY_TAG_BYTES + GCM_NONCE_BYTES);
   try {
     const decipher = createDecipheriv('aes-256-gcm', keys.key, nonce);
     decipher.setAAD(entry.subarray(0, DISCOVERY_TAG_BYTES));

@@ -28,13 +28,13 @@ import { checksumSymbols, checksumValid, CHECKSUM_SYMBOLS } from './checksum.js'
 import { bytesEqual, concatBytes, toHex, utf8 } from './bytes.js';
 import { DEVICE_ID_BYTES } from './device-id.js';
 import { MIN_EXPORTER_BYTES } from './access-proof.js';
+import { MAX_HOST_LENGTH, MAX_PORT } from '../model/net-address.js';
 
 export const INVITE_CODE_VERSION = 1;
 export const INVITE_SECRET_BYTES = 32;
 export const INVITE_PROOF_BYTES = 32;
 export const INVITE_ID_BYTES = 16;
 export const MAX_INVITE_ADDRESSES = 8;
-const MAX_HOST_BYTES = 253;
 /** Longest input looked at: a link to a code with every address at its longest. */
 export const MAX_INVITE_TEXT_LENGTH = 4096;
 const LETTER = 'I';
@@ -70,8 +70,8 @@ function encodeBody(code: InviteCode): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.of(INVITE_CODE_VERSION), code.deviceId, code.secret, Uint8Array.of(code.addresses.length)];
   for (const a of code.addresses) {
     const host = utf8.encode(a.host);
-    if (host.byteLength === 0 || host.byteLength > MAX_HOST_BYTES || !/^[\x21-\x7e]+$/.test(a.host)) throw bad('invalid host in an invite');
-    if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw bad('invalid port in an invite');
+    if (host.byteLength === 0 || host.byteLength > MAX_HOST_LENGTH || !/^[\x21-\x7e]+$/.test(a.host)) throw bad('invalid host in an invite');
+    if (!Number.isInteger(a.port) || a.port < 1 || a.port > MAX_PORT) throw bad('invalid port in an invite');
     parts.push(Uint8Array.of(host.byteLength), host, Uint8Array.of(a.port >> 8, a.port & 0xff));
   }
   return concatBytes(parts);

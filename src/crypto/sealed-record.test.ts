@@ -6,9 +6,10 @@ import { deriveEncrypted, deriveReadOnly, keysFromSecret } from './keys.js';
 import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import {
-  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, sealRecord, sealRecordBytes, verifyRecord, type SealedRecord,
+  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, recordPadding, sealRecord, sealRecordBytes, verifyRecord, type SealedRecord,
 } from './sealed-record.js';
 import { HASH_BLAKE2B_256 } from './hash.js';
+import { padmeLength } from './size-buckets.js';
 import { recordBodyPlaintext, sealRecordBody } from './testing/record-body.js';
 
 const W = keysFromSecret(new Uint8Array(32).fill(0x42));
@@ -177,4 +178,20 @@ test('limits and invalid records are refused when sealing', () => {
   assert.equal(code(() => sealRecord(W, { ...record, mode: 0o1777 })), 'ERR_INVALID_ARGUMENT');
   assert.equal(code(() => sealRecord(W, { ...record, size: -1 })), 'ERR_INVALID_ARGUMENT');
   assert.equal(code(() => sealRecord(W, { ...record, symlinkTarget: 'x' })), 'ERR_INVALID_ARGUMENT');
+});
+
+test('recordPadding: the padded length is what sealing gives; the padding is what the bucket adds to the unpadded record', () => {
+  const variants: FileRecord[] = [];
+  for (let n = 1; n <= 300; n += 7) variants.push({ ...record, path: `d/${'x'.repeat(n)}.txt` });
+  variants.push({ ...record, blocks: [] }, { ...record, deleted: true, blocks: [], size: 0 }, { ...record, version: [{ id: '0000000000000001', value: 1 }] });
+  variants.push({ path: 'link', kind: 'symlink', size: 0, mtimeMs: 0, mode: 0o777, blocks: [], version: [{ id: '00000000000000aa', value: 1 }], deleted: false, symlinkTarget: 'a/b/c' });
+  for (const r of variants) {
+    const p = recordPadding(r);
+    assert.equal(p.padded, sealRecordBytes(W, r).byteLength, r.path);
+    assert.equal(p.padded, padmeLength(p.unpadded), r.path);
+    assert.ok(p.unpadded <= p.padded && p.bodyBytes < p.unpadded, r.path);
+    // The padding is exactly the zero bytes after the body: one more byte of path and the record grows only at a bucket edge.
+    const longer = recordPadding({ ...r, path: `${r.path}y` });
+    assert.equal(longer.unpadded, p.unpadded + 1, r.path);
+  }
 });

@@ -240,6 +240,18 @@ function sealedLength(vectorEntries: number, blocks: number, plainBytes: number)
   return OUTER_FIXED_BYTES + vectorEntries * VECTOR_ENTRY_BYTES + blocks * BLOCK_ID_BYTES + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES;
 }
 
+/**
+ * A record's encoded length without and with its padding (the same rule
+ * padBody applies), for the bench's padding figures: `padded` is the length
+ * sealRecordBytes gives, `unpadded` what the record would take without the
+ * zero bytes, `bodyBytes` its body plaintext before them.
+ */
+export function recordPadding(record: FileRecord): { unpadded: number; padded: number; bodyBytes: number } {
+  const bodyBytes = encodeBody(record).byteLength;
+  const unpadded = sealedLength(record.version.length, record.blocks.length, bodyBytes);
+  return { unpadded, padded: padmeLength(unpadded), bodyBytes };
+}
+
 /** The body plaintext followed by the zero bytes that make the whole sealed record a bucket length. */
 function padBody(plain: Uint8Array, vectorEntries: number, blocks: number): Uint8Array {
   const unpadded = sealedLength(vectorEntries, blocks, plain.byteLength);

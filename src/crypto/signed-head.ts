@@ -23,12 +23,12 @@ import { SealsyncError } from '../errors.js';
 import type { Counter, VersionVector } from '../model/types.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import { concatBytes, fromHex, toHex, utf8 } from './bytes.js';
+import { DEVICE_ID_BYTES } from './device-id.js';
 import { ByteReader, ByteWriter } from './codec.js';
 import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey, type FolderKeys } from './keys.js';
 import { LOCATOR_BYTES, SIGNATURE_BYTES, SIG_ED25519, VECTOR_ID_BYTES } from './sealed-record.js';
 
 export const SIGNED_HEAD_VERSION = 2;
-export const DEVICE_ID_BYTES = 32;
 /** A head's pages are 2^pageBits, at most 65,536. */
 export const MAX_HEAD_PAGE_BITS = 16;
 /** The largest encoded page: the wire's and the store's bound (a writer cuts more pages instead). */

@@ -9,9 +9,10 @@ import { z } from 'zod';
 import { MAX_DEVICE_NAME_LENGTH } from '../crypto/device.js';
 import { formatDeviceId, MAX_DEVICE_ID_TEXT_LENGTH, parseDeviceId } from '../crypto/device-id.js';
 import { checkKeyText } from '../crypto/key-text.js';
-import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../engine/replica/replica-gc.js';
+import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../model/retention.js';
 import { describeError } from '../errors.js';
 import { LOOPBACK_HOSTS, parseHostPort, parsePeerAddress } from './address.js';
+import { MAX_ADDRESS_LENGTH } from '../net/peer-address.js';
 
 export const CONFIG_VERSION = 1;
 export const MAX_FOLDERS = 1000;
@@ -40,6 +41,11 @@ export const deviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME_LEN
 /** Largest per-folder archive size bound (1 PiB in MiB). */
 export const MAX_ARCHIVE_MIB = 1024 * 1024 * 1024;
 
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const pausedCountsSchema = z.object({
+  localFiles: count, localBytes: count, globalFiles: count, globalBytes: count, needFiles: count, needBytes: count,
+}).strict();
+
 export const folderConfigSchema = z.object({
   path: z.string().min(1).max(MAX_PATH_LENGTH).refine(isAbsolute, { message: 'must be an absolute path' }),
   // A hand-edited key that does not parse is reported at its line, with the key's own reason.
@@ -50,6 +56,8 @@ export const folderConfigSchema = z.object({
   watch: z.boolean().default(true),
   /** Paused: the engine is not run (nothing scanned, sent or applied) until resumed. */
   paused: z.boolean().optional(),
+  /** Written by `folder pause`: the counts the folder had then, which its status shows while paused. */
+  pausedCounts: pausedCountsSchema.optional(),
   /** This folder's archive retention: days (absent: the global archive.retentionDays) and a size bound (0: none). */
   archive: z.object({
     retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional(),
@@ -57,14 +65,20 @@ export const folderConfigSchema = z.object({
   }).strict().optional(),
 }).strict();
 
+/** A peer address as stored (the config's peers, the keyring's devices): `tcp://HOST:PORT`. */
+export const peerAddressSchema = z.string().max(MAX_ADDRESS_LENGTH).refine((s) => {
+  try { parsePeerAddress(s); return true; } catch { return false; }
+}, { message: 'expected tcp://HOST:PORT' });
+
+/** A device id as stored (the config's pins, the keyring's devices): only its canonical form. */
+export const deviceIdSchema = z.string().max(MAX_DEVICE_ID_TEXT_LENGTH).refine((s) => {
+  try { return formatDeviceId(parseDeviceId(s)) === s; } catch { return false; }
+}, { message: 'expected a device id in its canonical form (XXXXXXX-XXXXXXX-…)' });
+
 export const peerConfigSchema = z.object({
-  address: z.string().max(310).refine((s) => {
-    try { parsePeerAddress(s); return true; } catch { return false; }
-  }, { message: 'expected tcp://HOST:PORT' }),
+  address: peerAddressSchema,
   /** The device pinned at this address (its certificate fingerprint); absent until the first device answers (TOFU). */
-  deviceId: z.string().max(MAX_DEVICE_ID_TEXT_LENGTH).refine((s) => {
-    try { return formatDeviceId(parseDeviceId(s)) === s; } catch { return false; }
-  }, { message: 'expected a device id in its canonical form (XXXXXXX-XXXXXXX-…)' }).optional(),
+  deviceId: deviceIdSchema.optional(),
 }).strict();
 
 export const webuiConfigSchema = z.object({

@@ -141,7 +141,9 @@ test('peers: normalised, no duplicates, removable', async () => {
   const p = await daemon.addPeer('tcp://LOCALHOST:22000');
   assert.equal(p.address, 'tcp://localhost:22000');
   await assert.rejects(daemon.addPeer('tcp://localhost:22000'), (e: unknown) => isSealsyncError(e, 'ERR_PEER_EXISTS'));
-  await assert.rejects(daemon.addPeer('localhost:22000'), (e: unknown) => isSealsyncError(e, 'ERR_ADDRESS'));
+  // A bare HOST:PORT is the same tcp address, so the same peer; another scheme is refused.
+  await assert.rejects(daemon.addPeer('LocalHost:22000'), (e: unknown) => isSealsyncError(e, 'ERR_PEER_EXISTS'));
+  await assert.rejects(daemon.addPeer('http://localhost:22000'), (e: unknown) => isSealsyncError(e, 'ERR_ADDRESS'));
   await daemon.removePeer('tcp://localhost:22000');
   await assert.rejects(daemon.removePeer('tcp://localhost:22000'), (e: unknown) => isSealsyncError(e, 'ERR_PEER_UNKNOWN'));
 });

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
+import { MAX_PORT } from '../model/net-address.js';
 
 /** Lowest port a pick may return: clear of the registered services crowded under 20000. */
 export const PICK_PORT_MIN = 20_000;
@@ -46,7 +47,7 @@ export function parseEphemeralRange(text: string): { low: number; high: number }
   if (!m) return null;
   const low = Number(m[1]);
   const high = Number(m[2]);
-  return low >= 1 && low <= high && high <= 65_535 ? { low, high } : null;
+  return low >= 1 && low <= high && high <= MAX_PORT ? { low, high } : null;
 }
 
 async function readEphemeralRange(): Promise<{ low: number; high: number } | null> {

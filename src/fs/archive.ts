@@ -11,10 +11,10 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealsyncError } from '../errors.js';
+import { DEFAULT_RETENTION_DAYS } from '../model/retention.js';
 import { PRIVATE_DIR_NAME, baseOf, checkRelativePath, lstatOrNull, mkdirParentsSafe, parentOf, resolveSafe } from './safe-fs.js';
 
 export const ARCHIVE_DIR_NAME = 'archive';
-export const DEFAULT_ARCHIVE_RETENTION_DAYS = 30;
 /** Upper bound on entries visited by one cleanArchive() pass (a huge archive is cleaned over several passes). */
 export const MAX_ARCHIVE_CLEAN_ENTRIES = 100_000;
 /** How many same-second names we try before giving up. */
@@ -134,7 +134,7 @@ export interface CleanArchiveResult {
  * Deletes archived copies older than `retentionDays` (by the stamp in their
  * name) and the directories they leave empty. Never follows symlinks.
  */
-export async function cleanArchive(root: string, now: Date, retentionDays: number = DEFAULT_ARCHIVE_RETENTION_DAYS): Promise<CleanArchiveResult> {
+export async function cleanArchive(root: string, now: Date, retentionDays: number = DEFAULT_RETENTION_DAYS): Promise<CleanArchiveResult> {
   if (!Number.isFinite(retentionDays) || retentionDays < 0) {
     throw new SealsyncError('ERR_INVALID_ARGUMENT', "'retentionDays' must be a non-negative number");
   }

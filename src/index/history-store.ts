@@ -6,6 +6,8 @@
  * as the index's own.
  */
 import type Database from 'better-sqlite3';
+import { MAX_DEVICE_NAME_LENGTH } from '../crypto/device.js';
+import { MAX_DEVICE_ID_TEXT_LENGTH } from '../crypto/device-id.js';
 
 /** Events kept in the log; the oldest go first. */
 export const MAX_LOGGED_EVENTS = 5000;
@@ -16,8 +18,6 @@ export const MAX_LOGGED_EVENT_CHARS = 16 * 1024;
 
 /** Known devices read back (the most recently seen first). */
 export const MAX_KNOWN_DEVICES = 10_000;
-const MAX_DEVICE_NAME_CHARS = 256;
-const MAX_DEVICE_ID_CHARS = 256;
 
 export interface ArchiveNote {
   readonly path: string;
@@ -66,9 +66,9 @@ export class HistoryStore {
     this.db.transaction(() => { for (const p of archivePaths) this.s.forget.run(folder, p); })();
   }
 
-  /** Keeps the name `id` announced (bounded: MAX_DEVICE_NAME_CHARS). */
+  /** Keeps the name `id` announced (bounded: MAX_DEVICE_NAME_LENGTH). */
   rememberDevice(id: string, name: string, nowMs: number): void {
-    this.s.remember.run(id.slice(0, MAX_DEVICE_ID_CHARS), name.slice(0, MAX_DEVICE_NAME_CHARS), Math.floor(nowMs));
+    this.s.remember.run(id.slice(0, MAX_DEVICE_ID_TEXT_LENGTH), name.slice(0, MAX_DEVICE_NAME_LENGTH), Math.floor(nowMs));
   }
 
   /** Device id → last announced name, the most recently seen MAX_KNOWN_DEVICES. */

@@ -28,6 +28,14 @@
  * 'index' event; 'session-closed' fires when a registered session ends.
  * stop() aborts dials and handshakes, closes every session and the listener,
  * and clears every timer.
+ *
+ * Why one class of over 400 lines: dialling, adopting incoming sessions and
+ * dedupe all read and change the same two maps (targets by address, sessions
+ * by device) and the same running flag, and stop() must find every dial and
+ * handshake still in flight; split, each part would hold the other's maps.
+ * What stands alone lives apart: the listener and its admission
+ * (transport.ts), the refusal log (refusal-log.ts), the session itself
+ * (session.ts).
  */
 import { EventEmitter } from 'node:events';
 import { SealsyncError, describeError } from '../errors.js';

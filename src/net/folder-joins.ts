@@ -24,7 +24,8 @@ import { accessProof, readProof, verifyAccessProof, verifyReadProof } from '../c
 import type { Logger } from '../logger.js';
 import { MAX_JOIN_MESSAGES, MAX_REMEMBERED_REFUSALS, PENALTY } from './limits.js';
 import type { Join, JoinResult } from './messages.js';
-import { hex, type FolderDirectory } from './session-types.js';
+import { toHex } from '../crypto/bytes.js';
+import type { FolderDirectory } from './session-types.js';
 
 /** What the joins need from their session. */
 export interface JoinHost {
@@ -68,17 +69,17 @@ export class FolderJoins {
   }
 
   has(folderId: Uint8Array): boolean {
-    return this.joined.has(hex(folderId));
+    return this.joined.has(toHex(folderId));
   }
 
   /** The peer proved it holds R for this joined folder: plaintext blocks may go both ways. */
   peerReads(folderId: Uint8Array): boolean {
-    return this.readers.has(hex(folderId));
+    return this.readers.has(toHex(folderId));
   }
 
   /** True when this side left the folder during the session (the peer cannot know yet). */
   wasLeft(folderId: Uint8Array): boolean {
-    return this.left.has(hex(folderId));
+    return this.left.has(toHex(folderId));
   }
 
   /**
@@ -98,7 +99,7 @@ export class FolderJoins {
     }
     if (this.host.direction === 'outgoing') {
       for (const folderId of directory.folderIds()) {
-        const key = hex(folderId);
+        const key = toHex(folderId);
         if (this.joined.has(key) || this.pending.has(key) || this.refusedByPeer.has(key)) continue;
         const entry = directory.lookup(folderId);
         if (!entry) continue;
@@ -126,7 +127,7 @@ export class FolderJoins {
       this.host.penalize('too many Join messages', this.host.maxMisbehaviour + 1);
       return;
     }
-    const key = hex(msg.folderId);
+    const key = toHex(msg.folderId);
     // A repeated Join is legal (the dialler left the folder and added it again).
     const entry = this.host.directory.lookup(msg.folderId);
     // Same work and same answer for "unknown folder" and "wrong proof".
@@ -149,7 +150,7 @@ export class FolderJoins {
 
   onJoinResult(msg: JoinResult): void {
     if (this.host.direction !== 'outgoing') throw new SealsyncError('ERR_PROTOCOL', 'protocol violation: JoinResult sent by the dialler');
-    const key = hex(msg.folderId);
+    const key = toHex(msg.folderId);
     const asked = this.pending.has(key) || this.refusedByPeer.has(key);
     if (!asked || this.joined.has(key)) return this.host.penalize('unsolicited JoinResult', PENALTY.unsolicited);
     this.pending.delete(key);

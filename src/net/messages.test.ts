@@ -31,6 +31,8 @@ const samples: Message[] = [
   { type: 'blockResponse', reqId: 8, status: 'missing', data: new Uint8Array(0) },
   { type: 'ping' },
   { type: 'close', reason: 'misbehaviour' },
+  { type: 'progress', folderId: id32(), globalFiles: 10, globalBytes: 2 ** 53 - 1, needFiles: 3, needBytes: 4096 },
+  { type: 'progress', folderId: id32(), globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0 },
 ];
 
 function normalise(m: unknown): unknown {
@@ -85,6 +87,15 @@ test('unknown types, bad enums and bad magic are rejected', async () => {
   await assert.rejects(decodeMessage(FrameType.hello, badUtf8), isProtocol);
   const longName = new ByteWriter().rest(Buffer.from('SEALSYNC')).u16(1).bytes8(Buffer.alloc(65, 0x61)).bytes8(Buffer.alloc(0)).finish();
   await assert.rejects(decodeMessage(FrameType.hello, longName), isProtocol);
+});
+
+test('a progress report that needs more than its folder holds is ERR_PROTOCOL', async () => {
+  const counts = (gf: number, gb: number, nf: number, nb: number) => new ByteWriter().fixed(id32(), 32).u64(gf).u64(gb).u64(nf).u64(nb).finish();
+  await assert.rejects(decodeMessage(FrameType.progress, counts(1, 10, 2, 0)), isProtocol, 'more files needed than held');
+  await assert.rejects(decodeMessage(FrameType.progress, counts(1, 10, 1, 11)), isProtocol, 'more bytes needed than held');
+  const huge = Buffer.concat([id32(), Buffer.alloc(8, 0xff), Buffer.alloc(24)]);
+  await assert.rejects(decodeMessage(FrameType.progress, huge), isProtocol, 'past 2^53');
+  assert.deepEqual((await decodeMessage(FrameType.progress, counts(1, 10, 1, 10))).type, 'progress');
 });
 
 test('device names are sanitised and bounded', async () => {

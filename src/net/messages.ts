@@ -17,6 +17,8 @@
  *   Ping          (empty)
  *   Close         u16 reason
  *   Head          folderId[32] | one signed head page (to the end; src/crypto/signed-head.ts)
+ *   Progress      folderId[32] | u64 globalFiles | u64 globalBytes | u64 needFiles | u64 needBytes
+ *                 (progress-message.ts; added within version 2: nobody ran version 2 before it)
  *
  * IndexUpdate bodies are compressed with deflate-raw when that helps, and
  * inflated with a hard output limit (MAX_INDEX_MESSAGE_BYTES) so a small frame
@@ -32,6 +34,9 @@ import { MAX_HEAD_PAGE_BYTES } from '../crypto/signed-head.js';
 import { ByteReader, ByteWriter, protocolError } from './byte-codec.js';
 import { MAX_FRAME_BYTES } from './frame-codec.js';
 import { toHex, fromHex } from '../crypto/bytes.js';
+import { decodeProgress, encodeProgress, type Progress } from './progress-message.js';
+
+export type { Progress, ProgressCounts } from './progress-message.js';
 
 export const PROTOCOL_VERSION = 2;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
@@ -63,6 +68,7 @@ export const FrameType = {
   ping: 8,
   close: 9,
   head: 10,
+  progress: 11,
 } as const;
 export type MessageKind = keyof typeof FrameType;
 
@@ -152,7 +158,7 @@ export interface Head {
   readonly folderId: Uint8Array;
   readonly page: Uint8Array;
 }
-export type Message = Hello | Join | JoinResult | IndexUpdate | IndexAck | BlockRequest | BlockResponse | Ping | Close | Head;
+export type Message = Hello | Join | JoinResult | IndexUpdate | IndexAck | BlockRequest | BlockResponse | Ping | Close | Head | Progress;
 
 // ---------------------------------------------------------------------------
 // text fields
@@ -498,6 +504,8 @@ export function encodeMessageSync(m: Exclude<Message, IndexUpdate>): { type: num
       return { type: FrameType.close, payload: encodeClose(m) };
     case 'head':
       return { type: FrameType.head, payload: encodeHead(m) };
+    case 'progress':
+      return { type: FrameType.progress, payload: encodeProgress(m) };
   }
 }
 
@@ -524,6 +532,8 @@ export async function decodeMessage(type: number, payload: Uint8Array): Promise<
       return decodeClose(payload);
     case FrameType.head:
       return decodeHead(payload);
+    case FrameType.progress:
+      return decodeProgress(payload);
     default:
       throw protocolError(`unknown message type ${type}`);
   }

@@ -8,10 +8,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { SealsyncError } from '../errors.js';
 import { formatDeviceId, MAX_DEVICE_ID_TEXT_LENGTH, parseDeviceId } from '../crypto/device-id.js';
+import { MAX_HOST_LENGTH, MAX_PORT } from '../model/net-address.js';
 
 /** Longest address string we accept (a DNS name is at most 253 characters). */
 export const MAX_ADDRESS_LENGTH = 300;
-const MAX_HOSTNAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
 const SCHEME = 'tcp://';
 
@@ -24,7 +24,7 @@ export interface PeerAddress {
 const LABEL_RE = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
 
 function isHostname(host: string): boolean {
-  if (host.length === 0 || host.length > MAX_HOSTNAME_LENGTH) return false;
+  if (host.length === 0 || host.length > MAX_HOST_LENGTH) return false;
   const labels = host.endsWith('.') ? host.slice(0, -1).split('.') : host.split('.');
   return labels.every((l) => l.length > 0 && l.length <= MAX_LABEL_LENGTH && LABEL_RE.test(l));
 }
@@ -32,8 +32,8 @@ function isHostname(host: string): boolean {
 function parsePort(text: string, allowZero: boolean, input: string): number {
   if (!/^[0-9]{1,5}$/.test(text)) throw new SealsyncError('ERR_ADDRESS', `invalid port in address '${input}'`);
   const port = Number(text);
-  if (port > 65535 || (!allowZero && port === 0)) {
-    throw new SealsyncError('ERR_ADDRESS', `port must be ${allowZero ? '0' : '1'}–65535 in address '${input}'`);
+  if (port > MAX_PORT || (!allowZero && port === 0)) {
+    throw new SealsyncError('ERR_ADDRESS', `port must be ${allowZero ? '0' : '1'}–${MAX_PORT} in address '${input}'`);
   }
   return port;
 }

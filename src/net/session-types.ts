@@ -60,6 +60,3 @@ export interface SessionStats {
   inRate: number;
   outRate: number;
 }
-
-/** Lowercase hex of an id (map keys). */
-export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

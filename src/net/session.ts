@@ -48,7 +48,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { MAX_FRAME_BYTES, type Frame } from './frame-codec.js';
 import {
   PROTOCOL_VERSION, FrameType, indexIdToBytes, decodeMessage, encodeIndexUpdate,
-  type BlockForm, type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message,
+  type BlockForm, type CloseReasonName, type IndexUpdate, type IndexAck, type Head, type Hello, type Message, type Progress,
 } from './messages.js';
 import {
   HANDSHAKE_TIMEOUT_MS, KEEPALIVE_MS, IDLE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, MAX_INFLIGHT_REQUESTS, MAX_MISBEHAVIOUR,
@@ -62,8 +62,9 @@ import { BlockExchange } from './block-exchange.js';
 import { ReplayGuard } from './replay-guard.js';
 import { intakeIndexRecords } from './index-intake.js';
 import type { SecureConnection } from './transport.js';
+import { toHex } from '../crypto/bytes.js';
 import {
-  hex, type BlockRequestHandler, type PeerSessionOptions, type ReceivedIndex, type SessionLimits, type SessionStats,
+  type BlockRequestHandler, type PeerSessionOptions, type ReceivedIndex, type SessionLimits, type SessionStats,
 } from './session-types.js';
 
 export type { FolderDirectory, ReceivedIndex, BlockRequestHandler, SessionLimits, PeerSessionOptions, SessionStats } from './session-types.js';
@@ -83,6 +84,7 @@ export declare interface PeerSession {
   on(event: 'index', listener: (msg: ReceivedIndex) => void): this;
   on(event: 'indexAck', listener: (msg: IndexAck) => void): this;
   on(event: 'head', listener: (msg: Head) => void): this;
+  on(event: 'progress', listener: (msg: Progress) => void): this;
   on(event: 'closed', listener: (err?: SealsyncError) => void): this;
   on(event: string, listener: (...args: never[]) => void): this;
 }
@@ -166,7 +168,7 @@ export class PeerSession extends EventEmitter {
       penalize: (reason, cost) => this.penalize(reason, cost),
       onJoined: (folderId) => this.onFolderJoined(folderId),
       onLeft: (folderId) => {
-        this.replays.forget(hex(folderId));
+        this.replays.forget(toHex(folderId));
         this.emit('left', folderId);
       },
     });
@@ -248,6 +250,12 @@ export class PeerSession extends EventEmitter {
   async sendHead(folderId: Uint8Array, page: Uint8Array): Promise<void> {
     this.requireJoined(folderId);
     await this.writer.send({ type: 'head', folderId, page });
+  }
+
+  /** Tells the peer how far this device is with a joined folder (best effort, like an ack). */
+  sendProgress(msg: Omit<Progress, 'type'>): void {
+    this.requireJoined(msg.folderId);
+    this.writer.send({ type: 'progress', ...msg }).catch(() => undefined);
   }
 
   sendIndexAck(msg: Omit<IndexAck, 'type'>): void {
@@ -405,6 +413,10 @@ export class PeerSession extends EventEmitter {
         // Verified by the folder's engine (signature, freshness), like a record.
         this.emit('head', msg);
         return;
+      case 'progress':
+        if (!this.joins.has(msg.folderId)) return this.notJoined(msg.folderId, 'progress for a folder not joined');
+        this.emit('progress', msg);
+        return;
       case 'ping':
         return;
       case 'close':
@@ -425,7 +437,7 @@ export class PeerSession extends EventEmitter {
   }
 
   private onFolderJoined(folderId: Uint8Array): void {
-    this.replays.forget(hex(folderId));
+    this.replays.forget(toHex(folderId));
     // Joined: this connection no longer counts against the caps on unproven ones.
     this.conn.admission?.release();
     this.emit('joined', folderId);
@@ -437,7 +449,7 @@ export class PeerSession extends EventEmitter {
       this.penalize(reason, cost);
       return this.state === 'open';
     };
-    const intake = intakeIndexRecords(hex(msg.folderId), msg.records, this.replays, charge);
+    const intake = intakeIndexRecords(toHex(msg.folderId), msg.records, this.replays, charge);
     if (!intake) return;
     let release: (() => void) | null = null;
     const received: ReceivedIndex = { ...msg, ...intake, hold: () => (release ??= this.inbound.holdIndex()) };

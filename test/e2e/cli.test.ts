@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
@@ -255,5 +255,41 @@ describe('status exit codes', () => {
     assert.equal((JSON.parse(bad.stdout) as { folders: { state: string }[] }).folders[0]?.state, 'error');
     assert.equal((await h.cli(['server', 'status'])).code, 4);
     assert.equal(await d.stop(), 0);
+  });
+
+  test('0 once every folder is in sync with a device that shares it; 3 again with a change no device has', async () => {
+    const a = await TestHome.create({ root, name: 'in-sync-a' });
+    const b = await TestHome.create({ root, name: 'in-sync-b' });
+    try {
+      const da = await a.startDaemon();
+      const db = await b.startDaemon();
+      const key = await a.newKey();
+      const dirA = join(root, 'in-sync-a-folder');
+      const dirB = join(root, 'in-sync-b-folder');
+      await mkdir(dirA);
+      await mkdir(dirB);
+      await writeFile(join(dirA, 'one.txt'), 'one');
+      await a.cliOk(['folder', 'add', dirA, '--key', key, '--wait']);
+      await b.cliOk(['folder', 'add', dirB, '--key', key, '--wait']);
+      await b.cliOk(['peer', 'add', await a.listenAddress()]);
+      const inSync = (f: { state: string; needFiles: number; localFiles: number; error: string | null }): boolean => f.state === 'idle' && f.needFiles === 0 && f.localFiles === 1 && f.error === null;
+      await b.waitForFolder(dirB, inSync, { description: 'b in sync' });
+      await a.waitForFolder(dirA, inSync, { description: 'a in sync' });
+      for (const home of [a, b]) {
+        const r = await home.cli(['status']);
+        assert.equal(r.code, 0, `${home.home}: ${r.stdout}${r.stderr}`);
+        assert.equal((await home.cli(['server', 'status', '--json'])).code, 0);
+      }
+      assert.equal(await da.stop(), 0);
+      // B's only peer is gone (still in sync as of when it was last seen); a change on B cannot reach it: not in sync.
+      await writeFile(join(dirB, 'two.txt'), 'two');
+      await b.cliOk(['folder', 'rescan', dirB, '--wait']);
+      await b.waitForFolder(dirB, (f) => f.state !== 'idle', { description: 'b with a change no device has' });
+      assert.equal((await b.cli(['status'])).code, 3);
+      assert.equal(await db.stop(), 0);
+    } finally {
+      await a.cleanup();
+      await b.cleanup();
+    }
   });
 });

@@ -26,10 +26,20 @@ import type { DaemonApi } from '../../src/api/daemon-api.js';
 import { attackEverySpelling } from '../../src/api/testing/spelling-attacks.js';
 import { rawRequest, type RawResponse } from '../../src/api/testing/raw-http.js';
 import { looksLikeKeyText } from '../../src/crypto/key-text.js';
+import { WEB_BODY_LIMIT_BYTES } from '../../src/api/web-server.js';
 import { silentLogger } from '../../src/logger.js';
 import { TestHome, makeTempDir, pollUntil, type DaemonProcess } from './helpers/harness.js';
+import { rssMiB } from './helpers/attack.js';
 
 const STATUS_DEADLINE_MS = 2000;
+const SPELLING_CONCURRENCY = 4;
+/**
+ * What the daemon's RSS may grow by during the spelling attack: every request
+ * in flight at the dashboard's body limit, plus 48 MiB that is not the
+ * attacker's doing (V8's heap between collections, as in security-net.test.ts).
+ * Refused requests keep nothing: no session, no token, no handler state.
+ */
+const SPELLING_ATTACK_RSS_MIB = (SPELLING_CONCURRENCY * WEB_BODY_LIMIT_BYTES) / (1024 * 1024) + 48;
 const ONE_LINE = /^sealsync: [^\n]+\n$/;
 
 /**
@@ -91,7 +101,7 @@ describe('a local user against the dashboard of a running daemon', () => {
     return cookie;
   }
 
-  test('every route and method, every spelling, no session, no CSRF: refused, nothing changes, status within 2 s', async (t) => {
+  test('every route and method, every spelling, no session, no CSRF: refused, nothing changes, status within 2 s, RSS bounded', async (t) => {
     const routes = await dashboardRouteTable();
     assert.ok(routes.length >= 20, `${routes.length} routes`);
     const configBefore = await readFile(h.paths.config, 'utf8');
@@ -101,6 +111,8 @@ describe('a local user against the dashboard of a running daemon', () => {
     await chmod(rootOnly, 0o700);
     const leaks: string[] = [];
     const slowest: number[] = [];
+    const baseRss = await rssMiB(daemon.pid);
+    let peakRss = baseRss;
     const onAnswer = (row: { method: string; url: string }, target: string, res: RawResponse): void => {
       if (/^set-cookie:/im.test(res.head)) leaks.push(`${row.method} ${JSON.stringify(target)} set a cookie`);
       for (const word of res.body.split(/[^A-Za-z0-9:/]+/)) {
@@ -108,7 +120,7 @@ describe('a local user against the dashboard of a running daemon', () => {
       }
     };
     const report = await attackEverySpelling(routes, {
-      host: base.hostname, port: Number(base.port), concurrency: 4, onAnswer,
+      host: base.hostname, port: Number(base.port), concurrency: SPELLING_CONCURRENCY, onAnswer,
       bodies: {
         'POST /api/folders/share': { path: victim, type: 'rw' },
         'POST /api/folders': { path: rootOnly, key: 'W' + 'A'.repeat(58) },
@@ -122,15 +134,17 @@ describe('a local user against the dashboard of a running daemon', () => {
       afterRoute: async (row) => {
         try {
           slowest.push(await statusInTime(h));
+          peakRss = Math.max(peakRss, await rssMiB(daemon.pid));
         } catch (err) {
           leaks.push(`status failed after ${row.method} ${row.url}: ${(err as Error).message}`);
         }
       },
     });
-    t.diagnostic(`${report.requests} requests over ${routes.length} routes; slowest status ${Math.max(...slowest)} ms`);
+    t.diagnostic(`${report.requests} requests over ${routes.length} routes; slowest status ${Math.max(...slowest)} ms; RSS ${baseRss.toFixed(0)} MiB before, peak ${peakRss.toFixed(0)} MiB`);
     assert.deepEqual(report.accepted.slice(0, 30), [], `${report.accepted.length} spellings were not refused`);
     assert.deepEqual(leaks.slice(0, 30), [], `${leaks.length} leaks or status failures`);
     assert.ok(daemon.running, 'POST /api/stop was never reached');
+    assert.ok(peakRss <= baseRss + SPELLING_ATTACK_RSS_MIB, `RSS peaked at ${peakRss.toFixed(0)} MiB, over ${baseRss.toFixed(0)} + ${SPELLING_ATTACK_RSS_MIB.toFixed(0)} MiB`);
     assert.equal(await readFile(h.paths.config, 'utf8'), configBefore, 'config unchanged: no folder, peer, password or setting');
     const statusAfter = await h.status();
     assert.deepEqual(statusAfter.folders.map((f) => f.path), statusBefore.folders.map((f) => f.path));

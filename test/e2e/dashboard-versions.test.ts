@@ -7,6 +7,10 @@
  * - a conflict made while the two were apart shows, after the desk's daemon
  *   restarts, with both device names; "Keep this one" leaves one file and one
  *   archived version;
+ * - each folder card lists the devices sharing it and how far each is by its
+ *   own count (100 %, then short of a file the desk sends slowly), as
+ *   `status --json` does;
+ * - a paused folder shows the counts it had when paused (not zeros);
  * - no screen at 360 px overflows sideways (scrollWidth <= clientWidth), with
  *   screenshots at desktop and phone width in test-output/screenshots/.
  *
@@ -16,11 +20,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ConflictInfo, FileVersionsInfo } from '../../src/api/daemon-api.js';
+import type { ConflictInfo, FileVersionsInfo, StatusReport } from '../../src/api/daemon-api.js';
+import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { REPO_ROOT, TestHome, makeTempDir, pollUntil, type DaemonProcess } from './helpers/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -202,6 +208,38 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
     assert.match((await card.textContent()) ?? '', /desk-docs/);
   });
 
+  test('each folder card says how far every sharing device is, by its own count', async () => {
+    const deviceOf = async (h: TestHome, dir: string, name: string) => {
+      const folder = (await h.status()).folders.find((f) => f.path === dir);
+      return folder?.devices?.find((d) => d.name === name);
+    };
+    await page.click('[data-testid=tab-folders]');
+    const laptopRow = page.locator('[data-testid=folder]', { hasText: 'desk-docs' }).locator('[data-testid=folder-device]', { hasText: 'laptop' });
+    await until('the laptop reported it is complete', async () => (await deviceOf(desk, deskDocs, 'laptop'))?.percent === 100);
+    const cli = JSON.parse(await desk.cliOk(['status', '--json'])) as StatusReport;
+    const fromCli = cli.folders.find((f) => f.path === deskDocs)?.devices ?? [];
+    assert.deepEqual(fromCli.map((d) => [d.name, d.percent, d.needFiles, d.needBytes]), [['laptop', 100, 0, 0]], '`status --json` lists the laptop, complete');
+    await laptopRow.and(page.locator('[data-percent="100"]')).waitFor();
+    assert.match((await laptopRow.textContent()) ?? '', /laptop: 100 %, up to date/);
+
+    // The desk sends slowly: while the laptop pulls a 1 MiB file it is short of it, by its own count.
+    await desk.client.request('PATCH', '/api/settings', { bandwidth: { maxSendKBps: 64 } });
+    try {
+      await writeFile(join(deskDocs, 'slow.bin'), randomBytes(1024 * 1024));
+      await desk.cliOk(['folder', 'rescan', deskDocs, '--wait']);
+      await until('the laptop says it still needs slow.bin', async () => {
+        const d = await deviceOf(desk, deskDocs, 'laptop');
+        return d?.needFiles === 1 && d.needBytes !== null && d.needBytes > 0 && d.percent !== null && d.percent < 100;
+      });
+      await laptopRow.filter({ hasText: /\d+ %, 1 file \(/ }).waitFor({ timeout: SYNC_WAIT_MS });
+      await shot('folder-devices');
+    } finally {
+      await desk.client.request('PATCH', '/api/settings', { bandwidth: { maxSendKBps: 0 } });
+    }
+    await until('the laptop has slow.bin and says so', async () => (await deviceOf(desk, deskDocs, 'laptop'))?.percent === 100);
+    await laptopRow.and(page.locator('[data-percent="100"]')).waitFor({ timeout: SYNC_WAIT_MS });
+  });
+
   test('the .sealignore editor previews what a draft excludes, saves it, and the rules reach the laptop', async () => {
     await mkdir(join(deskDocs, 'build'), { recursive: true });
     await writeFile(join(deskDocs, 'build/out.bin'), 'built');
@@ -238,13 +276,28 @@ describe('versions, restore and conflicts in Chromium', { skip: skipReason }, ()
 
   test('pause stops syncing the folder here until resume', async () => {
     const card = page.locator('[data-testid=folder]', { hasText: 'desk-docs' });
+    const counts = (f: FolderStatus | undefined) => f && [f.localFiles, f.localBytes, f.globalFiles, f.globalBytes, f.needFiles, f.needBytes];
+    const before = (await desk.status()).folders.find((f) => f.path === deskDocs);
     await card.locator('[data-testid=pause]').click();
     await card.and(page.locator('[data-state=unshared]')).waitFor();
     assert.equal(await card.locator('[data-testid=pause]').textContent(), 'Resume');
+    // Paused, the folder shows what it had and still needs (docs/daemon.md), not zeros; no devices.
+    const st = await desk.cli(['status', '--json']);
+    assert.equal(st.code, 3, 'a paused folder is not in sync: `status` exits 3');
+    const paused = (JSON.parse(st.stdout) as StatusReport).folders.find((f) => f.path === deskDocs);
+    assert.equal(paused?.paused, true);
+    assert.equal(paused?.state, 'unshared');
+    assert.match(paused?.notice ?? '', /^paused: /);
+    assert.deepEqual(counts(paused), counts(before), 'the counts it had when paused');
+    assert.ok((paused?.localFiles ?? 0) > 0 && (paused?.globalBytes ?? 0) > 0, 'not zero counts');
+    assert.equal(paused?.devices, undefined, 'no device shares a paused folder');
     await writeFile(join(laptopDocs, 'while-paused.txt'), 'made while the desk paused\n');
     await laptop.cliOk(['folder', 'rescan', laptopDocs, '--wait']);
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(existsSync(join(deskDocs, 'while-paused.txt')), false, 'nothing arrives while paused');
+    const later = (await desk.status()).folders.find((f) => f.path === deskDocs);
+    assert.deepEqual(counts(later), counts(before), 'still the counts it had when paused, though the laptop changed the folder');
+    assert.match((await card.textContent()) ?? '', new RegExp(`Here${before?.localFiles} file`), 'the card shows them too');
     await card.locator('[data-testid=pause]').click();
     await bothHave('while-paused.txt', 'made while the desk paused\n');
   });

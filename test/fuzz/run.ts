@@ -9,6 +9,8 @@
  *   --seed N        run seed (default: random, printed); with --start I and
  *                   --inputs 1 it reproduces one input of an earlier run
  *   --start I       first input index (default 0)
+ *   --jobs N        targets run at once, each in its own process (default: the
+ *                   number of CPUs; inputs are the same whatever N is)
  *   --corpus DIR    where crashing inputs are saved (default test/fuzz/corpus)
  *   --list          list the targets and exit
  *
@@ -17,6 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,6 +42,7 @@ interface RunOptions {
   seed: number;
   start: number;
   corpusDir: string;
+  jobs: number;
 }
 
 class UsageError extends Error {}
@@ -59,6 +63,7 @@ function parseOptions(argv: string[]): RunOptions | 'list' {
       seed: { type: 'string' },
       start: { type: 'string' },
       corpus: { type: 'string' },
+      jobs: { type: 'string' },
       list: { type: 'boolean' },
     },
     strict: true,
@@ -82,6 +87,7 @@ function parseOptions(argv: string[]): RunOptions | 'list' {
     seed,
     start: values.start === undefined ? 0 : count(values.start, '--start'),
     corpusDir: values.corpus ?? DEFAULT_CORPUS_DIR,
+    jobs: values.jobs === undefined ? availableParallelism() : Math.max(1, count(values.jobs, '--jobs')),
   };
 }
 
@@ -130,17 +136,30 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cap = Number.isFinite(opts.seconds) ? ` within ${opts.seconds} s` : '';
-  console.log(`fuzz: seed ${opts.seed}, ${opts.inputs} inputs per target${cap}, ${opts.targets.length} targets`);
+  console.log(`fuzz: seed ${opts.seed}, ${opts.inputs} inputs per target${cap}, ${opts.targets.length} targets, ${opts.jobs} at a time`);
   const end = Date.now() + opts.seconds * 1000;
   const rows = [['target', 'inputs', 'crashes', 'slowest ms', 'peak RSS MiB', 'inputs/s']];
   let failed = false;
+  const outcomes: Array<TargetOutcome | undefined> = [];
+  let next = 0;
+  // Each slot takes the next target when its last one ends; a target's share of
+  // --seconds is what is left, spread over the targets not yet started per slot.
+  const slot = async (): Promise<void> => {
+    while (next < opts.targets.length) {
+      const i = next++;
+      const target = opts.targets[i] as FuzzTarget;
+      const left = opts.targets.length - i;
+      const share = Math.min(opts.jobs, left) / left;
+      const deadline = Number.isFinite(opts.seconds) ? Date.now() + Math.max(0, end - Date.now()) * share : Number.MAX_SAFE_INTEGER;
+      outcomes[i] = await runWorker(target, {
+        target: target.name, seed: opts.seed, inputs: opts.inputs, start: opts.start, deadline, corpusDir: opts.corpusDir,
+        minInputs: Math.min(opts.inputs, MIN_INPUTS_PER_TARGET),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.jobs, opts.targets.length) }, slot));
   for (const [i, target] of opts.targets.entries()) {
-    const left = opts.targets.length - i;
-    const deadline = Number.isFinite(opts.seconds) ? Date.now() + Math.max(0, end - Date.now()) / left : Number.MAX_SAFE_INTEGER;
-    const { result, died } = await runWorker(target, {
-      target: target.name, seed: opts.seed, inputs: opts.inputs, start: opts.start, deadline, corpusDir: opts.corpusDir,
-      minInputs: Math.min(opts.inputs, MIN_INPUTS_PER_TARGET),
-    });
+    const { result, died } = outcomes[i] ?? { result: null, died: 'not run' };
     if (died) console.log(`CRASH ${target.name} [died] ${died}`);
     if (result && result.rejectedValid > 0) {
       console.log(`FAIL ${target.name}: ${result.rejectedValid} of its own valid samples were refused (${result.rejectedValidExample})`);

@@ -43,6 +43,13 @@ export function progressWords(p: NonNullable<FolderStatus['progress']>): string 
   return `${bytes(p.rate)}/s, ${left}`;
 }
 
+/** "97 %, 3 files (2.0 MiB) to go" for one device sharing the folder; its own count. */
+export function deviceProgressWords(d: NonNullable<FolderStatus['devices']>[number]): string {
+  if (d.percent === null) return 'progress not reported yet';
+  if (d.percent === 100) return '100 %, up to date';
+  return `${d.percent} %, ${count(d.needFiles ?? 0, 'file')} (${bytes(d.needBytes ?? 0)}) to go`;
+}
+
 interface FolderActions {
   onShare: () => void; onRemove: () => void; onVersions: () => void; onConflicts: () => void; onRescan: () => void; onPause: () => void; onIgnore: () => void;
 }
@@ -74,6 +81,16 @@ function FolderCard(props: { folder: FolderStatus; sharing: readonly string[] } 
         {count(f.peers.connected, 'device')} sharing now{props.sharing.length > 0 ? `: ${props.sharing.join(', ')}` : ''}
         {f.peers.lastSeenAt !== null ? ` · last sync ${time(f.peers.lastSeenAt)}` : ''}
       </p>
+      {f.devices && f.devices.length > 0 && (
+        <ul class="small folder-devices" data-testid="folder-devices" aria-label="how far each device is">
+          {/* Names come from peers: rendered as text only (Preact escapes them). */}
+          {f.devices.map((d) => (
+            <li key={d.id} data-testid="folder-device" data-device={d.id} data-percent={d.percent ?? ''}>
+              <span class="device-name">{d.name ?? d.id.slice(0, 7)}</span>: {deviceProgressWords(d)}
+            </li>
+          ))}
+        </ul>
+      )}
       {f.notice && <p class="notice small" data-testid="folder-notice">{f.notice}</p>}
       {f.scan && <p class="muted small">Scanning: {count(f.scan.files, 'file')}, {bytes(f.scan.bytes)} at {bytes(f.scan.rate)}/s</p>}
       {f.error && <p class="alert small" data-testid="folder-error">{f.error}</p>}

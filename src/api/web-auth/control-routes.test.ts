@@ -57,3 +57,29 @@ test('logout-all ends every dashboard session at once and says how many', async 
     await app.close();
   }
 });
+
+test('a body Fastify cannot parse is a catalog error in the API shape, and changes nothing', async () => {
+  const passwords = memoryPasswordStore();
+  const auth = new AuthStore({ passwords });
+  const app = fastify();
+  await registerUiControlRoutes(app, { auth, loginUrl: (t) => `http://127.0.0.1:1/login#token=${t}` });
+  try {
+    const cases: Array<{ payload: string; type: string }> = [
+      { payload: '{"password": ', type: 'application/json' },
+      { payload: '', type: 'application/json' },
+      { payload: 'password=x', type: 'application/x-www-form-urlencoded' },
+    ];
+    for (const url of ['/api/ui/password', '/api/ui/login-token', '/api/ui/logout-all']) {
+      for (const c of cases) {
+        const res = await app.inject({ method: 'POST', url, payload: c.payload, headers: { 'content-type': c.type } });
+        const what = `${url} ${c.type} ${JSON.stringify(c.payload)}`;
+        assert.ok(res.statusCode === 400 || res.statusCode === 415, `${what}: ${res.statusCode}`);
+        assert.equal(res.json().error?.code, 'ERR_INVALID_ARGUMENT', `${what}: ${res.body}`);
+      }
+    }
+    assert.equal(passwords.get(), null);
+    assert.equal(auth.tokens.outstanding, 0);
+  } finally {
+    await app.close();
+  }
+});

@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../../errors.js';
+import { catalogErrorHandler } from '../route-parse.js';
 import type { AuthStore } from './auth-store.js';
 import { MAX_PASSWORD_BYTES } from './password-hash.js';
 
@@ -40,6 +41,15 @@ async function answer<T>(reply: FastifyReply, work: () => Promise<T>): Promise<T
 }
 
 export async function registerUiControlRoutes(app: FastifyInstance, deps: UiControlDeps): Promise<void> {
+  // A scope of their own with the API's error handler: a body Fastify cannot parse (not JSON, empty,
+  // another content type) is a catalog error in the API's shape here too, not Fastify's own.
+  await app.register(async (scope) => {
+    scope.setErrorHandler(catalogErrorHandler);
+    registerUiRoutes(scope, deps);
+  });
+}
+
+function registerUiRoutes(app: FastifyInstance, deps: UiControlDeps): void {
   app.post('/api/ui/login-token', (_request, reply) => answer(reply, async (): Promise<LoginTokenResponse> => {
     // Check first so a disabled dashboard never leaves a usable token behind.
     if (deps.loginUrl('probe') === null) throw new SealsyncError('ERR_UI_DISABLED');

@@ -8,9 +8,9 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { SealsyncError } from '../../errors.js';
+import { MAX_PORT } from '../../model/net-address.js';
 
 export const MAX_HOST_HEADER_LENGTH = 300;
-const MAX_PORT = 65535;
 
 export interface ListenAddress {
   /** IP literal without brackets, or 'localhost'. */

@@ -6,6 +6,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.js';
+import { readKeyArgument } from '../key-input.js';
 import { SealsyncError } from '../../errors.js';
 // Imported module by module (not crypto/index) so `key` commands start fast:
 // they need neither X.509 nor, until `key qr`, the QR encoder.
@@ -13,8 +14,6 @@ import { deriveEncrypted, deriveReadOnly, keysFromSecret, newFolderSecret, type 
 import { folderIdText, formatKey, keyTypeName, parseKey } from '../../crypto/key-text.js';
 import { toHex } from '../../crypto/bytes.js';
 
-/** Longest key read from stdin (`-`); a link with a name hint fits easily. */
-const MAX_STDIN_KEY_BYTES = 4096;
 const PNG_FILE_MODE = 0o600;
 
 const CAPABILITIES: Record<FolderKeys['type'], string> = {
@@ -25,16 +24,7 @@ const CAPABILITIES: Record<FolderKeys['type'], string> = {
 
 /** `-` reads the key from stdin, so it need not appear in the process list. */
 async function readKeyArg(arg: string): Promise<FolderKeys> {
-  if (arg !== '-') return parseKey(arg);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of process.stdin) {
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    total += b.byteLength;
-    if (total > MAX_STDIN_KEY_BYTES) throw new SealsyncError('ERR_KEY_LENGTH', 'key has the wrong length (stdin is far too long)');
-    chunks.push(b);
-  }
-  return parseKey(Buffer.concat(chunks).toString('utf8').trim());
+  return parseKey(await readKeyArgument(arg));
 }
 
 async function writePrivateFile(path: string, data: Uint8Array): Promise<void> {

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { ControlClient } from '../../api/control-client.js';
 import { homePaths, resolveHome } from '../../daemon/home.js';
 import { describeError, SealsyncError } from '../../errors.js';
+import { MAX_PORT } from '../../model/net-address.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitStatus } from '../exit-codes.js';
 import { homeFlagOf } from '../home-option.js';
@@ -47,7 +48,7 @@ function serverHome(cmd: Command): string {
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = PORT_TEXT.test(text) ? Number(text) : 0;
-  if (port < 1 || port > 65535) throw new SealsyncError('ERR_INVALID_ARGUMENT', `--port must be 1-65535, not '${text.slice(0, 20)}'`);
+  if (port < 1 || port > MAX_PORT) throw new SealsyncError('ERR_INVALID_ARGUMENT', `--port must be 1-${MAX_PORT}, not '${text.slice(0, 20)}'`);
   return port;
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STATUS_SCHEMA_VERSION, type FolderStatus, type StatusReport } from '../../api/daemon-api.js';
 import { EXIT_FOLDER_ERROR, EXIT_OK, EXIT_SYNCING } from '../exit-codes.js';
-import { statusExitCode } from './status.js';
+import { formatStatus, statusExitCode } from './status.js';
 
 function folder(over: Partial<FolderStatus>): FolderStatus {
   return {
@@ -27,4 +27,17 @@ test('status exit code: 0 in sync, 3 while anything is left to do, 4 on any fold
   assert.equal(statusExitCode(report([folder({ state: 'syncing' }), folder({ state: 'error', error: 'gone' })])), EXIT_FOLDER_ERROR);
   assert.equal(statusExitCode(report([folder({ state: 'idle', error: 'unreadable' })])), EXIT_FOLDER_ERROR);
   assert.deepEqual([EXIT_OK, EXIT_SYNCING, EXIT_FOLDER_ERROR], [0, 3, 4]);
+});
+
+test('status lists each device sharing a folder with how far it is, names made printable', () => {
+  const out = formatStatus(report([folder({
+    devices: [
+      { id: 'AAA', name: 'desk', percent: 100, needFiles: 0, needBytes: 0, reportedAt: 1 },
+      { id: 'BBB', name: 'lap\u001btop', percent: 42, needFiles: 3, needBytes: 2048, reportedAt: 1 },
+      { id: 'CCC', name: null, percent: null, needFiles: null, needBytes: null, reportedAt: null },
+    ],
+  })]));
+  assert.match(out, /^ {2}\/f: desk 100% \(up to date\)$/m);
+  assert.match(out, /^ {2}\/f: lap\\u\{1b\}top 42% \(3 files, 2\.0 KiB to go\)$/m);
+  assert.match(out, /^ {2}\/f: CCC: progress not reported yet$/m);
 });

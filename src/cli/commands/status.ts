@@ -50,6 +50,7 @@ export function formatStatus(s: StatusReport, cli = 'sealsync'): string {
       f.needFiles ? `${f.needFiles} (${formatBytes(f.needBytes)})` : '-',
     ])));
     for (const f of s.folders) {
+      for (const d of f.devices ?? []) lines.push(`  ${printable(f.path)}: ${deviceProgressText(d)}`);
       for (const p of f.parked.slice(0, MAX_PARKED_SHOWN)) lines.push(`  ${printable(f.path)}: waiting: ${printable(p.path)}: ${printable(p.reason)}`);
       if (f.parkedCount > MAX_PARKED_SHOWN) lines.push(`  ${printable(f.path)}: and ${f.parkedCount - MAX_PARKED_SHOWN} more (see --json)`);
     }
@@ -79,6 +80,14 @@ export function folderStateText(f: FolderStatus): string {
     return `${state} ${f.progress.percent}% (${formatBytes(f.progress.rate)}/s${eta})`;
   }
   return f.notice ? `${state}: ${printable(f.notice)}` : state;
+}
+
+/** "laptop 97% (3 files, 2.0 MiB to go)": how far a device sharing the folder is, by its own count. */
+export function deviceProgressText(d: NonNullable<FolderStatus['devices']>[number]): string {
+  const who = printable(d.name ?? d.id);
+  if (d.percent === null) return `${who}: progress not reported yet`;
+  if (d.percent === 100) return `${who} 100% (up to date)`;
+  return `${who} ${d.percent}% (${d.needFiles ?? 0} files, ${formatBytes(d.needBytes ?? 0)} to go)`;
 }
 
 /** "refused: … (last try 12:00:01, next 12:00:05)" or "-". */

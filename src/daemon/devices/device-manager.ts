@@ -21,6 +21,13 @@
  * - `unlink(id)` adds the id to `unlinked` (refused from then on, by every
  *   linked device once the keyring reaches it) and rotates the keyring secret.
  *   Keys the device already holds are not taken back.
+ *
+ * Why one class of over 400 lines: serving a join, joining, unlinking and
+ * keyring sync all change the one keyring file under one mutex, and stop()
+ * must close every link channel and timer they opened. What stands alone
+ * lives apart: the invites (invite-book.ts), the keyring's format and merge
+ * (keyring.ts), the messages (link-messages.ts), the channel
+ * (net/link-channel.ts).
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';

@@ -25,11 +25,10 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { checkKeyText, folderIdText, formatKey, parseKey } from '../../crypto/key-text.js';
 import type { FolderKeys, KeyType } from '../../crypto/keys.js';
-import { formatDeviceId, parseDeviceId } from '../../crypto/device-id.js';
+import { MAX_DEVICE_NAME_LENGTH } from '../../crypto/device.js';
 import { SealsyncError, describeError } from '../../errors.js';
-import { parsePeerAddress } from '../../net/peer-address.js';
 import { writeFileAtomic } from '../atomic-write.js';
-import { MAX_CONFIG_KEY_TEXT_LENGTH, MAX_FOLDERS, MAX_PATH_LENGTH } from '../config-schema.js';
+import { deviceIdSchema, MAX_CONFIG_KEY_TEXT_LENGTH, MAX_FOLDERS, MAX_PATH_LENGTH, peerAddressSchema } from '../config-schema.js';
 
 export const KEYRING_FORMAT_VERSION = 1;
 export const MAX_LINKED_DEVICES = 64;
@@ -39,15 +38,6 @@ export const MAX_UNLINKED = 4096;
 export const MAX_DEVICE_ADDRESSES = MAX_INVITE_ADDRESSES;
 export const MAX_FOLDER_NAME_LENGTH = 255;
 export const KEYRING_SECRET_BYTES = 32;
-const MAX_NAME_LENGTH = 64;
-
-const deviceIdText = z.string().max(100).refine((s) => {
-  try { return formatDeviceId(parseDeviceId(s)) === s; } catch { return false; }
-}, { message: 'expected a device id in its canonical form' });
-
-const peerAddress = z.string().max(310).refine((s) => {
-  try { parsePeerAddress(s); return true; } catch { return false; }
-}, { message: 'expected tcp://HOST:PORT' });
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f/\\]/;
@@ -65,9 +55,9 @@ export const folderNameSchema = z.string().min(1).max(MAX_FOLDER_NAME_LENGTH)
   .refine((s) => !UNSAFE_NAME.test(s) && s !== '.' && s !== '..' && s.trim() === s, { message: 'must be one plain path segment' });
 
 const deviceEntrySchema = z.object({
-  id: deviceIdText,
-  name: z.string().max(MAX_NAME_LENGTH).refine((s) => !/[\p{Cc}]/u.test(s), { message: 'no control characters' }),
-  addresses: z.array(peerAddress).max(MAX_DEVICE_ADDRESSES),
+  id: deviceIdSchema,
+  name: z.string().max(MAX_DEVICE_NAME_LENGTH).refine((s) => !/[\p{Cc}]/u.test(s), { message: 'no control characters' }),
+  addresses: z.array(peerAddressSchema).max(MAX_DEVICE_ADDRESSES),
 }).strict();
 
 const folderEntrySchema = z.object({
@@ -84,7 +74,7 @@ export const keyringSchema = z.object({
   secret: z.string().regex(/^[0-9a-f]{64}$/),
   devices: z.array(deviceEntrySchema).max(MAX_LINKED_DEVICES),
   servers: z.array(deviceEntrySchema).max(MAX_SERVERS),
-  unlinked: z.array(deviceIdText).max(MAX_UNLINKED),
+  unlinked: z.array(deviceIdSchema).max(MAX_UNLINKED),
   folders: z.array(folderEntrySchema).max(MAX_FOLDERS),
 }).strict();
 

@@ -12,12 +12,14 @@
 import { z } from 'zod';
 import { INVITE_ID_BYTES, INVITE_PROOF_BYTES } from '../../crypto/invite.js';
 import { SealsyncError } from '../../errors.js';
+import { MAX_DEVICE_NAME_LENGTH } from '../../crypto/device.js';
+import { MAX_ADDRESS_LENGTH } from '../../net/peer-address.js';
 import { keyringSchema, folderNameSchema, MAX_DEVICE_ADDRESSES } from './keyring.js';
 import { MAX_CONFIG_KEY_TEXT_LENGTH, MAX_FOLDERS } from '../config-schema.js';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
-const name = z.string().max(64);
-const addresses = z.array(z.string().max(310)).max(MAX_DEVICE_ADDRESSES);
+const name = z.string().max(MAX_DEVICE_NAME_LENGTH);
+const addresses = z.array(z.string().max(MAX_ADDRESS_LENGTH)).max(MAX_DEVICE_ADDRESSES);
 const inviter = z.object({ id: z.string().max(100), name, addresses }).strict();
 
 export const refusalReasonSchema = z.enum(['unknown', 'expired', 'used', 'revoked', 'bad-proof', 'rate-limited', 'denied', 'timeout', 'not-linked']);

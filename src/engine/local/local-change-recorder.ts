@@ -122,7 +122,7 @@ export class LocalChangeRecorder {
     return opened;
   }
 
-  /** Deletions: `known` holds the index rows the scan did not see (scanEntries removes the ones it saw). */
+  /** Deletions: `known` holds the index rows the scan did not see (FolderScan.scanEntries removes the ones it saw). */
   recordMissing(known: Map<string, FileStat>, skipped: readonly string[], ignore: IgnoreMatcher, now: number): void {
     for (const [path, st] of known) {
       if (st.deleted || this.deps.isBusy(path)) continue;

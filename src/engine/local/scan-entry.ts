@@ -1,11 +1,11 @@
 /**
  * Small parts of LocalFolder's scans: what a scan holds (Snapshot, ScanRun),
- * the folder root check, a ScanEntry from one lstat (watcher hints), hint
- * pruning, and reading errors.
+ * a ScanEntry from one lstat (watcher hints), hint pruning, and reading
+ * errors.
  */
-import { lstat, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { SealsyncError, isSealsyncError } from '../../errors.js';
+import { isSealsyncError } from '../../errors.js';
 import type { FileStat } from '../../index/types.js';
 import type { ScanEntry } from './scan-diff.js';
 import type { SeenPaths } from './seen-paths.js';
@@ -31,17 +31,6 @@ export interface ScanRun {
   /** Records committed so far by this scan (a bulk scan commits in many batches). */
   committed: number;
 }
-/** A missing or replaced root must never read as "every file was deleted". */
-export async function checkFolderRoot(root: string): Promise<void> {
-  let st: Stats;
-  try {
-    st = await lstat(root);
-  } catch (err) {
-    throw new SealsyncError('ERR_PATH_MISSING', `folder path ${root} does not exist`, undefined, { cause: err });
-  }
-  if (!st.isDirectory()) throw new SealsyncError('ERR_PATH_NOT_DIR', `folder path ${root} is not a directory`);
-}
-
 /** True when a proper ancestor directory of `path` is in `set`. */
 export function hasAncestorIn(path: string, set: ReadonlySet<string>): boolean {
   for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) if (set.has(path.slice(0, i))) return true;

@@ -56,7 +56,12 @@ export interface ReceiveIndexOptions {
  */
 export interface LinkedFolder {
   attachPeer(link: FolderLink, opts?: { since?: number }): void;
-  detachPeer(peerId: string): void;
+  /**
+   * The peer left. With `link`, only when that link is still the one attached:
+   * a device's older session that ends after a newer one attached (two
+   * connections deduplicated) must not detach the newer one.
+   */
+  detachPeer(peerId: string, link?: FolderLink): void;
   acknowledge(peerId: string, seq: number): void;
   receiveIndex(peerId: string, update: IncomingIndex, opts?: ReceiveIndexOptions): Promise<number | null>;
   peerProgress(peerId: string): { indexId: string; maxSeq: number } | null;

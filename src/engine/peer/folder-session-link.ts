@@ -17,7 +17,9 @@
  *     then acknowledged with its toSeq. Updates from one peer are applied in
  *     order, one at a time, each held (ReceivedIndex.hold) until applied, so
  *     the session stops reading while MAX_QUEUED_INDEX_UPDATES wait here.
- *  4. left/closed: the link is detached; its block requests move elsewhere.
+ *  4. left/closed: the link is detached (only if it is still the attached one:
+ *     a newer session of the same device may have replaced it); its block
+ *     requests move elsewhere.
  *
  * Block requests are not bound here: a session has one block handler for all
  * folders, so the owner of the sessions dispatches by folder id to the
@@ -26,10 +28,11 @@
 import { describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import type { Head, IndexAck } from '../../net/messages.js';
+import type { Head, IndexAck, Progress, ProgressCounts } from '../../net/messages.js';
 import type { PeerSession, ReceivedIndex } from '../../net/session.js';
 import type { FolderLink, LinkedFolder } from './folder-link.js';
 import { toHex } from '../../crypto/bytes.js';
+import { ProgressReporter, type PeerProgressBook } from './peer-progress.js';
 
 /** How long to wait for the peer's first IndexAck before sending everything. */
 export const INITIAL_ACK_WAIT_MS = 2000;
@@ -44,6 +47,10 @@ export interface FolderSessionLinkOptions {
   readonly index: Index;
   readonly logger: Logger;
   readonly initialAckWaitMs?: number;
+  /** Where the peer's Progress reports for this folder go (peer-progress.ts). */
+  readonly progressBook?: PeerProgressBook;
+  /** Our own counts for this folder, sent to the peer while attached; null: nothing to say yet. */
+  readonly ownProgress?: () => ProgressCounts | null;
 }
 
 /** One folder on one session. `close()` removes every listener and detaches the peer. */
@@ -55,19 +62,25 @@ export class FolderSessionLink {
   private readonly index: Index;
   private readonly log: Logger;
   private readonly ackWaitMs: number;
-  private attached = false;
+  /** The link this session attached to the folder, while attached. */
+  private attached: FolderLink | null = null;
   private closed = false;
   private ackTimer: NodeJS.Timeout | null = null;
   private firstAck: IndexAck | null = null;
   private waitingForAck = false;
   /** Index updates from this peer are applied strictly in order. */
   private applyChain: Promise<void> = Promise.resolve();
+  private readonly progressBook: PeerProgressBook | undefined;
+  private reporter: ProgressReporter | null = null;
   private readonly onJoined = (folderId: Uint8Array) => { if (this.isOurs(folderId)) this.join(); };
   private readonly onLeft = (folderId: Uint8Array) => { if (this.isOurs(folderId)) this.leave(); };
   private readonly onClosed = () => this.close();
   private readonly onIndex = (msg: ReceivedIndex) => { if (this.isOurs(msg.folderId)) this.enqueueIndex(msg); };
   private readonly onAck = (msg: IndexAck) => { if (this.isOurs(msg.folderId)) this.handleAck(msg); };
   private readonly onHead = (msg: Head) => { if (this.isOurs(msg.folderId)) this.enqueueHead(msg); };
+  private readonly onProgress = (msg: Progress) => {
+    if (this.isOurs(msg.folderId) && !this.closed) this.progressBook?.set(this.folderHex, this.peerId, msg, this);
+  };
 
   constructor(opts: FolderSessionLinkOptions) {
     this.folder = opts.folder;
@@ -77,12 +90,18 @@ export class FolderSessionLink {
     this.index = opts.index;
     this.log = opts.logger;
     this.ackWaitMs = opts.initialAckWaitMs ?? INITIAL_ACK_WAIT_MS;
+    this.progressBook = opts.progressBook;
+    const ownProgress = opts.ownProgress;
+    if (ownProgress) {
+      this.reporter = new ProgressReporter(ownProgress, (counts) => this.session.sendProgress({ folderId: this.folderId, ...counts }));
+    }
     this.session.on('joined', this.onJoined);
     this.session.on('left', this.onLeft);
     this.session.on('closed', this.onClosed);
     this.session.on('index', this.onIndex);
     this.session.on('indexAck', this.onAck);
     this.session.on('head', this.onHead);
+    this.session.on('progress', this.onProgress);
     if (this.session.isJoined(this.folderId)) this.join();
   }
 
@@ -99,6 +118,7 @@ export class FolderSessionLink {
     this.session.removeListener('index', this.onIndex);
     this.session.removeListener('indexAck', this.onAck);
     this.session.removeListener('head', this.onHead);
+    this.session.removeListener('progress', this.onProgress);
     this.leave();
   }
 
@@ -107,7 +127,7 @@ export class FolderSessionLink {
   }
 
   private join(): void {
-    if (this.closed || this.attached || this.waitingForAck) return;
+    if (this.closed || this.attached !== null || this.waitingForAck) return;
     const known = this.folder.peerProgress(this.peerId);
     try {
       this.session.sendIndexAck({ folderId: this.folderId, indexId: known?.indexId ?? ZERO_INDEX_ID, seq: known?.maxSeq ?? 0 });
@@ -128,7 +148,7 @@ export class FolderSessionLink {
   }
 
   private handleAck(msg: IndexAck): void {
-    if (this.attached) {
+    if (this.attached !== null) {
       if (msg.indexId === this.index.indexId) this.folder.acknowledge(this.peerId, msg.seq);
       return;
     }
@@ -137,13 +157,14 @@ export class FolderSessionLink {
   }
 
   private attach(ack: IndexAck | null): void {
-    if (this.closed || this.attached) return;
+    if (this.closed || this.attached !== null) return;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = null;
     this.waitingForAck = false;
-    this.attached = true;
+    this.attached = this.link();
     const since = ack !== null && ack.indexId === this.index.indexId ? ack.seq : 0;
-    this.folder.attachPeer(this.link(), { since });
+    this.folder.attachPeer(this.attached, { since });
+    this.reporter?.start();
   }
 
   private leave(): void {
@@ -151,9 +172,14 @@ export class FolderSessionLink {
     this.ackTimer = null;
     this.waitingForAck = false;
     this.firstAck = null;
-    if (this.attached) {
-      this.attached = false;
-      this.folder.detachPeer(this.peerId);
+    this.reporter?.stop();
+    this.progressBook?.delete(this.folderHex, this.peerId, this);
+    if (this.attached !== null) {
+      const link = this.attached;
+      this.attached = null;
+      // Only our own link: when the device's duplicate connections were deduplicated, a newer
+      // session may have attached before this one closed, and it stays attached.
+      this.folder.detachPeer(this.peerId, link);
     }
   }
 

@@ -22,12 +22,16 @@ import type { PeerSession } from '../../net/session.js';
 import type { BlockForm } from '../../net/messages.js';
 import type { LinkedFolder } from './folder-link.js';
 import { FolderSessionLink } from './folder-session-link.js';
+import { PeerProgressBook, type PeerFolderProgress } from './peer-progress.js';
+import type { FolderStatus } from './status-schema.js';
 import { toHex } from '../../crypto/bytes.js';
 
 /** A folder engine the router can bind: the link surface plus block serving. */
 export interface RoutedFolder extends LinkedFolder {
   /** The block in the form asked for ('plain' reaches only a full peer's engine, from a peer that proved R). */
   serveBlock(blockId: Uint8Array, opts?: { signal?: AbortSignal; form?: BlockForm }): Promise<Uint8Array | null>;
+  /** Its counts, sent to the peers as our progress (absent: none sent). */
+  status?(): Pick<FolderStatus, 'globalFiles' | 'globalBytes' | 'needFiles' | 'needBytes' | 'state'>;
 }
 
 export interface FolderSessionRouterOptions {
@@ -50,6 +54,7 @@ export class FolderSessionRouter {
   /** session → folder hex → link */
   private readonly links = new Map<PeerSession, Map<string, FolderSessionLink>>();
   private closed = false;
+  private readonly progress = new PeerProgressBook();
 
   constructor(private readonly opts: FolderSessionRouterOptions) {}
 
@@ -83,11 +88,17 @@ export class FolderSessionRouter {
   removeFolder(folderId: Uint8Array): void {
     const key = toHex(folderId);
     if (!this.folders.delete(key)) return;
+    this.progress.forgetFolder(key);
     for (const [session, map] of this.links) {
       map.get(key)?.close();
       map.delete(key);
       session.refreshFolders();
     }
+  }
+
+  /** How far each joined device said it is with a folder (peer-progress.ts), by device id. */
+  peerProgress(folderId: Uint8Array): ReadonlyMap<string, PeerFolderProgress> {
+    return this.progress.of(toHex(folderId));
   }
 
   /** Number of live links (for tests and status). */
@@ -103,6 +114,7 @@ export class FolderSessionRouter {
     this.links.clear();
     this.sessions.clear();
     this.folders.clear();
+    this.progress.clear();
   }
 
   private bind(session: PeerSession, entry: Entry): void {
@@ -116,6 +128,8 @@ export class FolderSessionRouter {
       folderId: entry.folderId,
       index: this.opts.index,
       logger: this.opts.logger,
+      progressBook: this.progress,
+      ownProgress: () => ownCounts(entry.engine),
       ...(this.opts.initialAckWaitMs !== undefined ? { initialAckWaitMs: this.opts.initialAckWaitMs } : {}),
     }));
   }
@@ -126,4 +140,11 @@ export class FolderSessionRouter {
     this.links.delete(session);
     this.sessions.delete(session);
   }
+}
+
+/** What we tell peers of a folder: nothing while it scans or failed (its counts are not settled). */
+function ownCounts(engine: RoutedFolder): { globalFiles: number; globalBytes: number; needFiles: number; needBytes: number } | null {
+  const s = engine.status?.();
+  if (!s || s.state === 'scanning' || s.state === 'error') return null;
+  return { globalFiles: s.globalFiles, globalBytes: s.globalBytes, needFiles: s.needFiles, needBytes: s.needBytes };
 }

@@ -74,10 +74,14 @@ export class IndexRelay {
     });
   }
 
-  /** Removes a peer's link and aborts its pump. Returns false when it was not attached. */
-  detach(peerId: string): boolean {
+  /**
+   * Removes a peer's link and aborts its pump. Returns false when it was not
+   * attached, or when `link` is given and another link of the peer replaced it
+   * (a newer session of the same device: it stays).
+   */
+  detach(peerId: string, link?: FolderLink): boolean {
     const state = this.links.get(peerId);
-    if (!state) return false;
+    if (!state || (link !== undefined && state.link !== link)) return false;
     state.abort.abort();
     this.links.delete(peerId);
     return true;

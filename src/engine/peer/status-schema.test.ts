@@ -28,6 +28,10 @@ test('a full report parses, with every optional part', () => {
       parked: [{ path: 'a/b.txt', reason: 'block is not available from any connected peer', attempts: 2, nextAttemptAt: 5 }], parkedCount: 1,
       progress: { doneBytes: 5, totalBytes: 15, percent: 33, rate: 100, etaSeconds: 1 },
       scan: { files: 1, bytes: 2, rate: 3 }, unreadable: ['x'], localChanges: ['y'],
+      devices: [
+        { id: 'PEER-ONE', name: 'desk', percent: 97, needFiles: 3, needBytes: 2048, reportedAt: 7 },
+        { id: 'PEER-TWO', name: null, percent: null, needFiles: null, needBytes: null, reportedAt: null },
+      ],
     })],
   });
   assert.deepEqual(parseStatusReport(JSON.parse(JSON.stringify(full))), full);
@@ -44,6 +48,9 @@ test('the schema refuses what a reader could misread', () => {
     ['a negative need', report({ folders: [folder({ needFiles: -1 })] })],
     ['a percent over 100', report({ folders: [folder({ progress: { doneBytes: 0, totalBytes: 0, percent: 101, rate: 0, etaSeconds: null } })] })],
     ['an unknown field', { ...report(), extra: 1 }],
+    ['a device over 100 %', report({ folders: [folder({ devices: [{ id: 'P', name: null, percent: 101, needFiles: 0, needBytes: 0, reportedAt: 1 }] })] })],
+    ['a device without an id', report({ folders: [folder({ devices: [{ id: '', name: null, percent: null, needFiles: null, needBytes: null, reportedAt: null }] })] })],
+    ['a device with a negative need', report({ folders: [folder({ devices: [{ id: 'P', name: null, percent: 50, needFiles: -1, needBytes: 0, reportedAt: 1 }] })] })],
     ['an unknown peer problem', report({ peers: [{ ...report().peers[0]!, problem: { reason: 'sad' as 'other', message: '', lastAttemptAt: null, nextAttemptAt: null } }] })],
     ['a folder key where none belongs', report({ folders: [{ ...folder(), key: 'W...' } as FolderStatus] })],
   ];

@@ -86,6 +86,25 @@ export const folderPeersSchema = z.object({
 }).strict();
 
 /**
+ * A connected device that shares the folder, and how far it is with it by
+ * its own count (peer-progress.ts: each device reports its needs when it
+ * joins and whenever they change). The counts are null until its first report.
+ */
+export const folderDeviceSchema = z.object({
+  /** Device id text form. */
+  id: z.string().min(1),
+  /** The name it announced, or null. Plain data from a peer: show it as text. */
+  name: z.string().nullable(),
+  /** 0..100 whole percent of the folder's bytes it holds; 100 only when it needs nothing. */
+  percent: z.number().int().min(0).max(100).nullable(),
+  /** Files and bytes it still needs. */
+  needFiles: z.number().int().nonnegative().nullable(),
+  needBytes: z.number().nonnegative().nullable(),
+  /** When its last report arrived (ms since the epoch). */
+  reportedAt: z.number().nullable(),
+}).strict();
+
+/**
  * Something a peer did that signed heads (docs/crypto.md 5) caught:
  * - withholding: a head of `device` lists versions this device still lacks
  *   after a grace period: "the server may be withholding updates from DEVICE
@@ -145,8 +164,13 @@ export const folderStatusSchema = z.object({
   localChanges: z.array(z.string()).optional(),
   /** What signed heads caught (absent when nothing): the folder is then not up to date ('waiting'). */
   integrity: z.array(integrityProblemSchema).optional(),
-  /** Paused by the user (`folder pause`): its engine does not run; state is `unshared` with a notice. */
+  /**
+   * Paused by the user (`folder pause`): its engine does not run; state is `unshared` with a notice,
+   * and the counts are those it had when it was paused (nothing is scanned or received meanwhile).
+   */
   paused: z.boolean().optional(),
+  /** Connected devices that share this folder, and how far each is (absent while paused or stopped). */
+  devices: z.array(folderDeviceSchema).optional(),
 }).strict();
 
 /**
@@ -218,6 +242,7 @@ export type ScanProgress = DeepReadonly<z.infer<typeof scanProgressSchema>>;
 export type ParkedPath = DeepReadonly<z.infer<typeof parkedPathSchema>>;
 export type SyncProgress = DeepReadonly<z.infer<typeof syncProgressSchema>>;
 export type FolderPeers = DeepReadonly<z.infer<typeof folderPeersSchema>>;
+export type FolderDevice = DeepReadonly<z.infer<typeof folderDeviceSchema>>;
 export type FolderStatus = DeepReadonly<z.infer<typeof folderStatusSchema>>;
 export type IntegrityProblem = DeepReadonly<z.infer<typeof integrityProblemSchema>>;
 export type PeerProblemReason = z.infer<typeof peerProblemReasonSchema>;

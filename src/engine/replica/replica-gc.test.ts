@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSealsyncError } from '../../errors.js';
-import { collectGarbage, DAY_MS, DEFAULT_RETENTION_DAYS } from './replica-gc.js';
+import { collectGarbage, DAY_MS } from './replica-gc.js';
+import { DEFAULT_RETENTION_DAYS } from '../../model/retention.js';
 import { fakeBlock, tempStore } from '../../store/testing/store-helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -9,16 +9,15 @@
  * With retentionDays = 0 every unreferenced block is deleted in the same pass.
  *
  * The replica is an archive against accidental deletion or ransomware, so the
- * default keeps old blocks for DEFAULT_RETENTION_DAYS. "Became unreferenced" is
- * measured from the first GC pass that saw it unreferenced (the engine runs
- * one after every batch of records and every GC_INTERVAL_MS).
+ * default keeps old blocks for DEFAULT_RETENTION_DAYS (model/retention.ts).
+ * "Became unreferenced" is measured from the first GC pass that saw it
+ * unreferenced (the engine runs one after every batch of records and every
+ * GC_INTERVAL_MS).
  */
 import { SealsyncError } from '../../errors.js';
 import type { BlockStore } from '../../store/block-store.js';
+import { MAX_RETENTION_DAYS } from '../../model/retention.js';
 
-export const DEFAULT_RETENTION_DAYS = 30;
-/** Ten years: beyond this a number is a typo, not a policy. */
-export const MAX_RETENTION_DAYS = 3650;
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface GcOptions {

@@ -20,12 +20,16 @@
  *   awaited and what the last status was.
  * - `events(ms)` reads the daemon's SSE stream for a while (recent ring + live).
  * - Temp dirs are short (unix socket paths are limited to ~104 bytes).
+ * - Chasing a flaky test: `SEALSYNC_LOG_LEVEL=debug SEALSYNC_E2E_LOG_DIR=DIR`
+ *   also writes every daemon's output to DIR/<test pid>-<home>-<daemon pid>.log,
+ *   which outlives the test's temp dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
 import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
@@ -140,6 +144,12 @@ export class DaemonProcess {
     child.stdout?.setEncoding('utf8').on('data', (d: string) => { if (this.stdoutText.length < MAX_CAPTURED_LOG_BYTES) this.stdoutText += d; });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { if (this.stderrText.length < MAX_CAPTURED_LOG_BYTES) this.stderrText += d; });
     this.exited = new Promise((r) => child.once('close', (code, signal) => { liveChildren.delete(child); r(code ?? (signal ? 128 : 1)); }));
+    const keep = process.env.SEALSYNC_E2E_LOG_DIR;
+    if (keep) {
+      const file = join(keep, `${process.pid}-${basename(home.home)}-${child.pid ?? 0}.log`);
+      child.stdout?.on('data', (d: string) => appendFileSync(file, d));
+      child.stderr?.on('data', (d: string) => appendFileSync(file, d));
+    }
   }
 
   get pid(): number {

@@ -4,7 +4,7 @@
  * message kind, IndexUpdates raw and deflate-compressed; hostile samples are
  * compressed bodies that inflate past the limit (zip bombs). Oracles: a decoded
  * message re-encodes to the same payload (strict decoding leaves one encoding
- * per message), device names come out sanitised and bounded, and an index
+ * per message), a Progress never needs more than its totals, device names come out sanitised and bounded, and an index
  * body's records stay within their limits.
  */
 import { deflateRawSync } from 'node:zlib';
@@ -56,6 +56,12 @@ const blockResponse = fc.oneof(
 );
 const ping = fc.constant(null).map(() => encoded({ type: 'ping' }));
 const head = fc.record({ folderId: id32, page: bulkBytes(1, 600) }).map((m) => encoded({ type: 'head', ...m }));
+const count = fc.oneof(fc.nat({ max: 1000 }), fc.constant(Number.MAX_SAFE_INTEGER));
+const progress = fc.record({ folderId: id32, globalFiles: count, globalBytes: count, needFiles: count, needBytes: count })
+  .map((m) => encoded({
+    type: 'progress', folderId: m.folderId, globalFiles: Math.max(m.globalFiles, m.needFiles), globalBytes: Math.max(m.globalBytes, m.needBytes),
+    needFiles: m.needFiles, needBytes: m.needBytes,
+  }));
 const close = fc.constantFrom(...(Object.keys(CloseReason) as CloseReasonName[])).map((reason) => encoded({ type: 'close', reason }));
 
 /** A body that inflates to one byte past the limit: a few KiB that would be megabytes. */
@@ -114,17 +120,21 @@ function check(m: Message, type: number, payload: Uint8Array): void {
       }
       return;
     }
-    default: {
-      const again = encodeMessageSync(m);
-      oracle(again.type === type && Buffer.compare(again.payload, payload) === 0, `a ${m.type} does not re-encode to its bytes`);
-    }
+    case 'progress':
+      oracle(m.needFiles <= m.globalFiles && m.needBytes <= m.globalBytes, 'a progress report that needs more than its folder holds decoded');
+      break;
+    default:
+      break;
   }
+  // Every other kind re-encodes to the same bytes (Hello's names are sanitised, IndexUpdate's encoder is async).
+  const again = encodeMessageSync(m);
+  oracle(again.type === type && Buffer.compare(again.payload, payload) === 0, `a ${m.type} does not re-encode to its bytes`);
 }
 
 export const messagesTarget: FuzzTarget = {
   name: 'messages',
   description: 'decodeMessage (src/net/messages.ts) on a frame body: type byte + payload',
-  valid: fc.oneof(hello, join, joinResult, indexUpdate(fc.constantFrom('raw', 'deflate')), indexAck, blockRequest, blockResponse, ping, close, head),
+  valid: fc.oneof(hello, join, joinResult, indexUpdate(fc.constantFrom('raw', 'deflate')), indexAck, blockRequest, blockResponse, ping, close, head, progress),
   // A bomb costs tens of ms to refuse (8 MiB inflated): a few go a long way.
   hostile: indexUpdate(fc.oneof({ weight: 1, arbitrary: fc.constant('bomb' as const) }, { weight: 19, arbitrary: fc.constant('overcount' as const) })),
   bounds: DEFAULT_BOUNDS,
