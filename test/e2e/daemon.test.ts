@@ -222,7 +222,7 @@ describe('bad folder and peer input', () => {
     ['path containing another folder', () => ['folder', 'add', h.root, '--key', key], /overlaps/],
     ['wrong key (one character changed)', () => ['folder', 'add', join(h.root, 'other'), '--key', oneCharChanged(key)], /checksum|not one of/],
     ['bad peer address', () => ['peer', 'add', 'tcp://no port'], /address/],
-    ['peer address without scheme', () => ['peer', 'add', '127.0.0.1:22000'], /tcp:\/\//],
+    ['peer address with another scheme', () => ['peer', 'add', 'http://127.0.0.1:22000'], /only tcp:\/\//],
   ];
   // None of these may change the config, so they run side by side.
   describe('each a one-line error', { concurrency: 4 }, () => {
