@@ -512,6 +512,7 @@ export class Daemon {
       entry.runner.onStatus(() => this.events.emit({ type: 'folder-status', folder: this.folderStatus(entry) }));
       entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
       entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c, device: this.history.deviceRef(c.writerDevice ?? null) }));
+      entry.runner.onArchivePruned?.((p) => this.events.emit({ type: 'archive-pruned', folder: folder.path, ...p }));
       await entry.runner.start();
       if (entry.runner.routed && this.router) {
         entry.routed = true;
