@@ -16,14 +16,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listArchive } from '../../../src/fs/archive-versions.js';
 import type { DaemonEvent } from '../../../src/api/daemon-api.js';
 import { pollUntil } from '../helpers/harness.js';
-import { converge, startPair, synced, SYNC_TIMEOUT_MS, type Pair } from './pair.js';
+import { converge, startPair, synced, SYNC_TIMEOUT_MS, tmpfsForB, type Pair } from './pair.js';
 
 const TMPFS_MIB = 8;
 const BASE_BYTES = 3 * 1024 * 1024;
@@ -35,74 +34,61 @@ const canMount = process.getuid?.() === 0;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('torture: the archive fills the disk', { timeout: 400_000, skip: canMount ? false : 'needs root to mount a tmpfs' }, () => {
-  let p: Pair;
-  let mountPoint = '';
-  const unmount = (): void => {
-    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
-    mountPoint = '';
-  };
+  let p: Pair | undefined;
+  const disk = tmpfsForB(TMPFS_MIB);
 
   before(async () => {
     p = await startPair({
-      dirB: async (root) => {
-        mountPoint = join(root, 'fb'); // root is this test's own temp dir: a mount point nobody else uses
-        await mkdir(mountPoint);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MIB}m,mode=0755`, 'tmpfs', mountPoint]);
-        return mountPoint;
-      },
-      onFailedStart: unmount,
+      dirB: disk.dirB,
+      onFailedStart: disk.onFailedStart,
       seedA: async (dir) => {
         await writeFile(join(dir, 'base.bin'), randomBytes(BASE_BYTES));
         await writeFile(join(dir, 'v.bin'), randomBytes(VERSION_BYTES));
       },
     });
   });
-  after(async () => {
-    if (!p) return; // a failed start unmounted already (onFailedStart)
-    await p.b.cleanup(); // the daemon must let go of the mount first
-    await p.a.cleanup();
-    unmount();
-    await p.cleanup();
-  });
+  after(() => disk.close(p));
 
   test('every new version and a new file arrive; the oldest versions give way, the newest stay', async () => {
-    await p.b.cliOk(['folder', 'retention', p.dirB, '--days', 'default', '--max-mib', '1024']);
-    await converge(p.dirA, p.dirB, 'the first sync');
+    assert.ok(p);
+    const pair = p;
+    await pair.b.cliOk(['folder', 'retention', pair.dirB, '--days', 'default', '--max-mib', '1024']);
+    await converge(pair.dirA, pair.dirB, 'the first sync');
     // The content of v.bin in every round: B archives each one when the next arrives.
-    const contents: string[] = [sha(await readFile(join(p.dirA, 'v.bin')))];
+    const contents: string[] = [sha(await readFile(join(pair.dirA, 'v.bin')))];
     for (let round = 1; round <= ROUNDS; round++) {
       const data = randomBytes(VERSION_BYTES);
-      await writeFile(join(p.dirA, 'v.bin'), data);
+      await writeFile(join(pair.dirA, 'v.bin'), data);
       contents.push(sha(data));
       let seen = '';
       await pollUntil(async () => {
-        const onB = await readFile(join(p.dirB, 'v.bin')).catch(() => null);
+        const onB = await readFile(join(pair.dirB, 'v.bin')).catch(() => null);
         if (onB !== null && sha(onB) === contents[round]) return true;
-        const f = await p.folderB();
+        const f = await pair.folderB();
         seen = `B ${f.state}, needs ${f.needFiles}, parked: ${JSON.stringify(f.parked)}`;
         return undefined;
       }, { timeoutMs: SYNC_TIMEOUT_MS, intervalMs: 200, description: `round ${round}: B has A's v.bin`, last: () => seen });
     }
     const next = randomBytes(NEXT_BYTES);
-    await writeFile(join(p.dirA, 'next.bin'), next);
-    await converge(p.dirA, p.dirB, 'the new file after the archive filled the disk');
-    assert.equal(sha(await readFile(join(p.dirB, 'next.bin'))), sha(next));
-    const fb = await p.b.waitForFolder(p.dirB, (f) => synced(f) && f.parkedCount === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B up to date' });
+    await writeFile(join(pair.dirA, 'next.bin'), next);
+    await converge(pair.dirA, pair.dirB, 'the new file after the archive filled the disk');
+    assert.equal(sha(await readFile(join(pair.dirB, 'next.bin'))), sha(next));
+    const fb = await pair.b.waitForFolder(pair.dirB, (f) => synced(f) && f.parkedCount === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B up to date' });
     assert.equal(fb.state, 'idle');
 
     // What the archive kept: the newest versions, as many as fit; the oldest went.
     const replaced = contents.slice(0, -1); // every content but the current one was archived on B once
-    const kept = (await listArchive(p.dirB)).filter((c) => c.path === 'v.bin');
-    const keptDigests = await Promise.all(kept.map(async (c) => sha(await readFile(join(p.dirB, c.archivePath)))));
+    const kept = (await listArchive(pair.dirB)).filter((c) => c.path === 'v.bin');
+    const keptDigests = await Promise.all(kept.map(async (c) => sha(await readFile(join(pair.dirB, c.archivePath)))));
     assert.ok(kept.length >= 1, 'the newest replaced version is still in the archive');
     assert.ok(kept.length < replaced.length, `old versions were removed (${kept.length} of ${replaced.length} kept)`);
     assert.deepEqual(new Set(keptDigests), new Set(replaced.slice(replaced.length - kept.length)), 'what is kept is exactly the newest versions');
 
     // The event log says what went and why.
-    const { events } = await p.b.client.request<{ events: DaemonEvent[] }>('GET', '/api/events/log?limit=1000');
+    const { events } = await pair.b.client.request<{ events: DaemonEvent[] }>('GET', '/api/events/log?limit=1000');
     const pruned = events.filter((e): e is Extract<DaemonEvent, { type: 'archive-pruned' }> => e.type === 'archive-pruned');
     assert.ok(pruned.length >= 1, 'archive-pruned events are logged');
-    assert.ok(pruned.some((e) => e.reason === 'disk-space' && e.folder === p.dirB && e.removed >= 1 && e.freedBytes >= VERSION_BYTES), JSON.stringify(pruned));
+    assert.ok(pruned.some((e) => e.reason === 'disk-space' && e.folder === pair.dirB && e.removed >= 1 && e.freedBytes >= VERSION_BYTES), JSON.stringify(pruned));
     const removed = pruned.reduce((n, e) => n + e.removed, 0);
     assert.equal(removed, replaced.length - kept.length, 'every removal is in the log');
   });

@@ -13,11 +13,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { converge, parkedWith, readTree, startPair, synced, SYNC_TIMEOUT_MS, type Pair } from './pair.js';
+import { converge, parkedWith, readTree, startPair, synced, SYNC_TIMEOUT_MS, tmpfsForB, type Pair } from './pair.js';
 
 const TMPFS_MIB = 16;
 const BIG_BYTES = 24 * 1024 * 1024;
@@ -25,37 +24,23 @@ const SMALL = 40;
 const canMount = process.getuid?.() === 0;
 
 describe('torture: a full disk on the receiver', { timeout: 300_000, skip: canMount ? false : 'needs root to mount a tmpfs' }, () => {
-  let p: Pair;
-  let mountPoint = '';
+  let p: Pair | undefined;
+  const disk = tmpfsForB(TMPFS_MIB);
 
   before(async () => {
     p = await startPair({
-      dirB: async (root) => {
-        mountPoint = join(root, 'fb');
-        await mkdir(mountPoint);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MIB}m,mode=0755`, 'tmpfs', mountPoint]);
-        return mountPoint;
-      },
-      onFailedStart: unmount,
+      dirB: disk.dirB,
+      onFailedStart: disk.onFailedStart,
       seedA: async (dir) => {
         for (let i = 0; i < SMALL; i++) await writeFile(join(dir, `small-${i}.txt`), `small ${i}\n`.repeat(100));
         await writeFile(join(dir, 'big.bin'), randomBytes(BIG_BYTES));
       },
     });
   });
-  const unmount = (): void => {
-    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
-    mountPoint = '';
-  };
-  after(async () => {
-    if (!p) return; // a failed start unmounted already (onFailedStart)
-    await p.b.cleanup(); // the daemon must let go of the mount first
-    await p.a.cleanup();
-    unmount();
-    await p.cleanup();
-  });
+  after(() => disk.close(p));
 
   test('B says the disk is full, shows nothing half-written, and finishes once there is space', async () => {
+    assert.ok(p);
     const fb = await p.b.waitForFolder(p.dirB, parkedWith(/ENOSPC|no space/i), {
       timeoutMs: SYNC_TIMEOUT_MS, description: 'B reports what it cannot write',
     });
@@ -66,7 +51,7 @@ describe('torture: a full disk on the receiver', { timeout: 300_000, skip: canMo
       if (e.kind !== 'file' || path.split('/').pop()!.startsWith('.sealsync-tmp-')) continue;
       assert.equal(e.digest, treeA.get(path)?.digest, `${path} on B is complete`);
     }
-    execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
+    disk.remount(64);
     await converge(p.dirA, p.dirB, 'everything once there is space');
     await p.b.waitForFolder(p.dirB, (f) => synced(f) && f.parkedCount === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B clean' });
   });

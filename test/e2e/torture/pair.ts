@@ -7,6 +7,7 @@
  * Trees are read with Buffer names, so a name that is not UTF-8 is seen as
  * it is on disk (readdir with strings would turn it into U+FFFD).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chown, lstat, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -235,3 +236,39 @@ async function finishPair(
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * B's folder on a tmpfs of `mib` MiB (root only), mounted at `fb` in the
+ * pair's own temp root (a mount point no other test uses): pass `dirB` and
+ * `onFailedStart` to startPair; `close(pair)` stops both daemons (B first: it
+ * must let go of the mount), unmounts and removes the temp root.
+ */
+export function tmpfsForB(mib: number): {
+  dirB: (root: string) => Promise<string>;
+  onFailedStart: () => void;
+  remount: (mib: number) => void;
+  close: (p: Pair | undefined) => Promise<void>;
+} {
+  let mountPoint = '';
+  const unmount = (): void => {
+    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+    mountPoint = '';
+  };
+  return {
+    dirB: async (root) => {
+      mountPoint = join(root, 'fb');
+      await mkdir(mountPoint);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', mountPoint]);
+      return mountPoint;
+    },
+    onFailedStart: unmount,
+    remount: (size) => execFileSync('mount', ['-o', `remount,size=${size}m`, mountPoint]),
+    close: async (p) => {
+      if (!p) return; // a failed start unmounted already (onFailedStart)
+      await p.b.cleanup();
+      await p.a.cleanup();
+      unmount();
+      await p.cleanup();
+    },
+  };
+}
