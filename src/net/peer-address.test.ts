@@ -45,7 +45,11 @@ test('a peer spec is an address with an optional pinned device id, in every spel
   for (const s of [
     `${id}@127.0.0.1:22000`, `${lower}@127.0.0.1:22000`, `${compact}@tcp://127.0.0.1:22000`,
     `tcp://127.0.0.1:22000#${id}`, `TCP://127.0.0.1:22000#${lower}`, `  tcp://127.0.0.1:22000#${compact} `,
+    `127.0.0.1:22000#${id}`,
   ]) assert.deepEqual(parsePeerSpec(s), want, s);
+  assert.deepEqual(parsePeerSpec('127.0.0.1:22000'), { address: 'tcp://127.0.0.1:22000' });
+  assert.deepEqual(parsePeerSpec('[::1]:22000'), { address: 'tcp://[::1]:22000' });
+  assert.deepEqual(parsePeerSpec('NAS.local:22000'), { address: 'tcp://nas.local:22000' });
   assert.deepEqual(parsePeerSpec(`${id}@[::1]:7`), { address: 'tcp://[::1]:7', deviceId: id });
   assert.deepEqual(parsePeerSpec('tcp://Host:22000'), { address: 'tcp://host:22000' });
   assert.equal(formatPeerSpec(want), `tcp://127.0.0.1:22000#${id}`);
@@ -61,6 +65,7 @@ test('every bad peer spec is one ERR_ADDRESS line', async () => {
     '', '@127.0.0.1:1', `${id}@`, `${id}@127.0.0.1`, `${id}@127.0.0.1:0`, 'tcp://127.0.0.1:1#', `tcp://127.0.0.1:1#${typo}`,
     `${typo}@127.0.0.1:1`, `${id}@tcp://127.0.0.1:1#${id}`, `tcp://${id}@127.0.0.1:1`, 'tcp://a:1#nope', 'nope@a:1',
     `${id}@${id}@a:1`, 'x'.repeat(1000), 42, null, `${id}`, `#${id}`,
+    'garbage', 'http://a:1', `udp://a:1#${id}`, 'a:1:2', '::1:22000', 'a:', ':22000', 'a:99999',
   ];
   for (const b of bad) {
     assert.throws(() => parsePeerSpec(b), (e) => isSealsyncError(e, 'ERR_ADDRESS') && !e.message.includes('\n'), String(b).slice(0, 60));

@@ -73,7 +73,12 @@ export function parsePeerAddress(input: unknown): PeerAddress {
   if (!input.toLowerCase().startsWith(SCHEME)) {
     throw new SealsyncError('ERR_ADDRESS', `address must look like tcp://HOST:PORT, got '${shown(input)}'`);
   }
-  const { host, portText } = splitHostPort(input.slice(SCHEME.length), input);
+  return parseAfterScheme(input.slice(SCHEME.length), input);
+}
+
+/** `HOST:PORT` after the scheme; errors quote what the user typed. */
+function parseAfterScheme(rest: string, input: string): PeerAddress {
+  const { host, portText } = splitHostPort(rest, input);
   return { host, port: parsePort(portText, false, input) };
 }
 
@@ -119,8 +124,9 @@ function canonicalDeviceId(text: string, input: string): string {
 }
 
 /**
- * Parses every spelling of a peer: `tcp://HOST:PORT`, `tcp://HOST:PORT#ID`,
- * `ID@HOST:PORT` and `ID@tcp://HOST:PORT` (IPv6 in brackets). The id is the
+ * Parses every spelling of a peer: `tcp://HOST:PORT`, `HOST:PORT`,
+ * `tcp://HOST:PORT#ID`, `HOST:PORT#ID`, `ID@HOST:PORT` and `ID@tcp://HOST:PORT`
+ * (IPv6 in brackets). The id is the
  * device id (certificate fingerprint) in its text form; the address is only
  * a hint of where to find it. One spelling per input: an id given twice is
  * refused, so the two can never disagree silently.
@@ -134,15 +140,21 @@ export function parsePeerSpec(input: unknown): PeerSpec {
   if (at >= 0) {
     if (text.toLowerCase().startsWith(SCHEME)) throw new SealsyncError('ERR_ADDRESS', `a device id goes before the address (ID@HOST:PORT) or after it (tcp://HOST:PORT#ID): '${shown(input)}'`);
     const deviceId = canonicalDeviceId(text.slice(0, at), input);
-    const rest = text.slice(at + 1);
-    const address = rest.toLowerCase().startsWith(SCHEME) ? rest : `${SCHEME}${rest}`;
-    return { address: formatPeerAddress(parsePeerAddress(address)), deviceId };
+    return { address: formatPeerAddress(parseAfterScheme(withoutScheme(text.slice(at + 1), input), input)), deviceId };
   }
   if (hash >= 0) {
     const deviceId = canonicalDeviceId(text.slice(hash + 1), input);
-    return { address: formatPeerAddress(parsePeerAddress(text.slice(0, hash))), deviceId };
+    return { address: formatPeerAddress(parseAfterScheme(withoutScheme(text.slice(0, hash), input), input)), deviceId };
   }
-  return { address: formatPeerAddress(parsePeerAddress(text)) };
+  return { address: formatPeerAddress(parseAfterScheme(withoutScheme(text, input), input)) };
+}
+
+/** A bare `HOST:PORT` means tcp, the only scheme; any other scheme is named in the refusal. */
+function withoutScheme(address: string, input: string): string {
+  if (address.toLowerCase().startsWith(SCHEME)) return address.slice(SCHEME.length);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address);
+  if (scheme) throw new SealsyncError('ERR_ADDRESS', `only tcp:// addresses are supported, got '${shown(input)}' (write ID@HOST:PORT, HOST:PORT or tcp://HOST:PORT#ID)`);
+  return address;
 }
 
 /** `tcp://host:port#ID`, or the bare address when no device is pinned. */

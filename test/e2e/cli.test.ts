@@ -64,6 +64,18 @@ describe('help and version', () => {
       assert.match(r.stdout, /--home <dir>/, args.join(' '));
     }
   });
+
+  test('a reader that closes the pipe early (`| head -1`) ends the output quietly, exit 0', async () => {
+    // The child's stdout is a pipe whose reading end we close at once, long before
+    // the CLI has loaded: its write gets EPIPE, which must not become a stack trace.
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, CLI_ENTRY, 'key', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '', 'nothing on stderr');
+    assert.equal(code, 0);
+  });
 });
 
 describe('exit codes and --json errors', () => {
