@@ -244,6 +244,7 @@ function encodeBody(record: FileRecord): Uint8Array {
   if (!Number.isSafeInteger(record.mtimeMs)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record mtime out of range');
   if (!Number.isInteger(record.mode) || record.mode < 0 || record.mode > MAX_MODE) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record mode out of range');
   if (record.blocks.length > MAX_BLOCKS_PER_RECORD) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'too many blocks');
+  if (record.blocks.length > 0 && (record.kind !== 'file' || record.deleted)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'only a live file has blocks');
   const hasTarget = record.symlinkTarget !== undefined;
   if (hasTarget && record.kind !== 'symlink') throw new SealsyncError('ERR_INVALID_ARGUMENT', 'only symlinks have a target');
   const target = hasTarget ? utf8.encode(record.symlinkTarget) : new Uint8Array(0);
