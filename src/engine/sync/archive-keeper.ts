@@ -6,7 +6,8 @@
  * - clean(): the periodic pass (and after a retention change): copies past
  *   their age, then the size bound and the margin.
  * - noteArchived(): a copy was just added; the bound and the margin are
- *   checked ARCHIVE_CHECK_DELAY_MS later (one check for a burst).
+ *   checked ARCHIVE_CHECK_DELAY_MS later (one check for a burst), or
+ *   ARCHIVE_CHECK_DUTY_FACTOR times the last walk's duration if longer.
  * - makeRoom(bytes): a write failed for space (ENOSPC); the oldest copies go
  *   until `bytes` plus the margin are free. The caller retries once.
  *
@@ -16,11 +17,13 @@
  */
 import { describeError, SealsyncError } from '../../errors.js';
 import { cleanArchive, DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../fs/archive.js';
-import { diskSpace, pruneArchive, type PruneReason, type PruneResult } from '../../fs/archive-prune.js';
+import { diskSpace, minFreeBytes, pruneArchive, type PruneReason, type PruneResult } from '../../fs/archive-prune.js';
 import type { Logger } from '../../logger.js';
 
-/** How long after a copy was archived the size bound and the margin are checked. */
+/** How long after a copy was archived the size bound and the margin are checked… */
 export const ARCHIVE_CHECK_DELAY_MS = 1000;
+/** …and at least this many times the last pass's duration later (a pass walks the whole archive). */
+export const ARCHIVE_CHECK_DUTY_FACTOR = 10;
 
 /** What one pruning pass removed, for the event log. */
 export interface ArchivePruned {
@@ -49,6 +52,7 @@ export class ArchiveKeeper {
   private chain: Promise<unknown> = Promise.resolve();
   private checkTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private lastPassMs = 0;
 
   constructor(private readonly deps: ArchiveKeeperDeps, days = DEFAULT_ARCHIVE_RETENTION_DAYS, maxBytes = 0) {
     this.setRetention(days, maxBytes);
@@ -92,7 +96,7 @@ export class ArchiveKeeper {
     this.checkTimer = setTimeout(() => {
       this.checkTimer = null;
       void this.serial(async () => { await this.prune(0); }, 'archive check failed');
-    }, ARCHIVE_CHECK_DELAY_MS);
+    }, Math.max(ARCHIVE_CHECK_DELAY_MS, this.lastPassMs * ARCHIVE_CHECK_DUTY_FACTOR));
     this.checkTimer.unref?.();
   }
 
@@ -104,6 +108,12 @@ export class ArchiveKeeper {
   async makeRoom(bytes: number): Promise<boolean> {
     let ok = false;
     await this.serial(async () => {
+      // Another pass (a burst of failed writes) may have made the room already: no walk then.
+      const disk = await diskSpace(this.deps.root);
+      if (disk.free >= bytes + minFreeBytes(disk)) {
+        ok = true;
+        return;
+      }
       const r = await this.prune(Math.max(0, bytes));
       ok = r.freedBytes > 0 || (await diskSpace(this.deps.root)).free >= bytes;
     }, 'archive pruning for space failed');
@@ -111,7 +121,9 @@ export class ArchiveKeeper {
   }
 
   private async prune(needBytes: number): Promise<PruneResult> {
+    const started = performance.now();
     const r = await pruneArchive(this.deps.root, { maxBytes: this.maxBytes, needBytes });
+    this.lastPassMs = performance.now() - started;
     if (r.removed.length > 0 && r.reason !== null) {
       const newest = r.removed[r.removed.length - 1]!;
       const pruned: ArchivePruned = { removed: r.removed.length, freedBytes: r.freedBytes, reason: r.reason, newestRemoved: newest.version, kept: r.kept, keptBytes: r.keptBytes };
