@@ -17,14 +17,14 @@
  *
  * Why one class of over 400 lines: it is the DaemonApi, one method per REST
  * call, and every change goes through the same mutex, config write and apply
- * step; the parts with a life of their own are apart (folder runners,
- * config-store.ts, the event bus, lock.ts, identity.ts).
+ * step; the parts with a life of their own are apart (the running folders
+ * and their engines in running-folders.ts, config-store.ts, the event bus,
+ * device-links.ts, lock.ts, identity.ts).
  */
 import { formatKey, parseKey, folderIdText } from '../crypto/key-text.js';
-import { deriveEncrypted, deriveReadOnly, type FolderKeys } from '../crypto/keys.js';
+import { deriveEncrypted, deriveReadOnly } from '../crypto/keys.js';
 import type { FolderStatus } from '../engine/peer/folder-status.js';
 import { untilAborted } from './until-aborted.js';
-import { withDevicesConnected } from '../engine/peer/folder-truth.js';
 import { STATUS_SCHEMA_VERSION } from '../engine/peer/status-schema.js';
 import { offlinePeer, peerStatusOf } from './peer-status.js';
 import { SealsyncError, isSealsyncError, listenFailure } from '../errors.js';
@@ -40,8 +40,9 @@ import { EventBus } from './event-bus.js';
 import { settingsView, type StartedWith } from './settings-view.js';
 import { DaemonHistory } from './daemon-history.js';
 import { DaemonIgnore } from './daemon-ignore.js';
-import { canonicalFolderPath, checkFolderPath } from './folder-path.js';
-import { IdleFolderRunner, PAUSED_NOTICE, type FolderRunner, type FolderRunnerFactories, type FolderRunnerInit } from './folder-runner.js';
+import { checkFolderPath } from './folder-path.js';
+import type { FolderRunnerFactories } from './folder-runner.js';
+import { RunningFolders } from './running-folders.js';
 import { homePaths, type HomePaths } from './home.js';
 import { loadDeviceCredentials } from './identity.js';
 import { ConnectionManager } from '../net/connection-manager.js';
@@ -53,7 +54,6 @@ import { FolderSessionRouter } from '../engine/peer/folder-session-router.js';
 import { LOOPBACK_HOSTS } from './init-home.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { removeStaleTempFiles } from './atomic-write.js';
-import { toHex } from '../crypto/bytes.js';
 
 export interface DaemonInit {
   readonly home: string;
@@ -72,17 +72,6 @@ export interface DaemonService {
   stop(): Promise<void> | void;
 }
 
-interface RunningFolder {
-  readonly config: FolderConfig;
-  readonly keys: FolderKeys;
-  readonly folderId: string;
-  readonly folderRowId: number;
-  runner: FolderRunner;
-  startError: string | null;
-  /** Running and bound to the sessions: only then is it offered to peers. */
-  routed: boolean;
-}
-
 export class Daemon {
   readonly paths: HomePaths;
   readonly events: EventBus;
@@ -96,7 +85,8 @@ export class Daemon {
   private lock: DaemonLock | null = null;
   private index: Index | null = null;
   private readonly startedServices: DaemonService[] = [];
-  private readonly folders = new Map<string, RunningFolder>();
+  /** The folders and their engines (running-folders.ts). */
+  private readonly folders: RunningFolders;
   private mutex: Promise<unknown> = Promise.resolve();
   private resolveStop: () => void = () => undefined;
   private uiUrl: string | null = null;
@@ -120,14 +110,27 @@ export class Daemon {
       logger: init.logger,
       ...(init.now ? { now: init.now } : {}),
       config: () => this.config,
-      folders: () => [...this.folders.values()].map((f) => ({ path: f.config.path, keys: f.keys })),
+      folders: () => [...this.folders.all()].map((f) => ({ path: f.config.path, keys: f.keys })),
       addFolder: async (path, key) => { await this.addFolder({ path, key }); },
       updatePeers: (change) => this.exclusive(async () => {
         const peers = change(this.config.peers);
         if (peers !== null) await this.persist({ ...this.config, peers });
       }),
     });
-    const folder = async (path: string) => { const f = await this.findFolder(path); return { runner: f.runner, path: f.config.path }; };
+    this.folders = new RunningFolders({
+      logger: init.logger,
+      log: this.log,
+      engines: init.engines,
+      config: () => this.config,
+      index: () => this.index,
+      requireIndex: () => this.requireIndex(),
+      router: () => this.router,
+      deviceId: () => this.deviceId,
+      connectedCount: () => this.net?.connectedCount() ?? 0,
+      events: this.events,
+      history: { deviceRef: (id) => this.history.deviceRef(id) },
+    });
+    const folder = async (path: string) => { const f = await this.folders.find(path); return { runner: f.runner, path: f.config.path }; };
     this.ignore = new DaemonIgnore({ folder });
     this.history = new DaemonHistory({
       folder,
@@ -154,13 +157,13 @@ export class Daemon {
         await service.start();
         this.startedServices.push(service);
       }
-      for (const folder of this.config.folders) await this.startFolder(folder);
+      for (const folder of this.config.folders) await this.folders.start(folder);
       if (this.init.network !== false) await this.startNetwork(credentials);
     } catch (err) {
       await this.stopNetwork();
       this.router?.close();
       this.router = null;
-      await this.stopFolders();
+      await this.folders.stopAll();
       await this.stopServices();
       this.index?.close();
       this.index = null;
@@ -177,7 +180,7 @@ export class Daemon {
     await this.stopNetwork();
     this.router?.close();
     this.router = null;
-    await this.stopFolders();
+    await this.folders.stopAll();
     await this.stopServices();
     this.events.clear();
     this.events.attachLog(null);
@@ -217,23 +220,23 @@ export class Daemon {
         name: this.config.device.name,
         listen: this.listenAddresses ?? this.net?.listenAddresses() ?? [`tcp://${this.config.listen}`],
       },
-      folders: [...this.folders.values()].map((f) => this.folderStatus(f)),
+      folders: [...this.folders.all()].map((f) => this.folders.status(f)),
       peers: this.listPeers(),
     };
     return this.uiUrl ? { ...report, ui: { url: this.uiUrl } } : report;
   }
 
   listFolders(): readonly FolderInfo[] {
-    return [...this.folders.values()].map(folderInfoOf);
+    return [...this.folders.all()].map(folderInfoOf);
   }
 
   addFolder(req: AddFolderRequest, opts: OpOptions = {}): Promise<FolderInfo> {
     return this.exclusive(async () => {
       opts.signal?.throwIfAborted();
-      const path = await checkFolderPath(req.path, [...this.folders.keys()], this.paths.home);
+      const path = await checkFolderPath(req.path, this.folders.paths(), this.paths.home);
       const keys = parseKey(req.key);
       const folderId = folderIdText(keys.folderId);
-      for (const f of this.folders.values()) {
+      for (const f of this.folders.all()) {
         if (f.folderId === folderId) throw new SealsyncError('ERR_FOLDER_EXISTS', `folder ${folderId} is already shared at ${f.config.path}`);
       }
       const folder: FolderConfig = {
@@ -245,11 +248,11 @@ export class Daemon {
       opts.signal?.throwIfAborted();
       const before = this.config;
       await this.persist({ ...before, folders: [...before.folders, folder] });
-      const failure = await this.startFolder(folder, keys);
+      const failure = await this.folders.start(folder, keys);
       if (failure !== null) {
         // The user is here to read why: a folder that cannot run is not kept
         // (at daemon start the same failure stays listed on the folder instead).
-        await this.forgetFolder(path);
+        await this.folders.forget(path);
         await this.persist(before);
         throw failure;
       }
@@ -265,9 +268,9 @@ export class Daemon {
 
   removeFolder(path: string, _opts: OpOptions = {}): Promise<void> {
     return this.exclusive(async () => {
-      const f = await this.findFolder(path);
+      const f = await this.folders.find(path);
       await this.persist({ ...this.config, folders: this.config.folders.filter((c) => c.path !== f.config.path) });
-      await this.forgetFolder(f.config.path);
+      await this.folders.forget(f.config.path);
       this.net?.refreshFolders();
       this.links.folderRemoved(f.keys);
       this.events.emit({ type: 'folder-changed', path: f.config.path, change: 'removed' });
@@ -276,7 +279,7 @@ export class Daemon {
   }
 
   shareFolder(path: string, type: ShareType): string {
-    const f = this.findFolderSync(path);
+    const f = this.folders.findSync(path);
     if (type === f.keys.type) return formatKey(f.keys);
     if (type === 'rw') throw new SealsyncError('ERR_KEY_DERIVE', `a ${f.keys.type === 'ro' ? 'read-only' : 'encrypted'} folder cannot give a read-write key`);
     return formatKey(type === 'ro' ? deriveReadOnly(f.keys) : deriveEncrypted(f.keys));
@@ -284,14 +287,14 @@ export class Daemon {
 
   /** `folder gc`: encrypted folders only; runs outside the config mutex (it can take a while). */
   async gcFolder(path: string, opts: OpOptions & { retentionDays?: number } = {}): Promise<FolderGcReport> {
-    const f = await this.findFolder(path);
+    const f = await this.folders.find(path);
     if (!f.runner.gc) throw new SealsyncError('ERR_FOLDER_TYPE', 'gc applies to folders added with an encrypted key');
     return f.runner.gc(opts);
   }
 
   /** `folder verify`: encrypted folders only. */
   async verifyFolder(path: string, opts: OpOptions = {}): Promise<FolderVerifyReport> {
-    const f = await this.findFolder(path);
+    const f = await this.folders.find(path);
     if (!f.runner.verify) throw new SealsyncError('ERR_FOLDER_TYPE', 'verify applies to folders added with an encrypted key');
     return f.runner.verify(opts);
   }
@@ -302,28 +305,28 @@ export class Daemon {
    * only stops the waiting — the scan the user asked for still completes.
    */
   async rescanFolder(path: string, opts: OpOptions & { wait?: boolean } = {}): Promise<FolderStatus> {
-    const f = await this.findFolder(path);
+    const f = await this.folders.find(path);
     if (f.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder holds no plaintext to scan (rescan applies to rw and ro folders)');
     if (!f.runner.rescan) throw new SealsyncError('ERR_FOLDER_TYPE', 'this folder has no scanning engine');
     const scan = f.runner.rescan({});
     if (!opts.wait) {
       scan.catch((err: unknown) => { if (!isSealsyncError(err, 'ERR_ABORTED')) this.log.warn({ err, path: f.config.path }, 'requested rescan failed'); });
-      return this.folderStatus(f);
+      return this.folders.status(f);
     }
     await untilAborted(scan, opts.signal);
-    return this.folderStatus(f);
+    return this.folders.status(f);
   }
 
   /** `folder revert`: read-only folders only. */
   async revertFolder(path: string, opts: OpOptions = {}): Promise<void> {
-    const f = await this.findFolder(path);
+    const f = await this.folders.find(path);
     if (f.keys.type !== 'ro' || !f.runner.revert) throw new SealsyncError('ERR_FOLDER_TYPE', 'revert applies to folders added with a read-only key');
     await f.runner.revert(opts);
   }
 
   listPeers(): readonly PeerStatus[] {
     if (!this.net) return this.config.peers.map((p) => offlinePeer(p.address));
-    const folders = [...this.folders.values()];
+    const folders = [...this.folders.all()];
     const extra = { seenAt: this.index?.history.deviceSeen() ?? new Map<string, number>(), now: (this.init.now ?? Date.now)() };
     return this.net.peerStatus().map((p) => {
       const shared = p.id ? folders.filter((f) => f.runner.joinedPeers?.().has(p.id)).map((f) => f.config.path) : [];
@@ -417,7 +420,7 @@ export class Daemon {
       const retentionChanged = r.data.archive.retentionDays !== c.archive.retentionDays;
       const bandwidthChanged = r.data.bandwidth.maxSendKBps !== c.bandwidth.maxSendKBps || r.data.bandwidth.maxRecvKBps !== c.bandwidth.maxRecvKBps;
       await this.persist(r.data);
-      if (retentionChanged) for (const f of this.folders.values()) f.runner.setRetention?.(...this.retentionOf(f.config));
+      if (retentionChanged) for (const f of this.folders.all()) f.runner.setRetention?.(...this.folders.retentionOf(f.config));
       if (bandwidthChanged) this.net?.setRateLimit(rateLimitOf(r.data.bandwidth));
       if (r.data.device.name !== c.device.name) this.net?.setLocalName(r.data.device.name);
       return this.getSettings();
@@ -427,12 +430,12 @@ export class Daemon {
   /** A folder's own archive retention (`folder retention`); applies at once. */
   setFolderRetention(path: string, retention: FolderRetention): Promise<FolderInfo> {
     return this.exclusive(async () => {
-      const f = await this.findFolder(path);
+      const f = await this.folders.find(path);
       const archive = { ...(retention.retentionDays !== null ? { retentionDays: retention.retentionDays } : {}), maxMiB: retention.maxMiB };
       const folders = this.config.folders.map((c) => (c.path === f.config.path ? { ...c, archive } : c));
       await this.persist({ ...this.config, folders });
       Object.assign(f, { config: this.config.folders.find((c) => c.path === f.config.path) ?? f.config });
-      f.runner.setRetention?.(...this.retentionOf(f.config));
+      f.runner.setRetention?.(...this.folders.retentionOf(f.config));
       return this.listFolders().find((i) => i.path === f.config.path) as FolderInfo;
     });
   }
@@ -440,23 +443,18 @@ export class Daemon {
   /** `folder pause|resume`: a paused folder's engine is stopped (nothing scanned, sent or applied) until resumed, across restarts too. */
   setFolderPaused(path: string, paused: boolean): Promise<FolderStatus> {
     return this.exclusive(async () => {
-      const f = await this.findFolder(path);
+      const f = await this.folders.find(path);
       if ((f.config.paused ?? false) !== paused) {
         await this.persist({ ...this.config, folders: this.config.folders.map((c) => (c.path === f.config.path ? { ...c, paused } : c)) });
-        await this.forgetFolder(f.config.path, { keepIndex: true });
-        await this.startFolder(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
+        await this.folders.forget(f.config.path, { keepIndex: true });
+        await this.folders.start(this.config.folders.find((c) => c.path === f.config.path) ?? f.config, f.keys);
         this.net?.refreshFolders();
         // A peer that dialled us never learns we left, so it would not join again: reconnect (redialled within a second).
         if (!paused) for (const p of this.listPeers()) if (p.connected && p.id) await this.net?.disconnect(p.id);
         this.events.emit({ type: 'folder-changed', path: f.config.path, change: paused ? 'paused' : 'resumed' });
       }
-      return this.folderStatus(await this.findFolder(path));
+      return this.folders.status(await this.folders.find(path));
     });
-  }
-
-  /** [days, bytes] of a folder's archive retention: its own setting, else archive.retentionDays. */
-  private retentionOf(folder: FolderConfig): [number, number] {
-    return [folder.archive?.retentionDays ?? this.config.archive.retentionDays, (folder.archive?.maxMiB ?? 0) * 1024 * 1024];
   }
 
   /** For the dashboard's auth module: sets the scrypt password hash (never exposed by getSettings). */
@@ -479,55 +477,6 @@ export class Daemon {
     this.config = configSchema.parse(next);
   }
 
-  /** Stops a running folder and drops it with its index data (re-adding later rescans from scratch). */
-  private async forgetFolder(path: string, opts: { keepIndex?: boolean } = {}): Promise<void> {
-    const f = this.folders.get(path);
-    if (f === undefined) return;
-    this.folders.delete(path);
-    f.routed = false;
-    this.router?.removeFolder(f.keys.folderId);
-    await f.runner.stop().catch((err: unknown) => this.log.warn({ err, path }, 'folder stop failed'));
-    if (!opts.keepIndex) this.index?.removeFolder(f.folderRowId);
-  }
-
-  /** Starts a folder's engine; a failure is kept on the folder (status shows it) and returned. */
-  private async startFolder(folder: FolderConfig, parsed?: FolderKeys): Promise<SealsyncError | null> {
-    const keys = parsed ?? parseKey(folder.key);
-    const folderId = folderIdText(keys.folderId);
-    const index = this.requireIndex();
-    const folderRowId = this.folderRow(index, folder.path, keys);
-    const init: FolderRunnerInit = {
-      folder, keys, folderId, index, folderRowId,
-      logger: componentLogger(this.init.logger, 'engine:folder').child({ folder: folder.path }),
-      retentionDays: this.retentionOf(folder)[0],
-      retentionMaxBytes: this.retentionOf(folder)[1],
-      deviceId: this.deviceId,
-    };
-    const entry: RunningFolder = { config: folder, keys, folderId, folderRowId, runner: new IdleFolderRunner(init), startError: null, routed: false };
-    this.folders.set(folder.path, entry);
-    const factory = this.init.engines?.[keys.type];
-    if (!factory || folder.paused) return null;
-    try {
-      entry.runner = await factory(init);
-      entry.runner.onStatus(() => this.events.emit({ type: 'folder-status', folder: this.folderStatus(entry) }));
-      entry.runner.onFileChanged?.((file, action, source) => this.events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
-      entry.runner.onConflict?.((c) => this.events.emit({ type: 'conflict', folder: folder.path, ...c, device: this.history.deviceRef(c.writerDevice ?? null) }));
-      entry.runner.onArchivePruned?.((p) => this.events.emit({ type: 'archive-pruned', folder: folder.path, ...p }));
-      await entry.runner.start();
-      if (entry.runner.routed && this.router) {
-        entry.routed = true;
-        this.router.addFolder(keys.folderId, entry.runner.routed);
-      }
-      return null;
-    } catch (err) {
-      entry.startError = err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err);
-      this.log.error({ err, path: folder.path }, 'folder failed to start');
-      const e = err instanceof SealsyncError ? err : new SealsyncError('ERR_INTERNAL', entry.startError);
-      this.events.emit({ type: 'error', error: e.toJSON(), folder: folder.path });
-      return e;
-    }
-  }
-
   /** Folders as the network sees them: access secrets by folder id (for the join proofs). */
   private async startNetwork(identity: DeviceCredentials): Promise<void> {
     const devices = this.links.create(identity);
@@ -535,7 +484,7 @@ export class Daemon {
       onLinkConnection: (conn) => devices.handleConnection(conn),
       identity,
       localName: this.config.device.name,
-      directory: routedFolderDirectory(() => this.folders.values()),
+      directory: routedFolderDirectory(() => this.folders.all()),
       listen: this.config.listen,
       addresses: this.links.targets(),
       logger: this.init.logger,
@@ -583,54 +532,10 @@ export class Daemon {
     return this.index;
   }
 
-  /** The folder's index row; a row left with another path or key type is reset (its data no longer applies). */
-  private folderRow(index: Index, path: string, keys: FolderKeys): number {
-    const hexId = toHex(keys.folderId);
-    const row = index.folderByFolderId(hexId);
-    if (row && row.path === path && row.type === keys.type) return row.rowId;
-    if (row) index.removeFolder(row.rowId);
-    // A stale row for this path under another folder id (re-shared with a new key).
-    for (const r of index.listFolders()) if (r.path === path) index.removeFolder(r.rowId);
-    return index.addFolder({ path, folderId: hexId, type: keys.type }).rowId;
-  }
-
-  /** A folder's status, settled with the number of devices connected at all (folder-truth.ts). */
-  private folderStatus(f: RunningFolder): FolderStatus {
-    const s = f.runner.status();
-    if (f.startError) return { ...s, state: 'error', error: f.startError, notice: null };
-    if (f.config.paused) return { ...s, state: 'unshared', paused: true, notice: PAUSED_NOTICE };
-    return withDevicesConnected(s, this.net?.connectedCount() ?? 0);
-  }
-
-  private async stopFolders(): Promise<void> {
-    const all = [...this.folders.values()];
-    this.folders.clear();
-    for (const f of all) {
-      f.routed = false;
-      this.router?.removeFolder(f.keys.folderId);
-    }
-    await Promise.all(all.map((f) => f.runner.stop().catch((err: unknown) => this.log.warn({ err, path: f.config.path }, 'folder stop failed'))));
-  }
-
   private async stopServices(): Promise<void> {
     while (this.startedServices.length > 0) {
       const service = this.startedServices.pop() as DaemonService;
       try { await service.stop(); } catch (err) { this.log.warn({ err }, 'service stop failed'); }
     }
-  }
-
-  private async findFolder(path: string): Promise<RunningFolder> {
-    const exact = this.folders.get(path);
-    if (exact) return exact;
-    const canon = await canonicalFolderPath(path);
-    const f = this.folders.get(canon);
-    if (!f) throw new SealsyncError('ERR_FOLDER_UNKNOWN', `${path.slice(0, 300)} is not a shared folder`);
-    return f;
-  }
-
-  private findFolderSync(path: string): RunningFolder {
-    const f = this.folders.get(path);
-    if (!f) throw new SealsyncError('ERR_FOLDER_UNKNOWN', `${path.slice(0, 300)} is not a shared folder`);
-    return f;
   }
 }

@@ -28,7 +28,8 @@
  * a peer that announced it, bad data penalized), at most MAX_PENDING_FETCHES
  * at once, verified (id = hash of ciphertext) and stored. A block no peer can
  * give is parked and retried when a peer joins or announces records, or every
- * RETRY_INTERVAL_MS.
+ * RETRY_INTERVAL_MS. That bookkeeping is ReplicaBlockIntake's
+ * (replica-block-intake.ts); this class says which blocks are referenced.
  *
  * State: 'syncing' while blocks are being fetched or can be fetched; else the
  * "up to date" rule of folder-truth.ts decides: 'waiting' while needFiles > 0
@@ -41,43 +42,38 @@
  *
  * One class of over 400 lines because links, fetches, gc and stop share one
  * lifecycle and one lock; the standalone parts are apart (replica-records,
- * replica-gc, replica-verify, replica-counts, the store, the relay).
+ * replica-block-intake, replica-gc, replica-verify, replica-counts, the
+ * store, the relay).
  */
 import type { FolderKeys } from '../../crypto/keys.js';
 import { folderIdText } from '../../crypto/key-text.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
-import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
+import { SealsyncError, describeError } from '../../errors.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import { noteBlockBytes } from '../../memory/young-gc.js';
-import { releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
 import { BlockAvailability, BlockScheduler } from '../sync/block-scheduler.js';
 import type { FolderState, FolderStatus } from '../peer/folder-status.js';
 import type { FolderLink, IncomingIndex, ReceiveIndexOptions } from '../peer/folder-link.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
 import { FolderPresence, settledStatus } from '../peer/folder-truth.js';
-import { BlockStore, blockIdFromHex, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
+import { BlockStore, blockIdToHex, sealedBlockVerifier, type BlockVerifier } from '../../store/block-store.js';
 import { countReplica, statsRefreshDelayMs, type ReplicaStats } from './replica-counts.js';
 import { collectGarbage, DEFAULT_RETENTION_DAYS, validateRetentionDays, type GcReport } from './replica-gc.js';
 import { ReplicaRecordStore } from './replica-records.js';
 import type { RecordChecker } from '../peer/record-check.js';
 import { verifyStore, type VerifyReport } from './replica-verify.js';
+import { ReplicaBlockIntake } from './replica-block-intake.js';
 import { toHex } from '../../crypto/bytes.js';
 import { HeadBook } from '../peer/head-book.js';
 import { HeadExchange } from '../peer/head-exchange.js';
 
-/** Blocks being fetched at once (the scheduler spreads them over peers). */
-export const MAX_PENDING_FETCHES = 64;
 /** A parked block (no peer had it) is tried again after this long. */
 export const RETRY_INTERVAL_MS = 30_000;
 /** Background garbage collection period. */
 export const GC_INTERVAL_MS = 60 * 60 * 1000;
 /** A GC pass runs this long after records were replaced (batches a burst of edits). */
 export const GC_DEBOUNCE_MS = 10_000;
-
-const ZERO_HASH = new Uint8Array(32);
-
-/** One joined peer (the shared link shape of src/engine/index-relay.ts). */
 
 export interface ReplicaFolderOptions {
   /** The store root (the PATH of `folder add PATH --key E…`). */
@@ -125,21 +121,8 @@ export class ReplicaFolder {
   private readonly relay: IndexRelay;
   /** Signed heads: kept and forwarded (an encrypted peer can verify them, never make one). */
   private readonly headExchange: HeadExchange;
-  /** Live blocks and their stored sizes (the store's catalog, kept in memory). */
-  private readonly live = new Map<string, number>();
-  /** Needed blocks not yet asked for, in flight, and parked (no peer had them). */
-  private readonly needed = new Set<string>();
-  private readonly inFlight = new Set<string>();
-  /**
-   * Blocks of inFlight still in the network or the store's intake (bounded by
-   * MAX_PENDING_FETCHES); the rest of inFlight is written and waits for the
-   * store's batch commit (bounded by the store's MAX_UNCOMMITTED_BLOCKS).
-   * Holding a fetch slot through the commit made every block wait for the
-   * fsyncs of its batch before the next request went out: in bench (e) a put
-   * took ~56 ms against ~93 ms for the fetch, and the window was always full.
-   */
-  private fetching = 0;
-  private readonly parked = new Set<string>();
+  /** The blocks held and still needed, and their fetching. */
+  private readonly blocks: ReplicaBlockIntake;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private stats: ReplicaStats = { globalFiles: 0, globalBytes: 0, localFiles: 0, localBytes: 0, needFiles: 0, needBytes: 0 };
   private statsTimer: NodeJS.Timeout | null = null;
@@ -155,8 +138,6 @@ export class ReplicaFolder {
   /** Serializes GC, verify and reconcile: they rewrite the live catalog. */
   private maintenance: Promise<unknown> = Promise.resolve();
   private lastState: FolderState = 'idle';
-  /** Blocks in the retained area (as of the last rebuild or GC pass, minus revivals). */
-  private retainedBlocks = 0;
   /** How long the last status walk over the records took (throttles the next one). */
   private lastWalkMs = 0;
 
@@ -179,6 +160,15 @@ export class ReplicaFolder {
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folderRowId, logger: this.log, isRunning: () => this.running });
     const book = new HeadBook({ index: this.index, folderRowId: () => this.folderRowId, keys: this.keys, now: this.now });
     this.headExchange = new HeadExchange({ book, links: () => this.relay.allLinks(), log: this.log });
+    this.blocks = new ReplicaBlockIntake({
+      log: this.log,
+      isRunning: () => this.running,
+      store: () => this.store,
+      scheduler: () => this.scheduler,
+      peerCount: () => this.relay.size,
+      signal: () => this.stopController.signal,
+      changed: () => this.markDirty(),
+    });
   }
 
   // ---- lifecycle -------------------------------------------------------------
@@ -228,7 +218,7 @@ export class ReplicaFolder {
     }
     this.relay.wake();
     await this.reconcile();
-    this.retryTimer = setInterval(() => this.retryParked(), this.retryIntervalMs);
+    this.retryTimer = setInterval(() => this.blocks.retryParked(), this.retryIntervalMs);
     this.gcTimer = setInterval(() => { void this.gc().catch((err) => this.logMaintenanceError('gc', err)); }, this.gcIntervalMs);
     this.retryTimer.unref?.();
     this.gcTimer.unref?.();
@@ -252,9 +242,7 @@ export class ReplicaFolder {
     await this.store?.close();
     // Closed for good (its database too): the next start opens it again.
     this.store = null;
-    this.needed.clear();
-    this.inFlight.clear();
-    this.parked.clear();
+    this.blocks.clear();
   }
 
   /** Device ids of the peers joined to this folder now. */
@@ -295,7 +283,7 @@ export class ReplicaFolder {
 
   /** Hex ids of blocks still wanted (needed, in flight or parked). For tests and diagnostics. */
   wantedBlocks(): string[] {
-    return [...new Set([...this.needed, ...this.inFlight, ...this.parked])];
+    return this.blocks.wanted();
   }
 
   // ---- links -----------------------------------------------------------------
@@ -309,8 +297,8 @@ export class ReplicaFolder {
     this.headExchange.attached(link);
     this.scheduler?.addPeer(this.blockPeer(link));
     // Blocks wanted while nobody was connected, and those no one had before.
-    this.retryParked();
-    this.fetchMore();
+    this.blocks.retryParked();
+    this.blocks.fetchMore();
     this.relay.wake(link.peerId);
   }
 
@@ -354,12 +342,12 @@ export class ReplicaFolder {
     if (intake.stored > 0) {
       this.presence.changed();
       this.log.debug({ peer: peerId, stored: intake.stored, ignored: intake.ignored }, 'records stored');
-      for (const hex of intake.blockIds) await this.want(hex);
+      for (const hex of intake.blockIds) await this.blocks.want(hex);
       this.relay.wake();
     }
     if (intake.replaced > 0) this.scheduleGc();
     // A peer that announced blocks may have the ones parked.
-    if (intake.announced.length > 0) this.retryParked();
+    if (intake.announced.length > 0) this.blocks.retryParked();
     this.markDirty();
     return update.toSeq;
   }
@@ -382,12 +370,8 @@ export class ReplicaFolder {
     const hex = blockIdToHex(blockId);
     const data = await store.get(hex, opts);
     if (data !== null) noteBlockBytes(data.byteLength); // dead once framed: see young-gc.ts
-    if (data === null && this.live.has(hex)) {
-      // It was live and is gone or was quarantined: fetch a good copy.
-      this.live.delete(hex);
-      await this.want(hex);
-      this.markDirty();
-    }
+    // It was live and is gone or was quarantined: the intake fetches a good copy.
+    if (data === null && await this.blocks.lost(hex)) this.markDirty();
     return data;
   }
 
@@ -448,9 +432,7 @@ export class ReplicaFolder {
   private async rebuildLive(): Promise<void> {
     const store = this.store;
     if (store === null) return;
-    this.live.clear();
-    for await (const b of store.list('live', { signal: this.stopController.signal })) this.live.set(b.id, b.size);
-    this.retainedBlocks = (await store.totals('retained', { signal: this.stopController.signal })).blocks;
+    await this.blocks.rebuild(store, this.stopController.signal);
     this.markDirty();
   }
 
@@ -463,117 +445,12 @@ export class ReplicaFolder {
     const records = this.records;
     const store = this.store;
     if (records === null || store === null) return;
-    // Blocks waiting for the network that are in fact retained here (a GC pass
-    // moved them while their record arrived): take them back first.
-    for (const hex of [...this.needed, ...this.parked]) {
-      if (this.retainedBlocks === 0) break;
-      if (!(await store.revive(hex))) continue;
-      this.retainedBlocks--;
-      this.needed.delete(hex);
-      this.parked.delete(hex);
-      const size = await store.sizeOf(hex);
-      if (size !== null) this.live.set(hex, size);
-    }
+    await this.blocks.reviveWaiting(store);
     for (const hex of records.referencedBlocks()) {
       if (this.stopController.signal.aborted) return;
-      await this.want(hex);
+      await this.blocks.want(hex);
     }
     this.markDirty();
-  }
-
-  /** A current record references `hex`: make sure it is live, revived, or being fetched. */
-  private async want(hex: string): Promise<void> {
-    const store = this.store;
-    if (store === null || this.live.has(hex) || this.inFlight.has(hex) || this.needed.has(hex) || this.parked.has(hex)) return;
-    // Only look in the retained area when it holds something (usually it is
-    // empty, and a burst of new records would cost one lookup each).
-    if (this.retainedBlocks > 0 && await store.revive(hex)) {
-      this.retainedBlocks--;
-      const size = await store.sizeOf(hex);
-      if (size !== null) {
-        this.live.set(hex, size);
-        return;
-      }
-    }
-    this.needed.add(hex);
-    this.fetchMore();
-  }
-
-  private fetchMore(): void {
-    const scheduler = this.scheduler;
-    if (!this.running || scheduler === null || this.relay.size === 0) return;
-    for (const hex of this.needed) {
-      if (this.fetching >= MAX_PENDING_FETCHES) break;
-      this.needed.delete(hex);
-      this.inFlight.add(hex);
-      this.fetching++;
-      void this.fetchOne(scheduler, hex);
-    }
-    this.markDirty();
-  }
-
-  private async fetchOne(scheduler: BlockScheduler, hex: string): Promise<void> {
-    const id = blockIdFromHex(hex);
-    let slotHeld = true;
-    const releaseSlot = (): void => {
-      if (!slotHeld) return;
-      slotHeld = false;
-      this.fetching--;
-    };
-    try {
-      const onWritten = (): void => {
-        releaseSlot();
-        this.fetchMore();
-      };
-      const put = await this.receive(scheduler, id, onWritten);
-      if (put === null) return;
-      await put.stored;
-      // Counted as held only now: the store committed it (see block-store.ts).
-      this.live.set(hex, put.size);
-      // The frame it arrived in may be pooled (fs/block-buffer-pool.ts): give it back. This
-      // relies on put() keeping no reference to the block once it has resolved.
-      releaseBlockBuffer(put.sealed);
-    } catch (err) {
-      if (!this.running) return;
-      if (isSealsyncError(err, 'ERR_ABORTED')) {
-        this.needed.add(hex);
-      } else {
-        // Nobody connected had it (or every copy was bad): wait for a peer that has it.
-        this.parked.add(hex);
-        this.log.debug({ block: hex, err: describeError(err) }, 'block not available yet');
-      }
-    } finally {
-      releaseSlot();
-      this.inFlight.delete(hex);
-      this.markDirty();
-      this.fetchMore();
-    }
-  }
-
-  /**
-   * Fetches a block and hands it to the store; `stored` settles with the
-   * store's batch commit. Returning frees this frame, so the buffer is held
-   * only by the store's intake until it is in its pack, not through the
-   * commit.
-   */
-  private async receive(scheduler: BlockScheduler, id: Uint8Array, onWritten: () => void): Promise<{ size: number; stored: Promise<unknown>; sealed: Uint8Array } | null> {
-    const sealed = await scheduler.fetch({ id, hash: ZERO_HASH, size: 0 }, { signal: this.stopController.signal });
-    const store = this.store;
-    if (store === null || !this.running) return null;
-    const size = sealed.byteLength;
-    const stored = store.put(id, sealed, { verified: true, signal: this.stopController.signal, onWritten });
-    stored.catch(() => undefined); // the caller awaits it next; never an unhandled rejection meanwhile
-    // Dead once written to the store: see young-gc.ts. Counted now, the GC that
-    // frees it runs after a few more blocks.
-    noteBlockBytes(size);
-    return { size, stored, sealed };
-  }
-
-  private retryParked(): void {
-    if (!this.running || this.parked.size === 0 || this.relay.size === 0) return;
-    for (const hex of this.parked) this.needed.add(hex);
-    this.parked.clear();
-    this.fetchMore();
   }
 
   private blockPeer(link: FolderLink) {
@@ -603,8 +480,8 @@ export class ReplicaFolder {
   /** What the replica is doing; the state the status shows is settled from it (folder-truth.ts). */
   private activity(): 'error' | 'syncing' | 'idle' {
     if (this.error !== null) return 'error';
-    if (this.inFlight.size > 0) return 'syncing';
-    if (this.needed.size > 0 && this.relay.size > 0) return 'syncing';
+    if (this.blocks.busy) return 'syncing';
+    if (this.blocks.hasNeeded && this.relay.size > 0) return 'syncing';
     return 'idle';
   }
 
@@ -630,12 +507,9 @@ export class ReplicaFolder {
     const records = this.records;
     if (records === null) return;
     const started = performance.now();
-    const { stats, referenced: blocks } = countReplica(records.walk(), this.live);
+    const { stats, referenced } = countReplica(records.walk(), this.blocks.live);
     this.stats = stats;
-    // Wanted blocks that no current record references any more (the record was
-    // replaced before its blocks arrived): stop wanting them.
-    for (const hex of [...this.needed]) if (!blocks.has(hex)) this.needed.delete(hex);
-    for (const hex of [...this.parked]) if (!blocks.has(hex)) this.parked.delete(hex);
+    this.blocks.forgetUnreferenced(referenced);
     this.lastWalkMs = performance.now() - started;
     this.emitStatus();
   }

@@ -19,7 +19,7 @@
  *   retried in full with the same backoff; its error is the status error.
  * - A pass opens the held versions of each dirty path, picks the global
  *   winner (model/needs.ts) and compares it with the local `files` row:
- *   nothing | fetch | delete | conflict. Work runs in phases so the tree stays
+ *   nothing | fetch | delete | conflict (PullPlanner, pull-planner.ts). Work runs in phases so the tree stays
  *   consistent: directories (shallow first; one depth DIRS_IN_FLIGHT at a
  *   time), then files and symlinks
  *   (PULL_FILES_IN_FLIGHT at a time; their blocks swarm through the block
@@ -39,21 +39,28 @@
  *   a rename a crash could undo. busyPaths lists paths being written until
  *   their row is in, for the scanner to skip.
  * - Memory: fetched plaintext counts against MAX_PULL_BYTES_IN_FLIGHT until on disk.
+ *
+ * Why one class of over 400 lines: the run loop, the phases of a pass, the
+ * busy paths, the batched rows (flushRows) and the byte budget share one abort
+ * controller and one set of busy paths, which the scanner reads while a pass
+ * writes; splitting the apply steps out would hand that state around. What
+ * stands alone lives apart: planning (pull-planner.ts), conflicts
+ * (conflict-apply.ts, conflicts.ts), parking and backoff (pull-parking.ts),
+ * the small helpers (pull-util.ts) and the types (pull-types.ts).
  */
 import { setMaxListeners } from 'node:events';
 import type { Stats } from 'node:fs';
-import { locatorFor } from '../../crypto/index.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { KNOWN_MISSING, applyRecord, fsyncDir, type ApplyResult, type KnownLocal } from '../../fs/atomic-apply.js';
 import { lstatOrNull, resolveSafe } from '../../fs/safe-fs.js';
 import type { LocalFile, LocalFileInput } from '../../index/index.js';
-import { needFor, pickWinner, sameContent, sameFileState } from '../../model/needs.js';
+import { sameContent, sameFileState } from '../../model/needs.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
-import { toHex, fromHex } from '../../crypto/bytes.js';
+import { toHex } from '../../crypto/bytes.js';
 import { RateMeter } from '../../net/rate-meter.js';
 import { retryAfterMakingRoom } from './apply-room.js';
 import { ConflictApplier } from './conflict-apply.js';
-import { conflictLosers } from './conflicts.js';
+import { PullPlanner } from './pull-planner.js';
 import { ParkedPaths, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS } from './pull-parking.js';
 import type { PathWork, PullerDeps, PullerState, PullerStatus } from './pull-types.js';
 import { ByteBudget, depth, diskFields, matchesLocal, OpenedRecords, runLimited } from './pull-util.js';
@@ -78,10 +85,6 @@ export const MAX_PASSES_PER_RUN = 8;
  * again with the backoff: a file written continuously must not spin the puller.
  */
 export const MAX_LOCAL_CHANGE_PASSES = 8;
-/** Paths planned between two yields to the event loop (opening a record costs ~60 µs); their index rows are read in batches. */
-const PLAN_SLICE = 256;
-/** Records read per page when the whole folder is examined. */
-const RECORDS_PAGE = 1000;
 /** Applied paths recorded in the index per transaction. */
 export const ROWS_PER_FLUSH = 256;
 
@@ -118,14 +121,14 @@ export class Puller {
   private dirsToSync = new Set<string>();
   private readonly now: () => number;
   private readonly opened: OpenedRecords;
-  /** During revert: locator hex → local path, for local additions that have no record. */
-  private readonly revertPaths = new Map<string, string>();
-
+  /** What each dirty path needs (pull-planner.ts). */
+  private readonly planner: PullPlanner;
   constructor(private readonly deps: PullerDeps) {
     if (deps.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder has no files to pull');
     this.now = deps.now ?? Date.now;
     this.rate = new RateMeter(this.now);
     this.opened = new OpenedRecords(deps.keys, deps.logger);
+    this.planner = new PullPlanner({ deps, opened: this.opened, reverting: () => this.reverting, settled: (lh) => this.settled(lh) });
     this.conflicts = new ConflictApplier({
       deps,
       busy: this.busy,
@@ -270,11 +273,11 @@ export class Puller {
     let pass = 0;
     for (; pass < MAX_PASSES_PER_RUN && !this.stopped; pass++) {
       const full = this.fullPass;
-      const locators = full ? this.allLocators() : [...this.dirty];
+      const locators = full ? this.planner.allLocators() : [...this.dirty];
       this.fullPass = false;
       this.dirty = new Set();
       if (locators.length === 0) break;
-      const work = await this.plan(locators, signal);
+      const work = await this.planner.plan(locators, signal);
       // Syncing before the needs show: a status read in between must not see needs with nothing running.
       if (work.length > 0) this.setState('syncing');
       this.updateNeeds(work);
@@ -310,96 +313,10 @@ export class Puller {
     }
   }
 
-  private allLocators(): string[] {
-    const out = new Set<string>();
-    let since = 0;
-    for (;;) {
-      const page = this.deps.index.recordsSince(this.deps.folder, since, RECORDS_PAGE);
-      for (const r of page) out.add(toHex(r.locator));
-      if (page.length < RECORDS_PAGE) break;
-      since = page[page.length - 1]!.seq;
-    }
-    this.revertPaths.clear();
-    if (this.reverting) {
-      // Local additions have no record at all: they must go too.
-      for (const path of this.deps.index.loadFileStats(this.deps.folder).keys()) {
-        const lh = toHex(locatorFor(this.deps.keys, path));
-        this.revertPaths.set(lh, path);
-        out.add(lh);
-      }
-    }
-    return [...out];
-  }
-
-  /**
-   * What to do for each dirty path. Works in slices of PLAN_SLICE paths: the
-   * held versions and the files rows of a slice are read with one query per
-   * LOOKUP_BATCH paths (sqlite-index.ts), not two per path, and the event
-   * loop gets a turn between slices.
-   */
-  private async plan(locatorHexes: readonly string[], signal: AbortSignal): Promise<PathWork[]> {
-    const work: PathWork[] = [];
-    const { index, folder, type } = this.deps;
-    for (let start = 0; start < locatorHexes.length; start += PLAN_SLICE) {
-      if (start > 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (signal.aborted) return [];
-      }
-      const slice = locatorHexes.slice(start, start + PLAN_SLICE);
-      const held = index.currentRecordsOf(folder, slice.map((lh) => fromHex(lh)));
-      const winners: { lh: string; winner: FileRecord; versions: FileRecord[] }[] = [];
-      for (const lh of slice) {
-        const versions = this.opened.open(held.get(lh) ?? []);
-        const winner = pickWinner(versions);
-        if (winner === undefined) {
-          if (!(this.reverting && this.planRevertAddition(lh, work))) this.settled(lh);
-          continue;
-        }
-        if (this.deps.isIgnored?.(winner.path, winner.kind === 'dir')) {
-          this.settled(lh);
-          continue;
-        }
-        winners.push({ lh, winner, versions });
-      }
-      const locals = index.getFiles(folder, winners.map((w) => w.winner.path));
-      for (const { lh, winner, versions } of winners) {
-        const local = locals.get(winner.path);
-        let action = needFor(local?.record, winner);
-        let losers: FileRecord[] = [];
-        if (type === 'ro') {
-          // ro peers never resolve (the rw peers publish the resolution) and
-          // leave local edits alone until revert().
-          if (local?.localChange) action = this.reverting ? (winner.deleted ? 'delete' : 'fetch') : 'nothing';
-          else if (action === 'conflict') action = 'fetch';
-        } else {
-          losers = conflictLosers(winner, versions);
-          // A concurrent version that loses must still survive as a copy, even
-          // when ours is the winner: resolve it here too (the names are
-          // deterministic, so peers that both resolve meet on equal content).
-          if (losers.length > 0 && !winner.deleted && (action === 'nothing' || action === 'fetch')) action = 'conflict';
-        }
-        if (action !== 'nothing') work.push({ locatorHex: lh, local, winner, versions, losers, action });
-        else this.settled(lh);
-      }
-    }
-    return work;
-  }
-
   /** A path that needs nothing now: it is no longer parked (its record was replaced, or it arrived another way). */
   private settled(lh: string): void {
     this.parked.clear(lh);
     this.againCount.delete(lh);
-  }
-
-  /** Plans the removal of a local addition during revert; false when there is none. */
-  private planRevertAddition(lh: string, work: PathWork[]): boolean {
-    const path = this.revertPaths.get(lh);
-    if (path === undefined) return false;
-    const local = this.deps.index.getFile(this.deps.folder, path);
-    if (!local || local.record.deleted) return false;
-    const tomb: FileRecord = { ...local.record, deleted: true, blocks: [], size: 0 };
-    work.push({ locatorHex: lh, local, winner: tomb, versions: [], losers: [], action: 'delete' });
-    return true;
   }
 
   /** Needs of a pass: its work, and the parked paths it does not cover. */

@@ -13,7 +13,8 @@
  *   (full peers relay too; the signature makes a record trustworthy). Records
  *   the peer itself sent are not echoed back. LocalFolder's 'changed' event and
  *   the puller's publications wake every pump.
- * - Records in. receiveIndex() decodes, verifies and opens every record
+ * - Records in. receiveIndex() hands the records to SyncRecordIntake
+ *   (sync-record-intake.ts), which decodes, verifies and opens every record
  *   (signature, AEAD, locator = HMAC(path), canonical path) — on the daemon's
  *   hash workers for a large update, in order (record-check.ts); a bad one is
  *   dropped and the sender penalised. Good ones go to the index, which keeps
@@ -29,18 +30,18 @@
  * - Housekeeping: every ARCHIVE_CLEAN_INTERVAL_MS archived copies past
  *   retention and temp files of transfers that will never resume are removed.
  */
-import { digest, folderIdText, openBlock, openPlainBlock, sealedBlockSize, type FolderKeys, type SealedRecord } from '../../crypto/index.js';
+import { digest, folderIdText, type FolderKeys } from '../../crypto/index.js';
 import { parseDeviceId } from '../../crypto/device-id.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
 import { ArchiveKeeper, type ArchivePruned } from './archive-keeper.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock, readPlainBlock } from '../../fs/block-reader.js';
 import type { BlockForm } from '../../net/messages.js';
-import { acquireBlockBuffer, releaseBlockBuffer, trimBlockBuffers } from '../../memory/block-buffer-pool.js';
+import { trimBlockBuffers } from '../../memory/block-buffer-pool.js';
+import { blockOpener } from './block-opener.js';
 import { resolveOnDisk } from '../../fs/safe-fs.js';
-import type { Index, PutRecordResult } from '../../index/index.js';
+import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
-import type { BlockRef, FileRecord } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
 import type { FolderStatus } from '../peer/folder-status.js';
 import { IDLE_PULLER_STATUS, Puller, type AppliedAction, type PullerStatus } from './puller.js';
@@ -48,7 +49,8 @@ import type { FolderLink, IncomingIndex, ReceiveIndexOptions } from '../peer/fol
 import { FolderPresence, settledStatus, syncProgress } from '../peer/folder-truth.js';
 import { checkFolderRoot } from '../../fs/folder-marker.js';
 import { IndexRelay, chargeDominatedUpdate } from '../peer/index-relay.js';
-import { forEachCheckedChunk, type RecordChecker } from '../peer/record-check.js';
+import type { RecordChecker } from '../peer/record-check.js';
+import { SyncRecordIntake } from './sync-record-intake.js';
 import { HeadBook } from '../peer/head-book.js';
 import { HeadExchange } from '../peer/head-exchange.js';
 
@@ -56,15 +58,6 @@ import { HeadExchange } from '../peer/head-exchange.js';
 export const MAX_PENALTIES_PER_UPDATE = 4;
 /** How often archived copies past retention are removed. */
 export const ARCHIVE_CLEAN_INTERVAL_MS = 60 * 60 * 1000;
-
-/** A checked record from a peer, on its way into the index. */
-interface StoreItem {
-  readonly raw: Uint8Array;
-  readonly sealed: SealedRecord;
-  readonly record: FileRecord;
-}
-
-/** One joined peer, and one index update from it: the same contract as the replica's (one session binding serves both). */
 
 /** What the puller did on disk for peers' records: a path applied, or a losing version kept as a conflict copy. */
 export type RemoteChange =
@@ -142,7 +135,8 @@ export class SyncFolder {
   private readonly relay: IndexRelay;
   private readonly scheduler: BlockScheduler;
   private readonly puller: Puller;
-  private readonly recordChecker: RecordChecker | null;
+  /** Checks and stores peers' records (sync-record-intake.ts). */
+  private readonly intake: SyncRecordIntake;
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
@@ -185,44 +179,9 @@ export class SyncFolder {
       ...(keys.type === 'rw' && deviceId ? { makeOwn: () => this.heads.makeOwn(keys, deviceId, this.index.vectorId) } : {}),
     });
     const contentKey = keys.contentKey;
-    this.recordChecker = opts.recordChecker ?? null;
     const hashBlock = (d: Uint8Array) => digest(d);
     this.scheduler = new BlockScheduler({
-      // Every ref here comes from a file record signed with the folder's write
-      // key, so its id fixes the ciphertext and the AEAD tag covers the rest:
-      // the second (plaintext) hash would only catch a write-key holder.
-      // Opened on this thread, not on a worker: without the plaintext re-hash an
-      // open is one SHA-256 plus AES-GCM (~100 µs per 128 KiB), less than the copy
-      // and postMessage a worker needs; in bench (a) on 2 cores a block-crypto worker
-      // (since removed, docs/performance.md) was slower (median 4.2 s against 2.8 s).
-      //
-      // Buffers (fs/block-buffer-pool.ts): the plaintext goes into a pooled buffer, which
-      // applyFile gives back once it is written; the sealed frame (pooled by the session's
-      // frame decoder) is given back here, as nothing reads it after the open.
-      openBlock: (sealed: Uint8Array, ref: BlockRef, form: 'sealed' | 'plain') => {
-        // From a peer that proved R: padded plaintext, checked against the signed record's
-        // hash. The frame's pooled buffer becomes the plaintext (a view, no copy); applyFile
-        // gives it back once written.
-        if (form === 'plain') {
-          try {
-            return openPlainBlock(sealed, ref);
-          } catch (err) {
-            releaseBlockBuffer(sealed);
-            throw err;
-          }
-        }
-        // A size that does not match the record fails the id check or applyFile's size
-        // check anyway; it just gets no pooled buffer.
-        const output = sealed.byteLength === sealedBlockSize(ref.size) ? acquireBlockBuffer(ref.size) : undefined;
-        try {
-          return openBlock(contentKey, sealed, ref, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
-        } catch (err) {
-          if (output) releaseBlockBuffer(output);
-          throw err;
-        } finally {
-          releaseBlockBuffer(sealed);
-        }
-      },
+      openBlock: blockOpener(contentKey),
       local: new DiskBlockSource(
         this.path,
         (hash) => this.index.findBlocksByHash(hash).filter((l) => l.folderRowId === this.folder),
@@ -268,6 +227,16 @@ export class SyncFolder {
       now: this.now,
       logger: this.log,
       ...(opts.pullRetryMs !== undefined ? { retryMs: opts.pullRetryMs } : {}),
+    });
+    this.intake = new SyncRecordIntake({
+      index: this.index,
+      folder: this.folder,
+      keys,
+      checker: opts.recordChecker ?? null,
+      heads: this.heads,
+      isRunning: () => this.running,
+      markFromPeer: (peerId, seq) => this.relay.markFromPeer(peerId, seq),
+      noteOpened: (locator, record) => this.puller.noteOpened(locator, record),
     });
   }
 
@@ -416,45 +385,8 @@ export class SyncFolder {
   async receiveIndex(peerId: string, update: IncomingIndex, opts: ReceiveIndexOptions = {}): Promise<number | null> {
     if (!this.running) return null;
     const link = { penalize: opts.penalize ?? ((reason: string, cost?: number) => this.relay.link(peerId)?.penalize(reason, cost)) };
-    const stored: Uint8Array[] = [];
-    const announced: Uint8Array[] = [];
-    const tally = { dominated: 0 };
-    let rejected = 0;
-    let refusedOld = 0;
-    let firstCode: string | null = null;
-    let localFailure: unknown = null;
     // Signature, AEAD, locator and path checks, on the hash workers for a large update (record-check.ts).
-    await forEachCheckedChunk(
-      update.records,
-      { keys: this.keys, open: true, checker: this.recordChecker, ...(opts.signal ? { signal: opts.signal } : {}) },
-      (start, outcomes) => {
-        if (!this.running) return false;
-        const good: StoreItem[] = [];
-        outcomes.forEach((outcome, j) => {
-          if (!outcome.ok || !outcome.record) {
-            rejected++;
-            const err = outcome.ok ? new SealsyncError('ERR_INTERNAL', 'record was not opened') : outcome.error;
-            firstCode ??= isSealsyncError(err) ? err.code : 'invalid';
-            return;
-          }
-          // Older than what a signed head says is current: a replay, a resurrection or part of a mixed state.
-          const newer = this.heads.newerThan(outcome.sealed.locator, outcome.sealed.version);
-          if (newer) {
-            refusedOld++;
-            this.heads.noteRollback(newer);
-            return;
-          }
-          good.push({ raw: update.records[start + j]!, sealed: outcome.sealed, record: outcome.record });
-        });
-        const failed = this.storeRemoteRecords(peerId, good, stored, announced, tally);
-        if (failed) {
-          rejected += failed.count;
-          firstCode ??= failed.code;
-          localFailure = failed.localError;
-        }
-        return localFailure === null;
-      },
-    );
+    const { stored, announced, dominated, rejected, firstCode, refusedOld, localFailure } = await this.intake.accept(peerId, update.records, opts.signal);
     if (!this.running) return null;
     if (localFailure !== null) {
       // Our own index failed (disk full, I/O error): not the peer's fault, so no
@@ -469,7 +401,7 @@ export class SyncFolder {
       this.log.warn({ peer: peerId, refused: refusedOld }, 'refused records older than a signed head');
       this.emitStatus();
     }
-    if (localFailure === null) chargeDominatedUpdate(link, update.records.length, tally.dominated);
+    if (localFailure === null) chargeDominatedUpdate(link, update.records.length, dominated);
     // Progress moves only over a contiguous range; after a gap the delta is asked again.
     if (localFailure === null) this.relay.recordProgress(peerId, update);
     this.availability.announce(peerId, announced);
@@ -481,71 +413,6 @@ export class SyncFolder {
       this.wakePumps();
     }
     return localFailure === null ? update.toSeq : null;
-  }
-
-  /**
-   * Stores checked records, in order, in one transaction (a commit per record
-   * cost ~75 µs of the main thread). putRemoteRecord is atomic only as its own
-   * transaction (nested calls join the outer one without a savepoint), so if
-   * one throws, the whole batch is rolled back and stored again record by
-   * record, each on its own: the outcome is then the same as storing one at a
-   * time had been from the start. Side effects (relay marks, the puller's
-   * cache, announcements) happen only after the rows are committed, still in
-   * the same synchronous turn. Returns how many failed to store, if any; an
-   * error that is not a SealsyncError (the records were checked, so it is our
-   * own database failing) stops the batch and comes back as `localError`.
-   */
-  private storeRemoteRecords(
-    peerId: string,
-    items: readonly StoreItem[],
-    stored: Uint8Array[],
-    announced: Uint8Array[],
-    tally: { dominated: number },
-  ): { count: number; code: string; localError: unknown } | null {
-    const put = (it: StoreItem) =>
-      this.index.putRemoteRecord(this.folder, {
-        locator: it.sealed.locator,
-        version: it.sealed.version,
-        blockIds: it.sealed.blockIds,
-        sealed: it.raw,
-        plain: { kind: it.record.kind, size: it.record.size, mtimeMs: it.record.mtimeMs, deleted: it.record.deleted },
-      });
-    const effects = (it: StoreItem, res: PutRecordResult) => {
-      if (res.outcome === 'dominated') tally.dominated++;
-      if (!res.stored) return;
-      stored.push(it.sealed.locator);
-      this.puller.noteOpened(it.sealed.locator, it.record);
-      if (res.seq !== null) this.relay.markFromPeer(peerId, res.seq);
-    };
-    let results: PutRecordResult[] | null = null;
-    try {
-      results = this.index.transaction(() => items.map(put));
-    } catch {
-      results = null; // rolled back: one at a time below
-    }
-    if (results) {
-      items.forEach((it, i) => {
-        announced.push(...it.sealed.blockIds);
-        effects(it, results[i]!);
-      });
-      return null;
-    }
-    let count = 0;
-    let code: string | null = null;
-    for (const it of items) {
-      let res: PutRecordResult;
-      try {
-        res = put(it);
-      } catch (err) {
-        if (!isSealsyncError(err)) return { count, code: code ?? 'local', localError: err };
-        count++;
-        code ??= err.code;
-        continue;
-      }
-      announced.push(...it.sealed.blockIds);
-      effects(it, res);
-    }
-    return count > 0 ? { count, code: code ?? 'invalid', localError: null } : null;
   }
 
   /** A page of a signed head from a peer: kept and forwarded when newer, charged when bad. */
