@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { listArchive } from '../../../src/fs/archive-versions.js';
 import type { DaemonEvent } from '../../../src/api/daemon-api.js';
 import { pollUntil } from '../helpers/harness.js';
-import { converge, startPair, synced, SYNC_TIMEOUT_MS, tmpfsForB, type Pair } from './pair.js';
+import { CAN_MOUNT, converge, synced, SYNC_TIMEOUT_MS, tmpfsPair, type Pair } from './pair.js';
 
 const TMPFS_MIB = 8;
 const BASE_BYTES = 3 * 1024 * 1024;
@@ -30,28 +30,20 @@ const VERSION_BYTES = 512 * 1024;
 /** 14 versions of 512 KiB replaced: 7 MiB of archive, more than the disk has beside the live files. */
 const ROUNDS = 15;
 const NEXT_BYTES = 2 * 1024 * 1024;
-const canMount = process.getuid?.() === 0;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-describe('torture: the archive fills the disk', { timeout: 400_000, skip: canMount ? false : 'needs root to mount a tmpfs' }, () => {
-  let p: Pair | undefined;
-  const disk = tmpfsForB(TMPFS_MIB);
-
-  before(async () => {
-    p = await startPair({
-      dirB: disk.dirB,
-      onFailedStart: disk.onFailedStart,
-      seedA: async (dir) => {
-        await writeFile(join(dir, 'base.bin'), randomBytes(BASE_BYTES));
-        await writeFile(join(dir, 'v.bin'), randomBytes(VERSION_BYTES));
-      },
-    });
+describe('torture: the archive fills the disk', { timeout: 400_000, skip: CAN_MOUNT ? false : 'needs root to mount a tmpfs' }, () => {
+  const disk = tmpfsPair(TMPFS_MIB, {
+    seedA: async (dir) => {
+      await writeFile(join(dir, 'base.bin'), randomBytes(BASE_BYTES));
+      await writeFile(join(dir, 'v.bin'), randomBytes(VERSION_BYTES));
+    },
   });
-  after(() => disk.close(p));
+  let pair: Pair;
+  before(async () => { pair = await disk.start(); });
+  after(() => disk.close());
 
   test('every new version and a new file arrive; the oldest versions give way, the newest stay', async () => {
-    assert.ok(p);
-    const pair = p;
     await pair.b.cliOk(['folder', 'retention', pair.dirB, '--days', 'default', '--max-mib', '1024']);
     await converge(pair.dirA, pair.dirB, 'the first sync');
     // The content of v.bin in every round: B archives each one when the next arrives.

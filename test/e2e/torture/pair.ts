@@ -237,38 +237,47 @@ async function finishPair(
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Whether this process may mount a tmpfs (the tests that need one skip otherwise). */
+export const CAN_MOUNT = process.getuid?.() === 0;
+
 /**
- * B's folder on a tmpfs of `mib` MiB (root only), mounted at `fb` in the
- * pair's own temp root (a mount point no other test uses): pass `dirB` and
- * `onFailedStart` to startPair; `close(pair)` stops both daemons (B first: it
- * must let go of the mount), unmounts and removes the temp root.
+ * A pair whose B folder is a tmpfs of `mib` MiB (root only), mounted at `fb`
+ * in the pair's own temp root (a mount point no other test uses). `start()`
+ * starts the pair; `close()` stops both daemons (B first: it must let go of
+ * the mount), unmounts and removes the temp root; `remount` resizes.
  */
-export function tmpfsForB(mib: number): {
-  dirB: (root: string) => Promise<string>;
-  onFailedStart: () => void;
+export function tmpfsPair(mib: number, opts: Omit<PairOptions, 'dirB' | 'onFailedStart'>): {
+  start: () => Promise<Pair>;
   remount: (mib: number) => void;
-  close: (p: Pair | undefined) => Promise<void>;
+  close: () => Promise<void>;
 } {
   let mountPoint = '';
+  let pair: Pair | undefined;
   const unmount = (): void => {
     if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
     mountPoint = '';
   };
   return {
-    dirB: async (root) => {
-      mountPoint = join(root, 'fb');
-      await mkdir(mountPoint);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', mountPoint]);
-      return mountPoint;
+    start: async () => {
+      pair = await startPair({
+        ...opts,
+        dirB: async (root) => {
+          mountPoint = join(root, 'fb');
+          await mkdir(mountPoint);
+          execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', mountPoint]);
+          return mountPoint;
+        },
+        onFailedStart: unmount,
+      });
+      return pair;
     },
-    onFailedStart: unmount,
     remount: (size) => execFileSync('mount', ['-o', `remount,size=${size}m`, mountPoint]),
-    close: async (p) => {
-      if (!p) return; // a failed start unmounted already (onFailedStart)
-      await p.b.cleanup();
-      await p.a.cleanup();
+    close: async () => {
+      if (!pair) return; // a failed start unmounted already (onFailedStart)
+      await pair.b.cleanup();
+      await pair.a.cleanup();
       unmount();
-      await p.cleanup();
+      await pair.cleanup();
     },
   };
 }
