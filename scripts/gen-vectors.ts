@@ -77,6 +77,8 @@ const records: RecordJson[] = [
   },
   { path: 'bin/tool', kind: 'symlink', size: 0, mtimeMs: 1767323045000, mode: 0o777, blocks: [], symlinkTarget: '../opt/tool', version: [{ id: '0011223344556677', value: 1 }], deleted: false },
   { path: 'photos', kind: 'dir', size: 0, mtimeMs: 0, mode: 0o755, blocks: [], version: [{ id: 'ffffffffffffffff', value: 9007199254740991 }], deleted: true },
+  // An empty file: no blocks, but the envelope's "live file" flag (offset 3) is set.
+  { path: 'empty.txt', kind: 'file', size: 0, mtimeMs: 1767323046000, mode: 0o600, blocks: [], version: [{ id: '0011223344556677', value: 2 }], deleted: false },
 ];
 write('sealed-record.json', {
   description: 'sealRecord(keysFromSecret(secret), record) encoded with encodeSealedRecord',

@@ -6,7 +6,8 @@ import { deriveEncrypted, deriveReadOnly, keysFromSecret } from './keys.js';
 import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import {
-  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, recordPadding, sealRecord, sealRecordBytes, verifyRecord, type SealedRecord,
+  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, recordPadding, sealRecord, sealRecordBytes, sealedRecordIsFile, verifyRecord,
+  type SealedRecord,
 } from './sealed-record.js';
 import { HASH_BLAKE2B_256 } from './hash.js';
 import { padmeLength } from './size-buckets.js';
@@ -83,12 +84,12 @@ test('symlinks, directories and tombstones round-trip', () => {
 test('a bit flip in every region (locator, vector, block ids, body, signature) fails verification', () => {
   const bytes = encodeSealedRecord(sealRecord(W, record));
   const regions: Record<string, number[]> = {
-    header: [0, 1, 2],
-    locator: [3, 20, 34],
-    vector: [35, 36, 37, 45, 52, 60],
-    blockIds: [69, 73, 100, 136],
+    header: [0, 1, 2, 3],
+    locator: [4, 21, 35],
+    vector: [36, 37, 38, 46, 53, 61],
+    blockIds: [70, 74, 101, 137],
   };
-  const bodyStart = 3 + 32 + 2 + 2 * 16 + 4 + 2 * 32 + 4;
+  const bodyStart = 4 + 32 + 2 + 2 * 16 + 4 + 2 * 32 + 4;
   regions.body = [bodyStart, bodyStart + 5, bodyStart + 20, bytes.byteLength - 65];
   regions.signature = [bytes.byteLength - 64, bytes.byteLength - 30, bytes.byteLength - 1];
   regions.bodyLength = [bodyStart - 1];
@@ -157,7 +158,7 @@ test('decoder is strict: versions, algorithms, trailing bytes, truncation', () =
 test('a body whose block hashes name another hash algorithm is refused', () => {
   const sealed = sealRecord(W, record);
   const plain = recordBodyPlaintext(W, sealed);
-  const outer = { locator: sealed.locator, version: sealed.version, blockIds: sealed.blockIds };
+  const outer = { file: sealed.file, locator: sealed.locator, version: sealed.version, blockIds: sealed.blockIds };
   // The helper seals exactly what sealRecord seals, so the altered body below differs in one byte only.
   assert.deepEqual(sealRecordBody(W, plain, outer), sealed);
   const blake = plain.slice();
@@ -194,4 +195,49 @@ test('recordPadding: the padded length is what sealing gives; the padding is wha
     const longer = recordPadding({ ...r, path: `${r.path}y` });
     assert.equal(longer.unpadded, p.unpadded + 1, r.path);
   }
+});
+
+// Issue 14: an encrypted server counted 53 files where its laptop had 54 (the
+// empty file has no blocks, like a directory). The envelope says "live file".
+test('the envelope flag says "live file", empty files too, and nothing else', () => {
+  const base = { ...record, blocks: [], size: 0 };
+  const cases: Array<[string, FileRecord, boolean]> = [
+    ['a file with blocks', record, true],
+    ['an empty file', base, true],
+    ['a directory', { ...base, kind: 'dir' }, false],
+    ['a symlink', { ...base, kind: 'symlink', symlinkTarget: 'x' }, false],
+    ['a deleted file', { ...base, deleted: true }, false],
+    ['a deleted directory', { ...base, kind: 'dir', deleted: true }, false],
+  ];
+  for (const [what, r, file] of cases) {
+    const bytes = sealRecordBytes(W, r);
+    assert.equal(decodeSealedRecord(bytes).file, file, what);
+    assert.equal(sealedRecordIsFile(bytes), file, `${what}: read from the bytes`);
+    assert.equal(bytes[3], file ? 1 : 0, `${what}: offset 3`);
+    assert.deepEqual(openRecord(R, decodeSealedRecord(bytes)), r, what);
+  }
+  // An empty file and a directory differ in the flag only (same bucket): that bit is all the server learns.
+  const [emptyFile, dir] = [sealRecordBytes(W, base), sealRecordBytes(W, { ...base, kind: 'dir' })];
+  assert.equal(emptyFile.byteLength, dir.byteLength);
+  assert.equal(sealedRecordIsFile(new Uint8Array(0)), false);
+});
+
+test('an envelope flag that is unknown, or says other than the body, is refused', () => {
+  const bytes = sealRecordBytes(W, record);
+  const unknown = bytes.slice();
+  unknown[3] = 3;
+  assert.throws(() => decodeSealedRecord(unknown), /unknown envelope flags/);
+  const noFlag = bytes.slice();
+  noFlag[3] = 0;
+  assert.throws(() => decodeSealedRecord(noFlag), /only a live file has blocks/);
+  // A W holder that signs a flag its body contradicts: every full peer refuses the record.
+  const empty = sealRecord(W, { ...record, blocks: [], size: 0 });
+  const plain = recordBodyPlaintext(W, empty);
+  const lying = sealRecordBody(W, plain, { file: false, locator: empty.locator, version: empty.version, blockIds: [] }, { pad: false });
+  verifyRecord(E, lying);
+  assert.throws(() => openRecord(R, lying), /envelope flag does not match its kind/);
+  const dir = sealRecord(W, { ...record, kind: 'dir', blocks: [], size: 0 });
+  const claimsFile = sealRecordBody(W, recordBodyPlaintext(W, dir), { file: true, locator: dir.locator, version: dir.version, blockIds: [] }, { pad: false });
+  assert.throws(() => openRecord(R, claimsFile), /envelope flag does not match its kind/);
+  assert.throws(() => encodeSealedRecord({ ...sealRecord(W, record), file: false }), /only a live file has blocks/);
 });

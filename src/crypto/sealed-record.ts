@@ -3,7 +3,10 @@
  * encrypted peers store (DESIGN.md, "Data model"; byte layout in docs/crypto.md).
  *
  * In the clear, so untrusted peers can order, dedupe and fetch: the locator
- * (HMAC-SHA256(name key, NFC path)), the version vector and the block ids.
+ * (HMAC-SHA256(name key, NFC path)), the version vector and the block ids;
+ * and one bit, "a live regular file", so an encrypted peer counts files as
+ * full peers do (an empty file has no blocks, like a directory, a symlink or
+ * a tombstone, which that bit does not tell apart).
  * Encrypted with the metadata key: everything else (path, kind, size, mtime,
  * mode, deleted, symlink target, per-block plaintext hash and size).
  * Signed with the folder's Ed25519 key over a domain label, the folder id and
@@ -41,8 +44,18 @@ export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 export const MAX_MODE = 0o777;
 const BODY_FIXED_BYTES = 1 + 1 + 1 + 1 + 2 + 8 + 8 + 2 + 2 + 4;
 const BLOCK_ENTRY_BYTES = DIGEST_BYTES + 4;
-/** Version, algorithm ids, locator, vector count, block count, body length, signature: the outer bytes besides the lists and the body. */
-const OUTER_FIXED_BYTES = 3 + LOCATOR_BYTES + 2 + 4 + 4 + SIGNATURE_BYTES;
+/** Version, algorithm ids, envelope flags, locator, vector count, block count, body length, signature: the outer bytes besides the lists and the body. */
+const OUTER_FIXED_BYTES = 4 + LOCATOR_BYTES + 2 + 4 + 4 + SIGNATURE_BYTES;
+/**
+ * Envelope flag (in the clear, signed): the record is a live regular file —
+ * empty ones too, which have no blocks. The one bit an encrypted peer needs to
+ * count files as full peers do; it tells it nothing about records with blocks
+ * (only live files have blocks), and for a record without blocks only "empty
+ * file" or "not a file" (directory, symlink and tombstone stay alike).
+ */
+const ENVELOPE_FILE = 1;
+/** Offset of the envelope flags byte (after the version and the two algorithm ids). */
+const ENVELOPE_FLAGS_OFFSET = 3;
 const VECTOR_ENTRY_BYTES = VECTOR_ID_BYTES + 8;
 const MAX_UNPADDED_BODY_BYTES =
   GCM_NONCE_BYTES + GCM_TAG_BYTES + BODY_FIXED_BYTES + DEVICE_ID_BYTES + MAX_PATH_BYTES + MAX_SYMLINK_TARGET_BYTES + MAX_BLOCKS_PER_RECORD * BLOCK_ENTRY_BYTES;
@@ -71,6 +84,8 @@ const FLAG_WRITER = 4;
 const VECTOR_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 export interface SealedRecord {
+  /** A live regular file (the envelope flag): what an encrypted peer counts as a file. */
+  readonly file: boolean;
   readonly locator: Uint8Array;
   readonly version: VersionVector;
   readonly blockIds: readonly Uint8Array[];
@@ -139,11 +154,12 @@ function encodeUnsigned(sealed: Omit<SealedRecord, 'signature'>): Uint8Array {
   if (sealed.locator.byteLength !== LOCATOR_BYTES) throw malformed('locator must be 32 bytes');
   checkVector(sealed.version);
   if (sealed.blockIds.length > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
+  if (!sealed.file && sealed.blockIds.length > 0) throw malformed('only a live file has blocks');
   if (sealed.body.byteLength > MAX_BODY_BYTES || sealed.body.byteLength < GCM_NONCE_BYTES + GCM_TAG_BYTES) {
     throw malformed('record body has an impossible size');
   }
   const w = new ByteWriter(64 + sealed.version.length * 16 + sealed.blockIds.length * BLOCK_ID_BYTES + sealed.body.byteLength + SIGNATURE_BYTES);
-  w.u8(SEALED_RECORD_VERSION).u8(SIG_ED25519).u8(AEAD_AES_256_GCM).bytes(sealed.locator);
+  w.u8(SEALED_RECORD_VERSION).u8(SIG_ED25519).u8(AEAD_AES_256_GCM).u8(sealed.file ? ENVELOPE_FILE : 0).bytes(sealed.locator);
   w.u16(sealed.version.length);
   for (const c of sealed.version) w.bytes(fromHex(c.id)).u64(c.value);
   w.u32(sealed.blockIds.length);
@@ -176,6 +192,9 @@ export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
   const aeadAlg = r.u8();
   if (sigAlg !== SIG_ED25519) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown signature algorithm id ${sigAlg}`);
   if (aeadAlg !== AEAD_AES_256_GCM) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown AEAD algorithm id ${aeadAlg}`);
+  const envelope = r.u8();
+  if ((envelope & ~ENVELOPE_FILE) !== 0) throw malformed('unknown envelope flags');
+  const file = envelope === ENVELOPE_FILE;
   const locator = r.bytes(LOCATOR_BYTES);
   const n = r.u16();
   if (n > MAX_VECTOR_ENTRIES) throw malformed('version vector has too many entries');
@@ -185,6 +204,7 @@ export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
   const m = r.u32();
   if (m > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
   if (m * BLOCK_ID_BYTES > r.remaining) throw malformed('sealed record is truncated');
+  if (!file && m > 0) throw malformed('only a live file has blocks');
   const blockIds: Uint8Array[] = [];
   for (let i = 0; i < m; i++) blockIds.push(r.bytes(BLOCK_ID_BYTES));
   const bodyLength = r.u32();
@@ -192,7 +212,16 @@ export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
   const body = r.bytes(bodyLength);
   const signature = r.bytes(SIGNATURE_BYTES);
   r.end();
-  return { locator, version: vector, blockIds, body, signature };
+  return { file, locator, version: vector, blockIds, body, signature };
+}
+
+/**
+ * The envelope's "live regular file" flag of an encoded record that was
+ * decoded and verified before (an encrypted peer's stored records): one byte
+ * read, no decoding. False for anything that is not a version 2 record.
+ */
+export function sealedRecordIsFile(bytes: Uint8Array): boolean {
+  return bytes[0] === SEALED_RECORD_VERSION && ((bytes[ENVELOPE_FLAGS_OFFSET] ?? 0) & ENVELOPE_FILE) !== 0;
 }
 
 /** Throws ERR_SIGNATURE unless the record was signed by this folder's key (for this folder id). */
@@ -215,6 +244,7 @@ function encodeBody(record: FileRecord): Uint8Array {
   if (!Number.isSafeInteger(record.mtimeMs)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record mtime out of range');
   if (!Number.isInteger(record.mode) || record.mode < 0 || record.mode > MAX_MODE) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'record mode out of range');
   if (record.blocks.length > MAX_BLOCKS_PER_RECORD) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'too many blocks');
+  if (record.blocks.length > 0 && (record.kind !== 'file' || record.deleted)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'only a live file has blocks');
   const hasTarget = record.symlinkTarget !== undefined;
   if (hasTarget && record.kind !== 'symlink') throw new SealsyncError('ERR_INVALID_ARGUMENT', 'only symlinks have a target');
   const target = hasTarget ? utf8.encode(record.symlinkTarget) : new Uint8Array(0);
@@ -348,7 +378,7 @@ function sealUnsigned(keys: FolderKeys, record: FileRecord, knownLocator?: Uint8
   cipher.setAAD(bodyAad(keys, locator));
   const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
   const body = concatBytes([nonce, ct, cipher.getAuthTag()]);
-  return { locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
+  return { file: record.kind === 'file' && !record.deleted, locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
 }
 
 function signUnsigned(keys: FolderKeys, unsigned: Uint8Array): Uint8Array {
@@ -412,6 +442,7 @@ export function openRecord(keys: RecordCheckKeys, sealed: SealedRecord): FileRec
   const decoded = decodeBody(plain);
   if (!bytesEqual(locatorFor(keys, decoded.path), sealed.locator)) throw malformed('record locator does not match its path');
   if (decoded.blocks.length !== sealed.blockIds.length) throw malformed('record block list does not match its block ids');
+  if (sealed.file !== (decoded.kind === 'file' && !decoded.deleted)) throw malformed('record envelope flag does not match its kind');
   // Canonical padding: the bucket of the unpadded length, not a larger one (a sealer can't choose its size).
   const unpadded = sealedLength(sealed.version.length, sealed.blockIds.length, plain.byteLength - decoded.padding);
   if (padmeLength(unpadded) !== sealedLength(sealed.version.length, sealed.blockIds.length, plain.byteLength)) {

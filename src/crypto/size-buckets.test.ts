@@ -72,7 +72,7 @@ test('every sealed record is a bucket length; paths of different lengths within 
 
 test('padding that is not zero, too short or too long is refused; an unpadded record is refused by every peer', () => {
   const sealed = sealRecord(W, fileRecord('docs/a.txt'));
-  const outer = { locator: sealed.locator, version: sealed.version, blockIds: sealed.blockIds };
+  const outer = { file: sealed.file, locator: sealed.locator, version: sealed.version, blockIds: sealed.blockIds };
   const plain = recordBodyPlaintext(W, sealed);
   const pad = bucketPadding(plain.byteLength - (plain.byteLength - plain.findLastIndex((b) => b !== 0) - 1), outer);
   assert.ok(pad > 0, 'this record carries padding');

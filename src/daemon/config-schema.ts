@@ -58,7 +58,7 @@ export const folderConfigSchema = z.object({
   paused: z.boolean().optional(),
   /** Written by `folder pause`: the counts the folder had then, which its status shows while paused. */
   pausedCounts: pausedCountsSchema.optional(),
-  /** This folder's archive retention: days (absent: the global archive.retentionDays) and a size bound (0: none). */
+  /** This folder's archive retention: days (absent: the global archive.retentionDays) and a size bound (0: a tenth of the folder's disk, fs/archive-prune.ts). */
   archive: z.object({
     retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional(),
     maxMiB: z.number().int().min(0).max(MAX_ARCHIVE_MIB).default(0),

@@ -10,6 +10,7 @@ import type { FolderStatus, FolderType } from '../engine/peer/folder-status.js';
 
 export type { FolderStatus };
 import type { GcReport } from '../engine/replica/replica-gc.js';
+import type { ArchivePruned } from '../engine/sync/archive-keeper.js';
 import type { VerifyReport } from '../engine/replica/replica-verify.js';
 
 /** `folder gc` on an encrypted folder: counts and bytes only. */
@@ -96,7 +97,15 @@ export type DaemonEventBody =
       /** 'local': found by this device's scanner; 'peer': the puller applied a peer's change. */
       readonly source: FileChangeSource;
     }
-  | ({ readonly type: 'conflict'; readonly folder: string } & FolderConflict);
+  | ({ readonly type: 'conflict'; readonly folder: string } & FolderConflict)
+  | ({ readonly type: 'archive-pruned'; readonly folder: string } & ArchivePruned);
+
+/**
+ * archive-pruned: old versions removed from a full folder's archive, oldest
+ * first, because it was over its size bound ('size-bound') or the disk was
+ * short of space ('disk-space'): `removed` copies up to version `newestRemoved`.
+ */
+export type { ArchivePruned };
 
 /** Who made a file change: this device (scanner) or a peer (applied by the puller). */
 export type FileChangeSource = 'local' | 'peer';
@@ -178,7 +187,7 @@ export interface ConflictInfo {
 /** Archive retention of one folder: its own setting, or null to follow `archive.retentionDays`. */
 export interface FolderRetention {
   readonly retentionDays: number | null;
-  /** Size bound of the folder's archive in MiB; 0 = none. */
+  /** Size bound of the folder's archive in MiB; 0 = the default, a tenth of the folder's disk. */
   readonly maxMiB: number;
 }
 

@@ -13,7 +13,7 @@ import type { Index } from '../index/index.js';
 import type { Logger } from '../logger.js';
 import type { FolderHistory } from '../engine/sync/folder-history.js';
 import type { FolderConfig } from './config-schema.js';
-import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
+import type { ArchivePruned, FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 
 export interface FolderRunner {
   start(): Promise<void>;
@@ -25,11 +25,13 @@ export interface FolderRunner {
   onFileChanged?(listener: (file: string, action: 'added' | 'modified' | 'deleted', source: FileChangeSource) => void): void;
   /** Called when the engine kept a losing concurrent version as a conflict copy. */
   onConflict?(listener: (conflict: FolderConflict) => void): void;
+  /** Full folders: old versions were removed from the archive for its size bound or for disk space. */
+  onArchivePruned?(listener: (pruned: ArchivePruned) => void): void;
   /** Encrypted folders: drop unreferenced blocks past retention now (`folder gc`). */
   gc?(opts: { retentionDays?: number; signal?: AbortSignal }): Promise<FolderGcReport>;
   /** Encrypted folders: re-hash every stored block (`folder verify`). */
   verify?(opts: { signal?: AbortSignal }): Promise<FolderVerifyReport>;
-  /** Applies a new archive retention (days; size bound in bytes, 0 = none) without a restart. */
+  /** Applies a new archive retention (days; size bound in bytes, 0 = a tenth of the disk) without a restart. */
   setRetention?(days: number, maxBytes: number): void;
   /** Full (rw/ro) folders: archived versions and conflict copies (folder-history.ts). */
   readonly history?: FolderHistory;
@@ -53,7 +55,7 @@ export interface FolderRunnerInit {
   readonly logger: Logger;
   /** config archive.retentionDays or the folder's own (replaced versions, and unreferenced blocks on E peers). */
   readonly retentionDays: number;
-  /** The folder's archive size bound in bytes (0 = none). */
+  /** The folder's archive size bound in bytes (0 = the default: a tenth of the folder's disk). */
   readonly retentionMaxBytes: number;
   /** This device's id (text): sealed into the records it writes; rw folders sign their heads as this device. */
   readonly deviceId: string;

@@ -19,7 +19,7 @@ import { createSyncFolder } from '../engine/sync/create-sync-folder.js';
 import { decodeSealedRecord, openRecord } from '../crypto/index.js';
 import { describeError } from '../errors.js';
 import { FolderHistory } from '../engine/sync/folder-history.js';
-import type { FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
+import type { ArchivePruned, FileChangeSource, FolderConflict, FolderGcReport, FolderVerifyReport } from './daemon-types.js';
 import type { FolderRunner, FolderRunnerFactories, FolderRunnerInit } from './folder-runner.js';
 
 export interface LocalFolderServices {
@@ -84,6 +84,7 @@ class LocalFolderRunner implements FolderRunner {
   private lastSeq = 0;
   private fileListeners: ((file: string, action: FileAction, source: FileChangeSource) => void)[] = [];
   private conflictListeners: ((conflict: FolderConflict) => void)[] = [];
+  private pruneListeners: ((pruned: ArchivePruned) => void)[] = [];
   private readonly pullBudget = new WindowBudget(MAX_PULL_EVENTS_PER_WINDOW, PULL_EVENT_WINDOW_MS);
   private readonly conflictBudget = new WindowBudget(MAX_CONFLICT_EVENTS_PER_WINDOW, PULL_EVENT_WINDOW_MS);
 
@@ -146,11 +147,20 @@ class LocalFolderRunner implements FolderRunner {
     this.conflictListeners.push(listener);
   }
 
+  onArchivePruned(listener: (pruned: ArchivePruned) => void): void {
+    this.pruneListeners.push(listener);
+  }
+
   /** What the puller did for peers: applied paths (bounded per window) and conflict copies. */
   private reportRemote(c: RemoteChange): void {
     if (c.type === 'applied') {
       if (this.fileListeners.length === 0 || !this.pullBudget.take()) return;
       for (const l of this.fileListeners) l(c.path, c.action, 'peer');
+      return;
+    }
+    if (c.type === 'archive-pruned') {
+      const { type: _type, ...pruned } = c;
+      for (const l of this.pruneListeners) l(pruned);
       return;
     }
     if (this.conflictListeners.length === 0 || !this.conflictBudget.take()) return;

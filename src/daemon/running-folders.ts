@@ -132,6 +132,7 @@ export class RunningFolders {
       entry.runner.onStatus(() => events.emit({ type: 'folder-status', folder: this.status(entry) }));
       entry.runner.onFileChanged?.((file, action, source) => events.emit({ type: 'file-changed', folder: folder.path, file, action, source }));
       entry.runner.onConflict?.((c) => events.emit({ type: 'conflict', folder: folder.path, ...c, device: this.deps.history.deviceRef(c.writerDevice ?? null) }));
+      entry.runner.onArchivePruned?.((p) => events.emit({ type: 'archive-pruned', folder: folder.path, ...p }));
       await entry.runner.start();
       const router = this.deps.router();
       if (entry.runner.routed && router) {

@@ -1,8 +1,8 @@
 /**
  * Reading the archive back (archive.ts writes it): every archived copy under
  * `.sealsync/archive/` as the path it was archived from, its version id (the
- * stamp in its name, plus the collision suffix) and its size; the size bound
- * of a folder's retention; and putting a copy back at its path.
+ * stamp in its name, plus the collision suffix) and its size; and putting a
+ * copy back at its path. Pruning to a size bound is archive-prune.ts.
  *
  * Archive names are `<stem>~<YYYYMMDD-HHMMSS>[-n]<ext>`; a name that does not
  * parse (something a user dropped there) is not a version and is left alone.
@@ -80,29 +80,6 @@ export async function listArchive(root: string): Promise<ArchivedCopy[]> {
   };
   await walk(join(root, ARCHIVE_REL), '');
   return out.sort((a, b) => b.archivedAt - a.archivedAt || b.version.localeCompare(a.version) || a.path.localeCompare(b.path));
-}
-
-/**
- * Removes the oldest copies until the archive holds at most `maxBytes`
- * (0 = no bound). Returns the archive paths removed.
- */
-export async function enforceArchiveSize(root: string, maxBytes: number): Promise<string[]> {
-  if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'maxBytes' must be a non-negative number");
-  if (maxBytes === 0) return [];
-  const copies = await listArchive(root);
-  let total = copies.reduce((n, c) => n + c.size, 0);
-  const removed: string[] = [];
-  for (let i = copies.length - 1; i >= 0 && total > maxBytes; i--) {
-    const c = copies[i]!;
-    try {
-      await unlink(join(root, c.archivePath));
-      total -= c.size;
-      removed.push(c.archivePath);
-    } catch {
-      // gone already or not ours to remove: try the next one
-    }
-  }
-  return removed;
 }
 
 /**

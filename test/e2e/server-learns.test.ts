@@ -8,7 +8,8 @@
  * once S holds A's newest head, S's index is read: every stored record's
  * length is a size bucket, paths of different lengths within one bucket have
  * records of equal size, and the heads S keeps verify and list exactly the
- * records S holds. Block assertions (bucket sizes of sealed blocks, chunk
+ * records S holds, and the one bit of kind S sees (the envelope's "live
+ * file" flag) is set exactly on the files. Block assertions (bucket sizes of sealed blocks, chunk
  * boundaries that differ between folders) belong next to these, on the same
  * fixture.
  */
@@ -87,6 +88,20 @@ describe('what the encrypted server learns', () => {
     const shared = [...bySize.values()].find((paths) => paths.length >= 2);
     assert.ok(shared, 'some paths of different lengths share a size');
     assert.notEqual(shared[0]!.length, shared[1]!.length);
+  });
+
+  // Issue 14: S counts files as full peers do, by one envelope bit; that bit is all it learns of kinds.
+  test('S learns one bit per record, "live file": set on every file, empty ones too, and on nothing else', () => {
+    const dirs = new Set(['names', 'docs'].map((p) => toHex(locatorFor(keys, p))));
+    const files = new Set([...LENGTH_PATHS, ...Object.keys(CONTENT_FILES)].map((p) => toHex(locatorFor(keys, p))));
+    for (const [loc, recs] of server.records) {
+      for (const bytes of recs) {
+        const r = decodeSealedRecord(bytes);
+        assert.equal(r.file, files.has(loc), `${loc}: flag`);
+        if (dirs.has(loc)) assert.equal(r.blockIds.length, 0, 'a directory: no blocks, no flag');
+      }
+    }
+    assert.equal([...server.records.keys()].filter((l) => files.has(l)).length, files.size, 'every file is on S');
   });
 
   test('the heads S keeps verify with the server\'s own key and list exactly the records it holds', () => {

@@ -14,7 +14,7 @@ import { MyDevices, PendingBanner, useDevices } from './devices.js';
 
 export const STATUS_POLL_MS = 3000;
 export const MAX_HISTORY = 200;
-const EVENT_TYPES = ['folder-status', 'folder-changed', 'peer-connected', 'peer-disconnected', 'error', 'file-changed', 'conflict'];
+const EVENT_TYPES = ['folder-status', 'folder-changed', 'peer-connected', 'peer-disconnected', 'error', 'file-changed', 'conflict', 'archive-pruned'];
 
 type Tab = 'folders' | 'peers' | 'history' | 'settings';
 

@@ -93,6 +93,8 @@ export function describeEvent(e: DaemonEvent): string {
       return e.thisDevice
         ? `Conflict on ${e.file} in ${e.folder}: another device's edit won; this device's own edit was kept as ${e.conflictFile}`
         : `Conflict on ${e.file} in ${e.folder}: another device's edit (${e.device?.name ?? e.writer.slice(0, WRITER_ID_SHOWN)}) lost and was kept as ${e.conflictFile}; ${e.file} holds the winning version`;
+    case 'archive-pruned':
+      return `${e.removed} old version(s) removed from the archive of ${e.folder} (${e.reason === 'disk-space' ? 'the disk needed the space' : 'over its size bound'})`;
     default: return 'event';
   }
 }

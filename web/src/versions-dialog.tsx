@@ -27,7 +27,7 @@ export function deletedDirectories(files: readonly FileVersionsInfo[]): string[]
   return [...dirs].sort();
 }
 
-/** The folder's archive retention: days (blank = the global setting) and a size bound in MiB (0 = none). */
+/** The folder's archive retention: days (blank = the global setting) and a size bound in MiB (0 = a tenth of the folder's disk). */
 function RetentionForm(props: { folder: string; onError: (e: unknown) => void }) {
   const [days, setDays] = useState('');
   const [mib, setMib] = useState('0');
@@ -52,7 +52,7 @@ function RetentionForm(props: { folder: string; onError: (e: unknown) => void })
       <label>Keep versions (days, blank: the global setting)
         <input inputMode="numeric" pattern="[0-9]*" value={days} data-testid="retention-days" onInput={(e) => { setDays((e.target as HTMLInputElement).value); setSaved(false); }} />
       </label>
-      <label>At most (MiB, 0: no bound)
+      <label>At most (MiB, 0: a tenth of the disk)
         <input inputMode="numeric" pattern="[0-9]+" required value={mib} data-testid="retention-mib" onInput={(e) => { setMib((e.target as HTMLInputElement).value); setSaved(false); }} />
       </label>
       <button type="submit" data-testid="retention-save">{saved ? 'Saved' : 'Save'}</button>

@@ -8,7 +8,7 @@ import type { DaemonEvent } from '../../api/daemon-api.js';
 import { SealsyncError } from '../../errors.js';
 import { clientOf } from '../home-option.js';
 import type { CliIo } from '../cli-io.js';
-import { printable } from './status.js';
+import { formatBytes, printable } from './status.js';
 
 export const FOLLOW_POLL_MS = 1000;
 
@@ -23,6 +23,7 @@ export function eventLine(e: DaemonEvent): string {
       case 'file-changed': return `${e.folder}: ${e.file} ${e.action} (${e.source === 'local' ? 'this device' : 'a peer'})`;
       case 'conflict': return `${e.folder}: ${e.file} conflict, the other version kept as ${e.conflictFile}`;
       case 'folder-status': return `${e.folder.path} ${e.folder.state}`;
+      case 'archive-pruned': return `${e.folder}: ${e.removed} old version(s) up to ${e.newestRemoved} removed from the archive (${e.reason === 'disk-space' ? 'the disk needed the space' : 'over its size bound'}), ${formatBytes(e.freedBytes)} freed`;
     }
   })();
   return printable(`${at} #${e.seq} ${e.type} ${what}`);

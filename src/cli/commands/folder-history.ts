@@ -97,15 +97,15 @@ export function registerFolderHistoryCommands(folder: Command, io: CliIo): void 
     });
 
   folder.command('retention <path>')
-    .description('this folder\'s archive retention: days (or "default") and a size bound in MiB (0 = none)')
+    .description('this folder\'s archive retention: days (or "default") and a size bound in MiB (0 = a tenth of the folder\'s disk)')
     .requiredOption('--days <days>', 'keep archived versions this many days, or "default" for archive.retentionDays')
-    .option('--max-mib <mib>', 'keep the archive under this many MiB, oldest go first (0 = no bound)', '0')
+    .option('--max-mib <mib>', 'keep the archive under this many MiB, oldest go first (0 = a tenth of the disk)', '0')
     .action(async (path: string, flags: { days: string; maxMib: string }, cmd: Command) => {
       const days = flags.days === 'default' ? null : wholeNumber(flags.days, '--days');
       const maxMiB = wholeNumber(flags.maxMib, '--max-mib');
       const { folder: info } = await clientOf(cmd).request<{ folder: FolderInfo }>('PATCH', '/api/folders/retention', { path: await absolute(path), retentionDays: days, maxMiB });
       const r = info.retention;
-      io.stdout(`Retention of ${printable(info.path)}: ${r?.retentionDays ?? 'default'} days, ${r?.maxMiB ? `${r.maxMiB} MiB at most` : 'no size bound'}\n`);
+      io.stdout(`Retention of ${printable(info.path)}: ${r?.retentionDays ?? 'default'} days, ${r?.maxMiB ? `${r.maxMiB} MiB at most` : 'at most a tenth of its disk'}\n`);
     });
 }
 

@@ -41,7 +41,7 @@ export function recordBodyPlaintext(keys: FolderKeys, sealed: SealedRecord): Uin
 
 /** The zero bytes that make a record with this plaintext body a bucket length (docs/crypto.md 4.3). */
 export function bucketPadding(plainBytes: number, outer: Omit<SealedRecord, 'body' | 'signature'>): number {
-  const unpadded = 3 + 32 + 2 + 16 * outer.version.length + 4 + 32 * outer.blockIds.length + 4 + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES + SIGNATURE_BYTES;
+  const unpadded = 4 + 32 + 2 + 16 * outer.version.length + 4 + 32 * outer.blockIds.length + 4 + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES + SIGNATURE_BYTES;
   return padmeLength(unpadded) - unpadded;
 }
 

@@ -1,7 +1,9 @@
 /**
- * The counts an encrypted peer's folder reports. It cannot read names or
- * sizes (they are sealed): a "file" is a locator with a current record, held
- * when every block its records reference is in the live area.
+ * The counts an encrypted peer's folder reports. It cannot read names, kinds
+ * or sizes (they are sealed): a "file" is a locator whose current record
+ * carries the envelope's "live file" flag (sealed-record.ts) — empty files
+ * included, as full peers count them — or references blocks; it is held when
+ * every block its records reference is in the live area.
  */
 import { toHex } from '../../crypto/bytes.js';
 import { blockIdToHex } from '../../store/block-store.js';
@@ -27,13 +29,14 @@ export interface ReplicaStats {
 
 /** Counts over the current records; `referenced` is every block id (hex) they reference. */
 export function countReplica(
-  records: Iterable<{ readonly locator: Uint8Array; readonly blockIds: readonly Uint8Array[] }>,
+  records: Iterable<{ readonly locator: Uint8Array; readonly blockIds: readonly Uint8Array[]; readonly file: boolean }>,
   live: ReadonlyMap<string, number>,
 ): { stats: ReplicaStats; referenced: Set<string> } {
   const locators = new Map<string, boolean>(); // locator -> complete
   const blocks = new Set<string>();
   for (const r of records) {
-    if (r.blockIds.length === 0) continue;
+    // A directory, symlink or tombstone: no blocks, no flag (an empty file has the flag).
+    if (r.blockIds.length === 0 && !r.file) continue;
     const loc = toHex(r.locator);
     let complete = locators.get(loc) ?? true;
     for (const id of r.blockIds) {

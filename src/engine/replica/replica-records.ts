@@ -15,7 +15,7 @@
  * is dropped only when a signed record that dominates it arrives.
  */
 import { isSealsyncError, SealsyncError } from '../../errors.js';
-import type { SealedRecord } from '../../crypto/sealed-record.js';
+import { sealedRecordIsFile, type SealedRecord } from '../../crypto/sealed-record.js';
 import type { FolderKeys } from '../../crypto/keys.js';
 import { forEachCheckedChunk, type CheckedRecord, type RecordChecker } from '../peer/record-check.js';
 import type { Index } from '../../index/index.js';
@@ -134,12 +134,16 @@ export class ReplicaRecordStore {
     return { stored, ignored, dominated, rejected, rejectCode, blockIds: [...blockIds], replaced, storedSeqs, announced };
   }
 
-  /** Every current record's locator and block ids, page by page (bounded memory per page). */
-  *walk(): Generator<{ locator: Uint8Array; blockIds: readonly Uint8Array[] }> {
+  /**
+   * Every current record's locator, block ids and envelope "live file" flag
+   * (read from the stored bytes, verified when they arrived), page by page
+   * (bounded memory per page).
+   */
+  *walk(): Generator<{ locator: Uint8Array; blockIds: readonly Uint8Array[]; file: boolean }> {
     let since = 0;
     for (;;) {
       const page = this.index.recordsSince(this.folder, since, RECORD_SCAN_PAGE);
-      for (const r of page) yield { locator: r.locator, blockIds: r.blockIds };
+      for (const r of page) yield { locator: r.locator, blockIds: r.blockIds, file: sealedRecordIsFile(r.sealed) };
       const last = page[page.length - 1];
       if (last === undefined || page.length < RECORD_SCAN_PAGE) return;
       since = last.seq;

@@ -8,7 +8,8 @@ import { decodeSealedRecord, encodeSealedRecord, openRecord, sealRecord } from '
 import { formatDeviceId } from '../../crypto/device-id.js';
 import { keysFromSecret, newFolderSecret } from '../../crypto/keys.js';
 import { archiveFile } from '../../fs/archive.js';
-import { enforceArchiveSize, listArchive, parseArchivedName, putBackArchived } from '../../fs/archive-versions.js';
+import { pruneArchive } from '../../fs/archive-prune.js';
+import { listArchive, parseArchivedName, putBackArchived } from '../../fs/archive-versions.js';
 import { openIndex } from '../../index/index.js';
 import { MAX_LOGGED_EVENTS } from '../../index/history-store.js';
 import type { FileRecord } from '../../model/types.js';
@@ -52,7 +53,7 @@ test('archived copies are listed, put back whole, and the size bound drops the o
     await rm(join(root, 'd'), { recursive: true });
     await putBackArchived(root, copies[1]!);
     assert.equal(await readFile(join(root, 'd/f.txt'), 'utf8'), 'first');
-    assert.deepEqual(await enforceArchiveSize(root, 7), [copies[1]!.archivePath]);
+    assert.deepEqual((await pruneArchive(root, { maxBytes: 7 })).removed.map((c) => c.archivePath), [copies[1]!.archivePath]);
     assert.equal((await listArchive(root)).length, 1);
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -61,6 +61,11 @@ export interface PullerDeps {
   readonly onConflictCopy?: (path: string, copyPath: string, writer: string, writerDevice: string | null) => void;
   /** Called after applying `record` moved what its path held to `archivePath` (the versions browser names `record.writer`). */
   readonly onArchived?: (archivePath: string, record: FileRecord) => void;
+  /**
+   * A write of `bytes` failed for space: free some (the archive's oldest
+   * versions). True when trying again can succeed; the write is retried once.
+   */
+  readonly makeRoom?: (bytes: number) => Promise<boolean>;
   /** This device's id (text): the writer of a losing local edit kept as a conflict copy. */
   readonly deviceId?: string;
   /** Checked before every run: the folder root and its marker are there (folder-marker.ts); a throw stops the run. */

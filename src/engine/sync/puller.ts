@@ -58,6 +58,7 @@ import { sameContent, sameFileState } from '../../model/needs.js';
 import type { BlockRef, FileRecord } from '../../model/types.js';
 import { toHex } from '../../crypto/bytes.js';
 import { RateMeter } from '../../net/rate-meter.js';
+import { retryAfterMakingRoom } from './apply-room.js';
 import { ConflictApplier } from './conflict-apply.js';
 import { PullPlanner } from './pull-planner.js';
 import { ParkedPaths, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS } from './pull-parking.js';
@@ -431,7 +432,9 @@ export class Puller {
   };
 
   private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
-    const res = await applyRecord(root, record, {
+    const makeRoom = this.deps.makeRoom;
+    // A full disk: the archive gives up old versions and the write is tried once more (apply-room.ts).
+    const res = await retryAfterMakingRoom(() => applyRecord(root, record, {
       known,
       archive,
       fetchBlock: this.fetchWithBudget,
@@ -441,7 +444,7 @@ export class Puller {
       signal,
       // Batched applies leave the directory fsync to flushRows(), once per directory.
       ...(batched ? { syncDir: (dir: string) => void this.dirsToSync.add(dir) } : {}),
-    });
+    }), makeRoom ? () => makeRoom(record.size) : undefined);
     if (res.status === 'applied' && res.archived) this.deps.onArchived?.(res.archived, record);
     return res;
   }

@@ -33,9 +33,7 @@
 import { digest, folderIdText, type FolderKeys } from '../../crypto/index.js';
 import { parseDeviceId } from '../../crypto/device-id.js';
 import { SealsyncError, describeError, isSealsyncError } from '../../errors.js';
-import { cleanArchive } from '../../fs/archive.js';
-import { DEFAULT_RETENTION_DAYS } from '../../model/retention.js';
-import { enforceArchiveSize } from '../../fs/archive-versions.js';
+import { ArchiveKeeper, type ArchivePruned } from './archive-keeper.js';
 import { cleanStaleTemps } from '../../fs/temp-files.js';
 import { readAndSealBlock, readPlainBlock } from '../../fs/block-reader.js';
 import type { BlockForm } from '../../net/messages.js';
@@ -74,7 +72,8 @@ export type RemoteChange =
       readonly writer: string;
       /** Device id that wrote the losing content (sealed in its record), or null when the record does not say. */
       readonly writerDevice: string | null;
-    };
+    }
+  | ({ readonly type: 'archive-pruned' } & ArchivePruned);
 
 /** What SyncFolder needs of LocalFolder (the real class satisfies it). */
 export interface LocalFolderHooks {
@@ -101,7 +100,7 @@ export interface SyncFolderOptions {
   readonly localFolder: LocalFolderHooks;
   readonly logger: Logger;
   readonly archiveRetentionDays?: number;
-  /** The archive's size bound in bytes (0 = none): the oldest copies go first. */
+  /** The archive's size bound in bytes (0 = a tenth of the folder's disk): the oldest copies go first. */
   readonly archiveMaxBytes?: number;
   /**
    * This device's id (text): noted as the writer of its losing edits and of
@@ -129,8 +128,8 @@ export class SyncFolder {
   private readonly local: LocalFolderHooks;
   private readonly log: Logger;
   private readonly now: () => number;
-  private retentionDays: number;
-  private archiveMaxBytes: number;
+  /** The archive's retention: age, size bound, free-space margin (archive-keeper.ts). */
+  private readonly archive: ArchiveKeeper;
   private readonly availability = new BlockAvailability();
   /** Index exchange with the joined peers (shared with ReplicaFolder). */
   private readonly relay: IndexRelay;
@@ -164,8 +163,11 @@ export class SyncFolder {
     this.local = opts.localFolder;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.retentionDays = opts.archiveRetentionDays ?? DEFAULT_RETENTION_DAYS;
-    this.archiveMaxBytes = opts.archiveMaxBytes ?? 0;
+    this.archive = new ArchiveKeeper({
+      root: this.path, log: this.log, now: this.now,
+      forget: (paths) => this.index.history.forgetArchived(this.folder, paths),
+      onPruned: (p) => this.emitChange({ type: 'archive-pruned', ...p }),
+    }, opts.archiveRetentionDays, opts.archiveMaxBytes);
     this.presence = new FolderPresence(this.now);
     this.relay = new IndexRelay({ index: this.index, folderRowId: () => this.folder, logger: this.log, isRunning: () => this.running });
     this.heads = new HeadBook({ index: this.index, folderRowId: () => this.folder, keys, now: this.now, ...(opts.headGraceMs !== undefined ? { graceMs: opts.headGraceMs } : {}) });
@@ -205,8 +207,11 @@ export class SyncFolder {
         this.emitChange({ type: 'applied', path, action });
       },
       checkRoot: () => checkFolderRoot(this.path, () => this.local.status().localFiles > 0),
-      onArchived: (archivePath, record) =>
-        this.index.history.noteArchived(this.folder, archivePath, { path: record.path, replacedBy: record.writer ?? null, atMs: this.now() }),
+      onArchived: (archivePath, record) => {
+        this.index.history.noteArchived(this.folder, archivePath, { path: record.path, replacedBy: record.writer ?? null, atMs: this.now() });
+        this.archive.noteArchived();
+      },
+      makeRoom: (bytes) => this.archive.makeRoom(bytes),
       ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
       onConflictCopy: (path, copyPath, writer, writerDevice) =>
         this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId }),
@@ -246,6 +251,8 @@ export class SyncFolder {
     for (const link of this.relay.allLinks()) this.startLink(link);
     // Whatever arrived before a restart and was not applied yet.
     this.puller.start();
+    this.archive.start();
+    this.archive.noteArchived(); // a restart looks at the bound and the margin at once, not only hourly
     this.archiveTimer = setInterval(() => void this.cleanArchive(), ARCHIVE_CLEAN_INTERVAL_MS);
     this.archiveTimer.unref?.();
     this.headExchange.viewChanged();
@@ -263,6 +270,7 @@ export class SyncFolder {
     this.headExchange.stop();
     this.scheduler.stop();
     await this.puller.stop();
+    await this.archive.stop();
     trimBlockBuffers();
   }
 
@@ -311,18 +319,13 @@ export class SyncFolder {
     return this.puller.busyPaths;
   }
 
-  setArchiveRetention(days: number, maxBytes = this.archiveMaxBytes): void {
-    if (!Number.isFinite(days) || days < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'retentionDays' must be a non-negative number");
-    if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new SealsyncError('ERR_INVALID_ARGUMENT', "'maxBytes' must be a non-negative number");
-    this.retentionDays = days;
-    this.archiveMaxBytes = maxBytes;
+  setArchiveRetention(days: number, maxBytes = this.archive.retention.maxBytes): void {
+    this.archive.setRetention(days, maxBytes);
   }
 
   async cleanArchive(): Promise<void> {
+    await this.archive.clean();
     try {
-      const r = await cleanArchive(this.path, new Date(this.now()), this.retentionDays);
-      const overSize = await enforceArchiveSize(this.path, this.archiveMaxBytes);
-      if (r.removed + overSize.length > 0) this.log.info({ removed: r.removed, overSize: overSize.length }, 'archive cleaned');
       const temps = await cleanStaleTemps(this.path, this.now());
       if (temps > 0) this.log.info({ removed: temps }, 'stale temp files removed');
     } catch (err) {

@@ -13,47 +13,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { converge, parkedWith, readTree, startPair, synced, SYNC_TIMEOUT_MS, type Pair } from './pair.js';
+import { CAN_MOUNT, converge, parkedWith, readTree, synced, SYNC_TIMEOUT_MS, tmpfsPair, type Pair } from './pair.js';
 
 const TMPFS_MIB = 16;
 const BIG_BYTES = 24 * 1024 * 1024;
 const SMALL = 40;
-const canMount = process.getuid?.() === 0;
 
-describe('torture: a full disk on the receiver', { timeout: 300_000, skip: canMount ? false : 'needs root to mount a tmpfs' }, () => {
+describe('torture: a full disk on the receiver', { timeout: 300_000, skip: CAN_MOUNT ? false : 'needs root to mount a tmpfs' }, () => {
+  const disk = tmpfsPair(TMPFS_MIB, {
+    seedA: async (dir) => {
+      for (let i = 0; i < SMALL; i++) await writeFile(join(dir, `small-${i}.txt`), `small ${i}\n`.repeat(100));
+      await writeFile(join(dir, 'big.bin'), randomBytes(BIG_BYTES));
+    },
+  });
   let p: Pair;
-  let mountPoint = '';
-
-  before(async () => {
-    p = await startPair({
-      dirB: async (root) => {
-        mountPoint = join(root, 'fb');
-        await mkdir(mountPoint);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MIB}m,mode=0755`, 'tmpfs', mountPoint]);
-        return mountPoint;
-      },
-      onFailedStart: unmount,
-      seedA: async (dir) => {
-        for (let i = 0; i < SMALL; i++) await writeFile(join(dir, `small-${i}.txt`), `small ${i}\n`.repeat(100));
-        await writeFile(join(dir, 'big.bin'), randomBytes(BIG_BYTES));
-      },
-    });
-  });
-  const unmount = (): void => {
-    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
-    mountPoint = '';
-  };
-  after(async () => {
-    if (!p) return; // a failed start unmounted already (onFailedStart)
-    await p.b.cleanup(); // the daemon must let go of the mount first
-    await p.a.cleanup();
-    unmount();
-    await p.cleanup();
-  });
+  before(async () => { p = await disk.start(); });
+  after(() => disk.close());
 
   test('B says the disk is full, shows nothing half-written, and finishes once there is space', async () => {
     const fb = await p.b.waitForFolder(p.dirB, parkedWith(/ENOSPC|no space/i), {
@@ -66,7 +44,7 @@ describe('torture: a full disk on the receiver', { timeout: 300_000, skip: canMo
       if (e.kind !== 'file' || path.split('/').pop()!.startsWith('.sealsync-tmp-')) continue;
       assert.equal(e.digest, treeA.get(path)?.digest, `${path} on B is complete`);
     }
-    execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
+    disk.remount(64);
     await converge(p.dirA, p.dirB, 'everything once there is space');
     await p.b.waitForFolder(p.dirB, (f) => synced(f) && f.parkedCount === 0, { timeoutMs: SYNC_TIMEOUT_MS, description: 'B clean' });
   });

@@ -7,6 +7,7 @@
  * Trees are read with Buffer names, so a name that is not UTF-8 is seen as
  * it is on disk (readdir with strings would turn it into U+FFFD).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chown, lstat, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -235,3 +236,48 @@ async function finishPair(
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether this process may mount a tmpfs (the tests that need one skip otherwise). */
+export const CAN_MOUNT = process.getuid?.() === 0;
+
+/**
+ * A pair whose B folder is a tmpfs of `mib` MiB (root only), mounted at `fb`
+ * in the pair's own temp root (a mount point no other test uses). `start()`
+ * starts the pair; `close()` stops both daemons (B first: it must let go of
+ * the mount), unmounts and removes the temp root; `remount` resizes.
+ */
+export function tmpfsPair(mib: number, opts: Omit<PairOptions, 'dirB' | 'onFailedStart'>): {
+  start: () => Promise<Pair>;
+  remount: (mib: number) => void;
+  close: () => Promise<void>;
+} {
+  let mountPoint = '';
+  let pair: Pair | undefined;
+  const unmount = (): void => {
+    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+    mountPoint = '';
+  };
+  return {
+    start: async () => {
+      pair = await startPair({
+        ...opts,
+        dirB: async (root) => {
+          mountPoint = join(root, 'fb');
+          await mkdir(mountPoint);
+          execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', mountPoint]);
+          return mountPoint;
+        },
+        onFailedStart: unmount,
+      });
+      return pair;
+    },
+    remount: (size) => execFileSync('mount', ['-o', `remount,size=${size}m`, mountPoint]),
+    close: async () => {
+      if (!pair) return; // a failed start unmounted already (onFailedStart)
+      await pair.b.cleanup();
+      await pair.a.cleanup();
+      unmount();
+      await pair.cleanup();
+    },
+  };
+}

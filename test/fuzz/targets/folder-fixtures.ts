@@ -34,4 +34,8 @@ export const fileRecord: fc.Arbitrary<FileRecord> = fc.record({
   target: fc.option(fc.string({ maxLength: 40, unit: 'grapheme' }).filter((t) => Buffer.byteLength(t) <= MAX_SYMLINK_TARGET_BYTES)),
   version: versionVector,
   deleted: fc.boolean(),
-}).map(({ target, ...r }) => (r.kind === 'symlink' && target !== null ? { ...r, symlinkTarget: target } : r));
+}).map(({ target, ...r }) => {
+  // Only a live file has blocks (the sealed record's envelope says so, and sealing refuses others).
+  const shaped = r.kind === 'file' && !r.deleted ? r : { ...r, blocks: [] };
+  return r.kind === 'symlink' && target !== null ? { ...shaped, symlinkTarget: target } : shaped;
+});

@@ -42,7 +42,9 @@ function peek(plain: Buffer): { path: string; blocks: number } {
 function seal(plain: Uint8Array): ReturnType<typeof sealRecordBody> {
   const { path, blocks } = peek(Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength));
   const blockIds = Array.from({ length: blocks }, () => new Uint8Array(32));
-  return sealRecordBody(KEYS, plain, { locator: locatorFor(KEYS, path), version: VERSION, blockIds });
+  // The envelope says "live file" when the body does (kind 0, deleted bit clear), so the fuzzed body is what openRecord judges.
+  const file = plain[1] === 0 && ((plain[2] ?? 0) & 1) === 0;
+  return sealRecordBody(KEYS, plain, { file: file || blocks > 0, locator: locatorFor(KEYS, path), version: VERSION, blockIds });
 }
 
 export const recordBodiesTarget: FuzzTarget = {

@@ -18,9 +18,9 @@ import { FUZZ_FOLDER_KEYS, fileRecord } from './folder-fixtures.js';
 /** A header that claims the most of everything, and then stops: what a lying peer sends. */
 const overclaiming = fc.record({ vector: fc.constantFrom(MAX_VECTOR_ENTRIES, MAX_VECTOR_ENTRIES + 1, 0xffff), blocks: fc.constantFrom(65536, 65537, 0xffffffff) })
   .map(({ vector, blocks }) => {
-    const head = Buffer.alloc(3 + 32 + 2);
-    head.set([SEALED_RECORD_VERSION, 1, 1]);
-    head.writeUInt16BE(vector, 35);
+    const head = Buffer.alloc(4 + 32 + 2);
+    head.set([SEALED_RECORD_VERSION, 1, 1, 1]);
+    head.writeUInt16BE(vector, 36);
     const count = Buffer.alloc(4);
     count.writeUInt32BE(blocks);
     // Padded to a size bucket, so the decoder reads past the length check to the claims.
