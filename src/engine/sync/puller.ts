@@ -64,6 +64,7 @@ import { PullPlanner } from './pull-planner.js';
 import { ParkedPaths, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS } from './pull-parking.js';
 import type { PathWork, PullerDeps, PullerState, PullerStatus } from './pull-types.js';
 import { ByteBudget, depth, diskFields, matchesLocal, OpenedRecords, runLimited } from './pull-util.js';
+import { PullFeed } from './pull-feed.js';
 export { MAX_OPENED_CACHE } from './pull-util.js';
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
@@ -87,6 +88,12 @@ export const MAX_PASSES_PER_RUN = 8;
 export const MAX_LOCAL_CHANGE_PASSES = 8;
 /** Applied paths recorded in the index per transaction. */
 export const ROWS_PER_FLUSH = 256;
+/**
+ * How long a pass keeps taking in records that arrive while it fetches
+ * (pull-feed.ts); then it runs its conflicts and deletes and the next pass
+ * takes the rest, so a peer that never stops sending cannot hold them back.
+ */
+export const PASS_TOP_UP_MS = 30_000;
 
 export { IDLE_PULLER_STATUS, type AppliedAction, type PullerDeps, type PullerState, type PullerStatus } from './pull-types.js';
 
@@ -123,6 +130,8 @@ export class Puller {
   private readonly opened: OpenedRecords;
   /** What each dirty path needs (pull-planner.ts). */
   private readonly planner: PullPlanner;
+  /** The running pass's files phase, told when records arrive (pull-feed.ts). */
+  private readonly feed = new PullFeed<PathWork>();
   constructor(private readonly deps: PullerDeps) {
     if (deps.keys.type === 'encrypted') throw new SealsyncError('ERR_FOLDER_TYPE', 'an encrypted folder has no files to pull');
     this.now = deps.now ?? Date.now;
@@ -173,6 +182,7 @@ export class Puller {
     if (locators === undefined) this.fullPass = true;
     else for (const l of locators) this.dirty.add(toHex(l));
     this.kick();
+    this.feed.notify();
   }
 
   /**
@@ -380,14 +390,9 @@ export class Puller {
       // group): made DIRS_IN_FLIGHT at a time. One by one, each mkdir and chmod waited
       // for the disk in turn, and an initial sync's 100 directories took 0.35-0.6 s
       // before the first file could start.
-      for (let i = 0; i < dirs.length; ) {
-        let j = i + 1;
-        while (j < dirs.length && depth(dirs[j]!.winner.path) === depth(dirs[i]!.winner.path)) j++;
-        await runLimited(dirs.slice(i, j), DIRS_IN_FLIGHT, one);
-        i = j;
-      }
+      await makeDirs(dirs, one);
       await this.flushRows();
-      await runLimited(files, PULL_FILES_IN_FLIGHT, one);
+      await this.feed.run(files, PULL_FILES_IN_FLIGHT, one, this.topUp(work, dirs, files, one, signal), signal);
       await this.flushRows();
       for (const w of conflicts) await one(w);
       const failedBefore = this.parked.size;
@@ -405,6 +410,43 @@ export class Puller {
       await this.flushRows();
     }
     return again;
+  }
+
+  /**
+   * Where a pass's files phase finds more work: records that arrived since the
+   * pass began, planned at once. Only a batch of plain fetches joins the pass
+   * (its directories made first, shallow first); one with a delete or conflict,
+   * and a path already in the pass, waits for the next pass, so the order of a
+   * pass (files, then conflicts, then deletes) still holds for every path in it.
+   */
+  private topUp(work: readonly PathWork[], dirs: PathWork[], files: PathWork[], one: (w: PathWork) => Promise<void>, signal: AbortSignal) {
+    const taken = new Set(work.map((w) => w.locatorHex));
+    const until = this.now() + PASS_TOP_UP_MS;
+    const fresh = () => [...this.dirty].filter((lh) => !taken.has(lh));
+    return {
+      ready: () => !this.fullPass && !this.stopped && this.dirty.size > 0 && this.now() < until && fresh().length > 0,
+      more: async (): Promise<PathWork[]> => {
+        const locators = fresh();
+        for (const lh of locators) {
+          taken.add(lh);
+          this.dirty.delete(lh);
+        }
+        const more = await this.planner.plan(locators, signal);
+        if (more.some((w) => w.action !== 'fetch')) {
+          for (const w of more) this.dirty.add(w.locatorHex);
+          return [];
+        }
+        this.needFiles += more.length;
+        this.needBytes += more.reduce((n, w) => n + fetchBytes(w), 0);
+        this.deps.onStatus?.(this.status());
+        const newDirs = more.filter((w) => w.winner.kind === 'dir').sort((a, b) => depth(a.winner.path) - depth(b.winner.path));
+        await makeDirs(newDirs, one);
+        dirs.push(...newDirs);
+        const newFiles = more.filter((w) => w.winner.kind !== 'dir');
+        files.push(...newFiles);
+        return newFiles;
+      },
+    };
   }
 
   private known(local: LocalFile | undefined): KnownLocal {
@@ -522,6 +564,16 @@ export class Puller {
     throw new SealsyncError('ERR_INTERNAL', `local change in the way (${reason})`, { path: w.winner.path });
   }
 
+}
+
+/** Directories sorted shallow first: each depth DIRS_IN_FLIGHT at a time, after the one above it. */
+async function makeDirs(dirs: readonly PathWork[], one: (w: PathWork) => Promise<void>): Promise<void> {
+  for (let i = 0; i < dirs.length; ) {
+    let j = i + 1;
+    while (j < dirs.length && depth(dirs[j]!.winner.path) === depth(dirs[i]!.winner.path)) j++;
+    await runLimited(dirs.slice(i, j), DIRS_IN_FLIGHT, one);
+    i = j;
+  }
 }
 
 /** Bytes a path's work still has to transfer (a file fetched; nothing otherwise). */
