@@ -92,3 +92,66 @@ test('a path no peer can give is parked with its path and reason, and leaves whe
     await b.close();
   }
 });
+
+test('a record that arrives while a pass is still fetching a slow file is pulled in that pass, not after it', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeDevice('A', keys);
+  const b = await makeDevice('B', keys);
+  const scheduler = new BlockScheduler({
+    openBlock: (sealed: Uint8Array, ref: BlockRef) => openBlock(b.keys.contentKey!, sealed, ref),
+    local: new DiskBlockSource(b.root, (h) => b.index.findBlocksByHash(h).filter((l) => l.folderRowId === b.folder), hashBlock),
+    requestTimeoutMs: 60_000,
+  });
+  scheduler.addPeer(diskPeer(a));
+  const SLOW_SIZE = 7777;
+  let releaseSlow!: () => void;
+  const slowGate = new Promise<void>((r) => { releaseSlow = r; });
+  const applied: string[] = [];
+  const puller = new Puller({
+    root: b.root, folder: b.folder, type: b.type, keys: b.keys, index: b.index,
+    // The slow file's only block is held until late.bin is on disk: a pass that waited
+    // for its slowest file before taking new records would never finish.
+    fetchBlock: async (ref, o) => {
+      if (ref.size === SLOW_SIZE) await slowGate;
+      return scheduler.fetch(ref, o);
+    },
+    hashBlock,
+    onApplied: (path) => {
+      applied.push(path);
+      if (path === 'late/late.bin') releaseSlow();
+    },
+    logger: silentLogger(), retryMs: SLOW_RETRY_MS,
+  });
+  puller.start();
+  try {
+    await writeFile(join(a.root, 'slow.bin'), randomBytes(SLOW_SIZE));
+    await scanPath(a, 'slow.bin');
+    puller.schedule(exchangeRecords(a, b));
+    // The pass is fetching slow.bin now; a new directory and file arrive.
+    while (puller.status().state !== 'syncing') await new Promise((r) => setImmediate(r));
+    await mkdir(join(a.root, 'late'));
+    await scanPath(a, 'late');
+    await writeFile(join(a.root, 'late', 'late.bin'), randomBytes(3000));
+    await scanPath(a, 'late/late.bin');
+    puller.schedule(exchangeRecords(a, b));
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the pass waited for its slow file before taking the late record')), 15_000);
+    });
+    try {
+      await Promise.race([puller.whenIdle(), stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.deepEqual(applied, ['late', 'late/late.bin', 'slow.bin']);
+    const s = puller.status();
+    assert.deepEqual([s.state, s.needFiles, s.needBytes, s.parkedCount, s.error], ['idle', 0, 0, 0, null]);
+    assert.deepEqual(await snapshotTree(b.root), await snapshotTree(a.root));
+  } finally {
+    releaseSlow();
+    await puller.stop();
+    scheduler.stop();
+    await a.close();
+    await b.close();
+  }
+});
