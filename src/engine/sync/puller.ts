@@ -6,6 +6,9 @@
  *
  *   idle ──schedule()──► pulling ──pass done, nothing dirty──► idle; more dirty
  *   (records that arrived during the pass): the next pass, at once.
+ * - Records that arrive while a pass fetches files join that pass when they
+ *   are plain fetches (pull-feed.ts, topUp(), for up to PASS_TOP_UP_MS): a
+ *   pass does not end on its slowest file while new paths wait.
  * - schedule(locators) marks paths dirty (records that just arrived); with no
  *   argument the whole folder is re-examined (start, revert). Nothing waits on
  *   a timer that could go now: after MAX_PASSES_PER_RUN passes a run only
