@@ -207,6 +207,10 @@ async function homeFolderSync(tool: Tool, work: string, source: string, data: Da
   console.log(`  ${tool.name} g: data complete ${(first.dataAt / 1000).toFixed(2)} s, up to date ${(first.upToDateAt / 1000).toFixed(2)} s ` +
     `(${Math.round(lag)} ms after the last rename); from a finished peer ${(finished.upToDateAt / 1000).toFixed(2)} s; ` +
     `ratio ${ratio.toFixed(2)} (acceptance: lag <= 1000 ms, ratio <= 1.20)`);
+  // CPU seconds per stage (start-up included in the first figure of each daemon).
+  const cpu = (p: PolledSync, k: string) => (p.m.cpu[k] ?? 0).toFixed(2);
+  console.log(`  ${tool.name} g CPU s: live a=${cpu(first, 'a')} b=${cpu(first, 'b')}; ` +
+    `finished a=${finished.cpuBefore.a.toFixed(2)} to scan + ${((finished.m.cpu.a ?? 0) - finished.cpuBefore.a).toFixed(2)} to serve, b=${cpu(finished, 'b')}`);
   return first.m;
 }
 
@@ -216,6 +220,8 @@ interface PolledSync {
   readonly upToDateAt: number;
   readonly lastRenameAt: number;
   readonly m: Measurement;
+  /** Each daemon's CPU seconds when B was linked (A's: start-up, and its scan when it scanned first). */
+  readonly cpuBefore: { a: number; b: number };
 }
 
 /** A and B share the source data; `scanFirst`: A finishes its scan alone before B joins (timed from B joining). */
@@ -230,14 +236,15 @@ async function twoPeersPolled(tool: Tool, work: string, source: string, data: Da
     }, SYNC_TIMEOUT_MS);
   }
   try {
-    return await pollUntilUpToDate(tool, A, B, folderB, data, handle);
+    const cpuBefore = { a: a.stats().cpuSeconds, b: b.stats().cpuSeconds };
+    return { ...await pollUntilUpToDate(tool, A, B, folderB, data, handle), cpuBefore };
   } finally {
     // Stopped even when the run failed: no daemon outlives the bench.
     await stopAll([a, b]).catch(() => undefined);
   }
 }
 
-async function pollUntilUpToDate(tool: Tool, A: Member, B: Member, folderB: string, data: DataSet, handle: ShareHandle | undefined): Promise<PolledSync> {
+async function pollUntilUpToDate(tool: Tool, A: Member, B: Member, folderB: string, data: DataSet, handle: ShareHandle | undefined): Promise<Omit<PolledSync, 'cpuBefore'>> {
   const t0 = Date.now();
   await tool.share([A, B], [[1, 0]], handle);
   let dataAt = 0;
