@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../../crypto/bytes.js';
+import { toHex } from '../../crypto/bytes.js';
 import { parseDeviceId } from '../../crypto/device-id.js';
 import { formatInviteCode, inviteIdOf, inviteProof, newInviteSecret } from '../../crypto/invite.js';
 import { keysFromSecret, newFolderSecret, type FolderKeys } from '../../crypto/keys.js';
@@ -112,7 +112,7 @@ test('a server answered with a keyring by a hostile inviter takes nothing', asyn
   });
   await listener.start();
   t.after(() => listener.stop());
-  const code = formatInviteCode({ deviceId: fromHex(toHex(parseDeviceId(evil.deviceId))), secret, addresses: [parsePeerAddress(`tcp://127.0.0.1:${listener.port()}`)] });
+  const code = formatInviteCode({ deviceId: parseDeviceId(evil.deviceId), secret, addresses: [parsePeerAddress(`tcp://127.0.0.1:${listener.port()}`)] });
   await assert.rejects(server.manager.join(code, server.dir, { as: 'server' }), (e: unknown) => isSealsyncError(e, 'ERR_PROTOCOL') && /keyring/.test((e as Error).message));
   assert.equal((seen[0] as { as: string; invite: string }).as, 'server', 'the server said what it joins as');
   assert.equal((seen[0] as { invite: string }).invite, inviteIdOf(secret));
