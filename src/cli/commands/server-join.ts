@@ -33,6 +33,7 @@ const POLL_MS = 200;
 /** A temporary daemon gets this long to stop cleanly before it is killed. */
 const STOP_TIMEOUT_MS = 30_000;
 const STDERR_TAIL_BYTES = 2048;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** Files given to the service user after a temporary daemon ran as root (a home and a few fresh stores). */
 const MAX_CHOWN_ENTRIES = 100_000;
 
@@ -77,7 +78,8 @@ export function inviteJoinStep(opts: InviteJoinOptions): InviteJoin {
 /** Joins through the daemon of `home` (a path on this machine), into `store`. */
 async function joinThrough(opts: InviteJoinOptions, home: string, into: string, child?: ChildProcess, stderr?: () => string): Promise<JoinResult> {
   const client = new ControlClient(homePaths(home).controlSocket);
-  const selfId = await waitForDaemon(client, opts.signal, child, stderr);
+  const hint = `sudo sealsync --home ${home} device join - --server --into ${into}`;
+  const selfId = await waitForDaemon(client, hint, opts.signal, child, stderr);
   opts.print(`  This server's device id: ${selfId}`);
   opts.print(`  Unless the invite was made with --auto-approve, approve it on the laptop: sealsync device approve ${selfId}`);
   const { joined } = await client.request<{ joined: JoinResult }>('POST', '/api/devices/join', { code: opts.code, into, as: 'server' }, {
@@ -87,7 +89,7 @@ async function joinThrough(opts: InviteJoinOptions, home: string, into: string, 
 }
 
 /** Polls the control socket until the daemon answers; its device id. */
-async function waitForDaemon(client: ControlClient, signal?: AbortSignal, child?: ChildProcess, stderr?: () => string): Promise<string> {
+async function waitForDaemon(client: ControlClient, hint: string, signal?: AbortSignal, child?: ChildProcess, stderr?: () => string): Promise<string> {
   const deadline = Date.now() + DAEMON_READY_TIMEOUT_MS;
   for (;;) {
     signal?.throwIfAborted();
@@ -102,7 +104,7 @@ async function waitForDaemon(client: ControlClient, signal?: AbortSignal, child?
     }
     if (Date.now() >= deadline) {
       throw new SealsyncError('ERR_DAEMON_NOT_RUNNING', `the daemon did not answer on ${client.socketPath} within ${DAEMON_READY_TIMEOUT_MS / 1000} s`
-        + (child ? '' : ' (see `journalctl -u sealsync`); join later with `sudo sealsync --home HOME device join - --server --into STORE`'));
+        + (child ? '' : ` (see \`journalctl -u sealsync\`); join later with \`${hint}\``));
     }
     await sleep(POLL_MS, undefined, signal ? { signal } : {});
   }
@@ -121,10 +123,16 @@ async function joinWithTemporaryDaemon(opts: InviteJoinOptions): Promise<JoinRes
   let tail = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { tail = (tail + d).slice(-STDERR_TAIL_BYTES); });
   const exited = new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.once('error', () => resolve()); });
-  let joined: JoinResult | null = null;
+  // Ctrl-C or a TERM while the join waits: the temporary daemon is stopped too, never left behind.
+  const interrupted = new AbortController();
+  const onSignal = (): void => interrupted.abort(new SealsyncError('ERR_ABORTED', 'interrupted: the temporary daemon was stopped'));
+  for (const s of STOP_SIGNALS) process.once(s, onSignal);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, interrupted.signal]) : interrupted.signal;
+  let joined: JoinResult;
   try {
-    joined = await joinThrough(opts, home, store, child, () => tail);
+    joined = await joinThrough({ ...opts, signal }, home, store, child, () => tail);
   } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     await stopChild(child, exited);
     await giveToServiceUser(opts, home, store);
   }
