@@ -18,7 +18,7 @@ const devices: DevicesApi = {
   approve: (id) => { calls.push(`approve ${id}`); },
   deny: (id) => { calls.push(`deny ${id}`); },
   join: async (code, into, opts) => {
-    calls.push(`join ${code} ${into ?? '-'} signal=${String(opts?.signal !== undefined)}`);
+    calls.push(`join ${code} ${into ?? '-'} as=${opts?.as ?? '?'} signal=${String(opts?.signal !== undefined)}`);
     return { kind: 'device', inviter: { id: 'ID', name: 'a' }, folders: [] };
   },
   unlink: async (id) => { calls.push(`unlink ${id}`); },
@@ -45,7 +45,8 @@ test('device routes validate bodies and call the devices API', async () => {
   for (const [url, payload] of [
     ['/api/devices/invite', { evil: 1 }], ['/api/devices/invite', { server: 'x' }], ['/api/devices/invite', { server: ['a\0b'] }],
     ['/api/devices/approve', {}], ['/api/devices/approve', { id: 'x'.repeat(300) }], ['/api/devices/join', { code: 'x'.repeat(5000) }],
-    ['/api/devices/join', { code: 'I', into: 7 }], ['/api/devices/unlink', { id: '' }],
+    ['/api/devices/join', { code: 'I', into: 7 }], ['/api/devices/join', { code: 'I', as: 'Server' }], ['/api/devices/join', { code: 'I', as: '' }],
+    ['/api/devices/join', { code: 'I', as: true }], ['/api/devices/join', { code: 'I', as: ['server'] }], ['/api/devices/unlink', { id: '' }],
   ] as const) {
     const r = await app.inject({ method: 'POST', url, payload });
     assert.equal(r.statusCode, 400, `${url} ${JSON.stringify(payload).slice(0, 40)}`);
@@ -55,11 +56,13 @@ test('device routes validate bodies and call the devices API', async () => {
   await app.inject({ method: 'POST', url: '/api/devices/approve', payload: { id: 'D2', approve: false } });
   const joined = await app.inject({ method: 'POST', url: '/api/devices/join', payload: { code: 'ICODE', into: '/x' } });
   assert.equal(joined.json().joined.kind, 'device');
+  await app.inject({ method: 'POST', url: '/api/devices/join', payload: { code: 'ICODE', as: 'server' } });
+  await app.inject({ method: 'POST', url: '/api/devices/join', payload: { code: 'ICODE', as: 'device' } });
   await app.inject({ method: 'POST', url: '/api/devices/unlink', payload: { id: 'D3' } });
   const revoke = await app.inject({ method: 'DELETE', url: '/api/devices/invites', payload: { id: 'zz' } });
   assert.equal(revoke.statusCode, 404);
   assert.deepEqual(calls, [
-    'invite {"server":["/srv/a"],"autoApprove":true}', 'approve D1', 'deny D2', 'join ICODE /x signal=true', 'unlink D3', 'revoke zz',
+    'invite {"server":["/srv/a"],"autoApprove":true}', 'approve D1', 'deny D2', 'join ICODE /x as=device signal=true', 'join ICODE - as=server signal=true', 'join ICODE - as=device signal=true', 'unlink D3', 'revoke zz',
   ]);
 });
 

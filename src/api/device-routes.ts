@@ -8,7 +8,7 @@
  *   GET    /api/devices/invites    pending and past invites (never a secret)
  *   DELETE /api/devices/invites    { id }: revoke
  *   POST   /api/devices/approve    { id, approve? }: approve (or deny) a waiting device
- *   POST   /api/devices/join       { code, into? }: join with a code; answers once the inviter decided
+ *   POST   /api/devices/join       { code, into?, as? }: join with a code as a device (default) or a server; answers once the inviter decided
  *   POST   /api/devices/unlink     { id }
  */
 import type { FastifyInstance } from 'fastify';
@@ -23,7 +23,7 @@ const MAX_ID = 200;
 const inviteBody = z.object({ server: z.array(pathString).max(1000).optional(), autoApprove: z.boolean().optional() }).strict();
 const idBody = z.object({ id: z.string().min(1).max(MAX_ID) }).strict();
 const approveBody = z.object({ id: z.string().min(1).max(MAX_ID), approve: z.boolean().optional() }).strict();
-const joinBody = z.object({ code: z.string().min(1).max(MAX_INVITE_TEXT_LENGTH), into: pathString.optional() }).strict();
+const joinBody = z.object({ code: z.string().min(1).max(MAX_INVITE_TEXT_LENGTH), into: pathString.optional(), as: z.enum(['device', 'server']).optional() }).strict();
 
 type Parse = <T>(schema: z.ZodType<T>, body: unknown) => T;
 
@@ -50,8 +50,8 @@ export function registerDeviceRoutes(scope: FastifyInstance, api: DaemonApi, par
     return { ok: true };
   });
   scope.post('/api/devices/join', async (req, reply) => {
-    const { code, into } = parseBody(joinBody, req.body);
-    return { joined: await devicesOf(api).join(code, into, { signal: abortOnClose(reply.raw) }) };
+    const { code, into, as } = parseBody(joinBody, req.body);
+    return { joined: await devicesOf(api).join(code, into, { signal: abortOnClose(reply.raw), as: as ?? 'device' }) };
   });
   scope.post('/api/devices/unlink', async (req) => {
     await devicesOf(api).unlink(parseBody(idBody, req.body).id);

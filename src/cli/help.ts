@@ -45,6 +45,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'device join': [
     ['device join I… --into ~/Sync', 'folders land in ~/Sync, each under its own name'],
     ['device join - < code.txt', 'the code from stdin, out of the shell history'],
+    ['device join - --server --into /srv/sealsync', 'on a server: only a server invite, never a keyring'],
   ],
   'device approve': [['device approve ABCDEFG-…', 'let the waiting device in']],
   'device deny': [['device deny ABCDEFG-…', 'refuse the waiting device']],
@@ -148,6 +149,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ['server setup --dry-run', 'print the steps, the unit and the firewall rule'],
     ['server setup', 'set up this server (as root)'],
     ['server setup --ui', 'the same, with a dashboard on loopback'],
+    ['server setup --invite -', 'paste a server invite (laptop: device invite --server PATH…), then Ctrl-D'],
     ['server setup --key - < e-keys.txt', 'join encrypted folders, keys one a line'],
     ['server setup --undo', 'remove the service, keep the data'],
   ],

@@ -56,8 +56,9 @@ export function registerDeviceCommands(program: Command, io: CliIo): void {
   device.command('join <code>')
     .description('join the device that made this invite code (- reads it from stdin); waits for its approval')
     .option('--into <dir>', 'where the folders land, each under its own name (default: your home directory)')
+    .option('--server', 'join as an encrypted server: only a server invite is taken (never a keyring)')
     .option('--json', 'machine-readable output')
-    .action(async (codeArg: string, flags: { into?: string; json?: boolean }, cmd: Command) => {
+    .action(async (codeArg: string, flags: { into?: string; server?: boolean; json?: boolean }, cmd: Command) => {
       const code = await readKeyArgument(codeArg);
       parseInviteCode(code); // a mistyped code gets its one line before the daemon is asked
       const client = clientOf(cmd);
@@ -67,7 +68,9 @@ export function registerDeviceCommands(program: Command, io: CliIo): void {
         io.stderr(`Waiting for the inviting device to approve this device (${self})…\n`);
       }
       const into = flags.into !== undefined ? await absolute(flags.into) : undefined;
-      const { joined } = await client.request<{ joined: JoinResult }>('POST', '/api/devices/join', { code, ...(into ? { into } : {}) }, { timeoutMs: JOIN_TIMEOUT_MS });
+      const { joined } = await client.request<{ joined: JoinResult }>('POST', '/api/devices/join', {
+        code, ...(into ? { into } : {}), as: flags.server ? 'server' : 'device',
+      }, { timeoutMs: JOIN_TIMEOUT_MS });
       if (flags.json) { io.stdout(`${JSON.stringify(joined, null, 2)}\n`); return; }
       io.stdout(`${joined.kind === 'device' ? 'Linked to' : 'Serving encrypted folders for'} ${joined.inviter.name} (${joined.inviter.id})\n`);
       if (joined.folders.length === 0) io.stdout('No folders yet.\n');

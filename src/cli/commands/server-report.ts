@@ -51,9 +51,13 @@ export function whatIsLeft(f: ReportFacts): string {
     `                (or in /etc/nftables.conf, chain input: ${fw.nftablesConf})`,
     `     cloud:     a security-group rule: ${fw.cloud}`,
     '',
-    '2. Give the server folders and tell your laptops where it is:',
+    '2. Give the server folders, with one server invite:',
+    '     laptop$ sealsync device invite --server ~/Documents            # prints I…',
+    `     server$ sudo ${cli} server setup --invite -                    # paste the I… code, then Ctrl-D`,
+    '   or with encrypted keys:',
     '     laptop$ sealsync folder share ~/Documents --type encrypted     # prints E…',
     `     server$ sudo ${cli} server setup --key -                       # paste the E… key, then Ctrl-D`,
+    '   and tell your laptops where the server is:',
     `     laptop$ sealsync peer add tcp://SERVER:${f.syncPort}`,
   ];
   if (f.deviceId !== null) lines.push(`   This server's device id: ${f.deviceId}`);

@@ -52,6 +52,8 @@ export interface SetupOptions {
   readonly name?: string;
   readonly port?: number;
   readonly version: string;
+  /** Joins the inviting device with a server invite (server-join.ts): after the service starts, or before the files are handed over in a test tree. */
+  readonly inviteJoin?: Step;
 }
 
 export interface Step {
@@ -120,7 +122,7 @@ function ownedDir(root: string, path: string, user: string): Step {
   };
 }
 
-async function requireUser(root: string, user: string): Promise<PasswdEntry> {
+export async function requireUser(root: string, user: string): Promise<PasswdEntry> {
   const entry = await lookupUser(root, user);
   if (!entry) throw new SealsyncError('ERR_COMMAND_FAILED', `user ${user} is missing from ${at(root, '/etc/passwd')}`);
   return entry;
@@ -215,6 +217,7 @@ export async function planSetup(opts: SetupOptions): Promise<SetupPlan> {
       })).then(() => undefined),
     });
   }
+  if (root !== '/' && opts.inviteJoin) steps.push(opts.inviteJoin);
   steps.push({
     say: `give ${user} the files in ${home}`,
     run: async () => {
@@ -232,6 +235,7 @@ export async function planSetup(opts: SetupOptions): Promise<SetupPlan> {
   if (root === '/') steps.push(systemctl(root, 'daemon-reload'));
   steps.push(systemctl(root, 'enable', UNIT_NAME));
   if (root === '/') steps.push(systemctl(root, 'restart', UNIT_NAME));
+  if (root === '/' && opts.inviteJoin) steps.push(opts.inviteJoin);
   return {
     user, home, store, unitPath: UNIT_PATH, unit, syncPort, uiPort, deviceId, steps,
     problems: hiddenFromService([process.execPath, execStart[1] ?? '']),

@@ -2,7 +2,8 @@
  * `sealsync server setup|status`: a server in one command, and a health look
  * over SSH. Setup makes the system user and home, keeps one random sync port,
  * installs and enables the hardened unit, optionally joins encrypted folders
- * whose keys come on stdin, and prints what is left (server-report.ts).
+ * whose keys come on stdin or from a server invite (server-join.ts), and
+ * prints what is left (server-report.ts).
  */
 import { execFile } from 'node:child_process';
 import { isAbsolute } from 'node:path';
@@ -15,7 +16,7 @@ import { MAX_PORT } from '../../model/net-address.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitStatus } from '../exit-codes.js';
 import { homeFlagOf } from '../home-option.js';
-import { readKeyLines } from '../key-input.js';
+import { readKeyArgument, readKeyLines } from '../key-input.js';
 import { packageVersion } from '../../package-version.js';
 import { SERVER_HOME, SERVER_STORE, SERVER_USER } from './server-paths.js';
 import type { Step } from './server-setup.js';
@@ -29,6 +30,7 @@ interface SetupFlags {
   root: string;
   ui?: boolean;
   key: string[];
+  invite?: string;
   name?: string;
   port?: string;
   undo?: boolean;
@@ -61,7 +63,7 @@ async function runSteps(steps: readonly Step[], dryRun: boolean, io: CliIo, quie
 
 async function setup(flags: SetupFlags, cmd: Command, io: CliIo): Promise<void> {
   // Loaded here: the plan needs the daemon's config and identity code, which other commands need not pay for.
-  const { at, planSetup, planUndo } = await import('./server-setup.js');
+  const { at, planSetup, planUndo, requireUser } = await import('./server-setup.js');
   const { firewallRules, tunnelCommand, whatIsLeft } = await import('./server-report.js');
   const dryRun = flags.dryRun === true;
   const quiet = flags.json === true;
@@ -81,9 +83,18 @@ async function setup(flags: SetupFlags, cmd: Command, io: CliIo): Promise<void> 
       + `To delete them too (the identity cannot come back): sudo userdel ${SERVER_USER} && sudo rm -r ${home} ${SERVER_STORE}\n`);
     return;
   }
+  if (flags.invite === '-' && flags.key.includes('-')) {
+    throw new SealsyncError('ERR_INVALID_ARGUMENT', '--invite - and --key - cannot both read stdin: give the keys as arguments, or run setup twice');
+  }
   const keys = (await Promise.all(flags.key.map((k) => (k === '-' ? readKeyLines() : [k])))).flat();
+  const { checkServerInvite, inviteJoinStep } = await import('./server-join.js');
+  // Parsed now: a bad code is refused in one line before anything changes.
+  const invite = flags.invite === undefined ? null : inviteJoinStep({
+    root, home, store: SERVER_STORE, code: checkServerInvite(await readKeyArgument(flags.invite)),
+    owner: () => requireUser(root, SERVER_USER), print: (line) => { if (!quiet) io.stdout(`${line}\n`); },
+  });
   const plan = await planSetup({
-    root, home, ui: flags.ui === true, keys, version: packageVersion(),
+    root, home, ui: flags.ui === true, keys, version: packageVersion(), ...(invite ? { inviteJoin: invite.step } : {}),
     ...(flags.name !== undefined ? { name: flags.name } : {}),
     ...(flags.port !== undefined ? { port: parsePort(flags.port) as number } : {}),
   });
@@ -100,9 +111,14 @@ async function setup(flags: SetupFlags, cmd: Command, io: CliIo): Promise<void> 
       dryRun, user: plan.user, home, store: plan.store, deviceId, syncPort: plan.syncPort,
       dashboard: plan.uiPort === null ? null : { listen: `127.0.0.1:${plan.uiPort}`, tunnel: tunnelCommand(plan.uiPort) },
       steps: plan.steps.map((s) => s.say), unit: { path: plan.unitPath, text: plan.unit },
-      firewall: firewallRules(plan.syncPort), problems: plan.problems,
+      firewall: firewallRules(plan.syncPort), problems: plan.problems, join: invite?.result() ?? null,
     }, null, 2)}\n`);
     return;
+  }
+  const joined = invite?.result();
+  if (joined) {
+    io.stdout(`\nServing encrypted folders for ${joined.inviter.name} (${joined.inviter.id}):\n`);
+    io.stdout(joined.folders.length === 0 ? '  none yet\n' : joined.folders.map((f) => `  ${f.path} (${f.type})\n`).join(''));
   }
   for (const p of plan.problems) io.stderr(`sealsync: warning: ${p}\n`);
   if (dryRun) io.stdout(`\n${plan.unitPath}:\n${plan.unit.trimEnd()}\n\n`);
@@ -148,6 +164,7 @@ export function registerServerCommands(program: Command, io: CliIo): void {
     .option('--dry-run', 'print everything setup would do and change nothing')
     .option('--ui', 'keep a dashboard, on loopback only (reach it with an SSH tunnel)')
     .option('--key <key>', 'join an encrypted folder (E…); - reads keys from stdin, one a line (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--invite <code>', 'join the laptop that made this server invite (`sealsync device invite --server PATH…`); - reads it from stdin')
     .option('--name <name>', 'device name (default: the host name)')
     .option('--port <port>', 'the sync port for a new home (default: a random free one, kept for good)')
     .option('--undo', 'disable and remove the service (the identity and the data stay)')

@@ -50,7 +50,7 @@ import {
 import {
   decision, firstMessage, joinAnswer, keyringAnswer, parseLinkMessage, type JoinMessage,
 } from './link-messages.js';
-import type { CreatedInvite, DevicesReport, InviteInfo, InviteRequest, JoinResult, PendingJoin } from './device-types.js';
+import type { CreatedInvite, DevicesReport, InviteInfo, InviteRequest, JoinOptions, JoinResult, PendingJoin } from './device-types.js';
 
 export const KEYRING_SYNC_INTERVAL_MS = 30_000;
 const LINK_DIAL_TIMEOUT_MS = 5_000;
@@ -244,6 +244,8 @@ export class DeviceManager {
     const exporter = ch.exporter();
     const ids = [parseDeviceId(this.selfId), parseDeviceId(joiner)] as const;
     if (!verifyInviteProof(secret, exporter, ids[0], ids[1], 'joiner', fromHex(msg.proof))) { refuse('bad-proof', 'join attempt refused: bad proof'); return; }
+    // A server must never get the keyring: a device invite is refused before it is used, so its owner can still give it to a device.
+    if (msg.as === 'server' && this.book.kindOf(msg.invite) === 'device') { refuse('wrong-kind', 'join attempt refused: a server used a device invite'); return; }
     if (this.file?.keyring.unlinked.includes(joiner)) { refuse('denied', 'join attempt refused: the device was unlinked'); return; }
     if (this.pending.size >= MAX_PENDING_JOINS || this.pending.has(joiner)) { refuse('rate-limited', 'join attempt refused: too many pending'); return; }
     const invite = this.book.consume(msg.invite, joiner);
@@ -307,7 +309,8 @@ export class DeviceManager {
 
   // ---- joining -------------------------------------------------------------
 
-  async join(codeText: string, into: string | undefined, opts: { signal?: AbortSignal } = {}): Promise<JoinResult> {
+  async join(codeText: string, into: string | undefined, opts: JoinOptions = {}): Promise<JoinResult> {
+    const as = opts.as ?? 'device';
     const code = parseInviteCode(codeText);
     const inviterId = formatDeviceId(code.deviceId);
     if (inviterId === this.selfId) throw new SealsyncError('ERR_INVITE_CODE', 'this invite code was made by this device');
@@ -320,7 +323,7 @@ export class DeviceManager {
       const ids = [code.deviceId, parseDeviceId(this.selfId)] as const;
       ch.send({
         t: 'join', invite: inviteIdOf(code.secret), proof: toHex(inviteProof(code.secret, exporter, ids[0], ids[1], 'joiner')),
-        name: this.host.deviceName(), addresses: this.host.listenAddresses().slice(0, MAX_DEVICE_ADDRESSES),
+        name: this.host.deviceName(), addresses: this.host.listenAddresses().slice(0, MAX_DEVICE_ADDRESSES), as,
       });
       const answer = parseLinkMessage(joinAnswer, await ch.next({ signal }));
       if (answer.t === 'refused') throw refusalOf(answer.reason);
@@ -331,6 +334,10 @@ export class DeviceManager {
       if (outcome.t === 'refused') throw refusalOf(outcome.reason);
       if (outcome.inviter.id !== inviterId) throw new SealsyncError('ERR_PROTOCOL', 'the inviter named another device');
       const root = into ?? this.file?.local.into ?? homedir();
+      // Defence in depth: whatever the inviter decided, a server takes no keyring.
+      if (outcome.kind === 'device' && as === 'server') {
+        throw new SealsyncError('ERR_PROTOCOL', 'the inviting device offered a server its keyring (every key): refused, nothing taken');
+      }
       if (outcome.kind === 'device') {
         const folders = await this.exclusive(async () => {
           const mine = this.file?.keyring ?? emptyKeyring(this.selfEntry());

@@ -62,6 +62,16 @@ export interface InviteRequest {
   readonly autoApprove?: boolean;
 }
 
+export interface JoinOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * What this device joins as (default device). A server refuses a device
+   * invite (it must never hold a keyring); a device takes a server invite and
+   * gets only its encrypted keys.
+   */
+  readonly as?: 'device' | 'server';
+}
+
 /** What the device routes call (the DeviceManager). */
 export interface DevicesApi {
   report(): DevicesReport;
@@ -70,6 +80,6 @@ export interface DevicesApi {
   revokeInvite(id: string): InviteInfo;
   approve(deviceId: string): void;
   deny(deviceId: string): void;
-  join(code: string, into: string | undefined, opts?: { signal?: AbortSignal }): Promise<JoinResult>;
+  join(code: string, into: string | undefined, opts?: JoinOptions): Promise<JoinResult>;
   unlink(deviceId: string): Promise<void>;
 }

@@ -29,7 +29,7 @@ export const JOIN_WINDOW_MS = 60_000;
 
 export type InviteKind = 'device' | 'server';
 export type InviteState = 'pending' | 'used' | 'expired' | 'revoked';
-export type RefusalReason = 'unknown' | 'expired' | 'used' | 'revoked' | 'bad-proof' | 'rate-limited' | 'denied' | 'timeout';
+export type RefusalReason = 'unknown' | 'expired' | 'used' | 'revoked' | 'bad-proof' | 'rate-limited' | 'denied' | 'timeout' | 'wrong-kind';
 
 /** What listing shows: never the secret. */
 export interface InviteInfo {
@@ -59,6 +59,7 @@ export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   'rate-limited': 'too many join attempts: wait a minute and try again',
   denied: 'the inviting device did not approve this device',
   timeout: 'the inviting device did not approve this device in time',
+  'wrong-kind': 'this is a device invite and a server must not take one: on the laptop, make a server invite with `sealsync device invite --server PATH…`',
 };
 
 export function refusal(reason: RefusalReason): SealsyncError {
@@ -121,6 +122,11 @@ export class InviteBook {
     const state = this.stateOf(invite);
     if (state !== 'pending' || !invite.secret) return refusal(state === 'pending' ? 'unknown' : state);
     return invite.secret;
+  }
+
+  /** The kind of a known invite (checked before it is consumed, so a wrong kind leaves it usable). */
+  kindOf(id: string): InviteKind | null {
+    return this.invites.get(id)?.kind ?? null;
   }
 
   /** Marks the invite used by `deviceId` (after a good proof) and forgets its secret; returns it. */

@@ -3,7 +3,7 @@
  * them), validated here with strict schemas: whatever a peer sends is hostile
  * until it parses. Layout in docs/protocol.md, "Device linking".
  *
- *   joiner  -> inviter  join      { invite, proof, name, addresses }
+ *   joiner  -> inviter  join      { invite, proof, name, addresses, as: 'device' | 'server' }
  *   inviter -> joiner   refused   { reason }
  *                       accepted  { proof, approval: 'auto' | 'pending' }
  *                       approved  { kind: 'device', keyring, inviter } | { kind: 'server', folders, inviter }
@@ -22,9 +22,11 @@ const name = z.string().max(MAX_DEVICE_NAME_LENGTH);
 const addresses = z.array(z.string().max(MAX_ADDRESS_LENGTH)).max(MAX_DEVICE_ADDRESSES);
 const inviter = z.object({ id: z.string().max(100), name, addresses }).strict();
 
-export const refusalReasonSchema = z.enum(['unknown', 'expired', 'used', 'revoked', 'bad-proof', 'rate-limited', 'denied', 'timeout', 'not-linked']);
+export const refusalReasonSchema = z.enum(['unknown', 'expired', 'used', 'revoked', 'bad-proof', 'rate-limited', 'denied', 'timeout', 'not-linked', 'wrong-kind']);
+/** What a joiner asks to become: a server must never be handed a keyring. */
+export const joinAsSchema = z.enum(['device', 'server']);
 
-export const joinMessage = z.object({ t: z.literal('join'), invite: hex(INVITE_ID_BYTES), proof: hex(INVITE_PROOF_BYTES), name, addresses }).strict();
+export const joinMessage = z.object({ t: z.literal('join'), invite: hex(INVITE_ID_BYTES), proof: hex(INVITE_PROOF_BYTES), name, addresses, as: joinAsSchema }).strict();
 export const keyringMessage = z.object({ t: z.literal('keyring'), keyring: keyringSchema }).strict();
 export const refusedMessage = z.object({ t: z.literal('refused'), reason: refusalReasonSchema }).strict();
 export const acceptedMessage = z.object({ t: z.literal('accepted'), proof: hex(INVITE_PROOF_BYTES), approval: z.enum(['auto', 'pending']) }).strict();
@@ -42,6 +44,7 @@ export const decision = z.union([refusedMessage, approvedMessage]);
 export const keyringAnswer = z.union([refusedMessage, keyringMessage]);
 
 export type JoinMessage = z.infer<typeof joinMessage>;
+export type JoinAs = z.infer<typeof joinAsSchema>;
 export type ApprovedMessage = z.infer<typeof approvedMessage>;
 
 /** Parses a message with `schema`, or ERR_PROTOCOL in one line. */

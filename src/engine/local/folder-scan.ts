@@ -19,7 +19,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { Index } from '../../index/index.js';
+import { LOOKUP_BATCH, type Index } from '../../index/index.js';
 import type { FileStat } from '../../index/types.js';
 import { isSafeRelativePath, normalizePath } from '../../model/path.js';
 import type { FolderKeys } from '../../crypto/index.js';
@@ -48,8 +48,6 @@ const MAX_LINK_SIBLINGS = 64;
  * the scan). A setImmediate and one epoll_wait cost a few µs: ~1% at 1 ms.
  */
 export const SCAN_SLICE_MS = 1;
-/** Walked entries whose index rows a full scan reads with one query (the index's LOOKUP_BATCH). */
-const LOOKUP_CHUNK = 64;
 /** Index rows per page of a full scan's deletion pass. */
 const DELETION_PAGE_ROWS = 1000;
 
@@ -194,8 +192,9 @@ export class FolderScan {
   /**
    * Compares walked entries with `known` (removing each seen path from it), or,
    * when `known` is null (a full scan), with the rows of each chunk of
-   * LOOKUP_CHUNK entries read just then, noting every path in `seen`; hashes
-   * what changed with bounded concurrency.
+   * LOOKUP_BATCH entries (what the index reads with one query) read just
+   * then, noting every path in `seen`; hashes what changed with bounded
+   * concurrency.
    */
   private async scanEntries(
     pass: ScanPass,
@@ -233,7 +232,7 @@ export class FolderScan {
           continue;
         }
         chunk.push(raw);
-        if (chunk.length >= LOOKUP_CHUNK) await compare(chunk.splice(0));
+        if (chunk.length >= LOOKUP_BATCH) await compare(chunk.splice(0));
       }
       if (chunk.length > 0) await compare(chunk.splice(0));
     } finally {

@@ -199,7 +199,7 @@ export const REST_FUZZ_ROUTES: ReadonlyArray<{ method: string; url: string; take
   { method: 'GET', url: '/api/devices/invites', takes: 'none', valid: none },
   { method: 'DELETE', url: '/api/devices/invites', takes: 'body', valid: fc.record({ id }) },
   { method: 'POST', url: '/api/devices/approve', takes: 'body', valid: fc.record({ id, approve: fc.boolean() }, { requiredKeys: ['id'] }) },
-  { method: 'POST', url: '/api/devices/join', takes: 'body', valid: fc.record({ code: fc.string({ minLength: 1, maxLength: 200 }), into: path }, { requiredKeys: ['code'] }) },
+  { method: 'POST', url: '/api/devices/join', takes: 'body', valid: fc.record({ code: fc.string({ minLength: 1, maxLength: 200 }), into: path, as: fc.constantFrom('device', 'server') }, { requiredKeys: ['code'] }) },
   { method: 'POST', url: '/api/devices/unlink', takes: 'body', valid: fc.record({ id }) },
   { method: 'GET', url: '/api/folders/versions', takes: 'query', valid: fc.record({ path, file: rel }, { requiredKeys: ['path'] }) },
   { method: 'POST', url: '/api/folders/restore', takes: 'body', valid: fc.record({ path, file: rel, version: versionId }, { requiredKeys: ['path', 'file'] }) },
