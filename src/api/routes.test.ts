@@ -5,7 +5,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { MAX_BANDWIDTH_KBPS } from '../daemon/config-schema.js';
 import { EventBus } from '../daemon/event-bus.js';
+import { MAX_RETENTION_DAYS } from '../model/retention.js';
 import { SealsyncError, isSealsyncError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { ControlClient } from './control-client.js';
@@ -105,6 +107,20 @@ test('share, delete, peers, settings, unknown route', async () => {
   assert.equal(settings.json().settings.webui.passwordSet, false);
   const patch = await app.inject({ method: 'PATCH', url: '/api/settings', payload: { webui: { passwordHash: 'x' } } });
   assert.equal(patch.statusCode, 400, 'the password hash cannot be set through settings');
+  // Found by fuzzing (rest-bodies): integers past the config's bounds reached the daemon.
+  for (const [payload, field] of [
+    [{ archive: { retentionDays: 18754e77 } }, 'archive.retentionDays'],
+    [{ archive: { retentionDays: MAX_RETENTION_DAYS + 1 } }, 'archive.retentionDays'],
+    [{ bandwidth: { maxSendKBps: 1457138147 } }, 'bandwidth.maxSendKBps'],
+    [{ bandwidth: { maxRecvKBps: Number.MAX_SAFE_INTEGER + 2 } }, 'bandwidth.maxRecvKBps'],
+  ] as const) {
+    const res = await app.inject({ method: 'PATCH', url: '/api/settings', payload });
+    assert.equal(res.statusCode, 400, JSON.stringify(payload));
+    assert.equal(res.json().error.code, 'ERR_INVALID_ARGUMENT');
+    assert.match(res.json().error.message, new RegExp(`^${field.replace('.', '\\.')}: `));
+  }
+  const inBounds = await app.inject({ method: 'PATCH', url: '/api/settings', payload: { archive: { retentionDays: MAX_RETENTION_DAYS }, bandwidth: { maxSendKBps: MAX_BANDWIDTH_KBPS } } });
+  assert.equal(inBounds.statusCode, 200);
   const nf = await app.inject({ method: 'GET', url: '/api/nope' });
   assert.equal(nf.statusCode, 404);
   assert.equal(nf.json().error.code, 'ERR_NOT_FOUND');

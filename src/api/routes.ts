@@ -14,7 +14,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SealsyncError } from '../errors.js';
-import { MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
+import { MAX_BANDWIDTH_KBPS, MAX_METRICS_TOKEN_LENGTH } from '../daemon/config-schema.js';
 import { MAX_RETENTION_DAYS } from '../model/retention.js';
 import type { DaemonApi, DaemonEvent } from './daemon-api.js';
 import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../net/peer-address.js';
@@ -49,10 +49,11 @@ const settingsPatchBody = z.object({
     listen: z.string().max(MAX_ADDRESS_LENGTH).optional(),
     https: z.boolean().optional(),
   }).strict().optional(),
-  archive: z.object({ retentionDays: z.number().int().min(0).optional() }).strict().optional(),
+  // The config's own bounds: an integer past them (1e81 is an integer to zod) is refused here, not passed on.
+  archive: z.object({ retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).optional() }).strict().optional(),
   bandwidth: z.object({
-    maxSendKBps: z.number().int().min(0).optional(),
-    maxRecvKBps: z.number().int().min(0).optional(),
+    maxSendKBps: z.number().int().min(0).max(MAX_BANDWIDTH_KBPS).optional(),
+    maxRecvKBps: z.number().int().min(0).max(MAX_BANDWIDTH_KBPS).optional(),
   }).strict().optional(),
   metrics: z.object({
     enabled: z.boolean().optional(),
