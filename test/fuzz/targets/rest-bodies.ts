@@ -24,7 +24,7 @@ import { registerUiControlRoutes } from '../../../src/api/web-auth/control-route
 import type { AuthStore } from '../../../src/api/web-auth/auth-store.js';
 import { MAX_PASSWORD_BYTES } from '../../../src/api/web-auth/password-hash.js';
 import { MAX_INVITE_TEXT_LENGTH } from '../../../src/crypto/invite.js';
-import { MAX_ARCHIVE_MIB } from '../../../src/daemon/config-schema.js';
+import { MAX_ARCHIVE_MIB, MAX_BANDWIDTH_KBPS } from '../../../src/daemon/config-schema.js';
 import { MAX_RETENTION_DAYS } from '../../../src/model/retention.js';
 import { DEFAULT_BOUNDS, bytesOf, type FuzzTarget } from '../target.js';
 import { MAX_ADDRESS_LENGTH, MAX_PEER_SPEC_LENGTH } from '../../../src/net/peer-address.js';
@@ -76,8 +76,8 @@ function checkingApi(): DaemonApi {
       expect(typeof patch === 'object' && patch !== null, 'a patch that is not an object');
       expect(isOptString(patch.device?.name, 256) && isOptString(patch.listen, MAX_ADDRESS_LENGTH) && isOptBool(patch.discovery), 'bad settings');
       expect(isOptString(patch.webui?.listen, MAX_ADDRESS_LENGTH) && isOptBool(patch.webui?.enabled) && isOptBool(patch.webui?.https), 'bad dashboard settings');
-      expect(isOptInt(patch.archive?.retentionDays, 0, Number.MAX_SAFE_INTEGER), 'a bad retention');
-      expect(isOptInt(patch.bandwidth?.maxSendKBps, 0, Number.MAX_SAFE_INTEGER) && isOptInt(patch.bandwidth?.maxRecvKBps, 0, Number.MAX_SAFE_INTEGER), 'a bad bandwidth');
+      expect(isOptInt(patch.archive?.retentionDays, 0, MAX_RETENTION_DAYS), 'a bad retention');
+      expect(isOptInt(patch.bandwidth?.maxSendKBps, 0, MAX_BANDWIDTH_KBPS) && isOptInt(patch.bandwidth?.maxRecvKBps, 0, MAX_BANDWIDTH_KBPS), 'a bad bandwidth');
       return SETTINGS;
     },
     requestStop: () => undefined,
@@ -185,8 +185,8 @@ export const REST_FUZZ_ROUTES: ReadonlyArray<{ method: string; url: string; take
       listen: fc.string({ maxLength: 30 }),
       discovery: fc.boolean(),
       webui: fc.record({ enabled: fc.boolean(), listen: fc.string({ maxLength: 30 }), https: fc.boolean() }, { requiredKeys: [] }),
-      archive: fc.record({ retentionDays: fc.nat() }, { requiredKeys: [] }),
-      bandwidth: fc.record({ maxSendKBps: fc.nat(), maxRecvKBps: fc.nat() }, { requiredKeys: [] }),
+      archive: fc.record({ retentionDays: fc.integer({ min: 0, max: MAX_RETENTION_DAYS }) }, { requiredKeys: [] }),
+      bandwidth: fc.record({ maxSendKBps: fc.integer({ min: 0, max: MAX_BANDWIDTH_KBPS }), maxRecvKBps: fc.integer({ min: 0, max: MAX_BANDWIDTH_KBPS }) }, { requiredKeys: [] }),
     }, { requiredKeys: [] }),
   },
   { method: 'GET', url: '/api/status', takes: 'none', valid: none },
