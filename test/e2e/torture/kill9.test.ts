@@ -21,6 +21,8 @@ import { TEMP_PREFIX } from '../../../src/fs/temp-files.js';
 
 const BIG_BYTES = 32 * 1024 * 1024;
 const SMALL = 300;
+/** B's receive limit (KiB/s): 32 MiB take ~8 s, longer than the three rounds' in-flight waits together. */
+const RECV_KBPS = 4096;
 
 /** Every regular file under a real name on B has A's content (A does not change during the test). */
 async function noHalfFiles(p: Pair, when: string): Promise<number> {
@@ -50,6 +52,10 @@ describe('torture: kill -9 during a pull', { timeout: 400_000 }, () => {
   after(() => p?.cleanup());
 
   test('B, then A, then B killed mid-pull: no half file under a real name, then everything, no temp left', async (t) => {
+    // B receives at most RECV_KBPS: the pull takes ~8 s, so every kill lands mid-pull. Unthrottled on a
+    // quiet machine it could finish within the random pause after kill 2, and round 3 waited for a
+    // transfer that would never come (seen in CI: 301 of 301 files on B before kill 2).
+    await p.b.cliOk(['config', 'set', 'bandwidth.maxRecvKBps', String(RECV_KBPS)]);
     await p.connect();
     const kills: string[] = [];
     for (const [victim, round] of [['B', 1], ['A', 2], ['B', 3]] as const) {
