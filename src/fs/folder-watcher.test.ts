@@ -171,3 +171,39 @@ test('stop closes the watcher and its timers', async () => {
   assert.deepEqual(afterStop, before);
   assert.deepEqual(c.batches, [], 'nothing delivered after stop');
 });
+
+test('a directory that appears is listed: every name in it is hinted, and it is reported as crawled', async () => {
+  const root = join(base, 'crawl');
+  mkdirSync(root, { recursive: true });
+  const crawled = new Set<string>();
+  const c = collector();
+  // A long debounce keeps the new directory's hint pending while its listing (a few readdirs) completes.
+  const w = new FolderWatcher(root, {
+    debounceMs: 1000,
+    onChange: (p, dirs) => {
+      for (const d of dirs) crawled.add(d);
+      c.onChange(p);
+    },
+  });
+  await w.start();
+  try {
+    // Made and filled in one go, before the watcher can place a watch on it: only the listing sees the files.
+    mkdirSync(join(root, 'new/inner'), { recursive: true });
+    writeFileSync(join(root, 'new/a.txt'), 'a');
+    writeFileSync(join(root, 'new/inner/b.txt'), 'b');
+    writeFileSync(join(root, 'new/.sealsync-tmp-1'), 'temp');
+    for (const p of ['new/a.txt', 'new/inner', 'new/inner/b.txt']) {
+      const deadline = Date.now() + WAIT_MS;
+      while (!c.batches.flat().includes(p)) {
+        if (Date.now() > deadline) assert.fail(`no hint of its own for ${p}; got ${JSON.stringify(c.batches)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assert.ok(crawled.has('new'), `the new directory is reported as crawled (got ${JSON.stringify([...crawled])})`);
+    assert.ok(!c.batches.flat().some((p) => p.includes('.sealsync-tmp-')), 'temp files are never hinted');
+    // A crawled directory is always one of the hints of its batch.
+    assert.ok(c.batches.flat().includes('new'));
+  } finally {
+    await w.stop();
+  }
+});

@@ -16,10 +16,15 @@
  *   with `ignore`, ignored directories) and opens one fs.watch per directory.
  * - An event for `name` in directory `d` adds the hint `d/name` (or `d` when
  *   the platform gives no name). If that path is now a directory we do not
- *   watch yet, it gets watched (with its subdirectories): the receiver scans a
- *   hinted directory recursively, so files created before the watch was in
- *   place are still found. If a watched directory is gone, its watchers (and
- *   its descendants') are closed.
+ *   watch yet, it gets watched (with its subdirectories), and every name found
+ *   in it while the watches are placed is hinted too: files created before
+ *   the watch was in place are still found. Such a directory is reported as
+ *   `crawled` with the hints: its contents were hinted one by one, so the
+ *   receiver need not scan it recursively (a puller creating thousands of
+ *   directories would otherwise have each re-walked). A directory hinted
+ *   without a name (its contents changed, which entry is unknown) is never
+ *   `crawled`. If a watched directory is gone, its watchers (and its
+ *   descendants') are closed.
  * - Pending hints are flushed to onChange when no event arrived for
  *   `debounceMs`, or at the latest MAX_WAIT_DEBOUNCES periods after the first
  *   pending event (a file written continuously still gets scanned), or at
@@ -44,7 +49,11 @@ export const MAX_PENDING_HINTS = 10_000;
 
 export interface FolderWatcherInit {
   readonly debounceMs?: number;
-  readonly onChange: (paths: string[]) => void;
+  /**
+   * `crawled`: the directories among `paths` whose every entry was hinted as
+   * the watcher began to watch them (see the header).
+   */
+  readonly onChange: (paths: string[], crawled: ReadonlySet<string>) => void;
   readonly onError?: (e: Error) => void;
   /** Optional: directories it ignores are not watched; paths it ignores give no hints. */
   readonly ignore?: { ignores(relPath: string, isDir: boolean): boolean };
@@ -58,6 +67,8 @@ export class FolderWatcher {
   #watches = new Map<string, FSWatcher>();
   #running = false;
   #pending = new Set<string>();
+  /** Pending directory hints whose entries were all hinted when they were first watched. */
+  #crawled = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #firstPendingAt = 0;
   #lastEventAt = 0;
@@ -100,6 +111,7 @@ export class FolderWatcher {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#pending.clear();
+    this.#crawled.clear();
     for (const w of this.#watches.values()) w.close();
     this.#watches.clear();
   }
@@ -113,8 +125,12 @@ export class FolderWatcher {
     return this.#init.ignore?.ignores(rel, true) ?? false;
   }
 
-  /** Watches every directory below `rel` (already watched itself). Directories only: no per-file stat. */
-  async #crawl(rel: string): Promise<void> {
+  /**
+   * Watches every directory below `rel` (already watched itself). Directories only: no per-file stat.
+   * `hintEntries` (a directory that appeared after start): every name found is hinted, and each
+   * directory listed whole is marked crawled.
+   */
+  async #crawl(rel: string, hintEntries = false): Promise<void> {
     const stack = [rel];
     while (stack.length > 0 && this.#running) {
       const dir = stack.pop() as string;
@@ -122,14 +138,18 @@ export class FolderWatcher {
       try {
         entries = await readdir(this.#abs(dir), { withFileTypes: true });
       } catch {
-        continue; // gone or unreadable: the scanner reports it
+        continue; // gone or unreadable: the scanner reports it (and the directory stays a recursive hint)
       }
+      if (!this.#running) return;
       for (const e of entries) {
-        if (!e.isDirectory()) continue; // d_type: symlinks to directories are not followed
         const child = dir === '' ? e.name : `${dir}/${e.name}`;
+        if (hintEntries) this.#hintName(child);
+        if (!e.isDirectory()) continue; // d_type: symlinks to directories are not followed
         if (this.#watches.has(child) || this.#skipDir(child)) continue;
         if (this.#watchDir(child)) stack.push(child);
       }
+      const listed = dir.normalize('NFC');
+      if (hintEntries && this.#pending.has(listed)) this.#crawled.add(listed);
     }
   }
 
@@ -168,15 +188,27 @@ export class FolderWatcher {
   #onEvent(dir: string, event: string, name: string | Buffer | null): void {
     if (!this.#running) return;
     const n = name === null ? null : String(name);
-    const rel = n === null || n === '' ? dir : dir === '' ? n : `${dir}/${n}`;
-    if (rel === '') return this.#addHint('');
-    if (isInStateDir(rel)) return;
-    if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf('/') + 1)) return;
-    const path = rel.normalize('NFC');
-    if (this.#init.ignore?.ignores(path, false) && this.#init.ignore.ignores(path, true)) return;
-    this.#addHint(path);
+    const named = n !== null && n !== '';
+    const rel = named ? (dir === '' ? n : `${dir}/${n}`) : dir;
+    // No name: something in `dir` changed, but not what; only a recursive scan can tell.
+    if (!named) this.#crawled.delete(rel.normalize('NFC'));
+    if (!this.#hintName(rel)) return;
     // 'rename' = created, deleted or moved: the only events that can add or remove a directory.
-    if (event === 'rename' && n !== null && n !== '') void this.#followDir(rel);
+    if (event === 'rename' && named) void this.#followDir(rel);
+  }
+
+  /** Hints `rel` unless it is sealsync's own (state directory, temp files) or ignored; false when it was not hinted. */
+  #hintName(rel: string): boolean {
+    if (rel === '') {
+      this.#addHint('');
+      return true;
+    }
+    if (isInStateDir(rel)) return false;
+    if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf('/') + 1)) return false;
+    const path = rel.normalize('NFC');
+    if (this.#init.ignore?.ignores(path, false) && this.#init.ignore.ignores(path, true)) return false;
+    this.#addHint(path);
+    return true;
   }
 
   /**
@@ -197,7 +229,7 @@ export class FolderWatcher {
       return;
     }
     if (this.#watches.has(rel) || this.#skipDir(rel)) return;
-    if (this.#watchDir(rel)) await this.#crawl(rel);
+    if (this.#watchDir(rel)) await this.#crawl(rel, true);
   }
 
   /** `path` is NFC already. */
@@ -238,9 +270,11 @@ export class FolderWatcher {
     this.#timer = null;
     if (this.#pending.size === 0) return;
     const paths = [...this.#pending].sort();
+    const crawled = this.#crawled;
     this.#pending.clear();
+    this.#crawled = new Set();
     try {
-      this.#init.onChange(paths);
+      this.#init.onChange(paths, crawled);
     } catch (err) {
       this.#init.onError?.(err instanceof Error ? err : new SealsyncError('ERR_INTERNAL', String(err)));
     }

@@ -50,5 +50,6 @@ export interface Watcher {
 export interface LocalFolderFs {
   walk(root: string, opts: WalkOptions): AsyncIterable<ScanEntry>;
   loadIgnore(root: string): Promise<IgnoreMatcher>;
-  createWatcher(root: string, opts: { debounceMs: number; onChange: (paths: string[]) => void }): Watcher;
+  /** `crawled` (fs/folder-watcher.ts): the hinted directories whose entries were each hinted too. */
+  createWatcher(root: string, opts: { debounceMs: number; onChange: (paths: string[], crawled?: ReadonlySet<string>) => void }): Watcher;
 }

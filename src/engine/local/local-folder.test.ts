@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { walkFolder } from '../../fs/walk.js';
 import { LocalFolder } from './local-folder.js';
+import { hintsWorthScanning } from './watch-echo.js';
 import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
 import type { ScanEntry } from './scan-diff.js';
 import { openIndex, type Index } from '../../index/index.js';
@@ -16,6 +17,9 @@ import type { FileRecord } from '../../model/types.js';
 import { silentLogger } from '../../logger.js';
 import { compareVectors } from '../../model/version-vector.js';
 import type { FolderStatus } from '../peer/folder-status.js';
+
+/** What the fake watcher captured: the folder's hint callback (tests call it as the watcher would). */
+type Watchers = { onChange: (p: string[], crawled?: ReadonlySet<string>) => void }[];
 
 /** Minimal stand-ins for src/fs: recursive readdir walker, exact-name ignore, one block per file. */
 class FakeHasher implements FileHasher {
@@ -37,7 +41,7 @@ class FakeHasher implements FileHasher {
   }
 }
 
-function fakeFs(watchers: { onChange: (p: string[]) => void }[] = []): LocalFolderFs {
+function fakeFs(watchers: Watchers = []): LocalFolderFs {
   async function* walk(root: string, opts: WalkOptions, rel = ''): AsyncIterable<ScanEntry> {
     const names = (await readdir(join(root, rel))).sort();
     for (const name of names) {
@@ -85,7 +89,7 @@ interface Harness {
 function setup(
   t: { after: (fn: () => Promise<void> | void) => void },
   type: 'rw' | 'ro' = 'rw',
-  watchers?: { onChange: (p: string[]) => void }[],
+  watchers?: Watchers,
   wrapFs: (fs: LocalFolderFs) => LocalFolderFs = (fs) => fs,
 ): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-'));
@@ -374,7 +378,7 @@ test('a full scan over many lookup chunks and deletion pages finds exactly the d
 });
 
 test('watcher hints become partial scans; hints outside the folder or internal are dropped', async (t) => {
-  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const watchers: Watchers = [];
   const h = setup(t, 'rw', watchers);
   writeFileSync(join(h.root, 'a.txt'), 'one');
   await started(h);
@@ -408,7 +412,7 @@ test('an unreadable file is listed in the status, skipped, and not taken for a d
 });
 
 test('a write through one name of a hard link rescans the other names too (the watcher reports one)', async (t) => {
-  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const watchers: Watchers = [];
   const h = setup(t, 'rw', watchers);
   writeFileSync(join(h.root, 'one.txt'), 'shared inode');
   linkSync(join(h.root, 'one.txt'), join(h.root, 'two.txt'));
@@ -424,7 +428,7 @@ test('a write through one name of a hard link rescans the other names too (the w
 });
 
 test('a hinted directory that cannot be listed is listed as unreadable, not a folder error, and its files are kept', async (t) => {
-  const watchers: { onChange: (p: string[]) => void }[] = [];
+  const watchers: Watchers = [];
   let locked = false;
   // The real walker, with its readdir seam failing like EACCES (tests run as root, where chmod 000 does not).
   const h = setup(t, 'rw', watchers, (fs) => ({
@@ -501,4 +505,49 @@ test('a local edit leaves a held version with other content concurrent (a real c
   await h.folder.scanNow();
   const row = h.index.getFile(h.folderRowId, 'f.txt');
   assert.equal(compareVectors(row!.record.version, theirs.version), 'concurrent', 'their different content is not swallowed');
+});
+
+test('watcher hints a scan would find unchanged are dropped; every real change stays a hint', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'same.txt'), 'as indexed');
+  writeFileSync(join(h.root, 'edited.txt'), 'v1');
+  writeFileSync(join(h.root, 'removed.txt'), 'here');
+  mkdirSync(join(h.root, 'dir'));
+  mkdirSync(join(h.root, 'replaced'));
+  symlinkSync('same.txt', join(h.root, 'link'));
+  await started(h);
+  writeFileSync(join(h.root, 'edited.txt'), 'v2, longer');
+  unlinkSync(join(h.root, 'removed.txt'));
+  writeFileSync(join(h.root, 'new.txt'), 'not indexed yet');
+  writeFileSync(join(h.root, 'busy.txt'), 'the puller is writing it');
+  // Made while the old one still exists, so the new directory cannot reuse its inode.
+  mkdirSync(join(h.root, 'replaced-new'));
+  renameSync(join(h.root, 'replaced-new'), join(h.root, 'replaced'));
+  const deps = { root: h.root, index: h.index, folder: h.folderRowId, isBusy: (p: string) => p === 'busy.txt' };
+  const hints = ['', 'same.txt', 'link', 'edited.txt', 'removed.txt', 'never-existed.txt', 'new.txt', 'busy.txt', 'dir', 'replaced', '../outside'];
+  assert.deepEqual(hintsWorthScanning(hints, new Set(), deps), ['', 'edited.txt', 'removed.txt', 'new.txt', 'dir', 'replaced', '../outside'],
+    'a directory not listed by the watcher keeps its recursive scan');
+  assert.deepEqual(hintsWorthScanning(hints, new Set(['dir', 'replaced']), deps), ['', 'edited.txt', 'removed.txt', 'new.txt', 'replaced', '../outside'],
+    'a listed directory with its indexed inode is dropped; one replaced under the same name is not');
+});
+
+test('the echo of unchanged paths runs no scan: the folder never says scanning, and a real edit is still found', async (t) => {
+  const watchers: Watchers = [];
+  const h = setup(t, 'rw', watchers);
+  mkdirSync(join(h.root, 'sub'));
+  writeFileSync(join(h.root, 'sub', 'a.txt'), 'pulled');
+  await started(h);
+  const states: string[] = [];
+  h.folder.on('status', (s: FolderStatus) => states.push(s.state));
+  const hashed = h.hasher.calls;
+  watchers[0]?.onChange(['sub', 'sub/a.txt'], new Set(['sub']));
+  await h.folder.scanNow({ paths: [] }); // queued behind the hint job
+  const echoStates = states.splice(0);
+  assert.equal(h.hasher.calls, hashed, 'nothing hashed');
+  // The queued empty scan itself reports scanning once; the echo added no scan of its own.
+  assert.equal(echoStates.filter((s) => s === 'scanning').length, 1, `one scan (the test's own), got ${JSON.stringify(echoStates)}`);
+  writeFileSync(join(h.root, 'sub', 'a.txt'), 'edited locally');
+  watchers[0]?.onChange(['sub/a.txt'], new Set());
+  await h.folder.scanNow({ paths: [] });
+  assert.equal(h.index.getFile(h.folderRowId, 'sub/a.txt')?.record.size, 14, 'the edit is recorded');
 });

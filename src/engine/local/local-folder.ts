@@ -47,8 +47,10 @@ import { LocalWriteBatch } from './local-write-batch.js';
 import { MAX_PENDING_HINTS } from '../../fs/folder-watcher.js';
 import { isAbort, type ScanRun } from './scan-entry.js';
 import { FolderScan } from './folder-scan.js';
+import { hintsWorthScanning } from './watch-echo.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, Watcher } from './local-folder-fs.js';
 
+const NOTHING_CRAWLED: ReadonlySet<string> = new Set();
 /** Least time between two progress 'status' events. */
 export const PROGRESS_EVENT_MS = 500;
 /** Shortest accepted periodic rescan interval. */
@@ -102,6 +104,8 @@ export class LocalFolder extends EventEmitter {
   private rescanTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
   private hints = new Set<string>();
+  /** Hinted directories whose entries the watcher hinted one by one (no recursive scan needed). */
+  private crawledHints = new Set<string>();
   private hintScanQueued = false;
   private hintOverflow = false;
   private busy: { has(path: string): boolean } | null = null;
@@ -178,7 +182,7 @@ export class LocalFolder extends EventEmitter {
     try { this.ignoreRules = await this.fs.loadIgnore(this.root); } catch { /* the scan reports a missing root */ }
     if (this.watch) {
       try {
-        const watcher = this.fs.createWatcher(this.root, { debounceMs: this.debounceMs, onChange: (paths) => this.onWatcherChange(paths) });
+        const watcher = this.fs.createWatcher(this.root, { debounceMs: this.debounceMs, onChange: (paths, crawled) => this.onWatcherChange(paths, crawled ?? NOTHING_CRAWLED) });
         await watcher.start();
         if (this.stopped) {
           // stop() ran while the watcher was starting: it could not see this watcher.
@@ -219,6 +223,7 @@ export class LocalFolder extends EventEmitter {
       this.log.warn({ err: describeError(err) }, 'final index commit failed');
     }
     this.hints.clear();
+    this.crawledHints.clear();
     this.emitStatus();
   }
 
@@ -302,7 +307,7 @@ export class LocalFolder extends EventEmitter {
 
   // ---- scheduling ------------------------------------------------------------
 
-  private onWatcherChange(paths: readonly string[]): void {
+  private onWatcherChange(paths: readonly string[], crawled: ReadonlySet<string>): void {
     if (this.state === 'stopped') return;
     for (const p of paths) {
       const rel = isAbsolute(p) ? relative(this.root, p) : p;
@@ -313,6 +318,9 @@ export class LocalFolder extends EventEmitter {
         this.hintOverflow = true;
         break;
       }
+      // A directory stays "crawled" only while every hint of it was (see watch-echo.ts).
+      if (crawled.has(norm) && (!this.hints.has(norm) || this.crawledHints.has(norm))) this.crawledHints.add(norm);
+      else this.crawledHints.delete(norm);
       this.hints.add(norm);
     }
     if (this.hintScanQueued) return;
@@ -320,11 +328,18 @@ export class LocalFolder extends EventEmitter {
     const job = this.queue.then(() => {
       this.hintScanQueued = false;
       const full = this.hintOverflow;
-      const batch = [...this.hints];
+      const hinted = [...this.hints];
+      const crawledHints = this.crawledHints;
       this.hints.clear();
+      this.crawledHints = new Set();
       this.hintOverflow = false;
-      if (!full && batch.length === 0) return;
-      return this.runScan(full ? null : batch, undefined);
+      if (full) return this.runScan(null, undefined);
+      // The puller's own writes come back as hints: those a scan would find unchanged go here.
+      const batch = this.stopped ? [] : hintsWorthScanning(hinted, crawledHints, {
+        root: this.root, index: this.index, folder: this.folder, isBusy: (path) => this.busy?.has(path) === true,
+      });
+      if (batch.length === 0) return;
+      return this.runScan(batch, undefined);
     });
     this.queue = job.catch((err) => {
       if (!isAbort(err)) this.log.warn({ err: describeError(err) }, 'scan of watched changes failed');
