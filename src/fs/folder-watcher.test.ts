@@ -1,9 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderWatcher } from './folder-watcher.js';
+import { FolderWatcher, MAX_CRAWL_HINTS } from './folder-watcher.js';
 import { IgnoreRules } from './ignore-rules.js';
 
 const base = mkdtempSync(join(tmpdir(), 'sealsync-watch-'));
@@ -203,6 +203,27 @@ test('a directory that appears is listed: every name in it is hinted, and it is 
     assert.ok(!c.batches.flat().some((p) => p.includes('.sealsync-tmp-')), 'temp files are never hinted');
     // A crawled directory is always one of the hints of its batch.
     assert.ok(c.batches.flat().includes('new'));
+  } finally {
+    await w.stop();
+  }
+});
+
+test('a big tree moved in is left to a recursive scan: its names are not hinted one by one', async () => {
+  const root = join(base, 'moved-in');
+  const outside = join(base, 'moved-in-source');
+  mkdirSync(root, { recursive: true });
+  mkdirSync(join(outside, 'tree'), { recursive: true });
+  for (let i = 0; i <= MAX_CRAWL_HINTS; i++) writeFileSync(join(outside, 'tree', `f${i}`), '');
+  const crawled = new Set<string>();
+  const c = collector();
+  const w = new FolderWatcher(root, { debounceMs: 300, onChange: (p, dirs) => { for (const d of dirs) crawled.add(d); c.onChange(p); } });
+  await w.start();
+  try {
+    renameSync(join(outside, 'tree'), join(root, 'tree'));
+    await c.until('tree');
+    await new Promise((r) => setTimeout(r, 600)); // past a debounce: the listing is done
+    assert.ok(!crawled.has('tree'), 'not reported as crawled');
+    assert.ok(c.batches.flat().filter((p) => p.startsWith('tree/')).length === 0, 'no name of it hinted on its own');
   } finally {
     await w.stop();
   }

@@ -46,6 +46,12 @@ export const DEFAULT_DEBOUNCE_MS = 200;
 export const MAX_WAIT_DEBOUNCES = 10;
 /** Pending hints that trigger an immediate flush; the local folder falls back to one full scan at the same count. */
 export const MAX_PENDING_HINTS = 10_000;
+/**
+ * Names a newly watched directory tree may add as hints of their own. A
+ * larger tree (moved in whole) would flood MAX_PENDING_HINTS and turn into a
+ * full scan: past this, its directories stay hints the receiver scans recursively.
+ */
+export const MAX_CRAWL_HINTS = 1000;
 
 export interface FolderWatcherInit {
   readonly debounceMs?: number;
@@ -131,6 +137,8 @@ export class FolderWatcher {
    * directory listed whole is marked crawled.
    */
   async #crawl(rel: string, hintEntries = false): Promise<void> {
+    // A tree moved in whole is left to the receiver's recursive scan past this many names.
+    let budget = hintEntries ? MAX_CRAWL_HINTS : 0;
     const stack = [rel];
     while (stack.length > 0 && this.#running) {
       const dir = stack.pop() as string;
@@ -141,15 +149,19 @@ export class FolderWatcher {
         continue; // gone or unreadable: the scanner reports it (and the directory stays a recursive hint)
       }
       if (!this.#running) return;
+      const listedWhole = hintEntries && budget >= entries.length;
       for (const e of entries) {
         const child = dir === '' ? e.name : `${dir}/${e.name}`;
-        if (hintEntries) this.#hintName(child);
+        if (listedWhole) this.#hintName(child);
         if (!e.isDirectory()) continue; // d_type: symlinks to directories are not followed
         if (this.#watches.has(child) || this.#skipDir(child)) continue;
         if (this.#watchDir(child)) stack.push(child);
       }
       const listed = dir.normalize('NFC');
-      if (hintEntries && this.#pending.has(listed)) this.#crawled.add(listed);
+      if (listedWhole) {
+        budget -= entries.length;
+        if (this.#pending.has(listed)) this.#crawled.add(listed);
+      }
     }
   }
 

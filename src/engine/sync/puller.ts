@@ -68,6 +68,7 @@ import { ParkedPaths, PULL_RETRY_MAX_MS, PULL_RETRY_MIN_MS } from './pull-parkin
 import type { PathWork, PullerDeps, PullerState, PullerStatus } from './pull-types.js';
 import { ByteBudget, depth, diskFields, matchesLocal, OpenedRecords, runLimited } from './pull-util.js';
 import { PullFeed } from './pull-feed.js';
+import { KeptTemps } from './kept-temps.js';
 export { MAX_OPENED_CACHE } from './pull-util.js';
 
 /** Files (or symlinks) applied concurrently (small files are latency-bound: many in flight hide the round trips); their blocks share the scheduler's per-peer windows. */
@@ -128,6 +129,8 @@ export class Puller {
   private idleWaiters: (() => void)[] = [];
   /** Applied but not yet recorded (see flushRows). */
   private pendingRows: LocalFileInput[] = [];
+  /** Temp files that failed transfers kept, removed when their path moves on to another version. */
+  private readonly keptTemps = new KeptTemps();
   private dirsToSync = new Set<string>();
   private readonly now: () => number;
   private readonly opened: OpenedRecords;
@@ -479,17 +482,24 @@ export class Puller {
   private async applyTo(root: string, record: FileRecord, known: KnownLocal, signal: AbortSignal, batched = false, archive = true): Promise<ApplyResult> {
     const makeRoom = this.deps.makeRoom;
     // A full disk: the archive gives up old versions and the write is tried once more (apply-room.ts).
-    const res = await retryAfterMakingRoom(() => applyRecord(root, record, {
-      known,
-      archive,
-      fetchBlock: this.fetchWithBudget,
-      onBlockWritten: this.releaseBlock,
-      hashBlock: this.deps.hashBlock,
-      now: () => new Date(this.now()),
-      signal,
-      // Batched applies leave the directory fsync to flushRows(), once per directory.
-      ...(batched ? { syncDir: (dir: string) => void this.dirsToSync.add(dir) } : {}),
-    }), makeRoom ? () => makeRoom(record.size) : undefined);
+    let res: ApplyResult;
+    try {
+      res = await retryAfterMakingRoom(() => applyRecord(root, record, {
+        known,
+        archive,
+        fetchBlock: this.fetchWithBudget,
+        onBlockWritten: this.releaseBlock,
+        hashBlock: this.deps.hashBlock,
+        now: () => new Date(this.now()),
+        signal,
+        // Batched applies leave the directory fsync to flushRows(), once per directory.
+        ...(batched ? { syncDir: (dir: string) => void this.dirsToSync.add(dir) } : {}),
+      }), makeRoom ? () => makeRoom(record.size) : undefined);
+    } catch (err) {
+      this.keptTemps.failed(root, record);
+      throw err;
+    }
+    await this.keptTemps.settled(root, record);
     if (res.status === 'applied' && res.archived) this.deps.onArchived?.(res.archived, record);
     return res;
   }
