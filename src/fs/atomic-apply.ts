@@ -22,9 +22,9 @@
  *   written through. Deletes move files to the archive.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, fsync, ftruncateSync, futimesSync, open as fsOpen, openSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, fchmodSync, fstatSync, fsync, ftruncateSync, futimesSync, mkdirSync, open as fsOpen, openSync, renameSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { chmod, lutimes, mkdir, readlink, rename, rmdir, symlink, unlink } from 'node:fs/promises';
+import { chmod, lutimes, readlink, rename, rmdir, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealsyncError } from '../errors.js';
@@ -417,15 +417,18 @@ export async function applyDirectory(root: string, record: FileRecord, opts: App
     const prep = await prepareReplace(root, record.path, abs, 'dir', opts);
     if ('conflict' in prep) return { status: 'conflict', reason: prep.conflict };
     archived = prep.archived;
+    // Blocking on purpose, as for files (see applyFile): microseconds of kernel time each,
+    // where the async forms cost a thread-pool round trip apiece (a sync of 2,668 directories
+    // spent ~0.3 s of the receiver's CPU in them).
     try {
-      await mkdir(abs, { mode: 0o700 });
+      mkdirSync(abs, { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const again = await lstatOrNull(abs);
     if (again === null || !again.isDirectory()) throw new SealsyncError('ERR_PATH_UNSAFE', 'directory could not be created', { path: record.path });
     // The local default, never the peer's bits (model/file-mode.ts); an existing directory keeps its own.
-    await chmod(abs, localDirMode(opts.umask ?? process.umask()));
+    chmodSync(abs, localDirMode(opts.umask ?? process.umask()));
   }
   return { status: 'applied', reusedBytes: 0, archived };
 }

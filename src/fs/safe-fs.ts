@@ -10,8 +10,8 @@
  * closed from Node without openat(2); it is narrowed by opening files with
  * O_NOFOLLOW | O_EXCL and re-checking parents right before each rename.
  */
-import { constants as fsConstants, lstatSync } from 'node:fs';
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { constants as fsConstants, lstatSync, mkdirSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { SealsyncError } from '../errors.js';
@@ -146,7 +146,7 @@ export async function mkdirParentsSafe(root: string, rel: string): Promise<{ abs
     let st = await lstatOrNull(cur);
     if (st === null) {
       try {
-        await mkdir(cur, { mode: DIR_CREATE_MODE });
+        mkdirSync(cur, { mode: DIR_CREATE_MODE }); // blocking: see applyDirectory (atomic-apply.ts)
         created.push(cur);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
