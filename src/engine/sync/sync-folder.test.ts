@@ -472,3 +472,50 @@ test("a member's mode bits: files take only the exec bit (under the local umask)
     await stopNode(b);
   }
 });
+
+test('the status counts a pass down as its files land, not only when the pass begins and ends', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const b = await makeNode('B', keys);
+  const SMALL = 10;
+  let releaseBig!: () => void;
+  const bigHeld = new Promise<void>((r) => { releaseBig = r; });
+  try {
+    for (let i = 0; i < SMALL; i++) await writeFile(join(a.dev.root, `small-${i}.txt`), `small ${i}`);
+    await writeFile(join(a.dev.root, 'big.bin'), randomBytes(300_000));
+    await startNode(a);
+    await startNode(b);
+    // B's link to A holds every block of the big file until the small files are counted down.
+    const link = (from: Node, to: Node, hold: boolean): FolderLink => ({
+      peerId: to.dev.name,
+      async sendIndex(u) {
+        const ack = await to.sync.receiveIndex(from.dev.name, { indexId: from.dev.index.indexId, ...u });
+        if (ack !== null) from.sync.acknowledge(to.dev.name, ack);
+      },
+      requestBlock: async (id) => {
+        const block = await to.sync.serveBlock(id);
+        if (hold && block !== null && block.byteLength > 60_000) await bigHeld;
+        return block;
+      },
+      penalize: (r) => from.penalties.push(r),
+    });
+    a.sync.attachPeer(link(a, b, false));
+    b.sync.attachPeer(link(b, a, true));
+    const deadline = Date.now() + 8000;
+    let s = b.sync.status();
+    while (!(s.state === 'syncing' && s.needFiles === 1) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      s = b.sync.status();
+    }
+    assert.deepEqual([s.state, s.needFiles], ['syncing', 1], 'only the held file is still needed while its pass runs');
+    assert.ok(s.progress !== undefined && s.progress.doneBytes > 0 && s.progress.percent < 100, `progress moves: ${JSON.stringify(s.progress)}`);
+    releaseBig();
+    await converge(a, b);
+    const done = b.sync.status();
+    assert.deepEqual([done.state, done.needFiles, done.needBytes], ['idle', 0, 0]);
+  } finally {
+    releaseBig();
+    await stopNode(a);
+    await stopNode(b);
+  }
+});

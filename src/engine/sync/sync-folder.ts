@@ -294,7 +294,9 @@ export class SyncFolder {
    */
   status(): FolderStatus {
     const base = this.local.status();
-    const pull = this.lastPull;
+    // Read live: the puller counts each path down as it lands, but reports (onStatus) only when
+    // a pass begins or ends, so a status between those showed one pass's numbers for seconds.
+    const pull = this.puller.status();
     const error = base.error ?? pull.error;
     const activity = error !== null ? 'error' : base.state === 'scanning' ? 'scanning' : pull.state === 'syncing' ? 'syncing' : 'idle';
     const syncing = pull.state === 'syncing' || pull.needFiles > 0;
