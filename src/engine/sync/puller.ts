@@ -429,8 +429,13 @@ export class Puller {
     const taken = new Set(work.map((w) => w.locatorHex));
     const until = this.now() + PASS_TOP_UP_MS;
     const fresh = () => [...this.dirty].filter((lh) => !taken.has(lh));
+    // Asked each time a worker runs dry: stops at the first untaken locator instead of listing them all.
+    const anyFresh = () => {
+      for (const lh of this.dirty) if (!taken.has(lh)) return true;
+      return false;
+    };
     return {
-      ready: () => !this.fullPass && !this.stopped && this.dirty.size > 0 && this.now() < until && fresh().length > 0,
+      ready: () => !this.fullPass && !this.stopped && this.dirty.size > 0 && this.now() < until && anyFresh(),
       more: async (): Promise<PathWork[]> => {
         const locators = fresh();
         for (const lh of locators) {
