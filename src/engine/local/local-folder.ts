@@ -120,6 +120,8 @@ export class LocalFolder extends EventEmitter {
    * than the last bump re-reads a row before hashing (see FolderScan.triage).
    */
   private externalWrites = 0;
+  /** externalWrites when status() last looked at the counts. */
+  private countedWrites = 0;
   private readonly counts: LocalFolderCounts;
   private readonly recorder: LocalChangeRecorder;
   private readonly scan: FolderScan;
@@ -227,9 +229,19 @@ export class LocalFolder extends EventEmitter {
     this.emitStatus();
   }
 
-  status(): FolderStatus {
+  /** Brings the counts up to date for a status read while the scanner is idle. */
+  private refreshIdleCounts(): void {
     // Records from peers change the global counts without a scan: refresh when stale.
-    if (this.state === 'idle' && this.counts.staleWhenIdle()) this.counts.refreshAllSafe();
+    if (this.counts.staleWhenIdle()) this.counts.refreshAllSafe();
+    // The puller writing rows (flush() is its signal): the cheap local counts follow it at the
+    // scan's pace, so "local files" climbs during a sync instead of jumping every few seconds.
+    else if (this.externalWrites !== this.countedWrites && this.counts.due()) this.counts.refreshLocalSafe();
+    else return;
+    this.countedWrites = this.externalWrites;
+  }
+
+  status(): FolderStatus {
+    if (this.state === 'idle') this.refreshIdleCounts();
     const run = this.run;
     const elapsed = run ? Math.max(1, this.now() - run.startedAt) : 1;
     const scan: ScanProgress | undefined = run ? { files: run.files, bytes: run.bytes, rate: Math.round((run.bytes * 1000) / elapsed) } : undefined;

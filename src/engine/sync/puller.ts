@@ -93,6 +93,12 @@ export const MAX_LOCAL_CHANGE_PASSES = 8;
 /** Applied paths recorded in the index per transaction. */
 export const ROWS_PER_FLUSH = 256;
 /**
+ * Longest a landed file's row waits for the batch while the pass goes on (a
+ * large file still being fetched): the index, and so the folder's local count
+ * and the scanner's view of the path, catch up within this.
+ */
+export const ROWS_FLUSH_MAX_MS = 1000;
+/**
  * How long a pass keeps taking in records that arrive while it fetches
  * (pull-feed.ts); then it runs its conflicts and deletes and the next pass
  * takes the rest, so a peer that never stops sending cannot hold them back.
@@ -129,6 +135,8 @@ export class Puller {
   private idleWaiters: (() => void)[] = [];
   /** Applied but not yet recorded (see flushRows). */
   private pendingRows: LocalFileInput[] = [];
+  /** Writes pendingRows ROWS_FLUSH_MAX_MS after the first of them (queueRow). */
+  private rowsTimer: NodeJS.Timeout | null = null;
   /** Temp files that failed transfers kept, removed when their path moves on to another version. */
   private readonly keptTemps = new KeptTemps();
   private dirsToSync = new Set<string>();
@@ -178,6 +186,8 @@ export class Puller {
     this.controller.abort(new SealsyncError('ERR_ABORTED', 'puller stopped'));
     if (this.runRetryTimer) clearTimeout(this.runRetryTimer);
     this.runRetryTimer = null;
+    if (this.rowsTimer) clearTimeout(this.rowsTimer);
+    this.rowsTimer = null;
     this.parked.stop();
     await this.running?.catch(() => undefined);
     this.setState('idle');
@@ -509,12 +519,24 @@ export class Puller {
     return res;
   }
 
+  /** Adds a landed path's row to the batch: written at ROWS_PER_FLUSH rows, or ROWS_FLUSH_MAX_MS after the first. */
+  private async queueRow(row: LocalFileInput): Promise<void> {
+    this.pendingRows.push(row);
+    if (this.pendingRows.length >= ROWS_PER_FLUSH) return this.flushRows();
+    this.rowsTimer ??= setTimeout(() => {
+      this.rowsTimer = null;
+      this.flushRows().catch((err) => this.deps.logger?.warn({ err: describeError(err) }, 'recording pulled files failed'));
+    }, ROWS_FLUSH_MAX_MS);
+  }
+
   /**
    * Makes the renames of batched applies durable (one fsync per directory)
    * and then records them in the index in one transaction: the index never
    * claims a state that a crash could still undo.
    */
   private async flushRows(): Promise<void> {
+    if (this.rowsTimer) clearTimeout(this.rowsTimer);
+    this.rowsTimer = null;
     if (this.pendingRows.length === 0 && this.dirsToSync.size === 0) return;
     const rows = this.pendingRows;
     const dirs = [...this.dirsToSync];
@@ -539,8 +561,7 @@ export class Puller {
       // copied by hand before it was shared): adopt the version without rewriting the file.
       const st = await lstatOrNull(await resolveSafe(this.deps.root, w.winner.path));
       if (st !== null && matchesLocal(st, w.local) && (st.mode & 0o777) === (w.winner.mode & 0o777)) {
-        this.pendingRows.push({ record: w.winner, ...diskFields(st), localChange: false });
-        if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
+        await this.queueRow({ record: w.winner, ...diskFields(st), localChange: false });
         return false;
       }
     }
@@ -558,8 +579,7 @@ export class Puller {
     const record = w.winner;
     let st: Stats | null = res.stat ?? null;
     if (st === null && !record.deleted) st = await lstatOrNull(await resolveSafe(this.deps.root, record.path));
-    this.pendingRows.push({ record, ...diskFields(st), localChange: false });
-    if (this.pendingRows.length >= ROWS_PER_FLUSH) await this.flushRows();
+    await this.queueRow({ record, ...diskFields(st), localChange: false });
     return false;
   }
 

@@ -509,6 +509,10 @@ test('the status counts a pass down as its files land, not only when the pass be
     }
     assert.deepEqual([s.state, s.needFiles], ['syncing', 1], 'only the held file is still needed while its pass runs');
     assert.ok(s.progress !== undefined && s.progress.doneBytes > 0 && s.progress.percent < 100, `progress moves: ${JSON.stringify(s.progress)}`);
+    // The local count follows the rows the puller writes (at most a refresh period behind), still mid-pass.
+    while (b.sync.status().localFiles < SMALL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const mid = b.sync.status();
+    assert.deepEqual([mid.state, mid.localFiles, mid.needFiles], ['syncing', SMALL, 1], 'the landed files are counted before the pass ends');
     releaseBig();
     await converge(a, b);
     const done = b.sync.status();
