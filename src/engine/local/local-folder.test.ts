@@ -513,9 +513,13 @@ test('watcher hints a scan would find unchanged are dropped; every real change s
   writeFileSync(join(h.root, 'edited.txt'), 'v1');
   writeFileSync(join(h.root, 'removed.txt'), 'here');
   mkdirSync(join(h.root, 'dir'));
+  writeFileSync(join(h.root, 'dir', 'kept.txt'), 'still here');
+  mkdirSync(join(h.root, 'emptied'));
+  writeFileSync(join(h.root, 'emptied', 'gone.txt'), 'deleted before the watcher listed the directory');
   mkdirSync(join(h.root, 'replaced'));
   symlinkSync('same.txt', join(h.root, 'link'));
   await started(h);
+  unlinkSync(join(h.root, 'emptied', 'gone.txt'));
   writeFileSync(join(h.root, 'edited.txt'), 'v2, longer');
   unlinkSync(join(h.root, 'removed.txt'));
   writeFileSync(join(h.root, 'new.txt'), 'not indexed yet');
@@ -524,11 +528,11 @@ test('watcher hints a scan would find unchanged are dropped; every real change s
   mkdirSync(join(h.root, 'replaced-new'));
   renameSync(join(h.root, 'replaced-new'), join(h.root, 'replaced'));
   const deps = { root: h.root, index: h.index, folder: h.folderRowId, isBusy: (p: string) => p === 'busy.txt' };
-  const hints = ['', 'same.txt', 'link', 'edited.txt', 'removed.txt', 'never-existed.txt', 'new.txt', 'busy.txt', 'dir', 'replaced', '../outside'];
-  assert.deepEqual(hintsWorthScanning(hints, new Set(), deps), ['', 'edited.txt', 'removed.txt', 'new.txt', 'dir', 'replaced', '../outside'],
+  const hints = ['', 'same.txt', 'link', 'edited.txt', 'removed.txt', 'never-existed.txt', 'new.txt', 'busy.txt', 'dir', 'emptied', 'replaced', '../outside'];
+  assert.deepEqual(hintsWorthScanning(hints, new Set(), deps), ['', 'edited.txt', 'removed.txt', 'new.txt', 'dir', 'emptied', 'replaced', '../outside'],
     'a directory not listed by the watcher keeps its recursive scan');
-  assert.deepEqual(hintsWorthScanning(hints, new Set(['dir', 'replaced']), deps), ['', 'edited.txt', 'removed.txt', 'new.txt', 'replaced', '../outside'],
-    'a listed directory with its indexed inode is dropped; one replaced under the same name is not');
+  assert.deepEqual(hintsWorthScanning(hints, new Set(['dir', 'emptied', 'replaced']), deps), ['', 'edited.txt', 'removed.txt', 'new.txt', 'emptied', 'replaced', '../outside'],
+    'a listed directory with its indexed inode and entries is dropped; one missing an indexed entry, or replaced under the same name, is not');
 });
 
 test('the echo of unchanged paths runs no scan: the folder never says scanning, and a real edit is still found', async (t) => {

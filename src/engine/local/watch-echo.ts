@@ -13,14 +13,17 @@
  * - a file or symlink whose lstat matches its row (kind, synced mode, size, mtime, inode);
  * - a path gone from disk that has no live row;
  * - a directory with the inode and mode of its row, only when the watcher
- *   hinted each of its entries (`crawled`, fs/folder-watcher.ts): any other
- *   directory hint asks for a recursive look, which only the scan gives.
+ *   hinted each of its entries (`crawled`, fs/folder-watcher.ts) and every
+ *   entry the index holds directly in it is still there: any other directory
+ *   hint asks for a recursive look, which only the scan gives. (A name
+ *   deleted before the watcher listed the directory gave no hint: the listing
+ *   no longer has it, so only the index can tell it is missing.)
  * - a path the puller is writing right now (`isBusy`): the scan leaves those
  *   alone too (folder-scan.ts), since the puller records them itself.
  * Anything that cannot be looked at (EACCES, an unsafe name) stays a hint.
  */
 import { join } from 'node:path';
-import type { Stats } from 'node:fs';
+import { readdirSync, type Stats } from 'node:fs';
 import { LOOKUP_BATCH, type Index } from '../../index/index.js';
 import type { FileStat } from '../../index/types.js';
 import { isSafeRelativePath } from '../../model/path.js';
@@ -44,13 +47,13 @@ export function hintsWorthScanning(paths: readonly string[], crawled: ReadonlySe
     for (const p of slice) {
       if (p === '' || !isSafeRelativePath(p)) keep.push(p);
       else if (deps.isBusy(p)) continue;
-      else if (!isEcho(join(deps.root, p), p, rows.get(p), crawled.has(p))) keep.push(p);
+      else if (!isEcho(join(deps.root, p), p, rows.get(p), crawled.has(p), deps)) keep.push(p);
     }
   }
   return keep;
 }
 
-function isEcho(abs: string, path: string, row: FileStat | undefined, crawled: boolean): boolean {
+function isEcho(abs: string, path: string, row: FileStat | undefined, crawled: boolean, deps: WatchEchoDeps): boolean {
   let st: Stats | null;
   try {
     st = lstatOrNullSync(abs);
@@ -63,7 +66,24 @@ function isEcho(abs: string, path: string, row: FileStat | undefined, crawled: b
   if (entry === null || !isUnchanged(row, entry)) return false;
   // isUnchanged asks a directory only to exist; without its entries hinted, or as another
   // directory (a new inode under the old name), only a recursive scan can say what is in it.
-  return entry.kind !== 'dir' || (crawled && row.ino === entry.ino);
+  return entry.kind !== 'dir' || (crawled && row.ino === entry.ino && indexedEntriesPresent(abs, path, deps));
+}
+
+/** Whether every live row directly inside directory `path` still has its name on disk. */
+function indexedEntriesPresent(abs: string, path: string, deps: WatchEchoDeps): boolean {
+  let names: Set<string>;
+  try {
+    names = new Set(readdirSync(abs).map((n) => n.normalize('NFC')));
+  } catch {
+    return false;
+  }
+  const prefix = `${path}/`;
+  for (const [child, row] of deps.index.loadFileStatsUnder(deps.folder, path)) {
+    if (row.deleted || child === path) continue;
+    const name = child.slice(prefix.length);
+    if (!name.includes('/') && !names.has(name)) return false;
+  }
+  return true;
 }
 
 /** The fields isUnchanged compares, from one lstat (a symlink's target is not read: its inode and mtime change with it). */
