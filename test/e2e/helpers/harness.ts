@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../../src/api/control-client.js';
+import { pickFreePort } from '../../../src/daemon/pick-port.js';
 import type { DaemonEvent, StatusReport } from '../../../src/api/daemon-api.js';
 import type { FolderStatus } from '../../../src/engine/peer/folder-status.js';
 
@@ -113,6 +114,19 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
 
 /** Thrown by a probe when waiting longer cannot help (e.g. the daemon exited): ends the poll at once. */
 export class PollGiveUp extends Error {}
+
+/** What startDaemon takes (see there). */
+export interface StartOptions {
+  readonly env?: Record<string, string>;
+  readonly waitReady?: boolean;
+  readonly wrapper?: readonly string[];
+  readonly timeoutMs?: number;
+}
+
+/** The daemon's own one-line refusal when its sync port is taken (src/errors.ts EADDRINUSE). */
+const SYNC_PORT_TAKEN = /daemon exited early: sealsync: cannot listen on 127\.0\.0\.1:\d+: the port is in use/;
+/** Fresh ports startDaemon tries after that race before it gives up. */
+const SYNC_PORT_TAKEN_RETRIES = 3;
 
 /** Polls `probe` until it returns a non-undefined value; bounded in time and count. */
 export async function pollUntil<T>(probe: () => Promise<T | undefined>, opts: WaitOptions & { last?: () => string } = {}): Promise<T> {
@@ -259,7 +273,23 @@ export class TestHome {
    * it, so the pid stays the daemon's), e.g. a mount namespace to sandbox it.
    * `timeoutMs`: how long to wait for the socket (default DAEMON_START_TIMEOUT_MS).
    */
-  async startDaemon(opts: { env?: Record<string, string>; waitReady?: boolean; wrapper?: readonly string[]; timeoutMs?: number } = {}): Promise<DaemonProcess> {
+  async startDaemon(opts: StartOptions = {}): Promise<DaemonProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.spawnDaemon(opts);
+      } catch (err) {
+        // `init` picked the sync port at random from a range every test file's homes share, and
+        // another home running in parallel can bind the same port before this start: the
+        // product's rule (the port is fixed at init) holds, so the test home moves to a port
+        // free now and starts again. Only this race: the dashboard's port and any other
+        // failure still fail the test.
+        if (attempt > SYNC_PORT_TAKEN_RETRIES || !SYNC_PORT_TAKEN.test(err instanceof Error ? err.message : '')) throw err;
+        await this.cliOk(['config', 'set', 'listen', `127.0.0.1:${await pickFreePort('127.0.0.1')}`]);
+      }
+    }
+  }
+
+  private async spawnDaemon(opts: StartOptions): Promise<DaemonProcess> {
     const argv = [process.execPath, ...CLI_NODE_ARGS, CLI_ENTRY, '--home', this.home, 'start'];
     const [command, ...args] = [...(opts.wrapper ?? []), ...argv] as [string, ...string[]];
     const child = spawn(command, args, {
