@@ -115,6 +115,12 @@ export function sealBlock(
  * hashing a large file allocates no block-sized buffers (their churn kept several
  * MiB of freed memory per hash worker thread in its malloc arena).
  */
+/** The plaintext hash a record lists for a block (what sealedBlockId returns as `hash`), without sealing it. */
+export function plaintextHash(plaintext: Uint8Array): Uint8Array {
+  checkPlaintextSize(plaintext.byteLength);
+  return digest(plaintext, DEFAULT_HASH);
+}
+
 export function sealedBlockId(contentKey: Uint8Array, plaintext: Uint8Array): { id: Uint8Array; hash: Uint8Array } {
   checkPlaintextSize(plaintext.byteLength);
   const hash = digest(plaintext, DEFAULT_HASH);

@@ -31,7 +31,7 @@ import { AEAD_AES_256_GCM, BLOCK_ID_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from
 import { isBucketLength, padmeLength } from './size-buckets.js';
 import { DEVICE_ID_BYTES, formatDeviceId, parseDeviceId } from './device-id.js';
 
-export const SEALED_RECORD_VERSION = 2;
+export const SEALED_RECORD_VERSION = 3;
 export const RECORD_BODY_VERSION = 2;
 export const SIG_ED25519 = 1;
 export const LOCATOR_BYTES = 32;
@@ -54,6 +54,16 @@ const OUTER_FIXED_BYTES = 4 + LOCATOR_BYTES + 2 + 4 + 4 + SIGNATURE_BYTES;
  * file" or "not a file" (directory, symlink and tombstone stay alike).
  */
 const ENVELOPE_FILE = 1;
+/**
+ * Envelope flag (in the clear, signed): the block ids are withheld. The record
+ * carries its block count but not the ids of its sealed blocks, which only an
+ * encrypted peer needs: a writer whose folder has no encrypted peer yet skips
+ * sealing every block at scan (AES-GCM and a second SHA-256 per byte) and
+ * completes the record, same version, when one appears (docs/crypto.md §4.1).
+ * Full peers take either form; encrypted peers refuse this one, and nobody
+ * sends it to them.
+ */
+const ENVELOPE_IDS_WITHHELD = 2;
 /** Offset of the envelope flags byte (after the version and the two algorithm ids). */
 const ENVELOPE_FLAGS_OFFSET = 3;
 const VECTOR_ENTRY_BYTES = VECTOR_ID_BYTES + 8;
@@ -88,7 +98,14 @@ export interface SealedRecord {
   readonly file: boolean;
   readonly locator: Uint8Array;
   readonly version: VersionVector;
+  /** The sealed blocks' ids, in file order; empty when they are withheld. */
   readonly blockIds: readonly Uint8Array[];
+  /**
+   * Set (with `blockCount`) when the ids are withheld (ENVELOPE_IDS_WITHHELD):
+   * the record has blockCount blocks whose ids are not in it. Absent or false: blockIds is complete.
+   */
+  readonly idsWithheld?: boolean;
+  readonly blockCount?: number;
   readonly body: Uint8Array;
   readonly signature: Uint8Array;
 }
@@ -153,16 +170,20 @@ function checkVector(version: VersionVector): void {
 function encodeUnsigned(sealed: Omit<SealedRecord, 'signature'>): Uint8Array {
   if (sealed.locator.byteLength !== LOCATOR_BYTES) throw malformed('locator must be 32 bytes');
   checkVector(sealed.version);
-  if (sealed.blockIds.length > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
-  if (!sealed.file && sealed.blockIds.length > 0) throw malformed('only a live file has blocks');
+  const withheld = sealed.idsWithheld === true;
+  const blockCount = withheld ? (sealed.blockCount ?? 0) : sealed.blockIds.length;
+  if (withheld && (sealed.blockIds.length > 0 || !Number.isInteger(blockCount) || blockCount < 1)) throw malformed('withheld block ids need a block count and no ids');
+  if (blockCount > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
+  if (!sealed.file && blockCount > 0) throw malformed('only a live file has blocks');
   if (sealed.body.byteLength > MAX_BODY_BYTES || sealed.body.byteLength < GCM_NONCE_BYTES + GCM_TAG_BYTES) {
     throw malformed('record body has an impossible size');
   }
   const w = new ByteWriter(64 + sealed.version.length * 16 + sealed.blockIds.length * BLOCK_ID_BYTES + sealed.body.byteLength + SIGNATURE_BYTES);
-  w.u8(SEALED_RECORD_VERSION).u8(SIG_ED25519).u8(AEAD_AES_256_GCM).u8(sealed.file ? ENVELOPE_FILE : 0).bytes(sealed.locator);
+  const envelope = (sealed.file ? ENVELOPE_FILE : 0) | (withheld ? ENVELOPE_IDS_WITHHELD : 0);
+  w.u8(SEALED_RECORD_VERSION).u8(SIG_ED25519).u8(AEAD_AES_256_GCM).u8(envelope).bytes(sealed.locator);
   w.u16(sealed.version.length);
   for (const c of sealed.version) w.bytes(fromHex(c.id)).u64(c.value);
-  w.u32(sealed.blockIds.length);
+  w.u32(blockCount);
   for (const id of sealed.blockIds) {
     if (id.byteLength !== BLOCK_ID_BYTES) throw malformed('block id must be 32 bytes');
     w.bytes(id);
@@ -193,8 +214,9 @@ export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
   if (sigAlg !== SIG_ED25519) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown signature algorithm id ${sigAlg}`);
   if (aeadAlg !== AEAD_AES_256_GCM) throw new SealsyncError('ERR_FORMAT_ALGORITHM', `unknown AEAD algorithm id ${aeadAlg}`);
   const envelope = r.u8();
-  if ((envelope & ~ENVELOPE_FILE) !== 0) throw malformed('unknown envelope flags');
-  const file = envelope === ENVELOPE_FILE;
+  if ((envelope & ~(ENVELOPE_FILE | ENVELOPE_IDS_WITHHELD)) !== 0) throw malformed('unknown envelope flags');
+  const file = (envelope & ENVELOPE_FILE) !== 0;
+  const withheld = (envelope & ENVELOPE_IDS_WITHHELD) !== 0;
   const locator = r.bytes(LOCATOR_BYTES);
   const n = r.u16();
   if (n > MAX_VECTOR_ENTRIES) throw malformed('version vector has too many entries');
@@ -203,22 +225,42 @@ export function decodeSealedRecord(bytes: Uint8Array): SealedRecord {
   checkVector(vector);
   const m = r.u32();
   if (m > MAX_BLOCKS_PER_RECORD) throw malformed('too many blocks');
-  if (m * BLOCK_ID_BYTES > r.remaining) throw malformed('sealed record is truncated');
   if (!file && m > 0) throw malformed('only a live file has blocks');
+  // Withheld ids: one canonical form, so a record has exactly one encoding (no flag on a record without blocks).
+  if (withheld && m === 0) throw malformed('withheld block ids on a record without blocks');
   const blockIds: Uint8Array[] = [];
-  for (let i = 0; i < m; i++) blockIds.push(r.bytes(BLOCK_ID_BYTES));
+  if (!withheld) {
+    if (m * BLOCK_ID_BYTES > r.remaining) throw malformed('sealed record is truncated');
+    for (let i = 0; i < m; i++) blockIds.push(r.bytes(BLOCK_ID_BYTES));
+  }
   const bodyLength = r.u32();
   if (bodyLength > MAX_BODY_BYTES || bodyLength < GCM_NONCE_BYTES + GCM_TAG_BYTES) throw malformed('record body has an impossible size');
   const body = r.bytes(bodyLength);
   const signature = r.bytes(SIGNATURE_BYTES);
   r.end();
-  return { file, locator, version: vector, blockIds, body, signature };
+  return withheld
+    ? { file, locator, version: vector, blockIds, idsWithheld: true, blockCount: m, body, signature }
+    : { file, locator, version: vector, blockIds, body, signature };
+}
+
+/** The number of blocks a decoded record describes (its ids may be withheld). */
+export function sealedBlockCount(sealed: SealedRecord): number {
+  return sealed.idsWithheld ? (sealed.blockCount ?? 0) : sealed.blockIds.length;
+}
+
+/**
+ * Whether an encoded record that was decoded and verified before withholds
+ * its block ids (ENVELOPE_IDS_WITHHELD): one byte read, no decoding. Such a
+ * record is never sent to an encrypted peer.
+ */
+export function sealedRecordWithholdsIds(bytes: Uint8Array): boolean {
+  return ((bytes[ENVELOPE_FLAGS_OFFSET] ?? 0) & ENVELOPE_IDS_WITHHELD) !== 0;
 }
 
 /**
  * The envelope's "live regular file" flag of an encoded record that was
  * decoded and verified before (an encrypted peer's stored records): one byte
- * read, no decoding. False for anything that is not a version 2 record.
+ * read, no decoding. False for anything that is not a current-version record.
  */
 export function sealedRecordIsFile(bytes: Uint8Array): boolean {
   return bytes[0] === SEALED_RECORD_VERSION && ((bytes[ENVELOPE_FLAGS_OFFSET] ?? 0) & ENVELOPE_FILE) !== 0;
@@ -257,7 +299,7 @@ function encodeBody(record: FileRecord): Uint8Array {
   w.u16(target.byteLength).bytes(target);
   w.u32(record.blocks.length);
   for (const b of record.blocks) {
-    if (b.hash.byteLength !== DIGEST_BYTES || b.id.byteLength !== BLOCK_ID_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block hash and id must be 32 bytes');
+    if (b.hash.byteLength !== DIGEST_BYTES || (b.id !== null && b.id.byteLength !== BLOCK_ID_BYTES)) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block hash and id must be 32 bytes');
     if (!Number.isInteger(b.size) || b.size < 0 || b.size > MAX_BLOCK_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'block size out of range');
     w.bytes(b.hash).u32(b.size);
   }
@@ -265,9 +307,9 @@ function encodeBody(record: FileRecord): Uint8Array {
   return w.finish();
 }
 
-/** The encoded length of a record with these list lengths and this body plaintext length. */
-function sealedLength(vectorEntries: number, blocks: number, plainBytes: number): number {
-  return OUTER_FIXED_BYTES + vectorEntries * VECTOR_ENTRY_BYTES + blocks * BLOCK_ID_BYTES + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES;
+/** The encoded length of a record with these list lengths (`ids`: block ids present) and this body plaintext length. */
+function sealedLength(vectorEntries: number, ids: number, plainBytes: number): number {
+  return OUTER_FIXED_BYTES + vectorEntries * VECTOR_ENTRY_BYTES + ids * BLOCK_ID_BYTES + GCM_NONCE_BYTES + plainBytes + GCM_TAG_BYTES;
 }
 
 /**
@@ -278,7 +320,7 @@ function sealedLength(vectorEntries: number, blocks: number, plainBytes: number)
  */
 export function recordPadding(record: FileRecord): { unpadded: number; padded: number; bodyBytes: number } {
   const bodyBytes = encodeBody(record).byteLength;
-  const unpadded = sealedLength(record.version.length, record.blocks.length, bodyBytes);
+  const unpadded = sealedLength(record.version.length, presentIds(record), bodyBytes);
   return { unpadded, padded: padmeLength(unpadded), bodyBytes };
 }
 
@@ -371,14 +413,28 @@ function sealUnsigned(keys: FolderKeys, record: FileRecord, knownLocator?: Uint8
     throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can seal records');
   }
   checkVector(record.version);
-  const plain = padBody(encodeBody(record), record.version.length, record.blocks.length);
+  const ids = presentIds(record);
+  const plain = padBody(encodeBody(record), record.version.length, ids);
   const locator = knownLocator ?? locatorFor(keys, record.path);
   const nonce = createHmac('sha256', keys.metadataKey).update(plain).digest().subarray(0, GCM_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.metadataKey, nonce);
   cipher.setAAD(bodyAad(keys, locator));
   const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
   const body = concatBytes([nonce, ct, cipher.getAuthTag()]);
-  return { file: record.kind === 'file' && !record.deleted, locator, version: record.version.map((c) => ({ id: c.id, value: c.value })), blockIds: record.blocks.map((b) => new Uint8Array(b.id)), body };
+  const file = record.kind === 'file' && !record.deleted;
+  const version = record.version.map((c) => ({ id: c.id, value: c.value }));
+  if (ids < record.blocks.length) return { file, locator, version, blockIds: [], idsWithheld: true, blockCount: record.blocks.length, body };
+  return { file, locator, version, blockIds: record.blocks.map((b) => new Uint8Array(b.id!)), body };
+}
+
+/**
+ * How many block ids a record of `record` carries: all of them, or none when
+ * they are withheld (every block's id is null). A mix is a bug in the caller.
+ */
+function presentIds(record: FileRecord): number {
+  const known = record.blocks.filter((b) => b.id !== null).length;
+  if (known !== 0 && known !== record.blocks.length) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'a record has either every block id or none');
+  return known;
 }
 
 function signUnsigned(keys: FolderKeys, unsigned: Uint8Array): Uint8Array {
@@ -441,14 +497,14 @@ export function openRecord(keys: RecordCheckKeys, sealed: SealedRecord): FileRec
   if (!bytesEqual(expectedNonce, nonce)) throw malformed('record body nonce is not the synthetic nonce');
   const decoded = decodeBody(plain);
   if (!bytesEqual(locatorFor(keys, decoded.path), sealed.locator)) throw malformed('record locator does not match its path');
-  if (decoded.blocks.length !== sealed.blockIds.length) throw malformed('record block list does not match its block ids');
+  if (decoded.blocks.length !== sealedBlockCount(sealed)) throw malformed('record block list does not match its block ids');
   if (sealed.file !== (decoded.kind === 'file' && !decoded.deleted)) throw malformed('record envelope flag does not match its kind');
   // Canonical padding: the bucket of the unpadded length, not a larger one (a sealer can't choose its size).
   const unpadded = sealedLength(sealed.version.length, sealed.blockIds.length, plain.byteLength - decoded.padding);
   if (padmeLength(unpadded) !== sealedLength(sealed.version.length, sealed.blockIds.length, plain.byteLength)) {
     throw malformed('record body padding is not the size bucket of the record');
   }
-  const blocks: BlockRef[] = decoded.blocks.map((b, i) => ({ id: new Uint8Array(sealed.blockIds[i] as Uint8Array), hash: b.hash, size: b.size }));
+  const blocks: BlockRef[] = decoded.blocks.map((b, i) => ({ id: sealed.idsWithheld ? null : new Uint8Array(sealed.blockIds[i] as Uint8Array), hash: b.hash, size: b.size }));
   const record: FileRecord = {
     path: decoded.path,
     kind: decoded.kind,

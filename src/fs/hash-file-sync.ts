@@ -16,7 +16,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { SealsyncError } from '../errors.js';
-import { sealedBlockId } from '../crypto/sealed-block.js';
+import { plaintextHash, sealedBlockId } from '../crypto/sealed-block.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { Chunker, chunkParamsForSize, MAX_BLOCKS_PER_FILE, MAX_FILE_SIZE } from './chunker.js';
 import { gearTable } from './gear-table.js';
@@ -25,6 +25,13 @@ import { gearTable } from './gear-table.js';
 export interface ScanKeys {
   readonly contentKey: Uint8Array;
   readonly chunkKey: Uint8Array;
+  /**
+   * Seal every block to learn its id (what an encrypted peer needs). False:
+   * the plaintext hash only, and the ids stay withheld (PackedHashResult.ids
+   * empty): one SHA-256 per byte instead of SHA-256, AES-GCM and a SHA-256 of
+   * the ciphertext (docs/crypto.md §4.1).
+   */
+  readonly sealIds: boolean;
 }
 
 /** Bytes per read(2): amortises syscalls (a read is ~0.1% of the time to seal 1 MiB) while keeping
@@ -38,7 +45,7 @@ const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsCon
 
 /** Blocks packed flat so they cross a thread boundary as two transferable buffers. */
 export interface PackedHashResult {
-  readonly ids: Uint8Array; // n * 32
+  readonly ids: Uint8Array; // n * 32, or empty when the ids are withheld (ScanKeys.sealIds false)
   readonly hashes: Uint8Array; // n * 32
   readonly sizes: number[];
   readonly size: number;
@@ -111,14 +118,19 @@ export function hashFileSync(
         // Only content-pathological files past BOUNDED_FILE_SIZE get here (see chunker.ts).
         throw new SealsyncError('ERR_FILE_TOO_LARGE', `file needs more than ${MAX_BLOCKS_PER_FILE} blocks`, { path: absPath, size: before.size });
       }
-      const b = sealedBlockId(contentKey, buf.subarray(from, from + len));
-      sealedSinceGc += len;
-      if (collectGarbage && sealedSinceGc >= GC_EVERY_BYTES) {
-        sealedSinceGc = 0;
-        collectGarbage();
+      const chunk = buf.subarray(from, from + len);
+      if (keys.sealIds) {
+        const b = sealedBlockId(contentKey, chunk);
+        sealedSinceGc += len;
+        if (collectGarbage && sealedSinceGc >= GC_EVERY_BYTES) {
+          sealedSinceGc = 0;
+          collectGarbage();
+        }
+        ids.push(b.id);
+        hashes.push(b.hash);
+      } else {
+        hashes.push(plaintextHash(chunk));
       }
-      ids.push(b.id);
-      hashes.push(b.hash);
       sizes.push(len);
     };
     let filled = 0; // bytes of file data in buf

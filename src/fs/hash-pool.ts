@@ -213,7 +213,7 @@ export class HashPool {
         return Promise.reject(err);
       }
     }
-    return this.#enqueue<HashResult>({ kind: 'hash', path: absPath, keys: { contentKey: keys.contentKey, chunkKey: keys.chunkKey } }, [], absPath, signal);
+    return this.#enqueue<HashResult>({ kind: 'hash', path: absPath, keys: { contentKey: keys.contentKey, chunkKey: keys.chunkKey, sealIds: keys.sealIds } }, [], absPath, signal);
   }
 
   /**
@@ -432,7 +432,7 @@ function isSmallFile(absPath: string, maxBytes: number): boolean {
 
 function unpack(r: import('./hash-file-sync.js').PackedHashResult): HashResult {
   const blocks: BlockRef[] = r.sizes.map((size, i) => ({
-    id: r.ids.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
+    id: r.ids.byteLength === 0 ? null : r.ids.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
     hash: r.hashes.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
     size,
   }));

@@ -8,13 +8,17 @@ import type { BlockRef } from '../model/types.js';
 export const ID_BYTES = 32;
 const BLOCK_ENTRY_BYTES = ID_BYTES * 2 + 8;
 
-/** [id 32][hash 32][size u64le] per block. */
+/**
+ * [id 32][hash 32][size u64le] per block. A withheld id (null: the record
+ * does not carry its block ids, docs/crypto.md §4.1) is stored as 32 zero
+ * bytes, which no SHA-256 output is in practice.
+ */
 export function encodeBlockList(blocks: readonly BlockRef[]): Uint8Array {
   const out = new Uint8Array(blocks.length * BLOCK_ENTRY_BYTES);
   const view = new DataView(out.buffer);
   blocks.forEach((b, i) => {
     const at = i * BLOCK_ENTRY_BYTES;
-    out.set(checkId(b.id), at);
+    if (b.id !== null) out.set(checkId(b.id), at);
     out.set(checkId(b.hash), at + ID_BYTES);
     view.setBigUint64(at + ID_BYTES * 2, BigInt(b.size), true);
   });
@@ -27,7 +31,7 @@ export function decodeBlockList(buf: Uint8Array): BlockRef[] {
   const out: BlockRef[] = [];
   for (let at = 0; at < buf.length; at += BLOCK_ENTRY_BYTES) {
     out.push({
-      id: copyOf(buf, at, at + ID_BYTES),
+      id: isZero(buf, at, at + ID_BYTES) ? null : copyOf(buf, at, at + ID_BYTES),
       hash: copyOf(buf, at + ID_BYTES, at + ID_BYTES * 2),
       size: Number(view.getBigUint64(at + ID_BYTES * 2, true)),
     });
@@ -47,6 +51,11 @@ export function decodeIdList(buf: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let at = 0; at < buf.length; at += ID_BYTES) out.push(copyOf(buf, at, at + ID_BYTES));
   return out;
+}
+
+function isZero(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function checkId(id: Uint8Array): Uint8Array {

@@ -31,8 +31,13 @@ export interface Migration {
   readonly sql: string;
 }
 
-/** Index databases older than this are refused (no migration from schema 1): the home is re-created. */
-export const OLDEST_SUPPORTED_SCHEMA = 2;
+/**
+ * Index databases older than this are refused (no migration): the home is
+ * re-created. Schema 3 came with record format 3 (block ids may be withheld,
+ * docs/crypto.md §4.1): a schema-2 index holds format-2 records, which this
+ * version does not read.
+ */
+export const OLDEST_SUPPORTED_SCHEMA = 3;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -157,6 +162,14 @@ export const MIGRATIONS: readonly Migration[] = [
         time_ms INTEGER NOT NULL,
         event   TEXT NOT NULL
       );
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      -- 1 once the folder has had an encrypted peer: its scans seal every block
+      -- to give records their block ids; until then the ids are withheld.
+      ALTER TABLE folders ADD COLUMN seal_ids INTEGER NOT NULL DEFAULT 0;
     `,
   },
 ];

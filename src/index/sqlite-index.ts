@@ -11,12 +11,12 @@ import type Database from 'better-sqlite3';
 import { openPrivateDatabase } from './private-database.js';
 import { randomBytes } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
-import { MAX_SEALED_RECORD_BYTES } from '../crypto/sealed-record.js';
+import { MAX_SEALED_RECORD_BYTES, sealedRecordWithholdsIds } from '../crypto/sealed-record.js';
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
 import { MIGRATIONS, OLDEST_SUPPORTED_SCHEMA, SCHEMA_VERSION } from './migrations.js';
 import { HistoryStore } from './history-store.js';
 import { type BlockRowDb, type FileRow, type FileStatRow, type FolderRowDb, LOOKUP_BATCH, prepareStatements, type RecordRow, toBlock, toFileStat, toFolder, toLocalFile, toStoredRecord } from './sqlite-statements.js';
-import { ID_BYTES, encodeBlockList, encodeIdList } from './codec.js';
+import { ID_BYTES, decodeBlockList, encodeBlockList, encodeIdList } from './codec.js';
 import type {
   BlockLocation,
   FileStat,
@@ -31,8 +31,8 @@ import type {
   RecordInput,
   StoredRecord,
 } from './types.js';
-import { toHex } from '../crypto/bytes.js';
-import type { VersionVector } from '../model/types.js';
+import { bytesEqual, toHex } from '../crypto/bytes.js';
+import type { FileRecord, VersionVector } from '../model/types.js';
 
 /** Concurrent versions kept per path; more is abuse by a write-key holder, not editing. */
 export const MAX_CONCURRENT_VERSIONS = 32;
@@ -64,6 +64,8 @@ export const BLOCK_HASH_FILTER_BITS = 1 << 23;
 
 export type HeadStoreOutcome = 'stored' | 'same' | 'stale' | 'conflict';
 
+/** What the blocks table holds as the id of a block whose record withholds its ids (never looked up). */
+const WITHHELD_ID = new Uint8Array(0);
 const HEX16_RE = /^[0-9a-f]{16}$/;
 const FOLDER_ID_RE = /^[0-9a-f]{64}$/;
 
@@ -199,6 +201,19 @@ export class SqliteIndex {
     return (this.s.listFolders.all() as FolderRowDb[]).map((r) => toFolder(r) as FolderRow);
   }
 
+  /**
+   * Whether the folder's scans seal blocks for their ids: set for good once an
+   * encrypted peer has joined it (docs/crypto.md §4.1).
+   */
+  sealsBlockIds(rowId: number): boolean {
+    return this.s.folderSealsIds.get(rowId) === 1;
+  }
+
+  /** Marks the folder as one whose records must carry block ids. Returns true if it was not marked before. */
+  markSealsBlockIds(rowId: number): boolean {
+    return this.s.setFolderSealsIds.run(rowId).changes > 0;
+  }
+
   folderSeq(rowId: number): number {
     const r = this.s.folderSeq.get(rowId) as { seq: number } | undefined;
     if (!r) throw new SealsyncError('ERR_FOLDER_UNKNOWN', undefined, { rowId });
@@ -216,11 +231,21 @@ export class SqliteIndex {
     checkRecordInput(rec);
     return this.transaction(() => {
       const key = vectorKey(rec.version);
-      const held = this.s.versionsForLocator.all(folder, rec.locator, rec.locator) as { version_key: string }[];
+      const held = this.s.versionsForLocator.all(folder, rec.locator, rec.locator) as { rowid: number; version_key: string }[];
       const dominated: string[] = [];
       for (const h of held) {
         const order = compareVectors(rec.version, parseVectorKey(h.version_key));
-        if (order === 'equal') return { outcome: 'equal', stored: false, seq: null, replaced: 0 } as const;
+        if (order === 'equal') {
+          // The same version with its block ids, where we hold it without them (docs/crypto.md
+          // §4.1): the complete form replaces the row, under a new seq, so it is relayed on
+          // (encrypted peers take only this form). The caller verified both; one signer made both.
+          if (rec.blockIds.length > 0 && !sealedRecordWithholdsIds(rec.sealed) && sealedRecordWithholdsIds(this.s.recordEnvelope.get(h.rowid) as Buffer)) {
+            const seq = this.nextSeq(folder);
+            this.s.completeRecord.run(encodeIdList(rec.blockIds), rec.sealed, seq, h.rowid);
+            return { outcome: 'completed', stored: true, seq, replaced: 0 } as const;
+          }
+          return { outcome: 'equal', stored: false, seq: null, replaced: 0 } as const;
+        }
         if (order === 'lesser') return { outcome: 'dominated', stored: false, seq: null, replaced: 0 } as const;
         if (order === 'greater') dominated.push(h.version_key);
       }
@@ -351,6 +376,29 @@ export class SqliteIndex {
     return r ? toLocalFile(r) : undefined;
   }
 
+  /**
+   * Gives a file row whose record withheld its block ids the ids of `record`,
+   * the same version now complete (docs/crypto.md §4.1), so blocks can be
+   * served sealed to encrypted peers by id. Only when the row holds exactly
+   * that version and the same blocks by hash; returns whether it changed.
+   */
+  completeFileIds(folder: number, record: FileRecord): boolean {
+    return this.transaction(() => {
+      const row = this.s.fileBlocksRow.get(folder, record.path) as { rowid: number; version_key: string; blocks: Buffer } | undefined;
+      if (!row || row.version_key !== vectorKey(record.version)) return false;
+      const held = decodeBlockList(row.blocks);
+      if (held.length !== record.blocks.length || held.length === 0 || held[0]!.id !== null) return false;
+      if (record.blocks.some((b, i) => b.id === null || b.size !== held[i]!.size || !bytesEqual(b.hash, held[i]!.hash))) return false;
+      this.s.setFileBlocks.run(encodeBlockList(record.blocks), row.rowid);
+      let offset = 0;
+      for (const b of record.blocks) {
+        this.s.setBlockId.run(b.id, row.rowid, offset);
+        offset += b.size;
+      }
+      return true;
+    });
+  }
+
   /** getFile of many paths at once (LOOKUP_BATCH per query); paths without a row are absent. */
   getFiles(folder: number, paths: readonly string[]): Map<string, LocalFile> {
     const out = new Map<string, LocalFile>();
@@ -387,7 +435,7 @@ export class SqliteIndex {
       if (!f.deleted && f.kind === 'file') {
         let offset = 0;
         for (const b of f.blocks) {
-          this.s.insertBlock.run(fileRow, offset, b.size, b.hash, b.id);
+          this.s.insertBlock.run(fileRow, offset, b.size, b.hash, b.id ?? WITHHELD_ID);
           if (this.blockHashFilter) setSlot(this.blockHashFilter, b.hash);
           offset += b.size;
         }

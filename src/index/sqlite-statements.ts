@@ -45,7 +45,7 @@ export interface FileRow {
 }
 
 export interface FolderRowDb { id: number; path: string; folder_id: string; type: string; seq: number }
-export interface FileStatRow { path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number }
+export interface FileStatRow { path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number; withheld: number }
 export interface BlockRowDb { folder: number; path: string; offset: number; size: number; hash: Buffer; id: Buffer }
 export interface BlockOfFileRow { offset: number; size: number; hash: Buffer; id: Buffer }
 
@@ -56,7 +56,7 @@ export function toFolder(r: FolderRowDb | undefined): FolderRow | undefined {
 export function toFileStat(r: FileStatRow): FileStat {
   return {
     path: r.path, kind: r.kind as FileKind, size: r.size, mode: r.mode, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
-    deleted: r.deleted === 1, localChange: r.local_change === 1,
+    deleted: r.deleted === 1, localChange: r.local_change === 1, idsWithheld: r.withheld === 1,
   };
 }
 
@@ -88,11 +88,12 @@ export function toLocalFile(r: FileRow): LocalFile {
 }
 
 export function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
-  return r && { folderRowId: r.folder, path: r.path, offset: r.offset, size: r.size, hash: toBytes(r.hash), id: toBytes(r.id) };
+  return r && { folderRowId: r.folder, path: r.path, offset: r.offset, size: r.size, hash: toBytes(r.hash), id: r.id.byteLength > 0 ? toBytes(r.id) : null };
 }
 
 export const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
-export const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change';
+// `withheld`: the first block's id is the zero placeholder (codec.ts), so the row's record withholds its ids.
+export const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change, substr(blocks, 1, 32) = zeroblob(32) AS withheld';
 /** A block row with its file's folder and path (blocks b JOIN files f). */
 export const BLOCK_COLS = 'f.folder AS folder, f.path AS path, b.offset AS offset, b.size AS size, b.hash AS hash, b.id AS id';
 const BLOCK_FROM = 'blocks b JOIN files f ON f.rowid = b.file';
@@ -116,7 +117,11 @@ export function prepareStatements(db: Database.Database) {
     folderSeq: db.prepare('SELECT seq FROM folders WHERE id = ?'),
     bumpSeq: db.prepare('UPDATE folders SET seq = seq + 1 WHERE id = ? RETURNING seq'),
 
-    versionsForLocator: db.prepare(`SELECT version_key FROM records WHERE folder = ? AND ${KEY8('locator')} = ${KEY8('?')} AND locator = ?`),
+    versionsForLocator: db.prepare(`SELECT rowid, version_key FROM records WHERE folder = ? AND ${KEY8('locator')} = ${KEY8('?')} AND locator = ?`),
+    folderSealsIds: db.prepare('SELECT seal_ids FROM folders WHERE id = ?').pluck(),
+    setFolderSealsIds: db.prepare('UPDATE folders SET seal_ids = 1 WHERE id = ? AND seal_ids = 0'),
+    recordEnvelope: db.prepare('SELECT substr(sealed, 1, 4) FROM records WHERE rowid = ?').pluck(),
+    completeRecord: db.prepare('UPDATE records SET block_ids = ?, sealed = ?, seq = ? WHERE rowid = ?'),
     // '+seq' keeps the planner on records_by_locator: plain 'ORDER BY seq' makes it
     // walk records_by_seq over the whole folder to avoid a (tiny) sort.
     recordsForLocator: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND ${KEY8('locator')} = ${KEY8('?')} AND locator = ? ORDER BY +seq`),
@@ -157,6 +162,9 @@ export function prepareStatements(db: Database.Database) {
     lastFileRowId: db.prepare('SELECT COALESCE(MAX(rowid), 0) FROM files').pluck(),
     pathsWithInode: db.prepare('SELECT path FROM files WHERE folder = ? AND ino = ? AND dev = ? AND deleted = 0 AND kind = \'file\' LIMIT ?'),
     getFile: db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?'),
+    fileBlocksRow: db.prepare('SELECT rowid, version_key, blocks FROM files WHERE folder = ? AND path = ? AND deleted = 0'),
+    setFileBlocks: db.prepare('UPDATE files SET blocks = ? WHERE rowid = ?'),
+    setBlockId: db.prepare('UPDATE blocks SET id = ? WHERE file = ? AND offset = ?'),
     getFiles: db.prepare(`SELECT * FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
     // An upsert, not INSERT OR REPLACE: the row keeps its rowid, which its blocks rows point at.
     upsertFile: db.prepare(

@@ -35,7 +35,8 @@ export interface StoredRecord extends RecordInput {
   readonly seq: number;
 }
 
-export type PutRecordOutcome = 'stored' | 'equal' | 'dominated' | 'too-many-versions';
+/** `completed`: the same version as a held row that withheld its block ids, now with them (the row was replaced). */
+export type PutRecordOutcome = 'stored' | 'completed' | 'equal' | 'dominated' | 'too-many-versions';
 
 export interface PutRecordResult {
   readonly outcome: PutRecordOutcome;
@@ -58,6 +59,8 @@ export interface FileStat {
   readonly dev: number;
   readonly deleted: boolean;
   readonly localChange: boolean;
+  /** A file whose row has no block ids (its record withholds them): a sealing scan hashes it again. */
+  readonly idsWithheld?: boolean;
 }
 
 /** A full peer's row for one path on disk. */
@@ -87,7 +90,8 @@ export interface BlockLocation {
   readonly offset: number;
   readonly size: number;
   readonly hash: Uint8Array;
-  readonly id: Uint8Array;
+  /** Null while the file's record withholds its block ids. */
+  readonly id: Uint8Array | null;
 }
 
 export interface PeerState {

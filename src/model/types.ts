@@ -10,8 +10,13 @@ export type FileKind = 'file' | 'dir' | 'symlink';
 
 /** One content-defined chunk of a file. Offsets are the running sum of sizes. */
 export interface BlockRef {
-  /** Hash of the sealed (encrypted) block: what peers request and store. 32 bytes. */
-  readonly id: Uint8Array;
+  /**
+   * Hash of the sealed (encrypted) block: what encrypted peers request and
+   * store. 32 bytes, or null while the record withholds its block ids (a
+   * folder with no encrypted peer yet: docs/crypto.md §4.1); full peers ask
+   * each other for blocks by `hash`.
+   */
+  readonly id: Uint8Array | null;
   /** Digest of the plaintext chunk; with the content key it derives the block key. 32 bytes. */
   readonly hash: Uint8Array;
   /** Plaintext size in bytes. */

@@ -1,5 +1,5 @@
 /**
- * The wire schema (protocol version 2). One encode/decode pair per message
+ * The wire schema (protocol version 3). One encode/decode pair per message
  * type; decoders are strict: exact lengths, known enum values, bounded counts
  * and no trailing bytes, or ERR_PROTOCOL. Frame type bytes are fixed forever;
  * a new message gets a new type byte and a new protocol version.
@@ -12,6 +12,8 @@
  *                 body = u32 count | count × (u32 len | sealed record)
  *   IndexAck      folderId[32] | indexId[8] | u64 seq
  *   BlockRequest  u32 reqId | folderId[32] | blockId[32] | u8 form (0 sealed, 1 plain)
+ *                 blockId is the sealed block's id for form sealed, the plaintext hash for form plain
+ *                 (version 3: records may withhold block ids, docs/crypto.md §4.1)
  *   BlockResponse u32 reqId | u8 status (0 ok, 1 missing) | data (to the end; empty when missing):
  *                 the sealed block, or for form plain the plaintext padded with zeros to the sealed size
  *   Ping          (empty)
@@ -38,7 +40,7 @@ import { decodeProgress, encodeProgress, type Progress } from './progress-messag
 
 export type { Progress, ProgressCounts } from './progress-message.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const HELLO_MAGIC = Buffer.from('SEALSYNC', 'ascii');
 export const MAX_DEVICE_NAME_BYTES = 64;
 export const MAX_CLIENT_VERSION_BYTES = 32;

@@ -76,6 +76,12 @@ export interface ScanPass {
   readonly unreadable: Set<string>;
   readonly ignore: IgnoreMatcher;
   readonly signal: AbortSignal;
+  /**
+   * Seal every block for its id (the folder has had an encrypted peer): files
+   * whose rows withhold their ids are hashed again even when unchanged, so
+   * their records get completed (docs/crypto.md §4.1). False: hash only.
+   */
+  readonly sealIds: boolean;
 }
 
 export class FolderScan {
@@ -267,7 +273,8 @@ export class FolderScan {
     if (this.deps.isBusy(path)) return null;
     this.deps.onProgress();
     const entry: ScanEntry = { ...raw, path, diskPath };
-    if (isUnchanged(indexed, entry)) return null;
+    const complete = pass.sealIds && indexed?.idsWithheld === true && this.deps.keys.type === 'rw';
+    if (isUnchanged(indexed, entry) && !complete) return null;
     // `known` was loaded before the walk. If the puller has written rows since, this
     // path may be one it was writing then (busy, so no row yet, or the old one) and has
     // recorded by now with exactly this stat: ask the index again before hashing. In an
@@ -285,7 +292,7 @@ export class FolderScan {
   private async hashAndRecord(pass: ScanPass, entry: ScanEntry): Promise<void> {
     const { signal } = pass;
     const absPath = join(this.deps.root, entry.diskPath ?? entry.path);
-    const scanKeys = { contentKey: this.deps.keys.contentKey as Uint8Array, chunkKey: this.deps.keys.chunkKey as Uint8Array };
+    const scanKeys = { contentKey: this.deps.keys.contentKey as Uint8Array, chunkKey: this.deps.keys.chunkKey as Uint8Array, sealIds: pass.sealIds };
     for (let attempt = 0; attempt <= MAX_HASH_RETRIES; attempt++) {
       let res;
       try {

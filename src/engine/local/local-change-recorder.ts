@@ -61,7 +61,9 @@ export class LocalChangeRecorder {
 
     // Same content as indexed (a touch, an inode change): refresh the stat only, no new version.
     if (prev && !prev.record.deleted && sameState(prev.record, content)) {
-      this.deps.batch.add({ file: { record: prev.record, ...diskFields, localChange: prev.localChange } });
+      const completed = this.completion(prev.record, content, locator, held);
+      if (completed) this.deps.batch.add({ file: { record: { ...prev.record, blocks: content.blocks }, ...diskFields, localChange: prev.localChange }, sealed: completed });
+      else this.deps.batch.add({ file: { record: prev.record, ...diskFields, localChange: prev.localChange } });
       return;
     }
     // Identical to the global winner (already synced, copied in by hand, or a delete
@@ -83,15 +85,34 @@ export class LocalChangeRecorder {
 
     const version = this.nextVersion(seenVersion(prev?.record, opened), held);
     const record: FileRecord = { ...content, version, ...(this.deps.writer !== undefined ? { writer: this.deps.writer } : {}) };
-    const sealed: RecordInput = {
+    const file: LocalFileInput = { record, ...diskFields };
+    this.deps.batch.add({ file, sealed: this.sealed(record, locator) });
+  }
+
+  /**
+   * The indexed version, unchanged, now with the block ids a sealing scan just
+   * computed, when the index holds it without them (docs/crypto.md §4.1): the
+   * held record's body (its writer too) re-sealed with the ids, which the
+   * index stores in place of the row that withheld them. Null when there is
+   * nothing to complete, or the indexed version is not one held (left as it is).
+   */
+  private completion(prev: FileRecord, content: FileRecord, locator: Uint8Array, held: readonly StoredRecord[]): RecordInput | null {
+    if (this.deps.keys.type !== 'rw' || prev.blocks.length === 0 || prev.blocks[0]!.id !== null) return null;
+    if (content.blocks.some((b) => b.id === null)) return null;
+    const same = held.filter((h) => compareVectors(h.version, prev.version) === 'equal');
+    const opened = this.openHeld(same)[0];
+    if (!opened || !sameState(opened, content)) return null;
+    return this.sealed({ ...opened, blocks: content.blocks }, locator);
+  }
+
+  private sealed(record: FileRecord, locator: Uint8Array): RecordInput {
+    return {
       locator,
-      version,
-      blockIds: record.blocks.map((b) => b.id),
+      version: record.version,
+      blockIds: record.blocks.flatMap((b) => (b.id === null ? [] : [b.id])),
       sealed: sealRecordBytes(this.deps.keys, record, locator),
       plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
     };
-    const file: LocalFileInput = { record, ...diskFields };
-    this.deps.batch.add({ file, sealed });
   }
 
   /**

@@ -60,6 +60,8 @@ export const MIN_RESCAN_INTERVAL_MS = 1000;
  * passes one; fs/folder-watcher's DEFAULT_DEBOUNCE_MS is for bare watchers).
  */
 export const LOCAL_FOLDER_DEBOUNCE_MS = 250;
+/** How long files pulled from records that may withhold block ids gather before one scan completes them. */
+export const COMPLETE_IDS_DELAY_MS = 1000;
 /** File that holds the folder's ignore rules; a change to it triggers a full scan. */
 export const IGNORE_FILE_NAME = '.sealignore';
 export interface LocalFolderDeps {
@@ -102,6 +104,9 @@ export class LocalFolder extends EventEmitter {
   private abort: AbortController | null = null;
   private watcher: Watcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
+  /** Paths waiting for the scan that gives their records block ids (sealBlockIds). */
+  private readonly idsToComplete = new Set<string>();
+  private completeTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
   private hints = new Set<string>();
   /** Hinted directories whose entries the watcher hinted one by one (no recursive scan needed). */
@@ -209,6 +214,9 @@ export class LocalFolder extends EventEmitter {
     this.abort?.abort(new SealsyncError('ERR_ABORTED', 'folder stopped'));
     if (this.rescanTimer !== null) clearTimeout(this.rescanTimer);
     this.rescanTimer = null;
+    if (this.completeTimer !== null) clearTimeout(this.completeTimer);
+    this.completeTimer = null;
+    this.idsToComplete.clear();
     const watcher = this.watcher;
     this.watcher = null;
     try {
@@ -312,6 +320,35 @@ export class LocalFolder extends EventEmitter {
     return job;
   }
 
+  /**
+   * Records of this folder must carry their block ids from now on (an
+   * encrypted peer joined it; docs/crypto.md §4.1). The first time, a full
+   * scan seals the blocks of every file whose record withheld them and
+   * completes those records; afterwards `paths` (files the puller just wrote
+   * from records that may withhold them) are scanned the same way, in one
+   * batch a moment later. Read-only folders cannot sign: nothing to do.
+   */
+  sealBlockIds(paths: readonly string[] = []): void {
+    if (this.state === 'stopped' || this.keys.type !== 'rw') return;
+    if (this.index.markSealsBlockIds(this.folder)) {
+      this.log.info('an encrypted peer joined: completing records with their block ids');
+      this.scanNow().catch((err) => {
+        if (!isAbort(err)) this.log.warn({ err: describeError(err) }, 'scan to complete block ids failed');
+      });
+      return;
+    }
+    for (const p of paths) if (this.idsToComplete.size < MAX_PENDING_HINTS) this.idsToComplete.add(p);
+    if (this.idsToComplete.size === 0 || this.completeTimer !== null) return;
+    this.completeTimer = setTimeout(() => {
+      this.completeTimer = null;
+      const batch = [...this.idsToComplete];
+      this.idsToComplete.clear();
+      this.scanNow({ paths: batch }).catch((err) => {
+        if (!isAbort(err)) this.log.warn({ err: describeError(err) }, 'scan to complete block ids failed');
+      });
+    }, COMPLETE_IDS_DELAY_MS);
+  }
+
   /** A getter, not a field read, so TypeScript does not narrow it across awaits. */
   private get stopped(): boolean {
     return this.state === 'stopped';
@@ -384,7 +421,7 @@ export class LocalFolder extends EventEmitter {
       await this.checkRoot();
       const ignore = await this.fs.loadIgnore(this.root);
       this.ignoreRules = ignore;
-      const pass = { run: this.run, unreadable, ignore, signal };
+      const pass = { run: this.run, unreadable, ignore, signal, sealIds: this.index.sealsBlockIds(this.folder) };
       if (full) await this.scan.full(pass);
       else await this.scan.partial(paths ?? [], pass);
       this.batch.flush();

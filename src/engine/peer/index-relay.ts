@@ -23,6 +23,7 @@ import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import { MIN_RECORDS_FOR_DOMINATED_CHARGE, PENALTY } from '../../net/limits.js';
 import type { FolderLink, IncomingIndex } from './folder-link.js';
+import { sealedRecordWithholdsIds } from '../../crypto/sealed-record.js';
 
 /** Largest index message body we send (below the wire limit, with room for framing). */
 export const MAX_INDEX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -159,9 +160,12 @@ export class IndexRelay {
           const batch: Uint8Array[] = [];
           let bytes = 4;
           let toSeq = state.sentSeq;
+          // An encrypted peer takes only records that carry their block ids; one that withholds
+          // them is skipped here and sent once a writer completes it (a new seq; docs/crypto.md §4.1).
+          const needsIds = state.link.readsPlaintext !== true;
           for (const r of page) {
-            if (state.fromPeer.delete(r.seq)) {
-              toSeq = r.seq; // the peer's own record: skip, but move past it
+            if (state.fromPeer.delete(r.seq) || (needsIds && sealedRecordWithholdsIds(r.sealed))) {
+              toSeq = r.seq; // the peer's own record, or one it cannot take: skip, but move past it
               continue;
             }
             if (batch.length > 0 && bytes + 4 + r.sealed.length > MAX_INDEX_BATCH_BYTES) break;

@@ -46,6 +46,7 @@
  * store, the relay).
  */
 import type { FolderKeys } from '../../crypto/keys.js';
+import type { BlockRef } from '../../model/types.js';
 import { folderIdText } from '../../crypto/key-text.js';
 import { verifySealedBlock } from '../../crypto/sealed-block.js';
 import { SealsyncError, describeError } from '../../errors.js';
@@ -196,12 +197,12 @@ export class ReplicaFolder {
         // The replica cannot decrypt: "opening" a block is checking its id. The
         // sealed bytes themselves are what it stores.
         openBlock: (sealed, ref) => {
-          if (!verifySealedBlock(sealed, ref.id)) throw new SealsyncError('ERR_BLOCK_ID');
+          if (ref.id === null || !verifySealedBlock(sealed, ref.id)) throw new SealsyncError('ERR_BLOCK_ID');
           return sealed;
         },
         // Peers that announced the block are asked first (the scheduler asks
         // anyone connected when none of them is).
-        holders: (id) => this.availability.holders(id),
+        holders: (ref) => (ref.id === null ? undefined : this.availability.holders(ref.id)),
       });
       await this.rebuildLive();
       this.running = true;
@@ -457,7 +458,8 @@ export class ReplicaFolder {
   private blockPeer(link: FolderLink) {
     return {
       id: link.peerId,
-      requestBlock: (blockId: Uint8Array, o: { signal?: AbortSignal }) => link.requestBlock(blockId, o),
+      // Its records all carry their block ids (it refuses any that withholds them).
+      requestBlock: (ref: BlockRef, o: { signal?: AbortSignal }) => link.requestBlock(ref.id!, o),
       penalize: (reason: string) => link.penalize(reason),
     };
   }

@@ -88,6 +88,12 @@ export class ReplicaRecordStore {
     const store = (start: number, outcomes: readonly CheckedRecord[]): void => {
       const verified: { bytes: Uint8Array; sealed: SealedRecord }[] = [];
       outcomes.forEach((outcome, j) => {
+        if (outcome.ok && outcome.sealed.idsWithheld) {
+          // Nobody sends us these (IndexRelay): we could neither fetch nor check its blocks.
+          rejected++;
+          rejectCode ??= 'ERR_FORMAT_TRUNCATED';
+          return;
+        }
         if (outcome.ok) {
           verified.push({ bytes: records[start + j]!, sealed: outcome.sealed });
           for (const id of outcome.sealed.blockIds) announced.push(id);

@@ -52,9 +52,16 @@ export { MAX_TRACKED_BLOCK_IDS_PER_PEER };
 export interface BlockPeer {
   /** Stable id (device id text). */
   readonly id: string;
-  /** The block in this peer's form (see `plaintext`), or null if the peer does not have it. */
-  requestBlock(blockId: Uint8Array, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
-  /** Its answers are padded plaintext, not sealed blocks (both sides proved R; docs/crypto.md §3.1). */
+  /**
+   * The block in this peer's form (see `plaintext`), or null if the peer does
+   * not have it. A plaintext peer is asked by `ref.hash`, any other by `ref.id`.
+   */
+  requestBlock(ref: BlockRef, opts: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /**
+   * Its answers are padded plaintext, not sealed blocks (both sides proved R;
+   * docs/crypto.md §3.1). Only such a peer is asked for a block whose id is
+   * withheld (BlockRef.id null).
+   */
   readonly plaintext?: boolean;
   /** Count one misbehaviour (bad block) against the peer's budget. */
   penalize(reason: string): void;
@@ -73,8 +80,8 @@ export interface BlockSchedulerOptions {
    */
   readonly openBlock: (data: Uint8Array, ref: BlockRef, form: 'sealed' | 'plain') => Uint8Array | Promise<Uint8Array>;
   readonly local?: LocalBlockSource;
-  /** Peers that announced a record referencing the block id; undefined = unknown (ask anyone). */
-  readonly holders?: (blockId: Uint8Array) => ReadonlySet<string> | undefined;
+  /** Peers that announced a record referencing the block; undefined = unknown (ask anyone). */
+  readonly holders?: (ref: BlockRef) => ReadonlySet<string> | undefined;
   readonly maxInFlightPerPeer?: number;
   readonly requestTimeoutMs?: number;
   readonly onBytes?: (peerId: string, bytes: number) => void;
@@ -257,7 +264,7 @@ export class BlockScheduler {
     // announcements changed, or before giving up (dispatch runs after every
     // completed request, so a lookup per dispatch would cost O(queue) each time).
     if (job.holdersEpoch !== this.epoch) {
-      const announced = this.opts.holders?.(job.ref.id);
+      const announced = this.opts.holders?.(job.ref);
       // Announcements are per connection: when no connected peer announced the
       // block (it reconnected and sent only a delta), any connected peer may have it.
       job.holders = announced !== undefined && [...this.peers.keys()].some((id) => announced.has(id)) ? announced : undefined;
@@ -268,6 +275,7 @@ export class BlockScheduler {
     for (const [id, slot] of this.peers) {
       if (job.tried.has(id)) continue;
       if (holders !== undefined && !holders.has(id)) continue;
+      if (job.ref.id === null && slot.peer.plaintext !== true) continue; // only a reader can find it by hash
       out.push(slot);
     }
     if (out.length === 0 && retry && holders !== undefined) {
@@ -345,7 +353,7 @@ export class BlockScheduler {
     this.running.add(entry);
     const peerId = slot.peer.id;
     void Promise.resolve()
-      .then(() => raceAbort(slot.peer.requestBlock(job.ref.id, { signal }), signal))
+      .then(() => raceAbort(slot.peer.requestBlock(job.ref, { signal }), signal))
       .then(
         async (sealed) => {
           if (sealed === null) return new SealsyncError('ERR_NOT_FOUND', 'peer does not have the block', { peer: peerId });

@@ -90,6 +90,8 @@ export interface LocalFolderHooks {
   flush?(): void;
   /** This device's ignore rules as last loaded by the scanner (the puller neither writes nor deletes ignored paths). */
   ignores?(path: string, isDir: boolean): boolean;
+  /** Records must carry block ids from now on (an encrypted peer joined); `paths` were just pulled (LocalFolder.sealBlockIds). */
+  sealBlockIds?(paths?: readonly string[]): void;
 }
 
 export interface SyncFolderOptions {
@@ -140,6 +142,8 @@ export class SyncFolder {
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
+  /** The folder has had an encrypted peer: pulled files must get their block ids (LocalFolderHooks.sealBlockIds). */
+  private sealsIds: boolean;
   private archiveTimer: NodeJS.Timeout | null = null;
   private lastPull: PullerStatus = IDLE_PULLER_STATUS;
   /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
@@ -160,6 +164,7 @@ export class SyncFolder {
     this.keys = keys;
     this.index = opts.index;
     this.folder = opts.folderRowId;
+    this.sealsIds = this.index.sealsBlockIds(this.folder) && opts.keys.type === 'rw';
     this.local = opts.localFolder;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
@@ -187,7 +192,7 @@ export class SyncFolder {
         (hash) => this.index.findBlocksByHash(hash).filter((l) => l.folderRowId === this.folder),
         hashBlock,
       ),
-      holders: (id) => this.availability.holders(id),
+      holders: (ref) => this.availability.holders(ref.hash),
       ...(opts.blockRequestTimeoutMs !== undefined ? { requestTimeoutMs: opts.blockRequestTimeoutMs } : {}),
     });
     this.puller = new Puller({
@@ -203,6 +208,8 @@ export class SyncFolder {
       onPublished: () => this.wakePumps(),
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
       onApplied: (path, action) => {
+        // A file pulled from a record that withheld its block ids: ours must carry them.
+        if (action !== 'deleted' && this.sealsIds) this.local.sealBlockIds?.([path]);
         this.presence.changed();
         this.emitChange({ type: 'applied', path, action });
       },
@@ -353,6 +360,11 @@ export class SyncFolder {
 
   attachPeer(link: FolderLink, opts: { since?: number } = {}): void {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
+    if (link.readsPlaintext !== true && this.keys.type === 'rw') {
+      // An encrypted peer: it can take only records that carry their block ids.
+      this.sealsIds = true;
+      this.local.sealBlockIds?.();
+    }
     this.relay.attach(link, opts.since ?? 0);
     this.presence.peerJoined(link.peerId);
     this.headExchange.attached(link);
@@ -436,7 +448,10 @@ export class SyncFolder {
    */
   async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal; form?: BlockForm } = {}): Promise<Uint8Array | null> {
     if (!this.running) return null;
-    const loc = this.index.findBlockById(blockId);
+    // A reader names the block by its plaintext hash (block ids may be withheld), anyone else by id.
+    const loc = opts.form === 'plain'
+      ? this.index.findBlocksByHash(blockId).find((l) => l.folderRowId === this.folder)
+      : this.index.findBlockById(blockId);
     if (!loc || loc.folderRowId !== this.folder) return null;
     try {
       const abs = await resolveOnDisk(this.path, loc.path);
@@ -463,7 +478,8 @@ export class SyncFolder {
     this.scheduler.addPeer({
       id: link.peerId,
       plaintext,
-      requestBlock: (id, o) => link.requestBlock(id, plaintext ? { ...o, form: 'plain' } : o),
+      // A reader is asked by plaintext hash (the id may be withheld); anyone else by block id.
+      requestBlock: (ref, o) => (plaintext ? link.requestBlock(ref.hash, { ...o, form: 'plain' }) : link.requestBlock(ref.id!, o)),
       penalize: (r) => link.penalize(r),
     });
     // A new peer may have what failed before.

@@ -131,9 +131,11 @@ export class SyncRecordIntake {
     const effects = (it: StoreItem, res: PutRecordResult) => {
       if (res.outcome === 'dominated') tally.dominated++;
       if (!res.stored) return;
+      if (res.seq !== null) this.deps.markFromPeer(peerId, res.seq);
+      // The same version with its block ids: our copy of the file gets them too (nothing to pull).
+      if (res.outcome === 'completed') index.completeFileIds(folder, it.record);
       stored.push(it.sealed.locator);
       this.deps.noteOpened(it.sealed.locator, it.record);
-      if (res.seq !== null) this.deps.markFromPeer(peerId, res.seq);
     };
     let results: PutRecordResult[] | null = null;
     try {
@@ -141,9 +143,13 @@ export class SyncRecordIntake {
     } catch {
       results = null; // rolled back: one at a time below
     }
+    // Full peers ask each other for blocks by plaintext hash, so that is what a record announces.
+    const announce = (it: StoreItem) => {
+      for (const b of it.record.blocks) announced.push(b.hash);
+    };
     if (results) {
       items.forEach((it, i) => {
-        announced.push(...it.sealed.blockIds);
+        announce(it);
         effects(it, results[i]!);
       });
       return null;
@@ -160,7 +166,7 @@ export class SyncRecordIntake {
         code ??= err.code;
         continue;
       }
-      announced.push(...it.sealed.blockIds);
+      announce(it);
       effects(it, res);
     }
     return count > 0 ? { count, code: code ?? 'invalid', localError: null } : null;

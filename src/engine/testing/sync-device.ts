@@ -50,6 +50,9 @@ export function openDevice(name: string, keys: FolderKeys, root: string, indexPa
   const index = openIndex(indexPath);
   const type = keys.type === 'rw' ? 'rw' : 'ro';
   const row = index.folderByFolderId(toHex(keys.folderId)) ?? index.addFolder({ path: root, folderId: toHex(keys.folderId), type });
+  // Scans seal blocks for their ids, as in a folder that has an encrypted peer: diskPeer
+  // serves sealed blocks by id (a folder without one withholds ids; docs/crypto.md §4.1).
+  index.markSealsBlockIds(row.rowId);
   return {
     name, root, index, folder: row.rowId, keys, type,
     async close() {
@@ -131,8 +134,10 @@ export function diskPeer(dev: TestDevice, counters = { requests: 0 }): BlockPeer
     id: dev.name,
     penalties,
     penalize: (r) => penalties.push(r),
-    async requestBlock(blockId) {
+    async requestBlock(ref) {
       counters.requests++;
+      const blockId = ref.id;
+      if (blockId === null) return null;
       const loc = dev.index.findBlockById(blockId);
       if (!loc) return null;
       const fh = await open(join(dev.root, loc.path), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW).catch(() => null);
