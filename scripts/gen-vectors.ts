@@ -77,11 +77,17 @@ const records: RecordJson[] = [
   },
   { path: 'bin/tool', kind: 'symlink', size: 0, mtimeMs: 1767323045000, mode: 0o777, blocks: [], symlinkTarget: '../opt/tool', version: [{ id: '0011223344556677', value: 1 }], deleted: false },
   { path: 'photos', kind: 'dir', size: 0, mtimeMs: 0, mode: 0o755, blocks: [], version: [{ id: 'ffffffffffffffff', value: 9007199254740991 }], deleted: true },
+  // The first record with its block ids withheld (format 3): envelope flags 3, the block count but no ids.
+  {
+    path: 'Docs/résumé.txt', kind: 'file', size: 1500, mtimeMs: 1767323045123, mode: 0o644,
+    blocks: [{ id: null, hash: toHex(pattern(32, 11)), size: 1000 }, { id: null, hash: toHex(pattern(32, 13)), size: 500 }],
+    version: [{ id: '0011223344556677', value: 3 }, { id: 'a1b2c3d4e5f60718', value: 12 }], deleted: false,
+  },
   // An empty file: no blocks, but the envelope's "live file" flag (offset 3) is set.
   { path: 'empty.txt', kind: 'file', size: 0, mtimeMs: 1767323046000, mode: 0o600, blocks: [], version: [{ id: '0011223344556677', value: 2 }], deleted: false },
 ];
 write('sealed-record.json', {
-  description: 'sealRecord(keysFromSecret(secret), record) encoded with encodeSealedRecord',
+  description: 'sealRecord(keysFromSecret(secret), record) encoded with encodeSealedRecord (format 3; a block id null: the record withholds its ids)',
   vectors: records.map((record, i) => {
     const w = keysFromSecret(SECRETS[i % SECRETS.length]!);
     const s = sealRecord(w, recordFromJson(record));

@@ -210,10 +210,12 @@ function checkExpectedSize(size: number): void {
 export function openBlock(
   contentKey: Uint8Array,
   sealed: Uint8Array,
-  expected: { id: Uint8Array; hash: Uint8Array; size: number },
+  expected: { id: Uint8Array | null; hash: Uint8Array; size: number },
   opts: OpenBlockOptions = {},
 ): Uint8Array {
   checkExpectedSize(expected.size);
+  // A record that withholds its block ids cannot vouch for any sealed block.
+  if (expected.id === null) throw new SealsyncError('ERR_BLOCK_ID', 'the record withholds its block ids');
   const hashAlg = readHeader(sealed);
   if (sealed.byteLength !== sealedBlockSize(expected.size)) throw new SealsyncError('ERR_BLOCK_ID', 'sealed block size does not match the record');
   if (!bytesEqual(digest(sealed, hashAlg), expected.id)) throw new SealsyncError('ERR_BLOCK_ID');

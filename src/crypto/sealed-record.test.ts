@@ -6,7 +6,8 @@ import { deriveEncrypted, deriveReadOnly, keysFromSecret } from './keys.js';
 import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import {
-  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, recordPadding, sealRecord, sealRecordBytes, sealedRecordIsFile, verifyRecord,
+  decodeSealedRecord, encodeSealedRecord, locatorFor, openRecord, recordPadding, sealRecord, sealRecordBytes, sealedBlockCount, sealedRecordIsFile,
+  sealedRecordWithholdsIds, verifyRecord,
   type SealedRecord,
 } from './sealed-record.js';
 import { HASH_BLAKE2B_256 } from './hash.js';
@@ -225,7 +226,7 @@ test('the envelope flag says "live file", empty files too, and nothing else', ()
 test('an envelope flag that is unknown, or says other than the body, is refused', () => {
   const bytes = sealRecordBytes(W, record);
   const unknown = bytes.slice();
-  unknown[3] = 3;
+  unknown[3] = 5;
   assert.throws(() => decodeSealedRecord(unknown), /unknown envelope flags/);
   const noFlag = bytes.slice();
   noFlag[3] = 0;
@@ -240,4 +241,34 @@ test('an envelope flag that is unknown, or says other than the body, is refused'
   const claimsFile = sealRecordBody(W, recordBodyPlaintext(W, dir), { file: true, locator: dir.locator, version: dir.version, blockIds: [] }, { pad: false });
   assert.throws(() => openRecord(R, claimsFile), /envelope flag does not match its kind/);
   assert.throws(() => encodeSealedRecord({ ...sealRecord(W, record), file: false }), /only a live file has blocks/);
+});
+
+test('a record may withhold its block ids: it keeps the count, opens with null ids, and is one encoding', () => {
+  const withheld: FileRecord = { ...record, blocks: record.blocks.map((b) => ({ ...b, id: null })) };
+  const bytes = sealRecordBytes(W, withheld);
+  assert.equal(bytes[3], 3, 'envelope flags: live file, ids withheld');
+  assert.equal(sealedRecordWithholdsIds(bytes), true);
+  assert.equal(sealedRecordWithholdsIds(sealRecordBytes(W, record)), false);
+  const decoded = decodeSealedRecord(bytes);
+  assert.deepEqual([decoded.idsWithheld, decoded.blockCount, decoded.blockIds.length], [true, 2, 0]);
+  assert.equal(sealedBlockCount(decoded), 2);
+  verifyRecord(E, decoded);
+  assert.deepEqual(openRecord(R, decoded), withheld);
+  assert.deepEqual(encodeSealedRecord(decoded), bytes);
+  // Smaller than the complete form by the ids (to within the size bucket).
+  assert.ok(bytes.byteLength < sealRecordBytes(W, record).byteLength);
+  // The same version with and without ids: two signed forms of one body.
+  assert.deepEqual(openRecord(R, decodeSealedRecord(sealRecordBytes(W, record))), record);
+  // A mix of known and withheld ids is a caller's bug, refused before anything is signed.
+  const mixed: FileRecord = { ...record, blocks: [record.blocks[0]!, { ...record.blocks[1]!, id: null }] };
+  assert.equal(code(() => sealRecordBytes(W, mixed)), 'ERR_INVALID_ARGUMENT');
+  // The flag without blocks (a directory, a tombstone) is not a form a record can take.
+  const dir = sealRecordBytes(W, { ...record, kind: 'dir', blocks: [], size: 0 });
+  const flagged = dir.slice();
+  flagged[3] = 2;
+  assert.throws(() => decodeSealedRecord(flagged), /withheld block ids on a record without blocks/);
+  // Flipping the flag on a signed record breaks its signature (and its length).
+  const flipped = sealRecordBytes(W, record).slice();
+  flipped[3] = 3;
+  assert.notEqual(code(() => verifyRecord(E, decodeSealedRecord(flipped))), 'ok');
 });

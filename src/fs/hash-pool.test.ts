@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sealsync-hashpool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const key = pseudoRandomBytes(32, 99);
 /** What the pool hashes with: the content key above and a chunk key for the folder's gear table. */
-const scanKeys = { contentKey: key, chunkKey: pseudoRandomBytes(32, 98) };
+const scanKeys = { contentKey: key, chunkKey: pseudoRandomBytes(32, 98), sealIds: true };
 
 function randomFile(name: string, size: number): string {
   const p = join(dir, name);
@@ -42,8 +42,8 @@ function reference(path: string): { id: string; hash: string; size: number }[] {
   });
 }
 
-function asHex(r: HashResult): { id: string; hash: string; size: number }[] {
-  return r.blocks.map((b) => ({ id: toHex(b.id), hash: toHex(b.hash), size: b.size }));
+function asHex(r: HashResult): { id: string | null; hash: string; size: number }[] {
+  return r.blocks.map((b) => ({ id: b.id === null ? null : toHex(b.id), hash: toHex(b.hash), size: b.size }));
 }
 
 test('pool results equal the single-threaded reference', async () => {
@@ -67,6 +67,24 @@ test('pool results equal the single-threaded reference', async () => {
     });
     assert.equal(results[0]!.blocks.length, 0, 'empty file has no blocks');
     assert.ok(results[4]!.blocks.length > 20, 'a 9 MiB file has many blocks');
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('without sealIds the pool gives the same chunks and plaintext hashes and withholds every id', async () => {
+  const files = [randomFile('w-one', 1), randomFile('w-small', 100_000), randomFile('w-mid', 3 * MiB + 7)];
+  const pool = new HashPool({ workers: 2 });
+  pool.start();
+  try {
+    const results = await Promise.all(files.map((f) => pool.hashFile(f, { ...scanKeys, sealIds: false })));
+    results.forEach((r, i) => {
+      const f = files[i]!;
+      assert.deepEqual(asHex(r), reference(f).map((b) => ({ ...b, id: null })), f);
+    });
+    // Inline (small files on the calling thread) takes the same path.
+    const inline = await pool.hashFile(files[0]!, { ...scanKeys, sealIds: false }, { sizeHint: 1 });
+    assert.deepEqual(asHex(inline), reference(files[0]!).map((b) => ({ ...b, id: null })));
   } finally {
     await pool.stop();
   }
@@ -317,7 +335,7 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const script = `
       const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
       const pool = new HashPool({ workers: 1 }); pool.start();
-      const keys = { contentKey: new Uint8Array(${JSON.stringify([...key])}), chunkKey: new Uint8Array(${JSON.stringify([...scanKeys.chunkKey])}) };
+      const keys = { contentKey: new Uint8Array(${JSON.stringify([...key])}), chunkKey: new Uint8Array(${JSON.stringify([...scanKeys.chunkKey])}), sealIds: true };
       const r = await pool.hashFile(${JSON.stringify(file)}, keys);
       await pool.stop();
       console.log(JSON.stringify(r.blocks.map((b) => Buffer.from(b.id).toString('hex'))));`;
@@ -328,7 +346,7 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
     const forgotten = `
       const { HashPool } = await import(${JSON.stringify(join(out, 'fs', 'hash-pool.js'))});
       const pool = new HashPool({ workers: 2 }); pool.start();
-      await pool.hashFile(${JSON.stringify(file)}, { contentKey: new Uint8Array(32), chunkKey: new Uint8Array(32) });`;
+      await pool.hashFile(${JSON.stringify(file)}, { contentKey: new Uint8Array(32), chunkKey: new Uint8Array(32), sealIds: true });`;
     const idle = spawnSync(process.execPath, ['--input-type=module', '-e', forgotten], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(idle.signal, null, 'process exited on its own');
     assert.equal(idle.status, 0, idle.stderr);

@@ -66,8 +66,8 @@ test('records whose locators share the 8-byte index key stay apart', (t) => {
 test('block lookups answer by the whole id and hash, not the 8-byte key', (t) => {
   const { idx } = tempIndex(t);
   const f = idx.addFolder({ path: '/d', folderId: 'ab'.repeat(32), type: 'rw' }).rowId;
-  const a: BlockRef = { id: rand(32), hash: rand(32), size: 10 };
-  const b: BlockRef = { id: withPrefix(a.id), hash: withPrefix(a.hash), size: 20 };
+  const a = { id: rand(32), hash: rand(32), size: 10 };
+  const b = { id: withPrefix(a.id), hash: withPrefix(a.hash), size: 20 };
   writeFile(idx, f, 'a.txt', [a]);
   writeFile(idx, f, 'dir/b.txt', [{ id: rand(32), hash: rand(32), size: 5 }, b]);
   assert.equal(idx.findBlockById(a.id)?.path, 'a.txt');
@@ -82,8 +82,8 @@ test('block rows follow their file row: rewrite, tombstone, forget, folder remov
   const { idx } = tempIndex(t);
   const f = idx.addFolder({ path: '/d', folderId: 'ab'.repeat(32), type: 'rw' }).rowId;
   const g = idx.addFolder({ path: '/e', folderId: 'cd'.repeat(32), type: 'rw' }).rowId;
-  const old: BlockRef = { id: rand(32), hash: rand(32), size: 10 };
-  const next: BlockRef = { id: rand(32), hash: rand(32), size: 11 };
+  const old = { id: rand(32), hash: rand(32), size: 10 };
+  const next = { id: rand(32), hash: rand(32), size: 11 };
   writeFile(idx, f, 'x', [old]);
   writeFile(idx, f, 'x', [next]);
   assert.equal(idx.findBlockById(old.id), undefined, 'a rewrite drops the old blocks');
@@ -99,7 +99,7 @@ test('block rows follow their file row: rewrite, tombstone, forget, folder remov
   assert.equal(idx.getFile(f, 'x'), undefined);
   idx.forgetFile(f, 'never-there');
 
-  const kept: BlockRef = { id: rand(32), hash: rand(32), size: 3 };
+  const kept = { id: rand(32), hash: rand(32), size: 3 };
   writeFile(idx, f, 'y', [next]);
   writeFile(idx, g, 'y', [kept]);
   assert.equal(idx.removeFolder(f), true);

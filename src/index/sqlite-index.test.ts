@@ -21,8 +21,15 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
+/** Stand-in sealed bytes: random, with the envelope flags (byte 3) of a live file with its block ids, or without them. */
+function fakeSealed(withheld = false): Uint8Array {
+  const sealed = rand(100);
+  sealed[3] = withheld ? 3 : 1;
+  return sealed;
+}
+
 function record(locator: Uint8Array, version: VersionVector, plain?: RecordInput['plain']): RecordInput {
-  return { locator, version, blockIds: [rand(32)], sealed: rand(100), ...(plain ? { plain } : {}) };
+  return { locator, version, blockIds: [rand(32)], sealed: fakeSealed(), ...(plain ? { plain } : {}) };
 }
 
 const live = (size: number, mtimeMs = 1000) => ({ kind: 'file' as const, size, mtimeMs, deleted: false });
@@ -58,6 +65,51 @@ test('folders: add, find, duplicate rejected, remove cascades', (t) => {
   assert.equal(idx.removeFolder(f.rowId), true);
   assert.equal(idx.listFolders().length, 0);
   assert.equal(idx.recordsSince(f.rowId, 0, 10).length, 0);
+});
+
+test('a version held without its block ids is completed in place by the same version with them, and only then', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const loc = rand(32);
+  const v = [{ id: A, value: 1 }];
+  const withheld = { locator: loc, version: v, blockIds: [], sealed: fakeSealed(true) };
+  assert.deepEqual([idx.putRecord(f, withheld).outcome, idx.folderSeq(f)], ['stored', 1]);
+  assert.equal(idx.putRecord(f, withheld).outcome, 'equal', 'the same form again');
+  const ids = [rand(32), rand(32)];
+  const complete = { locator: loc, version: v, blockIds: ids, sealed: fakeSealed() };
+  const r = idx.putRecord(f, complete);
+  assert.deepEqual([r.outcome, r.stored, r.seq], ['completed', true, 2]);
+  const held = idx.currentRecords(f, loc);
+  assert.equal(held.length, 1);
+  assert.deepEqual(held[0]!.blockIds, ids);
+  assert.deepEqual(held[0]!.sealed, complete.sealed);
+  assert.equal(held[0]!.seq, 2, 'a new seq: the relay sends it on');
+  assert.equal(idx.putRecord(f, complete).outcome, 'equal');
+  assert.equal(idx.putRecord(f, withheld).outcome, 'equal', 'never back to the withheld form');
+  assert.deepEqual(idx.currentRecords(f, loc)[0]!.blockIds, ids);
+});
+
+test('a file row without block ids gets them from the same version, complete, and from nothing else', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const hashes = [rand(32), rand(32)];
+  const file = (ids: (Uint8Array | null)[], value = 1): FileRecord => ({
+    path: 'a.bin', kind: 'file', size: 15, mtimeMs: 1000, mode: 0o644, deleted: false, version: [{ id: A, value }],
+    blocks: [{ id: ids[0] ?? null, hash: hashes[0]!, size: 10 }, { id: ids[1] ?? null, hash: hashes[1]!, size: 5 }],
+  });
+  idx.writeLocalFile(f, { record: file([null, null]), diskMtimeMs: 1000, ino: 1, dev: 1 });
+  assert.equal(idx.getFileStat(f, 'a.bin')?.idsWithheld, true);
+  const ids = [rand(32), rand(32)];
+  assert.equal(idx.completeFileIds(f, file(ids, 2)), false, 'another version');
+  assert.equal(idx.completeFileIds(f, { ...file(ids), blocks: [{ id: ids[0]!, hash: rand(32), size: 10 }, file(ids).blocks[1]!] }), false, 'other content');
+  assert.equal(idx.findBlockById(ids[0]!), undefined);
+  assert.equal(idx.completeFileIds(f, file(ids)), true);
+  assert.deepEqual(idx.getFile(f, 'a.bin')?.record.blocks.map((b) => b.id), ids);
+  assert.equal(idx.getFileStat(f, 'a.bin')?.idsWithheld, false);
+  assert.deepEqual([idx.findBlockById(ids[1]!)?.path, idx.findBlockById(ids[1]!)?.offset], ['a.bin', 10]);
+  assert.equal(idx.completeFileIds(f, file(ids)), false, 'already complete');
 });
 
 test('putRecord keeps concurrent versions, drops dominated ones, refuses equal/older', (t) => {

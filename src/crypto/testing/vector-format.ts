@@ -12,7 +12,8 @@ export interface RecordJson {
   size: number;
   mtimeMs: number;
   mode: number;
-  blocks: Array<{ id: string; hash: string; size: number }>;
+  /** `id` null: the record withholds its block ids (format 3). */
+  blocks: Array<{ id: string | null; hash: string; size: number }>;
   symlinkTarget?: string;
   version: Array<{ id: string; value: number }>;
   deleted: boolean;
@@ -21,7 +22,7 @@ export interface RecordJson {
 export function recordFromJson(j: RecordJson): FileRecord {
   return {
     path: j.path, kind: j.kind, size: j.size, mtimeMs: j.mtimeMs, mode: j.mode,
-    blocks: j.blocks.map((b) => ({ id: fromHex(b.id), hash: fromHex(b.hash), size: b.size })),
+    blocks: j.blocks.map((b) => ({ id: b.id === null ? null : fromHex(b.id), hash: fromHex(b.hash), size: b.size })),
     version: j.version,
     deleted: j.deleted,
     ...(j.symlinkTarget !== undefined ? { symlinkTarget: j.symlinkTarget } : {}),

@@ -466,7 +466,7 @@ test('a hinted directory that cannot be listed is listed as unreadable, not a fo
 function holdRemote(h: Harness, record: FileRecord): void {
   const locator = locatorFor(h.keys, record.path);
   h.index.putRemoteRecord(h.folderRowId, {
-    locator, version: record.version, blockIds: record.blocks.map((b) => b.id),
+    locator, version: record.version, blockIds: record.blocks.flatMap((b) => (b.id ? [b.id] : [])),
     sealed: sealRecordBytes(h.keys, record, locator),
     plain: { kind: record.kind, size: record.size, mtimeMs: record.mtimeMs, deleted: record.deleted },
   });

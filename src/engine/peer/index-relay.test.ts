@@ -12,20 +12,24 @@ function setup() {
   const folder = index.addFolder({ path: '/f', folderId: 'ab'.repeat(32), type: 'encrypted' }).rowId;
   let running = true;
   const relay = new IndexRelay({ index, folderRowId: () => folder, logger: silentLogger(), isRunning: () => running });
-  const put = (n: number) => {
+  /** `withheld`: records whose envelope says their block ids are withheld (flags byte 3, as sealRecordBytes sets it). */
+  const put = (n: number, withheld = false) => {
     const seqs: number[] = [];
     for (let i = 0; i < n; i++) {
+      const sealed = new Uint8Array(randomBytes(40));
+      sealed[3] = withheld ? 3 : 1;
       const r = index.putRecord(folder, {
-        locator: new Uint8Array(randomBytes(32)), version: [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }], blockIds: [], sealed: new Uint8Array(randomBytes(40)),
+        locator: new Uint8Array(randomBytes(32)), version: [{ id: 'aaaaaaaaaaaaaaaa', value: 1 }], blockIds: [], sealed,
       });
       if (r.seq !== null) seqs.push(r.seq);
     }
     return seqs;
   };
-  const link = (peerId: string) => {
+  const link = (peerId: string, readsPlaintext = false) => {
     const sent: { fromSeq: number; toSeq: number; records: number }[] = [];
     const l: FolderLink = {
       peerId,
+      readsPlaintext,
       sendIndex: async (u) => { sent.push({ fromSeq: u.fromSeq, toSeq: u.toSeq, records: u.records.length }); },
       requestBlock: async () => null,
       penalize: () => undefined,
@@ -36,6 +40,25 @@ function setup() {
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
+
+test('records that withhold their block ids go to readers only; an encrypted peer moves past them', async () => {
+  const { index, relay, put, link } = setup();
+  try {
+    put(1);
+    put(2, true);
+    put(1);
+    const reader = link('R', true);
+    const encrypted = link('E');
+    relay.attach(reader.l);
+    relay.attach(encrypted.l);
+    relay.wake();
+    await settle();
+    assert.deepEqual(reader.sent, [{ fromSeq: 0, toSeq: 4, records: 4 }]);
+    assert.deepEqual(encrypted.sent, [{ fromSeq: 0, toSeq: 4, records: 2 }]);
+  } finally {
+    index.close();
+  }
+});
 
 test('sends the delta past the cursor, skips the peer\'s own records and still moves its cursor', async () => {
   const { index, relay, put, link } = setup();

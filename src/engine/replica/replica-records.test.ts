@@ -40,7 +40,7 @@ test('a signed record is stored with its block ids; the same record again is ign
     const r = await store.accept([sealed(rw, rec)]);
     assert.equal(r.stored, 1);
     assert.equal(r.rejected, 0);
-    assert.deepEqual([...r.blockIds].sort(), rec.blocks.map((b) => Buffer.from(b.id).toString('hex')).sort());
+    assert.deepEqual([...r.blockIds].sort(), rec.blocks.map((b) => Buffer.from(b.id!).toString('hex')).sort());
     assert.equal(store.seq, 1);
     const again = await store.accept([sealed(rw, rec)]);
     assert.equal(again.stored, 0);

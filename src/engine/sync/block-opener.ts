@@ -17,7 +17,6 @@
  */
 import { openBlock, openPlainBlock, sealedBlockSize } from '../../crypto/index.js';
 import { acquireBlockBuffer, releaseBlockBuffer } from '../../memory/block-buffer-pool.js';
-import { SealsyncError } from '../../errors.js';
 import type { BlockRef } from '../../model/types.js';
 import type { BlockForm } from '../../net/messages.js';
 
@@ -37,15 +36,9 @@ export function blockOpener(contentKey: Uint8Array): (sealed: Uint8Array, ref: B
     }
     // A size that does not match the record fails the id check or applyFile's size
     // check anyway; it just gets no pooled buffer.
-    const id = ref.id;
-    if (id === null) {
-      // Never asked for (the scheduler asks only readers for a block whose id is withheld).
-      releaseBlockBuffer(sealed);
-      throw new SealsyncError('ERR_BLOCK_ID', 'a sealed block for a record that withholds its block ids');
-    }
     const output = sealed.byteLength === sealedBlockSize(ref.size) ? acquireBlockBuffer(ref.size) : undefined;
     try {
-      return openBlock(contentKey, sealed, { id, hash: ref.hash, size: ref.size }, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
+      return openBlock(contentKey, sealed, ref, output ? { verifyPlaintextHash: false, output } : { verifyPlaintextHash: false });
     } catch (err) {
       if (output) releaseBlockBuffer(output);
       throw err;

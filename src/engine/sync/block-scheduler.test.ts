@@ -43,7 +43,8 @@ function fakePeer(id: string, store: Map<string, Uint8Array>, behaviour: 'good' 
     penalize(reason) {
       peer.penalties.push(reason);
     },
-    async requestBlock(blockId, { signal }) {
+    async requestBlock(ref, { signal }) {
+      const blockId = ref.id!;
       peer.requests++;
       current++;
       peer.maxConcurrent = Math.max(peer.maxConcurrent, current);
@@ -132,8 +133,8 @@ test('a block nobody has fails with ERR_NOT_FOUND after every candidate was trie
 test('only peers that announced the block are asked', async () => {
   const { store, refs } = makeBlocks(6);
   const avail = new BlockAvailability();
-  avail.announce('B', refs.map((r) => r.id));
-  const s = new BlockScheduler({ openBlock: open, holders: (id) => avail.holders(id) });
+  avail.announce('B', refs.map((r) => r.id!));
+  const s = new BlockScheduler({ openBlock: open, holders: (ref) => avail.holders(ref.id!) });
   const a = fakePeer('A', store);
   const b = fakePeer('B', store);
   s.addPeer(a);
@@ -142,7 +143,7 @@ test('only peers that announced the block are asked', async () => {
   assert.deepEqual([a.requests, b.requests], [0, 6]);
   // past its bound a peer counts as "may have anything"
   const small = new BlockAvailability(2);
-  small.announce('X', refs.map((r) => r.id));
+  small.announce('X', refs.map((r) => r.id!));
   assert.ok(small.holders(randomBytes(32)).has('X'));
   s.stop();
 });

@@ -198,7 +198,7 @@ test('a local edit that lands during a pull becomes a conflict, not an overwrite
     // B's peer edits B's file on the first block request
     const peer = diskPeer(a);
     let edited = false;
-    const slow = { ...peer, async requestBlock(id: Uint8Array, o: { signal?: AbortSignal }) {
+    const slow = { ...peer, async requestBlock(id: BlockRef, o: { signal?: AbortSignal }) {
       if (!edited) {
         edited = true;
         await writeFile(join(b.root, 'f.bin'), 'local edit during the transfer');

@@ -154,7 +154,7 @@ test('two readers exchange padded plaintext: served without sealing, checked aga
     // What A serves as plaintext is the block padded with zeros to its sealed size.
     const first = a.dev.index.getFile(a.dev.folder, 'big.bin')?.record.blocks[0];
     assert.ok(first);
-    const served = await a.sync.serveBlock(first.id, { form: 'plain' });
+    const served = await a.sync.serveBlock(first.hash, { form: 'plain' });
     assert.ok(served);
     assert.equal(served.byteLength, sealedBlockSize(first.size));
     assert.deepEqual(Buffer.from(served.subarray(0, first.size)), content.subarray(0, first.size));
@@ -165,7 +165,7 @@ test('two readers exchange padded plaintext: served without sealing, checked aga
     edited[10] = (edited[10]! + 1) & 0xff;
     await writeFile(join(a.dev.root, 'big.bin'), edited);
     await utimes(join(a.dev.root, 'big.bin'), new Date(), new Date(Date.now() + 5000));
-    assert.equal(await a.sync.serveBlock(first.id, { form: 'plain' }), null);
+    assert.equal(await a.sync.serveBlock(first.hash, { form: 'plain' }), null);
   } finally {
     await stopNode(a);
     await stopNode(b);
