@@ -37,7 +37,7 @@ class FakeHasher implements FileHasher {
     const hash = new Uint8Array(createHash('sha256').update(data).digest());
     const id = new Uint8Array(createHash('sha256').update(keys.contentKey).update(hash).digest());
     if (this.changeOnce.delete(absPath)) return { blocks: [], size: 0, mtimeMs: 0, changed: true };
-    return { blocks: data.length ? [{ id, hash, size: data.length }] : [], size: data.length, mtimeMs: st.mtimeMs, changed: false };
+    return { blocks: data.length ? [{ id: keys.sealIds ? id : null, hash, size: data.length }] : [], size: data.length, mtimeMs: st.mtimeMs, changed: false };
   }
 }
 
@@ -554,4 +554,49 @@ test('the echo of unchanged paths runs no scan: the folder never says scanning, 
   watchers[0]?.onChange(['sub/a.txt'], new Set());
   await h.folder.scanNow({ paths: [] });
   assert.equal(h.index.getFile(h.folderRowId, 'sub/a.txt')?.record.size, 14, 'the edit is recorded');
+});
+
+test('without an encrypted peer records withhold block ids; when one joins, a scan completes them in place', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'hello');
+  mkdirSync(join(h.root, 'sub'));
+  writeFileSync(join(h.root, 'sub', 'b.bin'), Buffer.alloc(1000, 7));
+  await started(h);
+  const before = h.index.recordsSince(h.folderRowId, 0, 100);
+  const fileRows = () => ['a.txt', 'sub/b.bin'].map((p) => h.index.getFile(h.folderRowId, p)!);
+  assert.ok(fileRows().every((f) => f.record.blocks.length === 1 && f.record.blocks[0]!.id === null), 'rows hold no ids');
+  const opened = (sealed: Uint8Array) => openRecord(h.keys, decodeSealedRecord(sealed));
+  const withheld = before.filter((r) => opened(r.sealed).kind === 'file');
+  assert.equal(withheld.length, 2);
+  assert.ok(withheld.every((r) => decodeSealedRecord(r.sealed).idsWithheld === true && r.blockIds.length === 0));
+  const callsBefore = h.hasher.calls;
+  // A rescan does not rehash them while the folder has no encrypted peer.
+  await h.folder.scanNow();
+  assert.equal(h.hasher.calls, callsBefore);
+
+  h.folder.sealBlockIds();
+  await h.folder.scanNow(); // queued after the completing scan
+  assert.equal(h.hasher.calls, callsBefore + 2, 'each withheld file hashed once more, sealed');
+  const after = h.index.recordsSince(h.folderRowId, before.at(-1)!.seq, 100);
+  assert.equal(after.length, 2, 'two completed records under new seqs, nothing else');
+  for (const r of after) {
+    const rec = opened(r.sealed);
+    const old = withheld.find((w) => opened(w.sealed).path === rec.path)!;
+    assert.equal(compareVectors(rec.version, old.version), 'equal', 'the same version');
+    assert.equal(decodeSealedRecord(r.sealed).idsWithheld, undefined);
+    assert.deepEqual(r.blockIds, rec.blocks.map((b) => b.id));
+    assert.deepEqual(rec.blocks.map((b) => b.hash), opened(old.sealed).blocks.map((b) => b.hash));
+    assert.equal(h.index.currentRecords(h.folderRowId, r.locator).length, 1, 'the withheld row was replaced');
+  }
+  assert.ok(fileRows().every((f) => f.record.blocks[0]!.id !== null), 'file rows got the ids');
+  assert.ok(h.index.findBlockById(fileRows()[1]!.record.blocks[0]!.id!), 'blocks can be served by id');
+  // From now on new files are sealed at once, and nothing is completed twice.
+  writeFileSync(join(h.root, 'c.txt'), 'new');
+  await h.folder.scanNow();
+  const c = h.index.getFile(h.folderRowId, 'c.txt')!;
+  assert.notEqual(c.record.blocks[0]!.id, null);
+  assert.equal(h.index.recordsSince(h.folderRowId, after.at(-1)!.seq, 100).length, 1);
+  h.folder.sealBlockIds(); // already marked: no full scan
+  await h.folder.scanNow();
+  assert.equal(h.index.recordsSince(h.folderRowId, after.at(-1)!.seq, 100).length, 1);
 });

@@ -19,6 +19,7 @@ import { PACKS_DIR } from '../../store/block-store.js';
 import { ReplicaFolder } from './replica-folder.js';
 import { flipStoredByte, storedBlocks } from '../../store/testing/store-helpers.js';
 import type { FolderLink, LinkedFolder } from '../peer/folder-link.js';
+import { decodeSealedRecord } from '../../crypto/sealed-record.js';
 
 // Generous bounds: CI runs two test files at once on two cores; a stuck
 // folder still fails, it just has to be stuck for this long.
@@ -38,8 +39,8 @@ interface FullNode extends Node {
   readonly sync: SyncFolder;
 }
 
-async function fullNode(id: string, keys: FolderKeys): Promise<FullNode> {
-  const dev = await makeDevice(id, keys);
+async function fullNode(id: string, keys: FolderKeys, opts: { withholdIds?: boolean } = {}): Promise<FullNode> {
+  const dev = await makeDevice(id, keys, opts);
   const { fs, pool } = testLocalFolderFs();
   const local = new LocalFolder({ index: dev.index, pool, logger: silentLogger(), fs }, { path: dev.root, keys, folderRowId: dev.folder, rescanIntervalMs: 60_000, watch: false });
   const sync = new SyncFolder({ path: dev.root, keys, index: dev.index, folderRowId: dev.folder, localFolder: local, logger: silentLogger() });
@@ -49,33 +50,35 @@ async function fullNode(id: string, keys: FolderKeys): Promise<FullNode> {
   return { id, dev, local, sync, index: dev.index, folder: sync };
 }
 
-/** A direct link from `from` to `to`, as a session binding would make it. */
-function link(from: Node, to: Node, state: { up: boolean }): FolderLink {
+/** A direct link from `from` to `to`, as a session binding would make it; `readers`: both proved R (plaintext blocks). */
+function link(from: Node, to: Node, state: { up: boolean }, readers = false): FolderLink {
   const closed = () => new SealsyncError('ERR_CONNECTION_CLOSED');
   return {
     peerId: to.id,
+    readsPlaintext: readers,
     async sendIndex(u) {
       if (!state.up) throw closed();
       const ack = await to.folder.receiveIndex(from.id, { indexId: from.index.indexId, ...u });
       if (ack !== null && state.up) from.folder.acknowledge(to.id, ack);
     },
-    async requestBlock(blockId) {
+    async requestBlock(blockId, o) {
       if (!state.up) throw closed();
-      return to.folder.serveBlock(blockId);
+      // Plain blocks only pass between full peers (readers); the replica serves sealed ones.
+      return o?.form === 'plain' ? (to as FullNode).sync.serveBlock(blockId, { form: 'plain' }) : to.folder.serveBlock(blockId);
     },
     penalize: () => undefined,
   };
 }
 
 /** Connects two nodes both ways, each resuming from what the other acknowledged. Returns the disconnect. */
-function connect(x: Node, y: Node): () => void {
+function connect(x: Node, y: Node, readers = false): () => void {
   const state = { up: true };
   const since = (me: Node, other: Node) => {
     const p = other.folder.peerProgress(me.id);
     return p && p.indexId === me.index.indexId ? p.maxSeq : 0;
   };
-  x.folder.attachPeer(link(x, y, state), { since: since(x, y) });
-  y.folder.attachPeer(link(y, x, state), { since: since(y, x) });
+  x.folder.attachPeer(link(x, y, state, readers), { since: since(x, y) });
+  y.folder.attachPeer(link(y, x, state, readers), { since: since(y, x) });
   return () => {
     state.up = false;
     x.folder.detachPeer(y.id);
@@ -289,5 +292,51 @@ test('a corrupted block on S is never written by B, and is healed when A returns
     off();
   } finally {
     await cleanup();
+  }
+});
+
+test('readers sync with block ids withheld; when S joins, A completes the records, B takes the ids, and C gets everything from S alone', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sealsync-3p-'));
+  const keys = keysFromSecret(newFolderSecret());
+  const sIndex = openIndex(join(dir, 'index.db'));
+  const replica = new ReplicaFolder({ path: join(dir, 'store'), keys: deriveEncrypted(keys), index: sIndex, logger: silentLogger() });
+  await replica.start();
+  const s: Node = { id: 'S', index: sIndex, folder: replica };
+  const nodes = await Promise.all(['A', 'B', 'C'].map((id) => fullNode(id, keys, { withholdIds: true })));
+  const [a, b, c] = nodes as [FullNode, FullNode, FullNode];
+  const withheld = (n: FullNode) => n.index.recordsSince(n.dev.folder, 0, 1000).filter((r) => decodeSealedRecord(r.sealed).idsWithheld === true).length;
+  try {
+    await mkdir(join(a.dev.root, 'docs'), { recursive: true });
+    await writeFile(join(a.dev.root, 'docs/note.txt'), 'withheld ids\n');
+    await writeFile(join(a.dev.root, 'big.bin'), randomBytes(700 * 1024));
+    await a.local.scanNow();
+    assert.equal(withheld(a), 2, 'both files withhold their ids on A');
+
+    const offAB = connect(a, b, true);
+    await until(async () => (await snap(b.dev.root)) === (await snap(a.dev.root)), 'B identical to A over plaintext');
+    assert.equal(withheld(b), 2, 'B holds the withheld form');
+
+    const offAS = connect(a, s);
+    await until(async () => (await replicaSettled(replica)) && replica.status().globalFiles === 2, 'S has both files, blocks and all');
+    assert.equal(withheld(a), 0, 'A completed its records');
+    await until(() => withheld(b) === 0, 'B took the complete records');
+    const bigOnB = b.index.getFile(b.dev.folder, 'big.bin');
+    assert.ok(bigOnB && bigOnB.record.blocks.every((x) => x.id !== null), "B's file row has the ids (no transfer)");
+    assert.ok(b.index.findBlockById(bigOnB.record.blocks[0]!.id!), 'B can serve it sealed by id');
+    offAS();
+    offAB();
+
+    const offCS = connect(c, s);
+    await until(async () => (await snap(c.dev.root)) === (await snap(a.dev.root)), 'C identical to A, from S alone');
+    offCS();
+  } finally {
+    for (const n of nodes) {
+      await n.sync.stop();
+      await n.local.stop();
+      await n.dev.close();
+    }
+    await replica.stop();
+    sIndex.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

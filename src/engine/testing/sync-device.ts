@@ -13,6 +13,7 @@ import {
   digest,
   encodeSealedRecord,
   openRecord,
+  plaintextHash,
   sealBlock,
   sealRecord,
   toHex,
@@ -40,19 +41,23 @@ export interface TestDevice {
   close(): Promise<void>;
 }
 
-export async function makeDevice(name: string, keys: FolderKeys): Promise<TestDevice> {
+/**
+ * `withholdIds`: the folder has had no encrypted peer, so its scans withhold
+ * block ids (docs/crypto.md §4.4) until one joins; by default scans seal.
+ */
+export async function makeDevice(name: string, keys: FolderKeys, opts: { withholdIds?: boolean } = {}): Promise<TestDevice> {
   const root = await mkdtemp(join(tmpdir(), `sealsync-${name}-`));
-  return openDevice(name, keys, root, ':memory:');
+  return openDevice(name, keys, root, ':memory:', opts);
 }
 
 /** A device over an existing root and an index file (reopened across processes in crash tests). */
-export function openDevice(name: string, keys: FolderKeys, root: string, indexPath: string): TestDevice {
+export function openDevice(name: string, keys: FolderKeys, root: string, indexPath: string, opts: { withholdIds?: boolean } = {}): TestDevice {
   const index = openIndex(indexPath);
   const type = keys.type === 'rw' ? 'rw' : 'ro';
   const row = index.folderByFolderId(toHex(keys.folderId)) ?? index.addFolder({ path: root, folderId: toHex(keys.folderId), type });
   // Scans seal blocks for their ids, as in a folder that has an encrypted peer: diskPeer
   // serves sealed blocks by id (a folder without one withholds ids; docs/crypto.md §4.1).
-  index.markSealsBlockIds(row.rowId);
+  if (opts.withholdIds !== true) index.markSealsBlockIds(row.rowId);
   return {
     name, root, index, folder: row.rowId, keys, type,
     async close() {
@@ -209,8 +214,12 @@ export function testLocalFolderFs(): { fs: LocalFolderFs; pool: FileHasher } {
       const blocks: BlockRef[] = [];
       for (let o = 0; o < data.length; o += TEST_BLOCK_SIZE) {
         const part = data.subarray(o, Math.min(o + TEST_BLOCK_SIZE, data.length));
-        const { id, hash } = sealBlock(keys.contentKey, part);
-        blocks.push({ id, hash, size: part.length });
+        if (keys.sealIds) {
+          const { id, hash } = sealBlock(keys.contentKey, part);
+          blocks.push({ id, hash, size: part.length });
+        } else {
+          blocks.push({ id: null, hash: plaintextHash(part), size: part.length });
+        }
       }
       const after = await lstat(absPath);
       return { blocks, size: data.length, mtimeMs: after.mtimeMs, changed: before.mtimeMs !== after.mtimeMs || before.size !== after.size };

@@ -16,10 +16,15 @@ import { DEFAULT_BOUNDS, oracle, type FuzzTarget } from '../target.js';
 import { FUZZ_FOLDER_KEYS, fileRecord } from './folder-fixtures.js';
 
 /** A header that claims the most of everything, and then stops: what a lying peer sends. */
-const overclaiming = fc.record({ vector: fc.constantFrom(MAX_VECTOR_ENTRIES, MAX_VECTOR_ENTRIES + 1, 0xffff), blocks: fc.constantFrom(65536, 65537, 0xffffffff) })
-  .map(({ vector, blocks }) => {
+const overclaiming = fc.record({
+  vector: fc.constantFrom(MAX_VECTOR_ENTRIES, MAX_VECTOR_ENTRIES + 1, 0xffff),
+  blocks: fc.constantFrom(65536, 65537, 0xffffffff),
+  // Envelope flags: a live file with its block ids, or one that withholds them (no ids follow the count).
+  envelope: fc.constantFrom(1, 3),
+})
+  .map(({ vector, blocks, envelope }) => {
     const head = Buffer.alloc(4 + 32 + 2);
-    head.set([SEALED_RECORD_VERSION, 1, 1, 1]);
+    head.set([SEALED_RECORD_VERSION, 1, 1, envelope]);
     head.writeUInt16BE(vector, 36);
     const count = Buffer.alloc(4);
     count.writeUInt32BE(blocks);
@@ -31,7 +36,9 @@ const overclaiming = fc.record({ vector: fc.constantFrom(MAX_VECTOR_ENTRIES, MAX
 export const sealedRecordsTarget: FuzzTarget = {
   name: 'sealed-records',
   description: 'checkRecordBytes (src/crypto/sealed-record.ts): decode, verify, open one record from a peer',
-  valid: fileRecord.map((r) => sealRecordBytes(FUZZ_FOLDER_KEYS, r)),
+  // Both forms a record takes: with its block ids, and withholding them (format 3).
+  valid: fc.tuple(fileRecord, fc.boolean()).map(([r, withhold]) =>
+    sealRecordBytes(FUZZ_FOLDER_KEYS, withhold ? { ...r, blocks: r.blocks.map((b) => ({ ...b, id: null })) } : r)),
   hostile: overclaiming,
   bounds: DEFAULT_BOUNDS,
   open: () => ({
