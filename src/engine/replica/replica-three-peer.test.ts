@@ -113,7 +113,8 @@ async function replicaSettled(s: ReplicaFolder): Promise<boolean> {
   return st.state === 'idle' && st.needFiles === 0 && s.wantedBlocks().length === 0;
 }
 
-async function setup() {
+/** `names`: the full nodes (two unless a test needs more); `withholdIds`: their folders have had no encrypted peer. */
+async function setup(opts: { names?: readonly string[]; withholdIds?: boolean } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'sealsync-3p-'));
   const keys = keysFromSecret(newFolderSecret());
   const enc = deriveEncrypted(keys);
@@ -122,10 +123,11 @@ async function setup() {
   const replica = new ReplicaFolder({ path: join(dir, 'store'), keys: enc, index: sIndex, logger: silentLogger() });
   await replica.start();
   const s: Node = { id: 'S', index: sIndex, folder: replica };
-  const a = await fullNode('A', keys);
-  const b = await fullNode('B', keys);
+  const nodes: FullNode[] = [];
+  for (const id of opts.names ?? ['A', 'B']) nodes.push(await fullNode(id, keys, { withholdIds: opts.withholdIds === true }));
+  const [a, b] = nodes as [FullNode, FullNode];
   const cleanup = async () => {
-    for (const n of [a, b]) {
+    for (const n of nodes) {
       await n.sync.stop();
       await n.local.stop();
       await n.dev.close();
@@ -134,7 +136,7 @@ async function setup() {
     sIndex.close();
     await rm(dir, { recursive: true, force: true });
   };
-  return { dir, keys, replica, s, a, b, cleanup };
+  return { dir, keys, replica, s, a, b, nodes, cleanup };
 }
 
 test('A uploads to S and leaves; B, knowing only S, ends identical; S holds no names and no plaintext; a rename costs S nothing', async () => {
@@ -296,14 +298,8 @@ test('a corrupted block on S is never written by B, and is healed when A returns
 });
 
 test('readers sync with block ids withheld; when S joins, A completes the records, B takes the ids, and C gets everything from S alone', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'sealsync-3p-'));
-  const keys = keysFromSecret(newFolderSecret());
-  const sIndex = openIndex(join(dir, 'index.db'));
-  const replica = new ReplicaFolder({ path: join(dir, 'store'), keys: deriveEncrypted(keys), index: sIndex, logger: silentLogger() });
-  await replica.start();
-  const s: Node = { id: 'S', index: sIndex, folder: replica };
-  const nodes = await Promise.all(['A', 'B', 'C'].map((id) => fullNode(id, keys, { withholdIds: true })));
-  const [a, b, c] = nodes as [FullNode, FullNode, FullNode];
+  const { replica, s, a, b, nodes, cleanup } = await setup({ names: ['A', 'B', 'C'], withholdIds: true });
+  const c = nodes[2]!;
   const withheld = (n: FullNode) => n.index.recordsSince(n.dev.folder, 0, 1000).filter((r) => decodeSealedRecord(r.sealed).idsWithheld === true).length;
   try {
     await mkdir(join(a.dev.root, 'docs'), { recursive: true });
@@ -330,13 +326,6 @@ test('readers sync with block ids withheld; when S joins, A completes the record
     await until(async () => (await snap(c.dev.root)) === (await snap(a.dev.root)), 'C identical to A, from S alone');
     offCS();
   } finally {
-    for (const n of nodes) {
-      await n.sync.stop();
-      await n.local.stop();
-      await n.dev.close();
-    }
-    await replica.stop();
-    sIndex.close();
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
 });
