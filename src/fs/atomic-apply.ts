@@ -122,6 +122,11 @@ export function tempNameFor(path: string, version: VersionVector): string {
   return `${TEMP_PREFIX}${h.slice(0, 24)}`;
 }
 
+/** The temp file of `record` whose target is `abs`: beside it, under tempNameFor. */
+export function tempPathFor(abs: string, record: Pick<FileRecord, 'path' | 'version'>): string {
+  return join(dirname(abs), tempNameFor(record.path, record.version));
+}
+
 /** True if the on-disk state still matches what the index knows. */
 export function matchesKnown(st: Stats | null, known: KnownLocal, linkTarget?: string): boolean {
   if (st === null) return known.kind === 'missing';
@@ -295,7 +300,7 @@ export async function applyFile(root: string, record: FileRecord, opts: ApplyOpt
   // the check before the rename.)
   if (opts.known.kind !== 'missing' && !(await stillAsKnown(abs, opts.known))) return { status: 'conflict', reason: 'local file changed' };
 
-  const tmpAbs = join(dirname(abs), tempNameFor(record.path, record.version));
+  const tmpAbs = tempPathFor(abs, record);
   // The temp file is closed and renamed with blocking calls (microseconds of
   // kernel time, while the async forms cost the event loop a thread-pool round
   // trip apiece, ~20-30 µs of CPU on a 2-core VM); creating it and fsync,

@@ -39,12 +39,22 @@ export function hasAncestorIn(path: string, set: ReadonlySet<string>): boolean {
 
 /** A ScanEntry for one path from its lstat, or null for sockets, FIFOs and devices. */
 export async function entryFromStat(path: string, abs: string, st: Stats): Promise<ScanEntry | null> {
+  const entry = shallowEntryFromStat(path, st);
+  return entry?.kind === 'symlink' ? { ...entry, size: st.size, symlinkTarget: await readlink(abs) } : entry;
+}
+
+/**
+ * entryFromStat without reading a symlink's target: a symlink is reported as
+ * the walker reports it (size 0, no target; fs/walk.ts), which is all the
+ * scan's "unchanged" rule looks at.
+ */
+export function shallowEntryFromStat(path: string, st: Stats): ScanEntry | null {
   // whole milliseconds, as the walker and the hash pool report them, so a hinted
   // rescan of an unchanged file compares equal and is not re-hashed
   const base = { path, size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode, ino: st.ino, dev: st.dev };
   if (st.isFile()) return { ...base, kind: 'file' };
   if (st.isDirectory()) return { ...base, kind: 'dir', size: 0 };
-  if (st.isSymbolicLink()) return { ...base, kind: 'symlink', symlinkTarget: await readlink(abs) };
+  if (st.isSymbolicLink()) return { ...base, kind: 'symlink', size: 0 };
   return null;
 }
 

@@ -28,7 +28,9 @@ import { LOOKUP_BATCH, type Index } from '../../index/index.js';
 import type { FileStat } from '../../index/types.js';
 import { isSafeRelativePath } from '../../model/path.js';
 import { lstatOrNullSync } from '../../fs/safe-fs.js';
-import { isUnchanged, type ScanEntry } from './scan-diff.js';
+import { isUnchanged } from './scan-diff.js';
+// A symlink's target is not read: its inode and mtime change with it.
+import { shallowEntryFromStat } from './scan-entry.js';
 
 export interface WatchEchoDeps {
   readonly root: string;
@@ -62,7 +64,7 @@ function isEcho(abs: string, path: string, row: FileStat | undefined, crawled: b
   }
   if (st === null) return row === undefined || row.deleted;
   if (row === undefined || row.deleted) return false;
-  const entry = shallowEntry(path, st);
+  const entry = shallowEntryFromStat(path, st);
   if (entry === null || !isUnchanged(row, entry)) return false;
   // isUnchanged asks a directory only to exist; without its entries hinted, or as another
   // directory (a new inode under the old name), only a recursive scan can say what is in it.
@@ -86,11 +88,3 @@ function indexedEntriesPresent(abs: string, path: string, deps: WatchEchoDeps): 
   return true;
 }
 
-/** The fields isUnchanged compares, from one lstat (a symlink's target is not read: its inode and mtime change with it). */
-function shallowEntry(path: string, st: Stats): ScanEntry | null {
-  const base = { path, size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode, ino: st.ino, dev: st.dev };
-  if (st.isFile()) return { ...base, kind: 'file' };
-  if (st.isDirectory()) return { ...base, kind: 'dir', size: 0 };
-  if (st.isSymbolicLink()) return { ...base, kind: 'symlink', size: 0 }; // as the walker reports it (fs/walk.ts)
-  return null;
-}

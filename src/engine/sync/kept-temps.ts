@@ -10,8 +10,8 @@
  * while it syncs.
  */
 import { unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { tempNameFor } from '../../fs/atomic-apply.js';
+import { join } from 'node:path';
+import { tempPathFor } from '../../fs/atomic-apply.js';
 import type { FileRecord } from '../../model/types.js';
 
 /** Paths remembered at most; past this the oldest is forgotten (the stale-temp sweep still finds its file). */
@@ -27,7 +27,7 @@ export class KeptTemps {
     const target = targetOf(root, record);
     this.#byTarget.delete(target);
     if (this.#byTarget.size >= MAX_KEPT_TEMPS) this.#byTarget.delete(this.#byTarget.keys().next().value as string);
-    this.#byTarget.set(target, tempOf(target, record));
+    this.#byTarget.set(target, tempPathFor(target, record));
   }
 
   /** `record` was applied or refused without a transfer (never thrown): an older version's temp file goes. */
@@ -36,7 +36,7 @@ export class KeptTemps {
     const kept = this.#byTarget.get(target);
     if (kept === undefined) return;
     this.#byTarget.delete(target);
-    if (record.kind === 'file' && !record.deleted && kept === tempOf(target, record)) return;
+    if (record.kind === 'file' && !record.deleted && kept === tempPathFor(target, record)) return;
     await unlink(kept).catch(() => undefined); // never made, or already gone
   }
 }
@@ -45,7 +45,4 @@ function targetOf(root: string, record: FileRecord): string {
   return join(root, ...record.path.split('/'));
 }
 
-/** Where fs/atomic-apply.ts puts the temp file of `record`: beside its target. */
-function tempOf(target: string, record: FileRecord): string {
-  return join(dirname(target), tempNameFor(record.path, record.version));
-}
+
