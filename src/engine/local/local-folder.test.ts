@@ -600,3 +600,15 @@ test('without an encrypted peer records withhold block ids; when one joins, a sc
   await h.folder.scanNow();
   assert.equal(h.index.recordsSince(h.folderRowId, after.at(-1)!.seq, 100).length, 1);
 });
+
+test('an encrypted peer that joins before the folder starts still makes its first scan seal', async (t) => {
+  const h = setup(t);
+  writeFileSync(join(h.root, 'a.txt'), 'hello');
+  h.folder.sealBlockIds(); // stopped: nothing runs, but the folder is marked
+  assert.equal(h.index.sealsBlockIds(h.folderRowId), true);
+  await started(h);
+  const row = h.index.getFile(h.folderRowId, 'a.txt');
+  assert.ok(row && row.record.blocks[0]!.id !== null, 'the first scan sealed the block');
+  const held = h.index.currentRecords(h.folderRowId, locatorFor(h.keys, 'a.txt'));
+  assert.equal(decodeSealedRecord(held[0]!.sealed).idsWithheld, undefined);
+});

@@ -329,8 +329,11 @@ export class LocalFolder extends EventEmitter {
    * batch a moment later. Read-only folders cannot sign: nothing to do.
    */
   sealBlockIds(paths: readonly string[] = []): void {
-    if (this.state === 'stopped' || this.keys.type !== 'rw') return;
-    if (this.index.markSealsBlockIds(this.folder)) {
+    if (this.keys.type !== 'rw') return;
+    const first = this.index.markSealsBlockIds(this.folder);
+    // Marked even while stopped: start() scans the whole folder, and that scan seals.
+    if (this.state === 'stopped') return;
+    if (first) {
       this.log.info('an encrypted peer joined: completing records with their block ids');
       this.scanNow().catch((err) => {
         if (!isAbort(err)) this.log.warn({ err: describeError(err) }, 'scan to complete block ids failed');
