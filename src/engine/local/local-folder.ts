@@ -330,7 +330,8 @@ export class LocalFolder extends EventEmitter {
    */
   sealBlockIds(paths: readonly string[] = []): void {
     if (this.keys.type !== 'rw') return;
-    const first = this.index.markSealsBlockIds(this.folder);
+    // Paths come after the join that marked the folder (SyncFolder): no write per pulled file.
+    const first = paths.length === 0 && this.index.markSealsBlockIds(this.folder);
     // Marked even while stopped: start() scans the whole folder, and that scan seals.
     if (this.state === 'stopped') return;
     if (first) {
