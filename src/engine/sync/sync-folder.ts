@@ -220,8 +220,11 @@ export class SyncFolder {
       },
       makeRoom: (bytes) => this.archive.makeRoom(bytes),
       ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
-      onConflictCopy: (path, copyPath, writer, writerDevice) =>
-        this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId }),
+      onConflictCopy: (path, copyPath, writer, writerDevice) => {
+        // The copy's record carries the blocks of the version it keeps, ids withheld or not.
+        if (this.sealsIds) this.local.sealBlockIds?.([copyPath]);
+        this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId });
+      },
       onStatus: (s) => {
         const wasSyncing = this.lastPull.state === 'syncing';
         this.lastPull = s;
