@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { digest, keysFromSecret, newFolderSecret, openBlock, sealBlock } from '../../crypto/index.js';
+import { digest, keysFromSecret, newFolderSecret, openBlock, openPlainBlock, sealBlock, sealedBlockSize } from '../../crypto/index.js';
 import { isSealsyncError } from '../../errors.js';
 import type { BlockRef } from '../../model/types.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource, type BlockPeer } from './block-scheduler.js';
@@ -199,4 +199,43 @@ test('DiskBlockSource re-hashes what it reads and never follows a symlink', asyn
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('a block whose id is withheld is asked of readers only, by plaintext hash', async () => {
+  const { refs, plains } = makeBlocks(3);
+  const withheld = refs.map((r) => ({ ...r, id: null }));
+  const asked: string[] = [];
+  const sealedPeer: BlockPeer = {
+    id: 'E',
+    penalize: () => undefined,
+    async requestBlock(ref) {
+      asked.push(`E:${ref.id === null ? 'null' : 'id'}`);
+      return null;
+    },
+  };
+  const reader: BlockPeer = {
+    id: 'R',
+    plaintext: true,
+    penalize: () => undefined,
+    async requestBlock(ref) {
+      asked.push('R');
+      const i = withheld.findIndex((r) => Buffer.compare(Buffer.from(r.hash), Buffer.from(ref.hash)) === 0);
+      const padded = new Uint8Array(sealedBlockSize(ref.size));
+      padded.set(plains[i]!);
+      return padded;
+    },
+  };
+  const s = new BlockScheduler({ openBlock: (data, ref, form) => (form === 'plain' ? openPlainBlock(data, ref) : openBlock(contentKey, data, ref)) });
+  s.addPeer(sealedPeer);
+  s.addPeer(reader);
+  const got = await Promise.all(withheld.map((r) => s.fetch(r)));
+  got.forEach((g, i) => assert.deepEqual(Buffer.from(g), plains[i]));
+  assert.deepEqual(asked, ['R', 'R', 'R'], 'the encrypted peer was never asked');
+  // With no reader connected, such a block is not available at all.
+  s.removePeer('R');
+  await assert.rejects(s.fetch(withheld[0]!), (e) => isSealsyncError(e, 'ERR_NOT_FOUND'));
+  assert.deepEqual(asked, ['R', 'R', 'R']);
+  // A sealed block offered for a ref without an id is refused.
+  assert.throws(() => openBlock(contentKey, new Uint8Array(64), withheld[0]!), (e) => isSealsyncError(e, 'ERR_BLOCK_ID'));
+  s.stop();
 });
