@@ -59,7 +59,7 @@ const ENVELOPE_FILE = 1;
  * carries its block count but not the ids of its sealed blocks, which only an
  * encrypted peer needs: a writer whose folder has no encrypted peer yet skips
  * sealing every block at scan (AES-GCM and a second SHA-256 per byte) and
- * completes the record, same version, when one appears (docs/crypto.md §4.1).
+ * completes the record, same version, when one appears (docs/crypto.md §4.4).
  * Full peers take either form; encrypted peers refuse this one, and nobody
  * sends it to them.
  */

@@ -29,7 +29,7 @@ export interface ScanKeys {
    * Seal every block to learn its id (what an encrypted peer needs). False:
    * the plaintext hash only, and the ids stay withheld (PackedHashResult.ids
    * empty): one SHA-256 per byte instead of SHA-256, AES-GCM and a SHA-256 of
-   * the ciphertext (docs/crypto.md §4.1).
+   * the ciphertext (docs/crypto.md §4.4).
    */
   readonly sealIds: boolean;
 }

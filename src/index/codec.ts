@@ -10,7 +10,7 @@ const BLOCK_ENTRY_BYTES = ID_BYTES * 2 + 8;
 
 /**
  * [id 32][hash 32][size u64le] per block. A withheld id (null: the record
- * does not carry its block ids, docs/crypto.md §4.1) is stored as 32 zero
+ * does not carry its block ids, docs/crypto.md §4.4) is stored as 32 zero
  * bytes, which no SHA-256 output is in practice.
  */
 export function encodeBlockList(blocks: readonly BlockRef[]): Uint8Array {

@@ -34,7 +34,7 @@ export interface Migration {
 /**
  * Index databases older than this are refused (no migration): the home is
  * re-created. Schema 3 came with record format 3 (block ids may be withheld,
- * docs/crypto.md §4.1): a schema-2 index holds format-2 records, which this
+ * docs/crypto.md §4.4): a schema-2 index holds format-2 records, which this
  * version does not read.
  */
 export const OLDEST_SUPPORTED_SCHEMA = 3;

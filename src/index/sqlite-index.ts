@@ -203,7 +203,7 @@ export class SqliteIndex {
 
   /**
    * Whether the folder's scans seal blocks for their ids: set for good once an
-   * encrypted peer has joined it (docs/crypto.md §4.1).
+   * encrypted peer has joined it (docs/crypto.md §4.4).
    */
   sealsBlockIds(rowId: number): boolean {
     return this.s.folderSealsIds.get(rowId) === 1;
@@ -237,7 +237,7 @@ export class SqliteIndex {
         const order = compareVectors(rec.version, parseVectorKey(h.version_key));
         if (order === 'equal') {
           // The same version with its block ids, where we hold it without them (docs/crypto.md
-          // §4.1): the complete form replaces the row, under a new seq, so it is relayed on
+          // §4.4): the complete form replaces the row, under a new seq, so it is relayed on
           // (encrypted peers take only this form). The caller verified both; one signer made both.
           if (rec.blockIds.length > 0 && !sealedRecordWithholdsIds(rec.sealed) && sealedRecordWithholdsIds(this.s.recordEnvelope.get(h.rowid) as Buffer)) {
             const seq = this.nextSeq(folder);
@@ -378,7 +378,7 @@ export class SqliteIndex {
 
   /**
    * Gives a file row whose record withheld its block ids the ids of `record`,
-   * the same version now complete (docs/crypto.md §4.1), so blocks can be
+   * the same version now complete (docs/crypto.md §4.4), so blocks can be
    * served sealed to encrypted peers by id. Only when the row holds exactly
    * that version and the same blocks by hash; returns whether it changed.
    */

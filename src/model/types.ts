@@ -13,7 +13,7 @@ export interface BlockRef {
   /**
    * Hash of the sealed (encrypted) block: what encrypted peers request and
    * store. 32 bytes, or null while the record withholds its block ids (a
-   * folder with no encrypted peer yet: docs/crypto.md §4.1); full peers ask
+   * folder with no encrypted peer yet: docs/crypto.md §4.4); full peers ask
    * each other for blocks by `hash`.
    */
   readonly id: Uint8Array | null;

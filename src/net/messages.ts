@@ -13,7 +13,7 @@
  *   IndexAck      folderId[32] | indexId[8] | u64 seq
  *   BlockRequest  u32 reqId | folderId[32] | blockId[32] | u8 form (0 sealed, 1 plain)
  *                 blockId is the sealed block's id for form sealed, the plaintext hash for form plain
- *                 (version 3: records may withhold block ids, docs/crypto.md §4.1)
+ *                 (version 3: records may withhold block ids, docs/crypto.md §4.4)
  *   BlockResponse u32 reqId | u8 status (0 ok, 1 missing) | data (to the end; empty when missing):
  *                 the sealed block, or for form plain the plaintext padded with zeros to the sealed size
  *   Ping          (empty)

@@ -79,7 +79,7 @@ export interface ScanPass {
   /**
    * Seal every block for its id (the folder has had an encrypted peer): files
    * whose rows withhold their ids are hashed again even when unchanged, so
-   * their records get completed (docs/crypto.md §4.1). False: hash only.
+   * their records get completed (docs/crypto.md §4.4). False: hash only.
    */
   readonly sealIds: boolean;
 }

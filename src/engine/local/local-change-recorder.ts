@@ -91,7 +91,7 @@ export class LocalChangeRecorder {
 
   /**
    * The indexed version, unchanged, now with the block ids a sealing scan just
-   * computed, when the index holds it without them (docs/crypto.md §4.1): the
+   * computed, when the index holds it without them (docs/crypto.md §4.4): the
    * held record's body (its writer too) re-sealed with the ids, which the
    * index stores in place of the row that withheld them. Null when there is
    * nothing to complete, or the indexed version is not one held (left as it is).

@@ -322,7 +322,7 @@ export class LocalFolder extends EventEmitter {
 
   /**
    * Records of this folder must carry their block ids from now on (an
-   * encrypted peer joined it; docs/crypto.md §4.1). The first time, a full
+   * encrypted peer joined it; docs/crypto.md §4.4). The first time, a full
    * scan seals the blocks of every file whose record withheld them and
    * completes those records; afterwards `paths` (files the puller just wrote
    * from records that may withhold them) are scanned the same way, in one

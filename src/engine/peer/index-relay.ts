@@ -161,7 +161,7 @@ export class IndexRelay {
           let bytes = 4;
           let toSeq = state.sentSeq;
           // An encrypted peer takes only records that carry their block ids; one that withholds
-          // them is skipped here and sent once a writer completes it (a new seq; docs/crypto.md §4.1).
+          // them is skipped here and sent once a writer completes it (a new seq; docs/crypto.md §4.4).
           const needsIds = state.link.readsPlaintext !== true;
           for (const r of page) {
             if (state.fromPeer.delete(r.seq) || (needsIds && sealedRecordWithholdsIds(r.sealed))) {

@@ -56,7 +56,7 @@ export function openDevice(name: string, keys: FolderKeys, root: string, indexPa
   const type = keys.type === 'rw' ? 'rw' : 'ro';
   const row = index.folderByFolderId(toHex(keys.folderId)) ?? index.addFolder({ path: root, folderId: toHex(keys.folderId), type });
   // Scans seal blocks for their ids, as in a folder that has an encrypted peer: diskPeer
-  // serves sealed blocks by id (a folder without one withholds ids; docs/crypto.md §4.1).
+  // serves sealed blocks by id (a folder without one withholds ids; docs/crypto.md §4.4).
   if (opts.withholdIds !== true) index.markSealsBlockIds(row.rowId);
   return {
     name, root, index, folder: row.rowId, keys, type,
