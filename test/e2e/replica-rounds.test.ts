@@ -14,7 +14,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderStatus } from '../../src/engine/peer/folder-status.js';
 import { openIndex } from '../../src/index/index.js';
@@ -32,6 +32,23 @@ function indexProgress(h: TestHome, folderPath: string, peerId: string): { seq: 
     const row = index.listFolders().find((f) => f.path === folderPath);
     if (!row) return { seq: 0, ofPeer: 0 };
     return { seq: index.folderSeq(row.rowId), ofPeer: index.peerState(row.rowId, peerId)?.maxSeq ?? 0 };
+  } finally {
+    index.close();
+  }
+}
+
+/** Whether `h`'s index holds each of `paths` as on disk: the scan's own "unchanged" test (scan-diff isUnchanged; read-only peek). */
+async function indexedAsOnDisk(h: TestHome, folderPath: string, paths: readonly string[]): Promise<boolean> {
+  const disk = await Promise.all(paths.map((p) => stat(join(folderPath, p))));
+  const index = openIndex(h.paths.index);
+  try {
+    const row = index.listFolders().find((f) => f.path === folderPath);
+    if (!row) return false;
+    return paths.every((p, i) => {
+      const held = index.getFileStat(row.rowId, p);
+      const now = disk[i]!;
+      return held !== undefined && !held.deleted && held.size === now.size && Math.floor(held.diskMtimeMs) === Math.floor(now.mtimeMs) && held.ino === now.ino;
+    });
   } finally {
     index.close();
   }
@@ -74,14 +91,20 @@ describe('two writers that only meet through the encrypted server', () => {
       return synced(fh) && synced(fs) && (await extra()) ? true : undefined;
     }, { timeoutMs: SYNC_TIMEOUT_MS, intervalMs: 50, description: what });
   };
-  /** `h` has scanned its latest edit (its folder is idle and its index moved past `seq`). */
-  const scanned = async (h: TestHome, seq: number) => {
+  /**
+   * `h` has scanned its latest edits: its folder is settled, its index moved
+   * past `seq`, and it holds every one of `paths` as it is on disk now. The
+   * sequence alone is not enough: a scan may record one edit while the
+   * watcher still holds the other, with the folder idle in between.
+   */
+  const scanned = async (h: TestHome, seq: number, paths: readonly string[]) => {
     const dir = dirOf.get(h) as string;
     await pollUntil(async () => {
       const f = (await h.status()).folders.find((x) => x.path === dir);
       // Offline: the edit is not sent yet, so the folder rightly says unshared, not idle.
-      return f !== undefined && scanSettled(f) && indexProgress(h, dir, sId).seq > seq ? true : undefined;
-    }, { timeoutMs: SYNC_TIMEOUT_MS, intervalMs: 50, description: 'local edit scanned' });
+      if (f === undefined || !scanSettled(f) || indexProgress(h, dir, sId).seq <= seq) return undefined;
+      return (await indexedAsOnDisk(h, dir, paths)) ? true : undefined;
+    }, { timeoutMs: SYNC_TIMEOUT_MS, intervalMs: 50, description: `local edits scanned: ${paths.join(', ')}` });
   };
 
   before(async () => {
@@ -123,8 +146,8 @@ describe('two writers that only meet through the encrypted server', () => {
     const seqB = indexProgress(b, dirB, sId).seq;
     await writeFile(join(dirA, 'shared.txt'), 'edit by A\n');
     await writeFile(join(dirB, 'shared.txt'), 'edit by B, longer\n');
-    await scanned(a, seqA);
-    await scanned(b, seqB);
+    await scanned(a, seqA, ['shared.txt']);
+    await scanned(b, seqB, ['shared.txt']);
     const both = ['edit by A\n', 'edit by B, longer\n'];
     await online(a);
     await exchanged(a);
@@ -152,7 +175,7 @@ describe('two writers that only meet through the encrypted server', () => {
       const seq = indexProgress(h, dir, sId).seq;
       await writeFile(join(dir, `round-${round}.txt`), `written in round ${round}\n`);
       await writeFile(join(dir, 'log.txt'), `last round ${round}\n`);
-      await scanned(h, seq);
+      await scanned(h, seq, [`round-${round}.txt`, 'log.txt']);
       await exchanged(h, async () => true, `round ${round}: S has the edit`);
       await offline(h);
     }

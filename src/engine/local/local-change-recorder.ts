@@ -13,6 +13,7 @@ import type { FileStat, LocalFileInput, RecordInput, StoredRecord } from '../../
 import { compareVectors, bumpVector, mergeVectors } from '../../model/version-vector.js';
 import { sameSyncedMode } from '../../model/file-mode.js';
 import { pickWinner, sameContent } from '../../model/needs.js';
+import { withholdsBlockIds } from '../../model/block-ids.js';
 import type { FileRecord, VersionVector } from '../../model/types.js';
 import { decodeSealedRecord, locatorFor, openRecord, sealRecordBytes, type FolderKeys } from '../../crypto/index.js';
 import { isUnder, tombstoneFor, type ScanEntry } from './scan-diff.js';
@@ -97,8 +98,7 @@ export class LocalChangeRecorder {
    * nothing to complete, or the indexed version is not one held (left as it is).
    */
   private completion(prev: FileRecord, content: FileRecord, locator: Uint8Array, held: readonly StoredRecord[]): RecordInput | null {
-    if (this.deps.keys.type !== 'rw' || prev.blocks.length === 0 || prev.blocks[0]!.id !== null) return null;
-    if (content.blocks.some((b) => b.id === null)) return null;
+    if (this.deps.keys.type !== 'rw' || !withholdsBlockIds(prev) || withholdsBlockIds(content)) return null;
     const same = held.filter((h) => compareVectors(h.version, prev.version) === 'equal');
     const opened = this.openHeld(same)[0];
     if (!opened || !sameState(opened, content)) return null;

@@ -71,7 +71,7 @@ export class ConflictApplier {
       });
       if (res.status === 'conflict') return this.ctx.onLocalChange(w, res.reason, signal);
       if (res.archived) this.ctx.deps.onArchived?.(res.archived, resolved);
-      this.ctx.deps.onApplied?.(winner.path, local && !local.record.deleted ? 'modified' : 'added');
+      this.ctx.deps.onApplied?.(winner.path, local && !local.record.deleted ? 'modified' : 'added', resolved);
     }
     await this.recordLocal(resolved, true);
     this.ctx.deps.logger?.info({ path: winner.path, copies: losers.length }, 'conflict resolved');
@@ -97,7 +97,7 @@ export class ConflictApplier {
     } finally {
       this.ctx.busy.delete(copyPath);
     }
-    this.ctx.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version), loser.writer ?? null);
+    this.ctx.deps.onConflictCopy?.(loser.path, copyPath, lastWriter(loser.version), loser.writer ?? null, loser);
   }
 
   private async writeConflictCopy(copy: FileRecord, fromLocal: LocalFile | undefined, signal: AbortSignal): Promise<void> {

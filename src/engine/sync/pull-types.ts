@@ -52,13 +52,17 @@ export interface PullerDeps {
   readonly onPublished?: () => void;
   /** Called whenever state or need counts change. */
   readonly onStatus?: (status: PullerStatus) => void;
-  /** Called after a path was made to match a peer's record on disk (the daemon's file-changed events). */
-  readonly onApplied?: (path: string, action: AppliedAction) => void;
+  /**
+   * Called after a path was made to match a peer's record on disk (the daemon's
+   * file-changed events); `record` is what it now matches.
+   */
+  readonly onApplied?: (path: string, action: AppliedAction, record: FileRecord) => void;
   /**
    * Called after a losing concurrent version of `path` was kept at `copyPath`
-   * (the daemon's conflict events); `writer` is the vector id of its last writer.
+   * (the daemon's conflict events); `writer` is the vector id of its last writer,
+   * `kept` the version whose blocks the copy carries.
    */
-  readonly onConflictCopy?: (path: string, copyPath: string, writer: string, writerDevice: string | null) => void;
+  readonly onConflictCopy?: (path: string, copyPath: string, writer: string, writerDevice: string | null, kept: FileRecord) => void;
   /** Called after applying `record` moved what its path held to `archivePath` (the versions browser names `record.writer`). */
   readonly onArchived?: (archivePath: string, record: FileRecord) => void;
   /**

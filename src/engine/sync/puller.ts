@@ -570,7 +570,7 @@ export class Puller {
     const res = await this.applyTo(this.deps.root, w.winner, this.known(w.local), signal, true, !sameBytes);
     if (res.status === 'conflict') return this.onLocalChange(w, res.reason, signal);
     const existed = w.local !== undefined && !w.local.record.deleted;
-    this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added');
+    this.deps.onApplied?.(w.winner.path, w.winner.deleted ? 'deleted' : existed ? 'modified' : 'added', w.winner);
     if (w.versions.length === 0) {
       // revert of a local addition: the path has no global record at all
       this.deps.index.forgetFile(this.deps.folder, w.winner.path);

@@ -20,8 +20,8 @@ interface Node {
   penalties: string[];
 }
 
-async function makeNode(name: string, keys: FolderKeys): Promise<Node> {
-  const dev = await makeDevice(name, keys);
+async function makeNode(name: string, keys: FolderKeys, opts: { withholdIds?: boolean } = {}): Promise<Node> {
+  const dev = await makeDevice(name, keys, opts);
   const { fs, pool } = testLocalFolderFs();
   const local = new LocalFolder(
     { index: dev.index, pool, logger: silentLogger(), fs },
@@ -33,15 +33,16 @@ async function makeNode(name: string, keys: FolderKeys): Promise<Node> {
   return { dev, local, sync, statuses, penalties: [] };
 }
 
-/** Links two nodes in process: what one sends, the other receives (acks included). */
-function connect(a: Node, b: Node): void {
+/** Links two nodes in process: what one sends, the other receives (acks included). `plaintext`: links between readers. */
+function connect(a: Node, b: Node, opts: { plaintext?: boolean } = {}): void {
   const link = (from: Node, to: Node): FolderLink => ({
     peerId: to.dev.name,
+    ...(opts.plaintext === true ? { readsPlaintext: true } : {}),
     async sendIndex(u) {
       const ack = await to.sync.receiveIndex(from.dev.name, { indexId: from.dev.index.indexId, ...u });
       if (ack !== null) from.sync.acknowledge(to.dev.name, ack);
     },
-    requestBlock: (id) => to.sync.serveBlock(id),
+    requestBlock: (id, o) => to.sync.serveBlock(id, o.form ? { form: o.form } : {}),
     penalize: (r) => from.penalties.push(r),
   });
   a.sync.attachPeer(link(a, b));
@@ -101,6 +102,37 @@ test('two coordinators sync a tree both ways over in-process links', async () =>
     await converge(a, b);
     assert.equal(await readFile(join(a.dev.root, 'from-b.txt'), 'utf8'), 'hello from B');
     assert.deepEqual([a.penalties, b.penalties], [[], []]);
+  } finally {
+    await stopNode(a);
+    await stopNode(b);
+  }
+});
+
+test('a pulled file is scanned again for its block ids only when its record withheld them', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys, { withholdIds: true }); // no encrypted peer yet: A withholds
+  const b = await makeNode('B', keys); // B has had one: what it pulls must carry ids
+  const completions: string[] = [];
+  try {
+    const seal = b.local.sealBlockIds.bind(b.local);
+    b.local.sealBlockIds = (paths = []) => {
+      completions.push(...paths);
+      seal(paths);
+    };
+    await writeFile(join(a.dev.root, 'withheld.txt'), 'scanned before any encrypted peer');
+    await startNode(a);
+    await startNode(b);
+    connect(a, b, { plaintext: true });
+    await converge(a, b);
+    assert.deepEqual(completions, ['withheld.txt']);
+    assert.equal(a.dev.index.getFileStat(a.dev.folder, 'withheld.txt')?.idsWithheld, true);
+    // Once A seals too, what B pulls from it is complete: no second look at the file.
+    a.dev.index.markSealsBlockIds(a.dev.folder);
+    await writeFile(join(a.dev.root, 'complete.txt'), 'scanned with ids');
+    await a.local.scanNow();
+    await converge(a, b);
+    assert.equal(b.dev.index.getFileStat(b.dev.folder, 'complete.txt')?.idsWithheld, false);
+    assert.deepEqual(completions, ['withheld.txt']);
   } finally {
     await stopNode(a);
     await stopNode(b);

@@ -53,6 +53,7 @@ import type { RecordChecker } from '../peer/record-check.js';
 import { SyncRecordIntake } from './sync-record-intake.js';
 import { HeadBook } from '../peer/head-book.js';
 import { HeadExchange } from '../peer/head-exchange.js';
+import { withholdsBlockIds } from '../../model/block-ids.js';
 
 /** Bad records from one update that are charged to the sender (more are only logged). */
 export const MAX_PENALTIES_PER_UPDATE = 4;
@@ -207,9 +208,9 @@ export class SyncFolder {
       beforeRecord: () => this.local.flush?.(),
       onPublished: () => this.wakePumps(),
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
-      onApplied: (path, action) => {
+      onApplied: (path, action, record) => {
         // A file pulled from a record that withheld its block ids: ours must carry them.
-        if (action !== 'deleted' && this.sealsIds) this.local.sealBlockIds?.([path]);
+        if (action !== 'deleted' && this.sealsIds && withholdsBlockIds(record)) this.local.sealBlockIds?.([path]);
         this.presence.changed();
         this.emitChange({ type: 'applied', path, action });
       },
@@ -220,9 +221,9 @@ export class SyncFolder {
       },
       makeRoom: (bytes) => this.archive.makeRoom(bytes),
       ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
-      onConflictCopy: (path, copyPath, writer, writerDevice) => {
+      onConflictCopy: (path, copyPath, writer, writerDevice, kept) => {
         // The copy's record carries the blocks of the version it keeps, ids withheld or not.
-        if (this.sealsIds) this.local.sealBlockIds?.([copyPath]);
+        if (this.sealsIds && withholdsBlockIds(kept)) this.local.sealBlockIds?.([copyPath]);
         this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId });
       },
       onStatus: (s) => {
