@@ -205,7 +205,8 @@ async function homeFolderSync(tool: Tool, work: string, source: string, data: Da
   const lag = first.upToDateAt - first.lastRenameAt;
   const ratio = first.upToDateAt / finished.upToDateAt;
   console.log(`  ${tool.name} g: data complete ${(first.lastRenameAt / 1000).toFixed(2)} s, up to date ${(first.upToDateAt / 1000).toFixed(2)} s ` +
-    `(${Math.round(lag)} ms after the last rename); from a finished peer ${(finished.upToDateAt / 1000).toFixed(2)} s; ` +
+    `(${Math.round(lag)} ms after the last rename); from a finished peer ${(finished.upToDateAt / 1000).toFixed(2)} s ` +
+    `(${Math.round(finished.upToDateAt - finished.lastRenameAt)} ms after its last rename); ` +
     `ratio ${ratio.toFixed(2)} (acceptance: lag <= 1000 ms, ratio <= 1.20)`);
   // CPU seconds per stage (start-up included in the first figure of each daemon).
   const cpu = (p: PolledSync, k: string) => (p.m.cpu[k] ?? 0).toFixed(2);

@@ -103,11 +103,17 @@ async function readBlock(absPath: string, offset: number, size: number, into?: B
   return plain;
 }
 
-/** What the index last saw of the file (size, mtime, inode): a plaintext block is served only from that file. */
+/**
+ * What the index last saw of the file (size, mtime, device and inode): a
+ * plaintext block is served only from that very file. The identity is what
+ * lets a server skip re-checking the path's parents (SyncFolder.servePlain):
+ * the scan reached this inode through real directories inside the folder.
+ */
 export interface IndexedStat {
   readonly size: number;
   readonly diskMtimeMs: number;
   readonly ino: number;
+  readonly dev: number;
 }
 
 /**
@@ -117,9 +123,9 @@ export interface IndexedStat {
  * instead of a block the receiver would refuse and charge to us. Same rule as
  * the rescan's "unchanged" test (engine/local/scan-diff.ts isUnchanged).
  */
-function checkIndexedStat(absPath: string, st: { size: number; mtimeMs: number; ino: number }, expect: IndexedStat | undefined): void {
+function checkIndexedStat(absPath: string, st: { size: number; mtimeMs: number; ino: number; dev: number }, expect: IndexedStat | undefined): void {
   if (!expect) return;
-  if (st.size !== expect.size || Math.floor(st.mtimeMs) !== Math.floor(expect.diskMtimeMs) || st.ino !== expect.ino) {
+  if (st.size !== expect.size || Math.floor(st.mtimeMs) !== Math.floor(expect.diskMtimeMs) || st.ino !== expect.ino || st.dev !== expect.dev) {
     throw new SealsyncError('ERR_FILE_CHANGED', `file changed since it was indexed: ${absPath}`, { path: absPath });
   }
 }

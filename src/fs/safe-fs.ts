@@ -79,6 +79,19 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
 }
 
 /**
+ * Absolute path of `rel` under `root` from the names alone (validated, no
+ * file-system access): for callers that check the identity of what they open
+ * instead of walking its parents (serving a block from an indexed inode).
+ */
+export function lexicalPathUnder(root: string, rel: string): string {
+  const segments = checkRelativePath(rel);
+  const absRoot = resolve(root);
+  const abs = join(absRoot, ...segments);
+  if (!abs.startsWith(absRoot + sep)) throw unsafe(rel, 'escapes the root');
+  return abs;
+}
+
+/**
  * Absolute path of `rel` under `root`, after validating it and checking that
  * every existing parent is a real directory (not a symlink, not a file).
  * The final component itself is not inspected: it may be missing, a file, a
@@ -95,9 +108,7 @@ export async function resolveSafe(root: string, rel: string): Promise<string> {
     if (st.isSymbolicLink()) throw unsafe(rel, 'parent is a symlink');
     if (!st.isDirectory()) throw unsafe(rel, 'parent is not a directory');
   }
-  const abs = join(absRoot, ...segments);
-  if (!abs.startsWith(absRoot + sep)) throw unsafe(rel, 'escapes the root');
-  return abs;
+  return lexicalPathUnder(root, rel);
 }
 
 /**

@@ -246,6 +246,23 @@ test('block lookups by hash: rows from before and after the hash filter was buil
   assert.deepEqual(idx.findBlocksByHash(new Uint8Array(2)), []);
 });
 
+test('servable blocks: only live files of the asked folder, each with the stat its scan recorded', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const fileWith = (p: string, blocks: FileRecord['blocks']): FileRecord =>
+    ({ path: p, kind: 'file', size: blocks.reduce((n, b) => n + b.size, 0), mtimeMs: 5, mode: 0o644, blocks, version: [{ id: A, value: 1 }], deleted: false });
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const g = idx.addFolder({ path: '/e', folderId: 'cd'.repeat(32), type: 'rw' }).rowId;
+  const shared = { id: rand(32), hash: rand(32), size: 10 };
+  const other = { id: rand(32), hash: rand(32), size: 7 };
+  idx.writeLocalFile(f, { record: fileWith('a', [other, shared]), diskMtimeMs: 1234.5, ino: 11, dev: 3 });
+  idx.writeLocalFile(f, { record: { ...fileWith('gone', [shared]), deleted: true, blocks: [], size: 0 }, diskMtimeMs: 0, ino: 0, dev: 0 });
+  idx.writeLocalFile(g, { record: fileWith('elsewhere', [shared]), diskMtimeMs: 9, ino: 12, dev: 3 });
+  assert.deepEqual(idx.findServableBlocks(f, shared.hash), [{ path: 'a', offset: 7, size: 10, file: { size: 17, diskMtimeMs: 1234.5, ino: 11, dev: 3 } }]);
+  assert.deepEqual(idx.findServableBlocks(g, shared.hash).map((b) => b.path), ['elsewhere']);
+  assert.deepEqual(idx.findServableBlocks(f, rand(32)), []);
+});
+
 test('batched lookups answer like the single ones, over several batches and with repeated keys', (t) => {
   const idx = openIndex(join(tempDir(t), 'i.db'));
   t.after(() => idx.close());

@@ -15,7 +15,7 @@ import { MAX_SEALED_RECORD_BYTES, sealedRecordWithholdsIds } from '../crypto/sea
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
 import { MIGRATIONS, OLDEST_SUPPORTED_SCHEMA, SCHEMA_VERSION } from './migrations.js';
 import { HistoryStore } from './history-store.js';
-import { type BlockRowDb, type FileRow, type FileStatRow, type FolderRowDb, LOOKUP_BATCH, prepareStatements, type RecordRow, toBlock, toFileStat, toFolder, toLocalFile, toStoredRecord } from './sqlite-statements.js';
+import { type BlockRowDb, type FileRow, type FileStatRow, type FolderRowDb, LOOKUP_BATCH, prepareStatements, type RecordRow, type ServableRowDb, toBlock, toServable, toFileStat, toFolder, toLocalFile, toStoredRecord } from './sqlite-statements.js';
 import { ID_BYTES, decodeBlockList, encodeBlockList, encodeIdList } from './codec.js';
 import type {
   BlockLocation,
@@ -29,6 +29,7 @@ import type {
   PeerState,
   PutRecordResult,
   RecordInput,
+  ServableBlock,
   StoredRecord,
 } from './types.js';
 import { bytesEqual, toHex } from '../crypto/bytes.js';
@@ -476,6 +477,16 @@ export class SqliteIndex {
   findBlocksByHash(hash: Uint8Array, limit = 8): BlockLocation[] {
     if (!this.mayHoldBlockHash(hash)) return [];
     return (this.s.blocksByHash.all(hash, hash, limit) as BlockRowDb[]).map((r) => toBlock(r) as BlockLocation);
+  }
+
+  /**
+   * Live files of `folder` that hold the plaintext block `hash` (at most
+   * `limit`), each with the stat its scan recorded: what serving a reader
+   * needs, in one query.
+   */
+  findServableBlocks(folder: number, hash: Uint8Array, limit = 4): ServableBlock[] {
+    if (!this.mayHoldBlockHash(hash)) return [];
+    return (this.s.servableByHash.all(hash, hash, folder, limit) as ServableRowDb[]).map(toServable);
   }
 
   /** False only when no row of the blocks table has this hash (see blockHashFilter). */

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import type { FileKind, FileRecord } from '../model/types.js';
 import { parseVectorKey } from '../model/version-vector.js';
 import { decodeBlockList, decodeIdList, toBytes } from './codec.js';
-import type { BlockLocation, FileStat, FolderRow, IndexFolderType, LocalFile, StoredRecord } from './types.js';
+import type { BlockLocation, FileStat, FolderRow, IndexFolderType, LocalFile, ServableBlock, StoredRecord } from './types.js';
 
 /**
  * Keys per statement of the batched lookups (currentRecordsOf, getFiles). The
@@ -85,6 +85,20 @@ export function toLocalFile(r: FileRow): LocalFile {
     deleted: r.deleted === 1,
   };
   return { record, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev, seq: r.seq, localChange: r.local_change === 1 };
+}
+
+export interface ServableRowDb {
+  path: string;
+  offset: number;
+  size: number;
+  file_size: number;
+  disk_mtime: number;
+  ino: number;
+  dev: number;
+}
+
+export function toServable(r: ServableRowDb): ServableBlock {
+  return { path: r.path, offset: r.offset, size: r.size, file: { size: r.file_size, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev } };
 }
 
 export function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
@@ -193,6 +207,11 @@ export function prepareStatements(db: Database.Database) {
     deleteBlocksOfFolder: db.prepare('DELETE FROM blocks WHERE file IN (SELECT rowid FROM files WHERE folder = ?)'),
     insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (file, offset, size, hash, id) VALUES (?, ?, ?, ?, ?)'),
     blockById: db.prepare(`SELECT ${BLOCK_COLS} FROM ${BLOCK_FROM} WHERE ${KEY8('b.id')} = ${KEY8('?')} AND b.id = ? LIMIT 1`),
+    // One query for serving a plaintext block: where it is in this folder, and the stat the scan saw of that file.
+    servableByHash: db.prepare(
+      `SELECT f.path AS path, b.offset AS offset, b.size AS size, f.size AS file_size, f.disk_mtime AS disk_mtime, f.ino AS ino, f.dev AS dev FROM ${BLOCK_FROM} ` +
+      `WHERE ${KEY8('b.hash')} = ${KEY8('?')} AND b.hash = ? AND f.folder = ? AND f.deleted = 0 LIMIT ?`,
+    ),
     blockByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM ${BLOCK_FROM} WHERE ${KEY8('b.hash')} = ${KEY8('?')} AND b.hash = ? LIMIT 1`),
     blocksByHash: db.prepare(`SELECT ${BLOCK_COLS} FROM ${BLOCK_FROM} WHERE ${KEY8('b.hash')} = ${KEY8('?')} AND b.hash = ? LIMIT ?`),
     allBlockHashes: db.prepare(`SELECT ${KEY8('hash')} FROM blocks`).pluck(),

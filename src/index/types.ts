@@ -94,6 +94,14 @@ export interface BlockLocation {
   readonly id: Uint8Array | null;
 }
 
+/** Where a plaintext block can be read in one folder, with what the scan last saw of that file (served only from it). */
+export interface ServableBlock {
+  readonly path: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly file: { readonly size: number; readonly diskMtimeMs: number; readonly ino: number; readonly dev: number };
+}
+
 export interface PeerState {
   readonly indexId: string;
   readonly maxSeq: number;

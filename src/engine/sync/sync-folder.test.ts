@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveReadOnly, keysFromSecret, newFolderSecret, sealRecord, encodeSealedRecord, sealedBlockSize, type FolderKeys } from '../../crypto/index.js';
 import { silentLogger } from '../../logger.js';
@@ -201,6 +202,48 @@ test('two readers exchange padded plaintext: served without sealing, checked aga
   } finally {
     await stopNode(a);
     await stopNode(b);
+  }
+});
+
+test('a plaintext block is served only from the inode the scan indexed, found by any spelling and in any file that holds it', async () => {
+  const keys = keysFromSecret(newFolderSecret());
+  const a = await makeNode('A', keys);
+  const outside = await mkdtemp(join(tmpdir(), 'sealsync-outside-'));
+  try {
+    const content = randomBytes(3000);
+    await mkdir(join(a.dev.root, 'd'));
+    await writeFile(join(a.dev.root, 'd', 'x.bin'), content);
+    const when = new Date('2026-01-01T00:00:00Z'); // whole seconds: a copy can have exactly this mtime
+    await utimes(join(a.dev.root, 'd', 'x.bin'), when, when);
+    await writeFile(join(a.dev.root, 'caf\u0065\u0301.bin'), Buffer.concat([content, Buffer.from('nfd')])); // NFD on disk
+    await startNode(a);
+    const hashOf = (path: string) => {
+      const block = a.dev.index.getFile(a.dev.folder, path)?.record.blocks[0];
+      assert.ok(block, `${path} is indexed`);
+      return block.hash;
+    };
+    const plain = async (hash: Uint8Array, size: number) => (await a.sync.serveBlock(hash, { form: 'plain' }))?.subarray(0, size);
+    const x = hashOf('d/x.bin');
+    assert.deepEqual(Buffer.from((await plain(x, 3000)) ?? []), content);
+    // Indexed under its NFC name, read under the spelling on disk.
+    assert.deepEqual(Buffer.from((await plain(hashOf('caf\u00e9.bin'), 3003)) ?? []), Buffer.concat([content, Buffer.from('nfd')]));
+    // The parent swapped for a symlink to a directory outside, holding a file of the same
+    // name, size and mtime: another inode, so nothing is read through the link.
+    await writeFile(join(outside, 'x.bin'), content);
+    await utimes(join(outside, 'x.bin'), when, when);
+    await rename(join(a.dev.root, 'd'), join(a.dev.root, 'd-moved'));
+    await symlink(outside, join(a.dev.root, 'd'));
+    assert.equal(await a.sync.serveBlock(x, { form: 'plain' }), null);
+    // The same block in a second file still serves once the first is gone.
+    await rm(join(a.dev.root, 'd'));
+    await rename(join(a.dev.root, 'd-moved'), join(a.dev.root, 'd'));
+    await writeFile(join(a.dev.root, 'copy.bin'), content);
+    await a.local.scanNow();
+    await rm(join(a.dev.root, 'd', 'x.bin'));
+    assert.deepEqual(Buffer.from((await plain(x, 3000)) ?? []), content);
+  } finally {
+    await stopNode(a);
+    await rm(outside, { recursive: true, force: true });
   }
 });
 

@@ -39,7 +39,7 @@ import { readAndSealBlock, readPlainBlock } from '../../fs/block-reader.js';
 import type { BlockForm } from '../../net/messages.js';
 import { trimBlockBuffers } from '../../memory/block-buffer-pool.js';
 import { blockOpener } from './block-opener.js';
-import { resolveOnDisk } from '../../fs/safe-fs.js';
+import { lexicalPathUnder, resolveOnDisk } from '../../fs/safe-fs.js';
 import type { Index } from '../../index/index.js';
 import type { Logger } from '../../logger.js';
 import { BlockAvailability, BlockScheduler, DiskBlockSource } from './block-scheduler.js';
@@ -453,19 +453,11 @@ export class SyncFolder {
   async serveBlock(blockId: Uint8Array, opts: { signal?: AbortSignal; form?: BlockForm } = {}): Promise<Uint8Array | null> {
     if (!this.running) return null;
     // A reader names the block by its plaintext hash (block ids may be withheld), anyone else by id.
-    const loc = opts.form === 'plain'
-      ? this.index.findBlocksByHash(blockId).find((l) => l.folderRowId === this.folder)
-      : this.index.findBlockById(blockId);
+    if (opts.form === 'plain') return this.servePlain(blockId, opts.signal);
+    const loc = this.index.findBlockById(blockId);
     if (!loc || loc.folderRowId !== this.folder) return null;
     try {
       const abs = await resolveOnDisk(this.path, loc.path);
-      if (opts.form === 'plain') {
-        // No cryptography to serve a reader: the receiver checks the plaintext hash from the
-        // signed record; the file's stat must still be the indexed one (else "missing").
-        const stat = this.index.getFileStat(this.folder, loc.path);
-        if (!stat || stat.deleted) return null;
-        return await readPlainBlock(abs, loc.offset, loc.size, stat, opts.signal ? { signal: opts.signal } : {});
-      }
       // Re-hashed and re-sealed: a file changed since the scan is answered "missing", never with a wrong block.
       const expected = { id: blockId, hash: loc.hash };
       return await readAndSealBlock(abs, loc.offset, loc.size, this.keys.contentKey!, expected, opts);
@@ -473,6 +465,34 @@ export class SyncFolder {
       if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
       return null;
     }
+  }
+
+  /**
+   * A plaintext block for a reader: no cryptography here, the receiver checks
+   * it against the hash in the signed record. It is read only from the very
+   * file the scan indexed (device, inode, size and mtime, checked on the open
+   * descriptor), so the path's parents are not walked per block (five lstat
+   * calls at six levels deep, the biggest cost of serving small files): the
+   * scan reached that inode through real directories of the folder, and a
+   * parent swapped for a symlink since leads to another inode, refused.
+   */
+  private async servePlain(hash: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+    const readOpts = signal ? { signal } : {};
+    for (const loc of this.index.findServableBlocks(this.folder, hash)) {
+      try {
+        try {
+          return await readPlainBlock(lexicalPathUnder(this.path, loc.path), loc.offset, loc.size, loc.file, readOpts);
+        } catch (err) {
+          // Indexed under its NFC name but spelled otherwise on disk (resolveOnDisk finds it).
+          if (!isSealsyncError(err, 'ERR_PATH_MISSING')) throw err;
+          return await readPlainBlock(await resolveOnDisk(this.path, loc.path), loc.offset, loc.size, loc.file, readOpts);
+        }
+      } catch (err) {
+        if (isSealsyncError(err, 'ERR_ABORTED')) throw err;
+        // Changed or gone since the scan: another file may hold the same block.
+      }
+    }
+    return null;
   }
 
   // ---- internals -------------------------------------------------------------------
