@@ -263,6 +263,21 @@ test('servable blocks: only live files of the asked folder, each with the stat i
   assert.deepEqual(idx.findServableBlocks(f, rand(32)), []);
 });
 
+test('live child paths: one level below the directory, any spelling around the separator, deleted rows left out', (t) => {
+  const idx = openIndex(join(tempDir(t), 'i.db'));
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/d', folderId: FOLDER_ID, type: 'rw' }).rowId;
+  const row = (path: string, deleted = false) => idx.writeLocalFile(f, {
+    record: { path, kind: 'file', size: 0, mtimeMs: 5, mode: 0o644, blocks: [], version: [{ id: A, value: 1 }], deleted }, diskMtimeMs: 5, ino: 1, dev: 1,
+  });
+  const dir = 'd\u{1F600}\u{1F600}'; // characters outside the BMP: two UTF-16 units, one SQLite character
+  for (const p of [dir, `${dir}/a`, `${dir}/b.c`, `${dir}/sub`, `${dir}/sub/deep`, `${dir}/x/y`, `${dir}-sibling`, `${dir}.z`, `${dir}0`]) row(p);
+  row(`${dir}/gone`, true);
+  assert.deepEqual(idx.liveChildPaths(f, dir).sort(), [`${dir}/a`, `${dir}/b.c`, `${dir}/sub`]);
+  assert.deepEqual(idx.liveChildPaths(f, `${dir}/sub`), [`${dir}/sub/deep`]);
+  assert.deepEqual(idx.liveChildPaths(f, 'none'), []);
+});
+
 test('batched lookups answer like the single ones, over several batches and with repeated keys', (t) => {
   const idx = openIndex(join(tempDir(t), 'i.db'));
   t.after(() => idx.close());

@@ -333,6 +333,15 @@ export class SqliteIndex {
     return out;
   }
 
+  /**
+   * Paths of the live rows directly inside directory `dir` (not deeper): what
+   * a watcher hint of a directory is checked against (watch-echo.ts). The
+   * subtree's range is walked inside SQLite; only the children come out.
+   */
+  liveChildPaths(folder: number, dir: string): string[] {
+    return this.s.liveChildPaths.all({ folder, prefix: `${dir}/`, end: `${dir}0` }) as string[];
+  }
+
   /** getFileStat of many paths at once (LOOKUP_BATCH per query); paths without a row are absent. */
   getFileStats(folder: number, paths: readonly string[]): Map<string, FileStat> {
     const out = new Map<string, FileStat>();

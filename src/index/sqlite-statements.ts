@@ -169,6 +169,11 @@ export function prepareStatements(db: Database.Database) {
     fileStatsUnder: db.prepare(
       `SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))`,
     ),
+    // Names one level below a directory: its subtree's range, less the paths with another '/' after the prefix.
+    liveChildPaths: db.prepare(
+      // length() counts characters as substr() does (a JS length counts UTF-16 units).
+      'SELECT path FROM files WHERE folder = @folder AND path >= @prefix AND path < @end AND instr(substr(path, length(@prefix) + 1), \'/\') = 0 AND deleted = 0',
+    ).pluck(),
     fileStat: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path = ?`),
     fileStatsOf: db.prepare(`SELECT ${FILE_STAT_COLS} FROM files WHERE folder = ? AND path IN (${LOOKUP_PARAMS})`),
     // Covered by files_by_path (folder, path, rowid): no table row is read.

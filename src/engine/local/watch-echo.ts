@@ -79,12 +79,7 @@ function indexedEntriesPresent(abs: string, path: string, deps: WatchEchoDeps): 
   } catch {
     return false;
   }
-  const prefix = `${path}/`;
-  for (const [child, row] of deps.index.loadFileStatsUnder(deps.folder, path)) {
-    if (row.deleted || child === path) continue;
-    const name = child.slice(prefix.length);
-    if (!name.includes('/') && !names.has(name)) return false;
-  }
-  return true;
+  const prefixLength = path.length + 1;
+  return deps.index.liveChildPaths(deps.folder, path).every((child) => names.has(child.slice(prefixLength)));
 }
 
