@@ -104,7 +104,7 @@ export class LocalFolder extends EventEmitter {
   private abort: AbortController | null = null;
   private watcher: Watcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
-  /** Paths waiting for the scan that gives their records block ids (sealBlockIds). */
+  /** Paths waiting for the scan that gives their records block ids (completeBlockIds). */
   private readonly idsToComplete = new Set<string>();
   private completeTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
@@ -321,26 +321,28 @@ export class LocalFolder extends EventEmitter {
   }
 
   /**
-   * Records of this folder must carry their block ids from now on (an
-   * encrypted peer joined it; docs/crypto.md §4.4). The first time, a full
-   * scan seals the blocks of every file whose record withheld them and
-   * completes those records; afterwards `paths` (files the puller just wrote
-   * from records that may withhold them) are scanned the same way, in one
-   * batch a moment later. Read-only folders cannot sign: nothing to do.
+   * Records of this folder must carry their block ids from now on: an
+   * encrypted peer joined it (docs/crypto.md §4.4). The first time, the
+   * folder is marked and a full scan seals the blocks of every file whose
+   * record withheld them and completes those records; marked even while
+   * stopped (start() scans the whole folder, and that scan seals). Read-only
+   * folders cannot sign: nothing to do.
    */
-  sealBlockIds(paths: readonly string[] = []): void {
-    if (this.keys.type !== 'rw') return;
-    // Paths come after the join that marked the folder (SyncFolder): no write per pulled file.
-    const first = paths.length === 0 && this.index.markSealsBlockIds(this.folder);
-    // Marked even while stopped: start() scans the whole folder, and that scan seals.
-    if (this.state === 'stopped') return;
-    if (first) {
-      this.log.info('an encrypted peer joined: completing records with their block ids');
-      this.scanNow().catch((err) => {
-        if (!isAbort(err)) this.log.warn({ err: describeError(err) }, 'scan to complete block ids failed');
-      });
-      return;
-    }
+  sealBlockIds(): void {
+    if (this.keys.type !== 'rw' || !this.index.markSealsBlockIds(this.folder) || this.state === 'stopped') return;
+    this.log.info('an encrypted peer joined: completing records with their block ids');
+    this.scanNow().catch((err) => {
+      if (!isAbort(err)) this.log.warn({ err: describeError(err) }, 'scan to complete block ids failed');
+    });
+  }
+
+  /**
+   * `paths` were just written by the puller from records that withheld their
+   * block ids, in a folder that seals them (sealBlockIds): they are scanned
+   * the same way, in one batch a moment later (COMPLETE_IDS_DELAY_MS).
+   */
+  completeBlockIds(paths: readonly string[]): void {
+    if (this.keys.type !== 'rw' || this.state === 'stopped') return;
     for (const p of paths) if (this.idsToComplete.size < MAX_PENDING_HINTS) this.idsToComplete.add(p);
     if (this.idsToComplete.size === 0 || this.completeTimer !== null) return;
     this.completeTimer = setTimeout(() => {

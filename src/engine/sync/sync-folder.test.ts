@@ -115,10 +115,10 @@ test('a pulled file is scanned again for its block ids only when its record with
   const b = await makeNode('B', keys); // B has had one: what it pulls must carry ids
   const completions: string[] = [];
   try {
-    const seal = b.local.sealBlockIds.bind(b.local);
-    b.local.sealBlockIds = (paths = []) => {
+    const complete = b.local.completeBlockIds.bind(b.local);
+    b.local.completeBlockIds = (paths) => {
       completions.push(...paths);
-      seal(paths);
+      complete(paths);
     };
     await writeFile(join(a.dev.root, 'withheld.txt'), 'scanned before any encrypted peer');
     await startNode(a);

@@ -91,8 +91,10 @@ export interface LocalFolderHooks {
   flush?(): void;
   /** This device's ignore rules as last loaded by the scanner (the puller neither writes nor deletes ignored paths). */
   ignores?(path: string, isDir: boolean): boolean;
-  /** Records must carry block ids from now on (an encrypted peer joined); `paths` were just pulled (LocalFolder.sealBlockIds). */
-  sealBlockIds?(paths?: readonly string[]): void;
+  /** Records must carry block ids from now on: an encrypted peer joined (LocalFolder.sealBlockIds). */
+  sealBlockIds?(): void;
+  /** `paths` were just pulled from records that withheld their block ids (LocalFolder.completeBlockIds). */
+  completeBlockIds?(paths: readonly string[]): void;
 }
 
 export interface SyncFolderOptions {
@@ -143,7 +145,7 @@ export class SyncFolder {
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
-  /** The folder has had an encrypted peer: pulled files must get their block ids (LocalFolderHooks.sealBlockIds). */
+  /** The folder has had an encrypted peer: pulled files must get their block ids (LocalFolderHooks.completeBlockIds). */
   private sealsIds: boolean;
   private archiveTimer: NodeJS.Timeout | null = null;
   private lastPull: PullerStatus = IDLE_PULLER_STATUS;
@@ -210,7 +212,7 @@ export class SyncFolder {
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
       onApplied: (path, action, record) => {
         // A file pulled from a record that withheld its block ids: ours must carry them.
-        if (action !== 'deleted' && this.sealsIds && withholdsBlockIds(record)) this.local.sealBlockIds?.([path]);
+        if (action !== 'deleted' && this.sealsIds && withholdsBlockIds(record)) this.local.completeBlockIds?.([path]);
         this.presence.changed();
         this.emitChange({ type: 'applied', path, action });
       },
@@ -223,7 +225,7 @@ export class SyncFolder {
       ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
       onConflictCopy: (path, copyPath, writer, writerDevice, kept) => {
         // The copy's record carries the blocks of the version it keeps, ids withheld or not.
-        if (this.sealsIds && withholdsBlockIds(kept)) this.local.sealBlockIds?.([copyPath]);
+        if (this.sealsIds && withholdsBlockIds(kept)) this.local.completeBlockIds?.([copyPath]);
         this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId });
       },
       onStatus: (s) => {
