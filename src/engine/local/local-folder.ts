@@ -338,11 +338,12 @@ export class LocalFolder extends EventEmitter {
 
   /**
    * `paths` were just written by the puller from records that withheld their
-   * block ids, in a folder that seals them (sealBlockIds): they are scanned
-   * the same way, in one batch a moment later (COMPLETE_IDS_DELAY_MS).
+   * block ids: in a folder that seals them (sealBlockIds, the index's flag)
+   * they are scanned the same way, in one batch a moment later
+   * (COMPLETE_IDS_DELAY_MS); elsewhere nothing needs them.
    */
   completeBlockIds(paths: readonly string[]): void {
-    if (this.keys.type !== 'rw' || this.state === 'stopped') return;
+    if (this.keys.type !== 'rw' || this.state === 'stopped' || !this.index.sealsBlockIds(this.folder)) return;
     for (const p of paths) if (this.idsToComplete.size < MAX_PENDING_HINTS) this.idsToComplete.add(p);
     if (this.idsToComplete.size === 0 || this.completeTimer !== null) return;
     this.completeTimer = setTimeout(() => {

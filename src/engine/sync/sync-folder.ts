@@ -145,8 +145,6 @@ export class SyncFolder {
   private readonly listeners: ((s: FolderStatus) => void)[] = [];
   private readonly changeListeners: ((c: RemoteChange) => void)[] = [];
   private running = false;
-  /** The folder has had an encrypted peer: pulled files must get their block ids (LocalFolderHooks.completeBlockIds). */
-  private sealsIds: boolean;
   private archiveTimer: NodeJS.Timeout | null = null;
   private lastPull: PullerStatus = IDLE_PULLER_STATUS;
   /** Joined peers and the clocks of the "up to date" rule (folder-truth.ts). */
@@ -167,7 +165,6 @@ export class SyncFolder {
     this.keys = keys;
     this.index = opts.index;
     this.folder = opts.folderRowId;
-    this.sealsIds = this.index.sealsBlockIds(this.folder) && opts.keys.type === 'rw';
     this.local = opts.localFolder;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
@@ -211,8 +208,9 @@ export class SyncFolder {
       onPublished: () => this.wakePumps(),
       isIgnored: opts.isIgnored ?? ((path, isDir) => this.local.ignores?.(path, isDir) ?? false),
       onApplied: (path, action, record) => {
-        // A file pulled from a record that withheld its block ids: ours must carry them.
-        if (action !== 'deleted' && this.sealsIds && withholdsBlockIds(record)) this.local.completeBlockIds?.([path]);
+        // A file pulled from a record that withheld its block ids: ours must carry them
+        // once the folder seals them (LocalFolder.completeBlockIds decides).
+        if (action !== 'deleted' && withholdsBlockIds(record)) this.local.completeBlockIds?.([path]);
         this.presence.changed();
         this.emitChange({ type: 'applied', path, action });
       },
@@ -225,7 +223,7 @@ export class SyncFolder {
       ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
       onConflictCopy: (path, copyPath, writer, writerDevice, kept) => {
         // The copy's record carries the blocks of the version it keeps, ids withheld or not.
-        if (this.sealsIds && withholdsBlockIds(kept)) this.local.completeBlockIds?.([copyPath]);
+        if (withholdsBlockIds(kept)) this.local.completeBlockIds?.([copyPath]);
         this.emitChange({ type: 'conflict', path, copyPath, writer, writerDevice, thisDevice: writer === this.index.vectorId });
       },
       onStatus: (s) => {
@@ -368,7 +366,6 @@ export class SyncFolder {
     if (this.relay.link(link.peerId)) this.detachPeer(link.peerId);
     if (link.readsPlaintext !== true && this.keys.type === 'rw') {
       // An encrypted peer: it can take only records that carry their block ids.
-      this.sealsIds = true;
       this.local.sealBlockIds?.();
     }
     this.relay.attach(link, opts.since ?? 0);
