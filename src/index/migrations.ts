@@ -172,6 +172,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE folders ADD COLUMN seal_ids INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Signed heads, format 3 (docs/crypto.md 5, src/index/head-store.ts): per
+      -- folder and writer the newest root (page_index -1) and the newest version
+      -- of each page. made_at_seq: on this device's own root, the folder's record
+      -- seq its head covers (the next head re-signs only pages changed since).
+      -- Format-2 heads are not readable any more: dropped, and re-made by their
+      -- writers at the next change.
+      DROP TABLE heads;
+      CREATE TABLE heads (
+        rowid       INTEGER PRIMARY KEY,
+        folder      INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        writer      TEXT NOT NULL,
+        page_index  INTEGER NOT NULL,
+        number      INTEGER NOT NULL,
+        page_bits   INTEGER NOT NULL,
+        made_at_seq INTEGER,
+        bytes       BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX heads_by_page ON heads (folder, writer, page_index);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

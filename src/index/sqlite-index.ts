@@ -15,6 +15,7 @@ import { MAX_SEALED_RECORD_BYTES, sealedRecordWithholdsIds } from '../crypto/sea
 import { compareVectors, lastWriter, parseVectorKey, vectorKey } from '../model/version-vector.js';
 import { MIGRATIONS, OLDEST_SUPPORTED_SCHEMA, SCHEMA_VERSION } from './migrations.js';
 import { HistoryStore } from './history-store.js';
+import { HeadStore } from './head-store.js';
 import { type BlockRowDb, type FileRow, type FileStatRow, type FolderRowDb, LOOKUP_BATCH, prepareStatements, type RecordRow, type ServableRowDb, toBlock, toServable, toFileStat, toFolder, toLocalFile, toStoredRecord } from './sqlite-statements.js';
 import { ID_BYTES, decodeBlockList, encodeBlockList, encodeIdList } from './codec.js';
 import type {
@@ -63,8 +64,6 @@ export const BUSY_TIMEOUT_MS = 5000;
  */
 export const BLOCK_HASH_FILTER_BITS = 1 << 23;
 
-export type HeadStoreOutcome = 'stored' | 'same' | 'stale' | 'conflict';
-
 /** What the blocks table holds as the id of a block whose record withholds its ids (never looked up). */
 const WITHHELD_ID = new Uint8Array(0);
 const HEX16_RE = /^[0-9a-f]{16}$/;
@@ -90,6 +89,8 @@ export class SqliteIndex {
   private blockHashFilter: Uint8Array | null = null;
   /** Archive notes and the event log (history-store.ts), on the same connection. */
   readonly history: HistoryStore;
+  /** Signed heads (head-store.ts), on the same connection. */
+  readonly heads: HeadStore;
 
   constructor(dbPath: string) {
     this.path = dbPath;
@@ -105,6 +106,7 @@ export class SqliteIndex {
       this.indexId = ensureMeta(this.db, 'index_id');
       this.s = prepareStatements(this.db);
       this.history = new HistoryStore(this.db);
+      this.heads = new HeadStore(this.db);
     } catch (err) {
       this.db.close();
       throw err;
@@ -117,45 +119,6 @@ export class SqliteIndex {
 
   get isOpen(): boolean {
     return this.db.open;
-  }
-
-  /**
-   * Keeps one page of a writer's signed head (decoded and verified by the
-   * caller): 'stored' when it is new (a higher number drops the writer's
-   * older pages), 'same' when held already, 'stale' when the writer has a
-   * newer head here, 'conflict' when a different page of the same number and
-   * index (or page split) is held: two heads with one number, which an honest
-   * writer never makes.
-   */
-  storeHeadPage(folder: number, page: { writer: string; number: number; pageBits: number; pageIndex: number; bytes: Uint8Array }): HeadStoreOutcome {
-    return this.transaction(() => {
-      const held = this.db.prepare('SELECT number, page_bits AS pageBits FROM heads WHERE folder = ? AND writer = ? LIMIT 1')
-        .get(folder, page.writer) as { number: number; pageBits: number } | undefined;
-      if (held && page.number < held.number) return 'stale';
-      if (held && page.number === held.number) {
-        if (held.pageBits !== page.pageBits) return 'conflict';
-        const same = this.db.prepare('SELECT bytes FROM heads WHERE folder = ? AND writer = ? AND page_index = ?')
-          .get(folder, page.writer, page.pageIndex) as { bytes: Buffer } | undefined;
-        if (same) return Buffer.compare(same.bytes, page.bytes) === 0 ? 'same' : 'conflict';
-      } else if (held) {
-        this.db.prepare('DELETE FROM heads WHERE folder = ? AND writer = ?').run(folder, page.writer);
-      }
-      this.db.prepare('INSERT INTO heads (folder, writer, number, page_bits, page_index, bytes) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(folder, page.writer, page.number, page.pageBits, page.pageIndex, page.bytes);
-      return 'stored';
-    });
-  }
-
-  /** Every held record's locator and version (no sealed bytes), in locator order: what a head commits to. */
-  recordVersions(folder: number): Array<{ locator: Uint8Array; version: VersionVector }> {
-    const rows = this.db.prepare('SELECT locator, version_key AS versionKey FROM records WHERE folder = ?').all(folder) as Array<{ locator: Buffer; versionKey: string }>;
-    return rows.map((row) => ({ locator: new Uint8Array(row.locator), version: parseVectorKey(row.versionKey) }));
-  }
-
-  /** Every head page held for a folder (all writers), as stored. */
-  headPages(folder: number): Array<{ writer: string; number: number; bytes: Uint8Array }> {
-    const rows = this.db.prepare('SELECT writer, number, bytes FROM heads WHERE folder = ? ORDER BY writer, page_index').all(folder) as Array<{ writer: string; number: number; bytes: Buffer }>;
-    return rows.map((r) => ({ writer: r.writer, number: r.number, bytes: new Uint8Array(r.bytes) }));
   }
 
   get schemaVersion(): number {

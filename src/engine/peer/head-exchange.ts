@@ -1,17 +1,25 @@
 /**
  * Moving signed heads between the joined peers of one folder (both kinds of
- * folder): every page held goes to a peer when it joins, a page newly kept
- * (from a peer, or this device's own) goes to every other joined peer, and a
- * page that fails its checks is charged to its sender. The HeadBook decides
- * what is kept; this only sends and charges.
+ * folder): every part held (pages and roots) goes to a peer when it joins, a
+ * part newly kept (from a peer, or this device's own) goes to every other
+ * joined peer, and a part that fails its checks is charged to its sender.
+ * The HeadBook decides what is kept; this only sends and charges.
+ *
+ * Parts are read from the index one at a time as they are sent (a joining
+ * peer of a million-path folder is sent ~50 MiB of pages per writer), each
+ * send awaited, so memory holds one part per peer, not the whole head.
  */
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { FolderLink } from './folder-link.js';
 import { HEAD_DELAY_MS, type HeadBook } from './head-book.js';
-import type { SignedHeadPage } from '../../crypto/signed-head.js';
+import type { OwnHead } from './head-book.js';
 
-/** Pages a peer may send that we held already or that are older, per join, before each costs a point. */
+/**
+ * Parts a peer may send that we held already or that are older, per join, on
+ * top of twice the number we hold (a peer that joins sends what it holds,
+ * mostly the same parts), before each costs a point.
+ */
 export const FREE_REPEATED_HEAD_PAGES = 256;
 
 export interface HeadExchangeOptions {
@@ -19,17 +27,19 @@ export interface HeadExchangeOptions {
   readonly links: () => Iterable<FolderLink>;
   readonly log: Logger;
   /** Makes and stores this device's next head (HeadBook.makeOwn with its keys); absent when it cannot sign (ro, encrypted). */
-  readonly makeOwn?: () => SignedHeadPage[] | null;
+  readonly makeOwn?: () => OwnHead | null;
   readonly headDelayMs?: number;
 }
 
 export class HeadExchange {
   /** Pages from each peer that changed nothing, since it joined. */
   private readonly repeats = new Map<string, number>();
+  /** Repeats each peer may send for free since it joined. */
+  private readonly allowed = new Map<string, number>();
   private readonly book: HeadBook;
   private readonly links: () => Iterable<FolderLink>;
   private readonly log: Logger;
-  private readonly makeOwn: (() => SignedHeadPage[] | null) | undefined;
+  private readonly makeOwn: (() => OwnHead | null) | undefined;
   private readonly headDelayMs: number;
   private ownTimer: NodeJS.Timeout | null = null;
 
@@ -56,8 +66,8 @@ export class HeadExchange {
   publishOwn(): void {
     if (!this.makeOwn) return;
     try {
-      const pages = this.makeOwn();
-      if (pages) this.publish(pages.map((p) => p.bytes));
+      const head = this.makeOwn();
+      if (head) for (const link of this.links()) void this.sendParts(link, head.parts.map((pageIndex) => ({ writer: head.writer, pageIndex })));
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'could not make this device\'s head');
     }
@@ -67,16 +77,19 @@ export class HeadExchange {
     if (this.ownTimer) clearTimeout(this.ownTimer);
     this.ownTimer = null;
     this.repeats.clear();
+    this.allowed.clear();
   }
 
-  /** A peer joined: it gets every page held. */
+  /** A peer joined: it gets every part held. */
   attached(link: FolderLink): void {
     this.repeats.set(link.peerId, 0);
-    for (const page of this.book.pages()) this.send(link, page);
+    this.allowed.set(link.peerId, FREE_REPEATED_HEAD_PAGES + 2 * this.book.partCount());
+    void this.sendParts(link, this.book.parts());
   }
 
   detached(peerId: string): void {
     this.repeats.delete(peerId);
+    this.allowed.delete(peerId);
   }
 
   /** A page from a peer. Returns true when it was kept (the folder's status may change). */
@@ -88,26 +101,34 @@ export class HeadExchange {
       return false;
     }
     if (r.outcome === 'conflict') {
-      this.log.warn({ peer: peerId, writer: r.page.writer, number: r.page.number }, 'refused a second, different head with a number already used');
+      this.log.warn({ peer: peerId, writer: r.part.writer, number: r.part.number }, 'refused a second, different head with a number already used');
       return true;
     }
     if (r.outcome !== 'stored') {
       const n = (this.repeats.get(peerId) ?? 0) + 1;
       this.repeats.set(peerId, n);
-      if (n > FREE_REPEATED_HEAD_PAGES) penalize('repeated head pages');
+      if (n > (this.allowed.get(peerId) ?? FREE_REPEATED_HEAD_PAGES)) penalize('repeated head pages');
       return false;
     }
-    this.log.debug({ peer: peerId, writer: r.page.writer, number: r.page.number, page: r.page.pageIndex }, 'head page kept');
-    for (const link of this.links()) if (link.peerId !== peerId) this.send(link, r.page.bytes);
+    this.log.debug({ peer: peerId, writer: r.part.writer, number: r.part.number, part: r.part.kind === 'root' ? 'root' : r.part.pageIndex }, 'head part kept');
+    for (const link of this.links()) if (link.peerId !== peerId) this.send(link, r.part.bytes);
     return true;
   }
 
-  /** This device's own new pages (already stored): to every joined peer. */
-  publish(pages: readonly Uint8Array[]): void {
-    for (const link of this.links()) for (const page of pages) this.send(link, page);
+  /** Sends stored parts to one peer, reading each just before it goes; stops at the first failed send (the link is gone). */
+  private async sendParts(link: FolderLink, parts: ReadonlyArray<{ writer: string; pageIndex: number }>): Promise<void> {
+    if (!link.sendHead) return;
+    try {
+      for (const { writer, pageIndex } of parts) {
+        const bytes = this.book.partBytes(writer, pageIndex);
+        if (bytes) await link.sendHead(bytes);
+      }
+    } catch (err) {
+      this.log.debug({ peer: link.peerId, err: describeError(err) }, 'could not send a head part');
+    }
   }
 
-  private send(link: FolderLink, page: Uint8Array): void {
-    link.sendHead?.(page).catch((err: unknown) => this.log.debug({ peer: link.peerId, err: describeError(err) }, 'could not send a head page'));
+  private send(link: FolderLink, part: Uint8Array): void {
+    link.sendHead?.(part).catch((err: unknown) => this.log.debug({ peer: link.peerId, err: describeError(err) }, 'could not send a head part'));
   }
 }
