@@ -34,7 +34,7 @@ import type {
   StoredRecord,
 } from './types.js';
 import { bytesEqual, toHex } from '../crypto/bytes.js';
-import type { FileRecord, VersionVector } from '../model/types.js';
+import type { FileRecord } from '../model/types.js';
 
 /** Concurrent versions kept per path; more is abuse by a write-key holder, not editing. */
 export const MAX_CONCURRENT_VERSIONS = 32;
