@@ -77,6 +77,30 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
+// KeyObject construction is not free (~50 µs); records and head pages are signed and verified by the thousand.
+const signingKeys = new WeakMap<Uint8Array, KeyObject>();
+const verifyingKeys = new WeakMap<Uint8Array, KeyObject>();
+
+/** ed25519PrivateKey(seed), made once per seed array. */
+export function signingKeyObject(seed: Uint8Array): KeyObject {
+  let k = signingKeys.get(seed);
+  if (!k) {
+    k = ed25519PrivateKey(seed);
+    signingKeys.set(seed, k);
+  }
+  return k;
+}
+
+/** ed25519PublicKey(raw), made once per key array. */
+export function verifyingKeyObject(raw: Uint8Array): KeyObject {
+  let k = verifyingKeys.get(raw);
+  if (!k) {
+    k = ed25519PublicKey(raw);
+    verifyingKeys.set(raw, k);
+  }
+  return k;
+}
+
 function rawPublicKeyFromSeed(seed: Uint8Array): Uint8Array {
   const spki = createPublicKey(ed25519PrivateKey(seed)).export({ format: 'der', type: 'spki' });
   return new Uint8Array(spki.subarray(spki.byteLength - PUBLIC_KEY_BYTES));

@@ -18,13 +18,13 @@
  * vectors are fixed and the same content always seals to the same bytes; a
  * nonce repeats only when the plaintext repeats, which leaks only that equality.
  */
-import { createHmac, createDecipheriv, createCipheriv, sign, verify, type KeyObject } from 'node:crypto';
+import { createHmac, createDecipheriv, createCipheriv, sign, verify } from 'node:crypto';
 import { SealsyncError } from '../errors.js';
 import type { BlockRef, Counter, FileKind, FileRecord, VersionVector } from '../model/types.js';
 import { bytesEqual, concatBytes, fromHex, toHex, utf8, utf8Strict } from './bytes.js';
 import { ByteReader, ByteWriter } from './codec.js';
 import { DEFAULT_HASH, DIGEST_BYTES } from './hash.js';
-import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey, type FolderKeys } from './keys.js';
+import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, signingKeyObject, verifyingKeyObject, type FolderKeys } from './keys.js';
 import { MAX_PATH_BYTES } from '../model/path.js';
 import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import { AEAD_AES_256_GCM, BLOCK_ID_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './sealed-block.js';
@@ -108,28 +108,6 @@ export interface SealedRecord {
   readonly blockCount?: number;
   readonly body: Uint8Array;
   readonly signature: Uint8Array;
-}
-
-// KeyObject construction is not free; records are verified by the thousand.
-const publicKeyCache = new WeakMap<Uint8Array, KeyObject>();
-const privateKeyCache = new WeakMap<Uint8Array, KeyObject>();
-
-function publicKeyObject(pk: Uint8Array): KeyObject {
-  let k = publicKeyCache.get(pk);
-  if (!k) {
-    k = ed25519PublicKey(pk);
-    publicKeyCache.set(pk, k);
-  }
-  return k;
-}
-
-function privateKeyObject(seed: Uint8Array): KeyObject {
-  let k = privateKeyCache.get(seed);
-  if (!k) {
-    k = ed25519PrivateKey(seed);
-    privateKeyCache.set(seed, k);
-  }
-  return k;
 }
 
 function malformed(message: string, data?: Record<string, unknown>): SealsyncError {
@@ -270,7 +248,7 @@ export function sealedRecordIsFile(bytes: Uint8Array): boolean {
 export function verifyRecord(keys: Pick<FolderKeys, 'publicKey' | 'folderId'>, sealed: SealedRecord): void {
   if (keys.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'public key must be 32 bytes');
   const message = signedMessage(keys.folderId, encodeUnsigned(sealed));
-  const ok = sealed.signature.byteLength === SIGNATURE_BYTES && verify(null, message, publicKeyObject(keys.publicKey), sealed.signature);
+  const ok = sealed.signature.byteLength === SIGNATURE_BYTES && verify(null, message, verifyingKeyObject(keys.publicKey), sealed.signature);
   if (!ok) throw new SealsyncError('ERR_SIGNATURE');
 }
 
@@ -438,7 +416,7 @@ function presentIds(record: FileRecord): number {
 }
 
 function signUnsigned(keys: FolderKeys, unsigned: Uint8Array): Uint8Array {
-  return new Uint8Array(sign(null, signedMessage(keys.folderId, unsigned), privateKeyObject(keys.signingSeed!)));
+  return new Uint8Array(sign(null, signedMessage(keys.folderId, unsigned), signingKeyObject(keys.signingSeed!)));
 }
 
 /** Seals and signs a record (read-write keys only). Deterministic. */

@@ -34,7 +34,7 @@ import { MAX_VECTOR_ENTRIES } from '../model/version-vector.js';
 import { concatBytes, fromHex, toHex, utf8 } from './bytes.js';
 import { DEVICE_ID_BYTES } from './device-id.js';
 import { ByteReader, ByteWriter } from './codec.js';
-import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, ed25519PrivateKey, ed25519PublicKey, type FolderKeys } from './keys.js';
+import { FOLDER_ID_BYTES, PUBLIC_KEY_BYTES, signingKeyObject, verifyingKeyObject, type FolderKeys } from './keys.js';
 import { LOCATOR_BYTES, SIGNATURE_BYTES, SIG_ED25519, VECTOR_ID_BYTES } from './sealed-record.js';
 
 
@@ -244,7 +244,7 @@ function signedMessage(folderId: Uint8Array, unsigned: Uint8Array): Uint8Array {
 function signUnsigned(keys: FolderKeys, unsigned: Uint8Array): Signed {
   if (keys.type !== 'rw' || !keys.signingSeed) throw new SealsyncError('ERR_FOLDER_TYPE', 'only a read-write key can sign heads');
   if (unsigned.byteLength + SIGNATURE_BYTES > MAX_HEAD_PAGE_BYTES) throw malformed('page too large');
-  const signature = new Uint8Array(sign(null, signedMessage(keys.folderId, unsigned), ed25519PrivateKey(keys.signingSeed)));
+  const signature = new Uint8Array(sign(null, signedMessage(keys.folderId, unsigned), signingKeyObject(keys.signingSeed)));
   return { signature, bytes: concatBytes([unsigned, signature]) };
 }
 
@@ -344,7 +344,7 @@ export function decodeHeadPage(bytes: Uint8Array): SignedHeadPart {
 export function verifyHeadPage(keys: Pick<FolderKeys, 'publicKey' | 'folderId'>, part: SignedHeadPart): void {
   if (keys.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new SealsyncError('ERR_INVALID_ARGUMENT', 'public key must be 32 bytes');
   const unsigned = part.bytes.subarray(0, part.bytes.byteLength - SIGNATURE_BYTES);
-  const ok = part.signature.byteLength === SIGNATURE_BYTES && verify(null, signedMessage(keys.folderId, unsigned), ed25519PublicKey(keys.publicKey), part.signature);
+  const ok = part.signature.byteLength === SIGNATURE_BYTES && verify(null, signedMessage(keys.folderId, unsigned), verifyingKeyObject(keys.publicKey), part.signature);
   if (!ok) throw new SealsyncError('ERR_SIGNATURE', 'head signature does not verify');
 }
 

@@ -265,13 +265,15 @@ export class HeadBook {
     // Every page of the layout must be held to be named by the root: one that is not is made now.
     for (let i = 0; dirty && i < pageCount; i++) if (own?.pages.get(i)?.pageBits !== bits) indexes.add(i);
     const changed = new Set<number>();
-    const signed: SignedHeadPart[] = [];
+    let root: SignedHeadPart | null = null;
     this.index.transaction(() => {
+      // Each page is stored as soon as it is signed (nothing is published before the commit):
+      // a first head of a million paths never holds its pages' entries all at once.
       for (const pageIndex of [...indexes].sort((a, b) => a - b)) {
         const { lo, hi } = headPageRange(pageIndex, bits);
         const entries = sortHeadEntries(store.versionsInRange(folder, lo, hi));
         if (own?.pages.get(pageIndex)?.pageBits === bits && sameEntries(this.heldEntries(writer, pageIndex), entries)) continue;
-        signed.push(signHeadPage(keys, { device, writer, number, timeMs, pageBits: bits, pageIndex, entries }));
+        store.store(folder, signHeadPage(keys, { device, writer, number, timeMs, pageBits: bits, pageIndex, entries }));
         changed.add(pageIndex);
       }
       if (changed.size === 0) {
@@ -280,11 +282,13 @@ export class HeadBook {
         return;
       }
       const pageNumbers = Array.from({ length: pageCount }, (_, i) => (changed.has(i) ? number : own!.pages.get(i)!.number));
-      signed.push(signHeadRoot(keys, { device, writer, number, timeMs, pageBits: bits, pageNumbers }));
-      for (const part of signed) store.store(folder, part, part.kind === 'root' ? seq : null);
+      root = signHeadRoot(keys, { device, writer, number, timeMs, pageBits: bits, pageNumbers });
+      store.store(folder, root, seq);
     });
-    if (changed.size === 0) return null;
-    for (const part of signed) this.remember(part, timeMs);
+    if (!root) return null;
+    const w = this.writerState(writer, formatDeviceId(device));
+    for (const pageIndex of changed) w.pages.set(pageIndex, { number, pageBits: bits });
+    this.remember(root, timeMs);
     return { writer, number, parts: [...changed, ROOT_PAGE_INDEX] };
   }
 
