@@ -264,11 +264,17 @@ export class SqliteIndex {
 
   /** Counts by the winner rule (not deleted, newer mtime, larger last writer, larger version key). */
   globalStats(folder: number): GlobalStats {
-    const r = this.s.globalStats.get(folder) as Record<string, number | null>;
-    const n = (k: string) => Number(r[k] ?? 0);
+    return toGlobalStats(this.s.globalStats.get(folder) as Record<string, number | null> | undefined);
+  }
+
+  /**
+   * globalStats and localStats computed from every row instead of read from
+   * the running totals (what the triggers of migration 5 must keep equal).
+   */
+  recountStats(folder: number): { global: GlobalStats; local: LocalStats } {
     return {
-      records: n('records'), files: n('files'), bytes: n('bytes'), dirs: n('dirs'),
-      symlinks: n('symlinks'), deleted: n('deleted'), unknown: n('unknown'),
+      global: toGlobalStats(this.s.globalStatsRecount.get(folder) as Record<string, number | null>),
+      local: toLocalStats(this.s.localStatsRecount.get(folder) as Record<string, number | null>),
     };
   }
 
@@ -426,12 +432,7 @@ export class SqliteIndex {
   }
 
   localStats(folder: number): LocalStats {
-    const r = this.s.localStats.get(folder) as Record<string, number | null>;
-    const n = (k: string) => Number(r[k] ?? 0);
-    return {
-      files: n('files'), bytes: n('bytes'), dirs: n('dirs'), symlinks: n('symlinks'),
-      deleted: n('deleted'), localChanges: n('local_changes'),
-    };
+    return toLocalStats(this.s.localStats.get(folder) as Record<string, number | null> | undefined);
   }
 
   // ---- blocks (full peers) -------------------------------------------------
@@ -499,6 +500,23 @@ export function openIndex(dbPath: string): SqliteIndex {
 export type Index = SqliteIndex;
 
 // ---- helpers -----------------------------------------------------------------
+
+/** A stats row (a running total or a recount; none for an unknown folder: zeros). */
+function toGlobalStats(r: Record<string, number | null> | undefined): GlobalStats {
+  const n = (k: string) => Number(r?.[k] ?? 0);
+  return {
+    records: n('records'), files: n('files'), bytes: n('bytes'), dirs: n('dirs'),
+    symlinks: n('symlinks'), deleted: n('deleted'), unknown: n('unknown'),
+  };
+}
+
+function toLocalStats(r: Record<string, number | null> | undefined): LocalStats {
+  const n = (k: string) => Number(r?.[k] ?? 0);
+  return {
+    files: n('files'), bytes: n('bytes'), dirs: n('dirs'), symlinks: n('symlinks'),
+    deleted: n('deleted'), localChanges: n('local_changes'),
+  };
+}
 
 /**
  * The filter slot of a plaintext block hash: its first four bytes (digests are

@@ -150,7 +150,12 @@ export function prepareStatements(db: Database.Database) {
     recordsSince: db.prepare(`SELECT ${RECORD_COLS} FROM records WHERE folder = ? AND seq > ? ORDER BY seq LIMIT ?`),
     // One winner per locator by the winner rule (src/model/needs.ts); rows held
     // for one locator are always mutually concurrent, so the rule alone decides.
+    // Kept by triggers (migration 5); the recount queries below say what they must equal.
     globalStats: db.prepare(`
+      SELECT g_records AS records, g_files AS files, g_bytes AS bytes, g_dirs AS dirs,
+             g_symlinks AS symlinks, g_deleted AS deleted, g_unknown AS unknown
+      FROM folder_totals WHERE folder = ?`),
+    globalStatsRecount: db.prepare(`
       SELECT COUNT(*) AS records,
              SUM(kind = 'file' AND deleted = 0) AS files,
              SUM(CASE WHEN kind = 'file' AND deleted = 0 THEN size ELSE 0 END) AS bytes,
@@ -200,6 +205,10 @@ export function prepareStatements(db: Database.Database) {
     deleteFile: db.prepare('DELETE FROM files WHERE folder = ? AND path = ? RETURNING rowid').pluck(),
     localChanges: db.prepare('SELECT path FROM files WHERE folder = ? AND local_change = 1 ORDER BY path LIMIT ?'),
     localStats: db.prepare(`
+      SELECT l_files AS files, l_bytes AS bytes, l_dirs AS dirs, l_symlinks AS symlinks,
+             l_deleted AS deleted, l_changes AS local_changes
+      FROM folder_totals WHERE folder = ?`),
+    localStatsRecount: db.prepare(`
       SELECT SUM(kind = 'file' AND deleted = 0) AS files,
              SUM(CASE WHEN kind = 'file' AND deleted = 0 THEN size ELSE 0 END) AS bytes,
              SUM(kind = 'dir' AND deleted = 0) AS dirs,

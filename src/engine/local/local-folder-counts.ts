@@ -1,9 +1,10 @@
 /**
  * The counts a LocalFolder reports (local and global files and bytes, a
- * read-only folder's local changes) and when they are recomputed: the global
- * count is a window query over every record, so on a big folder refreshes are
- * spaced by STATS_COST_FACTOR times their own cost, and only the cheap local
- * counts move while a scan runs.
+ * read-only folder's local changes) and when they are recomputed. The index
+ * keeps the counts as running totals (one row to read, migration 5); a
+ * read-only folder's list of local changes is still a query over its rows, so
+ * refreshes stay spaced by STATS_COST_FACTOR times their own cost, and only
+ * the local counts move while a scan runs.
  */
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -68,8 +69,7 @@ export class LocalFolderCounts {
     };
     this.statsAt = this.deps.now();
     this.committedSinceAll = false;
-    // The global count is a window query over every record: on a big folder keep
-    // its share of a scan's time near 10% by spacing refreshes by 10× its cost.
+    // Keep a refresh's share of a scan's time near 10% by spacing refreshes by 10× its cost.
     this.gapMs = Math.max(SCAN_STATS_REFRESH_MS, Math.ceil((performance.now() - started) * STATS_COST_FACTOR));
   }
 
@@ -81,7 +81,7 @@ export class LocalFolderCounts {
     }
   }
 
-  /** The local counts only (cheap: one pass over the files table). */
+  /** The local counts only. */
   refreshLocalSafe(): void {
     try {
       const started = performance.now();
