@@ -12,8 +12,7 @@
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { FolderLink } from './folder-link.js';
-import { HEAD_DELAY_MS, type HeadBook } from './head-book.js';
-import type { OwnHead } from './head-book.js';
+import { HEAD_DELAY_MS, type HeadBook, type OwnHead } from './head-book.js';
 
 /**
  * Parts a peer may send that we held already or that are older, per join, on
@@ -32,7 +31,7 @@ export interface HeadExchangeOptions {
 }
 
 export class HeadExchange {
-  /** Pages from each peer that changed nothing, since it joined. */
+  /** Parts from each peer that changed nothing, since it joined. */
   private readonly repeats = new Map<string, number>();
   /** Repeats each peer may send for free since it joined. */
   private readonly allowed = new Map<string, number>();
