@@ -188,3 +188,19 @@ test('withholding counts the pages a root names that are not held at its number'
   clock.advance(5000);
   assert.deepEqual(book.problems(), [], 'every page held and every version it lists');
 });
+
+test('a page found complete is judged again when a newer version of it arrives', () => {
+  const { index, folder, book, clock } = setup();
+  const loc = locatorFor(W, 'g.txt');
+  const head = (number: number, value: number) => signHead(W, { device: DEVICE, writer: A, number, timeMs: number }, [{ locator: loc, version: [{ id: A, value }] }]);
+  for (const part of head(1, 1)) book.receive(part.bytes);
+  put(index, folder, rec('g.txt', [{ id: A, value: 1 }]));
+  clock.advance(5000);
+  assert.deepEqual(book.problems(), [], 'head #1 complete');
+  for (const part of head(2, 2)) assert.equal(book.receive(part.bytes).outcome, 'stored');
+  clock.advance(5000);
+  assert.equal(book.problems().find((p) => p.kind === 'withholding')?.count, 1, 'version 2 of g.txt is listed and not held');
+  put(index, folder, rec('g.txt', [{ id: A, value: 2 }]));
+  clock.advance(5000);
+  assert.deepEqual(book.problems(), []);
+});

@@ -89,8 +89,12 @@ interface WriterState {
   device: string;
   root: RootState | null;
   readonly pages: Map<number, PageState>;
-  /** Pages (key `index/number`) whose every version this device holds: they stay so (see evaluateWithholding). */
-  readonly satisfied: Set<string>;
+  /**
+   * Per page index, the page number found complete (every version it lists is
+   * held; it stays so, see evaluateWithholding). One entry per index, so a
+   * long-lived daemon does not collect one per page version ever seen.
+   */
+  readonly satisfied: Map<number, number>;
 }
 
 export interface HeadBookOptions {
@@ -351,10 +355,9 @@ export class HeadBook {
           missing++;
           return;
         }
-        const key = `${pageIndex}/${held.number}`;
-        if (w.satisfied.has(key)) return;
+        if (w.satisfied.get(pageIndex) === held.number) return;
         const lacking = this.versionsNotHeld(writer, pageIndex);
-        if (lacking === 0) w.satisfied.add(key);
+        if (lacking === 0) w.satisfied.set(pageIndex, held.number);
         missing += lacking;
       });
       if (missing === 0) {
@@ -397,7 +400,7 @@ export class HeadBook {
   private writerState(writer: string, device: string): WriterState {
     let w = this.writers.get(writer);
     if (!w) {
-      w = { device, root: null, pages: new Map(), satisfied: new Set() };
+      w = { device, root: null, pages: new Map(), satisfied: new Map() };
       this.writers.set(writer, w);
     } else if (!w.device) {
       w.device = device;
