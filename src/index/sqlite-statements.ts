@@ -45,7 +45,7 @@ export interface FileRow {
 }
 
 export interface FolderRowDb { id: number; path: string; folder_id: string; type: string; seq: number }
-export interface FileStatRow { path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number; withheld: number }
+export interface FileStatRow { rowid: number; path: string; kind: string; size: number; mode: number; disk_mtime: number; ino: number; dev: number; deleted: number; local_change: number; withheld: number }
 export interface BlockRowDb { folder: number; path: string; offset: number; size: number; hash: Buffer; id: Buffer }
 export interface BlockOfFileRow { offset: number; size: number; hash: Buffer; id: Buffer }
 
@@ -55,7 +55,7 @@ export function toFolder(r: FolderRowDb | undefined): FolderRow | undefined {
 
 export function toFileStat(r: FileStatRow): FileStat {
   return {
-    path: r.path, kind: r.kind as FileKind, size: r.size, mode: r.mode, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
+    rowid: r.rowid, path: r.path, kind: r.kind as FileKind, size: r.size, mode: r.mode, diskMtimeMs: r.disk_mtime, ino: r.ino, dev: r.dev,
     deleted: r.deleted === 1, localChange: r.local_change === 1, idsWithheld: r.withheld === 1,
   };
 }
@@ -107,7 +107,7 @@ export function toBlock(r: BlockRowDb | undefined): BlockLocation | undefined {
 
 export const RECORD_COLS = 'locator, version_key, block_ids, sealed, seq, kind, size, mtime_ms, deleted';
 // `withheld`: the first block's id is the zero placeholder (codec.ts), so the row's record withholds its ids.
-export const FILE_STAT_COLS = 'path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change, substr(blocks, 1, 32) = zeroblob(32) AS withheld';
+export const FILE_STAT_COLS = 'rowid, path, kind, size, mode, disk_mtime, ino, dev, deleted, local_change, substr(blocks, 1, 32) = zeroblob(32) AS withheld';
 /** A block row with its file's folder and path (blocks b JOIN files f). */
 export const BLOCK_COLS = 'f.folder AS folder, f.path AS path, b.offset AS offset, b.size AS size, b.hash AS hash, b.id AS id';
 const BLOCK_FROM = 'blocks b JOIN files f ON f.rowid = b.file';

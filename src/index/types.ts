@@ -49,6 +49,8 @@ export interface PutRecordResult {
 
 /** What the rescan shortcut needs per path, loaded once per scan for the whole folder. */
 export interface FileStat {
+  /** The row's id: unique, kept for the row's life (an upsert keeps it); see lastFileRowId. */
+  readonly rowid: number;
   readonly path: string;
   readonly kind: FileKind;
   readonly size: number;

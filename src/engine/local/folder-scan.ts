@@ -6,7 +6,8 @@
  *
  * - A full pass walks the tree once. Its memory does not grow with the folder:
  *   the rows of each chunk of walked entries are read just before comparing,
- *   walked paths are kept as hashes (SeenPaths), and the deletion pass reads
+ *   the rows the walk reached are kept as one bit per rowid (SeenRows), and
+ *   the deletion pass reads
  *   the index a page at a time.
  * - A partial pass looks at each hinted path (and everything below it) against
  *   the rows of that subtree, loaded when it begins.
@@ -26,7 +27,7 @@ import type { FolderKeys } from '../../crypto/index.js';
 import { lstatOrNullSync, parentOf } from '../../fs/safe-fs.js';
 import { isInternalPath, isUnchanged, isUnder, recordForEntry, type ScanEntry } from './scan-diff.js';
 import type { LocalChangeRecorder } from './local-change-recorder.js';
-import { SeenPaths } from './seen-paths.js';
+import { SeenRows } from './seen-rows.js';
 import { entryFromStat, errnoCode, hasAncestorIn, type ScanRun, type Snapshot } from './scan-entry.js';
 import type { FileHasher, IgnoreMatcher, LocalFolderFs, SkipNotice } from './local-folder-fs.js';
 
@@ -96,13 +97,12 @@ export class FolderScan {
 
   /**
    * Walks the whole folder, then pages through the index for rows the walk did
-   * not see. Rows written after the scan began (rowid above `rowLimit`: the
+   * not see. Rows written after the scan began (rowid above the limit: the
    * puller's, or this scan's own) are never deletions.
    */
   async full(pass: ScanPass): Promise<void> {
     const { index, folder } = this.deps;
-    const rowLimit = index.lastFileRowId();
-    const seen = new SeenPaths();
+    const seen = new SeenRows(index.lastFileRowId());
     const skipped: string[] = [];
     const walk = this.deps.fs.walk(this.deps.root, { ignore: pass.ignore, signal: pass.signal, onSkip: (n) => this.onSkip(pass, n, '', skipped) });
     await this.scanEntries(pass, walk, '', null, seen);
@@ -112,7 +112,7 @@ export class FolderScan {
       const page = index.filePathsAfter(folder, after, DELETION_PAGE_ROWS);
       if (page.length === 0) break;
       after = page[page.length - 1]!.path;
-      const unseen = page.filter((row) => row.rowid <= rowLimit && !seen.has(row.path)).map((row) => row.path);
+      const unseen = page.filter((row) => row.rowid <= seen.limit && !seen.has(row.rowid)).map((row) => row.path);
       const missing = new Map<string, FileStat>();
       if (unseen.length > 0) for (const [path, st] of index.getFileStats(folder, unseen)) if (!st.deleted) missing.set(path, st);
       if (missing.size > 0) this.deps.recorder.recordMissing(missing, skipped, pass.ignore, now);
@@ -207,7 +207,7 @@ export class FolderScan {
     entries: AsyncIterable<ScanEntry>,
     prefix: string,
     known: Snapshot | null,
-    seen?: SeenPaths,
+    seen?: SeenRows,
   ): Promise<void> {
     const { signal } = pass;
     const maxInFlight = Math.max(1, this.deps.pool.workerCount * 2);
@@ -267,7 +267,7 @@ export class FolderScan {
     // not find (no second set of every path: ~10 MiB on a 100k-file rescan).
     const indexed = known.rows.get(path);
     if (indexed) known.rows.delete(path);
-    known.seen?.add(path);
+    if (indexed) known.seen?.add(indexed.rowid);
     const absentSince = indexed ? undefined : known.externalWrites;
     pass.run.files++;
     if (this.deps.isBusy(path)) return null;

@@ -4,7 +4,7 @@ import { isInternalPath, isUnchanged, isUnder, recordForEntry, tombstoneFor, typ
 import type { FileStat } from '../../index/types.js';
 
 const entry: ScanEntry = { path: 'a/b.txt', kind: 'file', size: 10, mtimeMs: 1234.5, mode: 0o100644, ino: 9, dev: 1 };
-const stat: FileStat = { path: 'a/b.txt', kind: 'file', size: 10, mode: 0o644, diskMtimeMs: 1234.5, ino: 9, dev: 1, deleted: false, localChange: false };
+const stat: FileStat = { rowid: 1, path: 'a/b.txt', kind: 'file', size: 10, mode: 0o644, diskMtimeMs: 1234.5, ino: 9, dev: 1, deleted: false, localChange: false };
 
 test('isUnchanged compares size, disk mtime, inode and permission bits', () => {
   assert.equal(isUnchanged(stat, entry), true);

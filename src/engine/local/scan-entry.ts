@@ -8,7 +8,7 @@ import type { Stats } from 'node:fs';
 import { isSealsyncError } from '../../errors.js';
 import type { FileStat } from '../../index/types.js';
 import type { ScanEntry } from './scan-diff.js';
-import type { SeenPaths } from './seen-paths.js';
+import type { SeenRows } from './seen-rows.js';
 
 /**
  * The index's rows for the scanned part of the folder: a partial scan loads
@@ -20,8 +20,8 @@ export interface Snapshot {
   readonly rows: Map<string, FileStat>;
   /** LocalFolder.externalWrites when the rows were read. */
   readonly externalWrites: number;
-  /** A full scan: every path the walk reported goes here (its deletion pass asks). */
-  readonly seen?: SeenPaths;
+  /** A full scan: the row of every path the walk reported goes here (its deletion pass asks). */
+  readonly seen?: SeenRows;
 }
 
 export interface ScanRun {
