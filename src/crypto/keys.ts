@@ -83,20 +83,19 @@ const verifyingKeys = new WeakMap<Uint8Array, KeyObject>();
 
 /** ed25519PrivateKey(seed), made once per seed array. */
 export function signingKeyObject(seed: Uint8Array): KeyObject {
-  let k = signingKeys.get(seed);
-  if (!k) {
-    k = ed25519PrivateKey(seed);
-    signingKeys.set(seed, k);
-  }
-  return k;
+  return cachedKeyObject(signingKeys, seed, ed25519PrivateKey);
 }
 
 /** ed25519PublicKey(raw), made once per key array. */
 export function verifyingKeyObject(raw: Uint8Array): KeyObject {
-  let k = verifyingKeys.get(raw);
+  return cachedKeyObject(verifyingKeys, raw, ed25519PublicKey);
+}
+
+function cachedKeyObject(cache: WeakMap<Uint8Array, KeyObject>, bytes: Uint8Array, make: (bytes: Uint8Array) => KeyObject): KeyObject {
+  let k = cache.get(bytes);
   if (!k) {
-    k = ed25519PublicKey(raw);
-    verifyingKeys.set(raw, k);
+    k = make(bytes);
+    cache.set(bytes, k);
   }
   return k;
 }
