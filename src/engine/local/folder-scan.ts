@@ -11,9 +11,10 @@
  *   the index a page at a time.
  * - A partial pass looks at each hinted path (and everything below it) against
  *   the rows of that subtree, loaded when it begins.
- * - Changed files are hashed in the worker pool with at most 2 × workers in
- *   flight; a file that changes while hashed is hashed again (bounded), never
- *   indexed half-old. Paths the walk did not see become tombstones, unless they
+ * - Changed files are hashed in the worker pool with at most
+ *   MAX_HASHES_IN_FLIGHT waiting or hashing (small files, hashed inline,
+ *   never wait for them); a file that changes while hashed is hashed again
+ *   (bounded), never indexed half-old. Paths the walk did not see become tombstones, unless they
  *   are now ignored or lie under a directory that could not be read.
  */
 import type { Stats } from 'node:fs';
@@ -49,6 +50,14 @@ const MAX_LINK_SIBLINGS = 64;
  * the scan). A setImmediate and one epoll_wait cost a few µs: ~1% at 1 ms.
  */
 export const SCAN_SLICE_MS = 1;
+/**
+ * Files handed to the hash pool and not yet recorded. Each one waiting for a
+ * worker is a path in the pool's queue, so the bound is generous: with only
+ * 2 x workers in flight, a run of big files stopped the walk (and the small
+ * files behind them, hashed inline) until a worker was free; the scan of
+ * bench (g) used ~1.15 of the two cores.
+ */
+export const MAX_HASHES_IN_FLIGHT = 64;
 /** Index rows per page of a full scan's deletion pass. */
 const DELETION_PAGE_ROWS = 1000;
 
@@ -210,8 +219,8 @@ export class FolderScan {
     seen?: SeenRows,
   ): Promise<void> {
     const { signal } = pass;
-    const maxInFlight = Math.max(1, this.deps.pool.workerCount * 2);
     const inFlight = new Set<Promise<void>>();
+    const inlineJobs = new Set<Promise<void>>();
     let sliceStart = performance.now();
     const chunk: ScanEntry[] = [];
     const compare = async (raws: readonly ScanEntry[]) => {
@@ -226,9 +235,12 @@ export class FolderScan {
         }
         const entry = this.triage(pass, raw, prefix, snap);
         if (entry === null) continue;
-        while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-        const job = this.hashAndRecord(pass, entry).finally(() => inFlight.delete(job));
-        inFlight.add(job);
+        // A small file is hashed right here (the pool's inline path), so it never waits
+        // behind big files on the workers: the walk goes on while they hash.
+        const jobs = entry.size <= this.deps.pool.inlineMaxBytes ? inlineJobs : inFlight;
+        if (jobs === inFlight) while (inFlight.size >= MAX_HASHES_IN_FLIGHT) await Promise.race(inFlight);
+        const job = this.hashAndRecord(pass, entry).finally(() => jobs.delete(job));
+        jobs.add(job);
       }
     };
     try {
@@ -243,7 +255,7 @@ export class FolderScan {
       if (chunk.length > 0) await compare(chunk.splice(0));
     } finally {
       // Let every started job settle before returning (or rethrowing): none may outlive the scan.
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled([...inFlight, ...inlineJobs]);
     }
     signal.throwIfAborted();
   }

@@ -36,8 +36,8 @@ export interface HashResult {
 }
 
 export interface FileHasher {
-  /** Worker count; the engine keeps twice this many files in flight. */
-  readonly workerCount: number;
+  /** Files up to this size are hashed on the calling thread: they take no worker. */
+  readonly inlineMaxBytes: number;
   /** `sizeHint`: the size the walk just saw (saves the pool an lstat per file). */
   hashFile(absPath: string, keys: ScanKeys, opts: { signal?: AbortSignal; sizeHint?: number }): Promise<HashResult>;
 }

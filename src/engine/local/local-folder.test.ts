@@ -23,13 +23,16 @@ type Watchers = { onChange: (p: string[], crawled?: ReadonlySet<string>) => void
 
 /** Minimal stand-ins for src/fs: recursive readdir walker, exact-name ignore, one block per file. */
 class FakeHasher implements FileHasher {
-  readonly workerCount = 2;
+  inlineMaxBytes = 0;
   calls = 0;
   changeOnce = new Set<string>();
   failWith = new Map<string, string>();
-  async hashFile(absPath: string, keys: ScanKeys, opts: { signal?: AbortSignal }): Promise<HashResult> {
+  /** While set, files above inlineMaxBytes (the ones a real pool sends to a worker) wait for it. */
+  workerGate: Promise<void> | null = null;
+  async hashFile(absPath: string, keys: ScanKeys, opts: { signal?: AbortSignal; sizeHint?: number }): Promise<HashResult> {
     opts.signal?.throwIfAborted();
     this.calls++;
+    if (this.workerGate && (opts.sizeHint ?? 0) > this.inlineMaxBytes) await this.workerGate;
     const code = this.failWith.get(absPath);
     if (code) throw Object.assign(new Error(`${code}: cannot open ${absPath}`), { code });
     const data = await readFile(absPath);
@@ -246,6 +249,26 @@ test('stop aborts a running scan and leaves no work running', async (t) => {
   assert.equal(h.hasher.calls, calls, 'no hashing after stop');
   await assert.rejects(h.folder.scanNow(), /stopped/);
   assert.ok(readFileSync(join(h.root, 'f0'), 'utf8') === 'content 0');
+});
+
+test('small files are indexed while every worker slot holds a big file (the walk does not wait for them)', async (t) => {
+  const h = setup(t);
+  h.hasher.inlineMaxBytes = 100;
+  let release!: () => void;
+  h.hasher.workerGate = new Promise<void>((r) => { release = r; });
+  // Walked first: more big files than the scan keeps in flight (2 x workers).
+  for (let i = 0; i < 6; i++) writeFileSync(join(h.root, `a-big${i}`), Buffer.alloc(500, i));
+  for (let i = 0; i < 20; i++) writeFileSync(join(h.root, `z-small${i}`), `small ${i}`);
+  await h.folder.start();
+  const indexed = (p: string) => h.index.currentRecords(h.folderRowId, locatorFor(h.keys, p)).length === 1;
+  const deadline = Date.now() + 5000;
+  while (!indexed('z-small19') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(indexed('z-small0') && indexed('z-small19'), 'small files recorded while the big ones wait');
+  assert.ok(!indexed('a-big0'), 'the big files are still held');
+  release();
+  await h.folder.scanNow();
+  for (let i = 0; i < 6; i++) assert.ok(indexed(`a-big${i}`), `a-big${i} indexed after release`);
+  assert.equal(h.folder.status().localFiles, 26);
 });
 
 test('paths the puller is writing are neither recorded nor deleted while busy', async (t) => {

@@ -206,7 +206,7 @@ export function testLocalFolderFs(): { fs: LocalFolderFs; pool: FileHasher } {
     }
   }
   const pool: FileHasher = {
-    workerCount: 2,
+    inlineMaxBytes: 0,
     async hashFile(absPath, keys, opts) {
       opts.signal?.throwIfAborted();
       const before = await lstat(absPath);
