@@ -67,6 +67,30 @@ test('folders: add, find, duplicate rejected, remove cascades', (t) => {
   assert.equal(idx.recordsSince(f.rowId, 0, 10).length, 0);
 });
 
+test('sealsBlockIds follows a mark, a rolled-back mark, a removal and a reopen', (t) => {
+  const path = join(tempDir(t), 'i.db');
+  let idx = openIndex(path);
+  t.after(() => idx.close());
+  const f = idx.addFolder({ path: '/data/a', folderId: FOLDER_ID, type: 'rw' });
+  assert.equal(idx.sealsBlockIds(f.rowId), false);
+  assert.equal(idx.sealsBlockIds(f.rowId), false, 'read twice (the second from the cache)');
+  assert.throws(() => idx.transaction(() => {
+    assert.equal(idx.markSealsBlockIds(f.rowId), true);
+    assert.equal(idx.sealsBlockIds(f.rowId), true, 'seen inside the transaction');
+    throw new Error('roll back');
+  }), /roll back/);
+  assert.equal(idx.sealsBlockIds(f.rowId), false, 'a rolled-back mark is not kept');
+  assert.equal(idx.markSealsBlockIds(f.rowId), true);
+  assert.equal(idx.sealsBlockIds(f.rowId), true);
+  assert.equal(idx.markSealsBlockIds(f.rowId), false, 'marked once');
+  assert.equal(idx.sealsBlockIds(f.rowId), true);
+  idx.close();
+  idx = openIndex(path);
+  assert.equal(idx.sealsBlockIds(f.rowId), true, 'kept across a reopen');
+  assert.equal(idx.removeFolder(f.rowId), true);
+  assert.equal(idx.sealsBlockIds(f.rowId), false, 'a removed folder seals nothing');
+});
+
 test('a version held without its block ids is completed in place by the same version with them, and only then', (t) => {
   const idx = openIndex(join(tempDir(t), 'i.db'));
   t.after(() => idx.close());
