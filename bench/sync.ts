@@ -429,7 +429,7 @@ export async function run(argv: string[]): Promise<void> {
   const opts = parseArgs(argv);
   const tools: Tool[] = [];
   if (opts.tools.includes('sealsync')) {
-    ensureBuilt();
+    if (process.env.SEALSYNC_BENCH_NO_BUILD !== '1') ensureBuilt();
     tools.push(sealsyncTool);
   }
   if (opts.tools.includes('syncthing')) {

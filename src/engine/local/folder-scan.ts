@@ -18,6 +18,7 @@
  *   are now ignored or lie under a directory that could not be read.
  */
 import type { Stats } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { describeError, isSealsyncError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -58,6 +59,8 @@ export const SCAN_SLICE_MS = 1;
  * bench (g) used ~1.15 of the two cores.
  */
 export const MAX_HASHES_IN_FLIGHT = 64;
+/** Abort listeners on a pass's signal besides the queued hashes (the walk, timers): room for the warning's limit. */
+const OTHER_ABORT_LISTENERS = 16;
 /** Index rows per page of a full scan's deletion pass. */
 const DELETION_PAGE_ROWS = 1000;
 
@@ -219,6 +222,9 @@ export class FolderScan {
     seen?: SeenRows,
   ): Promise<void> {
     const { signal } = pass;
+    // Every file queued in the pool listens to the pass's signal (and leaves when it settles):
+    // up to MAX_HASHES_IN_FLIGHT of them, past Node's leak warning at 10.
+    setMaxListeners(MAX_HASHES_IN_FLIGHT + OTHER_ABORT_LISTENERS, signal);
     const inFlight = new Set<Promise<void>>();
     const inlineJobs = new Set<Promise<void>>();
     let sliceStart = performance.now();

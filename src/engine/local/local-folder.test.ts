@@ -7,6 +7,8 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { walkFolder } from '../../fs/walk.js';
+import { INLINE_HASH_MAX_BYTES } from '../../fs/hash-pool.js';
+import { createLocalFolderServices } from './local-folder-services.js';
 import { LocalFolder } from './local-folder.js';
 import { hintsWorthScanning } from './watch-echo.js';
 import type { FileHasher, HashResult, IgnoreMatcher, LocalFolderFs, WalkOptions } from './local-folder-fs.js';
@@ -269,6 +271,34 @@ test('small files are indexed while every worker slot holds a big file (the walk
   await h.folder.scanNow();
   for (let i = 0; i < 6; i++) assert.ok(indexed(`a-big${i}`), `a-big${i} indexed after release`);
   assert.equal(h.folder.status().localFiles, 26);
+});
+
+test('a scan that queues many big files on the real pool raises no listener-leak warning', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-pool-'));
+  const root = join(dir, 'data');
+  mkdirSync(root);
+  const services = createLocalFolderServices({ workers: 1 });
+  await services.start();
+  const keys = keysFromSecret(newFolderSecret());
+  const index = openIndex(join(dir, 'index.db'));
+  const folderRowId = index.addFolder({ path: root, folderId: toHex(keys.folderId), type: 'rw' }).rowId;
+  const folder = new LocalFolder({ index, pool: services.pool, logger: silentLogger(), fs: services.fs }, { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: false });
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(async () => {
+    process.off('warning', onWarning);
+    await folder.stop();
+    await services.stop();
+    index.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Above the inline limit, so each one is a pool job listening to the scan's signal.
+  for (let i = 0; i < 40; i++) writeFileSync(join(root, `big${i}`), Buffer.alloc(INLINE_HASH_MAX_BYTES + 1, i));
+  await started({ folder } as Harness);
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+  assert.equal(folder.status().localFiles, 40);
+  assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
 });
 
 test('paths the puller is writing are neither recorded nor deleted while busy', async (t) => {
