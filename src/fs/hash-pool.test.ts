@@ -11,7 +11,7 @@ import { encodeSealedRecord, keysFromSecret, newFolderSecret, sealRecord } from 
 import { toHex } from '../crypto/bytes.js';
 import { chunkBuffer, chunkParamsForSize } from './chunker.js';
 import { gearTable } from './gear-table.js';
-import { HashPool, INLINE_HASH_MAX_BYTES, type HashResult } from './hash-pool.js';
+import { HashPool, INLINE_HASH_MAX_BYTES, defaultHashWorkers, type HashResult } from './hash-pool.js';
 import { ReadBuffer, READ_BYTES, hashFileSync } from './hash-file-sync.js';
 import { readAndSealBlock } from './block-reader.js';
 import { pseudoRandomBytes } from './testing/test-data.js';
@@ -353,4 +353,8 @@ test('the compiled pool (dist layout, plain node, no tsx) gives the same blocks'
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('the default worker count leaves the main thread a core', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 8, 9, 64].map(defaultHashWorkers), [1, 1, 1, 2, 3, 7, 8, 8]);
 });
