@@ -258,7 +258,7 @@ test('small files are indexed while every worker slot holds a big file (the walk
   h.hasher.inlineMaxBytes = 100;
   let release!: () => void;
   h.hasher.workerGate = new Promise<void>((r) => { release = r; });
-  // Walked first: more big files than the scan keeps in flight (2 x workers).
+  // Walked first: more big files than the pool has workers (the old bound was 2 x workers = 4).
   for (let i = 0; i < 6; i++) writeFileSync(join(h.root, `a-big${i}`), Buffer.alloc(500, i));
   for (let i = 0; i < 20; i++) writeFileSync(join(h.root, `z-small${i}`), `small ${i}`);
   await h.folder.start();
