@@ -227,12 +227,20 @@ export class FolderScan {
     setMaxListeners(MAX_HASHES_IN_FLIGHT + OTHER_ABORT_LISTENERS, signal);
     const inFlight = new Set<Promise<void>>();
     const inlineJobs = new Set<Promise<void>>();
+    // A job's failure (an abort while it waits in the pool, or a write error) is kept here
+    // and rethrown by the loop: a job's own promise never rejects, so one that fails while
+    // the loop awaits the walk is not an unhandled rejection (which would end the daemon).
+    let failed: { err: unknown } | null = null;
+    const throwIfJobFailed = (): void => {
+      if (failed) throw failed.err;
+    };
     let sliceStart = performance.now();
     const chunk: ScanEntry[] = [];
     const compare = async (raws: readonly ScanEntry[]) => {
       const snap = known ?? { ...this.snapshot(this.deps.index.getFileStats(this.deps.folder, raws.map((r) => normalizePath(r.path)))), seen };
       for (const raw of raws) {
         signal.throwIfAborted();
+        throwIfJobFailed();
         if (performance.now() - sliceStart >= SCAN_SLICE_MS) {
           // See SCAN_SLICE_MS: let peers' requests (and timers) in.
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -244,8 +252,13 @@ export class FolderScan {
         // A small file is hashed right here (the pool's inline path), so it never waits
         // behind big files on the workers: the walk goes on while they hash.
         const jobs = entry.size <= this.deps.pool.inlineMaxBytes ? inlineJobs : inFlight;
-        if (jobs === inFlight) while (inFlight.size >= MAX_HASHES_IN_FLIGHT) await Promise.race(inFlight);
-        const job = this.hashAndRecord(pass, entry).finally(() => jobs.delete(job));
+        if (jobs === inFlight) {
+          while (inFlight.size >= MAX_HASHES_IN_FLIGHT) await Promise.race(inFlight);
+          throwIfJobFailed();
+        }
+        const job: Promise<void> = this.hashAndRecord(pass, entry)
+          .catch((err: unknown) => { failed ??= { err }; })
+          .finally(() => jobs.delete(job));
         jobs.add(job);
       }
     };
@@ -263,6 +276,7 @@ export class FolderScan {
       // Let every started job settle before returning (or rethrowing): none may outlive the scan.
       await Promise.allSettled([...inFlight, ...inlineJobs]);
     }
+    throwIfJobFailed();
     signal.throwIfAborted();
   }
 

@@ -301,6 +301,36 @@ test('a scan that queues many big files on the real pool raises no listener-leak
   assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
 });
 
+test('stopping a folder while big files wait in the real pool leaves no unhandled rejection', async (t) => {
+  // Each queued file's job rejects with "hashing aborted" when the folder stops; one that
+  // rejected while the scan awaited its walk used to be unhandled (fatal in the daemon).
+  const rejections: string[] = [];
+  const onRejection = (r: unknown) => rejections.push(String(r));
+  process.on('unhandledRejection', onRejection);
+  t.after(() => { process.off('unhandledRejection', onRejection); });
+  for (let round = 0; round < 6; round++) {
+    const dir = mkdtempSync(join(tmpdir(), 'sealsync-lf-stop-'));
+    const root = join(dir, 'data');
+    mkdirSync(root);
+    for (let i = 0; i < 60; i++) writeFileSync(join(root, `big${i}`), Buffer.alloc(INLINE_HASH_MAX_BYTES * 4, i));
+    const services = createLocalFolderServices({ workers: 1 });
+    await services.start();
+    const keys = keysFromSecret(newFolderSecret());
+    const index = openIndex(join(dir, 'index.db'));
+    const folderRowId = index.addFolder({ path: root, folderId: toHex(keys.folderId), type: 'rw' }).rowId;
+    const folder = new LocalFolder({ index, pool: services.pool, logger: silentLogger(), fs: services.fs }, { path: root, keys, folderRowId, rescanIntervalMs: 60_000, watch: false });
+    await folder.start();
+    await new Promise((r) => setTimeout(r, 5 + round * 5)); // stop at different points of the scan
+    await folder.stop();
+    await services.stop();
+    await new Promise((r) => setTimeout(r, 20)); // rejections are reported after a turn
+    index.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await new Promise((r) => setTimeout(r, 200)); // a late rejection still lands in this test
+  assert.deepEqual(rejections, []);
+});
+
 test('paths the puller is writing are neither recorded nor deleted while busy', async (t) => {
   const h = setup(t);
   writeFileSync(join(h.root, 'a.txt'), 'one');
